@@ -1,0 +1,520 @@
+"""
+The two language models of this project: a GPT-2 decoder and a Backpack language model built on it.
+
+References:
+1) GPT-2: Radford et al., "Language Models are Unsupervised Multitask Learners" (2019), and
+   Karpathy's nanoGPT (github.com/karpathy/nanoGPT), whose structure this file follows.
+2) Backpack: Hewitt, Thickstun, Manning, Liang, "Backpack Language Models" (ACL 2023,
+   arXiv 2305.16765); Sun and Hewitt, "Character-level Chinese Backpack Language Models"
+   (arXiv 2310.12751).
+
+Both models share nanoGPT's call convention: `logits, loss = model(idx, targets)`. With targets,
+logits cover every position; without, only the last position (all of them with all_logits=True).
+The vocabulary is padded up to a multiple of 64 for fast matrix multiplies; the logits of the
+padding ids are -inf, so every distribution is over the tokenizer's real vocabulary.
+"""
+
+import inspect
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+
+class LayerNorm(nn.Module):
+    """LayerNorm with an optional bias (PyTorch's has no bias=False before 2.1)."""
+
+    def __init__(self, ndim, bias):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+
+
+class CausalSelfAttention(nn.Module):
+
+    def __init__(self, config):
+        super().__init__()
+        if config.n_embd % config.n_head != 0:
+            raise ValueError(f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head})")
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.attn_dropout = config.dropout
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+
+    def forward(self, x, cache=None):
+        """cache: None, or a dict holding this layer's keys and values of earlier positions
+        (filled in place), so that x may be only the new positions."""
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q, k, v, is_causal, mask = _extend_cache(cache, q, k, v)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=is_causal,
+            dropout_p=self.attn_dropout if self.training else 0.0)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+def _extend_cache(cache, q, k, v):
+    """Append the new keys and values to a layer's cache and return what attention needs.
+    Without a cache (or an empty one) the mask is the plain causal one; with earlier positions
+    cached, new position t may see every cached position and the new ones up to t."""
+    if cache is None:
+        return q, k, v, True, None
+    if 'k' in cache:
+        k = torch.cat([cache['k'], k], dim=2)
+        v = torch.cat([cache['v'], v], dim=2)
+    cache['k'], cache['v'] = k, v
+    T_new, T_all = q.size(2), k.size(2)
+    if T_new == T_all:
+        return q, k, v, True, None
+    if T_new == 1:
+        return q, k, v, False, None
+    past = T_all - T_new
+    mask = torch.ones(T_new, T_all, dtype=torch.bool, device=q.device).tril(diagonal=past)
+    return q, k, v, False, mask
+
+
+class MLP(nn.Module):
+
+    def __init__(self, n_in, n_hidden, n_out, bias, dropout):
+        super().__init__()
+        self.c_fc = nn.Linear(n_in, n_hidden, bias=bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(n_hidden, n_out, bias=bias)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+
+    def __init__(self, config):
+        super().__init__()
+        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+        d = config.n_embd
+        self.mlp = MLP(d, 4 * d, d, config.bias, config.dropout)
+
+    def forward(self, x, cache=None):
+        x = x + self.attn(self.ln_1(x), cache)
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+
+@dataclass
+class GPTConfig:
+    block_size: int = 1024
+    vocab_size: int = 10000  # the tokenizer's vocabulary (from meta.json); rows are padded to 64
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.0
+    bias: bool = True  # bias in Linears and LayerNorms, like GPT-2; False is a bit better and faster
+
+    @property
+    def padded_vocab_size(self):
+        return -(-self.vocab_size // 64) * 64
+
+
+class Transformer(nn.Module):
+    """Token and position embeddings, n_layer causal blocks, final LayerNorm: h_1..h_T.
+    The GPT puts its language-model head on top; the Backpack uses it as its
+    contextualization network."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.padded_vocab_size, config.n_embd)
+        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+        self.ln_f = LayerNorm(config.n_embd, bias=config.bias)
+
+    def forward(self, idx, cache=None):
+        """cache: None or a dict with 'layers' (one dict per block) and 'length' (positions
+        already cached); updated in place."""
+        T = idx.size(1)
+        start = cache['length'] if cache is not None else 0
+        if start + T > self.config.block_size:
+            raise ValueError(f"cannot forward a sequence of length {start + T}: the block size "
+                             f"is only {self.config.block_size}")
+        pos = torch.arange(start, start + T, dtype=torch.long, device=idx.device)
+        x = self.drop(self.wte(idx) + self.wpe(pos))
+        for i, block in enumerate(self.h):
+            x = block(x, cache['layers'][i] if cache is not None else None)
+        if cache is not None:
+            cache['length'] = start + T
+        return self.ln_f(x)
+
+    def new_cache(self):
+        return {'length': 0, 'layers': [{} for _ in self.h]}
+
+
+class LanguageModel(nn.Module):
+    """What the two models share: weight init, the tied output layer, the loss,
+    parameter counting, the optimizer, MFU and generation."""
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def _scale_residual_projections(self, n_layer):
+        # GPT-2: residual projections are scaled down by sqrt(2 * n_layer) so that the residual
+        # stream's variance does not grow with depth
+        for name, p in self.named_parameters():
+            if name.endswith('c_proj.weight'):
+                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
+
+    def _mask_padding(self, logits):
+        # padding rows exist only for speed: they must get no probability
+        V = self.config.vocab_size
+        if logits.size(-1) > V:
+            logits[..., V:] = float('-inf')
+        return logits
+
+    def _logits_and_loss(self, x, targets, all_logits):
+        """x: (B, T, d), the vector each position's prediction is read from."""
+        if targets is not None or all_logits:
+            logits = self._mask_padding(self.lm_head(x))
+        else:
+            logits = self._mask_padding(self.lm_head(x[:, [-1], :]))  # inference: last position only
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1),
+                                   ignore_index=-1)
+        return logits, loss
+
+    def get_num_params(self, non_embedding=True):
+        """Number of parameters. The token embedding is counted once (it is tied to the output
+        layer) and without its padding rows; with non_embedding=True the position embedding is
+        left out, as in nanoGPT."""
+        n_params = sum(p.numel() for p in self.parameters())
+        # the padding rows of the embedding exist for speed only: never read, never predicted
+        n_params -= (self.config.padded_vocab_size - self.config.vocab_size) * self.config.n_embd
+        if non_embedding:
+            n_params -= self.transformer.wpe.weight.numel()
+        return n_params
+
+    def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
+        params = [p for p in self.parameters() if p.requires_grad]
+        # weight decay on matrices and embeddings only, not on biases and LayerNorm gains
+        optim_groups = [
+            {'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
+            {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0},
+        ]
+        fused_available = 'fused' in inspect.signature(torch.optim.AdamW).parameters
+        extra_args = dict(fused=True) if fused_available and device_type == 'cuda' else dict()
+        return torch.optim.AdamW(optim_groups, lr=learning_rate, betas=betas, **extra_args)
+
+    def estimate_mfu(self, fwdbwd_per_iter, dt, peak_flops=None, tokens_per_iter=None,
+                     distinct_fraction=1.0):
+        """Model FLOPs utilisation: achieved FLOP/s over peak_flops (FLOP/s of the device at the
+        dtype used; None -> None). fwdbwd_per_iter sequences of block_size tokens per iteration."""
+        if not peak_flops or dt <= 0:
+            return None
+        tokens = tokens_per_iter or fwdbwd_per_iter * self.config.block_size
+        flops = 3 * self.forward_flops_per_token(self.config.block_size, distinct_fraction) * tokens
+        return flops / dt / peak_flops
+
+    def _transformer_flops_per_token(self, T):
+        """Forward FLOPs per token of the Transformer and the tied output layer: 2 per
+        multiply-add in every matrix, plus attention's two T x d products (counted over the full
+        T, as in the PaLM paper's appendix B and nanoGPT)."""
+        cfg = self.config
+        d, L = cfg.n_embd, cfg.n_layer
+        matmul_params = L * 12 * d * d + cfg.padded_vocab_size * d
+        return 2 * matmul_params + L * 2 * 2 * T * d
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, use_cache=True,
+                 generator=None, **forward_kwargs):
+        """Continue each sequence of idx (B, T) by max_new_tokens tokens. temperature 0 is
+        greedy decoding. With use_cache, keys, values (and for the Backpack, sense keys and
+        sense vectors) of earlier positions are kept; once the context is longer than
+        block_size, the window is recomputed from scratch, exactly like without the cache."""
+        cache = None
+        fed = 0  # how many tokens of idx the cache holds
+        for _ in range(max_new_tokens):
+            if idx.size(1) > self.config.block_size:
+                idx_cond, cache, fed = idx[:, -self.config.block_size:], None, 0
+            else:
+                idx_cond = idx
+            if use_cache:
+                if cache is None:
+                    cache = self.new_cache()
+                    fed = 0
+                logits = self.forward_cached(idx_cond[:, fed:], cache, **forward_kwargs)
+                fed = idx_cond.size(1)
+                if fed >= self.config.block_size:
+                    cache = None  # the next step slides the window: start again
+            else:
+                logits, _ = self(idx_cond, **forward_kwargs)
+            logits = logits[:, -1, :]
+            if temperature == 0:
+                idx_next = logits.argmax(dim=-1, keepdim=True)
+            else:
+                logits = logits / temperature
+                if top_k is not None:
+                    v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+                    logits[logits < v[:, [-1]]] = -float('Inf')
+                probs = F.softmax(logits.float(), dim=-1)
+                idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+            idx = torch.cat((idx, idx_next), dim=1)
+        return idx
+
+    def crop_block_size(self, block_size):
+        """Model surgery to use a smaller block size than the one trained with."""
+        assert block_size <= self.config.block_size
+        self.config.block_size = block_size
+        self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight[:block_size])
+
+
+class GPT(LanguageModel):
+
+    def __init__(self, config):
+        super().__init__()
+        assert config.vocab_size is not None
+        assert config.block_size is not None
+        self.config = config
+        self.transformer = Transformer(config)
+        self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size, bias=False)
+        # weight tying (Press & Wolf 2017): the output layer reads words the way the input writes them
+        self.transformer.wte.weight = self.lm_head.weight
+        self.apply(self._init_weights)
+        self._scale_residual_projections(config.n_layer)
+
+    def forward(self, idx, targets=None, all_logits=False):
+        x = self.transformer(idx)
+        return self._logits_and_loss(x, targets, all_logits)
+
+    def new_cache(self):
+        return self.transformer.new_cache()
+
+    def forward_cached(self, idx, cache):
+        """Logits (B, T_new, V) for the new tokens idx, given the cache of earlier ones."""
+        return self._mask_padding(self.lm_head(self.transformer(idx, cache)))
+
+    def forward_flops_per_token(self, T, distinct_fraction=1.0):
+        return self._transformer_flops_per_token(T)
+
+
+@dataclass
+class BackpackConfig(GPTConfig):
+    n_sense_vector: int = 16  # K, senses per token
+    sense_intermediate_scale: int = 4  # width of the sense network's MLPs, in units of n_embd
+    sense_dedup: bool = True  # in training, run the sense network once per distinct token id
+
+
+class SenseNetwork(nn.Module):
+    """C(v) for a token id v: K vectors in R^d, a function of the token embedding E[v] alone
+    (no position, no neighbours), so a token's senses are the same in every context.
+    E[v] -> one pre-LayerNorm residual block with an MLP and no attention -> LayerNorm
+    -> MLP d -> 4d -> K*d."""
+
+    def __init__(self, config):
+        super().__init__()
+        d, K, scale = config.n_embd, config.n_sense_vector, config.sense_intermediate_scale
+        self.n_sense_vector = K
+        self.drop = nn.Dropout(config.dropout)
+        self.ln_1 = LayerNorm(d, bias=config.bias)
+        self.mlp = MLP(d, scale * d, d, config.bias, config.dropout)
+        self.ln_2 = LayerNorm(d, bias=config.bias)
+        self.final_mlp = MLP(d, scale * d, K * d, config.bias, config.dropout)
+
+    def forward(self, embeddings):
+        """embeddings (..., d) -> senses (..., K, d)"""
+        x = self.drop(embeddings)
+        x = x + self.mlp(self.ln_1(x))
+        senses = self.final_mlp(self.ln_2(x))
+        return senses.view(*embeddings.shape[:-1], self.n_sense_vector, embeddings.size(-1))
+
+
+class BackpackLM(LanguageModel):
+    """o_i = sum_k sum_{j<=i} alpha_kij C(x_j)_k and logits_i = E o_i, where the alpha_k are the
+    causal softmax weights of K heads (query/key width d/K) read off a GPT-2 Transformer, and the
+    C(x_j)_k are the sense vectors of the tokens seen so far."""
+
+    def __init__(self, config):
+        super().__init__()
+        if config.n_embd % config.n_sense_vector != 0:
+            raise ValueError(
+                f"n_embd ({config.n_embd}) must be divisible by n_sense_vector "
+                f"({config.n_sense_vector}): each sense's query and key are n_embd / "
+                f"n_sense_vector wide. Choose, e.g., n_sense_vector in "
+                f"{[k for k in (1, 2, 4, 8, 12, 16, 24, 32) if config.n_embd % k == 0]}.")
+        self.config = config
+        self.transformer = Transformer(config)  # the contextualization network
+        self.sense_network = SenseNetwork(config)
+        # one query and one key of width d/K per sense
+        self.sense_weight_net = nn.Linear(config.n_embd, 2 * config.n_embd, bias=config.bias)
+        self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size, bias=False)
+        # one embedding matrix E: the sense network's input, the Transformer's input and the
+        # output layer, so sense vectors are read out in the space words are written in
+        self.transformer.wte.weight = self.lm_head.weight
+        self.apply(self._init_weights)
+        self._scale_residual_projections(config.n_layer)
+        self._sense_table = None  # cached (V, K, d) for evaluation; see sense_table()
+        self._sense_table_key = None
+
+    # --- sense vectors -------------------------------------------------------------------
+
+    def sense_vectors(self, token_ids):
+        """token_ids (n,) -> (n, K, d): the K sense vectors of each token."""
+        return self.sense_network(self.transformer.wte(token_ids))
+
+    def _sense_parameters_version(self):
+        # in-place updates (optimizer steps, load_state_dict, copy_) bump a tensor's _version
+        return tuple((p.data_ptr(), p._version) for p in self._sense_parameters())
+
+    def _sense_parameters(self):
+        yield self.transformer.wte.weight
+        yield from self.sense_network.parameters()
+
+    def sense_table(self):
+        """(V, K, d): the sense vectors of the whole vocabulary, computed once and reused while
+        the weights stay the same (only outside training and gradient recording)."""
+        key = self._sense_parameters_version()
+        if self._sense_table is None or self._sense_table_key != key:
+            device = self.lm_head.weight.device
+            # kept in the weights' precision; autocast casts it where it is used
+            with torch.no_grad(), torch.autocast(device.type, enabled=False):
+                ids = torch.arange(self.config.vocab_size, device=device)
+                self._sense_table = self.sense_vectors(ids)
+            self._sense_table_key = key
+        return self._sense_table
+
+    def clear_sense_table(self):
+        self._sense_table, self._sense_table_key = None, None
+
+    def train(self, mode=True):
+        if mode:
+            self.clear_sense_table()
+        return super().train(mode)
+
+    def _senses(self, idx):
+        """(B, T) -> (B, K, T, d)"""
+        if not self.training and not torch.is_grad_enabled():
+            senses = self.sense_table()[idx]
+        elif self.config.sense_dedup:
+            # the sense network is a function of the token id: run it on the distinct ids
+            # of the batch and gather (a batch of B*T tokens has far fewer distinct ids)
+            unique_ids, inverse = torch.unique(idx, return_inverse=True)
+            unique_senses = self.sense_vectors(unique_ids)
+            # gathered as an embedding lookup: its backward sums in a fixed order, which keeps
+            # training runs bit-for-bit repeatable (indexing's backward does not)
+            senses = F.embedding(inverse, unique_senses.flatten(1)).unflatten(-1, unique_senses.shape[1:])
+        else:
+            senses = self.sense_vectors(idx)
+        return senses.permute(0, 2, 1, 3)
+
+    def _sense_queries_keys(self, h):
+        """h (B, T, d) -> per-sense queries and keys (B, K, T, d/K)"""
+        B, T, d = h.size()
+        K = self.config.n_sense_vector
+        q, k = self.sense_weight_net(h).split(d, dim=2)
+        q = q.view(B, T, K, d // K).transpose(1, 2)
+        k = k.view(B, T, K, d // K).transpose(1, 2)
+        return q, k
+
+    @staticmethod
+    def _apply_sense_scale(senses, idx, sense_scale=None, token_sense_scale=None):
+        """Interventions. Scaling C(x_j)_k by s_jk scales alpha_kij for every i >= j.
+        sense_scale: (B, T, K) factors per position and sense; token_sense_scale: (V, K) factors
+        per token id and sense (1 = unchanged, 0 = removed). senses: (B, K, T, d)."""
+        for scale in (sense_scale, None if token_sense_scale is None else token_sense_scale[idx]):
+            if scale is not None:
+                senses = senses * scale.to(senses.dtype).permute(0, 2, 1).unsqueeze(-1)
+        return senses
+
+    # --- forward passes ------------------------------------------------------------------
+
+    def forward(self, idx, targets=None, all_logits=False, sense_scale=None,
+                token_sense_scale=None):
+        """sense_scale (B, T, K) and token_sense_scale (V, K): optional interventions, factors
+        on the senses of chosen positions or token ids (see _apply_sense_scale)."""
+        h = self.transformer(idx)
+        q, k = self._sense_queries_keys(h)
+        senses = self._apply_sense_scale(self._senses(idx), idx, sense_scale, token_sense_scale)
+        # alpha_k = causal softmax(q_k k_k^T / sqrt(d/K)) is attention with K heads whose values
+        # are the sense vectors; summing the heads gives o without materialising alpha
+        o = F.scaled_dot_product_attention(q, k, senses, is_causal=True).sum(dim=1)
+        return self._logits_and_loss(o, targets, all_logits)
+
+    def contextualization(self, idx):
+        """alpha (B, K, T, T): alpha[b, k, i, j] is the weight of sense k of token j in the
+        prediction at position i (zero for j > i; each row sums to 1)."""
+        q, k = self._sense_queries_keys(self.transformer(idx))
+        T = idx.size(1)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
+        causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
+        return F.softmax(scores.float().masked_fill(~causal, float('-inf')), dim=-1)
+
+    def forward_explicit(self, idx, targets=None, sense_scale=None, token_sense_scale=None):
+        """The same computation as forward, written out with alpha materialised: for analysis
+        and for testing the efficient path. Returns (logits for every position, loss, alpha)."""
+        alpha = self.contextualization(idx)
+        senses = self._apply_sense_scale(self.sense_vectors(idx).permute(0, 2, 1, 3), idx,
+                                         sense_scale, token_sense_scale)
+        o = torch.einsum('bkij,bkjd->bid', alpha.to(senses.dtype), senses)
+        logits, loss = self._logits_and_loss(o, targets, all_logits=True)
+        return logits, loss, alpha
+
+    def new_cache(self):
+        cache = self.transformer.new_cache()
+        cache['sense_keys'] = None   # (B, K, T, d/K)
+        cache['senses'] = None       # (B, K, T, d), interventions already applied
+        return cache
+
+    def forward_cached(self, idx, cache, token_sense_scale=None):
+        """Logits (B, T_new, V) for the new tokens idx, given the cache of earlier ones."""
+        q, k = self._sense_queries_keys(self.transformer(idx, cache))
+        senses = self._apply_sense_scale(self._senses(idx), idx, None, token_sense_scale)
+        if cache['sense_keys'] is not None:
+            k = torch.cat([cache['sense_keys'], k], dim=2)
+            senses = torch.cat([cache['senses'], senses], dim=2)
+        cache['sense_keys'], cache['senses'] = k, senses
+        T_new, T_all = q.size(2), k.size(2)
+        mask = None
+        if T_new > 1:
+            mask = torch.ones(T_new, T_all, dtype=torch.bool, device=idx.device).tril(T_all - T_new)
+        o = F.scaled_dot_product_attention(q, k, senses, attn_mask=mask).sum(dim=1)
+        return self._mask_padding(self.lm_head(o))
+
+    def forward_flops_per_token(self, T, distinct_fraction=1.0):
+        """Forward FLOPs per token: the Transformer and output layer, the sense weight heads
+        (d -> 2d, then for each of the K senses a T x d/K score product and a T x d sum of
+        sense vectors) and the sense network, run on a distinct_fraction of the tokens."""
+        cfg = self.config
+        d, K, s = cfg.n_embd, cfg.n_sense_vector, cfg.sense_intermediate_scale
+        weight_heads = 2 * (2 * d * d) + 2 * T * d + 2 * K * T * d
+        sense_network = 2 * (2 * s * d * d + s * d * d + s * d * K * d)
+        return (self._transformer_flops_per_token(T) + weight_heads
+                + distinct_fraction * sense_network)
+
+
+MODEL_CLASSES = {'gpt2': (GPT, GPTConfig), 'backpack-lm': (BackpackLM, BackpackConfig)}
+
+
+def build_model(model_name, **model_args):
+    """model_name 'gpt2' | 'backpack-lm' (the original project's names) -> a new model."""
+    if model_name not in MODEL_CLASSES:
+        raise ValueError(f"unknown model_name {model_name!r}: choose one of "
+                         f"{', '.join(repr(n) for n in MODEL_CLASSES)}")
+    model_class, config_class = MODEL_CLASSES[model_name]
+    return model_class(config_class(**model_args))
