@@ -1,0 +1,89 @@
+"""configurator.py: config files, then --key=value overrides, with clear errors for mistakes."""
+
+import pytest
+
+from configurator import ConfigError, configure
+
+
+def defaults():
+    return dict(out_dir='out', batch_size=12, learning_rate=6e-4, compile=False,
+                list_of_datasets=['europarl', 'multiun'], wandb_run_name='run', peak=None)
+
+
+def test_overrides_parse_python_values():
+    ns = defaults()
+    config = configure(ns, ['--batch_size=32', '--learning_rate=1e-3', '--compile=True',
+                            "--list_of_datasets=['demo']", '--out_dir=out-bkp-small-16',
+                            '--wandb_run_name=123'])
+    assert ns['batch_size'] == 32 and ns['learning_rate'] == 1e-3 and ns['compile'] is True
+    assert ns['list_of_datasets'] == ['demo'] and ns['out_dir'] == 'out-bkp-small-16'
+    assert ns['wandb_run_name'] == '123'  # a string key keeps its text as it is
+    assert config == ns
+
+
+def test_int_is_accepted_for_float_and_lists_from_commas():
+    ns = defaults()
+    configure(ns, ['--learning_rate=1', '--list_of_datasets=europarl,multiun'])
+    assert ns['learning_rate'] == 1.0 and isinstance(ns['learning_rate'], float)
+    assert ns['list_of_datasets'] == ['europarl', 'multiun']
+
+
+def test_config_file_then_command_line(tmp_path):
+    f = tmp_path / 'cfg.py'
+    f.write_text("import math\nbatch_size = 4 * 8\n_private = 3\nout_dir = 'from-file'\n")
+    ns = defaults()
+    configure(ns, [str(f), '--out_dir=from-cli'])
+    assert ns['batch_size'] == 32 and ns['out_dir'] == 'from-cli'
+
+
+def test_unknown_key_names_the_closest_valid_keys(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key 'batchsize'.*Did you mean batch_size"):
+        configure(defaults(), ['--batchsize=3'])
+    f = tmp_path / 'cfg.py'
+    f.write_text("learning_rat = 1e-3\n")
+    with pytest.raises(ConfigError, match=r"learning_rat.*cfg.py.*Did you mean learning_rate"):
+        configure(defaults(), [str(f)])
+    # evaluation scripts accept a training config file: its unknown keys are ignored
+    ns = defaults()
+    configure(ns, [str(f)], strict_files=False)
+    assert 'learning_rat' not in ns
+
+
+def test_wrong_type_names_key_expected_type_and_value():
+    with pytest.raises(ConfigError, match=r"'batch_size' expects int .* got 'big' of type str"):
+        configure(defaults(), ['--batch_size=big'])
+    with pytest.raises(ConfigError, match=r"'compile' expects bool .* got 1 of type int"):
+        configure(defaults(), ['--compile=1'])
+    with pytest.raises(ConfigError, match=r"'batch_size' expects int .* got 2.5"):
+        configure(defaults(), ['--batch_size=2.5'])
+
+
+def test_malformed_arguments(tmp_path):
+    with pytest.raises(ConfigError, match=r"'--batch_size' has no value"):
+        configure(defaults(), ['--batch_size'])
+    with pytest.raises(ConfigError, match=r"config file 'nope.py' not found"):
+        configure(defaults(), ['nope.py'])
+    bad = tmp_path / 'bad.py'
+    bad.write_text("batch_size = = 3\n")
+    with pytest.raises(ConfigError, match=r"could not be run: SyntaxError"):
+        configure(defaults(), [str(bad)])
+
+
+def test_the_shipped_configs_are_valid():
+    """Every config file in config/ runs against train.py's keys (read from train.py's source)."""
+    import ast
+    import glob
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tree = ast.parse(open(os.path.join(root, 'train.py')).read())
+    train_defaults = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                train_defaults[node.targets[0].id] = eval(compile(ast.Expression(node.value), 'train.py', 'eval'), {})
+            except NameError:
+                train_defaults[node.targets[0].id] = 'cpu'  # device = default_device()
+    configs = sorted(glob.glob(os.path.join(root, 'config', '*.py')))
+    assert len(configs) >= 6
+    for path in configs:
+        configure(dict(train_defaults), [path])
