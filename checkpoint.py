@@ -1,0 +1,137 @@
+"""
+Saving and loading checkpoints (out_dir/ckpt.pt), and building a model from one.
+
+A checkpoint holds: model, optimizer, scaler, model_name, model_args, config (the effective
+training configuration), iter_num (the next iteration to run), best_val_loss, rng_states (python,
+numpy, torch, cuda, one entry per process) and data (datasets, tokenizer identity, vocab_size,
+languages). It is written to a temporary file and renamed, so a crash while saving never leaves a
+broken ckpt.pt; and it loads with torch.load(weights_only=True).
+"""
+
+import os
+import random
+
+import numpy as np
+import torch
+
+from model import MODEL_CLASSES, build_model
+
+CKPT_NAME = 'ckpt.pt'  # what evaluation reads and training resumes from
+LAST_CKPT_NAME = 'ckpt_last.pt'  # the latest state, when ckpt.pt keeps the best one instead
+
+
+class CheckpointError(SystemExit):
+    """A checkpoint that is missing, unreadable or does not fit: the message says what to do."""
+
+
+def save_checkpoint(checkpoint, path):
+    """Write atomically: a reader sees the old file or the complete new one, never a part."""
+    tmp = f"{path}.tmp"
+    with open(tmp, 'wb') as f:
+        torch.save(checkpoint, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def resume_checkpoint_path(out_dir):
+    """ckpt_last.pt when it is newer than ckpt.pt (always_save_checkpoint=False), else ckpt.pt."""
+    path, last = os.path.join(out_dir, CKPT_NAME), os.path.join(out_dir, LAST_CKPT_NAME)
+    if os.path.isfile(last) and (not os.path.isfile(path) or os.path.getmtime(last) > os.path.getmtime(path)):
+        return last
+    return path
+
+
+def checkpoint_path(out_dir_or_path):
+    if os.path.isdir(out_dir_or_path):
+        return os.path.join(out_dir_or_path, CKPT_NAME)
+    return out_dir_or_path
+
+
+def load_checkpoint_file(out_dir_or_path, map_location='cpu'):
+    path = checkpoint_path(out_dir_or_path)
+    if not os.path.exists(path):
+        if os.path.isdir(os.path.dirname(path) or '.'):
+            raise CheckpointError(f"no checkpoint at {path}: train one first (python train.py "
+                                  f"... --out_dir={os.path.dirname(path) or '.'}), or point "
+                                  f"--out_dir at a folder holding {CKPT_NAME}")
+        raise CheckpointError(f"no checkpoint at {path}: the folder does not exist. Check "
+                              f"--out_dir (checkpoints are written by train.py to out_dir/{CKPT_NAME})")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        backups = sorted(f for f in os.listdir(os.path.dirname(path) or '.')
+                         if f.startswith('ckpt_') and f.endswith('.pt'))
+        hint = (f" Backups in the same folder: {', '.join(backups)}; copy one to {CKPT_NAME} "
+                f"to use it." if backups else "")
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt? "
+                              f"{type(e).__name__}: {str(e)[:200]}).{hint}")
+    missing = [k for k in ('model', 'model_args', 'model_name') if k not in checkpoint]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}: it was not written by this "
+                              f"project's train.py")
+    return checkpoint
+
+
+def model_state_dict(model):
+    """The state dict of a model, unwrapped from DDP and torch.compile."""
+    model = getattr(model, 'module', model)
+    model = getattr(model, '_orig_mod', model)
+    return model.state_dict()
+
+
+def load_model_state(model, state_dict):
+    # checkpoints written by older code saved torch.compile's wrapped names
+    prefix = '_orig_mod.'
+    state_dict = {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
+    model.load_state_dict(state_dict)
+
+
+def model_from_checkpoint(checkpoint, device='cpu'):
+    model = build_model(checkpoint['model_name'], **checkpoint['model_args'])
+    load_model_state(model, checkpoint['model'])
+    return model.to(device)
+
+
+def load_model(out_dir, device='cpu', model_name=None):
+    """For the evaluation scripts: (model in eval mode, checkpoint). model_name, when given,
+    must agree with the checkpoint."""
+    checkpoint = load_checkpoint_file(out_dir, map_location='cpu')
+    if model_name and model_name != checkpoint['model_name']:
+        raise CheckpointError(
+            f"--model_name={model_name} but the checkpoint in {out_dir} holds a "
+            f"'{checkpoint['model_name']}' model: drop --model_name (it is read from the "
+            f"checkpoint) or point --out_dir at a {model_name} checkpoint")
+    if model_name and model_name not in MODEL_CLASSES:
+        raise CheckpointError(f"unknown model_name {model_name!r}: choose one of {list(MODEL_CLASSES)}")
+    model = model_from_checkpoint(checkpoint, device)
+    model.eval()
+    return model, checkpoint
+
+
+# --- random number generator states, for exact resume -------------------------------------
+
+def rng_states():
+    """This process's RNG states, as types torch.load(weights_only=True) accepts."""
+    np_state = np.random.get_state()
+    states = {
+        'python': random.getstate(),
+        'numpy': [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        'torch': torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        states['cuda'] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states):
+    random.setstate(_as_tuples(states['python']))
+    np_state = states['numpy']
+    np.random.set_state((np_state[0], np_state[1].numpy().astype(np.uint32), *np_state[2:]))
+    torch.set_rng_state(states['torch'])
+    if 'cuda' in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states['cuda'])
+
+
+def _as_tuples(x):
+    return tuple(_as_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x

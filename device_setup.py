@@ -1,0 +1,84 @@
+"""
+The device and numeric precision a script runs with: checking --device and --dtype, the autocast
+context for mixed precision, and the device's peak FLOP/s for model FLOPs utilisation (MFU).
+"""
+
+from contextlib import nullcontext
+
+import torch
+
+DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
+
+# Dense bfloat16/float16 tensor-core peak FLOP/s by GPU name (from the vendors' data sheets).
+# float32 matrix multiplies run as TF32 on these (train.py enables it), at half the bf16 peak.
+GPU_PEAK_FLOPS = [
+    ('H200', 989e12), ('H100', 989e12), ('GH200', 989e12), ('A100', 312e12), ('A800', 312e12),
+    ('L40S', 362e12), ('L40', 181e12), ('A6000', 155e12), ('A40', 150e12), ('A10', 125e12),
+    ('L4', 121e12), ('V100', 125e12), ('T4', 65e12), ('RTX 4090', 165e12),
+    ('RTX 3090', 71e12),
+]
+
+
+class DeviceError(SystemExit):
+    pass
+
+
+def default_device():
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
+def default_dtype(device):
+    if device.startswith('cuda'):
+        return 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float16'
+    return 'float32'
+
+
+def check_device(device):
+    """Fail early, with a message, on a device this machine does not have."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise DeviceError(f"--device={device} is not a device name: use cpu, cuda, cuda:N or mps")
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise DeviceError(f"--device={device} but PyTorch sees no CUDA GPU here "
+                          f"(torch {torch.__version__}): use --device=cpu, or install a CUDA build "
+                          f"of PyTorch on a machine with an NVIDIA GPU")
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise DeviceError(f"--device={device} but only {torch.cuda.device_count()} GPU(s) are visible")
+    if dev.type == 'mps' and not torch.backends.mps.is_available():
+        raise DeviceError(f"--device={device} but MPS is not available here: use --device=cpu")
+    return dev
+
+
+def check_dtype(dtype, device):
+    if dtype not in DTYPES:
+        raise DeviceError(f"--dtype={dtype} is not supported: use one of {', '.join(DTYPES)}")
+    dev_type = torch.device(device).type
+    if dev_type == 'cpu' and dtype == 'float16':
+        raise DeviceError("--dtype=float16 needs a GPU (float16 training needs a gradient scaler "
+                          "and CPUs have no fast float16 matrix units): on CPU use bfloat16 or float32")
+    if dev_type == 'cuda' and dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
+        raise DeviceError("--dtype=bfloat16 is not supported by this GPU: use float16")
+    return DTYPES[dtype]
+
+
+def autocast_context(device, dtype):
+    """Mixed precision for the forward pass: torch.autocast in bfloat16/float16 (CUDA) or
+    bfloat16 (CPU); float32 runs as it is."""
+    if dtype == 'float32':
+        return nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=DTYPES[dtype])
+
+
+def device_peak_flops(device, dtype, override=0.0):
+    """Peak FLOP/s of the device at this dtype, or None where it is not known (then MFU is
+    not reported). override > 0 wins: set peak_flops=... for a device not in the table."""
+    if override and override > 0:
+        return override
+    if torch.device(device).type != 'cuda' or not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name(torch.device(device))
+    for key, flops in GPU_PEAK_FLOPS:
+        if key in name:
+            return flops if dtype in ('bfloat16', 'float16') else flops / 2
+    return None

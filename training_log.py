@@ -1,0 +1,113 @@
+"""
+What train.py records about a run, next to its checkpoint:
+- out_dir/metrics.csv: one row per evaluation (train and val loss, val loss per language);
+- out_dir/train_log.csv: one row per logged iteration (loss, learning rate, speed, MFU);
+- out_dir/loss.png: train loss and val loss per language against the iteration;
+- Weights & Biases, when wandb_log=True (WANDB_MODE=offline works without network).
+On resume, rows from iterations at or after the resumed one are dropped, since the run redoes them.
+"""
+
+import csv
+import math
+import os
+
+
+class CsvLog:
+    """A CSV file with fixed columns, appended to row by row (and kept in memory for plots)."""
+
+    def __init__(self, path, columns, resume_from_iter=None):
+        self.path, self.columns = path, list(columns)
+        self.rows = []
+        if resume_from_iter is not None and os.path.isfile(path):
+            with open(path, newline='') as f:
+                self.rows = [r for r in csv.DictReader(f) if int(r['iter']) < resume_from_iter]
+        tmp = path + '.tmp'
+        with open(tmp, 'w', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction='ignore')
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, path)
+
+    def append(self, row):
+        self.rows.append(row)
+        with open(self.path, 'a', newline='') as f:
+            csv.DictWriter(f, fieldnames=self.columns, extrasaction='ignore').writerow(row)
+
+
+def plot_losses(metrics_rows, train_rows, path):
+    """loss.png: training loss (every logged iteration, light) and, at each evaluation, the
+    train and validation loss and the validation loss per language."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    def series(rows, key):
+        pts = [(int(r['iter']), float(r[key])) for r in rows
+               if r.get(key) not in (None, '') and math.isfinite(float(r[key]))]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    if train_rows:
+        ax.plot(*series(train_rows, 'loss'), color='0.75', lw=0.8, label='train (per iteration)')
+    if metrics_rows:
+        ax.plot(*series(metrics_rows, 'train_loss'), 'o-', color='k', ms=3, label='train (eval)')
+        ax.plot(*series(metrics_rows, 'val_loss'), 's-', color='tab:blue', ms=3, label='val')
+        lang_keys = [k for k in metrics_rows[-1] if k.startswith('val_loss_')]
+        for key, color in zip(lang_keys, ['tab:red', 'tab:green', 'tab:orange', 'tab:purple']):
+            ax.plot(*series(metrics_rows, key), '--', color=color, lw=1.2,
+                    label=f"val {key[len('val_loss_'):]}")
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('cross-entropy (nats per token)')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path + '.tmp.png'
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+class TrainingLog:
+
+    def __init__(self, out_dir, config, languages, resume_from_iter=None, wandb_log=False,
+                 wandb_project='', wandb_run_name=''):
+        self.out_dir = out_dir
+        self.metrics = CsvLog(os.path.join(out_dir, 'metrics.csv'),
+                              ['iter', 'tokens', 'lr', 'train_loss', 'val_loss']
+                              + [f'val_loss_{lang}' for lang in languages], resume_from_iter)
+        self.iterations = CsvLog(os.path.join(out_dir, 'train_log.csv'),
+                                 ['iter', 'loss', 'lr', 'time_ms', 'tokens_per_s', 'mfu'],
+                                 resume_from_iter)
+        self.wandb = None
+        if wandb_log:
+            try:
+                import wandb
+            except ImportError:
+                raise SystemExit("wandb_log=True but wandb is not installed: pip install wandb, "
+                                 "or run with --wandb_log=False")
+            try:
+                wandb.init(project=wandb_project, name=wandb_run_name, config=config,
+                           dir=out_dir, resume='allow' if resume_from_iter else None)
+            except Exception as e:
+                raise SystemExit(f"wandb could not start ({type(e).__name__}: {e}). Log in with "
+                                 f"`wandb login`, or log locally with WANDB_MODE=offline, or run "
+                                 f"with --wandb_log=False")
+            self.wandb = wandb
+
+    def log_eval(self, row):
+        self.metrics.append(row)
+        plot_losses(self.metrics.rows, self.iterations.rows, os.path.join(self.out_dir, 'loss.png'))
+        if self.wandb:
+            self.wandb.log({k: v for k, v in row.items() if k != 'iter'}, step=row['iter'])
+
+    def log_iteration(self, row):
+        self.iterations.append(row)
+        if self.wandb:
+            self.wandb.log({f"iter/{k}": v for k, v in row.items() if k != 'iter' and v is not None},
+                           step=row['iter'])
+
+    def finish(self):
+        if self.metrics.rows or self.iterations.rows:
+            plot_losses(self.metrics.rows, self.iterations.rows, os.path.join(self.out_dir, 'loss.png'))
+        if self.wandb:
+            self.wandb.finish()
