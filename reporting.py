@@ -1,0 +1,154 @@
+"""
+Writing what the evaluation scripts report: JSON for machines, Markdown and CSV tables for
+people, PNG charts for those who would rather look than read. Every file is written to a
+temporary name and renamed, so an interrupted script never leaves half a report.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+
+
+def _atomic_write(path, data, mode='w'):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, mode, **({} if 'b' in mode else {'encoding': 'utf-8', 'newline': ''})) as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def write_text(path, text):
+    _atomic_write(path, text)
+
+
+def _json_safe(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None  # JSON has no NaN or infinity
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if hasattr(x, 'item') and callable(x.item) and getattr(x, 'ndim', 1) == 0:
+        return _json_safe(x.item())  # numpy and torch scalars
+    if hasattr(x, 'tolist'):
+        return _json_safe(x.tolist())
+    return x
+
+
+def write_json(path, obj):
+    _atomic_write(path, json.dumps(_json_safe(obj), indent=2, ensure_ascii=False) + '\n')
+
+
+def read_json(path, default=None):
+    if not os.path.isfile(path):
+        return default
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def format_value(value, fmt=None):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '-'
+    if fmt:
+        return format(value, fmt)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def markdown_table(rows, columns, formats=None, headers=None):
+    """rows: list of dicts; columns: the keys to show, in order; formats: {column: format spec};
+    headers: {column: header text}."""
+    formats, headers = formats or {}, headers or {}
+    head = [headers.get(c, c) for c in columns]
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join('---:' if _is_numeric_column(rows, c) else '---' for c in columns) + '|']
+    for row in rows:
+        cells = [format_value(row.get(c), formats.get(c)).replace('|', '\\|') for c in columns]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def _is_numeric_column(rows, column):
+    values = [r.get(column) for r in rows if r.get(column) is not None]
+    return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def write_csv(path, rows, columns):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction='ignore')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: _json_safe(row.get(c)) for c in columns})
+    _atomic_write(path, buffer.getvalue())
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, path):
+    plt = _pyplot()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, bbox_inches='tight')
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', value_format=None):
+    """One group of bars per entry of groups, one bar per series in each group.
+    series: {name: [value per group]}; errors: {name: [(low, high) per group]} (confidence
+    intervals drawn as error bars), optional."""
+    import numpy as np
+    plt = _pyplot()
+    n = len(series)
+    width = 0.8 / max(n, 1)
+    x = np.arange(len(groups))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(groups) * max(n, 1) * 0.6 + 2), 4), dpi=120)
+    for i, (name, values) in enumerate(series.items()):
+        values = [np.nan if v is None else v for v in values]
+        yerr = None
+        if errors and name in errors:
+            yerr = np.array([[v - lo if lo is not None else 0 for v, (lo, hi) in zip(values, errors[name])],
+                             [hi - v if hi is not None else 0 for v, (lo, hi) in zip(values, errors[name])]])
+        bars = ax.bar(x + (i - (n - 1) / 2) * width, values, width, label=name, yerr=yerr, capsize=3)
+        if value_format:
+            ax.bar_label(bars, labels=[format(v, value_format) if np.isfinite(v) else ''
+                                       for v in values], fontsize=7, padding=2)
+    ax.set_xticks(x)
+    ax.set_xticklabels(groups, rotation=0 if len(groups) < 6 else 30, ha='center' if len(groups) < 6 else 'right')
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(axis='y', alpha=0.3)
+    if n > 1:
+        ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def heatmap(path, matrix, row_labels, column_labels, title='', colorbar_label='', cmap='viridis',
+            vmin=None, vmax=None, annotate=False):
+    import numpy as np
+    plt = _pyplot()
+    matrix = np.asarray(matrix, dtype=float)
+    size = max(4.0, 0.35 * max(matrix.shape) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size), dpi=120)
+    im = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set_xticks(range(len(column_labels)))
+    ax.set_xticklabels(column_labels, rotation=90 if len(column_labels) > 8 else 0, fontsize=8)
+    ax.set_yticks(range(len(row_labels)))
+    ax.set_yticklabels(row_labels, fontsize=8)
+    if annotate:
+        for i in range(matrix.shape[0]):
+            for j in range(matrix.shape[1]):
+                ax.text(j, i, f"{matrix[i, j]:.2f}", ha='center', va='center', fontsize=6, color='w')
+    if title:
+        ax.set_title(title)
+    fig.colorbar(im, ax=ax, label=colorbar_label, shrink=0.8)
+    save_figure(fig, path)

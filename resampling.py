@@ -1,0 +1,85 @@
+"""
+Uncertainty for the numbers the evaluation scripts report: bootstrap confidence intervals over
+units (lines, sentences, word pairs), permutation tests, and the Wilson interval of a proportion.
+All draws come from a seeded generator, so two runs report the same intervals.
+"""
+
+import math
+
+import numpy as np
+
+
+def bootstrap_ratio_ci(numerators, denominators, transform=None, n_resamples=1000, level=0.95,
+                       seed=0):
+    """Confidence interval of sum(numerators) / sum(denominators) (then transform, e.g. exp for
+    a perplexity), resampling the units with replacement. Returns (low, high)."""
+    num = np.asarray(numerators, dtype=np.float64)
+    den = np.asarray(denominators, dtype=np.float64)
+    if len(num) == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    stats = np.empty(n_resamples)
+    n = len(num)
+    for start in range(0, n_resamples, 100):  # in blocks: bounded memory for many units
+        stop = min(start + 100, n_resamples)
+        picks = rng.integers(0, n, size=(stop - start, n))
+        stats[start:stop] = num[picks].sum(axis=1) / np.maximum(den[picks].sum(axis=1), 1e-300)
+    if transform is not None:
+        stats = transform(stats)
+    alpha = (1 - level) / 2
+    return (float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha)))
+
+
+def bootstrap_mean_ci(values, n_resamples=1000, level=0.95, seed=0):
+    """Confidence interval of the mean of values (a 1-D array of per-unit numbers), or, for a
+    2-D array (units x components), of each component's mean: returns (low, high) arrays."""
+    values = np.asarray(values, dtype=np.float64)
+    return bootstrap_ratio_ci(values, np.ones(len(values)), n_resamples=n_resamples, level=level,
+                              seed=seed) if values.ndim == 1 else _bootstrap_mean_ci_2d(
+        values, n_resamples, level, seed)
+
+
+def _bootstrap_mean_ci_2d(values, n_resamples, level, seed):
+    rng = np.random.default_rng(seed)
+    n = len(values)
+    means = np.stack([values[rng.integers(0, n, n)].mean(axis=0) for _ in range(n_resamples)])
+    alpha = (1 - level) / 2
+    return np.quantile(means, alpha, axis=0), np.quantile(means, 1 - alpha, axis=0)
+
+
+def permutation_test(statistic, data, permute, n_permutations=1000, seed=0):
+    """One-sided p-value of statistic(data) against statistic(permute(data, rng)) over
+    n_permutations relabellings: how often a permuted statistic is at least as large as the
+    observed one, with the +1 correction so that p is never 0. Returns (observed, p_value)."""
+    rng = np.random.default_rng(seed)
+    observed = statistic(data)
+    exceed = sum(statistic(permute(data, rng)) >= observed for _ in range(n_permutations))
+    return observed, (exceed + 1) / (n_permutations + 1)
+
+
+def wilson_interval(successes, trials, level=0.95):
+    """Wilson score interval of a binomial proportion (better than the normal one near 0 and 1)."""
+    if trials == 0:
+        return (math.nan, math.nan)
+    from scipy.stats import norm
+    z = norm.ppf(1 - (1 - level) / 2)
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+def jensen_shannon_divergence(p, q, base=2):
+    """JSD between two discrete distributions (normalised here), in bits by default: 0 for
+    identical distributions, at most 1 bit."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2
+
+    def kl(a, b):
+        mask = a > 0
+        return float((a[mask] * np.log(a[mask] / b[mask])).sum())
+
+    return (kl(p, m) + kl(q, m)) / 2 / math.log(base)
