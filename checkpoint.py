@@ -43,20 +43,22 @@ def resume_checkpoint_path(out_dir):
 
 
 def checkpoint_path(out_dir_or_path):
-    if os.path.isdir(out_dir_or_path):
-        return os.path.join(out_dir_or_path, CKPT_NAME)
-    return out_dir_or_path
+    """An out_dir means the ckpt.pt inside it; a path ending in .pt is a checkpoint file."""
+    if str(out_dir_or_path).endswith('.pt') and not os.path.isdir(out_dir_or_path):
+        return str(out_dir_or_path)
+    return os.path.join(out_dir_or_path, CKPT_NAME)
 
 
 def load_checkpoint_file(out_dir_or_path, map_location='cpu'):
     path = checkpoint_path(out_dir_or_path)
     if not os.path.exists(path):
-        if os.path.isdir(os.path.dirname(path) or '.'):
+        folder = os.path.dirname(path) or '.'
+        if os.path.isdir(folder):
             raise CheckpointError(f"no checkpoint at {path}: train one first (python train.py "
-                                  f"... --out_dir={os.path.dirname(path) or '.'}), or point "
-                                  f"--out_dir at a folder holding {CKPT_NAME}")
-        raise CheckpointError(f"no checkpoint at {path}: the folder does not exist. Check "
-                              f"--out_dir (checkpoints are written by train.py to out_dir/{CKPT_NAME})")
+                                  f"... --out_dir={folder}), or point --out_dir at a folder "
+                                  f"holding {CKPT_NAME}")
+        raise CheckpointError(f"no checkpoint at {path}: the folder {folder} does not exist. Check "
+                              f"--out_dir (train.py writes checkpoints to out_dir/{CKPT_NAME})")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:

@@ -159,6 +159,8 @@ class Transformer(nn.Module):
         return self.ln_f(x)
 
     def new_cache(self):
+        # every tensor a cache holds has the batch as its first dimension, so a beam search can
+        # reorder a cache by selecting rows
         return {'length': 0, 'layers': [{} for _ in self.h]}
 
 
@@ -369,7 +371,7 @@ class BackpackLM(LanguageModel):
         self.transformer.wte.weight = self.lm_head.weight
         self.apply(self._init_weights)
         self._scale_residual_projections(config.n_layer)
-        self._sense_table = None  # cached (V, K, d) for evaluation; see sense_table()
+        self._sense_table = None  # cached (K, V, d) for evaluation; see sense_table()
         self._sense_table_key = None
 
     # --- sense vectors -------------------------------------------------------------------
@@ -389,13 +391,17 @@ class BackpackLM(LanguageModel):
     def sense_table(self):
         """(V, K, d): the sense vectors of the whole vocabulary, computed once and reused while
         the weights stay the same (only outside training and gradient recording)."""
+        return self._sense_table_by_sense().transpose(0, 1)
+
+    def _sense_table_by_sense(self):
+        """The cached sense table laid out (K, V, d), the layout the forward pass gathers from."""
         key = self._sense_parameters_version()
         if self._sense_table is None or self._sense_table_key != key:
             device = self.lm_head.weight.device
             # kept in the weights' precision; autocast casts it where it is used
             with torch.no_grad(), torch.autocast(device.type, enabled=False):
                 ids = torch.arange(self.config.vocab_size, device=device)
-                self._sense_table = self.sense_vectors(ids)
+                self._sense_table = self.sense_vectors(ids).transpose(0, 1).contiguous()
             self._sense_table_key = key
         return self._sense_table
 
@@ -407,21 +413,25 @@ class BackpackLM(LanguageModel):
             self.clear_sense_table()
         return super().train(mode)
 
+    @staticmethod
+    def _gather_senses(table, rows):
+        """table (K, U, d), rows (B, T) in [0, U) -> (B, K, T, d), contiguous, as attention values.
+        A lookup in the flattened table: its backward sums in a fixed order, which keeps training
+        runs bit-for-bit repeatable (indexing's backward does not)."""
+        K, U, d = table.shape
+        offsets = torch.arange(K, device=rows.device).view(1, K, 1) * U
+        return F.embedding(rows.unsqueeze(1) + offsets, table.reshape(K * U, d))
+
     def _senses(self, idx):
         """(B, T) -> (B, K, T, d)"""
         if not self.training and not torch.is_grad_enabled():
-            senses = self.sense_table()[idx]
-        elif self.config.sense_dedup:
+            return self._gather_senses(self._sense_table_by_sense(), idx)
+        if self.config.sense_dedup:
             # the sense network is a function of the token id: run it on the distinct ids
             # of the batch and gather (a batch of B*T tokens has far fewer distinct ids)
-            unique_ids, inverse = torch.unique(idx, return_inverse=True)
-            unique_senses = self.sense_vectors(unique_ids)
-            # gathered as an embedding lookup: its backward sums in a fixed order, which keeps
-            # training runs bit-for-bit repeatable (indexing's backward does not)
-            senses = F.embedding(inverse, unique_senses.flatten(1)).unflatten(-1, unique_senses.shape[1:])
-        else:
-            senses = self.sense_vectors(idx)
-        return senses.permute(0, 2, 1, 3)
+            unique_ids, rows = torch.unique(idx, return_inverse=True)
+            return self._gather_senses(self.sense_vectors(unique_ids).transpose(0, 1).contiguous(), rows)
+        return self.sense_vectors(idx).permute(0, 2, 1, 3)
 
     def _sense_queries_keys(self, h):
         """h (B, T, d) -> per-sense queries and keys (B, K, T, d/K)"""

@@ -115,8 +115,9 @@ def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', va
         values = [np.nan if v is None else v for v in values]
         yerr = None
         if errors and name in errors:
-            yerr = np.array([[v - lo if lo is not None else 0 for v, (lo, hi) in zip(values, errors[name])],
-                             [hi - v if hi is not None else 0 for v, (lo, hi) in zip(values, errors[name])]])
+            # clamped at 0: a bound can sit a rounding error on the wrong side of its value
+            yerr = np.array([[max(0.0, v - lo) if lo is not None else 0 for v, (lo, hi) in zip(values, errors[name])],
+                             [max(0.0, hi - v) if hi is not None else 0 for v, (lo, hi) in zip(values, errors[name])]])
         bars = ax.bar(x + (i - (n - 1) / 2) * width, values, width, label=name, yerr=yerr, capsize=3)
         if value_format:
             ax.bar_label(bars, labels=[format(v, value_format) if np.isfinite(v) else ''

@@ -5,6 +5,7 @@ All draws come from a seeded generator, so two runs report the same intervals.
 """
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 
@@ -61,13 +62,14 @@ def wilson_interval(successes, trials, level=0.95):
     """Wilson score interval of a binomial proportion (better than the normal one near 0 and 1)."""
     if trials == 0:
         return (math.nan, math.nan)
-    from scipy.stats import norm
-    z = norm.ppf(1 - (1 - level) / 2)
+    z = NormalDist().inv_cdf(1 - (1 - level) / 2)
     p = successes / trials
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return (float(low), float(high))
 
 
 def jensen_shannon_divergence(p, q, base=2):
