@@ -1,0 +1,454 @@
+"""
+The tokenizer: a byte-level BPE trained jointly on English and French, encoded with tiktoken.
+
+Training uses the Hugging Face `tokenizers` library (fast, Rust) on a language-balanced sample; the
+result is saved in tiktoken's BPE file format and every encode goes through `tiktoken`:
+
+    <data_root>/tokenizers/<name>.tiktoken   one "<base64 token bytes> <rank>" line per token
+    <data_root>/tokenizers/<name>.json       vocab size, pre-tokenization regex, special tokens,
+                                             training sample sizes, per-language compression
+
+Ranks are the byte values 0..255 followed by the merged tokens in the order the trainer learned
+them, and `<|endoftext|>` (EOT) is the last id, so vocab_size counts it. A tokenizer is identified
+by its name and the sha256 of its .tiktoken file: meta.json of every prepared dataset records both
+and load_tokenizer checks them. The name 'gpt2' gives tiktoken's GPT-2 encoding instead.
+
+    import tokenizer
+    tok = tokenizer.load_tokenizer(meta["tokenizer"], data_root="data")
+    ids = tok.encode("La séance est ouverte.")
+"""
+
+import base64
+import hashlib
+import heapq
+import json
+import os
+import socket
+import sys
+import threading
+
+import numpy as np
+import tiktoken
+
+EOT = "<|endoftext|>"
+TOKENIZERS_DIR = "tokenizers"  # under the data root
+DEFAULT_VOCAB_SIZE = 10000  # as in the original project; EOT included
+
+# Pre-tokenization: text is cut into pieces (a word with its leading space, a run of digits, a run
+# of punctuation, a run of whitespace) and BPE merges never cross pieces. This is GPT-2's regex
+# minus its lookahead `\s+(?!\S)` (which leaves the last space of a run to the next word): without
+# lookaround, tiktoken runs it on Rust's fast regex engine, about twice as fast, and it leaves the
+# trainer's regex engine (Oniguruma) and tiktoken's less to disagree on (train_bpe_tokenizer
+# checks that both encode held-out text identically). Only runs of several whitespace characters
+# are cut differently from GPT-2.
+PRETOKENIZE_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+"""
+
+# tiktoken's GPT-2 files, fetched once from the internet and then read from its cache
+GPT2_HOST, GPT2_PORT = "openaipublic.blob.core.windows.net", 443
+GPT2_FILES = (
+    "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe",
+    "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json",
+)
+CONNECT_TIMEOUT_S = 3.0
+
+
+class Tokenizer:
+    """A tiktoken Encoding plus the identity (name, sha256, path) that prepared data records."""
+
+    def __init__(self, encoding, name, sha256, path=None):
+        self.encoding = encoding
+        self.name = name
+        self.sha256 = sha256
+        self.path = path  # the .tiktoken file relative to the data root; None for 'gpt2'
+        self.n_vocab = encoding.n_vocab
+        self.eot_token = encoding.eot_token
+
+    def __repr__(self):
+        return f"Tokenizer(name={self.name!r}, n_vocab={self.n_vocab}, sha256={self.sha256[:12]}...)"
+
+    def identity(self):
+        return {"name": self.name, "sha256": self.sha256, "path": self.path}
+
+    def encode(self, text):
+        """Token ids of `text`, no EOT appended; the text '<|endoftext|>' is encoded as ordinary text."""
+        return self.encoding.encode_ordinary(text)
+
+    def encode_batch(self, texts, num_threads=8):
+        """encode() of every text, the texts shared out among `num_threads` threads."""
+        texts = list(texts)
+        if not texts:
+            return []
+        num_threads = max(1, min(num_threads, len(texts) // 64 or 1))
+        if num_threads == 1:
+            return _split_at_eot(self.encode_lines_with_eot(texts), self.eot_token)
+        bounds = np.linspace(0, len(texts), num_threads + 1).astype(int)
+        groups = [texts[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        from concurrent.futures import ThreadPoolExecutor  # tiktoken releases the GIL while encoding
+        with ThreadPoolExecutor(num_threads) as pool:
+            flats = list(pool.map(self.encode_lines_with_eot, groups))
+        return [ids for flat in flats for ids in _split_at_eot(flat, self.eot_token)]
+
+    def encode_lines_with_eot(self, lines):
+        """One flat uint32 array: the ids of each line followed by EOT, as stored in the .bin files.
+
+        Same ids as encode() line by line, but one call into tiktoken for all lines: the lines are
+        joined with the EOT text and EOT is the only special token allowed. tiktoken encodes the text
+        between special tokens independently, so nothing merges across lines.
+        """
+        lines = list(lines)
+        if not lines:
+            return np.zeros(0, dtype=np.uint32)
+        joined = EOT.join(lines) + EOT
+        # '<|endoftext|>' has no prefix that is also a suffix, so the count is only the separators
+        # unless a line itself holds the EOT text; such a batch is encoded line by line.
+        if joined.count(EOT) == len(lines):
+            try:
+                return self.encoding.encode_to_numpy(joined, allowed_special={EOT})
+            except UnicodeEncodeError:  # lone surrogates: let encode_ordinary repair them
+                pass
+        flat = []
+        for line in lines:
+            flat.extend(self.encoding.encode_ordinary(line))
+            flat.append(self.eot_token)
+        return np.array(flat, dtype=np.uint32)
+
+    def decode(self, ids):
+        """Text of token ids (a list, or a numpy array as read from a .bin file)."""
+        return self.encoding.decode(ids.tolist() if isinstance(ids, np.ndarray) else list(ids))
+
+    def token_bytes(self, token_id):
+        return self.encoding.decode_single_token_bytes(int(token_id))
+
+    def token_str(self, token_id):
+        """Printable form of one token for tables: its text, with a regular space kept as a space,
+        other non-printable characters escaped ('\\n', '\\xa0') and bytes that are only part of a
+        UTF-8 character written as '\\xe2'."""
+        text = self.token_bytes(token_id).decode("utf-8", errors="backslashreplace")
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _split_at_eot(flat, eot_token):
+    ends = np.flatnonzero(flat == eot_token)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    return [flat[a:b].tolist() for a, b in zip(starts, ends)]
+
+
+# -----------------------------------------------------------------------------
+# files: <name>.tiktoken (the ranks) and <name>.json (everything else)
+
+def tokenizer_paths(name, data_root="data"):
+    """(.tiktoken path, .json path) of the tokenizer `name` under the data root."""
+    base = os.path.join(data_root, TOKENIZERS_DIR, name)
+    return base + ".tiktoken", base + ".json"
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _ranks_to_tiktoken_bytes(ranks):
+    return b"".join(base64.b64encode(token) + b" " + str(rank).encode() + b"\n"
+                    for token, rank in sorted(ranks.items(), key=lambda item: item[1]))
+
+
+def _read_tiktoken_file(path):
+    ranks = {}
+    with open(path, "rb") as f:
+        for line_number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                token, rank = line.split()
+                ranks[base64.b64decode(token, validate=True)] = int(rank)
+            except ValueError:
+                raise SystemExit(f"{path}, line {line_number}: not a tiktoken BPE file "
+                                 "(expected '<base64 token> <rank>' lines)")
+    if sorted(ranks.values()) != list(range(len(ranks))):
+        raise SystemExit(f"{path}: the ranks are not 0..{len(ranks) - 1}; not a tokenizer this code wrote")
+    return ranks
+
+
+def _write_atomic(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _trained_tokenizer(name, data_root, dataset=None):
+    tiktoken_path, json_path = tokenizer_paths(name, data_root)
+    redo = (f"run `python data/{dataset}/prepare.py`, which trains it" if dataset else
+            "prepare the dataset that uses it again (python data/<dataset>/prepare.py), which trains it")
+    for path in (tiktoken_path, json_path):
+        if not os.path.exists(path):
+            raise SystemExit(f"tokenizer '{name}' not found: {path} does not exist. To create it, {redo}.")
+    with open(json_path) as f:
+        info = json.load(f)
+    ranks = _read_tiktoken_file(tiktoken_path)
+    encoding = tiktoken.Encoding(name, pat_str=info["pat_str"], mergeable_ranks=ranks,
+                                 special_tokens=info["special_tokens"])
+    path = os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
+    return Tokenizer(encoding, name, file_sha256(tiktoken_path), path)
+
+
+# -----------------------------------------------------------------------------
+# tiktoken's GPT-2 encoding, which must fail fast and clearly when offline
+
+def _tiktoken_cache_dir():
+    """Where tiktoken caches downloaded files (the same rule as tiktoken.load.read_file_cached)."""
+    if "TIKTOKEN_CACHE_DIR" in os.environ:
+        return os.environ["TIKTOKEN_CACHE_DIR"]
+    if "DATA_GYM_CACHE_DIR" in os.environ:
+        return os.environ["DATA_GYM_CACHE_DIR"]
+    import tempfile
+    return os.path.join(tempfile.gettempdir(), "data-gym-cache")
+
+
+def _gpt2_files_cached():
+    cache_dir = _tiktoken_cache_dir()
+    return bool(cache_dir) and all(
+        os.path.exists(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())) for url in GPT2_FILES)
+
+
+def _reachable(host, port, timeout=CONNECT_TIMEOUT_S):
+    """None if a TCP connection to host:port opens within `timeout` seconds, else the reason.
+
+    Runs in a daemon thread because name resolution ignores socket timeouts."""
+    outcome = {}
+
+    def connect():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome["error"] = None
+        except OSError as e:
+            outcome["error"] = f"{type(e).__name__}: {e}"
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    return outcome.get("error", f"no answer within {timeout:.0f} s")
+
+
+def _load_gpt2():
+    if not _gpt2_files_cached():
+        error = _reachable(GPT2_HOST, GPT2_PORT)
+        if error is not None:
+            raise SystemExit(
+                f"tokenizer='gpt2': tiktoken's GPT-2 files cannot be fetched ({GPT2_HOST}:{GPT2_PORT} unreachable: {error}) "
+                f"and are not in tiktoken's cache ({_tiktoken_cache_dir() or 'caching disabled'}).\n"
+                f"Either run once with internet access (tiktoken caches the files), copy a cache holding them "
+                f"and point TIKTOKEN_CACHE_DIR at it, or use the BPE tokenizer trained by the prepare script "
+                f"(the default).")
+    try:
+        encoding = tiktoken.get_encoding("gpt2")
+    except Exception as e:  # requests errors, hash mismatch, unwritable cache...
+        raise SystemExit(f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}")
+    ranks = encoding._mergeable_ranks
+    return Tokenizer(encoding, "gpt2", hashlib.sha256(_ranks_to_tiktoken_bytes(ranks)).hexdigest(), None)
+
+
+# -----------------------------------------------------------------------------
+
+def load_tokenizer(identity_or_name, data_root="data", dataset=None):
+    """The tokenizer named in meta.json (a {"name", "sha256", "path"} dict, sha256 checked), or the
+    tokenizer with that name ('gpt2', or one trained under <data_root>/tokenizers/).
+
+    `dataset` only makes the error messages name the right prepare script."""
+    if isinstance(identity_or_name, str):
+        name = identity_or_name
+        return _load_gpt2() if name == "gpt2" else _trained_tokenizer(name, data_root, dataset)
+    identity = identity_or_name
+    name, expected = identity["name"], identity.get("sha256")
+    if name == "gpt2":
+        tok = _load_gpt2()
+    else:
+        path = identity.get("path") or os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
+        if os.path.normpath(path) != os.path.normpath(os.path.join(TOKENIZERS_DIR, name + ".tiktoken")):
+            raise SystemExit(f"meta.json names tokenizer '{name}' at {path}, expected {TOKENIZERS_DIR}/{name}.tiktoken")
+        tok = _trained_tokenizer(name, data_root, dataset)
+    if expected and tok.sha256 != expected:
+        redo = f"python data/{dataset}/prepare.py" if dataset else "python data/<dataset>/prepare.py"
+        raise SystemExit(
+            f"tokenizer '{name}' changed since the data was prepared: "
+            f"{os.path.join(data_root, tok.path) if tok.path else name} has sha256 {tok.sha256[:16]}..., "
+            f"meta.json expects {expected[:16]}...\n"
+            f"The token ids in the .bin files belong to the old tokenizer. Prepare the data again ({redo}) "
+            f"or restore the tokenizer files it was prepared with.")
+    return tok
+
+
+def _byte_decoder():
+    """GPT-2's byte-to-printable-character table, reversed: the `tokenizers` ByteLevel alphabet."""
+    printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+                 + list(range(ord("®"), ord("ÿ") + 1)))
+    chars, extra = dict(), 0
+    for b in range(256):
+        if b in printable:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return {c: b for b, c in chars.items()}
+
+
+def _training_sample(texts_by_lang, max_bytes_per_language, heldout_every, max_heldout_lines, batch_lines=1000):
+    """Batches of training lines, language-balanced by UTF-8 bytes, plus what was held out.
+
+    Always reads next from the language with the fewest bytes so far, and stops when one language
+    runs out or all reach `max_bytes_per_language`. Line i of a language (counting non-empty
+    lines) is held out when i % heldout_every == heldout_every - 1, so parallel inputs give held-out
+    lines that are translations of each other. Fills `sample` (sizes and held-out lines)."""
+    sample = {lang: {"lines": 0, "bytes": 0, "read": 0, "heldout": []} for lang in texts_by_lang}
+    iterators = {lang: iter(texts) for lang, texts in texts_by_lang.items()}
+    queue = [(0, i, lang) for i, lang in enumerate(iterators)]  # (bytes so far, tie-break, lang)
+    batch = []
+
+    def generate():
+        nonlocal batch
+        while queue:
+            used, order, lang = heapq.heappop(queue)
+            if used >= max_bytes_per_language:
+                continue  # this language is full; the others may still catch up
+            line = next(iterators[lang], None)
+            if line is None:
+                break  # one language ran out: stop all to keep the sample balanced
+            line = line.strip()
+            if not line:
+                heapq.heappush(queue, (used, order, lang))
+                continue
+            stats = sample[lang]
+            stats["read"] += 1
+            if heldout_every and stats["read"] % heldout_every == 0:
+                if len(stats["heldout"]) < max_heldout_lines:
+                    stats["heldout"].append(line)
+                    heapq.heappush(queue, (used, order, lang))
+                    continue
+            size = len(line.encode("utf-8"))
+            stats["lines"] += 1
+            stats["bytes"] += size
+            batch.append(line)
+            if len(batch) >= batch_lines:
+                yield batch
+                batch = []
+            heapq.heappush(queue, (used + size, order, lang))
+        if batch:
+            yield batch
+
+    return generate(), sample
+
+
+def compression_stats(tok, lines):
+    """Tokens per whitespace-separated word and UTF-8 bytes per token of `lines` (no EOT counted)."""
+    lines = list(lines)
+    tokens = sum(len(ids) for ids in tok.encode_batch(lines))
+    words = sum(len(line.split()) for line in lines)
+    n_bytes = sum(len(line.encode("utf-8")) for line in lines)
+    return {"lines": len(lines), "words": words, "bytes": n_bytes, "tokens": tokens,
+            "tokens_per_word": round(tokens / max(words, 1), 4), "bytes_per_token": round(n_bytes / max(tokens, 1), 4)}
+
+
+def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None, data_root="data",
+                        max_bytes_per_language=64_000_000, heldout_by_lang=None, heldout_every=50,
+                        max_heldout_lines=2000, extra_info=None, verbose=True):
+    """Train a byte-level BPE with `vocab_size` tokens (EOT included) on a language-balanced sample
+    of `texts_by_lang` ({"en": iterable of lines, "fr": ...}), save it under
+    <data_root>/tokenizers/<name>.tiktoken (+ .json) and return it loaded through tiktoken.
+
+    Compression per language is measured on held-out text: `heldout_by_lang` when given, else
+    every `heldout_every`-th line of each language, kept out of training. `extra_info` is added to
+    the .json (e.g. which corpora the text came from)."""
+    import tokenizers as hf
+
+    if name is None:
+        name = f"{'-'.join(texts_by_lang)}-bpe{vocab_size // 1000}k" if vocab_size % 1000 == 0 else f"bpe{vocab_size}"
+    if vocab_size <= 257:
+        raise SystemExit(f"vocab_size={vocab_size}: a byte-level BPE needs more than 257 tokens (256 bytes + EOT)")
+    if vocab_size > 2**32 - 1:
+        raise SystemExit(f"vocab_size={vocab_size} is too large for uint32 token ids")
+
+    batches, sample = _training_sample(texts_by_lang, max_bytes_per_language,
+                                       0 if heldout_by_lang is not None else heldout_every, max_heldout_lines)
+    model = hf.Tokenizer(hf.models.BPE())
+    model.pre_tokenizer = hf.pre_tokenizers.Sequence([
+        hf.pre_tokenizers.Split(hf.Regex(PRETOKENIZE_PATTERN), behavior="isolated"),
+        hf.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    trainer = hf.trainers.BpeTrainer(vocab_size=vocab_size - 1,  # EOT is added after, as the last id
+                                     initial_alphabet=hf.pre_tokenizers.ByteLevel.alphabet(),
+                                     special_tokens=[], show_progress=verbose and sys.stderr.isatty())
+    model.train_from_iterator(batches, trainer=trainer)
+    trained_bytes = {lang: stats["bytes"] for lang, stats in sample.items()}
+    if not any(trained_bytes.values()):
+        raise SystemExit(f"tokenizer '{name}': no training text (languages {list(texts_by_lang)} gave no lines)")
+
+    # ranks: the 256 bytes, then each merged token in the order it was learned
+    decode = _byte_decoder()
+    ranks = {bytes([b]): b for b in range(256)}
+    merges = json.loads(model.to_str())["model"]["merges"]
+    for merge in merges:
+        left, right = merge.split(" ") if isinstance(merge, str) else merge
+        token = bytes(decode[c] for c in left + right)
+        if token not in ranks:
+            ranks[token] = len(ranks)
+    special_tokens = {EOT: len(ranks)}
+    encoding = tiktoken.Encoding(name, pat_str=PRETOKENIZE_PATTERN, mergeable_ranks=ranks,
+                                 special_tokens=special_tokens)
+
+    # held-out text: what was set aside, trimmed to line indices every language reached
+    if heldout_by_lang is not None:
+        heldout = {lang: [line.strip() for line in lines if line.strip()] for lang, lines in heldout_by_lang.items()}
+    else:
+        shortest = min(len(stats["heldout"]) for stats in sample.values())
+        heldout = {lang: stats["heldout"][:shortest] for lang, stats in sample.items()}
+
+    tiktoken_path, json_path = tokenizer_paths(name, data_root)
+    os.makedirs(os.path.dirname(tiktoken_path), exist_ok=True)
+    data = _ranks_to_tiktoken_bytes(ranks)
+    tok = Tokenizer(encoding, name, hashlib.sha256(data).hexdigest(), os.path.join(TOKENIZERS_DIR, name + ".tiktoken"))
+
+    # the trainer's own encoder and tiktoken must agree token for token
+    agreement_lines = [line for lines in heldout.values() for line in lines]
+    to_bytes = {token_id: bytes(decode[c] for c in token) for token, token_id in model.get_vocab().items()}
+    trainer_ids = [[ranks[to_bytes[i]] for i in enc.ids] for enc in model.encode_batch(agreement_lines)]
+    mismatches = sum(a != b for a, b in zip(trainer_ids, tok.encode_batch(agreement_lines)))
+
+    compression = {lang: compression_stats(tok, lines) for lang, lines in heldout.items() if lines}
+    info = {
+        "name": name,
+        "sha256": tok.sha256,
+        "vocab_size": tok.n_vocab,
+        "requested_vocab_size": vocab_size,
+        "eot_token": tok.eot_token,
+        "pat_str": PRETOKENIZE_PATTERN,
+        "special_tokens": special_tokens,
+        "training_sample": {lang: {"lines": stats["lines"], "bytes": stats["bytes"]} for lang, stats in sample.items()},
+        "max_bytes_per_language": max_bytes_per_language,
+        "heldout": "given" if heldout_by_lang is not None else f"every {heldout_every}th line, at most {max_heldout_lines}",
+        "compression_heldout": compression,
+        "trainer_tiktoken_mismatched_lines": mismatches,
+        "trainer_tiktoken_compared_lines": len(agreement_lines),
+        "versions": {"tokenizers": hf.__version__, "tiktoken": tiktoken.__version__},
+        **(extra_info or {}),
+    }
+    _write_atomic(tiktoken_path, data)
+    _write_atomic(json_path, (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    if verbose:
+        sizes = ", ".join(f"{lang} {stats['lines']:,} lines / {stats['bytes'] / 1e6:.1f} MB"
+                          for lang, stats in sample.items())
+        print(f"tokenizer '{name}': {tok.n_vocab:,} tokens (EOT = {tok.eot_token}) trained on {sizes}")
+        if tok.n_vocab < vocab_size:
+            print(f"  note: the training text only supports {tok.n_vocab:,} of the {vocab_size:,} tokens asked for")
+        for lang, stats in compression.items():
+            print(f"  {lang}: {stats['tokens_per_word']:.3f} tokens/word, {stats['bytes_per_token']:.3f} bytes/token "
+                  f"on {stats['lines']:,} held-out lines")
+        if mismatches:
+            print(f"  warning: tiktoken and the trainer tokenize {mismatches} of {len(agreement_lines)} held-out "
+                  f"lines differently (tiktoken's ids are the ones used everywhere and still decode exactly; "
+                  f"differences mean the two do not pre-tokenize or merge alike)")
+        print(f"  saved {tiktoken_path} (sha256 {tok.sha256[:16]}...)")
+    return tok
