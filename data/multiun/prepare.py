@@ -1,0 +1,28 @@
+"""
+Prepare MultiUN en-fr for training: train the shared EN-FR tokenizer if needed, then write
+data/multiun/{en,fr}_{train,val,test}.bin, the held-out text and meta.json. Streams the several GB
+of text through a pool of processes; memory stays bounded.
+
+$ bash data/get_data.sh multiun --max_lines 8030892   # once (the original project kept those lines)
+$ python data/multiun/prepare.py [--num_proc=N] [--vocab_size=10000] [--tokenizer=NAME|gpt2] [--data_root=data] [--raw_dir=data/multiun/raw]
+
+The default tokenizer, europarl-multiun-bpe10k, is trained on Europarl and MultiUN together (on
+whichever of the two is downloaded) and shared by both datasets, so they can be trained on together.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import parallel_corpus  # noqa: E402
+from configurator import configure  # noqa: E402
+
+num_proc = 0        # worker processes; 0: one per CPU core
+vocab_size = 10000  # tokens of the trained tokenizer, <|endoftext|> included
+tokenizer = ''       # '': the shared europarl-multiun tokenizer (trained if missing); else a name under <data_root>/tokenizers/ or 'gpt2'
+data_root = 'data'
+raw_dir = ''         # '': <data_root>/multiun/raw
+
+if __name__ == '__main__':
+    configure(globals(), sys.argv[1:])
+    parallel_corpus.prepare_dataset('multiun', num_proc=num_proc, vocab_size=vocab_size, tokenizer=tokenizer,
+                                    data_root=data_root, raw_dir=raw_dir)

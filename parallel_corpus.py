@@ -1,0 +1,516 @@
+"""
+Line-aligned parallel text (line i of every language file is a translation of line i of the
+others, as Europarl and MultiUN are distributed) -> the prepared-data layout train.py reads:
+
+    <dataset_dir>/{lang}_{split}.bin         token ids, each line followed by <|endoftext|>
+    <dataset_dir>/{lang}_val.txt, _test.txt  the held-out lines, line i of en_* translates line i of fr_*
+    <dataset_dir>/{split}_line_numbers.txt   the 0-based raw line number of each held-out line
+    <dataset_dir>/meta.json                  tokenizer identity, vocab size, dtype, counts, sources
+
+Lines are stripped of surrounding whitespace; a pair is dropped when a side is empty or only
+markup (Europarl's <CHAPTER ID=1>, <SPEAKER ID=..>, <P>); invalid UTF-8 becomes U+FFFD (counted);
+characters other readers would take for line breaks (\\r, \\u2028...) become spaces. Which split a
+raw line goes to depends only on its line number and the split seed (split_of_line). Files are
+read in chunks of lines by a pool of processes, so memory stays bounded whatever the input size,
+and the outputs replace the old ones only once they are complete.
+
+The data/<dataset>/prepare.py scripts are thin wrappers around prepare_dataset() at the bottom.
+"""
+
+import collections
+import contextlib
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import re
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+import tokenizer as tokenizer_lib
+
+SPLITS = ("train", "val", "test")
+HELD_OUT_SPLITS = ("val", "test")
+DEFAULT_SPLIT_FRACTIONS = (0.98, 0.01, 0.01)
+DEFAULT_SPLIT_SEED = 1337
+DEFAULT_CHUNK_LINES = 20_000  # lines per task of the process pool: a few MB of text
+
+MARKUP_ONLY = re.compile(r"(?:<[^<>]*>\s*)+")  # fullmatch on a stripped line: <P>, <SPEAKER ID=1 NAME="...">
+# every character str.splitlines() or text-mode files split on, except '\n' itself
+INLINE_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+INLINE_LINE_BREAK = re.compile(f"[{INLINE_LINE_BREAKS}]")
+
+
+def token_dtype(vocab_size):
+    """uint16 while every id fits, uint32 beyond (vocab_size > 65,535)."""
+    return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.uint32)
+
+
+def check_split_fractions(split_fractions):
+    fractions = [float(f) for f in split_fractions]
+    if len(fractions) != len(SPLITS) or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9:
+        raise SystemExit(f"split_fractions={tuple(split_fractions)}: need 3 non-negative fractions "
+                         f"(train, val, test) summing to 1, e.g. {DEFAULT_SPLIT_FRACTIONS}")
+    return fractions
+
+
+def split_of_lines(line_numbers, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed=DEFAULT_SPLIT_SEED):
+    """Index into SPLITS of each 0-based raw line number: a splitmix64 hash of (seed, line number)
+    mapped to [0, 1) and compared with the cumulative fractions. Depends on nothing else, so the
+    same raw line lands in the same split for every language, every run and every chunking."""
+    fractions = check_split_fractions(split_fractions)
+    mask = (1 << 64) - 1
+    golden = 0x9E3779B97F4A7C15
+    offset = np.uint64(((int(split_seed) + 1) * golden) & mask)
+    z = np.asarray(line_numbers, dtype=np.uint64) * np.uint64(golden) + offset  # wraps around mod 2**64
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    uniform = (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    bounds = np.cumsum(fractions)
+    bounds[-1] = 1.0
+    return np.minimum(np.searchsorted(bounds, uniform, side="right"), len(SPLITS) - 1).astype(np.int8)
+
+
+def split_of_line(line_number, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed=DEFAULT_SPLIT_SEED):
+    """'train', 'val' or 'test': where the raw line `line_number` (0-based) goes."""
+    return SPLITS[int(split_of_lines([line_number], split_fractions, split_seed)[0])]
+
+
+# -----------------------------------------------------------------------------
+# reading: one pass for line counts, sha256 and chunk offsets; then chunks read by the workers
+
+def scan_file(path, chunk_lines=DEFAULT_CHUNK_LINES, block_bytes=1 << 24):
+    """(line count, sha256, byte offset where each chunk of `chunk_lines` lines starts), streaming.
+    Lines end with b'\\n'; a last line without one still counts."""
+    digest = hashlib.sha256()
+    starts, newlines, position, last_byte = [0], 0, 0, b"\n"
+    with open(path, "rb") as f:
+        while block := f.read(block_bytes):
+            digest.update(block)
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            # the line after newline number g (global, 0-based) starts a chunk when (g + 1) % chunk_lines == 0
+            first = (-(newlines + 1)) % chunk_lines
+            starts.extend((position + ends[first::chunk_lines] + 1).tolist())
+            newlines += len(ends)
+            position += len(block)
+            last_byte = block[-1:]
+    lines = newlines + (last_byte != b"\n")
+    starts = [s for s in starts if s < position] if lines else []
+    return lines, digest.hexdigest(), starts + [position]
+
+
+def _read_chunk(path, start, end, expected_lines):
+    """The raw lines of bytes [start, end) of `path` as text, and how many invalid UTF-8
+    sequences were replaced by U+FFFD."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    if data.endswith(b"\n"):
+        data = data[:-1]
+    try:
+        text, replaced = data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")  # '\n' is never part of a bad sequence
+        replaced = text.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
+    if any(c in text for c in INLINE_LINE_BREAKS):
+        text = INLINE_LINE_BREAK.sub(" ", text)
+    lines = text.split("\n")
+    if len(lines) != expected_lines:
+        raise RuntimeError(f"{path} changed while it was being prepared (bytes {start}-{end} now hold "
+                           f"{len(lines)} lines, not {expected_lines}); run the prepare script again")
+    return lines, replaced
+
+
+def _is_markup(line):
+    return line[:1] == "<" and line[-1:] == ">" and MARKUP_ONLY.fullmatch(line) is not None
+
+
+def _clean_chunk(job, config):
+    """Read chunk `job` of every language, strip, drop pairs, assign splits.
+    Returns (kept lines per lang, their raw line numbers, their split ids, counters)."""
+    first_line, n_lines, offsets = job
+    langs = config["languages"]
+    texts, invalid = {}, {}
+    for lang in langs:
+        start, end = offsets[lang]
+        lines, invalid[lang] = _read_chunk(config["raw_files"][lang], start, end, n_lines)
+        if first_line == 0 and lines:
+            lines[0] = lines[0].lstrip("\ufeff")  # a byte order mark is not text
+        texts[lang] = [line.strip() for line in lines]
+    # a pair goes when any side is empty, or else when any side is only markup
+    empty, markup = set(), set()
+    for lang in langs:
+        empty.update(i for i, line in enumerate(texts[lang]) if not line)
+        markup.update(i for i, line in enumerate(texts[lang]) if _is_markup(line))
+    markup -= empty
+    dropped = collections.Counter({"empty": len(empty), "markup": len(markup)})
+    if empty or markup:
+        keep = [i not in empty and i not in markup for i in range(n_lines)]
+        texts = {lang: list(itertools.compress(texts[lang], keep)) for lang in langs}
+        line_numbers = first_line + np.flatnonzero(keep)
+    else:
+        line_numbers = first_line + np.arange(n_lines)
+    splits = split_of_lines(line_numbers, config["split_fractions"], config["split_seed"])
+    return texts, line_numbers, splits, {"dropped": dropped, "invalid_utf8": invalid}
+
+
+def _process_chunk(job):
+    """Worker task: clean one chunk and tokenize it. Returns everything the writer appends."""
+    config = _WORKER["config"]
+    tok = _WORKER["tokenizer"]
+    kept, line_numbers, splits, counters = _clean_chunk(job, config)
+    dtype = token_dtype(tok.n_vocab)
+    result = {"ids": {}, "stats": {}, "text": {}, "line_numbers": {}, "counters": counters}
+    for s, split in enumerate(SPLITS):
+        in_split = splits == s
+        if split in HELD_OUT_SPLITS:
+            result["line_numbers"][split] = line_numbers[in_split]
+        in_split = in_split.tolist()
+        for lang in config["languages"]:
+            lines = list(itertools.compress(kept[lang], in_split))
+            ids = tok.encode_lines_with_eot(lines).astype(dtype)
+            joined = "\n".join(lines)
+            result["ids"][lang, split] = ids
+            result["stats"][lang, split] = {"lines": len(lines), "tokens": len(ids), "words": len(joined.split()),
+                                            "bytes": len(joined.encode("utf-8")) - max(len(lines) - 1, 0)}
+            if split in HELD_OUT_SPLITS:
+                result["text"][lang, split] = joined + "\n" if lines else ""
+    return result
+
+
+_WORKER = {}  # per-process state of the pool workers
+
+
+def _init_worker(tok, config):
+    _WORKER["tokenizer"] = tok
+    _WORKER["config"] = config
+
+
+@contextlib.contextmanager
+def _process_pool(num_proc, tok, config):
+    """A pool of `num_proc` workers holding `tok` and `config`. Forked where possible: workers start
+    at once and scripts without a __main__ guard (bench.py) can use it."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # a process forked after `tokenizers` trained in parallel prints a warning unless this is set;
+    # the workers never use `tokenizers`
+    previous = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    try:
+        pool = context.Pool(num_proc, initializer=_init_worker, initargs=(tok, config))
+    finally:
+        if previous is None:
+            del os.environ["TOKENIZERS_PARALLELISM"]
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = previous
+    with pool:
+        yield pool
+
+
+def _ordered_results(jobs, num_proc, tok, config, max_in_flight=None):
+    """_process_chunk(job) for each job, in order, with at most `max_in_flight` chunks alive at once
+    (Pool.imap would read ahead without limit)."""
+    if num_proc <= 1:
+        _init_worker(tok, config)
+        yield from map(_process_chunk, jobs)
+        return
+    max_in_flight = max_in_flight or 2 * num_proc
+    with _process_pool(num_proc, tok, config) as pool:
+        pending = collections.deque()
+        for job in jobs:
+            pending.append(pool.apply_async(_process_chunk, (job,)))
+            if len(pending) >= max_in_flight:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+# -----------------------------------------------------------------------------
+
+def _relative_to(path, root):
+    path, root = os.path.abspath(path), os.path.abspath(root)
+    return os.path.relpath(path, root) if os.path.commonpath([path, root]) == root else path
+
+
+def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
+                            split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed=DEFAULT_SPLIT_SEED,
+                            num_proc=None, extra_meta=None, chunk_lines=DEFAULT_CHUNK_LINES, verbose=True):
+    """Write the prepared-data layout for the line-aligned `raw_files` ({"en": path, "fr": path})
+    into `dataset_dir`, tokenized with `tokenizer`, and return meta.json as a dict."""
+    split_fractions = check_split_fractions(split_fractions)
+    languages = list(raw_files)
+    for lang, path in raw_files.items():
+        if not os.path.isfile(path):
+            raise SystemExit(f"raw {lang} file not found: {path}")
+    num_proc = max(1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
+    dtype = token_dtype(tokenizer.n_vocab)
+
+    # pass 1: line counts (must agree), sha256 and where each chunk starts in each file
+    scans = {}
+    for lang, path in raw_files.items():
+        if verbose:
+            print(f"scanning {path} ({os.path.getsize(path) / 1e6:,.1f} MB)")
+        scans[lang] = scan_file(path, chunk_lines)
+    counts = {lang: scan[0] for lang, scan in scans.items()}
+    if len(set(counts.values())) > 1:
+        raise SystemExit("the raw files are not line-aligned: "
+                         + ", ".join(f"{raw_files[lang]} has {n:,} lines" for lang, n in counts.items())
+                         + ". Each line must be the translation of the same line in the other file; "
+                           "re-download them (bash data/get_data.sh) or fix the files.")
+    n_lines = counts[languages[0]]
+    jobs = [(c * chunk_lines, min(chunk_lines, n_lines - c * chunk_lines),
+             {lang: (scans[lang][2][c], scans[lang][2][c + 1]) for lang in languages})
+            for c in range(len(scans[languages[0]][2]) - 1)]
+    config = {"languages": languages, "raw_files": {lang: os.path.abspath(p) for lang, p in raw_files.items()},
+              "split_fractions": split_fractions, "split_seed": split_seed}
+
+    # pass 2: clean + tokenize in the pool, append to .tmp files in order
+    os.makedirs(dataset_dir, exist_ok=True)
+    outputs = [f"{lang}_{split}.bin" for lang in languages for split in SPLITS]
+    outputs += [f"{lang}_{split}.txt" for lang in languages for split in HELD_OUT_SPLITS]
+    outputs += [f"{split}_line_numbers.txt" for split in HELD_OUT_SPLITS]
+    tmp = {name: os.path.join(dataset_dir, name + ".tmp") for name in outputs + ["meta.json"]}
+    stats = {lang: {split: {"lines": 0, "tokens": 0, "words": 0, "bytes": 0} for split in SPLITS} for lang in languages}
+    dropped, invalid = collections.Counter(), collections.Counter()
+    total_bytes = sum(os.path.getsize(p) for p in raw_files.values())
+    files = {}
+    results = _ordered_results(jobs, num_proc, tokenizer, config)
+    started = time.time()
+    try:
+        files = {name: open(tmp[name], "wb") for name in outputs}
+        progress = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=not verbose,
+                        desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)")
+        for job, result in zip(jobs, results):
+            for (lang, split), ids in result["ids"].items():
+                ids.tofile(files[f"{lang}_{split}.bin"])
+                for key, value in result["stats"][lang, split].items():
+                    stats[lang][split][key] += value
+            for (lang, split), text in result["text"].items():
+                files[f"{lang}_{split}.txt"].write(text.encode("utf-8"))
+            for split, numbers in result["line_numbers"].items():
+                files[f"{split}_line_numbers.txt"].write("".join(f"{n}\n" for n in numbers.tolist()).encode())
+            dropped.update(result["counters"]["dropped"])
+            invalid.update(result["counters"]["invalid_utf8"])
+            progress.update(sum(end - start for start, end in job[2].values()))
+        progress.close()
+        for f in files.values():
+            f.close()
+        seconds = time.time() - started
+
+        kept = sum(stats[languages[0]][split]["lines"] for split in SPLITS)
+        if kept == 0:
+            raise SystemExit(f"no line pairs left in {', '.join(raw_files.values())} "
+                             f"({n_lines:,} lines, {sum(dropped.values()):,} dropped as empty or markup)")
+        meta = {
+            "dataset": os.path.basename(os.path.normpath(dataset_dir)),
+            "vocab_size": tokenizer.n_vocab,
+            "dtype": dtype.name,
+            "eot_token": tokenizer.eot_token,
+            "languages": languages,
+            "tokenizer": tokenizer.identity(),
+            "splits": stats,
+            "sources": {lang: {"path": _relative_to(path, data_root), "sha256": scans[lang][1], "lines": n_lines}
+                        for lang, path in raw_files.items()},
+            "raw_lines": n_lines,
+            "dropped_pairs": sum(dropped.values()),
+            "dropped_pairs_by_reason": {"empty": dropped["empty"], "markup": dropped["markup"]},
+            "invalid_utf8_replaced": sum(invalid.values()),
+            "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
+            "split_fractions": split_fractions,
+            "split_seed": split_seed,
+        }
+        meta.update(extra_meta or {})
+        with open(tmp["meta.json"], "w", encoding="utf-8") as f:
+            f.write(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        for name in outputs + ["meta.json"]:  # meta.json last: its presence means a complete dataset
+            os.replace(tmp[name], os.path.join(dataset_dir, name))
+    finally:
+        results.close()  # stops the pool if we got here by an error
+        for f in files.values():
+            f.close()
+        for path in tmp.values():
+            if os.path.exists(path):
+                os.remove(path)
+
+    if verbose:
+        _print_summary(dataset_dir, meta, total_bytes, seconds)
+    return meta
+
+
+def _print_summary(dataset_dir, meta, total_bytes, seconds):
+    print(f"wrote {dataset_dir}: {meta['raw_lines']:,} raw line pairs, {meta['dropped_pairs']:,} dropped "
+          f"({meta['dropped_pairs_by_reason']['empty']:,} with an empty side, "
+          f"{meta['dropped_pairs_by_reason']['markup']:,} markup only), "
+          f"{meta['invalid_utf8_replaced']:,} invalid UTF-8 sequences replaced")
+    for lang in meta["languages"]:
+        counts = ", ".join(f"{split} {s['lines']:,} lines / {s['tokens']:,} tokens"
+                           for split, s in meta["splits"][lang].items())
+        print(f"  {lang}: {counts}")
+    print(f"  {total_bytes / 1e6:,.1f} MB of raw text in {seconds:.1f} s ({total_bytes / 1e6 / max(seconds, 1e-9):.1f} MB/s), "
+          f"dtype {meta['dtype']}, tokenizer {meta['tokenizer']['name']} (vocab {meta['vocab_size']:,})")
+
+
+def iter_clean_lines(raw_files, lang, split="train", split_fractions=DEFAULT_SPLIT_FRACTIONS,
+                     split_seed=DEFAULT_SPLIT_SEED, chunk_lines=DEFAULT_CHUNK_LINES):
+    """The lines of language `lang` that prepare_parallel_corpus puts in `split`, in raw order,
+    streaming (used to train the tokenizer on training lines only). Files are assumed line-aligned."""
+    config = {"languages": list(raw_files), "raw_files": raw_files,
+              "split_fractions": split_fractions, "split_seed": split_seed}
+    offsets = {other: 0 for other in raw_files}
+    handles = {other: open(path, "rb") for other, path in raw_files.items()}
+    wanted = SPLITS.index(split)
+    try:
+        first_line = 0
+        while True:
+            blocks = {other: list(itertools.islice(f, chunk_lines)) for other, f in handles.items()}
+            n_lines = min(len(b) for b in blocks.values())
+            if n_lines == 0:
+                return
+            ends = {other: offsets[other] + sum(len(line) for line in blocks[other][:n_lines]) for other in raw_files}
+            job = (first_line, n_lines, {other: (offsets[other], ends[other]) for other in raw_files})
+            kept, _, splits, _ = _clean_chunk(job, config)
+            yield from (line for line, s in zip(kept[lang], splits) if s == wanted)
+            offsets, first_line = ends, first_line + n_lines
+    finally:
+        for f in handles.values():
+            f.close()
+
+
+# -----------------------------------------------------------------------------
+# throughput of the parallel batch path against the plain per-line loop
+
+def _encode_chunk(lines):
+    tok = _WORKER["tokenizer"]
+    return tok.encode_lines_with_eot(lines).astype(token_dtype(tok.n_vocab))
+
+
+def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CHUNK_LINES):
+    """Tokenize `lines` (each followed by EOT) twice in one run: a plain loop of tokenizer.encode()
+    calls, and the path prepare_parallel_corpus uses (chunks of lines, one batch call into
+    tiktoken per chunk, `num_proc` processes). Returns MB/s of UTF-8 text for both,
+    `tokenize_speedup` (batch over loop) and whether both gave identical ids."""
+    lines = list(lines)
+    megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
+    dtype = token_dtype(tokenizer.n_vocab)
+
+    started = time.perf_counter()
+    flat = []
+    for line in lines:
+        flat.extend(tokenizer.encode(line))
+        flat.append(tokenizer.eot_token)
+    loop_ids = np.array(flat, dtype=dtype)
+    loop_seconds = time.perf_counter() - started
+    del flat
+
+    chunks = [lines[i:i + chunk_lines] for i in range(0, len(lines), chunk_lines)]
+    with _process_pool(num_proc, tokenizer, {}) as pool:
+        pool.map(_encode_chunk, [lines[:100]] * num_proc)  # workers started and warm
+        started = time.perf_counter()
+        batch_ids = np.concatenate(pool.map(_encode_chunk, chunks, chunksize=1) or [np.zeros(0, dtype)])
+        batch_seconds = time.perf_counter() - started
+    return {
+        "megabytes": round(megabytes, 3),
+        "lines": len(lines),
+        "num_proc": num_proc,
+        "per_line_mb_per_s": round(megabytes / loop_seconds, 2),
+        "batch_mb_per_s": round(megabytes / batch_seconds, 2),
+        "tokenize_speedup": round(loop_seconds / batch_seconds, 2),
+        "identical": bool(np.array_equal(loop_ids, batch_ids)),
+    }
+
+
+# -----------------------------------------------------------------------------
+# the data/<dataset>/prepare.py scripts
+
+CORPORA = {  # raw file names as distributed, in data/<dataset>/raw/ (data/get_data.sh puts them there)
+    "europarl": {"en": "europarl-v7.fr-en.en", "fr": "europarl-v7.fr-en.fr"},
+    "multiun": {"en": "MultiUN.en-fr.en", "fr": "MultiUN.en-fr.fr"},
+}
+SHARED_TOKENIZER_CORPORA = ("europarl", "multiun")  # one tokenizer for both, as in the original project
+HELDOUT_LINES_FOR_COMPRESSION = 2000
+
+
+def default_tokenizer_name(vocab_size):
+    size = f"{vocab_size // 1000}k" if vocab_size % 1000 == 0 else str(vocab_size)
+    return f"{'-'.join(SHARED_TOKENIZER_CORPORA)}-bpe{size}"
+
+
+def raw_files_of(dataset, raw_dir):
+    return {lang: os.path.join(raw_dir, name) for lang, name in CORPORA[dataset].items()}
+
+
+def _roundrobin(*iterables):
+    iterators = [iter(it) for it in iterables]
+    while iterators:
+        for it in list(iterators):
+            try:
+                yield next(it)
+            except StopIteration:
+                iterators.remove(it)
+
+
+def train_shared_tokenizer(name, vocab_size, raw_dirs, data_root, max_bytes_per_language=64_000_000):
+    """Train tokenizer `name` on the training lines of whichever of the corpora in `raw_dirs`
+    ({dataset: raw dir}) are present, lines of the corpora interleaved; compression is measured on
+    their validation lines."""
+    present = {d: raw_files_of(d, raw_dir) for d, raw_dir in raw_dirs.items()
+               if all(os.path.isfile(p) for p in raw_files_of(d, raw_dir).values())}
+    missing = [d for d in raw_dirs if d not in present]
+    if not present:
+        raise SystemExit("no raw corpus to train the tokenizer on; run: bash data/get_data.sh europarl")
+    if missing:
+        print(f"tokenizer '{name}': raw {' and '.join(missing)} not found, training on {' and '.join(present)} only "
+              f"(datasets prepared later reuse this tokenizer; to retrain it on all corpora, delete "
+              f"{os.path.join(data_root, tokenizer_lib.TOKENIZERS_DIR, name)}.* and prepare them again)")
+    else:
+        print(f"tokenizer '{name}': training on {' and '.join(present)}")
+    languages = list(next(iter(present.values())))
+    train = {lang: _roundrobin(*(iter_clean_lines(files, lang, "train") for files in present.values()))
+             for lang in languages}
+    heldout = {lang: list(itertools.islice(_roundrobin(*(iter_clean_lines(files, lang, "val")
+                                                         for files in present.values())),
+                                           HELDOUT_LINES_FOR_COMPRESSION))
+               for lang in languages}
+    return tokenizer_lib.train_bpe_tokenizer(train, vocab_size=vocab_size, name=name, data_root=data_root,
+                                             max_bytes_per_language=max_bytes_per_language, heldout_by_lang=heldout,
+                                             extra_info={"trained_on": list(present)})
+
+
+def prepare_dataset(dataset, num_proc=0, vocab_size=tokenizer_lib.DEFAULT_VOCAB_SIZE, tokenizer="",
+                    data_root="data", raw_dir=""):
+    """What data/<dataset>/prepare.py does for Europarl and MultiUN: find the raw files, load the
+    tokenizer (training the shared one when it does not exist yet), prepare <data_root>/<dataset>/.
+    tokenizer: '' for the shared europarl-multiun tokenizer of `vocab_size`, else a name under
+    <data_root>/tokenizers/ (trained under that name when missing) or 'gpt2'."""
+    script = f"data/{dataset}/prepare.py"
+    raw_dirs = {d: os.path.join(data_root, d, "raw") for d in SHARED_TOKENIZER_CORPORA}
+    if raw_dir:
+        raw_dirs[dataset] = raw_dir
+    raw_files = raw_files_of(dataset, raw_dirs[dataset])
+    missing = [path for path in raw_files.values() if not os.path.isfile(path)]
+    if missing:
+        raise SystemExit(f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
+                         f"Download it with: bash data/get_data.sh {dataset}\n"
+                         f"(or place {' and '.join(CORPORA[dataset].values())} in {raw_dirs[dataset]} yourself, "
+                         f"or point --raw_dir at them)")
+
+    name = tokenizer or default_tokenizer_name(vocab_size)
+    tiktoken_path, json_path = tokenizer_lib.tokenizer_paths(name, data_root)
+    if name == "gpt2" or os.path.exists(tiktoken_path):
+        tok = tokenizer_lib.load_tokenizer(name, data_root, dataset=dataset)
+        if name != "gpt2":
+            with open(json_path) as f:
+                trained_on = json.load(f).get("trained_on", [])
+            print(f"using tokenizer '{name}' ({tiktoken_path}, trained on {' and '.join(trained_on) or 'other text'})")
+            if trained_on and dataset not in trained_on:
+                print(f"  note: it was trained without {dataset}; to retrain it on both corpora, delete "
+                      f"{os.path.splitext(tiktoken_path)[0]}.* and prepare both datasets again")
+    else:
+        tok = train_shared_tokenizer(name, vocab_size, raw_dirs, data_root)
+
+    return prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok, data_root=data_root,
+                                   num_proc=num_proc or None)

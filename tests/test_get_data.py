@@ -1,0 +1,84 @@
+"""data/get_data.sh: syntax, fast and clear failure offline, extraction from local archives.
+
+$ python -m pytest -q tests/test_get_data.py
+"""
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+import zipfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(REPO, "data", "get_data.sh")
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is needed for file:// URLs")
+
+
+def get_data(*args, cwd, **env):
+    environment = dict(os.environ, **env)
+    return subprocess.run(["bash", SCRIPT, *args], capture_output=True, text=True, timeout=60, cwd=cwd,
+                          env=environment)
+
+
+def make_archives(folder, en_lines, fr_lines):
+    en = "".join(f"{line}\n" for line in en_lines).encode()
+    fr = "".join(f"{line}\n" for line in fr_lines).encode()
+    with tarfile.open(folder / "fr-en.tgz", "w:gz") as tar:
+        for name, data in (("europarl-v7.fr-en.en", en), ("europarl-v7.fr-en.fr", fr)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with zipfile.ZipFile(folder / "en-fr.txt.zip", "w") as archive:
+        archive.writestr("MultiUN.en-fr.en", en)
+        archive.writestr("MultiUN.en-fr.fr", fr)
+        archive.writestr("README", "MultiUN")
+    return {"EUROPARL_URL": f"file://{folder / 'fr-en.tgz'}", "MULTIUN_URL": f"file://{folder / 'en-fr.txt.zip'}"}
+
+
+def test_script_parses():
+    assert subprocess.run(["bash", "-n", SCRIPT]).returncode == 0
+
+
+def test_offline_fails_at_once_naming_what_was_unreachable(tmp_path):
+    started = time.time()
+    result = get_data("europarl", cwd=tmp_path, DATA_ROOT=str(tmp_path),
+                      EUROPARL_URL="http://127.0.0.1:9/europarl/v7/fr-en.tgz")  # port 9: refused at once
+    assert time.time() - started < 15
+    assert result.returncode == 1
+    assert "cannot reach http://127.0.0.1:9/europarl/v7/fr-en.tgz" in result.stderr
+    assert str(tmp_path / "europarl" / "raw" / "europarl-v7.fr-en.en") in result.stderr  # where to put it by hand
+    assert not (tmp_path / "europarl" / "raw" / "fr-en.tgz").exists()
+
+
+def test_bad_arguments(tmp_path):
+    assert get_data("wikipedia", cwd=tmp_path, DATA_ROOT=str(tmp_path)).returncode == 2
+    result = get_data("europarl", "--max_lines", "ten", cwd=tmp_path, DATA_ROOT=str(tmp_path))
+    assert result.returncode == 1 and "--max_lines needs a positive integer" in result.stderr
+
+
+@needs_curl
+def test_downloads_and_places_both_corpora_from_any_directory(tmp_path):
+    urls = make_archives(tmp_path, [f"sentence {i}" for i in range(20)], [f"phrase {i}" for i in range(20)])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = get_data("all", "--max_lines", "5", cwd=elsewhere, DATA_ROOT=str(tmp_path / "data"), **urls)
+    assert result.returncode == 0, result.stderr
+    for raw in ("europarl/raw/europarl-v7.fr-en", "multiun/raw/MultiUN.en-fr"):
+        en = (tmp_path / "data" / f"{raw}.en").read_text().splitlines()
+        fr = (tmp_path / "data" / f"{raw}.fr").read_text().splitlines()
+        assert en == [f"sentence {i}" for i in range(5)] and fr == [f"phrase {i}" for i in range(5)]
+    # without --max_lines the archive already there is extracted again in full, nothing downloaded
+    result = get_data("multiun", cwd=elsewhere, DATA_ROOT=str(tmp_path / "data"), MULTIUN_URL="http://127.0.0.1:9/x")
+    assert result.returncode == 0, result.stderr
+    assert len((tmp_path / "data" / "multiun/raw/MultiUN.en-fr.fr").read_text().splitlines()) == 20
+
+
+@needs_curl
+def test_unaligned_archive_is_an_error_with_both_counts(tmp_path):
+    urls = make_archives(tmp_path, ["a", "b", "c"], ["x", "y"])
+    result = get_data("europarl", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"), **urls)
+    assert result.returncode == 1
+    assert "has 3 lines" in result.stderr and "has 2 lines" in result.stderr

@@ -1,0 +1,285 @@
+"""Line-aligned parallel text -> prepared data: splits, alignment, dropped pairs, bad input, .bin
+contents, atomic replacement, and the prepare script on Europarl-format files.
+
+$ python -m pytest -q tests/test_parallel_corpus.py
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tiktoken
+
+import parallel_corpus
+import tokenizer
+from parallel_corpus import SPLITS, split_of_line, split_of_lines, token_dtype
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+EN = ["The Commission supports the report", "Parliament rejects the budget", "The vote will take place tomorrow",
+      "I welcome the agreement with Morocco", "Mr President, the debate is closed", "We can't accept it"]
+FR = ["La Commission soutient le rapport", "Le Parlement rejette le budget", "Le vote aura lieu demain",
+      "Je salue l’accord avec le Maroc", "Monsieur le Président, le débat est clos", "Nous ne pouvons l'accepter"]
+
+
+def write_europarl_like(raw_dir, n_lines, seed=0):
+    """Europarl-format files: markup lines, alignment gaps, one invalid UTF-8 byte, CRLF and
+    non-breaking spaces. Returns {raw line number: (en, fr)} of the pairs that must be kept,
+    and how many pairs must be dropped."""
+    os.makedirs(raw_dir, exist_ok=True)
+    rng = random.Random(seed)
+    kept, dropped = {}, 0
+    en_lines, fr_lines = [], []
+    for i in range(n_lines):
+        k = rng.randrange(len(EN))
+        en, fr = f"{EN[k]} [{i}].".encode(), f"{FR[k]} [{i}]\u00a0!".encode()
+        r = rng.random()
+        if i == 0:
+            en, fr = b"<CHAPTER ID=1>", b"<CHAPTER ID=1>"
+        elif r < 0.05:
+            en, fr = b'<SPEAKER ID=2 NAME="Mr Smith">', b'<SPEAKER ID=2 NAME="M. Smith">'
+        elif r < 0.08:
+            en, fr = b"<P>", b"<P>"
+        elif r < 0.11:
+            en = b""  # alignment gap
+        elif r < 0.13:
+            fr = b"  \t "
+        if i == 7:
+            en, fr = b"  Bad byte \xff here [7].\r", f"  Octet invalide [7]. ".encode()
+        en_lines.append(en)
+        fr_lines.append(fr)
+        if en.strip() and fr.strip() and not en.startswith(b"<"):
+            kept[i] = (en.decode("utf-8", "replace").strip(), fr.decode().strip())
+        else:
+            dropped += 1
+    with open(os.path.join(raw_dir, "europarl-v7.fr-en.en"), "wb") as f:
+        f.write(b"\n".join(en_lines) + b"\n")
+    with open(os.path.join(raw_dir, "europarl-v7.fr-en.fr"), "wb") as f:
+        f.write(b"\n".join(fr_lines))  # no final newline: the last line still counts
+    return kept, dropped
+
+
+def read_lines(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read().split("\n")[:-1]
+
+
+def lines_of_bin(path, tok, dtype):
+    ids = np.fromfile(path, dtype=dtype)
+    assert len(ids) == 0 or ids[-1] == tok.eot_token
+    ends = np.flatnonzero(ids == tok.eot_token)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    return [tok.decode(ids[a:b].tolist()) for a, b in zip(starts, ends)], len(ids)
+
+
+@pytest.fixture(scope="module")
+def tok(tmp_path_factory):
+    data_root = str(tmp_path_factory.mktemp("tokdata"))
+    return tokenizer.train_bpe_tokenizer({"en": EN * 20, "fr": FR * 20}, vocab_size=300, name="pc-test",
+                                         data_root=data_root, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def prepared(tok, tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("data"))
+    raw = os.path.join(root, "europarl", "raw")
+    kept, dropped = write_europarl_like(raw, 600)
+    raw_files = parallel_corpus.raw_files_of("europarl", raw)
+    meta = parallel_corpus.prepare_parallel_corpus(os.path.join(root, "europarl"), raw_files, tok, data_root=root,
+                                                   split_fractions=(0.8, 0.1, 0.1), split_seed=3, num_proc=2,
+                                                   chunk_lines=64, verbose=False)
+    return root, raw_files, kept, dropped, meta
+
+
+def test_split_of_line_is_deterministic_and_follows_fractions():
+    numbers = np.arange(200_000)
+    a = split_of_lines(numbers, (0.98, 0.01, 0.01), 1337)
+    assert np.array_equal(a, split_of_lines(numbers, (0.98, 0.01, 0.01), 1337))
+    assert [split_of_line(n, (0.98, 0.01, 0.01), 1337) for n in range(0, 200_000, 997)] == \
+        [SPLITS[s] for s in a[::997]]
+    fractions = np.bincount(a, minlength=3) / len(a)
+    assert np.allclose(fractions, (0.98, 0.01, 0.01), atol=0.002)
+    other_seed = split_of_lines(numbers, (0.98, 0.01, 0.01), 1338)
+    assert (other_seed != a).sum() > 1000
+    assert set(split_of_lines(numbers[:1000], (1.0, 0.0, 0.0), 1).tolist()) == {0}
+    with pytest.raises(SystemExit, match="summing to 1"):
+        split_of_line(0, (0.9, 0.2, 0.0), 1)
+
+
+def test_token_dtype_choice():
+    assert token_dtype(10_000) == np.uint16 and token_dtype(65_535) == np.uint16
+    assert token_dtype(65_536) == np.uint32 and token_dtype(100_277) == np.uint32
+
+
+def test_prepared_layout_and_meta(prepared, tok):
+    root, raw_files, kept, dropped, meta = prepared
+    names = set(os.listdir(os.path.join(root, "europarl")))
+    expected = {f"{lang}_{split}.bin" for lang in ("en", "fr") for split in SPLITS}
+    expected |= {f"{lang}_{split}.txt" for lang in ("en", "fr") for split in ("val", "test")}
+    expected |= {"val_line_numbers.txt", "test_line_numbers.txt", "meta.json", "raw"}
+    assert names == expected  # and no .tmp left over
+    assert json.load(open(os.path.join(root, "europarl", "meta.json"))) == meta
+    assert meta["dataset"] == "europarl" and meta["languages"] == ["en", "fr"]
+    assert meta["vocab_size"] == tok.n_vocab and meta["eot_token"] == tok.eot_token and meta["dtype"] == "uint16"
+    assert meta["tokenizer"] == tok.identity()
+    assert meta["raw_lines"] == 600 and meta["dropped_pairs"] == dropped
+    assert sum(meta["dropped_pairs_by_reason"].values()) == dropped and meta["dropped_pairs_by_reason"]["markup"] > 0
+    assert meta["invalid_utf8_replaced"] == 1
+    assert meta["split_fractions"] == [0.8, 0.1, 0.1] and meta["split_seed"] == 3
+    assert meta["sources"]["en"]["path"] == "europarl/raw/europarl-v7.fr-en.en"
+    assert meta["sources"]["fr"]["sha256"] == tokenizer.file_sha256(raw_files["fr"])
+    for lang in ("en", "fr"):
+        assert sum(meta["splits"][lang][s]["lines"] for s in SPLITS) == len(kept)
+
+
+def test_bins_decode_to_the_kept_lines_in_raw_order(prepared, tok):
+    root, _, kept, _, meta = prepared
+    for lang, side in (("en", 0), ("fr", 1)):
+        for split in SPLITS:
+            lines, n_tokens = lines_of_bin(os.path.join(root, "europarl", f"{lang}_{split}.bin"), tok, np.uint16)
+            expected = [pair[side] for n, pair in sorted(kept.items()) if split_of_line(n, (0.8, 0.1, 0.1), 3) == split]
+            assert lines == expected and len(lines) > 0
+            stats = meta["splits"][lang][split]
+            assert stats["tokens"] == n_tokens and stats["lines"] == len(lines)
+            assert stats["words"] == sum(len(line.split()) for line in lines)
+            assert stats["bytes"] == sum(len(line.encode()) for line in lines)
+            if split != "train":
+                assert read_lines(os.path.join(root, "europarl", f"{lang}_{split}.txt")) == lines
+
+
+def test_held_out_text_is_aligned_and_numbered(prepared):
+    root, raw_files, kept, _, _ = prepared
+    for split in ("val", "test"):
+        en = read_lines(os.path.join(root, "europarl", f"en_{split}.txt"))
+        fr = read_lines(os.path.join(root, "europarl", f"fr_{split}.txt"))
+        numbers = [int(n) for n in read_lines(os.path.join(root, "europarl", f"{split}_line_numbers.txt"))]
+        assert len(en) == len(fr) == len(numbers) > 0 and numbers == sorted(numbers)
+        for n, e, f in zip(numbers, en, fr):
+            assert f"[{n}]" in e and f"[{n}]" in f and (e, f) == kept[n]
+        assert list(parallel_corpus.iter_clean_lines(raw_files, "fr", split, (0.8, 0.1, 0.1), 3, chunk_lines=50)) == fr
+
+
+def test_dropped_pairs_and_invalid_utf8(prepared, tok):
+    root, raw_files, _, _, meta = prepared
+    markup_pairs = sum(line.startswith(b"<") for line in open(raw_files["en"], "rb").read().split(b"\n"))
+    assert meta["dropped_pairs_by_reason"]["markup"] == markup_pairs > 10
+    assert meta["dropped_pairs_by_reason"]["empty"] > 10
+    written = []
+    for split in SPLITS:
+        written += lines_of_bin(os.path.join(root, "europarl", f"en_{split}.bin"), tok, np.uint16)[0]
+    assert all(line and not line.startswith("<") and line == line.strip() for line in written)
+    assert [line for line in written if line.endswith("[7].")] == ["Bad byte \ufffd here [7]."]  # \r stripped
+
+
+def test_same_output_whatever_the_chunking_and_processes(prepared, tok, tmp_path):
+    root, raw_files, _, _, meta = prepared
+    again = parallel_corpus.prepare_parallel_corpus(str(tmp_path / "europarl"), raw_files, tok, data_root=root,
+                                                    split_fractions=(0.8, 0.1, 0.1), split_seed=3, num_proc=1,
+                                                    chunk_lines=1000, verbose=False)
+    assert again == meta
+    for name in os.listdir(tmp_path / "europarl"):
+        assert open(tmp_path / "europarl" / name, "rb").read() == open(os.path.join(root, "europarl", name), "rb").read()
+
+
+def test_unequal_line_counts_name_both_counts(tok, tmp_path):
+    (tmp_path / "a.en").write_text("one\ntwo\nthree\n")
+    (tmp_path / "a.fr").write_text("un\ndeux\n")
+    with pytest.raises(SystemExit, match="has 3 lines.*has 2 lines"):
+        parallel_corpus.prepare_parallel_corpus(str(tmp_path / "out"), {"en": str(tmp_path / "a.en"),
+                                                                         "fr": str(tmp_path / "a.fr")},
+                                                tok, data_root=str(tmp_path), verbose=False)
+    assert not (tmp_path / "out" / "meta.json").exists()
+
+
+def test_failed_prepare_keeps_the_previous_outputs(prepared, tok, tmp_path, monkeypatch):
+    root, raw_files, _, _, _ = prepared
+    out = str(tmp_path / "europarl")
+    parallel_corpus.prepare_parallel_corpus(out, raw_files, tok, data_root=root, num_proc=1, chunk_lines=64,
+                                            verbose=False)
+    before = {name: open(os.path.join(out, name), "rb").read() for name in os.listdir(out)}
+    process_chunk, calls = parallel_corpus._process_chunk, []
+
+    def fail_on_third_chunk(job):
+        calls.append(job)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-way
+        return process_chunk(job)
+
+    monkeypatch.setattr(parallel_corpus, "_process_chunk", fail_on_third_chunk)
+    other_split = (0.5, 0.25, 0.25)  # a run that would change every file
+    with pytest.raises(KeyboardInterrupt):
+        parallel_corpus.prepare_parallel_corpus(out, raw_files, tok, data_root=root, split_fractions=other_split,
+                                                num_proc=1, chunk_lines=64, verbose=False)
+    after = {name: open(os.path.join(out, name), "rb").read() for name in os.listdir(out)}
+    assert after == before  # same files, same bytes, no .tmp left
+
+
+def test_uint32_when_the_vocabulary_exceeds_uint16(tmp_path):
+    # a byte-level encoding whose EOT id does not fit in uint16
+    encoding = tiktoken.Encoding("big", pat_str=tokenizer.PRETOKENIZE_PATTERN,
+                                 mergeable_ranks={bytes([b]): b for b in range(256)},
+                                 special_tokens={tokenizer.EOT: 70_000})
+    big = tokenizer.Tokenizer(encoding, "big", "0" * 64)
+    (tmp_path / "x.en").write_text("hello\nworld\n" * 50)
+    (tmp_path / "x.fr").write_text("bonjour\nmonde\n" * 50)
+    meta = parallel_corpus.prepare_parallel_corpus(str(tmp_path / "big"), {"en": str(tmp_path / "x.en"),
+                                                                           "fr": str(tmp_path / "x.fr")},
+                                                   big, data_root=str(tmp_path), num_proc=1, verbose=False)
+    assert meta["dtype"] == "uint32" and meta["vocab_size"] == 70_001
+    ids = np.fromfile(tmp_path / "big" / "en_train.bin", dtype=np.uint32)
+    assert ids[-1] == 70_000 and (ids == 70_000).sum() == meta["splits"]["en"]["train"]["lines"]
+
+
+def test_tokenization_throughput_reports_both_paths(tok):
+    lines = [f"{EN[i % 6]} {i}" for i in range(3000)]
+    result = parallel_corpus.tokenization_throughput(lines, tok, num_proc=2, chunk_lines=500)
+    assert result["identical"] and result["lines"] == 3000
+    assert result["per_line_mb_per_s"] > 0 and result["batch_mb_per_s"] > 0 and result["tokenize_speedup"] > 0
+
+
+def run_prepare(*args):
+    return subprocess.run([sys.executable, os.path.join(REPO, "data", "europarl", "prepare.py"), *args],
+                          capture_output=True, text=True, timeout=120, cwd="/")
+
+
+def test_prepare_script_on_europarl_format_files(tmp_path):
+    root = str(tmp_path)
+    kept, dropped = write_europarl_like(os.path.join(root, "europarl", "raw"), 400, seed=1)
+    result = run_prepare(f"--data_root={root}", "--vocab_size=300", "--num_proc=2")
+    assert result.returncode == 0, result.stderr
+    assert "training on europarl only" in result.stdout
+    meta = json.load(open(os.path.join(root, "europarl", "meta.json")))
+    assert meta["tokenizer"]["name"] == "europarl-multiun-bpe300" and meta["dropped_pairs"] == dropped
+    tok = tokenizer.load_tokenizer(meta["tokenizer"], root)
+    lines, _ = lines_of_bin(os.path.join(root, "europarl", "en_val.bin"), tok, np.uint16)
+    assert lines == read_lines(os.path.join(root, "europarl", "en_val.txt"))
+    # a second run reuses the tokenizer
+    result = run_prepare(f"--data_root={root}", "--vocab_size=300", "--num_proc=1")
+    assert result.returncode == 0 and "using tokenizer 'europarl-multiun-bpe300'" in result.stdout
+
+
+def test_prepare_script_user_errors(tmp_path):
+    result = run_prepare(f"--data_root={tmp_path}")
+    assert result.returncode == 1 and "bash data/get_data.sh europarl" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_prepare("--vocab_sise=300")
+    assert result.returncode == 1 and "Did you mean vocab_size" in result.stderr
+
+
+def test_one_tokenizer_shared_by_europarl_and_multiun(tmp_path):
+    root = str(tmp_path)
+    write_europarl_like(os.path.join(root, "europarl", "raw"), 300, seed=2)
+    multiun_raw = os.path.join(root, "multiun", "raw")
+    write_europarl_like(multiun_raw, 300, seed=3)
+    for lang in ("en", "fr"):
+        os.rename(os.path.join(multiun_raw, f"europarl-v7.fr-en.{lang}"), os.path.join(multiun_raw, f"MultiUN.en-fr.{lang}"))
+    multiun = parallel_corpus.prepare_dataset("multiun", num_proc=1, vocab_size=300, data_root=root)
+    europarl = parallel_corpus.prepare_dataset("europarl", num_proc=1, vocab_size=300, data_root=root)
+    assert multiun["tokenizer"] == europarl["tokenizer"]
+    assert multiun["tokenizer"]["name"] == parallel_corpus.default_tokenizer_name(300) == "europarl-multiun-bpe300"
+    info = json.load(open(tokenizer.tokenizer_paths("europarl-multiun-bpe300", root)[1]))
+    assert info["trained_on"] == ["europarl", "multiun"]
+    assert info["compression_heldout"]["fr"]["lines"] > 0  # measured on the validation lines
