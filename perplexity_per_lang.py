@@ -1,0 +1,168 @@
+"""
+Per-language perplexity of trained checkpoints on the held-out text of their datasets: token
+perplexity, word-level perplexity and bits per byte, with 95% bootstrap confidence intervals over
+lines. Deterministic: every token of data_root/<dataset>/{lang}_{split}.txt is scored exactly once
+with sliding windows (see perplexity.py), so two runs give the same numbers.
+
+One checkpoint (a training config file may be given; its other keys are ignored):
+$ python perplexity_per_lang.py config/train_mini_16.py --model_name=backpack-lm --out_dir=out-bkp-mini-16 --device=cuda
+Several checkpoints compared in one table and chart:
+$ python perplexity_per_lang.py --out_dirs=out-gpt2-mini,out-bkp-mini-16 --report_dir=out-compare
+A quick look (the first 200 lines per language, validation split):
+$ python perplexity_per_lang.py --out_dir=out/demo/backpack --split=val --max_lines=200
+
+The model, its datasets, data root and tokenizer come from the checkpoint (--data_root and
+--list_of_datasets override the last ones). Word-level perplexity and bits per byte are
+normalised by the text, not by the tokens: they are what compares English with French, and
+models with different tokenizers.
+
+Writes to --report_dir (default: the out_dir of the (first) checkpoint):
+  perplexity.md, perplexity.csv   one row per checkpoint, dataset and language
+  perplexity.png                  bits per byte per dataset/language, one bar per checkpoint,
+                                  with 95% confidence intervals
+  perplexity.json                 one checkpoint:  {dataset: {language: {metric: value}}}
+                                  several:         {out_dir: {dataset: {language: {metric: value}}}}
+  where the metrics of one dataset and language are
+    token_perplexity, word_perplexity, bits_per_byte, each with <name>_ci: [low, high] (95%),
+    nll_per_token (nats), nll_total, tokens, words, bytes, lines,
+    and what produced them: out_dir, model_name, iter_num, split, block_size, stride.
+"""
+
+import os
+import sys
+import time
+
+import torch
+from tqdm import tqdm
+
+from checkpoint import load_model
+from configurator import configure
+from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
+                             dataset_languages, default_report_dir, read_heldout_lines, tokenize_lines)
+from perplexity import line_sums, perplexity_metrics, text_counts, token_nll
+from reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
+
+# -----------------------------------------------------------------------------
+out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)
+out_dirs = []  # several checkpoints to compare, e.g. --out_dirs=out-gpt2-mini,out-bkp-mini-16
+model_name = ''  # optional: when given, must be the checkpoint's ('gpt2' or 'backpack-lm')
+split = 'test'  # 'test' or 'val'
+stride = 0  # new tokens scored per window; 0 -> block_size // 2
+batch_size = 8  # windows per forward pass
+max_lines = 0  # score only the first max_lines lines per language (0: all)
+data_root = ''  # '' -> the checkpoint's
+list_of_datasets = []  # [] -> the checkpoint's
+report_dir = ''  # '' -> the (first) checkpoint's out_dir
+bootstrap_resamples = 1000
+device = default_device()
+dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
+# -----------------------------------------------------------------------------
+config = configure(globals(), sys.argv[1:], strict_files=False)
+# -----------------------------------------------------------------------------
+
+check_device(device)
+dtype = default_dtype(device) if dtype == 'auto' else dtype
+check_dtype(dtype, device)
+if split not in ('val', 'test'):
+    raise SystemExit(f"--split={split}: choose 'test' or 'val' (the held-out splits)")
+checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
+report_dir = default_report_dir(report_dir, checkpoints)
+autocast = autocast_context(device, dtype)
+
+results = {}  # out_dir -> dataset -> language -> metrics
+rows = []
+for ckpt_dir in checkpoints:
+    model, checkpoint = load_model(ckpt_dir, device, model_name if len(checkpoints) == 1 else None)
+    block_size = model.config.block_size
+    window_stride = stride or max(1, block_size // 2)
+    if not 1 <= window_stride <= block_size:
+        raise SystemExit(f"--stride={stride}: choose 1..{block_size} (the block size), or 0 for "
+                         f"block_size // 2")
+    root, datasets = checkpoint_datasets(checkpoint, data_root, list_of_datasets)
+    tok = checkpoint_tokenizer(checkpoint, root, model)
+    print(f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}, "
+          f"block size {block_size}, stride {window_stride}; {split} split of "
+          f"{', '.join(datasets)} under {root}; {device}, {dtype}")
+    results[ckpt_dir] = {}
+    for dataset in datasets:
+        results[ckpt_dir][dataset] = {}
+        for lang in dataset_languages(root, dataset, tok):
+            t0 = time.time()
+            lines = read_heldout_lines(root, dataset, lang, split, max_lines)
+            if not lines:
+                print(f"  {dataset}/{lang}: no {split} lines, skipped")
+                continue
+            ids, line_lengths = tokenize_lines(tok, lines)
+            mismatch = bin_mismatch(ids, root, dataset, lang, split, whole=not max_lines)
+            if mismatch:
+                print(f"  warning: {mismatch}; the numbers are those of the .txt")
+            progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch',
+                                            leave=False)
+            nll = token_nll(model, ids, tok.eot_token, block_size, window_stride, batch_size,
+                            device, autocast, progress)
+            words, n_bytes = text_counts(lines)
+            metrics = perplexity_metrics(line_sums(nll, line_lengths), line_lengths, words,
+                                         n_bytes, n_resamples=bootstrap_resamples)
+            metrics.update(out_dir=ckpt_dir, model_name=checkpoint['model_name'],
+                           iter_num=checkpoint.get('iter_num'), split=split,
+                           block_size=block_size, stride=window_stride)
+            results[ckpt_dir][dataset][lang] = metrics
+            rows.append({'model': ckpt_dir, 'model_name': checkpoint['model_name'],
+                         'dataset': dataset, 'language': lang, **metrics})
+            for name in ('token_perplexity', 'word_perplexity', 'bits_per_byte'):
+                low, high = metrics[f'{name}_ci']
+                rows[-1][f'{name}_ci_low'], rows[-1][f'{name}_ci_high'] = low, high
+            print(f"  {dataset}/{lang}: {metrics['lines']:,} lines, {metrics['tokens']:,} tokens: "
+                  f"token ppl {metrics['token_perplexity']:.3f}, word ppl "
+                  f"{metrics['word_perplexity']:.3f}, bits/byte {metrics['bits_per_byte']:.4f} "
+                  f"({time.time() - t0:.1f}s)")
+    del model
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+if not rows:
+    raise SystemExit("nothing was scored: the held-out files are empty")
+
+
+def with_ci(row, name, fmt):
+    low, high = row[f'{name}_ci']
+    return f"{row[name]:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+
+
+table_rows = [{**r, 'token ppl [95% CI]': with_ci(r, 'token_perplexity', '.3f'),
+               'word ppl [95% CI]': with_ci(r, 'word_perplexity', '.3f'),
+               'bits/byte [95% CI]': with_ci(r, 'bits_per_byte', '.4f')} for r in rows]
+columns = (['model'] if len(checkpoints) > 1 else []) + [
+    'model_name', 'dataset', 'language', 'lines', 'words', 'bytes', 'tokens',
+    'token ppl [95% CI]', 'word ppl [95% CI]', 'bits/byte [95% CI]']
+table = markdown_table(table_rows, columns, formats={c: ',' for c in ('lines', 'words', 'bytes', 'tokens')})
+header = (f"Perplexity on the {split} split ({', '.join(checkpoints)}): every token scored once with "
+          f"sliding windows; word ppl = exp(NLL / words), bits/byte = NLL / ln 2 / UTF-8 bytes; "
+          f"95% bootstrap CIs over lines.\n\n")
+print()
+print(table)
+
+csv_columns = ['model', 'model_name', 'iter_num', 'dataset', 'language', 'split', 'block_size',
+               'stride', 'lines', 'words', 'bytes', 'tokens', 'nll_total', 'nll_per_token',
+               'token_perplexity', 'token_perplexity_ci_low', 'token_perplexity_ci_high',
+               'word_perplexity', 'word_perplexity_ci_low', 'word_perplexity_ci_high',
+               'bits_per_byte', 'bits_per_byte_ci_low', 'bits_per_byte_ci_high']
+groups = sorted({(r['dataset'], r['language']) for r in rows})
+by_key = {(r['model'], r['dataset'], r['language']): r for r in rows}
+series, errors = {}, {}
+for ckpt_dir in checkpoints:
+    found = [by_key.get((ckpt_dir, d, l)) for d, l in groups]
+    series[ckpt_dir] = [r['bits_per_byte'] if r else None for r in found]
+    errors[ckpt_dir] = [(min(r['bits_per_byte_ci'][0], r['bits_per_byte']),
+                         max(r['bits_per_byte_ci'][1], r['bits_per_byte'])) if r else (None, None)
+                        for r in found]
+
+paths = {ext: os.path.join(report_dir, f'perplexity.{ext}') for ext in ('md', 'csv', 'json', 'png')}
+write_text(paths['md'], header + table)
+write_csv(paths['csv'], rows, csv_columns)
+write_json(paths['json'], results if len(checkpoints) > 1 else results[checkpoints[0]])
+grouped_bar_chart(paths['png'], [f"{d}/{l}" for d, l in groups], series, errors,
+                  ylabel='bits per byte (lower is better)',
+                  title=f"Bits per byte on the {split} split (95% CI)", value_format='.3f')
+print(f"wrote {', '.join(paths.values())}")
