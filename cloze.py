@@ -1,0 +1,366 @@
+"""
+The cloze test (used by cloze_test.py): guess the masked last word of a sentence from the words
+before it.
+
+Items come from held-out text (the last word before the final punctuation is masked) or from
+JSON-lines files in the original project's format, one object per line:
+    {"id": ..., "original_passage": "The session is adjourned.", "length_of_sentences": 6,
+     "cloze_passage": "The session is <mask>.", "answer": "adjourned", "language": "en"}
+(length_of_sentences is the token count of the passage; " <mask>", with its space, replaces the
+answer.)
+
+Prediction: the context is the passage up to the mask (after an end-of-text token, the start of a
+line as in training), without the space before the mask. A beam search over tokens builds whole
+words: the first token is a space and the start of a word (' adj'), the next ones continue it
+('ourned'); the word ends when the model's next token starts with whitespace, is punctuation or
+is the end of text. A word's score is
+log P(its tokens) + log P(a boundary token follows), so "adjourn" is not credited with the
+probability of "adjourned". The k best distinct words are the predictions; a hit is an exact match
+of the whole word (Unicode NFC, case-insensitive unless asked), never a substring.
+"""
+
+import json
+import math
+import os
+import unicodedata
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from resampling import wilson_interval
+
+MASK = ' <mask>'
+ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer',
+                 'language')
+
+
+class ClozeFileError(SystemExit):
+    """A cloze file that cannot be read: the message names the file and the line."""
+
+
+@dataclass
+class ClozeItem:
+    id: str
+    dataset: str
+    language: str
+    context: str  # the passage up to the masked word, without the space before it
+    answer: str
+    passage: str = ''  # the whole passage, answer in place
+    suffix: str = ''  # what follows the masked word (the final punctuation)
+    extra: dict = field(default_factory=dict)
+
+
+# --- items ------------------------------------------------------------------------------
+
+def _strip_trailing_punctuation(word):
+    end = len(word)
+    while end > 0 and not word[end - 1].isalnum():
+        end -= 1
+    return word[:end]
+
+
+def mask_last_word(line, min_context_words=5):
+    """(context, answer, suffix) of a line whose last word (before the final punctuation, if any)
+    is made of letters only and follows a space, with at least min_context_words words before
+    it; None for other lines (too short, ending in a number, 'l'Europe', ...)."""
+    line = line.rstrip()
+    words = line.split(' ')
+    i = len(words) - 1
+    while i >= 0 and not _strip_trailing_punctuation(words[i]):
+        i -= 1  # a whitespace-separated word that is only punctuation, e.g. the French ' ?'
+    if i < 1:
+        return None
+    answer = _strip_trailing_punctuation(words[i])
+    if not answer.isalpha():
+        return None
+    context = ' '.join(words[:i])
+    if not context.strip() or len(context.split()) < min_context_words:
+        return None
+    suffix = line[len(context) + 1 + len(answer):]
+    return context, answer, suffix
+
+
+def items_from_lines(lines, dataset, language, split='test', min_context_words=5, max_items=0):
+    """(items, skipped): a cloze item for each line that gives one, in order (the first
+    max_items when max_items > 0); skipped counts the lines passed over."""
+    items, skipped = [], 0
+    for line_number, line in enumerate(lines):
+        if max_items and len(items) >= max_items:
+            break
+        masked = mask_last_word(line, min_context_words)
+        if masked is None:
+            skipped += 1
+            continue
+        context, answer, suffix = masked
+        items.append(ClozeItem(id=f"{dataset}/{split}/{language}/{line_number}", dataset=dataset,
+                               language=language, context=context, answer=answer,
+                               passage=line.rstrip(), suffix=suffix))
+    return items, skipped
+
+
+def read_cloze_file(path, dataset=None):
+    """Items of a JSON-lines file in the original format; dataset defaults to the file's name.
+    A malformed line raises ClozeFileError naming the file and the line number."""
+    dataset = dataset or os.path.splitext(os.path.basename(path))[0]
+    if not os.path.isfile(path):
+        raise ClozeFileError(f"cloze file {path} does not exist")
+    items = []
+    with open(path, encoding='utf-8') as f:
+        for line_number, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            where = f"{path}, line {line_number}"
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise ClozeFileError(f"{where}: not valid JSON ({e.msg} at column {e.colno})")
+            if not isinstance(obj, dict):
+                raise ClozeFileError(f"{where}: expected a JSON object with keys "
+                                     f"{', '.join(ORIGINAL_KEYS)}, got {type(obj).__name__}")
+            missing = [k for k in ORIGINAL_KEYS if k not in obj]
+            if missing:
+                raise ClozeFileError(f"{where}: missing key(s) {', '.join(missing)} (each line needs "
+                                     f"{', '.join(ORIGINAL_KEYS)})")
+            for key in ('original_passage', 'cloze_passage', 'answer', 'language'):
+                if not isinstance(obj[key], str):
+                    raise ClozeFileError(f"{where}: '{key}' must be a string, not "
+                                         f"{type(obj[key]).__name__}")
+            if not obj['answer'].strip():
+                raise ClozeFileError(f"{where}: 'answer' is empty")
+            count = obj['cloze_passage'].count(MASK)
+            if count != 1:
+                raise ClozeFileError(f"{where}: 'cloze_passage' must hold '{MASK.strip()}' once, "
+                                     f"after a space; it holds it {count} times")
+            context, suffix = obj['cloze_passage'].split(MASK)
+            items.append(ClozeItem(id=str(obj['id']), dataset=dataset, language=obj['language'],
+                                   context=context, answer=obj['answer'].strip(),
+                                   passage=obj['original_passage'], suffix=suffix,
+                                   extra={'length_of_sentences': obj['length_of_sentences']}))
+    return items
+
+
+def original_format(item, length_of_sentences):
+    """An item as a line of the original format (a dict to json.dumps)."""
+    return {'id': item.id, 'original_passage': item.passage,
+            'length_of_sentences': length_of_sentences,
+            'cloze_passage': item.context + MASK + item.suffix, 'answer': item.answer,
+            'language': item.language}
+
+
+def context_ids(tok, item, max_context_tokens):
+    """The token ids the model sees: EOT (start of a line), then the context, cut from the left
+    to max_context_tokens."""
+    assert max_context_tokens >= 1
+    ids = [tok.eot_token] + tok.encode(item.context)
+    return ids[-max_context_tokens:]
+
+
+# --- matching ---------------------------------------------------------------------------
+
+def normalise_word(word, case_sensitive=False):
+    word = unicodedata.normalize('NFC', word.strip())
+    return word if case_sensitive else word.casefold()
+
+
+def is_hit(prediction, answer, case_sensitive=False):
+    """An exact match of the whole word: 'adjourn' does not match 'adjourned'."""
+    return normalise_word(prediction, case_sensitive) == normalise_word(answer, case_sensitive)
+
+
+# --- token classes ----------------------------------------------------------------------
+
+_WHITESPACE_BYTES = b' \t\n\r\x0b\x0c'
+
+
+def _is_punctuation(piece):
+    """bytes that decode to text with no letter or digit (punctuation, symbols); a piece that is
+    not valid UTF-8 alone (part of a multi-byte letter such as 'é') is not punctuation."""
+    try:
+        text = piece.decode('utf-8')
+    except UnicodeDecodeError:
+        return False
+    return not any(c.isalnum() for c in text)
+
+
+def _starts_with_whitespace(piece):
+    if piece[:1] and piece[:1] in _WHITESPACE_BYTES:
+        return True
+    try:
+        return piece.decode('utf-8')[:1].isspace()  # e.g. a no-break space
+    except UnicodeDecodeError:
+        return False
+
+
+@dataclass
+class TokenClasses:
+    """Per token id (padded vocabulary): which tokens may begin the masked word (a space, then
+    letters or digits: the mask follows a space), which may continue it, and which end it."""
+    token_bytes: list
+    first: torch.Tensor  # bool (V,)
+    continuation: torch.Tensor  # bool (V,)
+    boundary: torch.Tensor  # bool (V,)
+
+    def word(self, ids):
+        return b''.join(self.token_bytes[i] for i in ids).decode('utf-8', errors='replace').strip()
+
+
+def token_classes(token_bytes, eot_token, padded_vocab_size=None, device='cpu'):
+    """token_bytes: the bytes of every token id (the EOT's may be anything)."""
+    V = padded_vocab_size or len(token_bytes)
+    first, continuation, boundary = (np.zeros(V, dtype=bool) for _ in range(3))
+    for i, piece in enumerate(token_bytes):
+        if i == eot_token:
+            boundary[i] = True
+            continue
+        if not piece:
+            continue
+        body = piece[1:]
+        first[i] = (piece[:1] == b' ' and bool(body) and not _starts_with_whitespace(body)
+                    and not _is_punctuation(body))
+        ends_word = _starts_with_whitespace(piece) or _is_punctuation(piece)
+        boundary[i] = ends_word
+        continuation[i] = not ends_word
+    return TokenClasses(list(token_bytes) + [b''] * (V - len(token_bytes)),
+                        *(torch.from_numpy(m).to(device) for m in (first, continuation, boundary)))
+
+
+def tokenizer_classes(tok, padded_vocab_size, device='cpu'):
+    pieces = [b'' if i == tok.eot_token else tok.token_bytes(i) for i in range(tok.n_vocab)]
+    return token_classes(pieces, tok.eot_token, padded_vocab_size, device)
+
+
+# --- next-token scoring, with or without the KV cache ------------------------------------
+
+def select_rows(cache, index):
+    """The cache of the sequences index (a beam's parents), in that order: every tensor in a
+    model cache has the batch as its first dimension."""
+    if isinstance(cache, torch.Tensor):
+        return cache.index_select(0, index)
+    if isinstance(cache, dict):
+        return {k: select_rows(v, index) for k, v in cache.items()}
+    if isinstance(cache, list):
+        return [select_rows(v, index) for v in cache]
+    return cache
+
+
+class CachedScorer:
+    """Next-token log-probabilities of growing sequences; the context runs once through the
+    model, then each step feeds only the new token, the cache following the beams."""
+
+    def __init__(self, model):
+        self.model, self.cache = model, None
+
+    def _run(self, idx):
+        logits = self.model.forward_cached(idx, self.cache)
+        return torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+
+    def start(self, contexts):
+        self.cache = self.model.new_cache()
+        return self._run(contexts)
+
+    def step(self, parents, tokens):
+        self.cache = select_rows(self.cache, parents)
+        return self._run(tokens[:, None])
+
+
+class RecomputingScorer:
+    """The same as CachedScorer, recomputing the whole sequence at every step (the reference
+    the cached path is tested against)."""
+
+    def __init__(self, model):
+        self.model, self.sequences = model, None
+
+    def _run(self):
+        logits, _ = self.model(self.sequences)
+        return torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+
+    def start(self, contexts):
+        self.sequences = contexts
+        return self._run()
+
+    def step(self, parents, tokens):
+        self.sequences = torch.cat([self.sequences[parents], tokens[:, None]], dim=1)
+        return self._run()
+
+
+# --- beam search over words --------------------------------------------------------------
+
+@torch.no_grad()
+def predict_words(model, contexts, classes, beam_width=10, k=5, max_word_tokens=12,
+                  use_cache=True, autocast=None):
+    """The k best words (word, log-probability), best first, after each context.
+    contexts: equally long lists of token ids (batch them by length); each must leave
+    max_word_tokens positions free in the model's block."""
+    device = classes.first.device
+    scorer = (CachedScorer if use_cache else RecomputingScorer)(model)
+    n = len(contexts)
+    with autocast if autocast is not None else nullcontext():
+        logprobs = scorer.start(torch.tensor(contexts, dtype=torch.long, device=device))
+        # live beams: (item, token ids, log-probability), one row of logprobs each
+        beams = [(i, (), 0.0) for i in range(n)]
+        finished = [{} for _ in range(n)]  # word -> best log-probability
+        for step in range(max_word_tokens + 1):
+            if step > 0:
+                ends = torch.logsumexp(logprobs.masked_fill(~classes.boundary, -math.inf), dim=-1)
+                for (item, ids, score), end in zip(beams, ends.tolist()):
+                    word, total = classes.word(ids), score + end
+                    if total > finished[item].get(word, -math.inf):
+                        finished[item][word] = total
+            if step == max_word_tokens:
+                break
+            allowed = classes.first if step == 0 else classes.continuation
+            top = logprobs.masked_fill(~allowed, -math.inf).topk(min(beam_width, logprobs.size(-1)), dim=-1)
+            candidates = [[] for _ in range(n)]
+            for row, ((item, ids, score), values, tokens) in enumerate(
+                    zip(beams, top.values.tolist(), top.indices.tolist())):
+                for value, token in zip(values, tokens):
+                    if value > -math.inf:
+                        candidates[item].append((score + value, row, ids + (token,)))
+            new_beams, parents, new_tokens = [], [], []
+            for item in range(n):
+                best = sorted(candidates[item], key=lambda c: -c[0])[:beam_width]
+                done = sorted(finished[item].values(), reverse=True)
+                if len(done) >= k:
+                    # a word's log-probability only falls as tokens are added: a beam below the
+                    # k-th finished word cannot enter the top k
+                    best = [c for c in best if c[0] > done[k - 1]]
+                for score, row, ids in best:
+                    new_beams.append((item, ids, score))
+                    parents.append(row)
+                    new_tokens.append(ids[-1])
+            if not new_beams:
+                break
+            beams = new_beams
+            logprobs = scorer.step(torch.tensor(parents, device=device),
+                                   torch.tensor(new_tokens, device=device))
+    return [sorted(words.items(), key=lambda w: (-w[1], w[0]))[:k] for words in finished]
+
+
+def predict_items(model, item_contexts, classes, beam_width=10, k=5, max_word_tokens=12,
+                  batch_size=16, use_cache=True, autocast=None, progress=None):
+    """predict_words for contexts of any lengths, batched by length; results in input order."""
+    by_length = {}
+    for index, ids in enumerate(item_contexts):
+        by_length.setdefault(len(ids), []).append(index)
+    batches = [indices[i:i + batch_size] for _, indices in sorted(by_length.items())
+               for i in range(0, len(indices), batch_size)]
+    predictions = [None] * len(item_contexts)
+    for batch in (progress(batches) if progress else batches):
+        words = predict_words(model, [item_contexts[i] for i in batch], classes, beam_width, k,
+                              max_word_tokens, use_cache, autocast)
+        for index, w in zip(batch, words):
+            predictions[index] = w
+    return predictions
+
+
+def accuracy(hits_top1, hits_topk):
+    """Counts and Wilson intervals of top-1 and top-k accuracy."""
+    n = len(hits_top1)
+    top1, topk = int(sum(hits_top1)), int(sum(hits_topk))
+    return {'items': n,
+            'top1_hits': top1, 'top1_accuracy': top1 / n if n else math.nan,
+            'top1_ci': list(wilson_interval(top1, n)),
+            'topk_hits': topk, 'topk_accuracy': topk / n if n else math.nan,
+            'topk_ci': list(wilson_interval(topk, n))}

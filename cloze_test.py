@@ -1,0 +1,206 @@
+"""
+Cloze test: how often a checkpoint guesses the masked last word of a sentence, per dataset and
+language: top-1 and top-k accuracy with counts and 95% Wilson intervals (see cloze.py for how
+items are built, how words are searched for and what counts as a hit).
+
+Items built from the held-out text of the checkpoint's datasets (the test split by default):
+$ python cloze_test.py --model_name=backpack-lm --out_dir=out-bkp-small-16 --device=cuda
+Items from files in the original project's JSON-lines format:
+$ python cloze_test.py --out_dir=out-bkp-small-16 --cloze_files=cloze_en.jsonl,cloze_fr.jsonl
+Several checkpoints compared, 500 items per dataset and language:
+$ python cloze_test.py --out_dirs=out-gpt2-mini,out-bkp-mini-16 --max_items=500 --report_dir=out-compare
+
+The model, its datasets, data root and tokenizer come from the checkpoint (--data_root and
+--list_of_datasets override the last ones); a training config file may be given first.
+
+Writes to --report_dir (default: the out_dir of the (first) checkpoint):
+  cloze.md, cloze.csv      one row per checkpoint, dataset and language
+  cloze.png                top-1 and top-k accuracy per dataset/language and checkpoint (95% CI)
+  cloze_predictions.jsonl  (several checkpoints: cloze_predictions_<out_dir>.jsonl) one line per
+                           item: id, dataset, language, context, answer, predictions (the k best
+                           words, best first), logprobs, top1_hit, topk_hit
+  cloze.json               one checkpoint:  {dataset: {language: {metric: value}}}
+                           several:         {out_dir: {dataset: {language: {metric: value}}}}
+  where the metrics of one dataset and language are
+    items, top1_hits, top1_accuracy, top1_ci: [low, high], topk_hits, topk_accuracy, topk_ci,
+    skipped_lines (held-out lines that gave no item), and what produced them: out_dir,
+    model_name, iter_num, source ('<split> split' or the cloze file), k, beam_width,
+    case_sensitive, min_context_words.
+"""
+
+import json
+import os
+import sys
+import time
+
+import torch
+from tqdm import tqdm
+
+from checkpoint import load_model
+from cloze import (accuracy, context_ids, is_hit, items_from_lines, predict_items, read_cloze_file,
+                   tokenizer_classes)
+from configurator import configure
+from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from evaluation_data import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
+                             dataset_languages, default_report_dir, file_label, read_heldout_lines)
+from reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
+
+# -----------------------------------------------------------------------------
+out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)
+out_dirs = []  # several checkpoints to compare, e.g. --out_dirs=out-gpt2-mini,out-bkp-mini-16
+model_name = ''  # optional: when given, must be the checkpoint's ('gpt2' or 'backpack-lm')
+split = 'test'  # held-out split the items are built from: 'test' or 'val'
+cloze_files = []  # JSON-lines files in the original format; [] -> items from the held-out text
+min_context_words = 5  # lines with fewer words before the masked one give no item
+max_items = 0  # at most this many items per dataset and language (0: all)
+beam_width = 10  # beams kept per item at each token step
+k = 5  # top-k accuracy: a hit when the answer is among the k best words
+max_word_tokens = 12  # a word is at most this many tokens long
+case_sensitive = False  # False: 'Europe' matches 'europe'
+batch_size = 16  # items per forward pass (each with beam_width beams)
+data_root = ''  # '' -> the checkpoint's
+list_of_datasets = []  # [] -> the checkpoint's
+report_dir = ''  # '' -> the (first) checkpoint's out_dir
+device = default_device()
+dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
+# -----------------------------------------------------------------------------
+config = configure(globals(), sys.argv[1:], strict_files=False)
+# -----------------------------------------------------------------------------
+
+check_device(device)
+dtype = default_dtype(device) if dtype == 'auto' else dtype
+check_dtype(dtype, device)
+if split not in ('val', 'test'):
+    raise SystemExit(f"--split={split}: choose 'test' or 'val' (the held-out splits)")
+if k < 1 or beam_width < 1 or max_word_tokens < 1:
+    raise SystemExit("--k, --beam_width and --max_word_tokens must be at least 1")
+checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
+report_dir = default_report_dir(report_dir, checkpoints)
+autocast = autocast_context(device, dtype)
+file_items = {path: read_cloze_file(path) for path in cloze_files}  # fail early on a bad file
+
+
+def heldout_items(root, datasets, tok):
+    """{(dataset, language): (items, source, skipped lines)} from the held-out text."""
+    groups = {}
+    for dataset in datasets:
+        for lang in dataset_languages(root, dataset, tok):
+            lines = read_heldout_lines(root, dataset, lang, split)
+            items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)
+            groups[(dataset, lang)] = (items, f'{split} split', skipped)
+    return groups
+
+
+def file_item_groups():
+    groups = {}
+    for path, items in file_items.items():
+        for item in items:
+            key = (item.dataset, item.language)
+            if key not in groups:
+                groups[key] = ([], path, 0)
+            if not max_items or len(groups[key][0]) < max_items:
+                groups[key][0].append(item)
+    return groups
+
+
+results = {}  # out_dir -> dataset -> language -> metrics
+rows = []
+for ckpt_dir in checkpoints:
+    model, checkpoint = load_model(ckpt_dir, device, model_name if len(checkpoints) == 1 else None)
+    if model.config.block_size <= max_word_tokens + 1:
+        raise SystemExit(f"--max_word_tokens={max_word_tokens} leaves no room for a context in "
+                         f"{ckpt_dir}'s block of {model.config.block_size} tokens: lower it")
+    root, datasets = checkpoint_datasets(checkpoint, data_root, list_of_datasets)
+    tok = checkpoint_tokenizer(checkpoint, root, model)
+    classes = tokenizer_classes(tok, model.config.padded_vocab_size, device)
+    groups = file_item_groups() if cloze_files else heldout_items(root, datasets, tok)
+    print(f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}; "
+          f"{sum(len(g[0]) for g in groups.values()):,} items from "
+          f"{', '.join(cloze_files) if cloze_files else f'the {split} split of ' + ', '.join(datasets)}; "
+          f"beam width {beam_width}, k {k}; {device}, {dtype}")
+    results[ckpt_dir] = {}
+    records = []
+    for (dataset, lang), (items, source, skipped) in groups.items():
+        t0 = time.time()
+        contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
+        progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', leave=False)
+        predictions = predict_items(model, contexts, classes, beam_width, k, max_word_tokens,
+                                    batch_size, use_cache=True, autocast=autocast, progress=progress)
+        top1, topk = [], []
+        for item, words in zip(items, predictions):
+            hits = [is_hit(word, item.answer, case_sensitive) for word, _ in words]
+            top1.append(bool(hits[:1] and hits[0]))
+            topk.append(any(hits))
+            records.append({'id': item.id, 'dataset': dataset, 'language': lang,
+                            'context': item.context, 'answer': item.answer,
+                            'predictions': [w for w, _ in words],
+                            'logprobs': [round(s, 4) for _, s in words],
+                            'top1_hit': top1[-1], 'topk_hit': topk[-1]})
+        metrics = accuracy(top1, topk)
+        metrics.update(skipped_lines=skipped, out_dir=ckpt_dir, model_name=checkpoint['model_name'],
+                       iter_num=checkpoint.get('iter_num'), source=source, k=k,
+                       beam_width=beam_width, case_sensitive=case_sensitive,
+                       min_context_words=min_context_words)
+        results[ckpt_dir].setdefault(dataset, {})[lang] = metrics
+        rows.append({'model': ckpt_dir, 'dataset': dataset, 'language': lang, **metrics,
+                     'top1_ci_low': metrics['top1_ci'][0], 'top1_ci_high': metrics['top1_ci'][1],
+                     'topk_ci_low': metrics['topk_ci'][0], 'topk_ci_high': metrics['topk_ci'][1]})
+        print(f"  {dataset}/{lang}: {metrics['items']:,} items: top-1 {metrics['top1_accuracy']:.1%} "
+              f"({metrics['top1_hits']}), top-{k} {metrics['topk_accuracy']:.1%} "
+              f"({metrics['topk_hits']}) ({time.time() - t0:.1f}s)")
+    name = ('cloze_predictions.jsonl' if len(checkpoints) == 1
+            else f'cloze_predictions_{file_label(ckpt_dir)}.jsonl')
+    write_text(os.path.join(report_dir, name),
+               ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
+    del model
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+if not rows:
+    raise SystemExit("no cloze items: the held-out lines are all too short "
+                     "(lower --min_context_words) or the cloze files are empty")
+
+
+def percent_with_ci(row, name):
+    low, high = row[f'{name}_ci']
+    if row['items'] == 0:
+        return '-'
+    return f"{row[f'{name}_accuracy']:.1%} [{low:.1%}, {high:.1%}] ({row[f'{name}_hits']})"
+
+
+table_rows = [{**r, 'top-1 [95% CI] (hits)': percent_with_ci(r, 'top1'),
+               f'top-{k} [95% CI] (hits)': percent_with_ci(r, 'topk')} for r in rows]
+columns = (['model'] if len(checkpoints) > 1 else []) + [
+    'model_name', 'dataset', 'language', 'items', 'top-1 [95% CI] (hits)', f'top-{k} [95% CI] (hits)']
+table = markdown_table(table_rows, columns)
+header = (f"Cloze test ({', '.join(checkpoints)}): the masked last word guessed by beam search "
+          f"(beam width {beam_width}); a hit is an exact whole-word match"
+          f"{'' if case_sensitive else ' (case-insensitive)'}; 95% Wilson intervals.\n\n")
+print()
+print(table)
+
+csv_columns = ['model', 'model_name', 'iter_num', 'dataset', 'language', 'source', 'items',
+               'skipped_lines', 'top1_hits', 'top1_accuracy', 'top1_ci_low', 'top1_ci_high',
+               'topk_hits', 'topk_accuracy', 'topk_ci_low', 'topk_ci_high', 'k', 'beam_width',
+               'case_sensitive', 'min_context_words']
+groups = sorted({(r['dataset'], r['language']) for r in rows})
+by_key = {(r['model'], r['dataset'], r['language']): r for r in rows}
+series, errors = {}, {}
+for ckpt_dir in checkpoints:
+    for name, label in (('top1', 'top-1'), ('topk', f'top-{k}')):
+        found = [by_key.get((ckpt_dir, d, l)) for d, l in groups]
+        key = f"{ckpt_dir} {label}" if len(checkpoints) > 1 else label
+        series[key] = [100 * r[f'{name}_accuracy'] if r and r['items'] else None for r in found]
+        # clamped around the value: a Wilson bound of 0 hits can be 1e-17 above the value 0
+        errors[key] = [(min(100 * r[f'{name}_ci'][0], v), max(100 * r[f'{name}_ci'][1], v))
+                       if v is not None else (None, None) for r, v in zip(found, series[key])]
+
+paths = {ext: os.path.join(report_dir, f'cloze.{ext}') for ext in ('md', 'csv', 'json', 'png')}
+write_text(paths['md'], header + table)
+write_csv(paths['csv'], rows, csv_columns)
+write_json(paths['json'], results if len(checkpoints) > 1 else results[checkpoints[0]])
+grouped_bar_chart(paths['png'], [f"{d}/{l}" for d, l in groups], series, errors,
+                  ylabel='accuracy (%)', title=f"Cloze test: top-1 and top-{k} accuracy (95% CI)",
+                  value_format='.1f')
+print(f"wrote {', '.join(paths.values())}, and the predictions per item "
+      f"({'cloze_predictions.jsonl' if len(checkpoints) == 1 else 'cloze_predictions_*.jsonl'})")
