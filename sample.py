@@ -1,0 +1,86 @@
+"""
+Sample from a trained GPT-2 or Backpack checkpoint, as in nanoGPT.
+
+$ python sample.py --out_dir=out-bkp-mini-16 --start="La séance est" --num_samples=3 --max_new_tokens=60
+$ python sample.py --out_dir=out-gpt2-mini --start=FILE:prompt.txt --temperature=0.7 --top_k=50 --seed=42
+$ python sample.py config/train_mini_16.py --out_dir=out-bkp-mini-16 --device=cuda
+
+Every prompt starts after an end-of-text token, the start of a line as the model saw in
+training; an end-of-text token in the output ends a line and is printed as a newline. The same
+--seed gives the same samples (on the same device, dtype and library versions). The model and the
+tokenizer come from the checkpoint (--data_root: where the tokenizer files are, if the checkpoint's
+data root moved).
+"""
+
+import sys
+
+import torch
+
+from checkpoint import load_model
+from configurator import configure
+from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
+
+# -----------------------------------------------------------------------------
+out_dir = 'out'  # the checkpoint to sample from (out_dir/ckpt.pt)
+model_name = ''  # optional: when given, must be the checkpoint's ('gpt2' or 'backpack-lm')
+start = ''  # the prompt ('' starts a new line); "FILE:prompt.txt" reads it from a file
+num_samples = 3
+max_new_tokens = 100  # tokens generated per sample
+temperature = 0.8  # 1.0: the model's distribution; lower: more conservative; 0: greedy
+top_k = 200  # sample among the top_k most likely tokens only (None or 0: all)
+seed = 1337
+data_root = ''  # '' -> the checkpoint's (where its tokenizer files are)
+device = default_device()
+dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
+# -----------------------------------------------------------------------------
+config = configure(globals(), sys.argv[1:], strict_files=False)
+# -----------------------------------------------------------------------------
+
+check_device(device)
+dtype = default_dtype(device) if dtype == 'auto' else dtype
+check_dtype(dtype, device)
+if temperature < 0:
+    raise SystemExit(f"--temperature={temperature}: use 0 (greedy) or a positive number")
+model, checkpoint = load_model(out_dir, device, model_name or None)
+root, _ = checkpoint_datasets(checkpoint, data_root)
+tok = checkpoint_tokenizer(checkpoint, root, model)
+
+if start.startswith('FILE:'):
+    path = start[len('FILE:'):]
+    try:
+        with open(path, encoding='utf-8') as f:
+            start = f.read()
+    except OSError as e:
+        raise SystemExit(f"--start={start!r}: cannot read {path} ({e.strerror})")
+prompt = [tok.eot_token] + tok.encode(start)
+if len(prompt) > model.config.block_size:
+    print(f"note: the prompt has {len(prompt)} tokens; the model sees the last "
+          f"{model.config.block_size} (its block size)")
+x = torch.tensor(prompt, dtype=torch.long, device=device)[None, :]
+
+# keyword arguments for the model's forward pass while generating: interventions go here
+# (e.g. a Backpack's token_sense_scale, which removes chosen senses of chosen tokens)
+forward_kwargs = {}
+
+
+def decode(ids):
+    """Text of token ids, each end-of-text token written as a line break."""
+    lines, current = [], []
+    for i in ids:
+        if i == tok.eot_token:
+            lines.append(current)
+            current = []
+        else:
+            current.append(i)
+    return '\n'.join(tok.decode(line) for line in lines + [current])
+
+
+generator = torch.Generator(device=device)
+generator.manual_seed(seed)
+with torch.no_grad(), autocast_context(device, dtype):
+    for _ in range(num_samples):
+        y = model.generate(x, max_new_tokens, temperature=temperature, top_k=top_k or None,
+                           use_cache=True, generator=generator, **forward_kwargs)
+        print(decode(y[0, 1:].tolist()))  # without the end-of-text token put before the prompt
+        print('---------------')
