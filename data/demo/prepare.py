@@ -1,0 +1,106 @@
+"""
+Generate the offline demo corpus (a miniature EN-FR parliament with known word senses) and prepare
+it exactly like the real corpora: data/demo/{en,fr}_{train,val,test}.bin, the held-out text,
+meta.json, its own small BPE tokenizer, and the gold sense annotation in data/demo/gold/.
+
+$ python data/demo/prepare.py [--n_sentences=100000] [--seed=0] [--data_root=data] [--num_proc=0] [--vocab_size=8192]
+
+Writes, under <data_root>/demo/:
+  raw/demo.en, raw/demo.fr        the generated line-aligned text (line i of one translates line i of the other)
+  {lang}_{split}.bin, {lang}_{val,test}.txt, {split}_line_numbers.txt, meta.json   (parallel_corpus.py)
+  gold/lexicon.tsv                one row per (polysemous word, sense): gloss, translations, context words
+  gold/lexicon_all.tsv            the whole bilingual lexicon (lemma_en, lemma_fr, pos, gender_fr)
+  gold/{val,test}.jsonl           line i: the polysemous words of line i of {lang}_{split}.txt and their senses
+and the tokenizer in <data_root>/tokenizers/demo-bpe8k.tiktoken. Takes under a minute on 2 cores.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import parallel_corpus  # noqa: E402
+import tokenizer as tokenizer_lib  # noqa: E402
+from configurator import configure  # noqa: E402
+from data.demo import generate, senses, structures  # noqa: E402
+
+n_sentences = 120_000  # sentence pairs; the default gives about 2.5M tokens per language
+seed = 0               # the corpus is a function of (n_sentences, seed)
+data_root = 'data'
+num_proc = 0           # worker processes; 0: one per CPU core
+vocab_size = 8192      # the smallest power of two where every polysemous word and main translation is one token
+
+
+def tokenizer_name(size):
+    return f"demo-bpe{size // 1024}k" if size % 1024 == 0 else f"demo-bpe{size}"
+
+
+def single_token_check(tok):
+    """The polysemous words and the main translation of each sense, each preceded by a space,
+    that are NOT a single token (an empty list is what the sense analyses want)."""
+    words = set()
+    for sense in senses.SENSES:
+        words.add(sense.word)
+        words.update(sense.translations[0].split())  # "projet de loi": each word
+    return sorted(w for w in words if len(tok.encode(" " + w)) != 1)
+
+
+if __name__ == '__main__':
+    configure(globals(), sys.argv[1:])
+    if n_sentences < 100:
+        raise SystemExit(f"n_sentences={n_sentences}: use at least 100 so that every split gets lines")
+    num_proc = num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    started = time.time()
+    dataset_dir = os.path.join(data_root, "demo")
+    raw_dir = os.path.join(dataset_dir, "raw")
+    os.makedirs(raw_dir, exist_ok=True)
+
+    # 1. generate the sentence pairs
+    pairs = generate.generate_corpus(n_sentences, seed=seed)
+    raw_files = {"en": os.path.join(raw_dir, "demo.en"), "fr": os.path.join(raw_dir, "demo.fr")}
+    for lang, path in raw_files.items():
+        generate.write_atomic(path, "".join(getattr(p, lang) + "\n" for p in pairs))
+    stats = generate.corpus_stats(pairs)
+    lemmas = generate.lemma_counts()
+    print(f"generated {n_sentences:,} sentence pairs (seed {seed}) in {time.time() - started:.1f}s: "
+          f"{stats['mean_words_en']:.1f} / {stats['mean_words_fr']:.1f} words per sentence (en / fr), "
+          f"{stats['distinct_fraction_en']:.3f} / {stats['distinct_fraction_fr']:.3f} distinct, "
+          f"{len(structures.STRUCTURE_NAMES)} structures, {lemmas['en']} / {lemmas['fr']} lemmas")
+
+    # 2. its own tokenizer, trained on the generated text
+    name = tokenizer_name(vocab_size)
+    tok = tokenizer_lib.train_bpe_tokenizer({lang: [getattr(p, lang) for p in pairs] for lang in raw_files},
+                                            vocab_size=vocab_size, name=name, data_root=data_root,
+                                            extra_info={"trained_on": "demo", "demo_seed": seed,
+                                                        "demo_sentences": n_sentences})
+    not_single = single_token_check(tok)
+    if not_single:
+        print(f"note: with {vocab_size} tokens these words (after a space) take several tokens: "
+              f"{', '.join(not_single)}; a larger --vocab_size makes each one token")
+    else:
+        print(f"every polysemous word and main sense translation is one token in {name}")
+
+    # 3. the same preparation as Europarl and MultiUN
+    meta = parallel_corpus.prepare_parallel_corpus(
+        dataset_dir, raw_files, tok, data_root=data_root, num_proc=num_proc,
+        extra_meta={"generator": {"script": "data/demo/prepare.py", "n_sentences": n_sentences, "seed": seed,
+                                  "structures": len(structures.STRUCTURE_NAMES), "lemmas": lemmas,
+                                  "mean_words": {"en": round(stats["mean_words_en"], 2), "fr": round(stats["mean_words_fr"], 2)},
+                                  "distinct_fraction": {"en": round(stats["distinct_fraction_en"], 4),
+                                                        "fr": round(stats["distinct_fraction_fr"], 4)},
+                                  "polysemous_words": {"en": sorted({s.word for s in senses.SENSES if s.language == "en"}),
+                                                       "fr": sorted({s.word for s in senses.SENSES if s.language == "fr"})},
+                                  "multi_token_sense_words": not_single},
+                    "gold": "demo/gold"})
+
+    # 4. gold senses of the held-out lines, aligned with {lang}_{split}.txt
+    heldout = {}
+    for split in parallel_corpus.HELD_OUT_SPLITS:
+        with open(os.path.join(dataset_dir, f"{split}_line_numbers.txt")) as f:
+            heldout[split] = [int(line) for line in f]
+    gold_dir = os.path.join(dataset_dir, "gold")
+    generate.write_gold(gold_dir, pairs, heldout)
+    tokens = {lang: sum(s["tokens"] for s in meta["splits"][lang].values()) for lang in meta["languages"]}
+    print(f"wrote {gold_dir}: lexicon.tsv ({len(senses.SENSES)} senses), lexicon_all.tsv, "
+          + ", ".join(f"{split}.jsonl ({len(lines):,} lines)" for split, lines in heldout.items()))
+    print(f"demo corpus ready in {time.time() - started:.1f}s: "
+          + ", ".join(f"{lang} {n:,} tokens" for lang, n in tokens.items()))
