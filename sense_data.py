@@ -1,0 +1,356 @@
+"""
+What the sense analyses read (sense_analysis.py computes, sense_visualisation.py runs them):
+word lists and translation pairs, the demo corpus's gold sense annotation and the held-out lines
+it annotates (read with evaluation_data.py), word-similarity datasets (Multi-SimLex or a plain
+CSV), and where a word sits among the tokens.
+
+The gold annotation is written by data/demo/prepare.py into data/demo/gold/:
+- lexicon.tsv: word, language, sense_id, gloss, translations, context_words (one row per
+  polysemous word and sense; translations and context_words are '|'-separated);
+- lexicon_all.tsv: lemma_en, lemma_fr, pos, gender_fr (the whole bilingual lexicon);
+- {split}.jsonl: one object per line of {lang}_{split}.txt, in the same order:
+  {"raw_line": 1234, "en": [{"word": "bank", "sense_id": "bank/finance", "word_index": 5}], "fr": [...]}
+  where word_index indexes line.split().
+"""
+
+import csv
+import itertools
+import json
+import os
+import re
+
+from evaluation_data import heldout_path
+
+# A balanced list of common parliamentary words, as translation pairs: the default words of the
+# sense tables and, when no bilingual lexicon is at hand, the default pairs of the alignment.
+PARLIAMENTARY_WORD_PAIRS = [
+    ('parliament', 'parlement'), ('council', 'conseil'), ('commission', 'commission'),
+    ('president', 'président'), ('member', 'membre'), ('report', 'rapport'), ('vote', 'vote'),
+    ('debate', 'débat'), ('law', 'loi'), ('proposal', 'proposition'), ('amendment', 'amendement'),
+    ('budget', 'budget'), ('country', 'pays'), ('government', 'gouvernement'),
+    ('policy', 'politique'), ('agreement', 'accord'), ('market', 'marché'),
+    ('security', 'sécurité'), ('citizen', 'citoyen'), ('work', 'travail'), ('year', 'année'),
+    ('peace', 'paix'), ('money', 'argent'), ('health', 'santé'),
+]
+
+WORD_PATTERN = re.compile(r"[^\W\d_]+")  # runs of letters: the words of a line, for word lists
+
+
+class SenseDataError(SystemExit):
+    """An input of the sense analyses is missing or malformed: the message says what to do."""
+
+
+# --- word lists and translation pairs ------------------------------------------------------
+
+def default_words(sense_lexicon=None):
+    """The polysemous words of the gold lexicon (when there is one), English and French in
+    turn, then the parliamentary words, each English word followed by its French translation;
+    a word spelt alike in both languages once: [(word, language)]."""
+    polysemous = [[(e['word'], e['language']) for e in (sense_lexicon or {}).values()
+                   if e['language'] == lang] for lang in ('en', 'fr')]
+    words = [w for pair in itertools.zip_longest(*polysemous) for w in pair if w]
+    words += [w for en, fr in PARLIAMENTARY_WORD_PAIRS for w in ((en, 'en'), (fr, 'fr'))]
+    first = {}
+    for word, lang in words:  # a word spelt alike in both languages has one table
+        first.setdefault(word, lang)
+    return list(first.items())
+
+
+def read_word_list(words='', words_file=''):
+    """--words=a,b and/or --words_file=FILE (one word per line, or 'word<TAB>language';
+    '#' starts a comment) -> [(word, language or '')]."""
+    result = [(w.strip(), '') for w in words.split(',') if w.strip()] if words else []
+    if words_file:
+        if not os.path.isfile(words_file):
+            raise SenseDataError(f"--words_file={words_file}: no such file (one word per line)")
+        with open(words_file, encoding='utf-8') as f:
+            for line in f:
+                line = line.split('#', 1)[0].strip()
+                if line:
+                    parts = line.split('\t')
+                    result.append((parts[0].strip(), parts[1].strip() if len(parts) > 1 else ''))
+    return result
+
+
+def read_translation_pairs(path):
+    """A TSV of English<TAB>French pairs (a header 'en<TAB>fr' is allowed) -> [(en, fr)]."""
+    if not os.path.isfile(path):
+        raise SenseDataError(f"--translation_pairs={path}: no such file (a TSV of "
+                             f"english<TAB>french lines)")
+    pairs = []
+    with open(path, encoding='utf-8') as f:
+        for line_number, line in enumerate(f, 1):
+            line = line.rstrip('\n')
+            if not line.strip() or line.startswith('#'):
+                continue
+            parts = line.split('\t')
+            if len(parts) < 2:
+                raise SenseDataError(f"{path}, line {line_number}: expected 'english<TAB>french', "
+                                     f"got {line[:80]!r}")
+            en, fr = parts[0].strip(), parts[1].strip()
+            if line_number == 1 and (en.lower(), fr.lower()) in (('en', 'fr'), ('english', 'french')):
+                continue
+            pairs.append((en, fr))
+    return pairs
+
+
+# --- the gold sense annotation of the demo corpus -----------------------------------------
+
+def gold_dir(data_root, dataset):
+    return os.path.join(data_root, dataset, 'gold')
+
+
+def has_gold(data_root, dataset):
+    return os.path.isfile(os.path.join(gold_dir(data_root, dataset), 'lexicon.tsv'))
+
+
+def _read_tsv(path, required):
+    if not os.path.isfile(path):
+        raise SenseDataError(f"{path} does not exist: prepare the demo corpus (python "
+                             f"data/demo/prepare.py), which writes the gold annotation")
+    with open(path, encoding='utf-8', newline='') as f:
+        reader = csv.DictReader(f, delimiter='\t', quoting=csv.QUOTE_NONE)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SenseDataError(f"{path} lacks the column(s) {', '.join(missing)} (has "
+                                 f"{reader.fieldnames}): prepare the demo corpus again")
+        return list(reader)
+
+
+def _split_bar(text):
+    return [t.strip() for t in (text or '').split('|') if t.strip()]
+
+
+def read_sense_lexicon(directory):
+    """lexicon.tsv -> {(word, language): {'word', 'language', 'senses': [{'sense_id', 'gloss',
+    'translations', 'context_words'}]}}, in file order."""
+    rows = _read_tsv(os.path.join(directory, 'lexicon.tsv'),
+                     ('word', 'language', 'sense_id', 'gloss', 'translations', 'context_words'))
+    lexicon = {}
+    for row in rows:
+        word, language = row['word'].strip().lower(), row['language'].strip()
+        entry = lexicon.setdefault((word, language), {'word': word, 'language': language, 'senses': []})
+        entry['senses'].append({'sense_id': row['sense_id'].strip(), 'gloss': row['gloss'].strip(),
+                                'translations': _split_bar(row['translations']),
+                                'context_words': _split_bar(row['context_words'])})
+    return lexicon
+
+
+def polysemous_words(lexicon):
+    """The entries of the lexicon with at least two senses."""
+    return {key: entry for key, entry in lexicon.items() if len(entry['senses']) >= 2}
+
+
+def read_bilingual_lexicon(directory):
+    """lexicon_all.tsv -> [(lemma_en, lemma_fr)] in file order, without repeats."""
+    path = os.path.join(directory, 'lexicon_all.tsv')
+    if not os.path.isfile(path):
+        return []
+    pairs = [(r['lemma_en'].strip(), r['lemma_fr'].strip())
+             for r in _read_tsv(path, ('lemma_en', 'lemma_fr'))]
+    return list(dict.fromkeys(p for p in pairs if p[0] and p[1]))
+
+
+def read_sense_annotations(directory, split):
+    """{split}.jsonl -> one dict per held-out line (its 'en' and 'fr' lists of occurrences)."""
+    path = os.path.join(directory, f'{split}.jsonl')
+    if not os.path.isfile(path):
+        raise SenseDataError(f"{path} does not exist: prepare the demo corpus again "
+                             f"(python data/demo/prepare.py)")
+    annotations = []
+    with open(path, encoding='utf-8') as f:
+        for line_number, line in enumerate(f, 1):
+            try:
+                annotations.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise SenseDataError(f"{path}, line {line_number}: not JSON ({e}); prepare the "
+                                     f"demo corpus again")
+    return annotations
+
+
+# --- held-out parallel text ---------------------------------------------------------------
+
+def has_heldout_text(data_root, dataset, split, languages=('en', 'fr')):
+    return all(os.path.isfile(heldout_path(data_root, dataset, lang, split)) for lang in languages)
+
+
+def known_words(lines_by_language):
+    """The offline list of whole words a sense table may keep: the `wordfreq` package's lists
+    when it is installed (optional), else every word of the given held-out text.
+    Returns (set of lowercased words, source description)."""
+    try:
+        import wordfreq
+    except ImportError:
+        words = set()
+        for lines in lines_by_language.values():
+            for line in lines:
+                words.update(WORD_PATTERN.findall(line.lower()))
+        return words, 'the words of the held-out text'
+    words = set()
+    for lang in lines_by_language:
+        words.update(w.lower() for w in wordfreq.top_n_list(lang, 200000))
+    return words, 'wordfreq'
+
+
+def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=None):
+    """The annotated occurrences of the lexicon's polysemous words in the held-out lines, from
+    the first max_sentences lines that have any: [{'language', 'word', 'sense_id', 'sense_index',
+    'line_number', 'line', 'word_index'}]. Occurrences of unknown sense ids are left out."""
+    for lang, lines in lines_by_language.items():
+        if len(lines) != len(annotations):
+            raise SenseDataError(f"the gold annotation has {len(annotations)} lines but the "
+                                 f"{lang} held-out text has {len(lines)}: they were written by "
+                                 f"different runs; prepare the demo corpus again")
+    words = polysemous_words(lexicon)
+    occurrences, n_lines = [], 0
+    for line_number, annotation in enumerate(annotations):
+        if max_sentences is not None and n_lines >= max_sentences:
+            break
+        found = []
+        for lang in lines_by_language:
+            for occurrence in annotation.get(lang, []):
+                word = str(occurrence.get('word', '')).lower()
+                entry = words.get((word, lang))
+                sense_ids = [s['sense_id'] for s in entry['senses']] if entry else []
+                if occurrence.get('sense_id') not in sense_ids:
+                    continue
+                found.append({'language': lang, 'word': word, 'sense_id': occurrence['sense_id'],
+                              'sense_index': sense_ids.index(occurrence['sense_id']),
+                              'line_number': line_number,
+                              'line': lines_by_language[lang][line_number],
+                              'word_index': int(occurrence['word_index'])})
+        if found:
+            occurrences.extend(found)
+            n_lines += 1
+    return occurrences
+
+
+# --- word similarity datasets -------------------------------------------------------------
+
+def _column(frame, name, path):
+    lookup = {str(c).strip().lower(): c for c in frame.columns}
+    if name.lower() not in lookup:
+        raise SenseDataError(f"{path} has no column '{name}' (columns: "
+                             f"{', '.join(map(str, frame.columns))}): expected the Multi-SimLex layout")
+    return frame[lookup[name.lower()]]
+
+
+def read_multisimlex(directory):
+    """Multi-SimLex (translation.csv + scores.csv, columns looked up by name) -> pairs
+    [{'word1', 'language1', 'word2', 'language2', 'score', 'pair_type'}]: EN-EN pairs with the
+    English score, FR-FR pairs with the French score and EN-FR pairs (ENG 1 with FRA 2, and
+    FRA 1 with ENG 2) scored with the mean of the two, as Multi-SimLex builds its cross-lingual
+    sets. A pair with a missing word or score is kept with score None (counted, not scored)."""
+    import pandas as pd
+    paths = {name: os.path.join(directory, f'{name}.csv') for name in ('translation', 'scores')}
+    for path in paths.values():
+        if not os.path.isfile(path):
+            raise SenseDataError(f"--simlex={directory}: {path} does not exist (Multi-SimLex "
+                                 f"comes as translation.csv and scores.csv)")
+    words = pd.read_csv(paths['translation'], dtype=str, keep_default_na=False)
+    scores = pd.read_csv(paths['scores'], dtype=str, keep_default_na=False)
+    if len(words) != len(scores):
+        raise SenseDataError(f"{paths['translation']} has {len(words)} rows but "
+                             f"{paths['scores']} has {len(scores)}: they must be row-aligned")
+    en1, en2, fr1, fr2 = (_column(words, name, paths['translation'])
+                          for name in ('ENG 1', 'ENG 2', 'FRA 1', 'FRA 2'))
+    s_en = [_float_or_none(v) for v in _column(scores, 'ENG', paths['scores'])]
+    s_fr = [_float_or_none(v) for v in _column(scores, 'FRA', paths['scores'])]
+    pairs = []
+    for i in range(len(words)):
+        mean = None if s_en[i] is None or s_fr[i] is None else (s_en[i] + s_fr[i]) / 2
+        pairs.append(_pair(en1[i], 'en', en2[i], 'en', s_en[i]))
+        pairs.append(_pair(fr1[i], 'fr', fr2[i], 'fr', s_fr[i]))
+        pairs.append(_pair(en1[i], 'en', fr2[i], 'fr', mean))
+        pairs.append(_pair(fr1[i], 'fr', en2[i], 'en', mean))
+    return pairs
+
+
+def read_similarity_csv(path):
+    """A CSV with columns word1, word2, score (and optionally language1, language2, each 'en' or
+    'fr') -> pairs as read_multisimlex returns them; pair_type 'en-fr' etc. when the languages
+    are given, else 'all'."""
+    if not os.path.isfile(path):
+        raise SenseDataError(f"--similarity_csv={path}: no such file (columns word1,word2,score)")
+    with open(path, encoding='utf-8', newline='') as f:
+        reader = csv.DictReader(f)
+        fields = {(c or '').strip().lower(): c for c in reader.fieldnames or []}
+        missing = [c for c in ('word1', 'word2', 'score') if c not in fields]
+        if missing:
+            raise SenseDataError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
+                                 f"header 'word1,word2,score' (optionally language1,language2)")
+        pairs = []
+        for row in reader:
+            get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
+            pairs.append(_pair(get('word1'), get('language1'), get('word2'), get('language2'),
+                               _float_or_none(get('score'))))
+    return pairs
+
+
+def _float_or_none(text):
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value == value else None  # NaN -> None
+
+
+def _pair(word1, language1, word2, language2, score):
+    word1, word2 = str(word1).strip(), str(word2).strip()
+    pair_type = '-'.join(sorted((language1, language2), key=['en', 'fr'].index)) \
+        if language1 in ('en', 'fr') and language2 in ('en', 'fr') else 'all'
+    return {'word1': word1, 'language1': language1, 'word2': word2, 'language2': language2,
+            'score': score, 'pair_type': pair_type}
+
+
+# --- words and tokens ---------------------------------------------------------------------
+
+def word_tokens(tokenizer, word):
+    """The token ids of a word as it appears inside a sentence (after a space). A word that is
+    split into several tokens while another casing of it is a single token ('council' ->
+    ' Council', where the corpus capitalises institutions) is that single token. When the space
+    is a token of its own, it is left out: a split word's first token is then its first piece."""
+    word = word.strip()
+    ids = tokenizer.encode(' ' + word)
+    if len(ids) > 1:
+        for variant in (word.lower(), word[:1].upper() + word[1:], word[:1].lower() + word[1:]):
+            variant_ids = tokenizer.encode(' ' + variant)
+            if len(variant_ids) == 1:
+                return variant_ids
+    while len(ids) > 1 and not tokenizer.token_bytes(ids[0]).strip():
+        ids = ids[1:]
+    return ids
+
+
+def surface_variant_tokens(tokenizer, word):
+    """The single-token ids of a word's surface forms: ' word', 'word' (line start, after an
+    apostrophe) and the capitalised forms. Empty when none of them is a single token."""
+    word = word.strip()
+    variants = dict.fromkeys([' ' + word, word, ' ' + word[:1].upper() + word[1:],
+                              word[:1].upper() + word[1:]])
+    ids = []
+    for text in variants:
+        encoded = tokenizer.encode(text)
+        if len(encoded) == 1 and encoded[0] not in ids:
+            ids.append(encoded[0])
+    return ids
+
+
+def occurrence_token_index(tokenizer, line, ids, word_index, word):
+    """The index in ids of the first token of `word`, the word_index-th whitespace word of the
+    line (or the part of it that is `word`, e.g. 'assemblée' in "l'assemblée"); None if the
+    line has no such word."""
+    matches = list(re.finditer(r'\S+', line))
+    if word_index < 0 or word_index >= len(matches):
+        return None
+    match = matches[word_index]
+    inside = match.group().lower().find(word.lower()) if word else -1
+    char_start = match.start() + max(inside, 0)
+    byte_start = len(line[:char_start].encode('utf-8'))
+    offset = 0
+    for i, token_id in enumerate(ids):
+        end = offset + len(tokenizer.token_bytes(token_id))
+        if offset <= byte_start < end:
+            return i
+        offset = end
+    return None

@@ -1,0 +1,317 @@
+"""
+Interventions on a Backpack's senses, the Backpack paper's control mechanism: scale or remove
+chosen senses of chosen words while the model predicts or generates, and measure the change.
+
+    from sense_intervention import sense_scale_from_spec, generate_with_suppressed_senses
+    scale, scaled = sense_scale_from_spec(model, tokenizer, "bank:3,7;vol:*=0.5")
+    out = generate_with_suppressed_senses(model, idx, scale, max_new_tokens=50)
+
+A spec is a ';'-separated list of WORD:SENSES[=FACTOR]: SENSES is a ','-separated list of sense
+indices (0..K-1) or '*' for all of them; FACTOR multiplies those senses (default 0: removed;
+1 leaves them as they are). Scaling sense k of a token scales its weight alpha_kij in every
+prediction i that reads it. A word is every single-token surface form of it (' bank', 'bank',
+' Bank', 'Bank'); a word that is no single token is represented by its first token (said so in
+the description).
+"""
+
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from resampling import bootstrap_mean_ci
+from sense_analysis import (is_backpack, locate_occurrences, occurrence_batches,
+                            occurrence_sense_weights, output_embedding, translation_candidates)
+from sense_data import polysemous_words, surface_variant_tokens, word_tokens
+
+
+class SenseScaleError(SystemExit):
+    """A malformed sense-scale spec: the message shows the expected form."""
+
+
+SPEC_HELP = "expected WORD:SENSES[=FACTOR];... e.g. 'bank:3,7' or 'bank:*=0.5;vol:2'"
+
+
+def parse_sense_scale_spec(spec):
+    """'bank:3,7;vol:*=0.5' -> [('bank', [3, 7], 0.0), ('vol', None, 0.5)] (None: all senses)."""
+    entries = []
+    for part in spec.split(';'):
+        part = part.strip()
+        if not part:
+            continue
+        if ':' not in part:
+            raise SenseScaleError(f"sense scale {part!r}: no ':' ({SPEC_HELP})")
+        word, rest = part.rsplit(':', 1)
+        factor = 0.0
+        if '=' in rest:
+            rest, factor_text = rest.split('=', 1)
+            try:
+                factor = float(factor_text)
+            except ValueError:
+                raise SenseScaleError(f"sense scale {part!r}: factor {factor_text!r} is not a "
+                                      f"number ({SPEC_HELP})")
+        rest = rest.strip()
+        if rest in ('*', 'all'):
+            senses = None
+        else:
+            try:
+                senses = [int(s) for s in rest.split(',') if s.strip()]
+            except ValueError:
+                raise SenseScaleError(f"sense scale {part!r}: senses {rest!r} are not integers "
+                                      f"or '*' ({SPEC_HELP})")
+            if not senses:
+                raise SenseScaleError(f"sense scale {part!r}: no senses given ({SPEC_HELP})")
+        if not word.strip():
+            raise SenseScaleError(f"sense scale {part!r}: no word given ({SPEC_HELP})")
+        entries.append((word.strip(), senses, factor))
+    return entries
+
+
+def sense_scale(model, scaled):
+    """(V, K) factors for model(..., token_sense_scale=...): scaled is a list of
+    (token ids, senses or None for all, factor); every other entry is 1."""
+    K = model.config.n_sense_vector
+    scale = torch.ones(model.config.vocab_size, K, device=model.lm_head.weight.device)
+    for token_ids, senses, factor in scaled:
+        for k in senses if senses is not None else range(K):
+            if not 0 <= k < K:
+                raise SenseScaleError(f"sense {k} does not exist: this model has "
+                                      f"{K} senses per token (0..{K - 1})")
+            scale[list(token_ids), k] = factor
+    return scale
+
+
+def word_scale_tokens(tokenizer, word):
+    """The token ids an intervention on a word acts on, and a note when the word is no single
+    token (its first token is used)."""
+    ids = surface_variant_tokens(tokenizer, word)
+    if ids:
+        return ids, ''
+    first = word_tokens(tokenizer, word)[:1]
+    return first, (f"'{word}' is no single token: its first token "
+                   f"{tokenizer.token_str(first[0])!r} is scaled" if first else f"'{word}' is empty")
+
+
+def sense_scale_from_spec(model, tokenizer, spec):
+    """(V, K) factors from a spec (see the module docstring) and a description of what is
+    scaled: [{'word', 'token_ids', 'tokens', 'senses', 'factor', 'note'}]."""
+    if not is_backpack(model):
+        raise SenseScaleError("sense scales need a Backpack checkpoint (model_name='backpack-lm'): "
+                              "a GPT-2 has no senses")
+    scaled, described = [], []
+    for word, senses, factor in parse_sense_scale_spec(spec):
+        ids, note = word_scale_tokens(tokenizer, word)
+        if not ids:
+            raise SenseScaleError(f"sense scale for {word!r}: the word has no tokens")
+        scaled.append((ids, senses, factor))
+        described.append({'word': word, 'token_ids': ids,
+                          'tokens': [tokenizer.token_str(i) for i in ids],
+                          'senses': senses if senses is not None else 'all', 'factor': factor,
+                          'note': note})
+    return sense_scale(model, scaled), described
+
+
+@torch.no_grad()
+def generate_with_suppressed_senses(model, idx, token_sense_scale, max_new_tokens, temperature=1.0,
+                                    top_k=None, generator=None):
+    """model.generate with the senses scaled by token_sense_scale (V, K), e.g. from
+    sense_scale_from_spec: the continuation of idx (B, T) by max_new_tokens tokens."""
+    if not is_backpack(model):
+        raise SenseScaleError("suppressing senses needs a Backpack checkpoint: a GPT-2 has no senses")
+    return model.generate(idx, max_new_tokens, temperature=temperature, top_k=top_k,
+                          generator=generator, token_sense_scale=token_sense_scale)
+
+
+# --- measuring an intervention -------------------------------------------------------------
+
+@torch.no_grad()
+def senses_for_meaning(model, token_id, meaning_ids, other_ids, n_senses=1):
+    """The senses of a token that vote most for one meaning's words over the other meanings':
+    ranked by C(w)_k . (mean E[meaning words] - mean E[other words]). Returns (senses, scores)."""
+    E = output_embedding(model)
+    senses = model.sense_table()[token_id].float()  # (K, d)
+    direction = E[list(meaning_ids)].mean(0) - E[list(other_ids)].mean(0)
+    scores = senses @ direction
+    order = scores.argsort(descending=True)[:n_senses]
+    return order.tolist(), scores.tolist()
+
+
+def sense_weights_by_meaning(model, tokenizer, occurrences, word, language, n_meanings,
+                             batch_size=32, autocast=None):
+    """(n_meanings, K): the mean over a word's annotated occurrences of each meaning of
+    occurrence_sense_weights (how much the predictions after the word use each of its senses);
+    None when some meaning has no occurrence."""
+    mine = [o for o in occurrences if (o['word'], o['language']) == (word, language)]
+    sequences, positions, located = locate_occurrences(tokenizer, mine, model.config.block_size)
+    meanings = np.array([mine[i]['sense_index'] for i in located])
+    if any(not (meanings == m).any() for m in range(n_meanings)):
+        return None
+    weights = occurrence_sense_weights(model, sequences, positions, batch_size, autocast).numpy()
+    return np.stack([weights[meanings == m].mean(0) for m in range(n_meanings)])
+
+
+def senses_used_in_context(weights_by_meaning, meaning, n_senses=1):
+    """The n_senses senses whose weight rises most from the other meanings' lines to this
+    meaning's lines (weights_by_meaning from sense_weights_by_meaning)."""
+    others = np.delete(weights_by_meaning, meaning, axis=0).mean(0)
+    rise = weights_by_meaning[meaning] - others
+    return [int(k) for k in np.argsort(-rise, kind='stable')[:n_senses]]
+
+
+@torch.no_grad()
+def word_set_log_probability(model, sequences, positions, word_sets, token_sense_scale=None,
+                             batch_size=32, autocast=None):
+    """(n, S): for each sequence (teacher forcing on the held-out text) and each word set (a
+    list of token ids, the first tokens of its words), the mean over the predictions at
+    positions i >= j (j = positions[n], to the end of the sequence) of log sum_{t in set} p_i(t):
+    how likely the next word is one of the set's."""
+    device = model.lm_head.weight.device
+    out = np.zeros((len(sequences), len(word_sets)))
+    set_ids = [torch.tensor(sorted(set(ids)), device=device) for ids in word_sets]
+    kwargs = {} if token_sense_scale is None else {'token_sense_scale': token_sense_scale}
+    for members, idx, js, later in occurrence_batches(model, sequences, positions, batch_size):
+        with autocast or nullcontext():
+            logits, _ = model(idx, all_logits=True, **kwargs)
+        log_probs = torch.log_softmax(logits.float(), dim=-1)
+        for s, ids in enumerate(set_ids):
+            set_log_prob = torch.logsumexp(log_probs[..., ids], dim=-1)  # (B, T)
+            out[members, s] = ((set_log_prob * later).sum(1) / later.sum(1)).cpu().numpy()
+    return out
+
+
+def change_summary(delta, n_bootstrap=1000, seed=0):
+    """Mean of the per-prompt changes (intervened - baseline) with a bootstrap 95% interval,
+    and the fraction of prompts where it went down."""
+    delta = np.asarray(delta, float)
+    if len(delta) == 0:
+        return {'mean': None, 'ci95': [None, None], 'fraction_lowered': None, 'n': 0}
+    low, high = bootstrap_mean_ci(delta, n_resamples=n_bootstrap, seed=seed)
+    return {'mean': float(delta.mean()), 'ci95': [low, high],
+            'fraction_lowered': float((delta < 0).mean()), 'n': len(delta)}
+
+
+WORD_SETS = ('translation', 'context', 'other_translation', 'other_context')
+# how much more the meaning's words lose than the other meaning's: zeroing any sense shifts
+# probability between all words, so the specific effect is the difference
+SPECIFICITY = {'translation_vs_other': ('translation', 'other_translation'),
+               'context_vs_other': ('context', 'other_context')}
+
+
+@torch.no_grad()
+def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurrences=None,
+                       words=None, n_senses=1, max_prompts=40, n_examples=2, max_new_tokens=20,
+                       batch_size=32, n_bootstrap=1000, seed=0, autocast=None):
+    """Does suppressing the sense that carries one meaning of a polysemous word lower what that
+    meaning predicts? For each word of the gold lexicon (or of `words`) and each of its senses
+    s, n_senses senses of the word are set to 0 on every surface form of the word; on held-out
+    lines (occurrences) where the word is used in sense s, the mean log-probability (teacher
+    forcing, predictions from the word on) that the next word is one of: s's translations, s's
+    context words, the other senses' translations, the other senses' context words, with and
+    without the intervention. Reported as the change, intervened - baseline, with bootstrap
+    intervals over prompts: per (word, sense), pooled, and pooled per language; and greedy
+    continuations of a few prompts with and without the intervention.
+
+    Which senses carry meaning s is decided without the measured words when
+    selection_occurrences (annotated occurrences from another held-out split) are given
+    ('context'): the senses whose weight in the predictions after the word rises most from the
+    other meanings' lines to s's lines (senses_used_in_context). Otherwise, or for a word
+    without lines of every meaning there ('projection'): the senses that vote most for s's
+    words through the output embedding (senses_for_meaning), which is circular (the measured
+    words choose the senses) and says so in the notes."""
+    rows, notes, examples = [], [], []
+    measures = WORD_SETS + tuple(SPECIFICITY)
+    pooled = {}  # selection -> language -> measure -> per-prompt changes
+    for (word, lang), entry in polysemous_words(lexicon).items():
+        if words and word not in words:
+            continue
+        translations, _ = translation_candidates(tokenizer, entry, 'translations')
+        contexts, _ = translation_candidates(tokenizer, entry, 'context_words')
+        scale_tokens, note = word_scale_tokens(tokenizer, word)
+        if note:
+            notes.append(note)
+        token = word_tokens(tokenizer, word)[0]
+        weights = None
+        if selection_occurrences is not None:
+            weights = sense_weights_by_meaning(model, tokenizer, selection_occurrences, word, lang,
+                                               len(entry['senses']), batch_size, autocast)
+            if weights is None:
+                notes.append(f"{word}: the selection lines do not use every meaning of it; its "
+                             f"senses are chosen by projection (circular)")
+        for s, sense in enumerate(entry['senses']):
+            others = [i for i in range(len(entry['senses'])) if i != s]
+            sets = {'translation': translations[s], 'context': contexts[s],
+                    'other_translation': sorted({t for i in others for t in translations[i]}),
+                    'other_context': sorted({t for i in others for t in contexts[i]})}
+            meaning = sets['translation'] + sets['context']
+            other = sets['other_translation'] + sets['other_context']
+            if not meaning or not other:
+                notes.append(f"{sense['sense_id']}: no word of its own or of the other senses "
+                             f"left to measure; skipped")
+                continue
+            if weights is not None:
+                chosen, selection = senses_used_in_context(weights, s, n_senses), 'context'
+            else:
+                chosen, _ = senses_for_meaning(model, token, meaning, other, n_senses)
+                selection = 'projection'
+            scale = sense_scale(model, [(scale_tokens, chosen, 0.0)])
+            prompts = [o for o in occurrences
+                       if (o['word'], o['language'], o['sense_index']) == (word, lang, s)]
+            prompts = prompts[:max_prompts]
+            sequences, positions, located = locate_occurrences(tokenizer, prompts,
+                                                               model.config.block_size)
+            row = {'word': word, 'language': lang, 'sense_id': sense['sense_id'],
+                   'suppressed_senses': chosen, 'selection': selection,
+                   'tokens': [tokenizer.token_str(t) for t in scale_tokens],
+                   'n_prompts': len(sequences)}
+            if sequences:
+                names = [name for name in WORD_SETS if sets[name]]
+                word_sets = [sets[name] for name in names]
+                before = word_set_log_probability(model, sequences, positions, word_sets, None,
+                                                  batch_size, autocast)
+                after = word_set_log_probability(model, sequences, positions, word_sets, scale,
+                                                 batch_size, autocast)
+                delta = {name: after[:, i] - before[:, i] for i, name in enumerate(names)}
+                for name, (own, other) in SPECIFICITY.items():
+                    if own in delta and other in delta:
+                        delta[name] = delta[own] - delta[other]
+                for name, values in delta.items():
+                    row[name] = change_summary(values, n_bootstrap, seed)
+                    pooled.setdefault(selection, {}).setdefault(lang, {m: [] for m in measures})[
+                        name].append(values)
+                if len(examples) < n_examples:
+                    examples.append(_example(model, tokenizer, prompts[located[0]]['line'], sequences[0],
+                                             positions[0], scale, sense['sense_id'], chosen,
+                                             max_new_tokens))
+            rows.append(row)
+
+    def summary(deltas):
+        return change_summary(np.concatenate(deltas) if deltas else [], n_bootstrap, seed)
+
+    # pooled over the meanings whose senses were chosen without the measured words, if any
+    pooled_selection = 'context' if 'context' in pooled else 'projection'
+    by_lang = pooled.get(pooled_selection, {})
+    overall = {name: summary([d for by_name in by_lang.values() for d in by_name[name]])
+               for name in measures}
+    by_language = {lang: {name: summary(by_name[name]) for name in measures}
+                   for lang, by_name in by_lang.items()}
+    return {'rows': rows, 'overall': overall, 'by_language': by_language, 'examples': examples,
+            'notes': notes, 'n_senses_suppressed': n_senses, 'max_prompts': max_prompts,
+            'selection': sorted({r['selection'] for r in rows}), 'pooled_selection': pooled_selection}
+
+
+def _example(model, tokenizer, line, sequence, position, scale, sense_id, chosen, max_new_tokens):
+    device = model.lm_head.weight.device
+    prompt = torch.tensor([sequence[:position + 1]], device=device)
+    baseline = model.generate(prompt, max_new_tokens, temperature=0)
+    suppressed = generate_with_suppressed_senses(model, prompt, scale, max_new_tokens, temperature=0)
+
+    def new(out):
+        ids = out[0, prompt.size(1):].tolist()
+        if tokenizer.eot_token in ids:  # the line ends there
+            ids = ids[:ids.index(tokenizer.eot_token)]
+        text = tokenizer.decode(ids)
+        return text if len(ids) == max_new_tokens else (text + ' ' if text else '') + '<end of line>'
+
+    return {'sense_id': sense_id, 'suppressed_senses': chosen, 'line': line,
+            'prompt': tokenizer.decode(sequence[1:position + 1]),
+            'baseline': new(baseline), 'suppressed': new(suppressed)}

@@ -1,0 +1,136 @@
+"""A tiny English-French parallel corpus with gold senses, prepared in the layout the prepare
+scripts write (data_root/<dataset>/{lang}_{split}.bin and .txt, meta.json, gold/ as
+data/demo/prepare.py writes it), a real BPE tokenizer trained on it, and tiny GPT-2 and Backpack
+checkpoints, for the tests of the sense analyses."""
+
+import json
+import os
+
+import numpy as np
+import torch
+
+import tokenizer as tokenizer_module
+from checkpoint import save_checkpoint
+from model import build_model
+
+SUBJECTS = [('council', 'le conseil', 'du conseil'), ('farmer', "l'agriculteur", "de l'agriculteur"),
+            ('minister', 'le ministre', 'du ministre'), ('committee', 'le comité', 'du comité')]
+
+# (english, french, [(language, word, sense_id)]): {s} is the subject, {de} its French genitive
+TEMPLATES = [
+    ("the {s} took money from the bank .", "{S} a pris de l'argent à la banque .",
+     [('en', 'bank', 'bank/finance')]),
+    ("the {s} walked along the bank of the river .", "{S} a marché le long de la rive du fleuve .",
+     [('en', 'bank', 'bank/river')]),
+    ("Bank loans helped the {s} .", "Les prêts de la banque ont aidé {s_fr} .",
+     [('en', 'bank', 'bank/finance')]),
+    ("the flight of the {s} left for paris .", "le vol {de} est parti pour paris .",
+     [('fr', 'vol', 'vol/flight')]),
+    ("the theft of the car shocked the {s} .", "le vol de la voiture a choqué {s_fr} .",
+     [('fr', 'vol', 'vol/theft')]),
+    ("the parliament adopted the report of the {s} .", "le parlement a adopté le rapport {de} .", []),
+    ("the {s} voted for the budget .", "{S} a voté pour le budget .", []),
+]
+
+LEXICON = [
+    ('bank', 'en', 'bank/finance', 'financial institution', 'banque', 'money|loans'),
+    ('bank', 'en', 'bank/river', 'side of a river', 'rive', 'river|walked'),
+    ('vol', 'fr', 'vol/flight', 'flight', 'flight', 'paris|parti'),
+    ('vol', 'fr', 'vol/theft', 'theft', 'theft', 'voiture|choqué'),
+]
+
+LEXICON_ALL = [('parliament', 'parlement'), ('report', 'rapport'), ('council', 'conseil'),
+               ('farmer', 'agriculteur'), ('minister', 'ministre'), ('money', 'argent'),
+               ('bank', 'banque'), ('river', 'fleuve'), ('car', 'voiture'), ('flight', 'vol'),
+               ('budget', 'budget'), ('committee', 'comité'), ('loan', 'prêt')]
+
+
+def generate_lines(n_lines, seed=0):
+    """[(english, french, {'en': [...], 'fr': [...]})] with gold occurrences (word_index into
+    line.split())."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(n_lines):
+        en, fr, gold = TEMPLATES[rng.integers(len(TEMPLATES))]
+        s, s_fr, de = SUBJECTS[rng.integers(len(SUBJECTS))]
+        en = en.format(s=s)
+        fr = fr.format(S=s_fr[:1].upper() + s_fr[1:], s_fr=s_fr, de=de)
+        annotation = {'en': [], 'fr': []}
+        for lang, word, sense_id in gold:
+            words = (en if lang == 'en' else fr).split()
+            index = [w.lower() for w in words].index(word)
+            annotation[lang].append({'word': word, 'sense_id': sense_id, 'word_index': index})
+        lines.append((en, fr, annotation))
+    return lines
+
+
+def split_of(line_number):
+    return 'val' if line_number % 10 == 3 else 'test' if line_number % 10 == 7 else 'train'
+
+
+def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400, seed=0):
+    """Prepare the fixture corpus under data_root/name; returns (meta, tokenizer)."""
+    lines = generate_lines(n_lines, seed)
+    by_split = {split: [(i, l) for i, l in enumerate(lines) if split_of(i) == split]
+                for split in ('train', 'val', 'test')}
+    tok = tokenizer_module.train_bpe_tokenizer(
+        {'en': [l[0] for _, l in by_split['train']], 'fr': [l[1] for _, l in by_split['train']]},
+        vocab_size=vocab_size, name=name, data_root=data_root, verbose=False)
+    folder = os.path.join(data_root, name)
+    os.makedirs(os.path.join(folder, 'gold'), exist_ok=True)
+    splits = {'en': {}, 'fr': {}}
+    for split, members in by_split.items():
+        for li, lang in enumerate(('en', 'fr')):
+            text = [l[li] for _, l in members]
+            ids = tok.encode_lines_with_eot(text).astype(np.uint16)
+            ids.tofile(os.path.join(folder, f'{lang}_{split}.bin'))
+            splits[lang][split] = {'lines': len(text), 'tokens': int(len(ids))}
+            if split != 'train':
+                with open(os.path.join(folder, f'{lang}_{split}.txt'), 'w', encoding='utf-8') as f:
+                    f.write(''.join(t + '\n' for t in text))
+        if split != 'train':
+            with open(os.path.join(folder, 'gold', f'{split}.jsonl'), 'w', encoding='utf-8') as f:
+                for i, l in members:
+                    f.write(json.dumps({'raw_line': i, **l[2]}, ensure_ascii=False) + '\n')
+    with open(os.path.join(folder, 'gold', 'lexicon.tsv'), 'w', encoding='utf-8') as f:
+        f.write('word\tlanguage\tsense_id\tgloss\ttranslations\tcontext_words\n')
+        f.writelines('\t'.join(row) + '\n' for row in LEXICON)
+    with open(os.path.join(folder, 'gold', 'lexicon_all.tsv'), 'w', encoding='utf-8') as f:
+        f.write('lemma_en\tlemma_fr\tpos\tgender_fr\n')
+        f.writelines(f'{en}\t{fr}\tnoun\tm\n' for en, fr in LEXICON_ALL)
+    meta = {'dataset': name, 'vocab_size': tok.n_vocab, 'dtype': 'uint16', 'eot_token': tok.eot_token,
+            'languages': ['en', 'fr'], 'tokenizer': tok.identity(), 'splits': splits}
+    with open(os.path.join(folder, 'meta.json'), 'w') as f:
+        json.dump(meta, f, indent=1)
+    return meta, tok
+
+
+def write_checkpoint(out_dir, model_name, data_root, meta, train_steps=0, seed=0, **model_args):
+    """A tiny model (trained for train_steps on the fixture when > 0), saved as train.py would."""
+    torch.manual_seed(seed)
+    args = dict(n_layer=1, n_head=2, n_embd=32, block_size=32, bias=False, dropout=0.0,
+                vocab_size=meta['vocab_size'])
+    if model_name == 'backpack-lm':
+        args.update(n_sense_vector=4, sense_intermediate_scale=2)
+    args.update(model_args)
+    model = build_model(model_name, **args)
+    if train_steps:
+        from prepared_data import PreparedData
+        data = PreparedData(data_root, [meta['dataset']])
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        for step in range(train_steps):
+            x, y = data.get_batch('train', 16, args['block_size'], seed, step)
+            _, loss = model(x, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    os.makedirs(out_dir, exist_ok=True)
+    save_checkpoint({
+        'model': model.state_dict(), 'optimizer': {}, 'scaler': {}, 'model_name': model_name,
+        'model_args': args, 'config': {'block_size': args['block_size']}, 'iter_num': train_steps,
+        'best_val_loss': 0.0, 'rng_states': [],
+        'data': {'list_of_datasets': [meta['dataset']], 'data_root': os.path.abspath(data_root),
+                 'tokenizer': meta['tokenizer'], 'vocab_size': meta['vocab_size'],
+                 'languages': ['en', 'fr']},
+    }, os.path.join(out_dir, 'ckpt.pt'))
+    return model.eval()
