@@ -354,7 +354,7 @@ def locate_occurrences(tokenizer, occurrences, block_size):
     for n, occurrence in enumerate(occurrences):
         ids = tokenizer.encode(occurrence['line'])
         j = occurrence_token_index(tokenizer, occurrence['line'], ids, occurrence['word_index'],
-                                   occurrence['word'])
+                                   occurrence.get('surface', occurrence['word']))
         if j is None or j + 1 >= block_size:
             continue
         sequences.append(with_eot(ids, tokenizer.eot_token, block_size))

@@ -194,8 +194,9 @@ def known_words(lines_by_language):
 
 def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=None):
     """The annotated occurrences of the lexicon's polysemous words in the held-out lines, from
-    the first max_sentences lines that have any: [{'language', 'word', 'sense_id', 'sense_index',
-    'line_number', 'line', 'word_index'}]. Occurrences of unknown sense ids are left out."""
+    the first max_sentences lines that have any: [{'language', 'word' (the lexicon's word),
+    'surface' (the form in the line, e.g. a plural), 'sense_id', 'sense_index', 'line_number',
+    'line', 'word_index'}]. Occurrences of unknown sense ids are left out."""
     for lang, lines in lines_by_language.items():
         if len(lines) != len(annotations):
             raise SenseDataError(f"the gold annotation has {len(annotations)} lines but the "
@@ -209,12 +210,15 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
         found = []
         for lang in lines_by_language:
             for occurrence in annotation.get(lang, []):
-                word = str(occurrence.get('word', '')).lower()
-                entry = words.get((word, lang))
+                surface = str(occurrence.get('word', '')).lower()
+                # the annotation gives the surface form ('banks'); the sense id names the word
+                word = str(occurrence.get('sense_id', '')).split('/')[0].lower() or surface
+                entry = words.get((word, lang)) or words.get((surface, lang))
                 sense_ids = [s['sense_id'] for s in entry['senses']] if entry else []
                 if occurrence.get('sense_id') not in sense_ids:
                     continue
-                found.append({'language': lang, 'word': word, 'sense_id': occurrence['sense_id'],
+                found.append({'language': lang, 'word': word, 'surface': surface,
+                              'sense_id': occurrence['sense_id'],
                               'sense_index': sense_ids.index(occurrence['sense_id']),
                               'line_number': line_number,
                               'line': lines_by_language[lang][line_number],

@@ -334,6 +334,10 @@ def test_gold_annotation_is_read_and_checked(fixture_data):
         assert o['line'].split()[o['word_index']].lower().startswith(o['word'])
     with pytest.raises(SenseDataError, match='held-out text has'):
         collect_occurrences(annotations[:-1], lines, lexicon)
+    # the gold annotation gives surface forms: a plural is found under its word, and located
+    plural = [{'raw_line': 0, 'en': [{'word': 'banks', 'sense_id': 'bank/river', 'word_index': 2}]}]
+    found = collect_occurrences(plural, {'en': ['Along the banks of the river.']}, lexicon)
+    assert [(o['word'], o['surface'], o['sense_index']) for o in found] == [('bank', 'banks', 1)]
 
 
 # --- 5. similarity -------------------------------------------------------------------------
