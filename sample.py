@@ -4,6 +4,9 @@ Sample from a trained GPT-2 or Backpack checkpoint, as in nanoGPT.
 $ python sample.py --out_dir=out-bkp-mini-16 --start="La séance est" --num_samples=3 --max_new_tokens=60
 $ python sample.py --out_dir=out-gpt2-mini --start=FILE:prompt.txt --temperature=0.7 --top_k=50 --seed=42
 $ python sample.py config/train_mini_16.py --out_dir=out-bkp-mini-16 --device=cuda
+Steer a Backpack by scaling chosen senses of chosen words (0 removes them; see sense_intervention.py):
+$ python sample.py --out_dir=out/demo/backpack --start="The bank" --sense_scale="bank:3,7"
+$ python sample.py --out_dir=out/demo/backpack --start="Le vol" --sense_scale="vol:*=0.5;temps:2=0"
 
 Every prompt starts after an end-of-text token, the start of a line as the model saw in
 training; an end-of-text token in the output ends a line and is printed as a newline. The same
@@ -20,6 +23,7 @@ from checkpoint import load_model
 from configurator import configure
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
+from sense_intervention import sense_scale_from_spec
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to sample from (out_dir/ckpt.pt)
@@ -33,6 +37,7 @@ seed = 1337
 data_root = ''  # '' -> the checkpoint's (where its tokenizer files are)
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
+sense_scale = ''  # Backpack only: 'WORD:SENSES[=FACTOR];...', e.g. 'bank:3,7' (factor 0 removes them)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], strict_files=False)
 # -----------------------------------------------------------------------------
@@ -60,8 +65,12 @@ if len(prompt) > model.config.block_size:
 x = torch.tensor(prompt, dtype=torch.long, device=device)[None, :]
 
 # keyword arguments for the model's forward pass while generating: interventions go here
-# (e.g. a Backpack's token_sense_scale, which removes chosen senses of chosen tokens)
 forward_kwargs = {}
+if sense_scale:
+    forward_kwargs['token_sense_scale'], scaled = sense_scale_from_spec(model, tok, sense_scale)
+    for s in scaled:
+        print(f"scaling senses {s['senses']} of {s['word']} (tokens {s['tokens']}) by {s['factor']}"
+              + (f" ({s['note']})" if s['note'] else ''))
 
 
 def decode(ids):

@@ -23,3 +23,21 @@ def test_gpt2_checkpoints_sample_too(tmp_path_factory):
     greedy = ['--num_samples=1', '--max_new_tokens=10', '--temperature=0', '--device=cpu']
     out = run_script('sample.py', f'--out_dir={gpt}', '--start=The council', *greedy).stdout
     assert out.startswith("The council") and out.endswith('---------------\n')
+
+
+def test_sense_scale_steers_a_backpack_and_is_refused_for_gpt2(tmp_path_factory):
+    backpack = tiny_checkpoint(tmp_path_factory)
+    greedy = ['--num_samples=1', '--max_new_tokens=12', '--temperature=0', '--device=cpu',
+              '--start=The committee']
+    sampled = ['--num_samples=2', '--max_new_tokens=30', '--temperature=1.0', '--seed=3',
+               '--device=cpu', '--start=The committee']
+    plain = run_script('sample.py', f'--out_dir={backpack}', *sampled).stdout
+    steered = run_script('sample.py', f'--out_dir={backpack}', *sampled,
+                         '--sense_scale=committee:*;supports:*;the:*').stdout
+    lines = steered.split('\n')
+    assert lines[0].startswith('scaling senses all of committee')
+    # same seed, other distributions: removing those senses changes the continuations
+    assert '\n'.join(l for l in lines if not l.startswith('scaling senses')) != plain
+    gpt = tiny_checkpoint(tmp_path_factory, 'gpt2')
+    refused = run_script('sample.py', f'--out_dir={gpt}', *greedy, '--sense_scale=committee:*', check=False)
+    assert refused.returncode != 0 and 'need a Backpack checkpoint' in refused.stderr
