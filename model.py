@@ -70,18 +70,30 @@ def _extend_cache(cache, q, k, v):
     cached, new position t may see every cached position and the new ones up to t."""
     if cache is None:
         return q, k, v, True, None
-    if 'k' in cache:
-        k = torch.cat([cache['k'], k], dim=2)
-        v = torch.cat([cache['v'], v], dim=2)
-    cache['k'], cache['v'] = k, v
+    start = cache.get('length', 0)
+    k = append_to_cache(cache, 'k', k, dim=2, start=start)
+    v = append_to_cache(cache, 'v', v, dim=2, start=start)
+    cache['length'] = k.size(2)
     T_new, T_all = q.size(2), k.size(2)
     if T_new == T_all:
         return q, k, v, True, None
     if T_new == 1:
         return q, k, v, False, None
-    past = T_all - T_new
-    mask = torch.ones(T_new, T_all, dtype=torch.bool, device=q.device).tril(diagonal=past)
+    mask = torch.ones(T_new, T_all, dtype=torch.bool, device=q.device).tril(diagonal=T_all - T_new)
     return q, k, v, False, mask
+
+
+def append_to_cache(cache, name, new, dim, start):
+    """Write new (positions along dim) after the first start positions of the buffer
+    cache[name], allocated once for cache['capacity'] positions (no copy of the past at every
+    step, as torch.cat would make), and return the filled part."""
+    if name not in cache:
+        shape = list(new.shape)
+        shape[dim] = cache['capacity']
+        cache[name] = new.new_empty(shape)
+    end = start + new.size(dim)
+    cache[name].narrow(dim, start, new.size(dim)).copy_(new)
+    return cache[name].narrow(dim, 0, end)
 
 
 class MLP(nn.Module):
@@ -161,7 +173,9 @@ class Transformer(nn.Module):
     def new_cache(self):
         # every tensor a cache holds has the batch as its first dimension, so a beam search can
         # reorder a cache by selecting rows
-        return {'length': 0, 'layers': [{} for _ in self.h]}
+        capacity = self.config.block_size
+        return {'length': 0, 'capacity': capacity,
+                'layers': [{'length': 0, 'capacity': capacity} for _ in self.h]}
 
 
 class LanguageModel(nn.Module):
@@ -347,6 +361,81 @@ class SenseNetwork(nn.Module):
         return senses.view(*embeddings.shape[:-1], self.n_sense_vector, embeddings.size(-1))
 
 
+class CausalSenseSum(torch.autograd.Function):
+    """o_i = sum_k sum_{j<=i} softmax_j(q_ki . k_kj / sqrt(d/K)) v_jk, without keeping alpha:
+    queries are taken in blocks, each against the keys up to the block's end only (about half
+    the products of a full T x T attention), alpha is made one block at a time and the backward
+    pass makes it again from the saved log-sum-exp, as flash attention does. PyTorch's CPU
+    attention kernels need values as wide as queries, so on CPU this is the fast path.
+    q, k: (B, K, T, d/K); v: (B, T, K, d) -> o: (B, T, d)."""
+
+    @staticmethod
+    def _weights(q, k, s, e, scale):
+        """Scores of queries s..e-1 against keys 0..e-1, causally masked: (B, K, e-s, e), float32."""
+        scores = (q[:, :, s:e] @ k[:, :, :e].transpose(-1, -2)).float() * scale
+        later = torch.ones(e - s, e - s, dtype=torch.bool, device=q.device).triu(1)
+        scores[..., s:e].masked_fill_(later, float('-inf'))
+        return scores
+
+    @staticmethod
+    def forward(ctx, q, k, v, block_size):
+        B, K, T, h = q.shape
+        d, scale = v.size(-1), 1 / math.sqrt(h)
+        o = v.new_empty(B, T, d)
+        lse = torch.empty(B, K, T, dtype=torch.float32, device=q.device)
+        for s in range(0, T, block_size):
+            e = min(s + block_size, T)
+            scores = CausalSenseSum._weights(q, k, s, e, scale)
+            lse_block = torch.logsumexp(scores, dim=-1, keepdim=True)
+            lse[:, :, s:e] = lse_block.squeeze(-1)
+            alpha = (scores - lse_block).exp_().to(v.dtype)
+            # one product over (key, sense) pairs sums the K heads as it goes
+            o[:, s:e] = alpha.permute(0, 2, 3, 1).reshape(B, e - s, e * K) @ v[:, :e].reshape(B, e * K, d)
+        ctx.save_for_backward(q, k, v, lse)
+        ctx.block_size = block_size
+        return o
+
+    @staticmethod
+    def backward(ctx, grad_o):
+        q, k, v, lse = ctx.saved_tensors
+        B, K, T, h = q.shape
+        d, scale = v.size(-1), 1 / math.sqrt(h)
+        grad_q = torch.empty_like(q)
+        grad_k = grad_v = None
+        # the last block first: it reaches every key, so it sets grad_k and grad_v whole and the
+        # earlier blocks add to their prefixes (no zero-filled buffers to start from)
+        for s in reversed(range(0, T, ctx.block_size)):
+            e = min(s + ctx.block_size, T)
+            n = e - s
+            scores = CausalSenseSum._weights(q, k, s, e, scale)
+            alpha = (scores - lse[:, :, s:e, None]).exp_().to(v.dtype).permute(0, 2, 3, 1).contiguous()
+            grad_o_block = grad_o[:, s:e].to(v.dtype)
+            block_grad_v = (alpha.view(B, n, e * K).transpose(1, 2) @ grad_o_block).view(B, e, K, d)
+            grad_alpha = (grad_o_block @ v[:, :e].reshape(B, e * K, d).transpose(1, 2)).view(B, n, e, K)
+            # softmax backward: alpha * (grad - sum_j alpha_j grad_j), in the (B, n, e, K) layout
+            grad_alpha -= (grad_alpha * alpha).sum(dim=2, keepdim=True)
+            grad_scores = grad_alpha.mul_(alpha).mul_(scale).permute(0, 3, 1, 2).to(q.dtype)
+            grad_q[:, :, s:e] = grad_scores @ k[:, :, :e]
+            block_grad_k = grad_scores.transpose(-1, -2) @ q[:, :, s:e]
+            if grad_v is None:
+                grad_k, grad_v = block_grad_k, block_grad_v
+            else:
+                grad_k[:, :, :e] += block_grad_k
+                grad_v[:, :e] += block_grad_v
+        return grad_q, grad_k, grad_v, None
+
+
+def sense_sum(q, k, senses, block_size=64):
+    """o (B, T, d) = sum_k sum_{j<=i} alpha_kij C_jk for queries and keys (B, K, T, d/K) and
+    sense vectors (B, T, K, d), without materialising alpha (B, K, T, T). On CUDA this is
+    attention with K heads whose values are the sense vectors, summed over the heads
+    (scaled_dot_product_attention accepts values wider than queries); elsewhere CausalSenseSum."""
+    if q.device.type == 'cuda':
+        return F.scaled_dot_product_attention(q, k, senses.transpose(1, 2), is_causal=True).sum(dim=1)
+    # one precision for the products: the queries' (bfloat16 under autocast)
+    return CausalSenseSum.apply(q, k.to(q.dtype), senses.to(q.dtype), block_size)
+
+
 class BackpackLM(LanguageModel):
     """o_i = sum_k sum_{j<=i} alpha_kij C(x_j)_k and logits_i = E o_i, where the alpha_k are the
     causal softmax weights of K heads (query/key width d/K) read off a GPT-2 Transformer, and the
@@ -371,7 +460,7 @@ class BackpackLM(LanguageModel):
         self.transformer.wte.weight = self.lm_head.weight
         self.apply(self._init_weights)
         self._scale_residual_projections(config.n_layer)
-        self._sense_table = None  # cached (K, V, d) for evaluation; see sense_table()
+        self._sense_table = None  # cached (V, K, d) for evaluation; see sense_table()
         self._sense_table_key = None
 
     # --- sense vectors -------------------------------------------------------------------
@@ -391,17 +480,12 @@ class BackpackLM(LanguageModel):
     def sense_table(self):
         """(V, K, d): the sense vectors of the whole vocabulary, computed once and reused while
         the weights stay the same (only outside training and gradient recording)."""
-        return self._sense_table_by_sense().transpose(0, 1)
-
-    def _sense_table_by_sense(self):
-        """The cached sense table laid out (K, V, d), the layout the forward pass gathers from."""
         key = self._sense_parameters_version()
         if self._sense_table is None or self._sense_table_key != key:
             device = self.lm_head.weight.device
             # kept in the weights' precision; autocast casts it where it is used
             with torch.no_grad(), torch.autocast(device.type, enabled=False):
-                ids = torch.arange(self.config.vocab_size, device=device)
-                self._sense_table = self.sense_vectors(ids).transpose(0, 1).contiguous()
+                self._sense_table = self.sense_vectors(torch.arange(self.config.vocab_size, device=device))
             self._sense_table_key = key
         return self._sense_table
 
@@ -413,25 +497,20 @@ class BackpackLM(LanguageModel):
             self.clear_sense_table()
         return super().train(mode)
 
-    @staticmethod
-    def _gather_senses(table, rows):
-        """table (K, U, d), rows (B, T) in [0, U) -> (B, K, T, d), contiguous, as attention values.
-        A lookup in the flattened table: its backward sums in a fixed order, which keeps training
-        runs bit-for-bit repeatable (indexing's backward does not)."""
-        K, U, d = table.shape
-        offsets = torch.arange(K, device=rows.device).view(1, K, 1) * U
-        return F.embedding(rows.unsqueeze(1) + offsets, table.reshape(K * U, d))
-
     def _senses(self, idx):
-        """(B, T) -> (B, K, T, d)"""
+        """(B, T) -> (B, T, K, d)"""
         if not self.training and not torch.is_grad_enabled():
-            return self._gather_senses(self._sense_table_by_sense(), idx)
-        if self.config.sense_dedup:
+            table, rows = self.sense_table(), idx
+        elif self.config.sense_dedup:
             # the sense network is a function of the token id: run it on the distinct ids
             # of the batch and gather (a batch of B*T tokens has far fewer distinct ids)
             unique_ids, rows = torch.unique(idx, return_inverse=True)
-            return self._gather_senses(self.sense_vectors(unique_ids).transpose(0, 1).contiguous(), rows)
-        return self.sense_vectors(idx).permute(0, 2, 1, 3)
+            table = self.sense_vectors(unique_ids)
+        else:
+            return self.sense_vectors(idx)
+        # gathered as an embedding lookup: its backward sums in a fixed order, which keeps
+        # training runs bit-for-bit repeatable (indexing's backward does not)
+        return F.embedding(rows, table.flatten(1)).unflatten(-1, table.shape[1:])
 
     def _sense_queries_keys(self, h):
         """h (B, T, d) -> per-sense queries and keys (B, K, T, d/K)"""
@@ -446,10 +525,10 @@ class BackpackLM(LanguageModel):
     def _apply_sense_scale(senses, idx, sense_scale=None, token_sense_scale=None):
         """Interventions. Scaling C(x_j)_k by s_jk scales alpha_kij for every i >= j.
         sense_scale: (B, T, K) factors per position and sense; token_sense_scale: (V, K) factors
-        per token id and sense (1 = unchanged, 0 = removed). senses: (B, K, T, d)."""
+        per token id and sense (1 = unchanged, 0 = removed). senses: (B, T, K, d)."""
         for scale in (sense_scale, None if token_sense_scale is None else token_sense_scale[idx]):
             if scale is not None:
-                senses = senses * scale.to(senses.dtype).permute(0, 2, 1).unsqueeze(-1)
+                senses = senses * scale.to(senses.dtype).unsqueeze(-1)
         return senses
 
     # --- forward passes ------------------------------------------------------------------
@@ -461,9 +540,7 @@ class BackpackLM(LanguageModel):
         h = self.transformer(idx)
         q, k = self._sense_queries_keys(h)
         senses = self._apply_sense_scale(self._senses(idx), idx, sense_scale, token_sense_scale)
-        # alpha_k = causal softmax(q_k k_k^T / sqrt(d/K)) is attention with K heads whose values
-        # are the sense vectors; summing the heads gives o without materialising alpha
-        o = F.scaled_dot_product_attention(q, k, senses, is_causal=True).sum(dim=1)
+        o = sense_sum(q, k, senses)
         return self._logits_and_loss(o, targets, all_logits)
 
     def contextualization(self, idx):
@@ -479,31 +556,29 @@ class BackpackLM(LanguageModel):
         """The same computation as forward, written out with alpha materialised: for analysis
         and for testing the efficient path. Returns (logits for every position, loss, alpha)."""
         alpha = self.contextualization(idx)
-        senses = self._apply_sense_scale(self.sense_vectors(idx).permute(0, 2, 1, 3), idx,
-                                         sense_scale, token_sense_scale)
-        o = torch.einsum('bkij,bkjd->bid', alpha.to(senses.dtype), senses)
+        senses = self._apply_sense_scale(self.sense_vectors(idx), idx, sense_scale, token_sense_scale)
+        o = torch.einsum('bkij,bjkd->bid', alpha.to(senses.dtype), senses)
         logits, loss = self._logits_and_loss(o, targets, all_logits=True)
         return logits, loss, alpha
 
     def new_cache(self):
-        cache = self.transformer.new_cache()
-        cache['sense_keys'] = None   # (B, K, T, d/K)
-        cache['senses'] = None       # (B, K, T, d), interventions already applied
-        return cache
+        # besides the Transformer's keys and values: 'sense_keys' (B, K, T, d/K) and 'senses'
+        # (B, T, K, d, interventions applied) of the positions seen so far
+        return self.transformer.new_cache()
 
     def forward_cached(self, idx, cache, token_sense_scale=None):
         """Logits (B, T_new, V) for the new tokens idx, given the cache of earlier ones."""
+        start = cache['length']
         q, k = self._sense_queries_keys(self.transformer(idx, cache))
         senses = self._apply_sense_scale(self._senses(idx), idx, None, token_sense_scale)
-        if cache['sense_keys'] is not None:
-            k = torch.cat([cache['sense_keys'], k], dim=2)
-            senses = torch.cat([cache['senses'], senses], dim=2)
-        cache['sense_keys'], cache['senses'] = k, senses
+        k = append_to_cache(cache, 'sense_keys', k, dim=2, start=start)
+        senses = append_to_cache(cache, 'senses', senses, dim=1, start=start)
         T_new, T_all = q.size(2), k.size(2)
         mask = None
         if T_new > 1:
             mask = torch.ones(T_new, T_all, dtype=torch.bool, device=idx.device).tril(T_all - T_new)
-        o = F.scaled_dot_product_attention(q, k, senses, attn_mask=mask).sum(dim=1)
+        values = senses.transpose(1, 2).to(q.dtype)  # (B, K, T, d): the K heads' values
+        o = F.scaled_dot_product_attention(q, k, values, attn_mask=mask).sum(dim=1)
         return self._mask_padding(self.lm_head(o))
 
     def forward_flops_per_token(self, T, distinct_fraction=1.0):

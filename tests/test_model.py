@@ -117,8 +117,8 @@ def test_sense_vectors_are_the_same_in_every_context():
     for mode in ('train', 'eval'):  # the deduplicated path and the cached sense table
         model.train(mode == 'train')
         with torch.set_grad_enabled(mode == 'train'):
-            senses = model._senses(contexts)  # (B, K, T, d)
-        occurrences = [senses[0, :, 2], senses[1, :, 0], senses[2, :, 3]]
+            senses = model._senses(contexts)  # (B, T, K, d)
+        occurrences = [senses[0, 2], senses[1, 0], senses[2, 3]]
         for s in occurrences[1:]:
             assert torch.equal(s, occurrences[0])  # bit for bit
         torch.testing.assert_close(occurrences[0], reference, rtol=1e-6, atol=1e-7)
@@ -246,3 +246,34 @@ def test_flops_per_token_counts_the_backpack_extras():
     assert bp.forward_flops_per_token(16, distinct_fraction=0.1) < bp.forward_flops_per_token(16)
     assert gpt.estimate_mfu(8, 1.0, peak_flops=None) is None
     assert 0 < bp.estimate_mfu(8, 1.0, peak_flops=1e12) < 1
+
+
+@pytest.mark.parametrize('T,block_size', [(37, 8), (64, 64), (50, 128)])
+def test_blocked_sense_sum_equals_attention_over_senses(T, block_size):
+    """CausalSenseSum (queries in blocks, alpha recomputed in the backward pass) gives the output
+    and gradients of attention with the sense vectors as values, summed over heads."""
+    from model import CausalSenseSum
+    torch.manual_seed(0)
+    B, K, h, d = 2, 4, 6, 24
+    q = torch.randn(B, K, T, h, requires_grad=True)
+    k = torch.randn(B, K, T, h, requires_grad=True)
+    v = torch.randn(B, T, K, d, requires_grad=True)
+    reference = torch.nn.functional.scaled_dot_product_attention(q, k, v.transpose(1, 2), is_causal=True).sum(1)
+    blocked = CausalSenseSum.apply(q, k, v, block_size)
+    torch.testing.assert_close(blocked, reference, rtol=1e-5, atol=1e-5)
+    grad = torch.randn_like(reference)
+    for g1, g2 in zip(torch.autograd.grad(blocked, (q, k, v), grad),
+                      torch.autograd.grad(reference, (q, k, v), grad)):
+        torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-5)
+
+
+def test_bfloat16_autocast_on_cpu_trains():
+    model = tiny('backpack-lm').train()
+    idx = torch.randint(0, 50, (2, 24))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        logits, loss = model(idx, idx)
+    loss.backward()
+    assert math.isfinite(loss.item())
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    reference, _ = model(idx, idx)
+    assert (logits.float()[..., :50] - reference[..., :50]).abs().max() < 0.05
