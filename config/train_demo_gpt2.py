@@ -12,17 +12,17 @@ dropout = 0.0
 
 list_of_datasets = ['demo']
 xlm_alpha = 0.5
-batch_size = 16
+batch_size = 8  # small batches, more updates: what a few CPU minutes learn most from
 gradient_accumulation_steps = 1
 
 learning_rate = 2e-3
-max_iters = 1500
-lr_decay_iters = 1500
-warmup_iters = 100
+max_iters = 900  # about 0.9M tokens, 3-4 minutes on 2 CPU cores
+lr_decay_iters = 900
+warmup_iters = 50
 min_lr = 2e-4
 weight_decay = 0.1
 
-eval_interval = 250
-eval_iters = 20
+eval_interval = 300
+eval_iters = 10
 log_interval = 50
 compile = False

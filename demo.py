@@ -1,0 +1,273 @@
+"""
+The quick start: from nothing to a report comparing GPT-2 and a Backpack on English and French,
+on the offline demo corpus, in about ten minutes on a laptop CPU.
+
+$ python demo.py
+writes out/demo/report.md (with its figures beside it). Steps, each a script you can also run alone:
+  1. python data/demo/prepare.py                       the demo corpus and its tokenizer (~1 min)
+  2. python train.py config/train_demo_gpt2.py         a small GPT-2 ...
+     python train.py config/train_demo_backpack.py     ... and a Backpack with the same Transformer,
+                                                       trained on the same number of tokens
+  3. python perplexity_per_lang.py --out_dirs=...      per-language perplexity, bits per byte
+  4. python cloze_test.py --out_dirs=...               masked last word, top-1 / top-k accuracy
+  5. python sense_visualisation.py --out_dir=...       sense tables, alignment, usage, probe,
+                                                       interventions
+  6. the report: out/demo/report.md
+
+A step whose output is already there is skipped (a finished checkpoint, a prepared corpus); run
+with --fresh=True to redo everything. Other options: --max_iters=N (both models, for a quicker or
+longer run), --device=cuda.
+"""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import torch
+
+from checkpoint import CKPT_NAME, load_checkpoint_file, model_from_checkpoint
+from configurator import configure
+from device_setup import default_device
+from reporting import markdown_table, read_json, write_text
+from sense_report import format_p
+
+# -----------------------------------------------------------------------------
+out_root = 'out/demo'
+data_root = 'data'
+fresh = False  # redo every step, even those whose output exists
+max_iters = 0  # 0: the iterations of config/train_demo_*.py
+device = default_device()
+cloze_items = 300  # cloze items per language
+sense_sentences = 200  # held-out sentences for the sense usage and probe analyses
+# -----------------------------------------------------------------------------
+config = configure(globals(), sys.argv[1:])
+# -----------------------------------------------------------------------------
+REPO = os.path.dirname(os.path.abspath(__file__))
+MODELS = {'gpt2': 'config/train_demo_gpt2.py', 'backpack': 'config/train_demo_backpack.py'}
+out_dirs = {name: os.path.join(out_root, name) for name in MODELS}
+report_dirs = {step: os.path.join(out_root, step) for step in ('perplexity', 'cloze', 'senses')}
+timings = []
+
+
+def run(title, args):
+    """Run one step as its own process (the scripts are what a user would run by hand)."""
+    print(f"\n=== {title}\n$ {' '.join(['python'] + args)}", flush=True)
+    start = time.time()
+    result = subprocess.run([sys.executable] + args, cwd=REPO)
+    if result.returncode != 0:
+        raise SystemExit(f"demo stopped: '{' '.join(args)}' failed (exit code {result.returncode}); "
+                         f"its messages are above. Fix what they say and run python demo.py "
+                         f"again: finished steps are not redone.")
+    timings.append((title, time.time() - start))
+
+
+def finished_checkpoint(out_dir, iterations):
+    path = os.path.join(out_dir, CKPT_NAME)
+    if not os.path.isfile(path):
+        return False
+    try:
+        ckpt = load_checkpoint_file(path)
+    except SystemExit:
+        return False
+    return ckpt['iter_num'] >= iterations and ckpt['data']['tokenizer'] == read_meta()['tokenizer']
+
+
+def read_meta():
+    with open(os.path.join(data_root, 'demo', 'meta.json')) as f:
+        return json.load(f)
+
+
+def config_iterations(config_file):
+    values = {}
+    exec(open(os.path.join(REPO, config_file)).read(), {}, values)
+    return values['max_iters']
+
+
+started = time.time()
+if fresh and os.path.isdir(out_root):
+    shutil.rmtree(out_root)
+os.makedirs(out_root, exist_ok=True)
+
+# 1. data
+if fresh or not os.path.isfile(os.path.join(data_root, 'demo', 'meta.json')):
+    run('1. the demo corpus', ['data/demo/prepare.py', f'--data_root={data_root}'])
+else:
+    print(f"=== 1. the demo corpus: already prepared in {data_root}/demo (--fresh=True redoes it)")
+
+# 2. training, same number of tokens for both models
+for name, config_file in MODELS.items():
+    iterations = max_iters or config_iterations(config_file)
+    overrides = [f'--out_dir={out_dirs[name]}', f'--data_root={data_root}', f'--device={device}',
+                 f'--max_iters={iterations}', f'--lr_decay_iters={iterations}']
+    if finished_checkpoint(out_dirs[name], iterations):
+        print(f"=== 2. {name}: a finished checkpoint is in {out_dirs[name]} (--fresh=True retrains)")
+        continue
+    run(f'2. training {name}', ['train.py', config_file] + overrides)
+
+# 3-5. evaluation
+both = ','.join(out_dirs[name] for name in MODELS)
+run('3. perplexity', ['perplexity_per_lang.py', f'--out_dirs={both}', f'--device={device}',
+                      f"--report_dir={report_dirs['perplexity']}"])
+run('4. cloze test', ['cloze_test.py', f'--out_dirs={both}', f'--device={device}',
+                      f'--max_items={cloze_items}', f"--report_dir={report_dirs['cloze']}"])
+run('5. senses', ['sense_visualisation.py', f"--out_dir={out_dirs['backpack']}",
+                  f"--baseline_out_dir={out_dirs['gpt2']}", f'--device={device}',
+                  f'--max_sentences={sense_sentences}', f"--report_dir={report_dirs['senses']}"])
+
+
+# 6. the report
+def relative_links(markdown, folder):
+    """Links and images of a report written in a subfolder, made relative to out_root."""
+    import re
+    return re.sub(r'(!?\[[^\]]*\]\()(?!https?:|/|#)([^)]+)\)',
+                  lambda m: f"{m.group(1)}{folder}/{m.group(2)})", markdown)
+
+
+def section_from(folder, file_name, demote=1):
+    path = os.path.join(out_root, folder, file_name)
+    if not os.path.isfile(path):
+        return f"_{path} is missing: the step that writes it did not run._\n"
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    text = '\n'.join(('#' * demote + line) if line.startswith('#') else line for line in text.splitlines())
+    return relative_links(text, folder) + '\n'
+
+
+def model_rows():
+    rows = []
+    for name in MODELS:
+        ckpt = load_checkpoint_file(out_dirs[name])
+        args, cfg = ckpt['model_args'], ckpt['config']
+        with open(os.path.join(out_dirs[name], 'metrics.csv')) as f:
+            last = list(csv.DictReader(f))[-1]
+        rows.append({
+            'model': ckpt['model_name'],
+            'parameters': model_from_checkpoint(ckpt).get_num_params(),
+            'shape': f"{args['n_layer']} layers, {args['n_head']} heads, {args['n_embd']} wide"
+                     + (f", {args['n_sense_vector']} senses" if 'n_sense_vector' in args else ''),
+            'iterations': ckpt['iter_num'],
+            'tokens seen': ckpt['iter_num'] * cfg['batch_size'] * cfg['block_size']
+                           * cfg['gradient_accumulation_steps'],
+            'val loss en': float(last.get('val_loss_en') or 'nan'),
+            'val loss fr': float(last.get('val_loss_fr') or 'nan'),
+        })
+    return rows
+
+
+def data_rows(meta):
+    rows = []
+    for lang in meta['languages']:
+        for split in ('train', 'val', 'test'):
+            s = meta['splits'][lang][split]
+            rows.append({'language': lang, 'split': split, 'lines': s['lines'], 'words': s.get('words'),
+                         'tokens': s['tokens']})
+    return rows
+
+
+def summary_rows():
+    """The headline numbers: per language, bits per byte, word perplexity and cloze top-1."""
+    perplexity = read_json(os.path.join(report_dirs['perplexity'], 'perplexity.json'), {})
+    cloze = read_json(os.path.join(report_dirs['cloze'], 'cloze.json'), {})
+    measures = [('bits per byte', perplexity, 'bits_per_byte', '{:.3f}'),
+                ('word perplexity', perplexity, 'word_perplexity', '{:.1f}'),
+                ('cloze top-1', cloze, 'top1_accuracy', '{:.1%}')]
+    rows = []
+    for label, results, key, fmt in measures:
+        for lang in meta['languages']:
+            row = {'measure': f"{label} ({lang})"}
+            for name in MODELS:
+                m = results.get(out_dirs[name], {}).get('demo', {}).get(lang)
+                if m is not None:
+                    low, high = m.get(f"{key}_ci") or m.get(key.replace('_accuracy', '_ci'))
+                    row[name] = f"{fmt.format(m[key])} [{fmt.format(low)}, {fmt.format(high)}]"
+            rows.append(row)
+    return rows
+
+
+def sense_highlights():
+    """Three numbers from the sense analysis, in words."""
+    report = read_json(os.path.join(report_dirs['senses'], 'senses.json'), {})
+    senses, n_permutations = report.get('analyses', {}), report.get('config', {}).get('n_permutations')
+    lines = []
+    a = senses.get('alignment')
+    if a:
+        lines.append(f"- Cross-lingual alignment: sense k of an English word is closer (cosine) to sense "
+                     f"k of its French translation than to the translation's other senses: diagonal "
+                     f"minus off-diagonal {a['statistic']:.3f}, against {a['null_mean']:.3f} for "
+                     f"shuffled pairs (permutation p {format_p(a['p_value'], n_permutations)}, {a['n_pairs']} pairs).")
+    probe = {(r['model'], r['probe'], r['decision'], r['target']): r
+             for r in (senses.get('probe') or {}).get('overall', [])}
+    r = probe.get(('backpack-lm', 'word_senses', 'centred', 'translations'))
+    if r:
+        lines.append(f"- Polysemy probe: in context, the senses of an ambiguous word point to the "
+                     f"translation of its gold meaning {r['accuracy']:.1%} of the time "
+                     f"(95% CI {r['ci95'][0]:.1%}-{r['ci95'][1]:.1%}, chance {r['chance']:.0%}, "
+                     f"n = {r['n']}).")
+    i = (senses.get('intervention') or {}).get('overall', {}).get('translation_vs_other')
+    if i and i.get('mean') is not None:
+        lines.append(f"- Intervention: zeroing the sense chosen for a meaning changes the log-probability "
+                     f"of that meaning's translations, relative to the other meaning's, by "
+                     f"{i['mean']:+.4f} nats (95% CI {i['ci95'][0]:+.4f} to {i['ci95'][1]:+.4f}).")
+    return '\n'.join(lines) + '\n' if lines else '_No sense analysis results._\n'
+
+
+meta = read_meta()
+report = f"""# Demo report: GPT-2 and a Backpack on English and French
+
+A small GPT-2 and a Backpack language model with the same Transformer, trained on the same
+number of tokens of the offline demo corpus (a generated miniature parliament whose English and
+French sides are translations of each other, with known senses for its ambiguous words), then
+compared on held-out text and looked inside. Everything here is regenerated by `python demo.py`.
+These are minutes-old CPU models: the numbers show the tools at work, not the architectures'
+merits (for those, train the configurations in config/ on Europarl and MultiUN).
+
+## Summary
+
+{markdown_table(summary_rows(), ['measure'] + list(MODELS), headers={'gpt2': 'GPT-2', 'backpack': 'Backpack'})}
+Lower is better for bits per byte and word perplexity, higher for cloze; 95% confidence intervals
+in brackets (bootstrap over lines; Wilson for cloze).
+
+{sense_highlights()}
+## Data
+
+Tokenizer `{meta['tokenizer']['name']}` ({meta['vocab_size']:,} tokens, shared by both languages).
+The validation and test sides are translations of each other, line by line.
+
+{markdown_table(data_rows(meta), ['language', 'split', 'lines', 'words', 'tokens'], {'lines': ',', 'words': ',', 'tokens': ','})}
+## Models
+
+{markdown_table(model_rows(), ['model', 'parameters', 'shape', 'iterations', 'tokens seen', 'val loss en', 'val loss fr'],
+                {'parameters': ',', 'tokens seen': ',', 'val loss en': '.3f', 'val loss fr': '.3f'},
+                {'val loss en': 'val loss en (nats/token)', 'val loss fr': 'val loss fr (nats/token)'})}
+Parameters: position embeddings excluded, the token embedding (tied to the output layer) counted
+once. Training curves (train loss, and validation loss per language):
+
+| GPT-2 | Backpack |
+|---|---|
+| ![GPT-2 training]({os.path.relpath(os.path.join(out_dirs['gpt2'], 'loss.png'), out_root)}) | ![Backpack training]({os.path.relpath(os.path.join(out_dirs['backpack'], 'loss.png'), out_root)}) |
+
+## Perplexity on the held-out test text
+
+Word-level perplexity and bits per byte divide by the text (words, bytes) rather than by tokens:
+they are the numbers that compare English with French, whose text takes more tokens.
+
+{section_from('perplexity', 'perplexity.md')}
+![perplexity](perplexity/perplexity.png)
+
+## Cloze test
+
+{section_from('cloze', 'cloze.md')}
+![cloze](cloze/cloze.png)
+
+{section_from('senses', 'senses.md')}
+---
+Steps and their wall time on this machine ({device}, {torch.get_num_threads()} threads):
+""" + '\n'.join(f"- {title}: {seconds:.0f} s" for title, seconds in timings) + \
+    f"\n- total: {time.time() - started:.0f} s\n"
+report_path = os.path.join(out_root, 'report.md')
+write_text(report_path, report)
+print(f"\ndone in {time.time() - started:.0f} s: the report is {os.path.abspath(report_path)}")
