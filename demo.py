@@ -40,6 +40,7 @@ out_root = 'out/demo'
 data_root = 'data'
 fresh = False  # redo every step, even those whose output exists
 max_iters = 0  # 0: the iterations of config/train_demo_*.py
+demo_sentences = 0  # sentence pairs of the demo corpus; 0: data/demo/prepare.py's default
 device = default_device()
 cloze_items = 300  # cloze items per language
 sense_sentences = 200  # held-out sentences for the sense usage and probe analyses
@@ -94,7 +95,8 @@ os.makedirs(out_root, exist_ok=True)
 
 # 1. data
 if fresh or not os.path.isfile(os.path.join(data_root, 'demo', 'meta.json')):
-    run('1. the demo corpus', ['data/demo/prepare.py', f'--data_root={data_root}'])
+    run('1. the demo corpus', ['data/demo/prepare.py', f'--data_root={data_root}']
+        + ([f'--n_sentences={demo_sentences}'] if demo_sentences else []))
 else:
     print(f"=== 1. the demo corpus: already prepared in {data_root}/demo (--fresh=True redoes it)")
 
