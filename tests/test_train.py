@@ -18,7 +18,8 @@ from synthetic_data import markov_tokens, unigram_entropy, write_synthetic_datas
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
-        '--batch_size=8', '--eval_iters=2', '--warmup_iters=5', '--log_interval=1']
+        '--batch_size=8', '--gradient_accumulation_steps=1', '--eval_iters=2', '--warmup_iters=5',
+        '--log_interval=1']
 
 
 @pytest.fixture(scope='module')
