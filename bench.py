@@ -27,7 +27,7 @@ import torch
 
 from configurator import configure, format_config
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
-                          default_dtype, device_peak_flops)
+                          default_dtype, device_peak_flops, reuse_freed_memory)
 from model import build_model
 from prepared_data import PreparedData
 from reporting import markdown_table, write_json, write_text
@@ -127,6 +127,8 @@ def peak_rss_child(name, args, batches, resolved_dtype, queue):
     """Child process: the peak resident set (bytes) of training one model for a few steps."""
     global dtype
     dtype = resolved_dtype
+    if torch.device(device).type == 'cpu':
+        reuse_freed_memory()  # as train.py does
     start_rss = peak_rss()
     model, runner, optimizer = build(name, args)
     ctx = autocast_context(device, dtype)
@@ -164,7 +166,8 @@ def measure_peak_memory(args, batches):
 
 def main():
     global dtype
-    check_device(device)
+    if check_device(device).type == 'cpu':
+        reuse_freed_memory()  # as train.py does: both models are measured the same way
     dtype = default_dtype(device) if dtype == 'auto' else dtype
     check_dtype(dtype, device)
     config['dtype'] = dtype

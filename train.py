@@ -27,7 +27,7 @@ from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_check
                         model_state_dict, rng_states, save_checkpoint, set_rng_states)
 from configurator import configure, format_config
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
-                          default_dtype, device_peak_flops)
+                          default_dtype, device_peak_flops, reuse_freed_memory)
 from model import MODEL_CLASSES, build_model
 from prepared_data import PreparedData
 from training_log import TrainingLog
@@ -132,6 +132,8 @@ torch.manual_seed(seed + ddp_rank)
 torch.backends.cuda.matmul.allow_tf32 = True
 torch.backends.cudnn.allow_tf32 = True
 ctx = autocast_context(device, dtype)
+if device_type == 'cpu':
+    reuse_freed_memory()  # no page faults for every step's large activations
 
 # data
 data = PreparedData(data_root, list_of_datasets)
