@@ -340,14 +340,15 @@ class BackpackConfig(GPTConfig):
 class SenseNetwork(nn.Module):
     """C(v) for a token id v: K vectors in R^d, a function of the token embedding E[v] alone
     (no position, no neighbours), so a token's senses are the same in every context.
-    E[v] -> one pre-LayerNorm residual block with an MLP and no attention -> LayerNorm
-    -> MLP d -> 4d -> K*d."""
+    LayerNorm(E[v]) -> one pre-LayerNorm residual block with an MLP and no attention
+    -> LayerNorm -> MLP d -> 4d -> K*d (the shape of Hewitt et al.)."""
 
     def __init__(self, config):
         super().__init__()
         d, K, scale = config.n_embd, config.n_sense_vector, config.sense_intermediate_scale
         self.n_sense_vector = K
         self.drop = nn.Dropout(config.dropout)
+        self.ln_0 = LayerNorm(d, bias=config.bias)
         self.ln_1 = LayerNorm(d, bias=config.bias)
         self.mlp = MLP(d, scale * d, d, config.bias, config.dropout)
         self.ln_2 = LayerNorm(d, bias=config.bias)
@@ -355,7 +356,7 @@ class SenseNetwork(nn.Module):
 
     def forward(self, embeddings):
         """embeddings (..., d) -> senses (..., K, d)"""
-        x = self.drop(embeddings)
+        x = self.ln_0(self.drop(embeddings))
         x = x + self.mlp(self.ln_1(x))
         senses = self.final_mlp(self.ln_2(x))
         return senses.view(*embeddings.shape[:-1], self.n_sense_vector, embeddings.size(-1))
