@@ -123,7 +123,8 @@ for ckpt_dir in checkpoints:
     for (dataset, lang), (items, source, skipped) in groups.items():
         t0 = time.time()
         contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
-        progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', leave=False)
+        progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', leave=False,
+                                        disable=None)
         predictions = predict_items(model, contexts, classes, beam_width, k, max_word_tokens,
                                     batch_size, use_cache=True, autocast=autocast, progress=progress)
         top1, topk = [], []

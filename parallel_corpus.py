@@ -282,7 +282,7 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     started = time.time()
     try:
         files = {name: open(tmp[name], "wb") for name in outputs}
-        progress = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=not verbose,
+        progress = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=None if verbose else True,
                         desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)")
         for job, result in zip(jobs, results):
             for (lang, split), ids in result["ids"].items():

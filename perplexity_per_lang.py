@@ -97,7 +97,7 @@ for ckpt_dir in checkpoints:
             mismatch = bin_mismatch(ids, root, dataset, lang, split, whole=not max_lines)
             if mismatch:
                 print(f"  warning: {mismatch}; the numbers are those of the .txt")
-            progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch',
+            progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', disable=None,
                                             leave=False)
             nll = token_nll(model, ids, tok.eot_token, block_size, window_stride, batch_size,
                             device, autocast, progress)
