@@ -400,25 +400,26 @@ class CausalSenseSum(torch.autograd.Function):
         grad_q = torch.empty_like(q)
         grad_k = grad_v = None
         # the last block first: it reaches every key, so it sets grad_k and grad_v whole and the
-        # earlier blocks add to their prefixes (no zero-filled buffers to start from)
+        # earlier blocks add to their prefixes in place (baddbmm_: no block-sized temporaries)
         for s in reversed(range(0, T, ctx.block_size)):
             e = min(s + ctx.block_size, T)
             n = e - s
             alpha = torch.softmax(CausalSenseSum._weights(q, k, s, e, scale), dim=-1)
-            alpha = alpha.to(v.dtype).permute(0, 2, 3, 1).contiguous()
+            alpha = alpha.to(v.dtype).permute(0, 2, 3, 1).contiguous()  # (B, n, e, K)
+            alpha_t = alpha.view(B, n, e * K).transpose(1, 2)
             grad_o_block = grad_o[:, s:e].to(v.dtype)
-            block_grad_v = (alpha.view(B, n, e * K).transpose(1, 2) @ grad_o_block).view(B, e, K, d)
             grad_alpha = (grad_o_block @ v[:, :e].reshape(B, e * K, d).transpose(1, 2)).view(B, n, e, K)
             # softmax backward: alpha * (grad - sum_j alpha_j grad_j), in the (B, n, e, K) layout
             grad_alpha -= (grad_alpha * alpha).sum(dim=2, keepdim=True)
             grad_scores = grad_alpha.mul_(alpha).mul_(scale).permute(0, 3, 1, 2).to(q.dtype)
             grad_q[:, :, s:e] = grad_scores @ k[:, :, :e]
-            block_grad_k = grad_scores.transpose(-1, -2) @ q[:, :, s:e]
             if grad_v is None:
-                grad_k, grad_v = block_grad_k, block_grad_v
+                grad_v = (alpha_t @ grad_o_block).view(B, e, K, d)
+                grad_k = grad_scores.transpose(-1, -2) @ q[:, :, s:e]
             else:
-                grad_k[:, :, :e] += block_grad_k
-                grad_v[:, :e] += block_grad_v
+                grad_v[:, :e].view(B, e * K, d).baddbmm_(alpha_t, grad_o_block)
+                grad_k[:, :, :e].flatten(0, 1).baddbmm_(grad_scores.transpose(-1, -2).flatten(0, 1),
+                                                         q[:, :, s:e].flatten(0, 1))
         return grad_q, grad_k, grad_v, None
 
 
