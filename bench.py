@@ -52,6 +52,7 @@ timed_steps = 10  # timed steps per model, interleaved: the medians are reported
 eval_steps = 10
 prompt_tokens = 32
 new_tokens = 256
+generation_repeats = 3  # generations per model and mode, alternated; medians reported
 tokenize_megabytes = 8.0  # held-out text for the tokenization measurement (0 to skip it)
 tokenize_processes = 2
 memory_steps = 2  # training steps in each memory-measuring child process
@@ -214,20 +215,27 @@ def main():
             if i >= 1:
                 eval_times[name].append(t)
 
-    # generation, greedy, with and without the cache: the tokens must be identical
+    # generation, greedy, with and without the cache: the tokens must be identical. Repeats
+    # alternate cache / no cache and the models, and the medians are kept (one run is noisy).
     prompt = batches[0][0][:1, :prompt_tokens]
-    generation, identical = {}, {}
+    gen_times = {(name, use_cache): [] for name in MODELS for use_cache in (True, False)}
+    results = {}
     for name in MODELS:
-        model = models[name][0].eval()
-        results = {}
-        for use_cache in (True, False):
-            with ctx:
-                model.generate(prompt, 4, temperature=0, use_cache=use_cache)  # warm-up
-                start = time.perf_counter()
-                results[use_cache] = model.generate(prompt, new_tokens, temperature=0, use_cache=use_cache)
-                synchronize()
-                generation[(name, use_cache)] = time.perf_counter() - start
-        identical[name] = bool(torch.equal(results[True], results[False]))
+        models[name][0].eval()
+        with ctx:
+            for use_cache in (True, False):
+                models[name][0].generate(prompt, 4, temperature=0, use_cache=use_cache)  # warm-up
+    for _ in range(generation_repeats):
+        for name in MODELS:
+            for use_cache in (True, False):
+                with ctx:
+                    start = time.perf_counter()
+                    results[(name, use_cache)] = models[name][0].generate(
+                        prompt, new_tokens, temperature=0, use_cache=use_cache)
+                    synchronize()
+                gen_times[(name, use_cache)].append(time.perf_counter() - start)
+    generation = {key: statistics.median(times) for key, times in gen_times.items()}
+    identical = {name: bool(torch.equal(results[(name, True)], results[(name, False)])) for name in MODELS}
     print("generation: " + ', '.join(f"{n} {generation[(n, False)] / generation[(n, True)]:.1f}x "
                                      f"faster with the cache" for n in MODELS))
     del models
@@ -307,7 +315,8 @@ def measure_tokenization(data):
     tok = load_tokenizer(data.tokenizer, data.data_root)
     result = tokenization_throughput(lines * repeat, tok, num_proc=tokenize_processes)
     print(f"tokenization: {result['batch_mb_per_s']:.1f} MB/s in batches on {tokenize_processes} "
-          f"processes, {result['per_line_mb_per_s']:.1f} MB/s line by line")
+          f"processes ({result['batch_one_process_mb_per_s']:.1f} MB/s on one), "
+          f"{result['per_line_mb_per_s']:.1f} MB/s line by line")
     return result
 
 
@@ -347,7 +356,8 @@ def summary_table(result):
     t = m['tokenization']
     if t:
         table += (f"\nTokenization of held-out text ({t['megabytes']:.1f} MB): "
-                  f"{t['batch_mb_per_s']:.1f} MB/s in batches on {t['num_proc']} processes, "
+                  f"{t['batch_mb_per_s']:.1f} MB/s in batches on {t['num_proc']} processes "
+                  f"({t['batch_one_process_mb_per_s']:.1f} MB/s on one), "
                   f"{t['per_line_mb_per_s']:.1f} MB/s line by line: {t['tokenize_speedup']:.1f}x.\n")
     return table
 

@@ -238,6 +238,7 @@ def test_tokenization_throughput_reports_both_paths(tok):
     result = parallel_corpus.tokenization_throughput(lines, tok, num_proc=2, chunk_lines=500)
     assert result["identical"] and result["lines"] == 3000
     assert result["per_line_mb_per_s"] > 0 and result["batch_mb_per_s"] > 0 and result["tokenize_speedup"] > 0
+    assert result["batch_one_process_mb_per_s"] > 0
 
 
 def run_prepare(*args):
