@@ -383,17 +383,21 @@ def iter_clean_lines(raw_files, lang, split="train", split_fractions=DEFAULT_SPL
 # -----------------------------------------------------------------------------
 # throughput of the parallel batch path against the plain per-line loop
 
-def _encode_chunk(lines):
+def _encode_range(bounds):
+    """Worker task of tokenization_throughput: lines [a, b) of the text the pool was made with."""
+    a, b = bounds
     tok = _WORKER["tokenizer"]
-    return tok.encode_lines_with_eot(lines).astype(token_dtype(tok.n_vocab))
+    return tok.encode_lines_with_eot(_WORKER["config"]["lines"][a:b]).astype(token_dtype(tok.n_vocab))
 
 
 def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CHUNK_LINES):
     """Tokenize `lines` (each followed by EOT) in one run: a plain loop of tokenizer.encode()
     calls, and the path prepare_parallel_corpus uses (chunks of lines, one batch call into
-    tiktoken per chunk), in one process and in `num_proc` processes. Returns MB/s of UTF-8 text
-    for each, `tokenize_speedup` (num_proc processes over the loop) and whether the loop and
-    the processes gave identical ids."""
+    tiktoken per chunk), in one process and in `num_proc` processes. As in prepare, where each
+    worker reads its chunks from the raw files, the workers hold the text already (handed over
+    when the pool starts) and only the token ids travel back. Returns MB/s of UTF-8 text for
+    each, `tokenize_speedup` (num_proc processes over the loop) and whether the loop and the
+    processes gave identical ids."""
     lines = list(lines)
     megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
     dtype = token_dtype(tokenizer.n_vocab)
@@ -407,17 +411,19 @@ def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CH
     loop_seconds = time.perf_counter() - started
     del flat
 
-    chunks = [lines[i:i + chunk_lines] for i in range(0, len(lines), chunk_lines)]
+    # at least 8 chunks per process, so that none waits long for the last one
+    chunk_lines = max(1, min(chunk_lines, -(-len(lines) // (8 * num_proc))))
+    bounds = [(a, min(a + chunk_lines, len(lines))) for a in range(0, len(lines), chunk_lines)]
     # the same batch calls in this process alone: what batching gains on one core
     started = time.perf_counter()
-    for chunk in chunks:
-        tokenizer.encode_lines_with_eot(chunk)
+    for a, b in bounds:
+        tokenizer.encode_lines_with_eot(lines[a:b])
     one_process_seconds = time.perf_counter() - started
 
-    with _process_pool(num_proc, tokenizer, {}) as pool:
-        pool.map(_encode_chunk, [lines[:100]] * num_proc)  # workers started and warm
+    with _process_pool(num_proc, tokenizer, {"lines": lines}) as pool:
+        pool.map(_encode_range, [(0, min(100, len(lines)))] * num_proc)  # workers started and warm
         started = time.perf_counter()
-        batch_ids = np.concatenate(pool.map(_encode_chunk, chunks, chunksize=1) or [np.zeros(0, dtype)])
+        batch_ids = np.concatenate(pool.map(_encode_range, bounds, chunksize=1) or [np.zeros(0, dtype)])
         batch_seconds = time.perf_counter() - started
     return {
         "megabytes": round(megabytes, 3),
