@@ -211,6 +211,22 @@ def test_wandb_offline_and_bfloat16(data_root, tmp_path):
     assert math.isfinite(iteration_losses(out)[-1])
 
 
+@pytest.mark.parametrize('model_name', ['gpt2', 'backpack-lm'])
+def test_torch_compile_with_bfloat16_autocast(data_root, tmp_path, model_name):
+    """compile=True and bfloat16 autocast together (on CPU here): the run trains, evaluates and
+    saves a checkpoint whose weights load into an uncompiled model."""
+    out = tmp_path / model_name
+    train(data_root, out, f'--model_name={model_name}', '--max_iters=4', '--eval_interval=4',
+          '--compile=True', '--dtype=bfloat16')
+    losses = iteration_losses(out)
+    assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses)
+    rows = read_csv(out / 'metrics.csv')
+    assert [int(r['iter']) for r in rows] == [0, 4] and math.isfinite(float(rows[-1]['val_loss']))
+    model, ckpt = load_model(str(out))
+    assert ckpt['config']['compile'] is True and ckpt['model_name'] == model_name
+    assert not any(key.startswith('_orig_mod.') for key in ckpt['model'])
+
+
 def test_user_mistakes_get_clear_messages(data_root, tmp_path):
     result = train(data_root, tmp_path / 'x', '--n_embd=30', '--max_iters=1', check=False)
     assert result.returncode != 0 and 'divisible by n_sense_vector' in result.stderr
