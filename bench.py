@@ -320,11 +320,23 @@ def measure_tokenization(data):
     return result
 
 
+def cpu_model():
+    """The processor's name ('AMD EPYC 7B13'), from /proc/cpuinfo where there is one."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine_description():
     if torch.device(device).type == 'cuda':
         what = torch.cuda.get_device_name(torch.device(device))
     else:
-        what = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} threads"
+        what = f"{cpu_model()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} threads"
     return (f"Machine: {what}; PyTorch {torch.__version__}; device {device}, dtype {dtype}"
             f"{', torch.compile' if compile else ''}; {n_layer} layers, {n_head} heads, {n_embd} wide, "
             f"{n_sense_vector} senses, block {block_size}, batch {batch_size}, datasets {list_of_datasets}.")
