@@ -403,8 +403,8 @@ def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CH
     lines = list(lines)
     megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
     dtype = token_dtype(tokenizer.n_vocab)
-    # at least 8 chunks per process, so that none waits long for the last one
-    chunk_lines = max(1, min(chunk_lines, -(-len(lines) // (8 * num_proc))))
+    # at least 2 chunks per process: the work is shared evenly and the pool is rarely woken
+    chunk_lines = max(1, min(chunk_lines, -(-len(lines) // (2 * num_proc))))
     bounds = [(a, min(a + chunk_lines, len(lines))) for a in range(0, len(lines), chunk_lines)]
 
     def loop():
