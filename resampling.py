@@ -51,11 +51,12 @@ def _bootstrap_mean_ci_2d(values, n_resamples, level, seed):
 def permutation_test(statistic, data, permute, n_permutations=1000, seed=0):
     """One-sided p-value of statistic(data) against statistic(permute(data, rng)) over
     n_permutations relabellings: how often a permuted statistic is at least as large as the
-    observed one, with the +1 correction so that p is never 0. Returns (observed, p_value)."""
+    observed one, with the +1 correction so that p is never 0. Returns (observed, p_value, null),
+    null being the n_permutations permuted statistics."""
     rng = np.random.default_rng(seed)
     observed = statistic(data)
-    exceed = sum(statistic(permute(data, rng)) >= observed for _ in range(n_permutations))
-    return observed, (exceed + 1) / (n_permutations + 1)
+    null = np.array([statistic(permute(data, rng)) for _ in range(n_permutations)])
+    return observed, (int((null >= observed).sum()) + 1) / (n_permutations + 1), null
 
 
 def wilson_interval(successes, trials, level=0.95):

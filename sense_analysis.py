@@ -138,9 +138,8 @@ def sense_alignment(en_senses, fr_senses, n_permutations=1000, n_bootstrap=1000,
         pairings.append(permuted)
         return permuted
 
-    observed, p_value = permutation_test(statistic, rows, shuffle_pairs, n_permutations, seed)
+    observed, p_value, null = permutation_test(statistic, rows, shuffle_pairs, n_permutations, seed)
     pairings = np.stack(pairings)  # (n_permutations, P)
-    null = np.array([statistic(p) for p in pairings])
     per_sense_null = same_sense[:, rows, pairings].mean(-1)  # (K, n_permutations)
     diagonal = np.diagonal(matrix.numpy()).astype(np.float64)
     per_sense_p = (1 + (per_sense_null >= diagonal[:, None] - 1e-12).sum(1)) / (n_permutations + 1)
@@ -259,8 +258,8 @@ def compare_language_usage(en_usage, fr_usage, metric, statistic='jsd', n_permut
         return (np.where(swap[:, None], b_sums, a_sums), np.where(swap, b_n, a_n),
                 np.where(swap[:, None], a_sums, b_sums), np.where(swap, a_n, b_n))
 
-    observed, p_value = permutation_test(difference, (en_sums, en_n, fr_sums, fr_n), swap_sides,
-                                         n_permutations, seed)
+    observed, p_value, _ = permutation_test(difference, (en_sums, en_n, fr_sums, fr_n), swap_sides,
+                                            n_permutations, seed)
     result = {'statistic': statistic, 'value': float(observed), 'p_value': float(p_value),
               'n_permutations': n_permutations, 'n_sentence_pairs': P}
     for lang, sums, n in (('en', en_sums, en_n), ('fr', fr_sums, fr_n)):
