@@ -64,13 +64,19 @@ class CausalSelfAttention(nn.Module):
         return self.resid_dropout(self.c_proj(y))
 
 
+def causal_mask(n_new, n_all, device):
+    """(n_new, n_all) bool, True where attention is allowed: the last n_new of n_all positions
+    each see every earlier position and themselves."""
+    return torch.ones(n_new, n_all, dtype=torch.bool, device=device).tril(diagonal=n_all - n_new)
+
+
 def _extend_cache(cache, q, k, v):
     """Append the new keys and values to a layer's cache and return what attention needs.
     Without a cache (or an empty one) the mask is the plain causal one; with earlier positions
     cached, new position t may see every cached position and the new ones up to t."""
     if cache is None:
         return q, k, v, True, None
-    start = cache.get('length', 0)
+    start = cache['length']
     k = append_to_cache(cache, 'k', k, dim=2, start=start)
     v = append_to_cache(cache, 'v', v, dim=2, start=start)
     cache['length'] = k.size(2)
@@ -79,8 +85,7 @@ def _extend_cache(cache, q, k, v):
         return q, k, v, True, None
     if T_new == 1:
         return q, k, v, False, None
-    mask = torch.ones(T_new, T_all, dtype=torch.bool, device=q.device).tril(diagonal=T_all - T_new)
-    return q, k, v, False, mask
+    return q, k, v, False, causal_mask(T_new, T_all, q.device)
 
 
 def append_to_cache(cache, name, new, dim, start):
@@ -547,8 +552,8 @@ class BackpackLM(LanguageModel):
         q, k = self._sense_queries_keys(self.transformer(idx))
         T = idx.size(1)
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
-        causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
-        return F.softmax(scores.float().masked_fill(~causal, float('-inf')), dim=-1)
+        allowed = causal_mask(T, T, idx.device)
+        return F.softmax(scores.float().masked_fill(~allowed, float('-inf')), dim=-1)
 
     def forward_explicit(self, idx, targets=None, sense_scale=None, token_sense_scale=None):
         """The same computation as forward, written out with alpha materialised: for analysis
@@ -572,9 +577,7 @@ class BackpackLM(LanguageModel):
         k = append_to_cache(cache, 'sense_keys', k, dim=2, start=start)
         senses = append_to_cache(cache, 'senses', senses, dim=1, start=start)
         T_new, T_all = q.size(2), k.size(2)
-        mask = None
-        if T_new > 1:
-            mask = torch.ones(T_new, T_all, dtype=torch.bool, device=idx.device).tril(T_all - T_new)
+        mask = causal_mask(T_new, T_all, idx.device) if T_new > 1 else None
         values = senses.transpose(1, 2).to(q.dtype)  # (B, K, T, d): the K heads' values
         o = F.scaled_dot_product_attention(q, k, values, attn_mask=mask).sum(dim=1)
         return self._mask_padding(self.lm_head(o))
