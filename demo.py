@@ -22,6 +22,7 @@ longer run), --device=cuda.
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,7 +125,6 @@ run('5. senses', ['sense_visualisation.py', f"--out_dir={out_dirs['backpack']}",
 # 6. the report
 def relative_links(markdown, folder):
     """Links and images of a report written in a subfolder, made relative to out_root."""
-    import re
     return re.sub(r'(!?\[[^\]]*\]\()(?!https?:|/|#)([^)]+)\)',
                   lambda m: f"{m.group(1)}{folder}/{m.group(2)})", markdown)
 
