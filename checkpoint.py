@@ -4,8 +4,8 @@ Saving and loading checkpoints (out_dir/ckpt.pt), and building a model from one.
 A checkpoint holds: model, optimizer, scaler, model_name, model_args, config (the effective
 training configuration), iter_num (the next iteration to run), best_val_loss, rng_states (python,
 numpy, torch, cuda, one entry per process) and data (datasets, tokenizer identity, vocab_size,
-languages). It is written to a temporary file and renamed, so a crash while saving never leaves a
-broken ckpt.pt; and it loads with torch.load(weights_only=True).
+languages). It is written to a temporary file of its own and renamed, so a crash or a full disk
+while saving never leaves a broken ckpt.pt; and it loads with torch.load(weights_only=True).
 """
 
 import os
@@ -14,6 +14,7 @@ import random
 import numpy as np
 import torch
 
+from atomic_files import written_atomically
 from model import MODEL_CLASSES, build_model
 
 CKPT_NAME = 'ckpt.pt'  # what evaluation reads and training resumes from
@@ -25,13 +26,10 @@ class CheckpointError(SystemExit):
 
 
 def save_checkpoint(checkpoint, path):
-    """Write atomically: a reader sees the old file or the complete new one, never a part."""
-    tmp = f"{path}.tmp"
-    with open(tmp, 'wb') as f:
-        torch.save(checkpoint, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write atomically: a reader sees the old file or the complete new one, never a part; a
+    failed write (a full disk) leaves no partial file behind and says why (WriteError)."""
+    with written_atomically(path) as tmp:
+        torch.save(checkpoint, tmp)
 
 
 def resume_checkpoint_path(out_dir):

@@ -9,12 +9,23 @@ in train.py and the other scripts, e.g.
     python train.py config/train_small_16.py --out_dir=out-bkp-small-16 --model_name=backpack-lm
 
 What it adds to nanoGPT's: an unknown key is an error naming the closest valid keys; a value of
-the wrong type is an error naming the key, the expected type and the value.
+the wrong type is an error naming the key, the expected type and the value; and a script states
+the valid range of its keys once, next to the defaults, in a dict given to configure:
+
+    eval_interval = 2000
+    split = 'test'
+    ranges = dict(eval_interval=at_least(1), split=one_of('val', 'test'))
+    config = configure(globals(), sys.argv[1:], ranges)
+
+Every value is checked against its range after the overrides, and every value out of range is
+reported in one message (key, value, valid range) before the script does any work. A bound may be
+the name of another key, and ranges combine with &: warmup_iters=at_least(0) & below('lr_decay_iters').
 """
 
 import ast
 import difflib
 import inspect
+import math
 import os
 
 CONFIG_TYPES = (bool, int, float, str, list, tuple, type(None))
@@ -28,9 +39,101 @@ class ConfigError(SystemExit):
 
 
 def config_keys(namespace):
-    """The configurable names of a script: public module-level values of simple types."""
+    """The configurable names of a script: public module-level values of simple types that the
+    script assigns itself (a constant it imports, e.g. CKPT_NAME, is not a configuration key)."""
+    assigned = _assigned_names(namespace.get('__file__'))
     return [k for k, v in namespace.items()
-            if not k.startswith('_') and isinstance(v, CONFIG_TYPES) and not callable(v)]
+            if not k.startswith('_') and isinstance(v, CONFIG_TYPES) and not callable(v)
+            and (assigned is None or k in assigned)]
+
+
+def _assigned_names(path):
+    """Names given a value by a top-level `name = ...` of the script at path (None: no script)."""
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read(), path)
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+# --- valid ranges ---------------------------------------------------------------------------
+
+class Range:
+    """A set of valid values: test(value, config) -> bool, and how to say it (e.g. '>= 1')."""
+
+    def __init__(self, test, text, allow_none=False):
+        self.test, self.text, self.allow_none = test, text, allow_none
+
+    def __and__(self, other):
+        return Range(lambda v, c: self.test(v, c) and other.test(v, c), f"{self.text} and {other.text}")
+
+    def or_none(self):
+        return Range(self.test, f"{self.text}, or None", allow_none=True)
+
+    def accepts(self, value, config):
+        if value is None:
+            return self.allow_none
+        return bool(self.test(value, config))
+
+
+def _bound(bound, config):
+    return config[bound] if isinstance(bound, str) else bound
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _comparison(op, symbol, bound):
+    text = f"{symbol} {bound}" if not isinstance(bound, str) else f"{symbol} {bound} (the value of --{bound})"
+    return Range(lambda v, c: _number(v) and op(v, _bound(bound, c)), text)
+
+
+def at_least(bound):
+    return _comparison(lambda v, b: v >= b, '>=', bound)
+
+
+def at_most(bound):
+    return _comparison(lambda v, b: v <= b, '<=', bound)
+
+
+def greater_than(bound):
+    return _comparison(lambda v, b: v > b, '>', bound)
+
+
+def below(bound):
+    return _comparison(lambda v, b: v < b, '<', bound)
+
+
+def between(low, high, high_open=False):
+    """low <= value <= high (value < high with high_open=True)."""
+    text = f"{low} <= value {'<' if high_open else '<='} {high}"
+    return Range(lambda v, c: _number(v) and low <= v and (v < high if high_open else v <= high), text)
+
+
+def finite():
+    return Range(lambda v, c: _number(v), "a finite number")
+
+
+def one_of(*choices):
+    return Range(lambda v, c: v in choices, "one of " + ', '.join(repr(x) for x in choices))
+
+
+def non_empty():
+    return Range(lambda v, c: len(v.strip() if isinstance(v, str) else v) > 0, "not empty")
+
+
+def check_ranges(config, ranges, problems=()):
+    """Raise one ConfigError listing every value out of its range, and the problems (sentences
+    about several keys) the script found itself; nothing when all is well."""
+    problems = [f"--{key}={config[key]!r}: must be {valid.text}" for key, valid in ranges.items()
+                if not valid.accepts(config[key], config)] + list(problems)
+    if problems:
+        raise ConfigError(f"{len(problems)} value(s) out of range:\n  " + '\n  '.join(problems))
 
 
 def _unknown_key(key, keys, origin):
@@ -65,12 +168,15 @@ def _parse_value(text):
         return text
 
 
-def configure(namespace, argv, strict_files=True):
+def configure(namespace, argv, ranges=None, strict_files=True):
     """Apply config files and --key=value arguments from argv to namespace (a script's
-    globals()) and return the effective configuration as a dict.
+    globals()), check every value against ranges ({key: Range}) and return the effective
+    configuration as a dict.
     strict_files=False ignores keys of a config file that the script does not have (evaluation
     scripts accept a training config file for the keys they share)."""
     keys = config_keys(namespace)
+    unknown = sorted(set(ranges or {}) - set(keys))
+    assert not unknown, f"ranges for keys the script does not have: {unknown}"
     for arg in argv:
         if not arg.startswith('--'):
             if not os.path.isfile(arg):
@@ -100,7 +206,9 @@ def configure(namespace, argv, strict_files=True):
             default = namespace[key]
             value = text if isinstance(default, str) else _parse_value(text)
             namespace[key] = _checked(key, value, default, f"from {arg}")
-    return {k: namespace[k] for k in keys}
+    config = {k: namespace[k] for k in keys}
+    check_ranges(config, ranges or {})
+    return config
 
 
 def format_config(config):

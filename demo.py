@@ -105,7 +105,8 @@ else:
 for name, config_file in MODELS.items():
     iterations = max_iters or config_iterations(config_file)
     overrides = [f'--out_dir={out_dirs[name]}', f'--data_root={data_root}', f'--device={device}',
-                 f'--max_iters={iterations}', f'--lr_decay_iters={iterations}']
+                 f'--max_iters={iterations}', f'--lr_decay_iters={iterations}',
+                 '--overwrite=True']  # an unfinished run of an earlier demo is moved aside
     if finished_checkpoint(out_dirs[name], iterations):
         print(f"=== 2. {name}: a finished checkpoint is in {out_dirs[name]} (--fresh=True retrains)")
         continue

@@ -10,13 +10,14 @@ import json
 import math
 import os
 
+from atomic_files import written_atomically
+
 
 def _atomic_write(path, data, mode='w'):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, mode, **({} if 'b' in mode else {'encoding': 'utf-8', 'newline': ''})) as f:
-        f.write(data)
-    os.replace(tmp, path)
+    with written_atomically(path) as tmp:
+        with open(tmp, mode, **({} if 'b' in mode else {'encoding': 'utf-8', 'newline': ''})) as f:
+            f.write(data)
 
 
 def write_text(path, text):
@@ -95,10 +96,9 @@ def _pyplot():
 def save_figure(fig, path):
     plt = _pyplot()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, bbox_inches='tight')
+    with written_atomically(path) as tmp:
+        fig.savefig(tmp, format='png', bbox_inches='tight')
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', value_format=None):

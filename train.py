@@ -25,11 +25,12 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_checkpoint_path, load_checkpoint_file, load_model_state,
                         model_state_dict, rng_states, save_checkpoint, set_rng_states)
-from configurator import configure, format_config
+from configurator import at_least, at_most, below, between, configure, format_config, greater_than, one_of
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype, device_peak_flops, reuse_freed_memory)
 from model import MODEL_CLASSES, build_model
 from prepared_data import PreparedData
+from run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
 from training_log import TrainingLog
 
 # -----------------------------------------------------------------------------
@@ -44,6 +45,7 @@ always_save_checkpoint = True  # if False, ckpt.pt is written only when val loss
                                # the state at an interruption or at the end goes to ckpt_last.pt
 backup_checkpoint_step = 0  # if > 0, also keep ckpt_{iter}.pt every this many iterations
 init_from = 'scratch'  # 'scratch' or 'resume'
+overwrite = False  # init_from='scratch' into an out_dir that holds a run: True starts over, replacing it
 # wandb logging
 wandb_log = False
 wandb_project = 'multilingual-backpack'
@@ -84,8 +86,20 @@ dtype = 'auto'  # 'auto' (bfloat16 on GPUs that have it, else float16; float32 o
 compile = False  # torch.compile the model (faster on GPU after a minute of compiling)
 peak_flops = 0.0  # FLOP/s of one device for MFU; 0 looks the GPU up in a table
 seed = 1337
+# valid values, checked all at once before any work
+ranges = dict(
+    eval_interval=at_least(1), log_interval=at_least(1), eval_iters=at_least(1),
+    backup_checkpoint_step=at_least(0), init_from=one_of('scratch', 'resume'), xlm_alpha=at_least(0),
+    gradient_accumulation_steps=at_least(1), batch_size=at_least(1), block_size=at_least(1),
+    model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_head=at_least(1), n_embd=at_least(1),
+    dropout=between(0, 1, high_open=True), n_sense_vector=at_least(1), sense_intermediate_scale=at_least(1),
+    learning_rate=greater_than(0), max_iters=at_least(1), weight_decay=at_least(0),
+    beta1=between(0, 1, high_open=True), beta2=between(0, 1, high_open=True), grad_clip=at_least(0),
+    warmup_iters=at_least(0) & below('lr_decay_iters'), lr_decay_iters=at_least(1),
+    min_lr=at_least(0) & at_most('learning_rate'),
+    backend=one_of('auto', 'nccl', 'gloo'), peak_flops=at_least(0))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:])
+config = configure(globals(), sys.argv[1:], ranges)
 # -----------------------------------------------------------------------------
 
 # various inits, derived attributes, I/O setup
@@ -114,17 +128,18 @@ if gradient_accumulation_steps % ddp_world_size != 0:
 # this process's global micro-steps: what each one sees depends on (seed, iteration, micro-step)
 # only, so the global batch is the same whatever the number of processes
 local_micro_steps = list(range(ddp_rank, gradient_accumulation_steps, ddp_world_size))
-if model_name not in MODEL_CLASSES:
-    raise SystemExit(f"model_name={model_name!r}: choose 'gpt2' or 'backpack-lm'")
-if init_from not in ('scratch', 'resume'):
-    raise SystemExit(f"init_from={init_from!r}: choose 'scratch' or 'resume'")
 device_type = check_device(device).type
 dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
 config['device'], config['dtype'] = device, dtype
 tokens_per_iter = gradient_accumulation_steps * batch_size * block_size
 if master_process:
-    os.makedirs(out_dir, exist_ok=True)
+    # one run at a time in out_dir (the lock lasts as long as this process), and a run from
+    # scratch never replaces another's checkpoint and logs unasked
+    prepare_out_dir(out_dir)
+    out_dir_lock = lock_out_dir(out_dir)
+    if init_from == 'scratch':
+        start_fresh(out_dir, overwrite, sys.argv)
     print(f"configuration:\n{format_config(config)}")
     print(f"tokens per iteration: {tokens_per_iter:,} ({gradient_accumulation_steps} micro-steps x "
           f"{batch_size} sequences x {block_size} tokens, over {ddp_world_size} process(es))")
@@ -212,10 +227,20 @@ if ddp:
     model = DDP(model, device_ids=[ddp_local_rank] if device_type == 'cuda' else None)
 
 
+def stop_agreed():
+    """Whether any process was asked to stop (every process learns it: a collective in DDP)."""
+    if not ddp:
+        return stop_requested
+    flag = torch.tensor(float(stop_requested), device=device)
+    torch.distributed.all_reduce(flag)
+    return flag.item() > 0
+
+
 @torch.no_grad()
 def estimate_loss():
     """Mean loss over eval_iters fixed batches per split, and on the validation split per
-    language. The batches are the same at every evaluation and are shared between processes."""
+    language. The batches are the same at every evaluation and are shared between processes.
+    None when a stop was requested meanwhile: an evaluation is not worth a cluster's grace period."""
     out = {}
     model.eval()
     jobs = [('train', None), ('val', None)] + [('val', lang) for lang in data.languages]
@@ -224,6 +249,9 @@ def estimate_loss():
             continue
         total = torch.zeros(2, device=device)
         for k in range(ddp_rank, eval_iters, ddp_world_size):
+            if stop_agreed():
+                model.train()
+                return None
             X, Y = get_batch(split, k, 0, lang, stream='eval')
             with ctx:
                 _, loss = model(X, Y)
@@ -287,8 +315,8 @@ def request_stop(signum, frame):
         raise KeyboardInterrupt
     stop_requested = True
     if master_process:
-        print(f"\n{signal.Signals(signum).name} received: finishing this iteration, then saving",
-              flush=True)
+        print(f"\n{signal.Signals(signum).name} received: finishing this iteration (an evaluation "
+              f"stops at once), then saving", flush=True)
 
 
 signal.signal(signal.SIGINT, request_stop)
@@ -305,6 +333,7 @@ resumed_at = iter_num if init_from == 'resume' else None
 # training loop
 t0 = time.time()
 running_mfu = -1.0
+stop_now = stop_during_eval = False
 while True:
     lr = get_lr(iter_num) if decay_lr else learning_rate
     for param_group in optimizer.param_groups:
@@ -313,6 +342,9 @@ while True:
     # evaluate the loss on train/val sets and write checkpoints
     if iter_num % eval_interval == 0 or iter_num == max_iters or eval_only:
         losses = estimate_loss()
+        if losses is None:  # stopped during the evaluation
+            stop_during_eval = True
+            break
         if master_process:
             print(f"step {iter_num}: " + ', '.join(f"{k.replace('_loss', '')} loss {v:.4f}"
                                                    for k, v in losses.items()), flush=True)
@@ -378,11 +410,16 @@ while True:
     iter_num += 1
 
     if stop_now:
-        write_checkpoint(CKPT_NAME if always_save_checkpoint else LAST_CKPT_NAME)
-        if master_process:
-            print("to resume: python " + ' '.join(a for a in sys.argv if not a.startswith('--init_from'))
-                  + " --init_from=resume")
         break
+
+if stop_now or stop_during_eval:
+    # saved unless nothing was trained since the start or the resumed checkpoint
+    if iter_num > 0 and iter_num != resumed_at and not eval_only:
+        write_checkpoint(CKPT_NAME if always_save_checkpoint else LAST_CKPT_NAME)
+    elif master_process:
+        print("nothing trained since the start: no checkpoint written")
+    if master_process and os.path.isfile(resume_checkpoint_path(out_dir)):
+        print(f"to resume: {resume_command(sys.argv)}")
 
 if master_process:
     log.finish()

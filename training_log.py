@@ -11,6 +11,8 @@ import csv
 import math
 import os
 
+from atomic_files import write_failure, written_atomically
+
 
 class CsvLog:
     """A CSV file with fixed columns, appended to row by row (and kept in memory for plots)."""
@@ -21,17 +23,18 @@ class CsvLog:
         if resume_from_iter is not None and os.path.isfile(path):
             with open(path, newline='') as f:
                 self.rows = [r for r in csv.DictReader(f) if int(r['iter']) < resume_from_iter]
-        tmp = path + '.tmp'
-        with open(tmp, 'w', newline='') as f:
+        with written_atomically(path) as tmp, open(tmp, 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction='ignore')
             writer.writeheader()
             writer.writerows(self.rows)
-        os.replace(tmp, path)
 
     def append(self, row):
         self.rows.append(row)
-        with open(self.path, 'a', newline='') as f:
-            csv.DictWriter(f, fieldnames=self.columns, extrasaction='ignore').writerow(row)
+        try:
+            with open(self.path, 'a', newline='') as f:
+                csv.DictWriter(f, fieldnames=self.columns, extrasaction='ignore').writerow(row)
+        except OSError as e:
+            raise write_failure(self.path, e) from e
 
 
 def plot_losses(metrics_rows, train_rows, path):
@@ -61,10 +64,9 @@ def plot_losses(metrics_rows, train_rows, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path + '.tmp.png'
-    fig.savefig(tmp)
+    with written_atomically(path) as tmp:
+        fig.savefig(tmp, format='png')
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 class TrainingLog:
