@@ -25,7 +25,7 @@ import time
 
 import torch
 
-from configurator import configure, format_config
+from configurator import at_least, configure, format_config
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype, device_peak_flops, reuse_freed_memory)
 from model import build_model
@@ -59,8 +59,14 @@ memory_steps = 2  # training steps in each memory-measuring child process
 peak_flops = 0.0  # FLOP/s of the device for MFU; 0 looks the GPU up in a table
 report_dir = ''  # default: bench/ under the current folder
 seed = 1337
+ranges = dict(block_size=at_least(1), batch_size=at_least(1), n_layer=at_least(1), n_head=at_least(1),
+              n_embd=at_least(1), n_sense_vector=at_least(1), sense_intermediate_scale=at_least(1),
+              warmup_steps=at_least(0), timed_steps=at_least(1), eval_steps=at_least(1),
+              prompt_tokens=at_least(1), new_tokens=at_least(1), generation_repeats=at_least(1),
+              tokenize_megabytes=at_least(0), tokenize_processes=at_least(1), memory_steps=at_least(1),
+              peak_flops=at_least(0), seed=at_least(0))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:], strict_files=False)
+config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 MODELS = ('gpt2', 'backpack-lm')
 

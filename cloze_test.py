@@ -39,7 +39,7 @@ from tqdm import tqdm
 from checkpoint import load_model
 from cloze import (accuracy, context_ids, is_hit, items_from_lines, predict_items, read_cloze_file,
                    tokenizer_classes)
-from configurator import configure
+from configurator import at_least, configure, one_of
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
                              dataset_languages, default_report_dir, file_label, read_heldout_lines)
@@ -63,17 +63,15 @@ list_of_datasets = []  # [] -> the checkpoint's
 report_dir = ''  # '' -> the (first) checkpoint's out_dir
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
+ranges = dict(split=one_of('test', 'val'), min_context_words=at_least(1), max_items=at_least(0),
+              beam_width=at_least(1), k=at_least(1), max_word_tokens=at_least(1), batch_size=at_least(1))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:], strict_files=False)
+config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
 check_device(device)
 dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
-if split not in ('val', 'test'):
-    raise SystemExit(f"--split={split}: choose 'test' or 'val' (the held-out splits)")
-if k < 1 or beam_width < 1 or max_word_tokens < 1:
-    raise SystemExit("--k, --beam_width and --max_word_tokens must be at least 1")
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
 autocast = autocast_context(device, dtype)

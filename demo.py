@@ -31,7 +31,7 @@ import time
 import torch
 
 from checkpoint import CKPT_NAME, load_checkpoint_file, model_from_checkpoint
-from configurator import configure
+from configurator import at_least, configure
 from device_setup import default_device
 from reporting import markdown_table, read_json, write_text
 from sense_report import format_p
@@ -45,8 +45,10 @@ demo_sentences = 0  # sentence pairs of the demo corpus; 0: data/demo/prepare.py
 device = default_device()
 cloze_items = 300  # cloze items per language
 sense_sentences = 200  # held-out sentences for the sense usage and probe analyses
+ranges = dict(max_iters=at_least(0), demo_sentences=at_least(0), cloze_items=at_least(1),
+              sense_sentences=at_least(1))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:])
+config = configure(globals(), sys.argv[1:], ranges)
 # -----------------------------------------------------------------------------
 REPO = os.path.dirname(os.path.abspath(__file__))
 MODELS = {'gpt2': 'config/train_demo_gpt2.py', 'backpack': 'config/train_demo_backpack.py'}

@@ -36,7 +36,7 @@ import torch
 from tqdm import tqdm
 
 from checkpoint import load_model
-from configurator import configure
+from configurator import at_least, configure, one_of
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
                              dataset_languages, default_report_dir, read_heldout_lines, tokenize_lines)
@@ -57,15 +57,15 @@ report_dir = ''  # '' -> the (first) checkpoint's out_dir
 bootstrap_resamples = 1000
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
+ranges = dict(split=one_of('test', 'val'), stride=at_least(0), batch_size=at_least(1),
+              max_lines=at_least(0), bootstrap_resamples=at_least(1))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:], strict_files=False)
+config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
 check_device(device)
 dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
-if split not in ('val', 'test'):
-    raise SystemExit(f"--split={split}: choose 'test' or 'val' (the held-out splits)")
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
 autocast = autocast_context(device, dtype)

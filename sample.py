@@ -20,7 +20,7 @@ import sys
 import torch
 
 from checkpoint import load_model
-from configurator import configure
+from configurator import at_least, configure, finite
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
 from sense_intervention import sense_scale_from_spec
@@ -38,15 +38,15 @@ data_root = ''  # '' -> the checkpoint's (where its tokenizer files are)
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
 sense_scale = ''  # Backpack only: 'WORD:SENSES[=FACTOR];...', e.g. 'bank:3,7' (factor 0 removes them)
+ranges = dict(num_samples=at_least(1), max_new_tokens=at_least(1), temperature=at_least(0),
+              top_k=at_least(0).or_none(), seed=at_least(0))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:], strict_files=False)
+config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
 check_device(device)
 dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
-if temperature < 0:
-    raise SystemExit(f"--temperature={temperature}: use 0 (greedy) or a positive number")
 model, checkpoint = load_model(out_dir, device, model_name or None)
 root, _ = checkpoint_datasets(checkpoint, data_root)
 tok = checkpoint_tokenizer(checkpoint, root, model)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from checkpoint import load_model
-from configurator import configure
+from configurator import at_least, configure, non_empty, one_of
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype)
 from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, heldout_path,
@@ -85,8 +85,13 @@ seed = 0
 batch_size = 32
 device = default_device()
 dtype = 'float32'  # 'float32', 'bfloat16', 'float16' or 'auto'
+ranges = dict(analyses=non_empty(), split=one_of('val', 'test'), max_sentences=at_least(1),
+              multi_token=one_of('first', 'average'), top_k=at_least(1), report_words=at_least(0),
+              figure_words=at_least(0), max_pairs=at_least(1), intervention_senses=at_least(1),
+              intervention_prompts=at_least(1), max_new_tokens=at_least(1), n_permutations=at_least(1),
+              n_bootstrap=at_least(1), seed=at_least(0), batch_size=at_least(1))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:], strict_files=False)
+config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
 selected = (list(ANALYSES) if analyses.strip() == 'all'
@@ -95,10 +100,6 @@ unknown = [a for a in selected if a not in ANALYSES]
 if unknown or not selected:
     raise SystemExit(f"--analyses={analyses}: {', '.join(unknown) or 'nothing'} is not an analysis; "
                      f"choose 'all' or some of {','.join(ANALYSES)}")
-if multi_token not in ('first', 'average'):
-    raise SystemExit(f"--multi_token={multi_token}: choose 'first' or 'average'")
-if split not in ('val', 'test'):
-    raise SystemExit(f"--split={split}: choose 'val' or 'test' (the held-out splits)")
 check_device(device)
 dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)

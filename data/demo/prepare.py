@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 import parallel_corpus  # noqa: E402
 import tokenizer as tokenizer_lib  # noqa: E402
-from configurator import configure  # noqa: E402
+from configurator import at_least, configure  # noqa: E402
 from data.demo import generate, senses, structures  # noqa: E402
 
 n_sentences = 120_000  # sentence pairs; the default gives about 2.5M tokens per language
@@ -28,6 +28,7 @@ seed = 0               # the corpus is a function of (n_sentences, seed)
 data_root = 'data'
 num_proc = 0           # worker processes; 0: one per CPU core
 vocab_size = 8192      # the smallest power of two where every polysemous word and main translation is one token
+ranges = dict(n_sentences=at_least(100), seed=at_least(0), num_proc=at_least(0), vocab_size=at_least(258))
 
 
 def tokenizer_name(size):
@@ -45,9 +46,7 @@ def single_token_check(tok):
 
 
 if __name__ == '__main__':
-    configure(globals(), sys.argv[1:])
-    if n_sentences < 100:
-        raise SystemExit(f"n_sentences={n_sentences}: use at least 100 so that every split gets lines")
+    configure(globals(), sys.argv[1:], ranges)
     num_proc = num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
     started = time.time()
     dataset_dir = os.path.join(data_root, "demo")

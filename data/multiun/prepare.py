@@ -14,15 +14,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 import parallel_corpus  # noqa: E402
-from configurator import configure  # noqa: E402
+from configurator import at_least, configure  # noqa: E402
 
 num_proc = 0        # worker processes; 0: one per CPU core
 vocab_size = 10000  # tokens of the trained tokenizer, <|endoftext|> included
 tokenizer = ''       # '': the shared europarl-multiun tokenizer (trained if missing); else a name under <data_root>/tokenizers/ or 'gpt2'
 data_root = 'data'
 raw_dir = ''         # '': <data_root>/multiun/raw
+ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT and merges
 
 if __name__ == '__main__':
-    configure(globals(), sys.argv[1:])
+    configure(globals(), sys.argv[1:], ranges)
     parallel_corpus.prepare_dataset('multiun', num_proc=num_proc, vocab_size=vocab_size, tokenizer=tokenizer,
                                     data_root=data_root, raw_dir=raw_dir)

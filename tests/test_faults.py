@@ -1,0 +1,293 @@
+"""Faults and misuses that must never lose work or end in a traceback: a new run over a trained
+one, two runs in one out_dir, values out of range in every script, a full disk, a read-only or
+impossible output folder, SIGTERM during an evaluation."""
+
+import errno
+import fcntl
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from atomic_files import WriteError, temporary_path
+from checkpoint import load_checkpoint_file, save_checkpoint
+from reporting import write_text
+from run_folder import LOCK_NAME, OutDirError, lock_out_dir, prepare_out_dir
+from synthetic_data import write_synthetic_dataset
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
+        '--batch_size=8', '--gradient_accumulation_steps=1', '--eval_iters=2', '--warmup_iters=1',
+        '--log_interval=1']
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('data with a space')  # the printed resume command must quote it
+    write_synthetic_dataset(str(root), 'synth')
+    return str(root)
+
+
+def train_command(data_root, out_dir, *args):
+    return [sys.executable, 'train.py', f'--data_root={data_root}', '--list_of_datasets=synth',
+            f'--out_dir={out_dir}', *TINY, *args]
+
+
+def train(data_root, out_dir, *args, check=True):
+    result = subprocess.run(train_command(data_root, out_dir, *args), cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"train.py failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result
+
+
+def files(folder):
+    return {name: (folder / name).read_bytes() for name in os.listdir(folder) if (folder / name).is_file()
+            and name != LOCK_NAME}
+
+
+# --- 1. a new run into a folder that holds a trained one ------------------------------------
+
+def test_a_run_from_scratch_never_replaces_a_previous_run(data_root, tmp_path):
+    out = tmp_path / 'run'
+    train(data_root, out, '--max_iters=2', '--eval_interval=2')
+    before = files(out)
+    assert {'ckpt.pt', 'metrics.csv', 'train_log.csv'} <= set(before)
+    refused = train(data_root, out, '--max_iters=2', check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert 'holds a previous run' in refused.stderr and '--overwrite=True' in refused.stderr
+    assert '--init_from=resume' in refused.stderr
+    assert files(out) == before  # logs not truncated, checkpoint untouched
+    # on purpose: the previous run's files are moved aside, not deleted
+    train(data_root, out, '--max_iters=3', '--eval_interval=3', '--overwrite=True')
+    assert load_checkpoint_file(str(out))['iter_num'] == 3
+    [aside] = [p for p in out.iterdir() if p.name.startswith('replaced-')]
+    assert files(aside) == before
+
+
+# --- 2. two trainings in one out_dir ---------------------------------------------------------
+
+LOCK_HOLDER = """
+import fcntl, os, sys, time
+f = open(os.path.join(sys.argv[1], 'train.lock'), 'a+')
+fcntl.flock(f, fcntl.LOCK_EX)
+f.truncate(0); f.write(f'pid {os.getpid()} on testhost'); f.flush()
+print('locked', flush=True)
+time.sleep(120)
+"""
+
+
+def hold_lock(out_dir):
+    proc = subprocess.Popen([sys.executable, '-c', LOCK_HOLDER, str(out_dir)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'locked'
+    return proc
+
+
+def test_a_second_training_is_refused_while_the_first_lives(data_root, tmp_path):
+    out = tmp_path / 'run'
+    out.mkdir()
+    holder = hold_lock(out)
+    try:
+        refused = train(data_root, out, '--max_iters=1', check=False)
+        assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+        assert f'in use by another training (pid {holder.pid} on testhost)' in refused.stderr
+        assert not (out / 'metrics.csv').exists() and not (out / 'ckpt.pt').exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died without a word (kill -9): its lock went with it
+    assert f'pid {holder.pid}' in (out / LOCK_NAME).read_text()
+    train(data_root, out, '--max_iters=1', '--eval_interval=1')
+    assert f'pid {holder.pid}' not in (out / LOCK_NAME).read_text()
+
+
+def test_lock_in_process(tmp_path):
+    (tmp_path / LOCK_NAME).write_text('pid 999999999 on a host that crashed\n')  # a dead holder
+    lock = lock_out_dir(str(tmp_path))
+    assert f'pid {os.getpid()}' in (tmp_path / LOCK_NAME).read_text()
+    lock.close()  # released: another process may take it
+    holder = hold_lock(tmp_path)
+    try:
+        with pytest.raises(OutDirError, match=rf'in use by another training \(pid {holder.pid}'):
+            lock_out_dir(str(tmp_path))
+    finally:
+        holder.kill()
+        holder.wait()
+    lock_out_dir(str(tmp_path)).close()
+
+
+def test_temporary_files_are_unique_per_writer(tmp_path):
+    path = str(tmp_path / 'ckpt.pt')
+    a, b = temporary_path(path), temporary_path(path)
+    assert a != b and str(os.getpid()) in a and a.startswith(path)
+
+
+# --- 3. and every other value out of range, in every script ----------------------------------
+
+# script -> (bad arguments, pieces of the one message: each key with its valid range)
+RANGE_TABLE = {
+    'train.py': (['--grad_clip=-1', '--eval_interval=0', '--log_interval=0', '--eval_iters=-3',
+                  '--batch_size=0', '--block_size=0', '--gradient_accumulation_steps=0', '--max_iters=0',
+                  '--learning_rate=-1e-3', '--warmup_iters=5000', '--lr_decay_iters=100', '--dropout=1.0',
+                  '--beta2=1.5', "--init_from=scratchy", '--weight_decay=1e999'],
+                 ['--grad_clip=-1.0: must be >= 0', '--eval_interval=0: must be >= 1',
+                  '--log_interval=0: must be >= 1', '--eval_iters=-3: must be >= 1',
+                  '--batch_size=0: must be >= 1', '--block_size=0: must be >= 1',
+                  '--gradient_accumulation_steps=0: must be >= 1', '--max_iters=0: must be >= 1',
+                  '--learning_rate=-0.001: must be > 0',
+                  '--warmup_iters=5000: must be >= 0 and < lr_decay_iters (the value of --lr_decay_iters)',
+                  '--dropout=1.0: must be 0 <= value < 1', '--beta2=1.5: must be 0 <= value < 1',
+                  "--init_from='scratchy': must be one of 'scratch', 'resume'", '--weight_decay=inf: must be >= 0',
+                  '--min_lr=6e-05: must be >= 0 and <= learning_rate (the value of --learning_rate)']),
+    'sample.py': (['--num_samples=0', '--max_new_tokens=0', '--top_k=-1', '--temperature=-0.5'],
+                  ['--num_samples=0: must be >= 1', '--max_new_tokens=0: must be >= 1',
+                   '--top_k=-1: must be >= 0, or None', '--temperature=-0.5: must be >= 0']),
+    'perplexity_per_lang.py': (['--stride=-1', '--batch_size=0', '--max_lines=-5', '--bootstrap_resamples=0',
+                                '--split=train'],
+                               ['--stride=-1: must be >= 0', '--batch_size=0: must be >= 1',
+                                '--max_lines=-5: must be >= 0', '--bootstrap_resamples=0: must be >= 1',
+                                "--split='train': must be one of 'test', 'val'"]),
+    'cloze_test.py': (['--max_items=-1', '--k=0', '--beam_width=0', '--max_word_tokens=0', '--batch_size=0',
+                       '--min_context_words=0'],
+                      ['--max_items=-1: must be >= 0', '--k=0: must be >= 1', '--beam_width=0: must be >= 1',
+                       '--max_word_tokens=0: must be >= 1', '--batch_size=0: must be >= 1',
+                       '--min_context_words=0: must be >= 1']),
+    'sense_visualisation.py': (['--n_permutations=0', '--n_bootstrap=-1', '--max_sentences=0', '--top_k=0',
+                                '--analyses=', '--multi_token=last'],
+                               ['--n_permutations=0: must be >= 1', '--n_bootstrap=-1: must be >= 1',
+                                '--max_sentences=0: must be >= 1', '--top_k=0: must be >= 1',
+                                "--analyses='': must be not empty",
+                                "--multi_token='last': must be one of 'first', 'average'"]),
+    'bench.py': (['--timed_steps=0', '--batch_size=0', '--tokenize_megabytes=-1'],
+                 ['--timed_steps=0: must be >= 1', '--batch_size=0: must be >= 1',
+                  '--tokenize_megabytes=-1.0: must be >= 0']),
+    'demo.py': (['--cloze_items=0', '--max_iters=-1'],
+                ['--cloze_items=0: must be >= 1', '--max_iters=-1: must be >= 0']),
+    'data/demo/prepare.py': (['--n_sentences=10', '--vocab_size=100'],
+                             ['--n_sentences=10: must be >= 100', '--vocab_size=100: must be >= 258']),
+    'data/europarl/prepare.py': (['--vocab_size=0', '--num_proc=-1'],
+                                 ['--vocab_size=0: must be >= 258', '--num_proc=-1: must be >= 0']),
+}
+
+
+@pytest.mark.parametrize('script', sorted(RANGE_TABLE))
+def test_values_out_of_range_are_all_reported_at_once(script, tmp_path):
+    args, expected = RANGE_TABLE[script]
+    result = subprocess.run([sys.executable, script, f'--out_dir={tmp_path}', *args] if script in (
+        'train.py', 'sample.py', 'perplexity_per_lang.py', 'cloze_test.py', 'sense_visualisation.py')
+        else [sys.executable, script, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and 'Traceback' not in result.stderr, result.stderr
+    assert f'{len(expected)} value(s) out of range' in result.stderr, result.stderr
+    for piece in expected:
+        assert piece in result.stderr, f"{piece!r} not in:\n{result.stderr}"
+    assert not os.listdir(tmp_path)  # nothing was done
+
+
+def test_an_imported_constant_is_not_a_configuration_key(tmp_path):
+    result = subprocess.run([sys.executable, 'train.py', '--CKPT_NAME=other.pt', f'--out_dir={tmp_path}'],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "unknown key 'CKPT_NAME'" in result.stderr
+
+
+# --- file-system faults ---------------------------------------------------------------------
+
+def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / 'ckpt.pt'
+    save_checkpoint({'iter_num': 1}, str(path))
+    before = path.read_bytes()
+
+    def save_until_the_disk_is_full(obj, f):
+        with open(f, 'wb') as out:
+            out.write(b'x' * 1000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(torch, 'save', save_until_the_disk_is_full)
+    with pytest.raises(WriteError, match=r'could not write .*ckpt.pt: the disk is full.*unchanged'):
+        save_checkpoint({'iter_num': 2}, str(path))
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ['ckpt.pt']  # no partial .tmp
+
+
+FULL_DISK_AT_SECOND_SAVE = """
+import runpy, sys, torch
+saves = []
+real_save = torch.save
+def save(obj, f, *args, **kwargs):
+    saves.append(f)
+    if len(saves) == 2:  # PyTorch hides the errno of a full disk in a RuntimeError
+        with open(f, 'wb') as out:
+            out.write(b'partial')
+        raise RuntimeError('[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file data/3: file write failed')
+    return real_save(obj, f, *args, **kwargs)
+torch.save = save
+import shutil, collections
+usage = collections.namedtuple('usage', 'total used free')
+shutil.disk_usage = lambda path: usage(10**9, 10**9, 1000)
+sys.argv = sys.argv[1:]
+runpy.run_path('train.py', run_name='__main__')
+"""
+
+
+def test_full_disk_during_training_is_a_message_and_leaves_the_last_checkpoint(data_root, tmp_path):
+    out = tmp_path / 'run'
+    cmd = train_command(data_root, out, '--max_iters=4', '--eval_interval=2')
+    result = subprocess.run([sys.executable, '-c', FULL_DISK_AT_SECOND_SAVE] + cmd[1:], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and 'Traceback' not in result.stderr, result.stderr
+    assert 'could not write' in result.stderr and 'the disk is full' in result.stderr
+    assert load_checkpoint_file(str(out))['iter_num'] == 2  # the first save is intact
+    assert not [n for n in os.listdir(out) if n.endswith('.tmp')]
+
+
+def test_read_only_missing_or_file_output_folders(tmp_path, monkeypatch):
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('x')
+    with pytest.raises(OutDirError, match='is a file, not a folder'):
+        prepare_out_dir(str(a_file))
+    with pytest.raises(OutDirError, match='cannot create out_dir'):
+        prepare_out_dir(str(a_file / 'below'))
+    prepare_out_dir(str(tmp_path / 'new' / 'nested'))  # missing folders are created
+    assert (tmp_path / 'new' / 'nested').is_dir()
+    monkeypatch.setattr(os, 'access', lambda path, mode: False)  # the tests may run as root
+    with pytest.raises(OutDirError, match='cannot be written'):
+        prepare_out_dir(str(tmp_path))
+    monkeypatch.undo()
+
+    real_open = open
+
+    def read_only_open(path, mode='r', *args, **kwargs):
+        if 'w' in mode or 'a' in mode:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr('builtins.open', read_only_open)
+    with pytest.raises(WriteError, match=r'could not write .*report.md: Read-only file system'):
+        write_text(str(tmp_path / 'report.md'), 'text')
+
+
+# --- SIGTERM during an evaluation -----------------------------------------------------------
+
+def test_sigterm_during_an_evaluation_stops_within_seconds_and_saves(data_root, tmp_path):
+    out = tmp_path / 'run dir'
+    train(data_root, out, '--max_iters=2', '--eval_interval=2')
+    # resumed at iteration 2, it trains one iteration, then evaluates for a very long time
+    cmd = train_command(data_root, out, '--max_iters=100', '--eval_interval=3', '--eval_iters=100000000',
+                        '--init_from=resume')
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if line.startswith('iter 2:'):
+            break
+    time.sleep(1)  # inside the evaluation of iteration 3
+    sent = time.time()
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert time.time() - sent < 30 and proc.returncode == 0, output
+    assert load_checkpoint_file(str(out))['iter_num'] == 3
+    [resume] = [line for line in output.splitlines() if line.startswith('to resume: ')]
+    args = shlex.split(resume[len('to resume: '):])
+    assert args[:2] == ['python', 'train.py'] and f'--out_dir={out}' in args
+    assert f'--data_root={data_root}' in args and args[-1] == '--init_from=resume'
