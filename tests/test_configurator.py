@@ -87,3 +87,34 @@ def test_the_shipped_configs_are_valid():
     assert len(configs) >= 6
     for path in configs:
         configure(dict(train_defaults), [path])
+
+
+def test_ranges_report_every_problem_at_once_with_the_valid_range():
+    from configurator import at_least, at_most, below, between, non_empty, one_of
+    ns = dict(defaults(), warmup_iters=10, lr_decay_iters=100, split='test', top_k=200)
+    ranges = dict(batch_size=at_least(1), learning_rate=at_least(0) & at_most(1), split=one_of('val', 'test'),
+                  warmup_iters=at_least(0) & below('lr_decay_iters'), out_dir=non_empty(),
+                  top_k=at_least(0).or_none(), compile=one_of(True, False))
+    configure(dict(ns), ['--top_k=None'], ranges)  # all valid
+    with pytest.raises(ConfigError) as e:
+        configure(dict(ns), ['--batch_size=0', '--learning_rate=1e999', '--split=train', '--warmup_iters=100',
+                             '--out_dir=', '--top_k=-1'], ranges)
+    message = str(e.value)
+    assert '6 value(s) out of range' in message
+    for piece in ("--batch_size=0: must be >= 1", "--learning_rate=inf: must be >= 0 and <= 1",
+                  "--split='train': must be one of 'val', 'test'",
+                  "--warmup_iters=100: must be >= 0 and < lr_decay_iters (the value of --lr_decay_iters)",
+                  "--out_dir='': must be not empty", "--top_k=-1: must be >= 0, or None"):
+        assert piece in message
+    with pytest.raises(ConfigError, match=r"--batch_size=None: must be >= 1"):
+        configure(dict(ns), ['--batch_size=None'], ranges)  # None only where the range says so
+    assert between(0, 1, high_open=True).accepts(0.5, {}) and not between(0, 1, high_open=True).accepts(1.0, {})
+
+
+def test_only_names_the_script_assigns_are_keys(tmp_path):
+    script = tmp_path / 'script.py'
+    script.write_text("from os import sep as SEPARATOR\nbatch_size = 12\n")
+    ns = {'__file__': str(script), 'SEPARATOR': '/', 'batch_size': 12}
+    with pytest.raises(ConfigError, match=r"unknown key 'SEPARATOR'"):
+        configure(dict(ns), ['--SEPARATOR=x'])
+    assert configure(dict(ns), ['--batch_size=3']) == {'batch_size': 3}

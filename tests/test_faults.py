@@ -20,10 +20,7 @@ from reporting import write_text
 from run_folder import LOCK_NAME, OutDirError, lock_out_dir, prepare_out_dir
 from synthetic_data import write_synthetic_dataset
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
-        '--batch_size=8', '--gradient_accumulation_steps=1', '--eval_iters=2', '--warmup_iters=1',
-        '--log_interval=1']
+from test_train import REPO, TINY, train
 
 
 @pytest.fixture(scope='module')
@@ -36,14 +33,6 @@ def data_root(tmp_path_factory):
 def train_command(data_root, out_dir, *args):
     return [sys.executable, 'train.py', f'--data_root={data_root}', '--list_of_datasets=synth',
             f'--out_dir={out_dir}', *TINY, *args]
-
-
-def train(data_root, out_dir, *args, check=True):
-    result = subprocess.run(train_command(data_root, out_dir, *args), cwd=REPO, capture_output=True,
-                            text=True, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"train.py failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return result
 
 
 def files(folder):
