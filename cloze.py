@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from resampling import wilson_interval
+from text_input import read_text_lines
 
 MASK = ' <mask>'
 ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer',
@@ -100,45 +101,62 @@ def items_from_lines(lines, dataset, language, split='test', min_context_words=5
     return items, skipped
 
 
-def read_cloze_file(path, dataset=None):
+def read_cloze_file(path, dataset=None, skipped=None):
     """Items of a JSON-lines file in the original format; dataset defaults to the file's name.
-    A malformed line raises ClozeFileError naming the file and the line number."""
+    A malformed item (not JSON, a key missing, no mask, an answer that can never be a hit: not one
+    word, or not the word of the passage at the mask) raises ClozeFileError naming the file and
+    the line; when skipped is a list, it is appended there instead ({'file', 'line', 'id',
+    'reason'}) and the item left out, so that one bad item does not refuse a whole benchmark."""
     dataset = dataset or os.path.splitext(os.path.basename(path))[0]
     if not os.path.isfile(path):
         raise ClozeFileError(f"cloze file {path} does not exist")
     items = []
-    with open(path, encoding='utf-8') as f:
-        for line_number, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
+    for line_number, raw in enumerate(read_text_lines(path, 'cloze file'), 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            obj, problem = None, f"not valid JSON ({e.msg} at column {e.colno})"
+        else:
+            problem = cloze_item_problem(obj)
+        if problem:
             where = f"{path}, line {line_number}"
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise ClozeFileError(f"{where}: not valid JSON ({e.msg} at column {e.colno})")
-            if not isinstance(obj, dict):
-                raise ClozeFileError(f"{where}: expected a JSON object with keys "
-                                     f"{', '.join(ORIGINAL_KEYS)}, got {type(obj).__name__}")
-            missing = [k for k in ORIGINAL_KEYS if k not in obj]
-            if missing:
-                raise ClozeFileError(f"{where}: missing key(s) {', '.join(missing)} (each line needs "
-                                     f"{', '.join(ORIGINAL_KEYS)})")
-            for key in ('original_passage', 'cloze_passage', 'answer', 'language'):
-                if not isinstance(obj[key], str):
-                    raise ClozeFileError(f"{where}: '{key}' must be a string, not "
-                                         f"{type(obj[key]).__name__}")
-            if not obj['answer'].strip():
-                raise ClozeFileError(f"{where}: 'answer' is empty")
-            count = obj['cloze_passage'].count(MASK)
-            if count != 1:
-                raise ClozeFileError(f"{where}: 'cloze_passage' must hold '{MASK.strip()}' once, "
-                                     f"after a space; it holds it {count} times")
-            context, suffix = obj['cloze_passage'].split(MASK)
-            items.append(ClozeItem(id=str(obj['id']), dataset=dataset, language=obj['language'],
-                                   context=context, answer=obj['answer'].strip(),
-                                   passage=obj['original_passage'], suffix=suffix,
-                                   extra={'length_of_sentences': obj['length_of_sentences']}))
+            if skipped is None:
+                raise ClozeFileError(f"{where}: {problem}")
+            skipped.append({'file': path, 'line': line_number,
+                            'id': str(obj.get('id')) if isinstance(obj, dict) else None, 'reason': problem})
+            continue
+        context, suffix = obj['cloze_passage'].split(MASK)
+        items.append(ClozeItem(id=str(obj['id']), dataset=dataset, language=obj['language'],
+                               context=context, answer=obj['answer'].strip(),
+                               passage=obj['original_passage'], suffix=suffix,
+                               extra={'length_of_sentences': obj['length_of_sentences']}))
     return items
+
+
+def cloze_item_problem(obj):
+    """Why a parsed line of a cloze file is not a usable item, or None."""
+    if not isinstance(obj, dict):
+        return f"expected a JSON object with keys {', '.join(ORIGINAL_KEYS)}, got {type(obj).__name__}"
+    missing = [k for k in ORIGINAL_KEYS if k not in obj]
+    if missing:
+        return f"missing key(s) {', '.join(missing)} (each line needs {', '.join(ORIGINAL_KEYS)})"
+    for key in ('original_passage', 'cloze_passage', 'answer', 'language'):
+        if not isinstance(obj[key], str):
+            return f"'{key}' must be a string, not {type(obj[key]).__name__}"
+    answer = obj['answer'].strip()
+    if not answer:
+        return "'answer' is empty"
+    count = obj['cloze_passage'].count(MASK)
+    if count != 1:
+        return f"'cloze_passage' must hold '{MASK.strip()}' once, after a space; it holds it {count} times"
+    if len(answer.split()) != 1:
+        return f"the answer {answer!r} is not one word: a prediction (one word) can never match it"
+    if obj['original_passage'].strip() and answer not in obj['original_passage']:
+        return (f"the answer {answer!r} is not in 'original_passage': the item does not say "
+                f"which word was masked")
+    return None
 
 
 def original_format(item, length_of_sentences):

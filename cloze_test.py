@@ -25,7 +25,10 @@ Writes to --report_dir (default: the out_dir of the (first) checkpoint):
     items, top1_hits, top1_accuracy, top1_ci: [low, high], topk_hits, topk_accuracy, topk_ci,
     skipped_lines (held-out lines that gave no item), and what produced them: out_dir,
     model_name, iter_num, source ('<split> split' or the cloze file), k, beam_width,
-    case_sensitive, min_context_words.
+    case_sensitive, min_context_words;
+  and, when items of the cloze files were skipped, skipped_items: [{file, line, id, reason}]
+  (malformed, an answer that can never be a hit, a language the model lacks; --strict=True refuses
+  them instead).
 """
 
 import json
@@ -51,6 +54,7 @@ out_dirs = []  # several checkpoints to compare, e.g. --out_dirs=out-gpt2-mini,o
 model_name = ''  # optional: when given, must be the checkpoint's ('gpt2' or 'backpack-lm')
 split = 'test'  # held-out split the items are built from: 'test' or 'val'
 cloze_files = []  # JSON-lines files in the original format; [] -> items from the held-out text
+strict = False  # False: malformed items of cloze_files are skipped (listed on screen and in cloze.json); True: refused
 min_context_words = 5  # lines with fewer words before the masked one give no item
 max_items = 0  # at most this many items per dataset and language (0: all)
 beam_width = 10  # beams kept per item at each token step
@@ -75,7 +79,20 @@ check_dtype(dtype, device)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
 autocast = autocast_context(device, dtype)
-file_items = {path: read_cloze_file(path) for path in cloze_files}  # fail early on a bad file
+skipped_items = []  # malformed items of the cloze files, and those whose answer can never be a hit
+file_items = {path: read_cloze_file(path, skipped=None if strict else skipped_items)
+              for path in cloze_files}  # read before any model: a bad file fails early
+
+
+def report_skipped(problems):
+    for p in problems:
+        print(f"  skipped {p['file']}, line {p['line']}" + (f" (id {p['id']})" if p['id'] else '')
+              + f": {p['reason']}")
+
+
+if skipped_items:
+    print(f"{len(skipped_items)} malformed item(s) in the cloze files, skipped (--strict=True refuses them):")
+    report_skipped(skipped_items)
 
 
 def heldout_items(root, datasets, tok):
@@ -89,15 +106,28 @@ def heldout_items(root, datasets, tok):
     return groups
 
 
-def file_item_groups():
-    groups = {}
+def file_item_groups(languages):
+    """{(dataset, language): (items, source, 0)} from the cloze files; items in a language the
+    model was not trained on are skipped (they can never be a hit)."""
+    groups, lacking = {}, []
     for path, items in file_items.items():
         for item in items:
+            if languages and item.language not in languages:
+                lacking.append({'file': path, 'line': None, 'id': item.id,
+                                'reason': f"language {item.language!r}: the model knows {', '.join(languages)}"})
+                continue
             key = (item.dataset, item.language)
             if key not in groups:
                 groups[key] = ([], path, 0)
             if not max_items or len(groups[key][0]) < max_items:
                 groups[key][0].append(item)
+    if lacking and strict:
+        raise SystemExit(f"{len(lacking)} cloze item(s) in a language the model lacks "
+                         f"({lacking[0]['reason']}); without --strict=True they are skipped")
+    if lacking:
+        print(f"{len(lacking)} item(s) in a language the model lacks, skipped:")
+        report_skipped(lacking[:20])
+        skipped_items.extend(p for p in lacking if p not in skipped_items)
     return groups
 
 
@@ -111,7 +141,8 @@ for ckpt_dir in checkpoints:
     root, datasets = checkpoint_datasets(checkpoint, data_root, list_of_datasets)
     tok = checkpoint_tokenizer(checkpoint, root, model)
     classes = tokenizer_classes(tok, model.config.padded_vocab_size, device)
-    groups = file_item_groups() if cloze_files else heldout_items(root, datasets, tok)
+    languages = (checkpoint.get('data') or {}).get('languages') or []
+    groups = file_item_groups(languages) if cloze_files else heldout_items(root, datasets, tok)
     print(f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}; "
           f"{sum(len(g[0]) for g in groups.values()):,} items from "
           f"{', '.join(cloze_files) if cloze_files else f'the {split} split of ' + ', '.join(datasets)}; "
@@ -197,7 +228,8 @@ for ckpt_dir in checkpoints:
 paths = {ext: os.path.join(report_dir, f'cloze.{ext}') for ext in ('md', 'csv', 'json', 'png')}
 write_text(paths['md'], header + table)
 write_csv(paths['csv'], rows, csv_columns)
-write_json(paths['json'], results if len(checkpoints) > 1 else results[checkpoints[0]])
+write_json(paths['json'], {**(results if len(checkpoints) > 1 else results[checkpoints[0]]),
+                           **({'skipped_items': skipped_items} if skipped_items else {})})
 grouped_bar_chart(paths['png'], [f"{d}/{l}" for d, l in groups], series, errors,
                   ylabel='accuracy (%)', title=f"Cloze test: top-1 and top-{k} accuracy (95% CI)",
                   value_format='.1f')

@@ -17,7 +17,9 @@ import os
 
 import numpy as np
 
+from checkpoint import CheckpointError, checkpoint_path
 from prepared_data import DataError, prepare_command, read_meta, resolve_data_root, tokenizer_label
+from run_folder import prepare_out_dir
 from tokenizer import load_tokenizer
 
 
@@ -121,13 +123,21 @@ def bin_mismatch(ids, data_root, dataset, lang, split, whole=True):
 
 
 def default_report_dir(report_dir, out_dirs):
-    """--report_dir, else the (first) checkpoint's out_dir."""
-    return report_dir or out_dirs[0]
+    """--report_dir, else the (first) checkpoint's out_dir; checked writable before any work."""
+    report_dir = report_dir or out_dirs[0]
+    prepare_out_dir(report_dir, key='report_dir')
+    return report_dir
 
 
 def checkpoint_out_dirs(out_dir, out_dirs):
-    """The checkpoints to evaluate: --out_dirs when given, else --out_dir."""
-    return list(out_dirs) if out_dirs else [out_dir]
+    """The checkpoints to evaluate: --out_dirs when given, else --out_dir; every one must exist
+    (found before the first is scored, not after)."""
+    out_dirs = list(out_dirs) if out_dirs else [out_dir]
+    missing = [d for d in out_dirs if not os.path.isfile(checkpoint_path(d))]
+    if missing:
+        raise CheckpointError(f"no checkpoint at {', '.join(checkpoint_path(d) for d in missing)}: "
+                              f"check --out_dir/--out_dirs (train.py writes out_dir/ckpt.pt)")
+    return out_dirs
 
 
 def file_label(label):

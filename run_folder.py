@@ -22,18 +22,19 @@ class OutDirError(SystemExit):
     """An out_dir that cannot be used as it is: the message says why and what to do."""
 
 
-def prepare_out_dir(out_dir):
-    """Create out_dir (and its parents), or say why it cannot be written."""
+def prepare_out_dir(out_dir, key='out_dir'):
+    """Create the output folder out_dir (and its parents), or say why it cannot be written; key:
+    the configuration key that named it."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise OutDirError(f"out_dir={out_dir} is a file, not a folder: choose another --out_dir")
+        raise OutDirError(f"{key}={out_dir} is a file, not a folder: choose another --{key}")
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as e:
-        raise OutDirError(f"cannot create out_dir={out_dir}: {e.strerror} ({e.filename}). "
-                          f"Choose an --out_dir in a folder you can write to.")
+        raise OutDirError(f"cannot create {key}={out_dir}: {e.strerror} ({e.filename}). "
+                          f"Choose a --{key} in a folder you can write to.")
     if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise OutDirError(f"out_dir={out_dir} cannot be written (read-only file system or no "
-                          f"permission): choose an --out_dir you can write to")
+        raise OutDirError(f"{key}={out_dir} cannot be written (read-only file system or no "
+                          f"permission): choose a --{key} you can write to")
 
 
 def lock_out_dir(out_dir):

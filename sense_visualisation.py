@@ -31,8 +31,8 @@ from checkpoint import load_model
 from configurator import at_least, configure, non_empty, one_of
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype)
-from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, heldout_path,
-                             read_heldout_lines)
+from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, default_report_dir,
+                             heldout_path, read_heldout_lines)
 from reporting import grouped_bar_chart, heatmap, read_json, write_csv, write_json, write_text
 from sense_analysis import (PROBE_TARGETS, PROBES, USAGE_METRICS, compare_language_usage,
                             is_backpack, polysemy_probe, sense_alignment, sense_projection,
@@ -105,7 +105,7 @@ dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
 ctx = autocast_context(device, dtype)
 torch.manual_seed(seed)
-report_dir = report_dir or out_dir
+report_dir = default_report_dir(report_dir, [out_dir])  # writable, checked before any work
 
 model, checkpoint = load_model(out_dir, device, model_name or None)
 label = checkpoint['model_name']

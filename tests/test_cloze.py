@@ -78,6 +78,17 @@ def test_original_format_files_are_read_and_errors_name_the_line(tmp_path):
         path = write_lines(tmp_path / 'bad.jsonl', [lines[0], lines[1], bad])
         with pytest.raises(ClozeFileError, match=rf"bad\.jsonl, line 3: .*{re.escape(message)}"):
             read_cloze_file(path)
+    # items whose answer can never be a hit are malformed too
+    bad_lines["is not one word"] = json.dumps({**good, 'answer': 'these remarks'})
+    bad_lines["is not in 'original_passage'"] = json.dumps({**good, 'answer': 'comments'})
+    # skipped instead of refused when the caller collects them: one bad item does not stop a benchmark
+    path = write_lines(tmp_path / 'mixed.jsonl', [lines[0], *bad_lines.values(), lines[1]])
+    skipped = []
+    assert [i.answer for i in read_cloze_file(path, skipped=skipped)] == ['remarks', 'hier']
+    assert [s['line'] for s in skipped] == list(range(2, 2 + len(bad_lines)))
+    for message, problem in zip(bad_lines, skipped):
+        assert message in problem['reason'] and problem['file'] == path
+    assert skipped[1]['id'] == str(good['id']) and skipped[0]['id'] is None
 
 
 def test_token_classes_say_where_words_begin_and_end():
@@ -254,8 +265,18 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     records = [json.loads(line) for line in (single / 'cloze_predictions.jsonl').read_text().splitlines()]
     assert [r['id'] for r in records] == [item.id for item in items]
 
-    bad = write_lines(tmp_path / 'bad.jsonl', [json.dumps(original_format(items[0], 5)), '{"id": 2,'])
+    # a malformed item and one in a language the model lacks are skipped, counted and listed;
+    # --strict=True refuses the file
+    german = {**original_format(items[1], 5), 'language': 'de', 'id': 'german'}
+    bad = write_lines(tmp_path / 'bad.jsonl', [json.dumps(original_format(items[0], 5)), '{"id": 2,',
+                                                json.dumps(german)])
     result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={bad}',
-                        '--device=cpu', check=False)
+                        f'--report_dir={tmp_path / "skipping"}', '--device=cpu', '--beam_width=2')
+    assert f"skipped {bad}, line 2: not valid JSON" in result.stdout and "(id german): language 'de'" in result.stdout
+    results = json.loads((tmp_path / 'skipping' / 'cloze.json').read_text())
+    assert results['bad']['fr']['items'] == 1
+    assert [(p['line'], p['id']) for p in results['skipped_items']] == [(2, None), (None, 'german')]
+    result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={bad}',
+                        '--device=cpu', '--strict=True', check=False)
     assert result.returncode != 0 and f"{bad}, line 2" in result.stderr
     assert 'Traceback' not in result.stderr
