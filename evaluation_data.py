@@ -85,11 +85,16 @@ def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
         raise DataError(f"{path} does not exist: the held-out text is written by the prepare "
                         f"script; prepare the dataset again with: {prepare_command(dataset)}")
     lines = []
-    with open(path, encoding='utf-8', newline='\n') as f:
+    with open(path, 'rb') as f:
         for line in f:
             if max_lines and len(lines) >= max_lines:
                 break
-            lines.append(line[:-1] if line.endswith('\n') else line)
+            try:
+                lines.append(line.decode('utf-8').removesuffix('\n'))
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
+                                f"held-out text is written by the prepare script, prepare the dataset "
+                                f"again with: {prepare_command(dataset)}")
     return lines
 
 

@@ -58,6 +58,26 @@ def read_meta(data_root, dataset):
     return meta
 
 
+def check_token_file(path, meta, dataset, chunk=2**26):
+    """The number of tokens of a .bin file, after checking that it is whole and that every id
+    is below meta.json's vocab_size (ids beyond it would index past the embedding table)."""
+    itemsize = np.dtype(meta['dtype']).itemsize
+    size = os.path.getsize(path)
+    if size % itemsize:
+        raise DataError(f"{path} is {size:,} bytes, not a whole number of {meta['dtype']} tokens: "
+                        f"it is truncated. Prepare the dataset again with: {prepare_command(dataset)}")
+    tokens = np.memmap(path, mode='r', dtype=meta['dtype']) if size else np.zeros(0, meta['dtype'])
+    for start in range(0, len(tokens), chunk):
+        largest = int(tokens[start:start + chunk].max())
+        if largest >= meta['vocab_size']:
+            position = start + int(np.argmax(tokens[start:start + chunk] >= meta['vocab_size']))
+            raise DataError(f"{path} holds token id {largest} (first bad id at token {position:,}) but "
+                            f"meta.json says the vocabulary has {meta['vocab_size']} ids: the .bin "
+                            f"and meta.json come from different preparations. Prepare the dataset "
+                            f"again with: {prepare_command(dataset)}")
+    return size // itemsize
+
+
 def tokenizer_label(identity):
     return f"{identity.get('name')} (sha256 {str(identity.get('sha256'))[:12]}...)"
 
@@ -89,12 +109,17 @@ class PreparedData:
         # (dataset, language, split) -> number of tokens, from the files themselves
         self.n_tokens = {}
         for ds, meta in self.metas.items():
-            itemsize = np.dtype(meta['dtype']).itemsize
+            missing = [self.path(ds, lang, 'train') for lang in meta['languages']
+                       if not os.path.isfile(self.path(ds, lang, 'train'))]
+            if missing:
+                raise DataError(f"dataset '{ds}' lacks {', '.join(missing)} (meta.json names the "
+                                f"languages {', '.join(meta['languages'])}): training would see the "
+                                f"other language(s) only. Prepare it again with: {prepare_command(ds)}")
             for lang in meta['languages']:
                 for split in SPLITS:
                     path = self.path(ds, lang, split)
                     if os.path.isfile(path):
-                        self.n_tokens[(ds, lang, split)] = os.path.getsize(path) // itemsize
+                        self.n_tokens[(ds, lang, split)] = check_token_file(path, meta, ds)
         if not any(s == 'train' for (_, _, s) in self.n_tokens):
             raise DataError(f"no training tokens found under {self.data_root} for "
                             f"{self.datasets}. Prepare them with: "

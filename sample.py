@@ -24,6 +24,7 @@ from configurator import at_least, configure, finite
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
 from sense_intervention import sense_scale_from_spec
+from text_input import read_text
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to sample from (out_dir/ckpt.pt)
@@ -52,12 +53,7 @@ root, _ = checkpoint_datasets(checkpoint, data_root)
 tok = checkpoint_tokenizer(checkpoint, root, model)
 
 if start.startswith('FILE:'):
-    path = start[len('FILE:'):]
-    try:
-        with open(path, encoding='utf-8') as f:
-            start = f.read()
-    except OSError as e:
-        raise SystemExit(f"--start={start!r}: cannot read {path} ({e.strerror})")
+    start = read_text(start[len('FILE:'):], '--start=FILE:')
 prompt = [tok.eot_token] + tok.encode(start)
 if len(prompt) > model.config.block_size:
     print(f"note: the prompt has {len(prompt)} tokens; the model sees the last "

@@ -14,12 +14,14 @@ The gold annotation is written by data/demo/prepare.py into data/demo/gold/:
 """
 
 import csv
+import io
 import itertools
 import json
 import os
 import re
 
 from evaluation_data import heldout_path
+from text_input import read_text, read_text_lines
 
 # A balanced list of common parliamentary words, as translation pairs: the default words of the
 # sense tables and, when no bilingual lexicon is at hand, the default pairs of the alignment.
@@ -63,12 +65,11 @@ def read_word_list(words='', words_file=''):
     if words_file:
         if not os.path.isfile(words_file):
             raise SenseDataError(f"--words_file={words_file}: no such file (one word per line)")
-        with open(words_file, encoding='utf-8') as f:
-            for line in f:
-                line = line.split('#', 1)[0].strip()
-                if line:
-                    parts = line.split('\t')
-                    result.append((parts[0].strip(), parts[1].strip() if len(parts) > 1 else ''))
+        for line in read_text_lines(words_file, '--words_file'):
+            line = line.split('#', 1)[0].strip()
+            if line:
+                parts = line.split('\t')
+                result.append((parts[0].strip(), parts[1].strip() if len(parts) > 1 else ''))
     return result
 
 
@@ -78,19 +79,17 @@ def read_translation_pairs(path):
         raise SenseDataError(f"--translation_pairs={path}: no such file (a TSV of "
                              f"english<TAB>french lines)")
     pairs = []
-    with open(path, encoding='utf-8') as f:
-        for line_number, line in enumerate(f, 1):
-            line = line.rstrip('\n')
-            if not line.strip() or line.startswith('#'):
-                continue
-            parts = line.split('\t')
-            if len(parts) < 2:
-                raise SenseDataError(f"{path}, line {line_number}: expected 'english<TAB>french', "
-                                     f"got {line[:80]!r}")
-            en, fr = parts[0].strip(), parts[1].strip()
-            if line_number == 1 and (en.lower(), fr.lower()) in (('en', 'fr'), ('english', 'french')):
-                continue
-            pairs.append((en, fr))
+    for line_number, line in enumerate(read_text_lines(path, '--translation_pairs'), 1):
+        if not line.strip() or line.startswith('#'):
+            continue
+        parts = line.split('\t')
+        if len(parts) < 2:
+            raise SenseDataError(f"{path}, line {line_number}: expected 'english<TAB>french', "
+                                 f"got {line[:80]!r}")
+        en, fr = parts[0].strip(), parts[1].strip()
+        if line_number == 1 and (en.lower(), fr.lower()) in (('en', 'fr'), ('english', 'french')):
+            continue
+        pairs.append((en, fr))
     return pairs
 
 
@@ -276,18 +275,17 @@ def read_similarity_csv(path):
     are given, else 'all'."""
     if not os.path.isfile(path):
         raise SenseDataError(f"--similarity_csv={path}: no such file (columns word1,word2,score)")
-    with open(path, encoding='utf-8', newline='') as f:
-        reader = csv.DictReader(f)
-        fields = {(c or '').strip().lower(): c for c in reader.fieldnames or []}
-        missing = [c for c in ('word1', 'word2', 'score') if c not in fields]
-        if missing:
-            raise SenseDataError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
-                                 f"header 'word1,word2,score' (optionally language1,language2)")
-        pairs = []
-        for row in reader:
-            get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
-            pairs.append(_pair(get('word1'), get('language1'), get('word2'), get('language2'),
-                               _float_or_none(get('score'))))
+    reader = csv.DictReader(io.StringIO(read_text(path, '--similarity_csv'), newline=''))
+    fields = {(c or '').strip().lower(): c for c in reader.fieldnames or []}
+    missing = [c for c in ('word1', 'word2', 'score') if c not in fields]
+    if missing:
+        raise SenseDataError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
+                             f"header 'word1,word2,score' (optionally language1,language2)")
+    pairs = []
+    for row in reader:
+        get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
+        pairs.append(_pair(get('word1'), get('language1'), get('word2'), get('language2'),
+                           _float_or_none(get('score'))))
     return pairs
 
 

@@ -280,3 +280,40 @@ def test_sigterm_during_an_evaluation_stops_within_seconds_and_saves(data_root, 
     args = shlex.split(resume[len('to resume: '):])
     assert args[:2] == ['python', 'train.py'] and f'--out_dir={out}' in args
     assert f'--data_root={data_root}' in args and args[-1] == '--init_from=resume'
+
+
+# --- text input -----------------------------------------------------------------------------
+
+def test_text_files_other_encodings_and_line_ends(tmp_path):
+    from text_input import TextFileError, read_text_lines
+    path = tmp_path / 'words.txt'
+    path.write_bytes(b'\xef\xbb\xbfbank\r\nbanque\rvol\n')  # a BOM, CRLF and a CR-only line end
+    assert read_text_lines(str(path)) == ['bank', 'banque', 'vol']
+    path.write_bytes('bank\ncaf\xe9 cr\xe8me\n'.encode('latin-1'))
+    with pytest.raises(TextFileError, match=r'words.txt, line 2, column 4: byte 0xe9 is not UTF-8.*iconv'):
+        read_text_lines(str(path), '--words_file')
+    path.write_bytes('bank\n'.encode('utf-16'))
+    with pytest.raises(TextFileError, match=r'is UTF-16, not UTF-8'):
+        read_text_lines(str(path))
+    with pytest.raises(TextFileError, match=r'--words_file .*nowhere.txt: no such file'):
+        read_text_lines(str(tmp_path / 'nowhere.txt'), '--words_file')
+
+
+# --- prepared data --------------------------------------------------------------------------
+
+def test_prepared_data_is_checked_before_training(tmp_path):
+    import numpy as np
+    from prepared_data import DataError, PreparedData
+    write_synthetic_dataset(str(tmp_path), 'synth', vocab_size=96)
+    tokens = np.fromfile(tmp_path / 'synth' / 'fr_val.bin', dtype=np.uint16)
+    tokens[1234] = 300  # an id beyond the vocabulary of meta.json
+    tokens.tofile(tmp_path / 'synth' / 'fr_val.bin')
+    with pytest.raises(DataError, match=r'fr_val.bin holds token id 300 \(first bad id at token 1,234\).*96 ids'):
+        PreparedData(str(tmp_path), ['synth'])
+    (tmp_path / 'synth' / 'fr_val.bin').write_bytes(b'\x01\x00\x02')  # half a token at the end
+    with pytest.raises(DataError, match=r'fr_val.bin is 3 bytes, not a whole number of uint16 tokens'):
+        PreparedData(str(tmp_path), ['synth'])
+    (tmp_path / 'synth' / 'fr_val.bin').unlink()
+    (tmp_path / 'synth' / 'fr_train.bin').unlink()  # today: it would train on English only
+    with pytest.raises(DataError, match=r"dataset 'synth' lacks .*fr_train.bin .*en, fr"):
+        PreparedData(str(tmp_path), ['synth'])
