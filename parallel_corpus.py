@@ -86,19 +86,26 @@ def split_of_line(line_number, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_se
 
 def scan_file(path, chunk_lines=DEFAULT_CHUNK_LINES, block_bytes=1 << 24):
     """(line count, sha256, byte offset where each chunk of `chunk_lines` lines starts), streaming.
-    Lines end with b'\\n'; a last line without one still counts."""
+    Lines end with b'\\n'; a last line without one still counts. A file whose lines end with
+    b'\\r' alone (classic Mac OS) is refused: it would read as one line."""
     digest = hashlib.sha256()
-    starts, newlines, position, last_byte = [0], 0, 0, b"\n"
+    starts, newlines, returns, position, last_byte = [0], 0, 0, 0, b"\n"
     with open(path, "rb") as f:
         while block := f.read(block_bytes):
             digest.update(block)
-            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            codes = np.frombuffer(block, dtype=np.uint8)
+            returns += int(np.count_nonzero(codes == 13))
+            ends = np.flatnonzero(codes == 10)
             # the line after newline number g (global, 0-based) starts a chunk when (g + 1) % chunk_lines == 0
             first = (-(newlines + 1)) % chunk_lines
             starts.extend((position + ends[first::chunk_lines] + 1).tolist())
             newlines += len(ends)
             position += len(block)
             last_byte = block[-1:]
+    if returns > 2 * newlines + 1:
+        raise SystemExit(f"{path} has {returns:,} carriage returns (\\r) but {newlines:,} line feeds "
+                         f"(\\n): its lines end with \\r alone and would read as one line. Convert "
+                         f"it first, e.g. with: tr '\\r' '\\n' < {path} > {path}.lf && mv {path}.lf {path}")
     lines = newlines + (last_byte != b"\n")
     starts = [s for s in starts if s < position] if lines else []
     return lines, digest.hexdigest(), starts + [position]
@@ -237,6 +244,22 @@ def _relative_to(path, root):
     return os.path.relpath(path, root) if os.path.commonpath([path, root]) == root else path
 
 
+def aligned_scans(raw_files, chunk_lines=DEFAULT_CHUNK_LINES, verbose=False):
+    """{lang: scan_file(path)} of line-aligned raw files, or an error naming each file's line count."""
+    scans = {}
+    for lang, path in raw_files.items():
+        if verbose:
+            print(f"scanning {path} ({os.path.getsize(path) / 1e6:,.1f} MB)")
+        scans[lang] = scan_file(path, chunk_lines)
+    counts = {lang: scan[0] for lang, scan in scans.items()}
+    if len(set(counts.values())) > 1:
+        raise SystemExit("the raw files are not line-aligned: "
+                         + ", ".join(f"{raw_files[lang]} has {n:,} lines" for lang, n in counts.items())
+                         + ". Each line must be the translation of the same line in the other file; "
+                           "re-download them (bash data/get_data.sh) or fix the files.")
+    return scans
+
+
 def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
                             split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed=DEFAULT_SPLIT_SEED,
                             num_proc=None, extra_meta=None, chunk_lines=DEFAULT_CHUNK_LINES, verbose=True):
@@ -251,18 +274,8 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     dtype = token_dtype(tokenizer.n_vocab)
 
     # pass 1: line counts (must agree), sha256 and where each chunk starts in each file
-    scans = {}
-    for lang, path in raw_files.items():
-        if verbose:
-            print(f"scanning {path} ({os.path.getsize(path) / 1e6:,.1f} MB)")
-        scans[lang] = scan_file(path, chunk_lines)
-    counts = {lang: scan[0] for lang, scan in scans.items()}
-    if len(set(counts.values())) > 1:
-        raise SystemExit("the raw files are not line-aligned: "
-                         + ", ".join(f"{raw_files[lang]} has {n:,} lines" for lang, n in counts.items())
-                         + ". Each line must be the translation of the same line in the other file; "
-                           "re-download them (bash data/get_data.sh) or fix the files.")
-    n_lines = counts[languages[0]]
+    scans = aligned_scans(raw_files, chunk_lines, verbose)
+    n_lines = scans[languages[0]][0]
     jobs = [(c * chunk_lines, min(chunk_lines, n_lines - c * chunk_lines),
              {lang: (scans[lang][2][c], scans[lang][2][c + 1]) for lang in languages})
             for c in range(len(scans[languages[0]][2]) - 1)]
@@ -490,6 +503,8 @@ def train_shared_tokenizer(name, vocab_size, raw_dirs, data_root, max_bytes_per_
               f"{os.path.join(data_root, tokenizer_lib.TOKENIZERS_DIR, name)}.* and prepare them again)")
     else:
         print(f"tokenizer '{name}': training on {' and '.join(present)}")
+    for files in present.values():
+        aligned_scans(files)  # before the tokenizer is trained on them, not after
     languages = list(next(iter(present.values())))
     train = {lang: _roundrobin(*(iter_clean_lines(files, lang, "train") for files in present.values()))
              for lang in languages}

@@ -395,6 +395,10 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
         if token not in ranks:
             ranks[token] = len(ranks)
     special_tokens = {EOT: len(ranks)}
+    if len(ranks) + 1 < vocab_size:  # saved under a name that promises vocab_size, it would mislead
+        raise SystemExit(f"tokenizer '{name}': the training text supports only {len(ranks) + 1:,} tokens, "
+                         f"not the {vocab_size:,} asked for. Ask for --vocab_size={len(ranks) + 1} or "
+                         f"fewer, or train on more text; nothing was saved.")
     encoding = tiktoken.Encoding(name, pat_str=PRETOKENIZE_PATTERN, mergeable_ranks=ranks,
                                  special_tokens=special_tokens)
 
@@ -441,8 +445,6 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
         sizes = ", ".join(f"{lang} {stats['lines']:,} lines / {stats['bytes'] / 1e6:.1f} MB"
                           for lang, stats in sample.items())
         print(f"tokenizer '{name}': {tok.n_vocab:,} tokens (EOT = {tok.eot_token}) trained on {sizes}")
-        if tok.n_vocab < vocab_size:
-            print(f"  note: the training text only supports {tok.n_vocab:,} of the {vocab_size:,} tokens asked for")
         for lang, stats in compression.items():
             print(f"  {lang}: {stats['tokens_per_word']:.3f} tokens/word, {stats['bytes_per_token']:.3f} bytes/token "
                   f"on {stats['lines']:,} held-out lines")

@@ -284,3 +284,28 @@ def test_one_tokenizer_shared_by_europarl_and_multiun(tmp_path):
     info = json.load(open(tokenizer.tokenizer_paths("europarl-multiun-bpe300", root)[1]))
     assert info["trained_on"] == ["europarl", "multiun"]
     assert info["compression_heldout"]["fr"]["lines"] > 0  # measured on the validation lines
+
+
+def test_bad_raw_files_are_refused_before_a_tokenizer_is_trained(tmp_path):
+    root = str(tmp_path)
+    raw = os.path.join(root, "europarl", "raw")
+    write_europarl_like(raw, 300, seed=4)
+    en, fr = (os.path.join(raw, f"europarl-v7.fr-en.{lang}") for lang in ("en", "fr"))
+    with open(fr, "ab") as f:
+        f.write(b"\nune ligne de trop\n")
+    result = run_prepare(f"--data_root={root}", "--vocab_size=300", "--num_proc=1")
+    assert result.returncode == 1 and "the raw files are not line-aligned" in result.stderr
+    assert "Traceback" not in result.stderr and not os.path.exists(os.path.join(root, "tokenizers"))
+    write_europarl_like(raw, 300, seed=4)
+    with open(en, "rb") as f:
+        data = f.read()
+    with open(en, "wb") as f:
+        f.write(data.replace(b"\r", b"").replace(b"\n", b"\r"))  # classic Mac OS line ends
+    result = run_prepare(f"--data_root={root}", "--vocab_size=300", "--num_proc=1")
+    assert result.returncode == 1 and "its lines end with \\r alone" in result.stderr
+    assert not os.path.exists(os.path.join(root, "tokenizers"))
+    # a vocabulary the text cannot reach is not saved under a name that promises it
+    write_europarl_like(raw, 300, seed=4)
+    result = run_prepare(f"--data_root={root}", "--vocab_size=100000", "--num_proc=1")
+    assert result.returncode == 1 and "supports only" in result.stderr and "not the 100,000 asked for" in result.stderr
+    assert not os.path.exists(tokenizer.tokenizer_paths("europarl-multiun-bpe100k", root)[0])
