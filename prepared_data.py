@@ -6,6 +6,7 @@ Batches are a pure function of (seed, split, step, micro-step): a run on one pro
 on eight, or a run and its resumed continuation, draw the same sequences.
 """
 
+import difflib
 import json
 import os
 
@@ -38,11 +39,24 @@ def resolve_data_root(data_root):
     return os.path.join(REPO_ROOT, data_root)
 
 
+def prepared_datasets(data_root):
+    """The names of the prepared datasets under data_root (folders holding a meta.json)."""
+    if not os.path.isdir(data_root):
+        return []
+    return sorted(d for d in os.listdir(data_root) if os.path.isfile(os.path.join(data_root, d, 'meta.json')))
+
+
 def read_meta(data_root, dataset):
     path = os.path.join(data_root, dataset, 'meta.json')
     if not os.path.isfile(path):
+        known = prepared_datasets(data_root)
+        close = difflib.get_close_matches(dataset, known, n=1, cutoff=0.6)
+        if close and dataset not in PREPARE_COMMANDS:  # a typo, more likely than a dataset to prepare
+            raise DataError(f"no dataset '{dataset}' under {data_root}: did you mean '{close[0]}'? "
+                            f"(prepared there: {', '.join(known)})")
         raise DataError(f"dataset '{dataset}' is not prepared: {path} does not exist. "
-                        f"Prepare it with: {prepare_command(dataset)}")
+                        f"Prepare it with: {prepare_command(dataset)}"
+                        + (f" (prepared under {data_root}: {', '.join(known)})" if known else ''))
     try:
         with open(path) as f:
             meta = json.load(f)

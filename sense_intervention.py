@@ -14,6 +14,7 @@ prediction i that reads it. A word is every single-token surface form of it (' b
 the description).
 """
 
+import math
 from contextlib import nullcontext
 
 import numpy as np
@@ -50,6 +51,9 @@ def parse_sense_scale_spec(spec):
             except ValueError:
                 raise SenseScaleError(f"sense scale {part!r}: factor {factor_text!r} is not a "
                                       f"number ({SPEC_HELP})")
+            if not math.isfinite(factor):
+                raise SenseScaleError(f"sense scale {part!r}: factor {factor_text!r} is not a "
+                                      f"finite number ({SPEC_HELP})")
         rest = rest.strip()
         if rest in ('*', 'all'):
             senses = None
@@ -64,6 +68,8 @@ def parse_sense_scale_spec(spec):
         if not word.strip():
             raise SenseScaleError(f"sense scale {part!r}: no word given ({SPEC_HELP})")
         entries.append((word.strip(), senses, factor))
+    if not entries and spec.strip():
+        raise SenseScaleError(f"sense scale {spec!r} names no word ({SPEC_HELP})")
     return entries
 
 

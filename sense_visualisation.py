@@ -31,8 +31,8 @@ from checkpoint import load_model
 from configurator import at_least, configure, non_empty, one_of
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype)
-from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, default_report_dir,
-                             heldout_path, read_heldout_lines)
+from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, dataset_languages,
+                             default_report_dir, heldout_path, read_heldout_lines)
 from reporting import grouped_bar_chart, heatmap, read_json, write_csv, write_json, write_text
 from sense_analysis import (PROBE_TARGETS, PROBES, USAGE_METRICS, compare_language_usage,
                             is_backpack, polysemy_probe, sense_alignment, sense_projection,
@@ -111,6 +111,8 @@ model, checkpoint = load_model(out_dir, device, model_name or None)
 label = checkpoint['model_name']
 root, datasets = checkpoint_datasets(checkpoint, data_root)
 tok = checkpoint_tokenizer(checkpoint, root, model)
+if heldout_dataset:
+    dataset_languages(root, heldout_dataset)  # a typo is an error that names the prepared datasets
 dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(root, d, split)), datasets[0])
 lexicon = read_sense_lexicon(gold_dir(root, dataset)) if has_gold(root, dataset) else None
 print(f"{out_dir}: {label}, iteration {checkpoint.get('iter_num')}, "
@@ -189,9 +191,16 @@ def run_projection():
     resolved = []
     for word, lang in word_list:
         ids = word_tokens(tok, word)
-        if ids:
-            resolved.append({'word': word, 'language': lang, 'token_ids': ids,
-                             'tokens': [tok.token_str(i) for i in ids], 'split': len(ids) > 1})
+        if not ids:
+            print(f"  note: {word!r} has no tokens: left out of the sense tables")
+            continue
+        resolved.append({'word': word, 'language': lang, 'token_ids': ids,
+                         'tokens': [tok.token_str(i) for i in ids], 'split': len(ids) > 1})
+        if len(ids) > 1:  # not a word of the vocabulary: say what stands for it
+            shown = f"its first token {resolved[-1]['tokens'][0]!r}" if multi_token == 'first' else \
+                f"the average of its tokens {' + '.join(map(repr, resolved[-1]['tokens']))}"
+            print(f"  note: {word!r} is not one token of the vocabulary ({len(ids)} tokens): its "
+                  f"senses are those of {shown} (--multi_token=average to change that)")
     if not resolved:
         raise Skipped("no words to show: give some with --words=a,b or --words_file=FILE")
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}

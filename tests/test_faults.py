@@ -317,3 +317,12 @@ def test_prepared_data_is_checked_before_training(tmp_path):
     (tmp_path / 'synth' / 'fr_train.bin').unlink()  # today: it would train on English only
     with pytest.raises(DataError, match=r"dataset 'synth' lacks .*fr_train.bin .*en, fr"):
         PreparedData(str(tmp_path), ['synth'])
+
+
+def test_a_dataset_name_with_a_typo_names_the_prepared_ones(tmp_path):
+    from prepared_data import DataError, PreparedData
+    write_synthetic_dataset(str(tmp_path), 'synth')
+    with pytest.raises(DataError, match=r"no dataset 'snyth' under .*did you mean 'synth'"):
+        PreparedData(str(tmp_path), ['snyth'])
+    with pytest.raises(DataError, match=r"'other' is not prepared.*prepared under .*: synth"):
+        PreparedData(str(tmp_path), ['other'])

@@ -438,7 +438,7 @@ def test_zeroing_every_sense_of_a_word_removes_exactly_its_contribution():
 def test_sense_scale_specs(fixture_data):
     _, meta, tok = fixture_data
     assert parse_sense_scale_spec('bank:3,1; vol:*=0.5') == [('bank', [3, 1], 0.0), ('vol', None, 0.5)]
-    for bad in ('bank', 'bank:x', 'bank:1=abc', ':1', 'bank:'):
+    for bad in ('bank', 'bank:x', 'bank:1=abc', ':1', 'bank:', 'bank:1=nan', 'bank:1=inf', ';', ' ; '):
         with pytest.raises(SenseScaleError):
             parse_sense_scale_spec(bad)
     model = tiny_backpack(vocab_size=meta['vocab_size'])

@@ -87,11 +87,13 @@ def test_every_analysis_writes_its_report(setup):
 
     # one analysis alone keeps the others' results for the same checkpoint
     result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "gpt"}',
-                 f'--report_dir={report}', '--analyses=projection', '--words=bank,banque,parliament',
+                 f'--report_dir={report}', '--analyses=projection', '--words=bank,banque,parliament,zqxjw',
                  '--top_k=3', '--whole_words=False')
     assert result.returncode == 0, result.stderr[-3000:]
+    # a word that is not in the vocabulary is said on screen, with what stands for it
+    assert "note: 'zqxjw' is not one token of the vocabulary" in result.stdout
     summary = json.loads((report / 'senses.json').read_text())
-    assert [w['word'] for w in summary['analyses']['projection']['words']] == ['bank', 'banque', 'parliament']
+    assert [w['word'] for w in summary['analyses']['projection']['words']] == ['bank', 'banque', 'parliament', 'zqxjw']
     assert summary['analyses']['projection']['top_k'] == 3
     assert 'probe' in summary['analyses'] and '## Polysemy probe' in (report / 'senses.md').read_text()
 
