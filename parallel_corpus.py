@@ -32,6 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 import tokenizer as tokenizer_lib
+from atomic_files import temporary_path, write_failure
 
 SPLITS = ("train", "val", "test")
 HELD_OUT_SPLITS = ("val", "test")
@@ -287,7 +288,8 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     outputs = [f"{lang}_{split}.bin" for lang in languages for split in SPLITS]
     outputs += [f"{lang}_{split}.txt" for lang in languages for split in HELD_OUT_SPLITS]
     outputs += [f"{split}_line_numbers.txt" for split in HELD_OUT_SPLITS]
-    tmp = {name: os.path.join(dataset_dir, name + ".tmp") for name in outputs + ["meta.json"]}
+    # temporary files of this writer only, removed whatever happens (a full disk, Ctrl-C)
+    tmp = {name: temporary_path(os.path.join(dataset_dir, name)) for name in outputs + ["meta.json"]}
     stats = {lang: {split: {"lines": 0, "tokens": 0, "words": 0, "bytes": 0} for split in SPLITS} for lang in languages}
     dropped, invalid = collections.Counter(), collections.Counter()
     total_bytes = sum(os.path.getsize(p) for p in raw_files.values())
@@ -342,6 +344,8 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
             f.write(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         for name in outputs + ["meta.json"]:  # meta.json last: its presence means a complete dataset
             os.replace(tmp[name], os.path.join(dataset_dir, name))
+    except OSError as e:
+        raise write_failure(e.filename or dataset_dir, e) from e
     finally:
         results.close()  # stops the pool if we got here by an error
         for f in files.values():

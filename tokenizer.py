@@ -30,6 +30,8 @@ import threading
 import numpy as np
 import tiktoken
 
+from atomic_files import written_atomically
+
 EOT = "<|endoftext|>"
 TOKENIZERS_DIR = "tokenizers"  # under the data root
 DEFAULT_VOCAB_SIZE = 10000  # as in the original project; EOT included
@@ -173,10 +175,8 @@ def _read_tiktoken_file(path):
 
 
 def _write_atomic(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
+    with written_atomically(path) as tmp, open(tmp, "wb") as f:
         f.write(data)
-    os.replace(tmp, path)
 
 
 def _trained_tokenizer(name, data_root, dataset=None):

@@ -326,3 +326,35 @@ def test_a_dataset_name_with_a_typo_names_the_prepared_ones(tmp_path):
         PreparedData(str(tmp_path), ['snyth'])
     with pytest.raises(DataError, match=r"'other' is not prepared.*prepared under .*: synth"):
         PreparedData(str(tmp_path), ['other'])
+
+
+def test_full_disk_while_preparing_a_dataset_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import parallel_corpus
+    import tokenizer
+    from test_parallel_corpus import EN, FR
+    tok = tokenizer.train_bpe_tokenizer({'en': EN * 20, 'fr': FR * 20}, vocab_size=300, name='full-disk',
+                                        data_root=str(tmp_path), verbose=False)
+    raw = {'en': tmp_path / 'a.en', 'fr': tmp_path / 'a.fr'}
+    raw['en'].write_text('\n'.join(EN * 50) + '\n')
+    raw['fr'].write_text('\n'.join(FR * 50) + '\n')
+
+    class FullDisk:  # the held-out text files fill the disk
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def close(self):
+            self.f.close()
+
+    def open_on_a_full_disk(path, mode='r', *args, **kwargs):
+        f = open(path, mode, *args, **kwargs)
+        return FullDisk(f) if '_val.txt' in str(path) else f
+
+    monkeypatch.setattr(parallel_corpus, 'open', open_on_a_full_disk, raising=False)
+    out = tmp_path / 'out'
+    with pytest.raises(WriteError, match='the disk is full'):
+        parallel_corpus.prepare_parallel_corpus(str(out), {k: str(v) for k, v in raw.items()}, tok,
+                                                data_root=str(tmp_path), num_proc=1, verbose=False)
+    assert os.listdir(out) == []
