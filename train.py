@@ -248,10 +248,13 @@ def estimate_loss():
         if not data.sources(split, block_size, lang):
             continue
         total = torch.zeros(2, device=device)
-        for k in range(ddp_rank, eval_iters, ddp_world_size):
+        for first in range(0, eval_iters, ddp_world_size):  # the same steps on every process
             if stop_agreed():
                 model.train()
                 return None
+            k = first + ddp_rank
+            if k >= eval_iters:
+                continue
             X, Y = get_batch(split, k, 0, lang, stream='eval')
             with ctx:
                 _, loss = model(X, Y)
