@@ -85,10 +85,10 @@ def read_meta():
         return json.load(f)
 
 
-def config_iterations(config_file):
+def config_values(config_file):
     values = {}
     exec(open(os.path.join(REPO, config_file)).read(), {}, values)
-    return values['max_iters']
+    return values
 
 
 started = time.time()
@@ -105,9 +105,11 @@ else:
 
 # 2. training, same number of tokens for both models
 for name, config_file in MODELS.items():
-    iterations = max_iters or config_iterations(config_file)
+    defaults = config_values(config_file)
+    iterations = max_iters or defaults['max_iters']
+    warmup = min(defaults['warmup_iters'], iterations // 10)  # warmup < lr_decay_iters, for short runs too
     overrides = [f'--out_dir={out_dirs[name]}', f'--data_root={data_root}', f'--device={device}',
-                 f'--max_iters={iterations}', f'--lr_decay_iters={iterations}',
+                 f'--max_iters={iterations}', f'--lr_decay_iters={iterations}', f'--warmup_iters={warmup}',
                  '--overwrite=True']  # an unfinished run of an earlier demo is moved aside
     if finished_checkpoint(out_dirs[name], iterations):
         print(f"=== 2. {name}: a finished checkpoint is in {out_dirs[name]} (--fresh=True retrains)")

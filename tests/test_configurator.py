@@ -70,23 +70,29 @@ def test_malformed_arguments(tmp_path):
 
 
 def test_the_shipped_configs_are_valid():
-    """Every config file in config/ runs against train.py's keys (read from train.py's source)."""
+    """Every config file in config/ runs against train.py's keys and ranges (read from train.py's
+    source)."""
     import ast
     import glob
     import os
+
+    import configurator
+    from model import MODEL_CLASSES
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     tree = ast.parse(open(os.path.join(root, 'train.py')).read())
     train_defaults = {}
+    names = {**vars(configurator), 'MODEL_CLASSES': MODEL_CLASSES, 'default_device': lambda: 'cpu'}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                train_defaults[node.targets[0].id] = eval(compile(ast.Expression(node.value), 'train.py', 'eval'), {})
-            except NameError:
-                train_defaults[node.targets[0].id] = 'cpu'  # device = default_device()
+            if node.targets[0].id == 'config':
+                break  # the defaults end where the configuration is read
+            train_defaults[node.targets[0].id] = eval(compile(ast.Expression(node.value), 'train.py', 'eval'), names)
+    ranges = train_defaults.pop('ranges')
+    assert 'grad_clip' in ranges and len(ranges) > 20
     configs = sorted(glob.glob(os.path.join(root, 'config', '*.py')))
     assert len(configs) >= 6
     for path in configs:
-        configure(dict(train_defaults), [path])
+        configure(dict(train_defaults), [path], ranges)
 
 
 def test_ranges_report_every_problem_at_once_with_the_valid_range():
