@@ -20,18 +20,13 @@ import os
 import socket
 import sys
 
-os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports sent anywhere
-
-import gradio as gr  # noqa: E402 (after the environment it reads)
-
-from checkpoint import load_model  # noqa: E402
-from configurator import configure  # noqa: E402
-from device_setup import (autocast_context, check_device, check_dtype, default_device,  # noqa: E402
-                          default_dtype)
-from evaluation_data import checkpoint_datasets, checkpoint_tokenizer  # noqa: E402
-from sense_analysis import is_backpack  # noqa: E402
-from sense_explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page,  # noqa: E402
-                            describe_model, steer_page, word_page)
+from checkpoint import load_model
+from configurator import configure
+from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
+from sense_analysis import is_backpack
+from sense_explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page, describe_model,
+                            steer_page, word_page)
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to explore (out_dir/ckpt.pt)
@@ -51,7 +46,7 @@ dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
 if not 0 < port < 65536:
     raise SystemExit(f"--port={port}: choose a port from 1 to 65535")
-with socket.socket() as probe:
+with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET) as probe:
     try:
         probe.bind((host, port))
     except OSError as e:
@@ -61,6 +56,9 @@ with socket.socket() as probe:
 model, checkpoint = load_model(out_dir, device, model_name or None)
 root, _ = checkpoint_datasets(checkpoint, data_root)
 tok = checkpoint_tokenizer(checkpoint, root, model)
+os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports sent anywhere
+import gradio as gr  # noqa: E402 (after the checks above: importing it takes seconds)
+
 backpack = is_backpack(model)
 if backpack:
     model.sense_table()  # computed once here, then every view reads it

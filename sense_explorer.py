@@ -423,7 +423,7 @@ def message_html(lines, error=False):
     if not lines:
         return ''
     kind = 'error' if error else 'note'
-    return ''.join(f'<p class="message {kind}">{html.escape(line)}</p>' for line in lines)
+    return ''.join(f'<p class="message {kind}">{html.escape(line, quote=False)}</p>' for line in lines)
 
 
 # --- the page's actions: what typed in -> (message, HTML parts) ----------------------------
