@@ -17,9 +17,9 @@ say why they are absent.
 
 import html
 import logging
-from contextlib import nullcontext
 import math
 import unicodedata
+from contextlib import nullcontext
 
 import torch
 

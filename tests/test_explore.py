@@ -61,7 +61,8 @@ def test_word_view_shows_the_sense_projections(backpack):
             assert [t['token_id'] for t in sense['highest']] == top_ids[0, k].tolist()
             assert [t['token_id'] for t in sense['lowest']] == lowest.indices[k].tolist()
             assert [t['logit'] for t in sense['lowest']] == pytest.approx(lowest.values[k].tolist(), abs=1e-5)
-            assert [t['token'] for t in sense['highest']] == [tok.token_str(i) for i in top_ids[0, k].tolist()]
+            assert [t['token'] for t in sense['highest']] == [tok.token_str(i)
+                                                              for i in top_ids[0, k].tolist()]
 
 
 def test_cosine_view_is_the_cosine_between_the_senses(backpack):
@@ -69,7 +70,8 @@ def test_cosine_view_is_the_cosine_between_the_senses(backpack):
     view = sense_cosine_view(model, tok, 'budget', 'budget')
     K = model.config.n_sense_vector
     a = model.sense_table()[word_tokens(tok, 'budget')[0]].float()
-    assert torch.tensor(view['matrix']) == pytest.approx(F.cosine_similarity(a[:, None], a[None], dim=-1), abs=1e-5)
+    expected = F.cosine_similarity(a[:, None], a[None], dim=-1)
+    assert torch.tensor(view['matrix']) == pytest.approx(expected, abs=1e-5)
     other = sense_cosine_view(model, tok, 'committee', 'comité')
     b, c = (model.sense_table()[word_tokens(tok, w)[0]].float() for w in ('committee', 'comité'))
     expected = F.cosine_similarity(b[:, None], c[None], dim=-1)
@@ -149,7 +151,8 @@ def test_bad_input_gets_a_message_and_no_traceback(backpack, monkeypatch):
     for sentence, position, next_token, sense, expected in [
             ('', None, '', 0, 'is empty'), (long_sentence, None, '', 0, 'shorten it'),
             ('The budget', 99, '', 0, 'choose one from 0 to'), ('The budget', None, '', 7, 'The sense is 7'),
-            ('The budget', None, '#999999', 0, 'choose one from 0 to'), ('The \ud83d budget', None, '', 0, 'not valid text')]:
+            ('The budget', None, '#999999', 0, 'choose one from 0 to'),
+            ('The \ud83d budget', None, '', 0, 'not valid text')]:
         message = context_page(model, tok, sentence, position, next_token, sense)[0]
         assert expected in message, (sentence[:20], message)
     for word, senses, factor, seed, expected in [
@@ -238,7 +241,8 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         wait = WebDriverWait(driver, 60)
 
         def field(elem_id):
-            return wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#{elem_id} textarea, #{elem_id} input'))
+            selector = f'#{elem_id} textarea, #{elem_id} input'
+            return wait.until(lambda d: d.find_element(By.CSS_SELECTOR, selector))
 
         def tab(name):
             wait.until(lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, 'button[role=tab]')
@@ -251,10 +255,10 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         view = word_senses_view(model, tok, 'budget', top_k=8)
         assert len(rows) == model.config.n_sense_vector
         for row, sense in zip(rows, view['senses']):
-            shown = [int(t.get_attribute('data-token-id')) for t in row.find_elements(By.CSS_SELECTOR, 'td.highest .token')]
-            assert shown == [t['token_id'] for t in sense['highest']]
-            assert [t.text for t in row.find_elements(By.CSS_SELECTOR, 'td.highest .token')] == [
-                t['token'] for t in sense['highest']]
+            tokens = row.find_elements(By.CSS_SELECTOR, 'td.highest .token')
+            assert [int(t.get_attribute('data-token-id')) for t in tokens] == [
+                t['token_id'] for t in sense['highest']]
+            assert [t.text for t in tokens] == [t['token'] for t in sense['highest']]
         field('word_input').send_keys(' words')  # 'budget words': two words
         driver.find_element(By.ID, 'word_button').click()
         wait.until(lambda d: 'several words' in d.find_element(By.ID, 'word_message').text)
