@@ -60,9 +60,11 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports s
 import gradio as gr  # noqa: E402 (after the checks above: importing it takes seconds)
 
 backpack = is_backpack(model)
-if backpack:
-    model.sense_table()  # computed once here, then every view reads it
 K = model.config.n_sense_vector if backpack else 0
+if backpack:
+    print(f"computing the sense table ({model.config.vocab_size:,} tokens x {K} senses) once, for "
+          f"every view to read", flush=True)
+    model.sense_table()
 
 
 def autocast():
@@ -80,8 +82,8 @@ def show_context(sentence, position, next_token, sense):
             gr.Dropdown(choices=choices, value=shown))
 
 
-def show_new_sentence(sentence, sense):
-    return show_context(sentence, None, '', sense)
+def show_new_sentence(sentence, next_token, sense):
+    return show_context(sentence, None, next_token, sense)  # at its last position
 
 
 def show_steer(prompt, word, senses, factor, seed, max_new_tokens, temperature):
@@ -158,7 +160,7 @@ with gr.Blocks(title=f"Sense explorer: {out_dir}") as app:
         event(show_word, word_inputs, word_outputs)
     context_outputs = [context_message, context_tokens, predictions, contributions, alpha, position]
     for event in (context_button.click, sentence.submit):
-        event(show_new_sentence, [sentence, sense], context_outputs)
+        event(show_new_sentence, [sentence, next_token, sense], context_outputs)
     for event in (position.input, next_token.submit, sense.input):
         event(show_context, [sentence, position, next_token, sense], context_outputs)
     steer_inputs = [prompt, steer_word, steer_senses, factor, seed, max_new_tokens, temperature]

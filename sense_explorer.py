@@ -466,14 +466,20 @@ def steer_page(model, tokenizer, prompt, word, senses, factor, seed, max_new_tok
                          max_new_tokens, temperature, top_k, autocast)
     if error:
         return message_html([error], error=True), '', ''
-    described = [f"Scaling senses {s['senses']} of {s['word']} (tokens {s['tokens']}) by "
-                 f"{s['factor']:g}" for s in view['scaled']]
+    described = []
+    for s in view['scaled']:
+        senses = 'all senses' if s['senses'] == 'all' else f"senses {s['senses']}"
+        described.append(f"Scaling {senses} of {s['word']} (tokens {s['tokens']}) by {s['factor']:g}")
     return message_html(described + view['notes']), view['baseline'], view['steered'] or ''
 
 
 PAGE_CSS = """
 .token { white-space: pre; background: #f1f1f1; padding: 0 2px; border-radius: 3px; }
 table.senses td, table.predictions td { padding: 2px 6px; }
+.word-senses { overflow-x: auto; }
+table.senses { width: 100%; table-layout: fixed; }
+table.senses th:first-child { width: 3.5em; }
+table.senses td { overflow-wrap: anywhere; }
 table.heatmap { border-collapse: collapse; font-size: 11px; }
 table.heatmap td { min-width: 14px; height: 16px; text-align: right; padding: 1px 3px; }
 table.heatmap th { font-weight: normal; text-align: right; padding: 1px 4px; }
