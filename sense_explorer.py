@@ -478,7 +478,7 @@ PAGE_CSS = """
 table.senses td, table.predictions td { padding: 2px 6px; }
 .word-senses { overflow-x: auto; }
 table.senses { width: 100%; table-layout: fixed; }
-table.senses th:first-child { width: 3.5em; }
+table.senses th:first-child { width: 4.5em; }
 table.senses td { overflow-wrap: anywhere; }
 table.heatmap { border-collapse: collapse; font-size: 11px; }
 table.heatmap td { min-width: 14px; height: 16px; text-align: right; padding: 1px 3px; }
