@@ -247,7 +247,7 @@ def in_context_view(model, tokenizer, text, position=None, next_token='', sense=
 # --- 3. steer ------------------------------------------------------------------------------
 
 def steer_view(model, tokenizer, prompt, word='', senses='', factor='0', seed=1337,
-               max_new_tokens=40, temperature=0.8, top_k=200, autocast=None):
+               max_new_tokens=20, temperature=0.8, top_k=200, autocast=None):
     """A continuation of the prompt without and with an intervention on the senses of a word,
     drawn with the same seed: what sample.py --start=PROMPT --sense_scale="WORD:SENSES=FACTOR"
     --seed=SEED --num_samples=1 prints (the same functions: sense_scale_for_words, sample_texts).
@@ -459,7 +459,7 @@ def context_page(model, tokenizer, sentence, position=None, next_token='', sense
             contributions_html(view), alpha_html(view), choices, view['position'])
 
 
-def steer_page(model, tokenizer, prompt, word, senses, factor, seed, max_new_tokens=40,
+def steer_page(model, tokenizer, prompt, word, senses, factor, seed, max_new_tokens=20,
                temperature=0.8, top_k=200, autocast=None):
     """(message, text without the intervention, text with it)."""
     view, error = answer(steer_view, model, tokenizer, prompt, word, senses, factor, seed,

@@ -286,7 +286,7 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         field('steer_factor').send_keys('0')
         driver.find_element(By.ID, 'steer_button').click()
         wait.until(lambda d: field('steer_steered').get_attribute('value'))  # still serving
-        steered = steer_view(model, tok, 'The committee', 'committee', '0', '0', 1337, 40, 0.8)
+        steered = steer_view(model, tok, 'The committee', 'committee', '0', '0', 1337, 20, 0.8)
         assert field('steer_baseline').get_attribute('value') == steered['baseline']
         assert field('steer_steered').get_attribute('value') == steered['steered']
         assert process.poll() is None and 'Traceback' not in ''.join(log)
