@@ -278,3 +278,4 @@ Steps and their wall time on this machine ({device}, {torch.get_num_threads()} t
 report_path = os.path.join(out_root, 'report.md')
 write_text(report_path, report)
 print(f"\ndone in {time.time() - started:.0f} s: the report is {os.path.abspath(report_path)}")
+print(f"explore the Backpack in the browser: python explore.py --out_dir={out_dirs['backpack']}")

@@ -17,12 +17,11 @@ data root moved).
 
 import sys
 
-import torch
-
 from checkpoint import load_model
 from configurator import at_least, configure, finite
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
+from sampling import prompt_ids, sample_texts
 from sense_intervention import sense_scale_from_spec
 from text_input import read_text
 
@@ -54,11 +53,10 @@ tok = checkpoint_tokenizer(checkpoint, root, model)
 
 if start.startswith('FILE:'):
     start = read_text(start[len('FILE:'):], '--start=FILE:')
-prompt = [tok.eot_token] + tok.encode(start)
+prompt = prompt_ids(tok, start)
 if len(prompt) > model.config.block_size:
     print(f"note: the prompt has {len(prompt)} tokens; the model sees the last "
           f"{model.config.block_size} (its block size)")
-x = torch.tensor(prompt, dtype=torch.long, device=device)[None, :]
 
 # keyword arguments for the model's forward pass while generating: interventions go here
 forward_kwargs = {}
@@ -68,24 +66,7 @@ if sense_scale:
         print(f"scaling senses {s['senses']} of {s['word']} (tokens {s['tokens']}) by {s['factor']}"
               + (f" ({s['note']})" if s['note'] else ''))
 
-
-def decode(ids):
-    """Text of token ids, each end-of-text token written as a line break."""
-    lines, current = [], []
-    for i in ids:
-        if i == tok.eot_token:
-            lines.append(current)
-            current = []
-        else:
-            current.append(i)
-    return '\n'.join(tok.decode(line) for line in lines + [current])
-
-
-generator = torch.Generator(device=device)
-generator.manual_seed(seed)
-with torch.no_grad(), autocast_context(device, dtype):
-    for _ in range(num_samples):
-        y = model.generate(x, max_new_tokens, temperature=temperature, top_k=top_k or None,
-                           use_cache=True, generator=generator, **forward_kwargs)
-        print(decode(y[0, 1:].tolist()))  # without the end-of-text token put before the prompt
-        print('---------------')
+for text in sample_texts(model, tok, start, num_samples, max_new_tokens, temperature, top_k, seed,
+                         autocast_context(device, dtype), **forward_kwargs):
+    print(text)
+    print('---------------')

@@ -182,6 +182,17 @@ def sense_contributions(model, idx):
     return alpha, torch.einsum('bkij,bjkd->bkid', alpha, senses)
 
 
+@torch.no_grad()
+def logit_contributions(model, idx, position, token_id):
+    """(position + 1, K): contribution[j, k] = alpha_k,i,j E[y] . C(x_j)_k, what sense k of token
+    j adds to the logit of token y at prediction i = position of the sequence idx (1, T). They
+    sum to that logit (E[y] . o_i, the output layer having no bias). Also alpha (K, T, T)."""
+    alpha = model.contextualization(idx)[0].float()  # (K, T, T)
+    senses = model.sense_table()[idx[0, :position + 1]].float()  # (j, K, d)
+    votes = senses @ output_embedding(model)[token_id]  # (j, K): E[y] . C(x_j)_k
+    return alpha[:, position, :position + 1].T * votes, alpha
+
+
 def with_eot(token_ids, eot_token, block_size):
     """A held-out line as the model saw it in training: after an end-of-text token."""
     return [eot_token] + list(token_ids)[:block_size - 1]

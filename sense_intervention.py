@@ -33,6 +33,31 @@ class SenseScaleError(SystemExit):
 SPEC_HELP = "expected WORD:SENSES[=FACTOR];... e.g. 'bank:3,7' or 'bank:*=0.5;vol:2'"
 
 
+def parse_senses(text):
+    """'3,7' -> [3, 7]; '*' or 'all' -> None (every sense)."""
+    text = text.strip()
+    if text in ('*', 'all'):
+        return None
+    try:
+        senses = [int(s) for s in text.split(',') if s.strip()]
+    except ValueError:
+        raise SenseScaleError(f"senses {text!r} are not integers or '*'")
+    if not senses:
+        raise SenseScaleError("no senses given")
+    return senses
+
+
+def parse_factor(text):
+    """'0.5' -> 0.5: the factor the chosen senses are multiplied by (a finite number)."""
+    try:
+        factor = float(text)
+    except ValueError:
+        raise SenseScaleError(f"factor {text!r} is not a number")
+    if not math.isfinite(factor):
+        raise SenseScaleError(f"factor {text!r} is not a finite number")
+    return factor
+
+
 def parse_sense_scale_spec(spec):
     """'bank:3,7;vol:*=0.5' -> [('bank', [3, 7], 0.0), ('vol', None, 0.5)] (None: all senses)."""
     entries = []
@@ -43,28 +68,14 @@ def parse_sense_scale_spec(spec):
         if ':' not in part:
             raise SenseScaleError(f"sense scale {part!r}: no ':' ({SPEC_HELP})")
         word, rest = part.rsplit(':', 1)
-        factor = 0.0
-        if '=' in rest:
-            rest, factor_text = rest.split('=', 1)
-            try:
-                factor = float(factor_text)
-            except ValueError:
-                raise SenseScaleError(f"sense scale {part!r}: factor {factor_text!r} is not a "
-                                      f"number ({SPEC_HELP})")
-            if not math.isfinite(factor):
-                raise SenseScaleError(f"sense scale {part!r}: factor {factor_text!r} is not a "
-                                      f"finite number ({SPEC_HELP})")
-        rest = rest.strip()
-        if rest in ('*', 'all'):
-            senses = None
-        else:
-            try:
-                senses = [int(s) for s in rest.split(',') if s.strip()]
-            except ValueError:
-                raise SenseScaleError(f"sense scale {part!r}: senses {rest!r} are not integers "
-                                      f"or '*' ({SPEC_HELP})")
-            if not senses:
-                raise SenseScaleError(f"sense scale {part!r}: no senses given ({SPEC_HELP})")
+        try:
+            factor = 0.0
+            if '=' in rest:
+                rest, factor_text = rest.split('=', 1)
+                factor = parse_factor(factor_text)
+            senses = parse_senses(rest)
+        except SenseScaleError as e:
+            raise SenseScaleError(f"sense scale {part!r}: {e} ({SPEC_HELP})")
         if not word.strip():
             raise SenseScaleError(f"sense scale {part!r}: no word given ({SPEC_HELP})")
         entries.append((word.strip(), senses, factor))
@@ -101,11 +112,16 @@ def word_scale_tokens(tokenizer, word):
 def sense_scale_from_spec(model, tokenizer, spec):
     """(V, K) factors from a spec (see the module docstring) and a description of what is
     scaled: [{'word', 'token_ids', 'tokens', 'senses', 'factor', 'note'}]."""
+    return sense_scale_for_words(model, tokenizer, parse_sense_scale_spec(spec))
+
+
+def sense_scale_for_words(model, tokenizer, entries):
+    """sense_scale_from_spec for parsed entries [(word, senses or None for all, factor)]."""
     if not is_backpack(model):
         raise SenseScaleError("sense scales need a Backpack checkpoint (model_name='backpack-lm'): "
                               "a GPT-2 has no senses")
     scaled, described = [], []
-    for word, senses, factor in parse_sense_scale_spec(spec):
+    for word, senses, factor in entries:
         ids, note = word_scale_tokens(tokenizer, word)
         if not ids:
             raise SenseScaleError(f"sense scale for {word!r}: the word has no tokens")

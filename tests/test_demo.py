@@ -14,6 +14,7 @@ def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):
     first = run_script('demo.py', *args, timeout=600)
     report_path = tmp_path / 'out' / 'report.md'
     assert f"the report is {report_path}" in first.stdout
+    assert f"python explore.py --out_dir={tmp_path / 'out' / 'backpack'}" in first.stdout
     report = report_path.read_text()
     for heading in ('## Summary', '## Data', '## Models', '## Perplexity on the held-out test text',
                     '## Cloze test', '## Sense analysis of', '### Sense projections',

@@ -1,0 +1,50 @@
+"""
+Prompts in, text out, as sample.py does it: a prompt starts after an end-of-text token (the start
+of a line, as the model saw lines in training), samples are drawn with one seeded generator that
+moves on from sample to sample, and an end-of-text token in the output is written as a line break.
+
+    for text in sample_texts(model, tokenizer, "The bank", num_samples=2, max_new_tokens=40,
+                             temperature=0.8, top_k=200, seed=1337):
+        print(text)
+
+sample.py and the explorer (sense_explorer.py) both sample through here, so the same seed and
+intervention give the same text in both.
+"""
+
+from contextlib import nullcontext
+
+import torch
+
+
+def prompt_ids(tokenizer, text):
+    """The token ids the model is given for a prompt: end-of-text, then the text's tokens."""
+    return [tokenizer.eot_token] + tokenizer.encode(text)
+
+
+def decode_lines(tokenizer, ids):
+    """Text of token ids, each end-of-text token written as a line break."""
+    lines, current = [], []
+    for i in ids:
+        if i == tokenizer.eot_token:
+            lines.append(current)
+            current = []
+        else:
+            current.append(i)
+    return '\n'.join(tokenizer.decode(line) for line in lines + [current])
+
+
+@torch.no_grad()
+def sample_texts(model, tokenizer, prompt, num_samples, max_new_tokens, temperature=0.8,
+                 top_k=200, seed=1337, autocast=None, **forward_kwargs):
+    """Yield num_samples texts (the prompt and its continuation), drawn with one generator
+    seeded with seed. forward_kwargs go to the model's forward pass while generating (the
+    Backpack's token_sense_scale, for instance). autocast: a context for mixed precision."""
+    device = model.lm_head.weight.device
+    x = torch.tensor(prompt_ids(tokenizer, prompt), dtype=torch.long, device=device)[None, :]
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    for _ in range(num_samples):
+        with autocast or nullcontext():
+            y = model.generate(x, max_new_tokens, temperature=temperature, top_k=top_k or None,
+                               use_cache=True, generator=generator, **forward_kwargs)
+        yield decode_lines(tokenizer, y[0, 1:].tolist())  # without the end-of-text token put first
