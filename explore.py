@@ -23,7 +23,7 @@ import sys
 import torch
 
 from checkpoint import load_model
-from configurator import configure
+from configurator import at_least, between, configure, one_of
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
 from sense_analysis import is_backpack
@@ -40,19 +40,17 @@ share = False  # True: also a public Gradio share link (needs the internet)
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
 cpu_threads = 1  # PyTorch's CPU threads (0: its default); one answered 3-5x faster than two on 2 busy cores
+ranges = dict(port=between(1, 65535), cpu_threads=at_least(0),
+              dtype=one_of('auto', 'float32', 'bfloat16', 'float16'))
 # -----------------------------------------------------------------------------
-config = configure(globals(), sys.argv[1:], strict_files=False)
+config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
 check_device(device)
 dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
-if cpu_threads < 0:
-    raise SystemExit(f"--cpu_threads={cpu_threads}: choose a number of threads (0: PyTorch's default)")
 if cpu_threads:
     torch.set_num_threads(cpu_threads)
-if not 0 < port < 65536:
-    raise SystemExit(f"--port={port}: choose a port from 1 to 65535")
 with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET) as probe:
     try:
         probe.bind((host, port))

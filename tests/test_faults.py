@@ -155,6 +155,9 @@ RANGE_TABLE = {
     'bench.py': (['--timed_steps=0', '--batch_size=0', '--tokenize_megabytes=-1'],
                  ['--timed_steps=0: must be >= 1', '--batch_size=0: must be >= 1',
                   '--tokenize_megabytes=-1.0: must be >= 0']),
+    'explore.py': (['--port=0', '--cpu_threads=-1', '--dtype=float64'],
+                   ['--port=0: must be 1 <= value <= 65535', '--cpu_threads=-1: must be >= 0',
+                    "--dtype='float64': must be one of 'auto', 'float32', 'bfloat16', 'float16'"]),
     'demo.py': (['--cloze_items=0', '--max_iters=-1'],
                 ['--cloze_items=0: must be >= 1', '--max_iters=-1: must be >= 0']),
     'data/demo/prepare.py': (['--n_sentences=10', '--vocab_size=100'],
@@ -168,7 +171,8 @@ RANGE_TABLE = {
 def test_values_out_of_range_are_all_reported_at_once(script, tmp_path):
     args, expected = RANGE_TABLE[script]
     result = subprocess.run([sys.executable, script, f'--out_dir={tmp_path}', *args] if script in (
-        'train.py', 'sample.py', 'perplexity_per_lang.py', 'cloze_test.py', 'sense_visualisation.py')
+        'train.py', 'sample.py', 'perplexity_per_lang.py', 'cloze_test.py', 'sense_visualisation.py',
+        'explore.py')
         else [sys.executable, script, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and 'Traceback' not in result.stderr, result.stderr
     assert f'{len(expected)} value(s) out of range' in result.stderr, result.stderr
