@@ -14,7 +14,7 @@ import random
 import numpy as np
 import torch
 
-from model import MODEL_CLASSES, build_model
+from model import LEGACY_MODEL_ARGS, MODEL_CLASSES, build_model
 
 CKPT_NAME = 'ckpt.pt'  # what evaluation reads and training resumes from
 LAST_CKPT_NAME = 'ckpt_last.pt'  # the latest state, when ckpt.pt keeps the best one instead
@@ -89,8 +89,16 @@ def load_model_state(model, state_dict):
     model.load_state_dict(state_dict)
 
 
+def saved_model_args(checkpoint):
+    """The checkpoint's model_args, with what older code meant by the fields it did not write."""
+    return {**LEGACY_MODEL_ARGS.get(checkpoint['model_name'], {}), **checkpoint['model_args']}
+
+
 def model_from_checkpoint(checkpoint, device='cpu'):
-    model = build_model(checkpoint['model_name'], **checkpoint['model_args'])
+    try:
+        model = build_model(checkpoint['model_name'], **saved_model_args(checkpoint))
+    except ValueError as e:
+        raise CheckpointError(f"the checkpoint's model does not fit this code: {e}")
     load_model_state(model, checkpoint['model'])
     return model.to(device)
 

@@ -452,3 +452,87 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
                   f"differences mean the two do not pre-tokenize or merge alike)")
         print(f"  saved {tiktoken_path} (sha256 {tok.sha256[:16]}...)")
     return tok
+
+
+# -----------------------------------------------------------------------------
+# Hugging Face tokenizer.json files: the tokenizers of models converted from elsewhere
+
+HF_TOKENIZER_FILE = "tokenizer.json"
+
+
+class HFTokenizer(Tokenizer):
+    """A Hugging Face `tokenizers` tokenizer.json behind the interface of Tokenizer: what models
+    converted from elsewhere (convert_checkpoint.py) were trained with, encoded exactly as they
+    were. Identified by the sha256 of its tokenizer.json; `path` is where it lies."""
+
+    def __init__(self, path, name=None):
+        from tokenizers import Tokenizer as RustTokenizer
+        try:
+            self.hf = RustTokenizer.from_file(path)
+        except Exception as e:
+            raise SystemExit(f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: "
+                             f"{str(e)[:200]})")
+        self.name = name or os.path.basename(os.path.dirname(os.path.abspath(path))) or HF_TOKENIZER_FILE
+        self.sha256 = file_sha256(path)
+        self.path = path
+        self.n_vocab = self.hf.get_vocab_size(with_added_tokens=True)
+        self.eot_token = self.hf.token_to_id(EOT)
+        if self.eot_token is None:
+            raise SystemExit(f"{path} has no {EOT} token: this project ends every line with it")
+        self._decoder = _byte_decoder()
+
+    def identity(self):
+        return {"name": self.name, "sha256": self.sha256, "path": HF_TOKENIZER_FILE,
+                "format": "huggingface"}
+
+    def encode(self, text):
+        return self.hf.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts, num_threads=8):
+        return [e.ids for e in self.hf.encode_batch(list(texts), add_special_tokens=False)]
+
+    def encode_lines_with_eot(self, lines):
+        flat = []
+        for ids in self.encode_batch(lines):
+            flat.extend(ids)
+            flat.append(self.eot_token)
+        return np.array(flat, dtype=np.uint32)
+
+    def decode(self, ids):
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        return self.hf.decode(ids, skip_special_tokens=False)
+
+    def token_bytes(self, token_id):
+        token = self.hf.id_to_token(int(token_id))
+        if token is None:
+            raise ValueError(f"token id {token_id} is not in {self.path} ({self.n_vocab} tokens)")
+        if all(c in self._decoder for c in token):  # byte-level BPE: one character per byte
+            return bytes(self._decoder[c] for c in token)
+        return token.encode("utf-8")
+
+
+def hf_tokenizer_file(path):
+    """A tokenizer.json, or the tokenizer.json inside a folder."""
+    candidate = os.path.join(path, HF_TOKENIZER_FILE) if os.path.isdir(path) else path
+    if not os.path.isfile(candidate):
+        where = (f"the folder {path} holds no {HF_TOKENIZER_FILE}" if os.path.isdir(path)
+                 else f"{path} does not exist")
+        raise SystemExit(f"tokenizer: {where}. Give a Hugging Face tokenizer.json or a folder "
+                         f"holding one (the original project's is tokenizer/BkpTokenizer.json/)")
+    return candidate
+
+
+def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data"):
+    """The tokenizer a checkpoint names: a tokenizer.json kept beside it (converted models), or
+    one of load_tokenizer's."""
+    if identity.get("format") != "huggingface":
+        return load_tokenizer(identity, data_root)
+    path = os.path.join(checkpoint_dir, identity.get("path") or HF_TOKENIZER_FILE)
+    if not os.path.isfile(path):
+        raise SystemExit(f"the checkpoint in {checkpoint_dir} uses the tokenizer {path}, which is "
+                         f"missing: copy the tokenizer.json it was converted with there")
+    tok = HFTokenizer(path, identity.get("name"))
+    if identity.get("sha256") and tok.sha256 != identity["sha256"]:
+        raise SystemExit(f"{path} is not the tokenizer the checkpoint was converted with "
+                         f"(sha256 {tok.sha256[:16]}..., expected {identity['sha256'][:16]}...)")
+    return tok

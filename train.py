@@ -24,11 +24,11 @@ from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_checkpoint_path, load_checkpoint_file, load_model_state,
-                        model_state_dict, rng_states, save_checkpoint, set_rng_states)
+                        model_state_dict, saved_model_args, rng_states, save_checkpoint, set_rng_states)
 from configurator import configure, format_config
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype, device_peak_flops, reuse_freed_memory)
-from model import MODEL_CLASSES, build_model
+from model import MODEL_CLASSES, build_model, model_args_of
 from prepared_data import PreparedData
 from training_log import TrainingLog
 
@@ -178,10 +178,12 @@ if init_from == 'resume':
             + ', '.join(f"{k}={saved} in the checkpoint but {now} now" for k, (saved, now) in differ.items())
             + ". Resume with the configuration it was trained with, or use another out_dir.")
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
+    model_args = dict(saved_model_args(checkpoint), dropout=dropout)  # its design, e.g. its sense network
 try:
     model = build_model(model_name, **model_args)
 except ValueError as e:
     raise SystemExit(f"model configuration error: {e}")
+model_args = model_args_of(model)  # every field, so that the checkpoint says what it holds
 if checkpoint is not None:
     load_model_state(model, checkpoint['model'])
 model.to(device)
