@@ -116,6 +116,7 @@ def load_model(out_dir, device='cpu', model_name=None):
         raise CheckpointError(f"unknown model_name {model_name!r}: choose one of {list(MODEL_CLASSES)}")
     model = model_from_checkpoint(checkpoint, device)
     model.eval()
+    checkpoint['out_dir'] = os.path.dirname(checkpoint_path(out_dir)) or '.'  # for files beside it
     return model, checkpoint
 
 

@@ -84,7 +84,7 @@ def heldout_items(root, datasets, tok):
     """{(dataset, language): (items, source, skipped lines)} from the held-out text."""
     groups = {}
     for dataset in datasets:
-        for lang in dataset_languages(root, dataset, tok):
+        for lang in dataset_languages(root, dataset):  # text, tokenized with the model's tokenizer
             lines = read_heldout_lines(root, dataset, lang, split)
             items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)
             groups[(dataset, lang)] = (items, f'{split} split', skipped)

@@ -366,3 +366,34 @@ def test_a_hub_id_fails_fast_offline_saying_what_to_download(tmp_path):
     assert result.returncode != 0
     assert 'stanfordnlp/backpack-gpt2' in result.stderr and '--source=' in result.stderr
     assert not os.path.exists(tmp_path / 'out' / 'ckpt.pt')
+
+
+# --- evaluation across tokenizers ------------------------------------------------------------
+
+def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp_path, tmp_path_factory):
+    """perplexity_per_lang.py tokenizes the held-out text with each model's own tokenizer; a
+    model with fewer rows than its tokenizer has tokens skips and counts the lines it cannot read."""
+    from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
+    data_root = tiny_data_root(tmp_path_factory)
+    ours = tiny_checkpoint(tmp_path_factory, 'gpt2')
+    _write_byte_tokenizer(tmp_path / 'tok.json')  # 257 tokens
+    converted = {}
+    for rows in (257, 200):
+        torch.save(original_project_checkpoint('backpack-lm', rows=rows), tmp_path / f'ckpt{rows}.pt')
+        result = convert(tmp_path / f'ckpt{rows}.pt', tmp_path / f'out{rows}', f'--tokenizer={tmp_path / "tok.json"}')
+        assert result.returncode == 0, result.stderr
+        converted[rows] = str(tmp_path / f'out{rows}')
+    assert 'cannot read token id(s) 200' in result.stdout
+    out = run_script('perplexity_per_lang.py', f'--out_dirs={ours},{converted[257]},{converted[200]}',
+                     f'--data_root={data_root}', f'--list_of_datasets={DATASET}', '--max_lines=20',
+                     '--bootstrap_resamples=10', f'--report_dir={tmp_path / "report"}', '--device=cpu')
+    assert 'lines skipped' in out.stdout
+    with open(tmp_path / 'report' / 'perplexity.json') as f:
+        results = json.load(f)
+    for out_dir in (ours, converted[257]):
+        for lang in ('en', 'fr'):
+            assert results[out_dir][DATASET][lang]['lines'] == 20
+            assert math.isfinite(results[out_dir][DATASET][lang]['bits_per_byte'])
+    # every line holds a space, byte-level token 221: the 200-row model can read none of them
+    assert out.stdout.count('20 lines skipped: they hold tokens the model has no row for') == 2
+    assert not results[converted[200]][DATASET]
