@@ -397,3 +397,12 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     # every line holds a space, byte-level token 221: the 200-row model can read none of them
     assert out.stdout.count('20 lines skipped: they hold tokens the model has no row for') == 2
     assert not results[converted[200]][DATASET]
+
+
+def test_get_checkpoints_stops_at_once_offline_saying_where_to_put_the_files(tmp_path):
+    script = os.path.join(ROOT, 'data', 'get_checkpoints.sh')
+    result = subprocess.run(['bash', script, 'mini-backpack-16'], capture_output=True, text=True,
+                            timeout=30, env={**os.environ, 'CHECKPOINTS_DIR': str(tmp_path)})
+    assert result.returncode == 1
+    assert f'{tmp_path}/mini-backpack-16/ckpt.pt' in result.stderr and 'drive.google.com' in result.stderr
+    assert not os.path.exists(tmp_path / 'mini-backpack-16' / 'ckpt.pt')
