@@ -94,6 +94,34 @@ def saved_model_args(checkpoint):
     return {**LEGACY_MODEL_ARGS.get(checkpoint['model_name'], {}), **checkpoint['model_args']}
 
 
+def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_size, dropout):
+    """model_args to fine-tune the checkpoint's model on data prepared with data_tokenizer (its
+    identity): refused unless it is the tokenizer the model was trained with. A tokenizer with
+    a few more tokens than the model has rows (the original project's 10,001 for 10,000) gets
+    them from the padding rows, which start at zero."""
+    source = checkpoint.get('data', {}).get('tokenizer') or {}
+    if source.get('sha256') != data_tokenizer.get('sha256'):
+        raise CheckpointError(
+            f"the checkpoint was trained with tokenizer {source.get('name')!r} but the data was "
+            f"prepared with {data_tokenizer.get('name')!r} (different sha256): the token ids would "
+            f"mean other words. Prepare the data with its tokenizer (python data/<dataset>/prepare.py "
+            f"--tokenizer=CHECKPOINT_DIR/tokenizer.json)")
+    model_args = dict(saved_model_args(checkpoint), dropout=dropout)
+    if block_size > model_args['block_size']:
+        raise CheckpointError(f"block_size={block_size} but the checkpoint's model reads at most "
+                              f"{model_args['block_size']} positions: choose block_size <= "
+                              f"{model_args['block_size']}")
+    if data_vocab_size > model_args['vocab_size']:
+        padded = -(-model_args['vocab_size'] // 64) * 64
+        if data_vocab_size > padded:
+            raise CheckpointError(f"the data's tokenizer has {data_vocab_size} tokens but the model "
+                                  f"only {model_args['vocab_size']} rows")
+        print(f"note: the model has {model_args['vocab_size']} rows for {data_vocab_size} tokens: "
+              f"the missing ones are learnt from zero")
+        model_args['vocab_size'] = data_vocab_size
+    return model_args
+
+
 def model_from_checkpoint(checkpoint, device='cpu'):
     try:
         model = build_model(checkpoint['model_name'], **saved_model_args(checkpoint))

@@ -52,7 +52,9 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
     if not data.get('tokenizer'):
         raise DataError("the checkpoint does not record its tokenizer: it was not written by this "
                         "project's train.py")
-    tok = checkpoint_tokenizer_from_identity(data['tokenizer'], checkpoint.get('out_dir', '.'), data_root)
+    tok = checkpoint_tokenizer_from_identity(data['tokenizer'], checkpoint.get('out_dir', '.'),
+                                             data_root,
+                                             data.get('list_of_datasets') or ())
     vocab_size = model.config.vocab_size if model is not None else data.get('vocab_size')
     if data['tokenizer'].get('format') == 'huggingface':
         if vocab_size is not None and tok.n_vocab > vocab_size:

@@ -258,6 +258,11 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     tokenizer with that name ('gpt2', or one trained under <data_root>/tokenizers/).
 
     `dataset` only makes the error messages name the right prepare script."""
+    if isinstance(identity_or_name, dict) and identity_or_name.get("format") == "huggingface":
+        if dataset is None:
+            raise SystemExit(f"tokenizer {identity_or_name['name']} is a tokenizer.json kept with "
+                             f"its dataset: name the dataset to load it")
+        return checkpoint_tokenizer_from_identity(identity_or_name, os.path.join(data_root, dataset))
     if isinstance(identity_or_name, str):
         name = identity_or_name
         return _load_gpt2() if name == "gpt2" else _trained_tokenizer(name, data_root, dataset)
@@ -472,7 +477,7 @@ class HFTokenizer(Tokenizer):
         except Exception as e:
             raise SystemExit(f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: "
                              f"{str(e)[:200]})")
-        self.name = name or os.path.basename(os.path.dirname(os.path.abspath(path))) or HF_TOKENIZER_FILE
+        self.name = name or hf_tokenizer_name(path)
         self.sha256 = file_sha256(path)
         self.path = path
         self.n_vocab = self.hf.get_vocab_size(with_added_tokens=True)
@@ -522,15 +527,44 @@ def hf_tokenizer_file(path):
     return candidate
 
 
-def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data"):
-    """The tokenizer a checkpoint names: a tokenizer.json kept beside it (converted models), or
-    one of load_tokenizer's."""
+def hf_tokenizer_name(path):
+    """The folder's name for .../NAME/tokenizer.json, else the file's name without .json."""
+    path = os.path.abspath(path)
+    base = os.path.basename(path)
+    if base == HF_TOKENIZER_FILE:
+        return os.path.basename(os.path.dirname(path)) or base
+    return base[:-len(".json")] if base.endswith(".json") else base
+
+
+def is_tokenizer_json_path(value):
+    """Whether a --tokenizer value is a tokenizer.json path (not a name of load_tokenizer's)."""
+    return bool(value) and (value.endswith(".json") or os.path.isdir(value) or os.sep in value)
+
+
+def copy_hf_tokenizer(path, folder):
+    """Copy a tokenizer.json (or a folder's) into folder atomically; the copy, loaded."""
+    source = hf_tokenizer_file(path)
+    HFTokenizer(source)  # a clear error before anything is written
+    os.makedirs(folder, exist_ok=True)
+    target = os.path.join(folder, HF_TOKENIZER_FILE)
+    with open(source, "rb") as f:
+        _write_atomic(target, f.read())
+    return HFTokenizer(target, hf_tokenizer_name(source))
+
+
+def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data", datasets=()):
+    """The tokenizer a checkpoint names: a tokenizer.json kept beside it (converted models) or
+    with the datasets it was fine-tuned on, or one of load_tokenizer's."""
     if identity.get("format") != "huggingface":
         return load_tokenizer(identity, data_root)
-    path = os.path.join(checkpoint_dir, identity.get("path") or HF_TOKENIZER_FILE)
-    if not os.path.isfile(path):
-        raise SystemExit(f"the checkpoint in {checkpoint_dir} uses the tokenizer {path}, which is "
-                         f"missing: copy the tokenizer.json it was converted with there")
+    name = identity.get("path") or HF_TOKENIZER_FILE
+    candidates = [os.path.join(folder, name) for folder in
+                  [checkpoint_dir] + [os.path.join(data_root, d) for d in datasets]]
+    path = next((c for c in candidates if os.path.isfile(c)), None)
+    if path is None:
+        raise SystemExit(f"the checkpoint in {checkpoint_dir} uses the tokenizer {name}, which is "
+                         f"in none of {', '.join(candidates)}: copy the tokenizer.json it was "
+                         f"converted with beside it")
     tok = HFTokenizer(path, identity.get("name"))
     if identity.get("sha256") and tok.sha256 != identity["sha256"]:
         raise SystemExit(f"{path} is not the tokenizer the checkpoint was converted with "

@@ -24,7 +24,7 @@ from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_checkpoint_path, load_checkpoint_file, load_model_state,
-                        model_state_dict, saved_model_args, rng_states, save_checkpoint, set_rng_states)
+                        model_state_dict, saved_model_args, checkpoint_path, fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
 from configurator import configure, format_config
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype, device_peak_flops, reuse_freed_memory)
@@ -43,7 +43,7 @@ eval_only = False  # if True, evaluate once and exit
 always_save_checkpoint = True  # if False, ckpt.pt is written only when val loss improves, and
                                # the state at an interruption or at the end goes to ckpt_last.pt
 backup_checkpoint_step = 0  # if > 0, also keep ckpt_{iter}.pt every this many iterations
-init_from = 'scratch'  # 'scratch' or 'resume'
+init_from = 'scratch'  # 'scratch', 'resume', or DIR: fine-tune the checkpoint in DIR (any, converted ones too) with a fresh optimizer
 # wandb logging
 wandb_log = False
 wandb_project = 'multilingual-backpack'
@@ -116,8 +116,9 @@ if gradient_accumulation_steps % ddp_world_size != 0:
 local_micro_steps = list(range(ddp_rank, gradient_accumulation_steps, ddp_world_size))
 if model_name not in MODEL_CLASSES:
     raise SystemExit(f"model_name={model_name!r}: choose 'gpt2' or 'backpack-lm'")
-if init_from not in ('scratch', 'resume'):
-    raise SystemExit(f"init_from={init_from!r}: choose 'scratch' or 'resume'")
+if init_from not in ('scratch', 'resume') and not os.path.isfile(checkpoint_path(init_from)):
+    raise SystemExit(f"init_from={init_from!r}: choose 'scratch', 'resume', or a folder holding a "
+                     f"{CKPT_NAME} to fine-tune (no {checkpoint_path(init_from)})")
 device_type = check_device(device).type
 dtype = default_dtype(device) if dtype == 'auto' else dtype
 check_dtype(dtype, device)
@@ -179,13 +180,21 @@ if init_from == 'resume':
             + ". Resume with the configuration it was trained with, or use another out_dir.")
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     model_args = dict(saved_model_args(checkpoint), dropout=dropout)  # its design, e.g. its sense network
+elif init_from != 'scratch':  # fine-tuning: another checkpoint's model and weights, a fresh optimizer
+    checkpoint = load_checkpoint_file(init_from)
+    model_name = checkpoint['model_name']
+    model_args = fine_tuning_model_args(checkpoint, data.tokenizer, data.vocab_size, block_size, dropout)
+    if master_process:
+        print(f"fine-tuning the {model_name} of {init_from}")
 try:
     model = build_model(model_name, **model_args)
 except ValueError as e:
     raise SystemExit(f"model configuration error: {e}")
-model_args = model_args_of(model)  # every field, so that the checkpoint says what it holds
 if checkpoint is not None:
     load_model_state(model, checkpoint['model'])
+if model.config.block_size > block_size:
+    model.crop_block_size(block_size)  # fine-tuning on shorter sequences than it was trained on
+model_args = model_args_of(model)  # every field, so that the checkpoint says what it holds
 model.to(device)
 if master_process:
     print(f"{model_name}: {model.get_num_params() / 1e6:.2f}M parameters "
@@ -194,7 +203,7 @@ if master_process:
 # optimizer and gradient scaler (float16 only: bfloat16 and float32 need no loss scaling)
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
 optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
-if checkpoint is not None:
+if init_from == 'resume':
     optimizer.load_state_dict(checkpoint['optimizer'])
     scaler.load_state_dict(checkpoint['scaler'])
     states = checkpoint['rng_states']

@@ -406,3 +406,38 @@ def test_get_checkpoints_stops_at_once_offline_saying_where_to_put_the_files(tmp
     assert result.returncode == 1
     assert f'{tmp_path}/mini-backpack-16/ckpt.pt' in result.stderr and 'drive.google.com' in result.stderr
     assert not os.path.exists(tmp_path / 'mini-backpack-16' / 'ckpt.pt')
+
+
+# --- fine-tuning -----------------------------------------------------------------------------
+
+def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_path, tmp_path_factory):
+    """prepare.py --tokenizer=tokenizer.json, then train.py --init_from=DIR: a fresh optimizer on
+    the converted weights; data of another tokenizer is refused before training."""
+    from tiny_text_corpus import DATASET, parallel_lines, run_script, tiny_data_root
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    en, fr = parallel_lines(400)
+    (raw / 'europarl-v7.fr-en.en').write_text(''.join(line + '\n' for line in en), encoding='utf-8')
+    (raw / 'europarl-v7.fr-en.fr').write_text(''.join(line + '\n' for line in fr), encoding='utf-8')
+    _write_byte_tokenizer(tmp_path / 'tok.json')
+    torch.save(original_project_checkpoint('backpack-lm', rows=257), tmp_path / 'ckpt.pt')
+    assert convert(tmp_path / 'ckpt.pt', tmp_path / 'converted', f'--tokenizer={tmp_path / "tok.json"}').returncode == 0
+    data_root = tmp_path / 'data'
+    run_script('data/europarl/prepare.py', f'--tokenizer={tmp_path / "converted" / "tokenizer.json"}',
+               f'--data_root={data_root}', f'--raw_dir={raw}', '--num_proc=1')
+    common = ['--batch_size=4', '--gradient_accumulation_steps=1', '--max_iters=3', '--eval_interval=3',
+              '--eval_iters=1', '--warmup_iters=1', '--lr_decay_iters=3', '--device=cpu', '--dtype=float32',
+              '--block_size=16']
+    run_script('train.py', f'--init_from={tmp_path / "converted"}', f'--data_root={data_root}',
+               '--list_of_datasets=europarl', f'--out_dir={tmp_path / "tuned"}', *common)
+    tuned, checkpoint = load_model(str(tmp_path / 'tuned'))
+    assert checkpoint['iter_num'] == 3 and tuned.config.sense_network == 'original_project'
+    assert tuned.config.block_size == 16
+    out = run_script('perplexity_per_lang.py', f'--out_dir={tmp_path / "tuned"}', '--max_lines=5',
+                     '--bootstrap_resamples=10', '--device=cpu')
+    assert 'europarl/fr' in out.stdout
+    refused = run_script('train.py', f'--init_from={tmp_path / "converted"}',
+                         f'--data_root={tiny_data_root(tmp_path_factory)}', f'--list_of_datasets={DATASET}',
+                         f'--out_dir={tmp_path / "refused"}', *common, check=False)
+    assert refused.returncode != 0 and 'prepared with' in refused.stderr
+    assert not os.path.exists(tmp_path / 'refused' / 'ckpt.pt')
