@@ -123,6 +123,14 @@ for ckpt_dir in checkpoints:
     for (dataset, lang), (items, source, skipped) in groups.items():
         t0 = time.time()
         contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
+        readable = [max(c) < model.config.vocab_size for c in contexts]
+        if not all(readable):  # a tokenizer with more tokens than the model has rows
+            unreadable = len(readable) - sum(readable)
+            print(f"  {dataset}/{lang}: {unreadable:,} items skipped: they hold tokens the model "
+                  f"has no row for")
+            items = [item for item, ok in zip(items, readable) if ok]
+            contexts = [c for c, ok in zip(contexts, readable) if ok]
+            skipped += unreadable
         progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', leave=False,
                                         disable=None)
         predictions = predict_items(model, contexts, classes, beam_width, k, max_word_tokens,

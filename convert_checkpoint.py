@@ -27,6 +27,7 @@ import torch
 import tokenizer as tokenizer_module
 from checkpoint import CKPT_NAME, load_model, save_checkpoint
 from configurator import configure
+from evaluation_data import checkpoint_tokenizer
 from model import build_model, model_args_of
 from model_conversion import ConversionError, hf_export, read_source
 
@@ -36,6 +37,7 @@ out_dir = ''  # where the converted checkpoint goes (DIR/ckpt.pt and DIR/tokeniz
 hf_dir = ''  # export --source (one of our checkpoints) as a Hugging Face model folder
 tokenizer = ''  # a tokenizer.json or a folder holding one; '' -> the source folder's, or GPT-2's for GPT-2 vocabularies
 source_format = 'auto'  # 'auto', 'original_project', 'hf_gpt2' or 'hf_backpack'
+data_root = ''  # with --hf_dir: where the checkpoint's tokenizer lies ('' -> the data root it records)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:])
 # -----------------------------------------------------------------------------
@@ -64,6 +66,9 @@ def hub_folder(repo_id):
         return snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True)
     except Exception:
         pass  # not cached: download
+    if os.environ.get('HF_HUB_OFFLINE', '').lower() in ('1', 'true', 'yes'):
+        fail(f"--source={repo_id}: not a local path, not in the Hugging Face cache, and "
+             f"HF_HUB_OFFLINE is set. Either run once online, or {local}")
     try:
         socket.create_connection((HUB_HOST, 443), timeout=3).close()
     except OSError as e:
@@ -140,21 +145,14 @@ def import_model():
           f"parameters; tokenizer {tok.name} ({tok.n_vocab} tokens)")
 
 
-def hf_tokenizer_json(checkpoint, folder):
-    """A tokenizer.json for the export: the converted model's own, else refused with why."""
-    identity = checkpoint.get('data', {}).get('tokenizer') or {}
-    if identity.get('format') == 'huggingface':
-        return os.path.join(folder, identity.get('path') or tokenizer_module.HF_TOKENIZER_FILE)
-    return None
-
-
 def export_model():
     if os.path.exists(hf_dir) and os.listdir(hf_dir):
         fail(f"--hf_dir={hf_dir} exists and is not empty: choose a new folder")
     model, checkpoint = load_model(source)
     config_json, weights = hf_export(model)
-    folder = source if os.path.isdir(source) else os.path.dirname(source)
-    tokenizer_json = hf_tokenizer_json(checkpoint, folder)
+    root = data_root or (checkpoint.get('data') or {}).get('data_root') or 'data'
+    tok = checkpoint_tokenizer(checkpoint, root, model)
+    tokenizer_json = tokenizer_module.hf_tokenizer_json(tok)  # the same ids, as a tokenizer.json
     parent = os.path.dirname(os.path.abspath(hf_dir))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='.hf_export_', dir=parent)  # renamed into place when complete
@@ -163,18 +161,13 @@ def export_model():
         save_file(weights, os.path.join(tmp, 'model.safetensors'), metadata={'format': 'pt'})
         with open(os.path.join(tmp, 'config.json'), 'w') as f:
             json.dump(config_json, f, indent=2)
-        if tokenizer_json:
-            shutil.copyfile(tokenizer_json, os.path.join(tmp, tokenizer_module.HF_TOKENIZER_FILE))
-            tok = tokenizer_module.HFTokenizer(tokenizer_json)
-            eot = tokenizer_module.EOT
-            with open(os.path.join(tmp, 'tokenizer_config.json'), 'w') as f:
-                json.dump({'tokenizer_class': 'PreTrainedTokenizerFast', 'bos_token': eot,
-                           'eos_token': eot, 'unk_token': eot,
-                           'model_max_length': model.config.block_size}, f, indent=2)
-            del tok
-        else:
-            print("note: this checkpoint's tokenizer is a tiktoken file, not a tokenizer.json: "
-                  "the export holds no tokenizer files")
+        with open(os.path.join(tmp, tokenizer_module.HF_TOKENIZER_FILE), 'w', encoding='utf-8') as f:
+            f.write(tokenizer_json)
+        eot = tokenizer_module.EOT
+        with open(os.path.join(tmp, 'tokenizer_config.json'), 'w') as f:
+            json.dump({'tokenizer_class': 'PreTrainedTokenizerFast', 'bos_token': eot,
+                       'eos_token': eot, 'unk_token': eot,
+                       'model_max_length': model.config.block_size}, f, indent=2)
         if os.path.isdir(hf_dir):
             os.rmdir(hf_dir)
         os.replace(tmp, hf_dir)

@@ -570,3 +570,51 @@ def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data
         raise SystemExit(f"{path} is not the tokenizer the checkpoint was converted with "
                          f"(sha256 {tok.sha256[:16]}..., expected {identity['sha256'][:16]}...)")
     return tok
+
+
+def _bpe_parts(token, ranks):
+    """The two tokens that BPE, with only the merges ranked before `token`, joins into it."""
+    parts = [bytes([b]) for b in token]
+    limit = ranks[token]
+    while len(parts) > 2:
+        best = None
+        for i in range(len(parts) - 1):
+            rank = ranks.get(parts[i] + parts[i + 1])
+            if rank is not None and rank < limit and (best is None or rank < best[0]):
+                best = (rank, i)
+        if best is None:
+            break
+        i = best[1]
+        parts = parts[:i] + [parts[i] + parts[i + 1]] + parts[i + 2:]
+    return parts
+
+
+def hf_tokenizer_json(tok):
+    """A Hugging Face tokenizer.json (text) that encodes exactly as a tiktoken-based Tokenizer:
+    byte-level BPE whose merges are read off the ranks, after the same pre-tokenization regex."""
+    if isinstance(tok, HFTokenizer):
+        with open(tok.path, encoding="utf-8") as f:
+            return f.read()
+    from tokenizers import Regex, Tokenizer as RustTokenizer, decoders, models, pre_tokenizers
+    ranks = tok.encoding._mergeable_ranks
+    to_char = {b: c for c, b in _byte_decoder().items()}
+    text = lambda token: "".join(to_char[b] for b in token)
+    vocab = {text(token): rank for token, rank in ranks.items()}
+    merges = []
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) > 1:
+            parts = _bpe_parts(token, ranks)
+            if len(parts) != 2:
+                raise SystemExit(f"tokenizer {tok.name}: token {token!r} is no merge of two tokens; "
+                                 f"it cannot be written as a Hugging Face BPE")
+            merges.append((text(parts[0]), text(parts[1])))
+    hf = RustTokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
+    hf.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(tok.encoding._pat_str), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    hf.decoder = decoders.ByteLevel()
+    hf.add_special_tokens([EOT])
+    if hf.token_to_id(EOT) != tok.eot_token:
+        raise SystemExit(f"tokenizer {tok.name}: {EOT} would get id {hf.token_to_id(EOT)}, not "
+                         f"{tok.eot_token}")
+    return hf.to_str()

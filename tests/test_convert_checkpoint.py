@@ -68,10 +68,10 @@ def our_logits(model, idx):
 
 
 def convert(source, out_dir, *extra):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, 'convert_checkpoint.py'),
-                             f'--source={source}', *extra] + ([f'--out_dir={out_dir}'] if out_dir else []),
-                            capture_output=True, text=True, cwd=ROOT)
-    return result
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'OMP_NUM_THREADS': '1'}  # never a download in tests
+    return subprocess.run([sys.executable, os.path.join(ROOT, 'convert_checkpoint.py'),
+                           f'--source={source}', *extra] + ([f'--out_dir={out_dir}'] if out_dir else []),
+                          capture_output=True, text=True, cwd=ROOT, env=env)
 
 
 def reference_gpt2(**overrides):
@@ -397,6 +397,15 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     # every line holds a space, byte-level token 221: the 200-row model can read none of them
     assert out.stdout.count('20 lines skipped: they hold tokens the model has no row for') == 2
     assert not results[converted[200]][DATASET]
+    cloze = run_script('cloze_test.py', f'--out_dirs={ours},{converted[257]},{converted[200]}',
+                       f'--data_root={data_root}', f'--list_of_datasets={DATASET}', '--max_items=5',
+                       '--beam_width=2', '--max_word_tokens=4', f'--report_dir={tmp_path / "cloze"}',
+                       '--device=cpu')
+    assert cloze.stdout.count('5 items skipped: they hold tokens the model has no row for') == 2
+    with open(tmp_path / 'cloze' / 'cloze.json') as f:
+        accuracy = json.load(f)
+    assert accuracy[converted[257]][DATASET]['fr']['items'] == 5
+    assert accuracy[converted[200]][DATASET]['fr']['items'] == 0
 
 
 def test_get_checkpoints_stops_at_once_offline_saying_where_to_put_the_files(tmp_path):
@@ -441,3 +450,24 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
                          f'--out_dir={tmp_path / "refused"}', *common, check=False)
     assert refused.returncode != 0 and 'prepared with' in refused.stderr
     assert not os.path.exists(tmp_path / 'refused' / 'ckpt.pt')
+
+
+def test_one_of_our_trained_models_exports_with_a_tokenizer_giving_the_same_ids(tmp_path, tmp_path_factory):
+    """Our tokenizers are tiktoken files: the export writes a tokenizer.json that
+    AutoTokenizer loads and that encodes the held-out text to the same ids."""
+    from evaluation_data import checkpoint_tokenizer, read_heldout_lines
+    from tiny_text_corpus import DATASET, tiny_checkpoint, tiny_data_root
+    data_root = tiny_data_root(tmp_path_factory)
+    ours_dir = tiny_checkpoint(tmp_path_factory, 'gpt2')
+    result = convert(ours_dir, None, f'--hf_dir={tmp_path / "hf"}')
+    assert result.returncode == 0, result.stderr
+    model, checkpoint = load_model(ours_dir)
+    tok = checkpoint_tokenizer(checkpoint, data_root, model)
+    hf_tok = transformers.AutoTokenizer.from_pretrained(tmp_path / 'hf')
+    lines = read_heldout_lines(data_root, DATASET, 'fr', 'test') + ["  deux  espaces, 12345 et l'été !"]
+    for line in lines:
+        assert hf_tok(line)['input_ids'] == tok.encode(line)
+    reference = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / 'hf', attn_implementation='eager').eval()
+    idx = torch.tensor([tok.encode(lines[0])[:model.config.block_size]])
+    with torch.no_grad():
+        assert relative_error(reference(idx).logits, our_logits(model, idx)) < 1e-5
