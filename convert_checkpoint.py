@@ -127,15 +127,15 @@ def import_model():
     warning = unreadable_tokens_warning(tok, model_args['vocab_size'])
     if warning:
         print(warning)
-    model = build_model(model_name, **model_args)
-    model.load_state_dict(state)
+    with torch.device('meta'):  # its configuration and counts only: the weights are `state`'s
+        model = build_model(model_name, **model_args)
     os.makedirs(out_dir, exist_ok=True)
     if tokenizer_path:
         tmp = os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE + '.tmp')
         shutil.copyfile(tokenizer_path, tmp)
         os.replace(tmp, os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE))
     save_checkpoint({
-        'model': model.state_dict(), 'model_name': model_name, 'model_args': model_args_of(model),
+        'model': {k: v.contiguous() for k, v in state.items()}, 'model_name': model_name, 'model_args': model_args_of(model),
         'config': {'converted_from': source, 'source_format': source_format},
         'iter_num': 0, 'best_val_loss': float('nan'),
         'data': {'tokenizer': tok.identity(), 'vocab_size': tok.n_vocab, 'list_of_datasets': [],

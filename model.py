@@ -12,6 +12,12 @@ Both models share nanoGPT's call convention: `logits, loss = model(idx, targets)
 logits cover every position; without, only the last position (all of them with all_logits=True).
 The vocabulary is padded up to a multiple of 64 for fast matrix multiplies; the logits of the
 padding ids are -inf, so every distribution is over the tokenizer's real vocabulary.
+
+The configurations also describe models trained elsewhere (convert_checkpoint.py), each
+difference a named field recorded in a checkpoint's model_args: `activation`,
+`scale_attn_by_inverse_layer_idx`, `layer_norm_epsilon`, and for the Backpack `sense_network`
+(one class per design, SENSE_NETWORKS), `sense_weight_bias`, `sense_scores_scaled` and
+`n_contextualization_layer`.
 """
 
 import dataclasses
@@ -360,7 +366,7 @@ class GPT(LanguageModel):
 @dataclass
 class BackpackConfig(GPTConfig):
     n_sense_vector: int = 16  # K, senses per token
-    sense_intermediate_scale: int = 4  # width of the sense network's MLPs, in units of n_embd
+    sense_intermediate_scale: int = 4  # width of the sense network's final MLP, in units of n_embd
     sense_dedup: bool = True  # in training, run the sense network once per distinct token id
     # which sense network (SENSE_NETWORKS): 'canonical' (Hewitt et al., as published),
     # 'no_embedding_residual' (this project's before it was made canonical: what a checkpoint
@@ -676,9 +682,11 @@ class BackpackLM(LanguageModel):
         (d -> 2d, then for each of the K senses a T x d/K score product and a T x d sum of
         sense vectors) and the sense network, run on a distinct_fraction of the tokens."""
         cfg = self.config
-        d, K, s = cfg.n_embd, cfg.n_sense_vector, cfg.sense_intermediate_scale
+        d, K = cfg.n_embd, cfg.n_sense_vector
         weight_heads = 2 * (2 * d * d) + 2 * T * d + 2 * K * T * d
-        sense_network = 2 * (2 * s * d * d + s * d * d + s * d * K * d)
+        # its matrices, whichever design (their widths differ between designs)
+        sense_network = 2 * sum(m.weight.numel() for m in self.sense_network.modules()
+                                if isinstance(m, nn.Linear))
         return (self._transformer_flops_per_token(T) + weight_heads
                 + distinct_fraction * sense_network)
 

@@ -24,6 +24,7 @@ import torch
 
 SOURCE_FORMATS = ('original_project', 'hf_gpt2', 'hf_backpack')
 HF_WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
+BACKPACK_CODE_REPO = 'stanfordnlp/backpack-gpt2'  # the hub repository of the published modeling code
 
 
 class ConversionError(SystemExit):
@@ -360,10 +361,11 @@ def hf_export(model):
         if cfg.n_contextualization_layer not in (None, cfg.n_layer):
             _refuse(f"its contextualization Transformer has {cfg.n_contextualization_layer} blocks "
                     f"for n_layer={cfg.n_layer}")
-        config.update(num_senses=cfg.n_sense_vector,
+        # as the published config.json, with the code taken from the published repository
+        config.update(model_type='backpack-gpt2', num_senses=cfg.n_sense_vector,
                       sense_intermediate_scale=cfg.sense_intermediate_scale,
-                      auto_map={'AutoConfig': 'modeling_backpack_gpt2.BackpackGPT2Config',
-                                'AutoModelForCausalLM': 'modeling_backpack_gpt2.BackpackGPT2LMHeadModel'})
+                      auto_map={'AutoConfig': f'{BACKPACK_CODE_REPO}--configuration_backpack_gpt2.BackpackGPT2Config',
+                                'AutoModelForCausalLM': f'{BACKPACK_CODE_REPO}--modeling_backpack_gpt2.BackpackGPT2LMHeadModel'})
     ours = {k: v.detach() for k, v in model.state_dict().items()}
     # the target has a bias in every Linear and LayerNorm: zeros where ours has none
     for key in list(ours):
