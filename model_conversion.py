@@ -269,7 +269,7 @@ def read_hf_weights(folder):
         if name.endswith('.safetensors'):
             try:
                 from safetensors.torch import load_file
-                return load_file(path)  # memory-mapped
+                return load_file(path)
             except ImportError:
                 raise ConversionError("reading model.safetensors needs the safetensors package: "
                                       "pip install safetensors")
