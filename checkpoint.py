@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from atomic_files import written_atomically
-from model import MODEL_CLASSES, build_model
+from model import LEGACY_MODEL_ARGS, MODEL_CLASSES, build_model
 
 CKPT_NAME = 'ckpt.pt'  # what evaluation reads and training resumes from
 LAST_CKPT_NAME = 'ckpt_last.pt'  # the latest state, when ckpt.pt keeps the best one instead
@@ -87,8 +87,44 @@ def load_model_state(model, state_dict):
     model.load_state_dict(state_dict)
 
 
+def saved_model_args(checkpoint):
+    """The checkpoint's model_args, with what older code meant by the fields it did not write."""
+    return {**LEGACY_MODEL_ARGS.get(checkpoint['model_name'], {}), **checkpoint['model_args']}
+
+
+def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_size, dropout):
+    """model_args to fine-tune the checkpoint's model on data prepared with data_tokenizer (its
+    identity): refused unless it is the tokenizer the model was trained with. A tokenizer with
+    a few more tokens than the model has rows (the original project's 10,001 for 10,000) gets
+    them from the padding rows, which start at zero."""
+    source = checkpoint.get('data', {}).get('tokenizer') or {}
+    if source.get('sha256') != data_tokenizer.get('sha256'):
+        raise CheckpointError(
+            f"the checkpoint was trained with tokenizer {source.get('name')!r} but the data was "
+            f"prepared with {data_tokenizer.get('name')!r} (different sha256): the token ids would "
+            f"mean other words. Prepare the data with its tokenizer (python data/<dataset>/prepare.py "
+            f"--tokenizer=CHECKPOINT_DIR/tokenizer.json)")
+    model_args = dict(saved_model_args(checkpoint), dropout=dropout)
+    if block_size > model_args['block_size']:
+        raise CheckpointError(f"block_size={block_size} but the checkpoint's model reads at most "
+                              f"{model_args['block_size']} positions: choose block_size <= "
+                              f"{model_args['block_size']}")
+    if data_vocab_size > model_args['vocab_size']:
+        padded = -(-model_args['vocab_size'] // 64) * 64
+        if data_vocab_size > padded:
+            raise CheckpointError(f"the data's tokenizer has {data_vocab_size} tokens but the model "
+                                  f"only {model_args['vocab_size']} rows")
+        print(f"note: the model has {model_args['vocab_size']} rows for {data_vocab_size} tokens: "
+              f"the missing ones are learnt from zero")
+        model_args['vocab_size'] = data_vocab_size
+    return model_args
+
+
 def model_from_checkpoint(checkpoint, device='cpu'):
-    model = build_model(checkpoint['model_name'], **checkpoint['model_args'])
+    try:
+        model = build_model(checkpoint['model_name'], **saved_model_args(checkpoint))
+    except ValueError as e:
+        raise CheckpointError(f"the checkpoint's model does not fit this code: {e}")
     load_model_state(model, checkpoint['model'])
     return model.to(device)
 
@@ -106,6 +142,7 @@ def load_model(out_dir, device='cpu', model_name=None):
         raise CheckpointError(f"unknown model_name {model_name!r}: choose one of {list(MODEL_CLASSES)}")
     model = model_from_checkpoint(checkpoint, device)
     model.eval()
+    checkpoint['out_dir'] = os.path.dirname(checkpoint_path(out_dir)) or '.'  # for files beside it
     return model, checkpoint
 
 

@@ -245,7 +245,9 @@ def token_classes(token_bytes, eot_token, padded_vocab_size=None, device='cpu'):
 
 
 def tokenizer_classes(tok, padded_vocab_size, device='cpu'):
-    pieces = [b'' if i == tok.eot_token else tok.token_bytes(i) for i in range(tok.n_vocab)]
+    # a tokenizer may have more tokens than the model rows: the model never predicts those
+    pieces = [b'' if i == tok.eot_token else tok.token_bytes(i)
+              for i in range(min(tok.n_vocab, padded_vocab_size))]
     return token_classes(pieces, tok.eot_token, padded_vocab_size, device)
 
 

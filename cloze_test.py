@@ -99,7 +99,7 @@ def heldout_items(root, datasets, tok):
     """{(dataset, language): (items, source, skipped lines)} from the held-out text."""
     groups = {}
     for dataset in datasets:
-        for lang in dataset_languages(root, dataset, tok):
+        for lang in dataset_languages(root, dataset):  # text, tokenized with the model's tokenizer
             lines = read_heldout_lines(root, dataset, lang, split)
             items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)
             groups[(dataset, lang)] = (items, f'{split} split', skipped)
@@ -152,6 +152,14 @@ for ckpt_dir in checkpoints:
     for (dataset, lang), (items, source, skipped) in groups.items():
         t0 = time.time()
         contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
+        readable = [max(c) < model.config.vocab_size for c in contexts]
+        if not all(readable):  # a tokenizer with more tokens than the model has rows
+            unreadable = len(readable) - sum(readable)
+            print(f"  {dataset}/{lang}: {unreadable:,} items skipped: they hold tokens the model "
+                  f"has no row for")
+            items = [item for item, ok in zip(items, readable) if ok]
+            contexts = [c for c, ok in zip(contexts, readable) if ok]
+            skipped += unreadable
         progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', leave=False,
                                         disable=None)
         predictions = predict_items(model, contexts, classes, beam_width, k, max_word_tokens,

@@ -71,6 +71,9 @@ class Range:
     def __and__(self, other):
         return Range(lambda v, c: self.test(v, c) and other.test(v, c), f"{self.text} and {other.text}")
 
+    def __or__(self, other):
+        return Range(lambda v, c: self.test(v, c) or other.test(v, c), f"{self.text}, or {other.text}")
+
     def or_none(self):
         return Range(self.test, f"{self.text}, or None", allow_none=True)
 

@@ -20,7 +20,7 @@ import numpy as np
 from checkpoint import CheckpointError, checkpoint_path
 from prepared_data import DataError, prepare_command, read_meta, resolve_data_root, tokenizer_label
 from run_folder import prepare_out_dir
-from tokenizer import load_tokenizer
+from tokenizer import checkpoint_tokenizer_from_identity
 
 
 def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
@@ -47,18 +47,40 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
 
 def checkpoint_tokenizer(checkpoint, data_root, model=None):
     """The checkpoint's tokenizer (its sha256 checked); with a model, its vocabulary must be the
-    model's."""
+    model's. A converted model's tokenizer (a tokenizer.json beside it) may have fewer tokens than
+    the model has rows (GPT-2: 50,257 in 50,304), or more (the original project's 10,001 for 10,000
+    rows): then the lines that need the others are skipped and counted (readable_lines)."""
     data = checkpoint.get('data') or {}
     if not data.get('tokenizer'):
         raise DataError("the checkpoint does not record its tokenizer: it was not written by this "
                         "project's train.py")
-    tok = load_tokenizer(data['tokenizer'], data_root)
+    tok = checkpoint_tokenizer_from_identity(data['tokenizer'], checkpoint.get('out_dir', '.'),
+                                             data_root,
+                                             data.get('list_of_datasets') or ())
     vocab_size = model.config.vocab_size if model is not None else data.get('vocab_size')
+    if data['tokenizer'].get('format') == 'huggingface':
+        if vocab_size is not None and tok.n_vocab > vocab_size:
+            print(f"warning: tokenizer {tok.name} has {tok.n_vocab} tokens but the model only "
+                  f"{vocab_size} rows: lines holding token ids >= {vocab_size} are skipped and counted")
+        return tok
     if vocab_size is not None and tok.n_vocab != vocab_size:
         raise DataError(f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "
                         f"for {vocab_size}: the tokenizer files under {data_root} are not the ones "
                         f"it was trained with")
     return tok
+
+
+def readable_lines(tok, lines, rows):
+    """(the lines whose tokens all have a row in a model of `rows` rows, how many were left out)."""
+    if tok.n_vocab <= rows:
+        return lines, 0
+    kept = [line for line, ids in zip(lines, tok.encode_batch(lines)) if not ids or max(ids) < rows]
+    return kept, len(lines) - len(kept)
+
+
+def prepared_with(data_root, dataset, tok):
+    """Whether the dataset's .bin files hold this tokenizer's ids."""
+    return read_meta(data_root, dataset)['tokenizer'].get('sha256') == tok.sha256
 
 
 def dataset_languages(data_root, dataset, tok=None):

@@ -12,8 +12,15 @@ Both models share nanoGPT's call convention: `logits, loss = model(idx, targets)
 logits cover every position; without, only the last position (all of them with all_logits=True).
 The vocabulary is padded up to a multiple of 64 for fast matrix multiplies; the logits of the
 padding ids are -inf, so every distribution is over the tokenizer's real vocabulary.
+
+The configurations also describe models trained elsewhere (convert_checkpoint.py), each
+difference a named field recorded in a checkpoint's model_args: `activation`,
+`scale_attn_by_inverse_layer_idx`, `layer_norm_epsilon`, and for the Backpack `sense_network`
+(one class per design, SENSE_NETWORKS), `sense_weight_bias`, `sense_scores_scaled` and
+`n_contextualization_layer`.
 """
 
+import dataclasses
 import inspect
 import math
 from dataclasses import dataclass
@@ -26,18 +33,24 @@ from torch.nn import functional as F
 class LayerNorm(nn.Module):
     """LayerNorm with an optional bias (PyTorch's has no bias=False before 2.1)."""
 
-    def __init__(self, ndim, bias):
+    def __init__(self, ndim, bias, eps=1e-5):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(ndim))
         self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+        self.eps = eps
 
     def forward(self, x):
-        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
+
+
+# config.activation: GELU exact (erf) or its tanh approximation (GPT-2's "gelu_new", which models
+# converted from GPT-2, the published Backpack-GPT2 and the original project were trained with)
+ACTIVATIONS = {'gelu': 'none', 'gelu_tanh': 'tanh'}
 
 
 class CausalSelfAttention(nn.Module):
 
-    def __init__(self, config):
+    def __init__(self, config, layer_idx=0):
         super().__init__()
         if config.n_embd % config.n_head != 0:
             raise ValueError(f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head})")
@@ -47,6 +60,10 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
         self.n_head = config.n_head
         self.n_embd = config.n_embd
+        # GPT-2's scale_attn_by_inverse_layer_idx: the scores of layer i (0-based) are further
+        # divided by i + 1 (as in the published Backpack-GPT2)
+        depth_scale = layer_idx + 1 if config.scale_attn_by_inverse_layer_idx else 1
+        self.scale = 1 / (math.sqrt(config.n_embd // config.n_head) * depth_scale)
 
     def forward(self, x, cache=None):
         """cache: None, or a dict holding this layer's keys and values of earlier positions
@@ -59,9 +76,13 @@ class CausalSelfAttention(nn.Module):
         q, k, v, is_causal, mask = _extend_cache(cache, q, k, v)
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=is_causal,
-            dropout_p=self.attn_dropout if self.training else 0.0)
+            dropout_p=self.attn_dropout if self.training else 0.0, scale=self.scale)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
+
+
+def layer_norm(ndim, config):
+    return LayerNorm(ndim, bias=config.bias, eps=config.layer_norm_epsilon)
 
 
 def causal_mask(n_new, n_all, device):
@@ -103,12 +124,15 @@ def append_to_cache(cache, name, new, dim, start):
 
 class MLP(nn.Module):
 
-    def __init__(self, n_in, n_hidden, n_out, bias, dropout):
+    def __init__(self, n_in, n_hidden, n_out, config):
         super().__init__()
+        bias = config.bias
         self.c_fc = nn.Linear(n_in, n_hidden, bias=bias)
-        self.gelu = nn.GELU()
+        if config.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={config.activation!r}: choose one of {list(ACTIVATIONS)}")
+        self.gelu = nn.GELU(approximate=ACTIVATIONS[config.activation])
         self.c_proj = nn.Linear(n_hidden, n_out, bias=bias)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
         return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
@@ -116,13 +140,13 @@ class MLP(nn.Module):
 
 class Block(nn.Module):
 
-    def __init__(self, config):
+    def __init__(self, config, layer_idx=0):
         super().__init__()
-        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
-        self.attn = CausalSelfAttention(config)
-        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_1 = layer_norm(config.n_embd, config)
+        self.attn = CausalSelfAttention(config, layer_idx)
+        self.ln_2 = layer_norm(config.n_embd, config)
         d = config.n_embd
-        self.mlp = MLP(d, 4 * d, d, config.bias, config.dropout)
+        self.mlp = MLP(d, 4 * d, d, config)
 
     def forward(self, x, cache=None):
         x = x + self.attn(self.ln_1(x), cache)
@@ -139,6 +163,9 @@ class GPTConfig:
     n_embd: int = 768
     dropout: float = 0.0
     bias: bool = True  # bias in Linears and LayerNorms, like GPT-2; False is a bit better and faster
+    activation: str = 'gelu'  # 'gelu' (exact) or 'gelu_tanh' (GPT-2's tanh approximation)
+    scale_attn_by_inverse_layer_idx: bool = False  # GPT-2 option: layer i's scores also / (i + 1)
+    layer_norm_epsilon: float = 1e-5
 
     @property
     def padded_vocab_size(self):
@@ -150,14 +177,15 @@ class Transformer(nn.Module):
     The GPT puts its language-model head on top; the Backpack uses it as its
     contextualization network."""
 
-    def __init__(self, config):
+    def __init__(self, config, n_layer=None):
         super().__init__()
         self.config = config
         self.wte = nn.Embedding(config.padded_vocab_size, config.n_embd)
         self.wpe = nn.Embedding(config.block_size, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
-        self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
-        self.ln_f = LayerNorm(config.n_embd, bias=config.bias)
+        n_layer = config.n_layer if n_layer is None else n_layer
+        self.h = nn.ModuleList([Block(config, i) for i in range(n_layer)])
+        self.ln_f = layer_norm(config.n_embd, config)
 
     def forward(self, idx, cache=None):
         """cache: None or a dict with 'layers' (one dict per block) and 'length' (positions
@@ -258,7 +286,7 @@ class LanguageModel(nn.Module):
         multiply-add in every matrix, plus attention's two T x d products (counted over the full
         T, as in the PaLM paper's appendix B and nanoGPT)."""
         cfg = self.config
-        d, L = cfg.n_embd, cfg.n_layer
+        d, L = cfg.n_embd, len(self.transformer.h)
         matmul_params = L * 12 * d * d + cfg.padded_vocab_size * d
         return 2 * matmul_params + L * 2 * 2 * T * d
 
@@ -338,33 +366,92 @@ class GPT(LanguageModel):
 @dataclass
 class BackpackConfig(GPTConfig):
     n_sense_vector: int = 16  # K, senses per token
-    sense_intermediate_scale: int = 4  # width of the sense network's MLPs, in units of n_embd
+    sense_intermediate_scale: int = 4  # width of the sense network's final MLP, in units of n_embd
     sense_dedup: bool = True  # in training, run the sense network once per distinct token id
+    # which sense network (SENSE_NETWORKS): 'canonical' (Hewitt et al., as published),
+    # 'no_embedding_residual' (this project's before it was made canonical: what a checkpoint
+    # that does not name its sense network holds), or 'original_project' (the original
+    # multilingual project's design)
+    sense_network: str = 'canonical'
+    sense_weight_bias: bool = None  # bias in the sense weight heads (d -> 2d); None: same as bias
+    sense_scores_scaled: bool = True  # scores q . k / sqrt(d/K); the original project: q . k
+    n_contextualization_layer: int = None  # blocks of the contextualization Transformer; None: n_layer
 
 
 class SenseNetwork(nn.Module):
     """C(v) for a token id v: K vectors in R^d, a function of the token embedding E[v] alone
     (no position, no neighbours), so a token's senses are the same in every context.
-    LayerNorm(E[v]) -> one pre-LayerNorm residual block with an MLP and no attention
-    -> LayerNorm -> MLP d -> 4d -> K*d (the shape of Hewitt et al.)."""
+    The shape of Hewitt et al. (the published Backpack-GPT2): the residual stream starts at
+    LayerNorm(E[v]) + E[v], one pre-LayerNorm residual block with an MLP (d -> 4d -> d) and no
+    attention, then LayerNorm -> MLP d -> s*d -> K*d (s = sense_intermediate_scale), read K-major
+    (sense k is columns k*d .. (k+1)*d - 1)."""
+    embedding_residual = True
+
+    @staticmethod
+    def block_width(config):
+        return 4 * config.n_embd  # as published: sense_intermediate_scale sets the final MLP's only
 
     def __init__(self, config):
         super().__init__()
         d, K, scale = config.n_embd, config.n_sense_vector, config.sense_intermediate_scale
         self.n_sense_vector = K
         self.drop = nn.Dropout(config.dropout)
-        self.ln_0 = LayerNorm(d, bias=config.bias)
-        self.ln_1 = LayerNorm(d, bias=config.bias)
-        self.mlp = MLP(d, scale * d, d, config.bias, config.dropout)
-        self.ln_2 = LayerNorm(d, bias=config.bias)
-        self.final_mlp = MLP(d, scale * d, K * d, config.bias, config.dropout)
+        self.ln_0 = layer_norm(d, config)
+        self.ln_1 = layer_norm(d, config)
+        self.mlp = MLP(d, self.block_width(config), d, config)
+        self.ln_2 = layer_norm(d, config)
+        self.final_mlp = MLP(d, scale * d, K * d, config)
 
     def forward(self, embeddings):
         """embeddings (..., d) -> senses (..., K, d)"""
-        x = self.ln_0(self.drop(embeddings))
+        e = self.drop(embeddings)
+        x = self.ln_0(e) + e if self.embedding_residual else self.ln_0(e)
         x = x + self.mlp(self.ln_1(x))
         senses = self.final_mlp(self.ln_2(x))
         return senses.view(*embeddings.shape[:-1], self.n_sense_vector, embeddings.size(-1))
+
+
+class SenseNetworkWithoutEmbeddingResidual(SenseNetwork):
+    """This project's sense network before it was made canonical: the residual stream starts at
+    LayerNorm(E[v]) alone, without + E[v]. Kept so that the checkpoints trained with it load as
+    what they are. Its block's MLP is sense_intermediate_scale * d wide, like the final one."""
+    embedding_residual = False
+
+    @staticmethod
+    def block_width(config):
+        return config.sense_intermediate_scale * config.n_embd
+
+
+class OriginalProjectSenseNetwork(nn.Module):
+    """The original multilingual project's sense layer (backpack.md, "The original multilingual
+    project"): x = LN_1(e + FF_1(e)) (post-LayerNorm); y = x + FF_2(x) read D-major as (d, K),
+    so every sense gets x itself; then ONE LayerNorm over the d*K numbers; sense k is y[:, k]."""
+
+    def __init__(self, config):
+        super().__init__()
+        d, K, scale = config.n_embd, config.n_sense_vector, config.sense_intermediate_scale
+        self.n_sense_vector = K
+        self.drop = nn.Dropout(config.dropout)
+        self.ff_1 = MLP(d, scale * d, d, config)
+        self.ln_1 = layer_norm(d, config)
+        self.ff_2 = MLP(d, scale * d, d * K, config)
+        self.ln_2 = layer_norm(d * K, config)
+
+    def forward(self, embeddings):
+        """embeddings (..., d) -> senses (..., K, d)"""
+        e = self.drop(embeddings)
+        x = self.ln_1(e + self.ff_1(e))
+        d, K = x.size(-1), self.n_sense_vector
+        y = x.unsqueeze(-1) + self.ff_2(x).unflatten(-1, (d, K))  # (..., d, K)
+        y = self.ln_2(y.flatten(-2)).unflatten(-1, (d, K))
+        return y.transpose(-1, -2)
+
+
+SENSE_NETWORKS = {
+    'canonical': SenseNetwork,
+    'no_embedding_residual': SenseNetworkWithoutEmbeddingResidual,
+    'original_project': OriginalProjectSenseNetwork,
+}
 
 
 class CausalSenseSum(torch.autograd.Function):
@@ -452,11 +539,16 @@ class BackpackLM(LanguageModel):
                 f"({config.n_sense_vector}): each sense's query and key are n_embd / "
                 f"n_sense_vector wide. Choose, e.g., n_sense_vector in "
                 f"{[k for k in (1, 2, 4, 8, 12, 16, 24, 32) if config.n_embd % k == 0]}.")
+        if config.sense_network not in SENSE_NETWORKS:
+            raise ValueError(f"sense_network={config.sense_network!r}: choose one of "
+                             f"{', '.join(repr(n) for n in SENSE_NETWORKS)}")
         self.config = config
-        self.transformer = Transformer(config)  # the contextualization network
-        self.sense_network = SenseNetwork(config)
+        # the contextualization network
+        self.transformer = Transformer(config, n_layer=config.n_contextualization_layer)
+        self.sense_network = SENSE_NETWORKS[config.sense_network](config)
         # one query and one key of width d/K per sense
-        self.sense_weight_net = nn.Linear(config.n_embd, 2 * config.n_embd, bias=config.bias)
+        weight_bias = config.bias if config.sense_weight_bias is None else config.sense_weight_bias
+        self.sense_weight_net = nn.Linear(config.n_embd, 2 * config.n_embd, bias=weight_bias)
         self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size, bias=False)
         # one embedding matrix E: the sense network's input, the Transformer's input and the
         # output layer, so sense vectors are read out in the space words are written in
@@ -520,6 +612,9 @@ class BackpackLM(LanguageModel):
         B, T, d = h.size()
         K = self.config.n_sense_vector
         q, k = self.sense_weight_net(h).split(d, dim=2)
+        if not self.config.sense_scores_scaled:
+            # every path divides the scores by sqrt(d/K): unscaled scores are scaled queries
+            q = q * math.sqrt(d // K)
         q = q.view(B, T, K, d // K).transpose(1, 2)
         k = k.view(B, T, K, d // K).transpose(1, 2)
         return q, k
@@ -587,14 +682,21 @@ class BackpackLM(LanguageModel):
         (d -> 2d, then for each of the K senses a T x d/K score product and a T x d sum of
         sense vectors) and the sense network, run on a distinct_fraction of the tokens."""
         cfg = self.config
-        d, K, s = cfg.n_embd, cfg.n_sense_vector, cfg.sense_intermediate_scale
+        d, K = cfg.n_embd, cfg.n_sense_vector
         weight_heads = 2 * (2 * d * d) + 2 * T * d + 2 * K * T * d
-        sense_network = 2 * (2 * s * d * d + s * d * d + s * d * K * d)
+        # its matrices, whichever design (their widths differ between designs)
+        sense_network = 2 * sum(m.weight.numel() for m in self.sense_network.modules()
+                                if isinstance(m, nn.Linear))
         return (self._transformer_flops_per_token(T) + weight_heads
                 + distinct_fraction * sense_network)
 
 
 MODEL_CLASSES = {'gpt2': (GPT, GPTConfig), 'backpack-lm': (BackpackLM, BackpackConfig)}
+
+
+# What a field missing from a saved model_args means: the behaviour of the code that saved it,
+# which is not always today's default (the canonical sense network came later)
+LEGACY_MODEL_ARGS = {'gpt2': {}, 'backpack-lm': {'sense_network': 'no_embedding_residual'}}
 
 
 def build_model(model_name, **model_args):
@@ -603,4 +705,15 @@ def build_model(model_name, **model_args):
         raise ValueError(f"unknown model_name {model_name!r}: choose one of "
                          f"{', '.join(repr(n) for n in MODEL_CLASSES)}")
     model_class, config_class = MODEL_CLASSES[model_name]
+    known = [f.name for f in dataclasses.fields(config_class)]
+    unknown = [k for k in model_args if k not in known]
+    if unknown:
+        raise ValueError(f"unknown model argument(s) {', '.join(unknown)} for {model_name}: "
+                         f"known are {', '.join(known)}")
     return model_class(config_class(**model_args))
+
+
+def model_args_of(model):
+    """Every field of the model's configuration: what a checkpoint records, so that it says
+    what it is even after defaults change."""
+    return dataclasses.asdict(model.config)

@@ -526,7 +526,9 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=tokenizer_lib.DEFAULT_VOCAB_
     """What data/<dataset>/prepare.py does for Europarl and MultiUN: find the raw files, load the
     tokenizer (training the shared one when it does not exist yet), prepare <data_root>/<dataset>/.
     tokenizer: '' for the shared europarl-multiun tokenizer of `vocab_size`, else a name under
-    <data_root>/tokenizers/ (trained under that name when missing) or 'gpt2'."""
+    <data_root>/tokenizers/ (trained under that name when missing), 'gpt2', or the path of a
+    Hugging Face tokenizer.json (or of a folder holding one): a converted model's, so that the
+    data can fine-tune it; it is copied into the dataset folder, which meta.json names."""
     script = f"data/{dataset}/prepare.py"
     raw_dirs = {d: os.path.join(data_root, d, "raw") for d in SHARED_TOKENIZER_CORPORA}
     if raw_dir:
@@ -539,6 +541,12 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=tokenizer_lib.DEFAULT_VOCAB_
                          f"(or place {' and '.join(CORPORA[dataset].values())} in {raw_dirs[dataset]} yourself, "
                          f"or point --raw_dir at them)")
 
+    if tokenizer_lib.is_tokenizer_json_path(tokenizer):
+        dataset_dir = os.path.join(data_root, dataset)
+        tok = tokenizer_lib.copy_hf_tokenizer(tokenizer, dataset_dir)
+        print(f"using the Hugging Face tokenizer {tokenizer} ({tok.n_vocab:,} tokens)")
+        return prepare_parallel_corpus(dataset_dir, raw_files, tok, data_root=data_root,
+                                       num_proc=num_proc or None)
     name = tokenizer or default_tokenizer_name(vocab_size)
     tiktoken_path, json_path = tokenizer_lib.tokenizer_paths(name, data_root)
     if name == "gpt2" or os.path.exists(tiktoken_path):

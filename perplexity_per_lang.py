@@ -39,7 +39,8 @@ from checkpoint import load_model
 from configurator import at_least, configure, one_of
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
 from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
-                             dataset_languages, default_report_dir, read_heldout_lines, tokenize_lines)
+                             dataset_languages, default_report_dir, prepared_with, read_heldout_lines,
+                             readable_lines, tokenize_lines)
 from perplexity import line_sums, perplexity_metrics, text_counts, token_nll
 from reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
@@ -87,14 +88,22 @@ for ckpt_dir in checkpoints:
     results[ckpt_dir] = {}
     for dataset in datasets:
         results[ckpt_dir][dataset] = {}
-        for lang in dataset_languages(root, dataset, tok):
+        # the held-out text is tokenized with the model's own tokenizer: any model, any dataset
+        for lang in dataset_languages(root, dataset):
             t0 = time.time()
             lines = read_heldout_lines(root, dataset, lang, split, max_lines)
             if not lines:
                 print(f"  {dataset}/{lang}: no {split} lines, skipped")
                 continue
+            lines, unreadable = readable_lines(tok, lines, model.config.vocab_size)
+            if unreadable:
+                print(f"  {dataset}/{lang}: {unreadable:,} lines skipped: they hold tokens the "
+                      f"model has no row for")
+                if not lines:
+                    continue
             ids, line_lengths = tokenize_lines(tok, lines)
-            mismatch = bin_mismatch(ids, root, dataset, lang, split, whole=not max_lines)
+            same_ids = prepared_with(root, dataset, tok) and not unreadable
+            mismatch = same_ids and bin_mismatch(ids, root, dataset, lang, split, whole=not max_lines)
             if mismatch:
                 print(f"  warning: {mismatch}; the numbers are those of the .txt")
             progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', disable=None,

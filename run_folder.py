@@ -75,14 +75,14 @@ def resume_command(argv):
 
 
 def start_fresh(out_dir, overwrite, argv):
-    """Before a run from scratch: refuse when out_dir holds a previous run, unless overwrite, which
+    """Before a new run (from scratch, or fine-tuning another run's model): refuse when out_dir holds a previous run, unless overwrite, which
     moves that run's files aside into out_dir/replaced-<time>/."""
     previous = previous_run_files(out_dir)
     if not previous:
         return
     if not overwrite:
         raise OutDirError(
-            f"out_dir={out_dir} holds a previous run ({', '.join(previous)}) and init_from='scratch' "
+            f"out_dir={out_dir} holds a previous run ({', '.join(previous)}) and a new run "
             f"would replace it. To continue it:\n  {resume_command(argv)}\n"
             f"To start over on purpose, add --overwrite=True (the previous files are moved to "
             f"{out_dir}/replaced-<time>/), or choose another --out_dir.")

@@ -32,7 +32,7 @@ from configurator import at_least, configure, non_empty, one_of
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype)
 from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, dataset_languages,
-                             default_report_dir, heldout_path, read_heldout_lines)
+                             default_report_dir, heldout_path, read_heldout_lines, readable_lines)
 from reporting import grouped_bar_chart, heatmap, read_json, write_csv, write_json, write_text
 from sense_analysis import (PROBE_TARGETS, PROBES, USAGE_METRICS, compare_language_usage,
                             is_backpack, polysemy_probe, sense_alignment, sense_projection,
@@ -109,7 +109,8 @@ report_dir = default_report_dir(report_dir, [out_dir])  # writable, checked befo
 
 model, checkpoint = load_model(out_dir, device, model_name or None)
 label = checkpoint['model_name']
-root, datasets = checkpoint_datasets(checkpoint, data_root)
+# a converted model names no dataset: --data_root and --heldout_dataset say which text to read
+root, datasets = checkpoint_datasets(checkpoint, data_root, [heldout_dataset] if heldout_dataset else [])
 tok = checkpoint_tokenizer(checkpoint, root, model)
 if heldout_dataset:
     dataset_languages(root, heldout_dataset)  # a typo is an error that names the prepared datasets
@@ -188,11 +189,14 @@ def gold_occurrences(split_name, limit=None):
 def run_projection():
     needs_senses()
     word_list = read_word_list(words, words_file) or default_words(lexicon)
-    resolved = []
+    resolved, unreadable = [], []
     for word, lang in word_list:
         ids = word_tokens(tok, word)
         if not ids:
             print(f"  note: {word!r} has no tokens: left out of the sense tables")
+            continue
+        if max(ids) >= model.config.vocab_size:  # more tokens than the model has rows
+            unreadable.append(word)
             continue
         resolved.append({'word': word, 'language': lang, 'token_ids': ids,
                          'tokens': [tok.token_str(i) for i in ids], 'split': len(ids) > 1})
@@ -201,6 +205,9 @@ def run_projection():
                 f"the average of its tokens {' + '.join(map(repr, resolved[-1]['tokens']))}"
             print(f"  note: {word!r} is not one token of the vocabulary ({len(ids)} tokens): its "
                   f"senses are those of {shown} (--multi_token=average to change that)")
+    if unreadable:
+        print(f"  {len(unreadable)} word(s) skipped, their tokens have no row in the model: "
+              f"{', '.join(unreadable[:10])}")
     if not resolved:
         raise Skipped("no words to show: give some with --words=a,b or --words_file=FILE")
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}
@@ -322,7 +329,13 @@ def run_usage():
         raise SystemExit(f"{heldout_path(root, dataset, 'en', split)} has {len(en_lines)} lines but the "
                          f"French one has {len(fr_lines)}: they must be translations line by line; "
                          f"prepare the dataset again (python data/{dataset}/prepare.py)")
-    pairs = [(e, f) for e, f in zip(en_lines, fr_lines) if e.strip() and f.strip()][:max_sentences]
+    pairs = [(e, f) for e, f in zip(en_lines, fr_lines) if e.strip() and f.strip()]
+    readable_en = set(readable_lines(tok, [e for e, _ in pairs], model.config.vocab_size)[0])
+    readable_fr = set(readable_lines(tok, [f for _, f in pairs], model.config.vocab_size)[0])
+    kept = [(e, f) for e, f in pairs if e in readable_en and f in readable_fr]
+    if len(kept) < len(pairs):
+        print(f"  {len(pairs) - len(kept)} sentence pairs skipped: they hold tokens the model has no row for")
+    pairs = kept[:max_sentences]
     if len(pairs) < 2:
         raise Skipped(f"{len(pairs)} non-empty held-out sentence pairs in {dataset}/{split}: "
                       f"too few to compare the languages")

@@ -258,6 +258,11 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     tokenizer with that name ('gpt2', or one trained under <data_root>/tokenizers/).
 
     `dataset` only makes the error messages name the right prepare script."""
+    if isinstance(identity_or_name, dict) and identity_or_name.get("format") == "huggingface":
+        if dataset is None:
+            raise SystemExit(f"tokenizer {identity_or_name['name']} is a tokenizer.json kept with "
+                             f"its dataset: name the dataset to load it")
+        return checkpoint_tokenizer_from_identity(identity_or_name, os.path.join(data_root, dataset))
     if isinstance(identity_or_name, str):
         name = identity_or_name
         return _load_gpt2() if name == "gpt2" else _trained_tokenizer(name, data_root, dataset)
@@ -454,3 +459,164 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
                   f"differences mean the two do not pre-tokenize or merge alike)")
         print(f"  saved {tiktoken_path} (sha256 {tok.sha256[:16]}...)")
     return tok
+
+
+# -----------------------------------------------------------------------------
+# Hugging Face tokenizer.json files: the tokenizers of models converted from elsewhere
+
+HF_TOKENIZER_FILE = "tokenizer.json"
+
+
+class HFTokenizer(Tokenizer):
+    """A Hugging Face `tokenizers` tokenizer.json behind the interface of Tokenizer: what models
+    converted from elsewhere (convert_checkpoint.py) were trained with, encoded exactly as they
+    were. Identified by the sha256 of its tokenizer.json; `path` is where it lies."""
+
+    def __init__(self, path, name=None):
+        from tokenizers import Tokenizer as RustTokenizer
+        try:
+            self.hf = RustTokenizer.from_file(path)
+        except Exception as e:
+            raise SystemExit(f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: "
+                             f"{str(e)[:200]})")
+        self.name = name or hf_tokenizer_name(path)
+        self.sha256 = file_sha256(path)
+        self.path = path
+        self.n_vocab = self.hf.get_vocab_size(with_added_tokens=True)
+        self.eot_token = self.hf.token_to_id(EOT)
+        if self.eot_token is None:
+            raise SystemExit(f"{path} has no {EOT} token: this project ends every line with it")
+        self._decoder = _byte_decoder()
+
+    def identity(self):
+        return {"name": self.name, "sha256": self.sha256, "path": HF_TOKENIZER_FILE,
+                "format": "huggingface"}
+
+    def encode(self, text):
+        return self.hf.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts, num_threads=8):
+        return [e.ids for e in self.hf.encode_batch(list(texts), add_special_tokens=False)]
+
+    def encode_lines_with_eot(self, lines):
+        flat = []
+        for ids in self.encode_batch(lines):
+            flat.extend(ids)
+            flat.append(self.eot_token)
+        return np.array(flat, dtype=np.uint32)
+
+    def decode(self, ids):
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        return self.hf.decode(ids, skip_special_tokens=False)
+
+    def token_bytes(self, token_id):
+        token = self.hf.id_to_token(int(token_id))
+        if token is None:
+            raise ValueError(f"token id {token_id} is not in {self.path} ({self.n_vocab} tokens)")
+        if all(c in self._decoder for c in token):  # byte-level BPE: one character per byte
+            return bytes(self._decoder[c] for c in token)
+        return token.encode("utf-8")
+
+
+def hf_tokenizer_file(path):
+    """A tokenizer.json, or the tokenizer.json inside a folder."""
+    candidate = os.path.join(path, HF_TOKENIZER_FILE) if os.path.isdir(path) else path
+    if not os.path.isfile(candidate):
+        where = (f"the folder {path} holds no {HF_TOKENIZER_FILE}" if os.path.isdir(path)
+                 else f"{path} does not exist")
+        raise SystemExit(f"tokenizer: {where}. Give a Hugging Face tokenizer.json or a folder "
+                         f"holding one (the original project's is tokenizer/BkpTokenizer.json/)")
+    return candidate
+
+
+def hf_tokenizer_name(path):
+    """The folder's name for .../NAME/tokenizer.json, else the file's name without .json."""
+    path = os.path.abspath(path)
+    base = os.path.basename(path)
+    if base == HF_TOKENIZER_FILE:
+        return os.path.basename(os.path.dirname(path)) or base
+    return base[:-len(".json")] if base.endswith(".json") else base
+
+
+def is_tokenizer_json_path(value):
+    """Whether a --tokenizer value is a tokenizer.json path (not a name of load_tokenizer's)."""
+    return bool(value) and (value.endswith(".json") or os.path.isdir(value) or os.sep in value)
+
+
+def copy_hf_tokenizer(path, folder):
+    """Copy a tokenizer.json (or a folder's) into folder atomically; the copy, loaded."""
+    source = hf_tokenizer_file(path)
+    HFTokenizer(source)  # a clear error before anything is written
+    os.makedirs(folder, exist_ok=True)
+    target = os.path.join(folder, HF_TOKENIZER_FILE)
+    with open(source, "rb") as f:
+        _write_atomic(target, f.read())
+    return HFTokenizer(target, hf_tokenizer_name(source))
+
+
+def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data", datasets=()):
+    """The tokenizer a checkpoint names: a tokenizer.json kept beside it (converted models) or
+    with the datasets it was fine-tuned on, or one of load_tokenizer's."""
+    if identity.get("format") != "huggingface":
+        return load_tokenizer(identity, data_root)
+    name = identity.get("path") or HF_TOKENIZER_FILE
+    candidates = [os.path.join(folder, name) for folder in
+                  [checkpoint_dir] + [os.path.join(data_root, d) for d in datasets]]
+    path = next((c for c in candidates if os.path.isfile(c)), None)
+    if path is None:
+        raise SystemExit(f"the checkpoint in {checkpoint_dir} uses the tokenizer {name}, which is "
+                         f"in none of {', '.join(candidates)}: copy the tokenizer.json it was "
+                         f"converted with beside it")
+    tok = HFTokenizer(path, identity.get("name"))
+    if identity.get("sha256") and tok.sha256 != identity["sha256"]:
+        raise SystemExit(f"{path} is not the tokenizer the checkpoint was converted with "
+                         f"(sha256 {tok.sha256[:16]}..., expected {identity['sha256'][:16]}...)")
+    return tok
+
+
+def _bpe_parts(token, ranks):
+    """The two tokens that BPE, with only the merges ranked before `token`, joins into it."""
+    parts = [bytes([b]) for b in token]
+    limit = ranks[token]
+    while len(parts) > 2:
+        best = None
+        for i in range(len(parts) - 1):
+            rank = ranks.get(parts[i] + parts[i + 1])
+            if rank is not None and rank < limit and (best is None or rank < best[0]):
+                best = (rank, i)
+        if best is None:
+            break
+        i = best[1]
+        parts = parts[:i] + [parts[i] + parts[i + 1]] + parts[i + 2:]
+    return parts
+
+
+def hf_tokenizer_json(tok):
+    """A Hugging Face tokenizer.json (text) that encodes exactly as a tiktoken-based Tokenizer:
+    byte-level BPE whose merges are read off the ranks, after the same pre-tokenization regex."""
+    if isinstance(tok, HFTokenizer):
+        with open(tok.path, encoding="utf-8") as f:
+            return f.read()
+    from tokenizers import Regex, Tokenizer as RustTokenizer, decoders, models, pre_tokenizers
+    ranks = tok.encoding._mergeable_ranks
+    to_char = {b: c for c, b in _byte_decoder().items()}
+    text = lambda token: "".join(to_char[b] for b in token)
+    vocab = {text(token): rank for token, rank in ranks.items()}
+    merges = []
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) > 1:
+            parts = _bpe_parts(token, ranks)
+            if len(parts) != 2:
+                raise SystemExit(f"tokenizer {tok.name}: token {token!r} is no merge of two tokens; "
+                                 f"it cannot be written as a Hugging Face BPE")
+            merges.append((text(parts[0]), text(parts[1])))
+    hf = RustTokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
+    hf.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(tok.encoding._pat_str), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    hf.decoder = decoders.ByteLevel()
+    hf.add_special_tokens([EOT])
+    if hf.token_to_id(EOT) != tok.eot_token:
+        raise SystemExit(f"tokenizer {tok.name}: {EOT} would get id {hf.token_to_id(EOT)}, not "
+                         f"{tok.eot_token}")
+    return hf.to_str()

@@ -24,11 +24,12 @@ from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_checkpoint_path, load_checkpoint_file, load_model_state,
-                        model_state_dict, rng_states, save_checkpoint, set_rng_states)
-from configurator import at_least, at_most, below, between, configure, format_config, greater_than, one_of
+                        model_state_dict, saved_model_args, checkpoint_path, fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
+from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
+                          one_of)
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
                           default_dtype, device_peak_flops, reuse_freed_memory)
-from model import MODEL_CLASSES, build_model
+from model import MODEL_CLASSES, build_model, model_args_of
 from prepared_data import PreparedData
 from run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
 from training_log import TrainingLog
@@ -44,8 +45,8 @@ eval_only = False  # if True, evaluate once and exit
 always_save_checkpoint = True  # if False, ckpt.pt is written only when val loss improves, and
                                # the state at an interruption or at the end goes to ckpt_last.pt
 backup_checkpoint_step = 0  # if > 0, also keep ckpt_{iter}.pt every this many iterations
-init_from = 'scratch'  # 'scratch' or 'resume'
-overwrite = False  # init_from='scratch' into an out_dir that holds a run: True starts over, replacing it
+init_from = 'scratch'  # 'scratch', 'resume', or DIR: fine-tune the checkpoint in DIR (any, converted ones too) with a fresh optimizer
+overwrite = False  # a new run (scratch or DIR) into an out_dir that holds a run: True starts over, replacing it
 # wandb logging
 wandb_log = False
 wandb_project = 'multilingual-backpack'
@@ -89,7 +90,9 @@ seed = 1337
 # valid values, checked all at once before any work
 ranges = dict(
     eval_interval=at_least(1), log_interval=at_least(1), eval_iters=at_least(1),
-    backup_checkpoint_step=at_least(0), init_from=one_of('scratch', 'resume'), xlm_alpha=at_least(0),
+    backup_checkpoint_step=at_least(0), xlm_alpha=at_least(0),
+    init_from=one_of('scratch', 'resume') | Range(lambda v, c: os.path.isfile(checkpoint_path(v)),
+                                                  f"a folder holding a {CKPT_NAME} to fine-tune"),
     gradient_accumulation_steps=at_least(1), batch_size=at_least(1), block_size=at_least(1),
     model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_head=at_least(1), n_embd=at_least(1),
     dropout=between(0, 1, high_open=True), n_sense_vector=at_least(1), sense_intermediate_scale=at_least(1),
@@ -138,7 +141,7 @@ if master_process:
     # scratch never replaces another's checkpoint and logs unasked
     prepare_out_dir(out_dir)
     out_dir_lock = lock_out_dir(out_dir)
-    if init_from == 'scratch':
+    if init_from != 'resume':  # from scratch, or fine-tuning another run's model
         start_fresh(out_dir, overwrite, sys.argv)
     print(f"configuration:\n{format_config(config)}")
     print(f"tokens per iteration: {tokens_per_iter:,} ({gradient_accumulation_steps} micro-steps x "
@@ -193,12 +196,22 @@ if init_from == 'resume':
             + ', '.join(f"{k}={saved} in the checkpoint but {now} now" for k, (saved, now) in differ.items())
             + ". Resume with the configuration it was trained with, or use another out_dir.")
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
+    model_args = dict(saved_model_args(checkpoint), dropout=dropout)  # its design, e.g. its sense network
+elif init_from != 'scratch':  # fine-tuning: another checkpoint's model and weights, a fresh optimizer
+    checkpoint = load_checkpoint_file(init_from)
+    model_name = checkpoint['model_name']
+    model_args = fine_tuning_model_args(checkpoint, data.tokenizer, data.vocab_size, block_size, dropout)
+    if master_process:
+        print(f"fine-tuning the {model_name} of {init_from}")
 try:
     model = build_model(model_name, **model_args)
 except ValueError as e:
     raise SystemExit(f"model configuration error: {e}")
 if checkpoint is not None:
     load_model_state(model, checkpoint['model'])
+if model.config.block_size > block_size:
+    model.crop_block_size(block_size)  # fine-tuning on shorter sequences than it was trained on
+model_args = model_args_of(model)  # every field, so that the checkpoint says what it holds
 model.to(device)
 if master_process:
     print(f"{model_name}: {model.get_num_params() / 1e6:.2f}M parameters "
@@ -207,7 +220,7 @@ if master_process:
 # optimizer and gradient scaler (float16 only: bfloat16 and float32 need no loss scaling)
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
 optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
-if checkpoint is not None:
+if init_from == 'resume':
     optimizer.load_state_dict(checkpoint['optimizer'])
     scaler.load_state_dict(checkpoint['scaler'])
     states = checkpoint['rng_states']

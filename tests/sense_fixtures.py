@@ -11,7 +11,7 @@ import torch
 
 import tokenizer as tokenizer_module
 from checkpoint import save_checkpoint
-from model import build_model
+from model import build_model, model_args_of
 
 SUBJECTS = [('council', 'le conseil', 'du conseil'), ('farmer', "l'agriculteur", "de l'agriculteur"),
             ('minister', 'le ministre', 'du ministre'), ('committee', 'le comité', 'du comité')]
@@ -127,7 +127,7 @@ def write_checkpoint(out_dir, model_name, data_root, meta, train_steps=0, seed=0
     os.makedirs(out_dir, exist_ok=True)
     save_checkpoint({
         'model': model.state_dict(), 'optimizer': {}, 'scaler': {}, 'model_name': model_name,
-        'model_args': args, 'config': {'block_size': args['block_size']}, 'iter_num': train_steps,
+        'model_args': model_args_of(model), 'config': {'block_size': args['block_size']}, 'iter_num': train_steps,
         'best_val_loss': 0.0, 'rng_states': [],
         'data': {'list_of_datasets': [meta['dataset']], 'data_root': os.path.abspath(data_root),
                  'tokenizer': meta['tokenizer'], 'vocab_size': meta['vocab_size'],

@@ -131,7 +131,8 @@ RANGE_TABLE = {
                   '--learning_rate=-0.001: must be > 0',
                   '--warmup_iters=5000: must be >= 0 and < lr_decay_iters (the value of --lr_decay_iters)',
                   '--dropout=1.0: must be 0 <= value < 1', '--beta2=1.5: must be 0 <= value < 1',
-                  "--init_from='scratchy': must be one of 'scratch', 'resume'", '--weight_decay=inf: must be >= 0',
+                  "--init_from='scratchy': must be one of 'scratch', 'resume', or a folder holding a ckpt.pt "
+                  "to fine-tune", '--weight_decay=inf: must be >= 0',
                   '--min_lr=6e-05: must be >= 0 and <= learning_rate (the value of --learning_rate)']),
     'sample.py': (['--num_samples=0', '--max_new_tokens=0', '--top_k=-1', '--temperature=-0.5'],
                   ['--num_samples=0: must be >= 1', '--max_new_tokens=0: must be >= 1',

@@ -277,3 +277,75 @@ def test_bfloat16_autocast_on_cpu_trains():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     reference, _ = model(idx, idx)
     assert (logits.float()[..., :50] - reference[..., :50]).abs().max() < 0.05
+
+
+# Every design the models can be built as (model_args recorded in checkpoints): each fast path
+# must compute what forward_explicit does for each of them.
+VARIANTS = {
+    'canonical': dict(),
+    'no_embedding_residual': dict(sense_network='no_embedding_residual'),
+    'original_project': dict(sense_network='original_project', sense_weight_bias=False,
+                             sense_scores_scaled=False, n_contextualization_layer=1,
+                             activation='gelu_tanh'),
+    'gpt2_options': dict(activation='gelu_tanh', scale_attn_by_inverse_layer_idx=True,
+                         layer_norm_epsilon=1e-6),
+}
+
+
+@pytest.mark.parametrize('variant', list(VARIANTS))
+def test_every_fast_path_equals_the_explicit_path_in_every_variant(variant):
+    model = tiny('backpack-lm', n_embd=32, n_sense_vector=8, **VARIANTS[variant])
+    with torch.no_grad():  # weights far from init, so that every part matters
+        for p in model.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    V = model.config.vocab_size
+    idx = torch.randint(0, 20, (3, 24))  # repeated ids: the distinct-token path gathers
+    scale = torch.ones(V, 8)
+    scale[idx[0, 3]] = 0.0
+    explicit, loss_explicit, _ = model.forward_explicit(idx, idx, token_sense_scale=scale)
+    rel = lambda a, b: ((a[..., :V] - b[..., :V]).abs().max() / b[..., :V].abs().max()).item()
+    with torch.no_grad():  # eval: the cached sense table and CausalSenseSum (SDPA on CUDA)
+        logits, _ = model(idx, all_logits=True, token_sense_scale=scale)
+        assert rel(logits, explicit) < 1e-5
+        torch.testing.assert_close(model.sense_table()[idx], model.sense_vectors(idx))
+        cache = model.new_cache()
+        parts = [model.forward_cached(idx[:, :7], cache, token_sense_scale=scale),
+                 model.forward_cached(idx[:, 7:8], cache, token_sense_scale=scale),
+                 model.forward_cached(idx[:, 8:], cache, token_sense_scale=scale)]
+        assert rel(torch.cat(parts, 1), explicit) < 1e-5
+    model.train()
+    for dedup in (True, False):  # training: distinct-token sense network, and every token
+        model.config.sense_dedup = dedup
+        _, loss = model(idx, idx, token_sense_scale=scale)
+        grads = torch.autograd.grad(loss, list(model.parameters()))
+        grads_explicit = torch.autograd.grad(
+            model.forward_explicit(idx, idx, token_sense_scale=scale)[1], list(model.parameters()))
+        for g, ge in zip(grads, grads_explicit):
+            torch.testing.assert_close(g, ge, rtol=1e-4, atol=1e-6)
+    gpt = tiny('gpt2', **{k: v for k, v in VARIANTS[variant].items() if k in (
+        'activation', 'scale_attn_by_inverse_layer_idx', 'layer_norm_epsilon')})
+    prompt = torch.randint(0, 50, (2, 5))
+    assert torch.equal(gpt.generate(prompt, 10, temperature=0), gpt.generate(prompt, 10, temperature=0, use_cache=False))
+
+
+def test_a_checkpoint_without_a_sense_network_field_loads_as_the_earlier_design():
+    """Checkpoints written before the canonical sense network keep computing what they did."""
+    from checkpoint import model_from_checkpoint
+    old = tiny('backpack-lm', sense_network='no_embedding_residual')
+    args = dict(TINY, n_sense_vector=4)  # what train.py recorded then: no sense_network key
+    loaded = model_from_checkpoint({'model_name': 'backpack-lm', 'model_args': args,
+                                    'model': old.state_dict()}).eval()
+    assert loaded.config.sense_network == 'no_embedding_residual'
+    idx = torch.randint(0, 50, (2, 10))
+    torch.testing.assert_close(loaded(idx, all_logits=True)[0], old(idx, all_logits=True)[0])
+    assert build_model('backpack-lm', **args).config.sense_network == 'canonical'  # new models
+
+
+def test_canonical_sense_network_adds_the_embedding_to_its_residual_stream():
+    """r1 = LN0(e) + e, r2 = r1 + MLP(LN1(r1)), senses = FinalMLP(LN2(r2)), K-major (backpack.md)."""
+    model = tiny('backpack-lm')
+    net, e = model.sense_network, model.transformer.wte.weight[:5]
+    r1 = net.ln_0(e) + e
+    r2 = r1 + net.mlp(net.ln_1(r1))
+    expected = net.final_mlp(net.ln_2(r2)).view(5, 4, 16)
+    torch.testing.assert_close(model.sense_vectors(torch.arange(5)), expected)

@@ -11,7 +11,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = sorted(glob.glob(os.path.join(REPO, 'bkp_install', '*.sh'))
-                 + [os.path.join(REPO, 'data', 'get_data.sh'), os.path.join(REPO, '.ci', 'run')])
+                 + [os.path.join(REPO, 'data', 'get_data.sh'), os.path.join(REPO, 'data', 'get_checkpoints.sh'), os.path.join(REPO, '.ci', 'run')])
 
 
 def shellcheck():

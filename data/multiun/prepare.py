@@ -4,7 +4,7 @@ data/multiun/{en,fr}_{train,val,test}.bin, the held-out text and meta.json. Stre
 of text through a pool of processes; memory stays bounded.
 
 $ bash data/get_data.sh multiun --max_lines 8030892   # once (the original project kept those lines)
-$ python data/multiun/prepare.py [--num_proc=N] [--vocab_size=10000] [--tokenizer=NAME|gpt2] [--data_root=data] [--raw_dir=data/multiun/raw]
+$ python data/multiun/prepare.py [--num_proc=N] [--vocab_size=10000] [--tokenizer=NAME|gpt2|PATH/tokenizer.json] [--data_root=data] [--raw_dir=data/multiun/raw]
 
 The default tokenizer, europarl-multiun-bpe10k, is trained on Europarl and MultiUN together (on
 whichever of the two is downloaded) and shared by both datasets, so they can be trained on together.
@@ -18,7 +18,7 @@ from configurator import at_least, configure  # noqa: E402
 
 num_proc = 0        # worker processes; 0: one per CPU core
 vocab_size = 10000  # tokens of the trained tokenizer, <|endoftext|> included
-tokenizer = ''       # '': the shared europarl-multiun tokenizer (trained if missing); else a name under <data_root>/tokenizers/ or 'gpt2'
+tokenizer = ''       # '': the shared europarl-multiun tokenizer (trained if missing); else a name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a converted model's)
 data_root = 'data'
 raw_dir = ''         # '': <data_root>/multiun/raw
 ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT and merges
