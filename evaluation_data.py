@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from checkpoint import CheckpointError, checkpoint_path
+from checkpoint import CheckpointError, checkpoint_path, load_checkpoint_file
 from prepared_data import DataError, prepare_command, read_meta, resolve_data_root, tokenizer_label
 from run_folder import prepare_out_dir
 from tokenizer import checkpoint_tokenizer_from_identity
@@ -75,6 +75,24 @@ def readable_lines(tok, lines, rows):
     if tok.n_vocab <= rows:
         return lines, 0
     kept = [line for line, ids in zip(lines, tok.encode_batch(lines)) if not ids or max(ids) < rows]
+    return kept, len(lines) - len(kept)
+
+
+def checkpoint_reader(out_dir, data_root='', list_of_datasets=()):
+    """(tokenizer, rows) of the checkpoint in out_dir, without building its model: what decides
+    which lines of text the model can read."""
+    checkpoint = load_checkpoint_file(out_dir)
+    checkpoint['out_dir'] = os.path.dirname(checkpoint_path(out_dir)) or '.'
+    root, _ = checkpoint_datasets(checkpoint, data_root, list_of_datasets)
+    return checkpoint_tokenizer(checkpoint, root), checkpoint['model_args']['vocab_size']
+
+
+def lines_read_by_all(readers, lines):
+    """(the lines every (tokenizer, rows) reader can read, how many were left out): models
+    compared in one table are scored on the same lines."""
+    kept = lines
+    for tok, rows in readers:
+        kept, _ = readable_lines(tok, kept, rows)
     return kept, len(lines) - len(kept)
 
 

@@ -38,9 +38,9 @@ from tqdm import tqdm
 from checkpoint import load_model
 from configurator import at_least, configure, one_of
 from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
-from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
-                             dataset_languages, default_report_dir, prepared_with, read_heldout_lines,
-                             readable_lines, tokenize_lines)
+from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
+                             checkpoint_tokenizer, dataset_languages, default_report_dir, lines_read_by_all,
+                             prepared_with, read_heldout_lines, tokenize_lines)
 from perplexity import line_sums, perplexity_metrics, text_counts, token_nll
 from reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
@@ -70,6 +70,9 @@ check_dtype(dtype, device)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
 autocast = autocast_context(device, dtype)
+# several checkpoints are scored on the same lines: those that every one of their tokenizers
+# turns into tokens its model has rows for
+readers = [checkpoint_reader(d, data_root, list_of_datasets) for d in checkpoints] if len(checkpoints) > 1 else None
 
 results = {}  # out_dir -> dataset -> language -> metrics
 rows = []
@@ -95,10 +98,10 @@ for ckpt_dir in checkpoints:
             if not lines:
                 print(f"  {dataset}/{lang}: no {split} lines, skipped")
                 continue
-            lines, unreadable = readable_lines(tok, lines, model.config.vocab_size)
+            lines, unreadable = lines_read_by_all(readers or [(tok, model.config.vocab_size)], lines)
             if unreadable:
-                print(f"  {dataset}/{lang}: {unreadable:,} lines skipped: they hold tokens the "
-                      f"model has no row for")
+                print(f"  {dataset}/{lang}: {unreadable:,} lines skipped: they hold tokens "
+                      f"{'one of the models' if readers else 'the model'} has no row for")
                 if not lines:
                     continue
             ids, line_lengths = tokenize_lines(tok, lines)

@@ -76,12 +76,14 @@ def test_the_shipped_configs_are_valid():
     import glob
     import os
 
+    import checkpoint
     import configurator
     from model import MODEL_CLASSES
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     tree = ast.parse(open(os.path.join(root, 'train.py')).read())
     train_defaults = {}
-    names = {**vars(configurator), 'MODEL_CLASSES': MODEL_CLASSES, 'default_device': lambda: 'cpu'}
+    names = {**vars(configurator), 'MODEL_CLASSES': MODEL_CLASSES, 'default_device': lambda: 'cpu',
+             'os': os, 'checkpoint_path': checkpoint.checkpoint_path, 'CKPT_NAME': checkpoint.CKPT_NAME}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             if node.targets[0].id == 'config':
