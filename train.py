@@ -27,7 +27,7 @@ from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_check
                         model_state_dict, rng_states, save_checkpoint, set_rng_states)
 from configurator import configure, format_config
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
-                          default_dtype, device_peak_flops, reuse_freed_memory)
+                          default_dtype, device_peak_flops, reuse_freed_memory, warn_slow_sense_sum)
 from model import MODEL_CLASSES, build_model
 from prepared_data import PreparedData
 from training_log import TrainingLog
@@ -185,6 +185,7 @@ except ValueError as e:
 if checkpoint is not None:
     load_model_state(model, checkpoint['model'])
 model.to(device)
+warn_slow_sense_sum(model, device, dtype)
 if master_process:
     print(f"{model_name}: {model.get_num_params() / 1e6:.2f}M parameters "
           f"(position embeddings excluded, tied token embedding counted once)")
