@@ -294,7 +294,7 @@ def measure_costs(data):
 
     if dev_type == 'cuda':  # the memory measurement builds the models afresh, alone on the GPU
         trained = {name: models[name][0].cpu() for name in MODELS}
-        del models
+        del models, model, runner, optimizer  # the optimizers' states too
         peaks, starts = measure_peak_memory(args, batches[:memory_steps])
         trained = {name: model.to(device) for name, model in trained.items()}
     else:
