@@ -16,7 +16,7 @@ writes out/demo/report.md (with its figures beside it). Steps, each a script you
 
 A step whose output is already there is skipped (a finished checkpoint, a prepared corpus); run
 with --fresh=True to redo everything. Other options: --max_iters=N (both models, for a quicker or
-longer run), --device=cuda.
+longer run), --seed=N (another initialisation and order of batches), --device=cuda.
 """
 
 import csv
@@ -43,6 +43,7 @@ fresh = False  # redo every step, even those whose output exists
 max_iters = 0  # 0: the iterations of config/train_demo_*.py
 demo_sentences = 0  # sentence pairs of the demo corpus; 0: data/demo/prepare.py's default
 device = default_device()
+seed = 1337  # train.py's seed for both models (initialisation and batches)
 cloze_items = 300  # cloze items per language
 sense_sentences = 200  # held-out sentences for the sense usage and probe analyses
 ranges = dict(max_iters=at_least(0), demo_sentences=at_least(0), cloze_items=at_least(1),
@@ -77,7 +78,8 @@ def finished_checkpoint(out_dir, iterations):
         ckpt = load_checkpoint_file(path)
     except SystemExit:
         return False
-    return ckpt['iter_num'] >= iterations and ckpt['data']['tokenizer'] == read_meta()['tokenizer']
+    return (ckpt['iter_num'] >= iterations and ckpt['config'].get('seed') == seed
+            and ckpt['data']['tokenizer'] == read_meta()['tokenizer'])
 
 
 def read_meta():
@@ -110,7 +112,7 @@ for name, config_file in MODELS.items():
     warmup = min(defaults['warmup_iters'], iterations // 10)  # warmup < lr_decay_iters, for short runs too
     overrides = [f'--out_dir={out_dirs[name]}', f'--data_root={data_root}', f'--device={device}',
                  f'--max_iters={iterations}', f'--lr_decay_iters={iterations}', f'--warmup_iters={warmup}',
-                 '--overwrite=True']  # an unfinished run of an earlier demo is moved aside
+                 f'--seed={seed}', '--overwrite=True']  # an unfinished run of an earlier demo is moved aside
     if finished_checkpoint(out_dirs[name], iterations):
         print(f"=== 2. {name}: a finished checkpoint is in {out_dirs[name]} (--fresh=True retrains)")
         continue

@@ -5,6 +5,7 @@ context for mixed precision, and the device's peak FLOP/s for model FLOPs utilis
 
 import ctypes
 import sys
+import warnings
 from contextlib import nullcontext
 
 import torch
@@ -101,3 +102,24 @@ def reuse_freed_memory():
         return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
     except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
         return False
+
+
+def warn_slow_sense_sum(model, device, dtype):
+    """Warn, when a model is built, if its sense sum cannot run on a fused attention kernel:
+    PyTorch's memory-efficient kernel needs the query/key width (n_embd / n_sense_vector) and the
+    value width (n_embd) to be multiples of 8 in half precision (of 4 in float32), and otherwise
+    the sense sum falls back to the math kernel, which materialises the (B, K, T, T) weights.
+    Only CUDA runs the sense sum as attention. Returns the warning, or None."""
+    K = getattr(model.config, 'n_sense_vector', None)
+    if K is None or torch.device(device).type != 'cuda':
+        return None
+    d, multiple = model.config.n_embd, 8 if dtype in ('bfloat16', 'float16') else 4
+    if (d // K) % multiple == 0 and d % multiple == 0:
+        return None
+    message = (f"n_embd / n_sense_vector = {d} / {K} = {d // K} (and n_embd = {d}) must be multiples "
+               f"of {multiple} for the Backpack's sense sum to run on a fused attention kernel in "
+               f"{dtype}: it will fall back to the math kernel, which keeps (batch, {K}, block, block) "
+               f"weights, so training will be slow and memory-hungry. Choose n_sense_vector so that "
+               f"n_embd / n_sense_vector is a multiple of {multiple}.")
+    warnings.warn(message, stacklevel=2)
+    return message

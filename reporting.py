@@ -153,3 +153,26 @@ def heatmap(path, matrix, row_labels, column_labels, title='', colorbar_label=''
         ax.set_title(title)
     fig.colorbar(im, ax=ax, label=colorbar_label, shrink=0.8)
     save_figure(fig, path)
+
+
+def log_log_chart(path, x, panels, xlabel='', title=''):
+    """Side-by-side panels of lines against x on log-log axes. panels: [(ylabel, {name: [value
+    per x]})]; None values are left out."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), dpi=120, squeeze=False)
+    for ax, (ylabel, series) in zip(axes[0], panels):
+        for name, values in series.items():
+            pairs = [(a, v) for a, v in zip(x, values) if v is not None and v > 0]
+            if pairs:
+                ax.plot(*zip(*pairs), marker='o', label=name)
+        ax.set_xscale('log', base=2)
+        ax.set_yscale('log')
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([str(v) for v in x])
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which='both', alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=8, wrap=True)
+    save_figure(fig, path)

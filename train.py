@@ -28,7 +28,7 @@ from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_check
 from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
                           one_of)
 from device_setup import (autocast_context, check_device, check_dtype, default_device,
-                          default_dtype, device_peak_flops, reuse_freed_memory)
+                          default_dtype, device_peak_flops, reuse_freed_memory, warn_slow_sense_sum)
 from model import MODEL_CLASSES, build_model, model_args_of
 from prepared_data import PreparedData
 from run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
@@ -213,6 +213,7 @@ if model.config.block_size > block_size:
     model.crop_block_size(block_size)  # fine-tuning on shorter sequences than it was trained on
 model_args = model_args_of(model)  # every field, so that the checkpoint says what it holds
 model.to(device)
+warn_slow_sense_sum(model, device, dtype)
 if master_process:
     print(f"{model_name}: {model.get_num_params() / 1e6:.2f}M parameters "
           f"(position embeddings excluded, tied token embedding counted once)")

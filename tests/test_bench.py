@@ -6,24 +6,61 @@ import os
 
 from tiny_text_corpus import DATASET, run_script, tiny_data_root
 
+TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
+        '--batch_size=4', '--warmup_steps=1', '--timed_steps=2', '--eval_steps=2', '--memory_steps=1',
+        '--device=cpu']
+
 
 def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
     data_root = tiny_data_root(tmp_path_factory)
-    result = run_script('bench.py', f'--data_root={data_root}', f'--list_of_datasets={DATASET}',
-                        '--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4',
-                        '--block_size=32', '--batch_size=4', '--warmup_steps=1', '--timed_steps=2',
-                        '--eval_steps=2', '--prompt_tokens=8', '--new_tokens=12', '--memory_steps=1',
-                        '--tokenize_megabytes=0.2', '--device=cpu', f'--report_dir={tmp_path}')
+    result = run_script('bench.py', f'--data_root={data_root}', f'--list_of_datasets={DATASET}', *TINY,
+                        '--prompt_tokens=8', '--new_tokens=12', '--tokenize_megabytes=0.2',
+                        '--speed_items=3', f'--report_dir={tmp_path}')
     bench = json.loads((tmp_path / 'bench.json').read_text())
     for key in ('train_step_time_ratio', 'peak_memory_ratio', 'eval_forward_time_ratio',
-                'tokenize_speedup', 'flop_ratio', 'eval_flop_ratio'):
+                'tokenize_speedup', 'flop_ratio', 'eval_flop_ratio', 'prepare_speedup_over_nanogpt'):
         assert isinstance(bench[key], float) and bench[key] > 0, key
     assert set(bench['generation_cache_speedup']) == {'gpt2', 'backpack-lm'}
     assert bench['generation_tokens_identical'] == {'gpt2': True, 'backpack-lm': True}
     assert bench['flop_ratio'] > 1 and bench['eval_flop_ratio'] > 1
-    assert bench['measurements']['tokenization']['identical'] is True
-    assert len(bench['measurements']['train_step_seconds']['gpt2']) == 2
+    m = bench['measurements']
+    assert m['tokenization']['identical'] is True
+    assert len(m['train_step_seconds']['gpt2']) == 2
+    speeds = m['evaluation_speeds']
+    assert speeds['cloze_items'] == 3 and speeds['perplexity_tokens'] == 32 + 16 * 2
+    for key in ('perplexity_tokens_per_s', 'cloze_items_per_s_with_cache', 'cloze_items_per_s_without_cache'):
+        assert set(speeds[key]) == {'gpt2', 'backpack-lm'} and min(speeds[key].values()) > 0, key
+    assert m['prepare']['ours_mb_per_s'] > 0 and m['prepare']['nanogpt_mb_per_s'] > 0
     assert bench['config']['n_embd'] == 32 and 'Machine:' in bench['machine']
     table = (tmp_path / 'bench.md').read_text()
-    assert '| training step (tokens/s) |' in table and 'Tokenization of held-out text' in table
+    for row in ('| training step (tokens/s) |', '| perplexity scoring (tokens/s) |',
+                '| cloze with cache (items/s) |', 'Tokenization of held-out text', "nanoGPT's way"):
+        assert row in table, row
     assert 'training step (tokens/s)' in result.stdout and os.path.isfile(tmp_path / 'bench.md')
+
+
+def test_sweep_writes_one_entry_per_point_and_skips_what_does_not_fit(tmp_path_factory, tmp_path):
+    data_root = tiny_data_root(tmp_path_factory)
+    # 10^9 sequences cannot fit: reported as such before it runs, and the sweep goes on
+    result = run_script('bench.py', f'--data_root={data_root}', f'--list_of_datasets={DATASET}', *TINY,
+                        '--sweep=block_size:32,16,1000000000', f'--report_dir={tmp_path}')
+    bench = json.loads((tmp_path / 'bench.json').read_text())
+    assert bench['sweep'] == 'block_size'
+    assert [p['block_size'] for p in bench['points']] == [16, 32, 1000000000]
+    small, large, too_big = bench['points']
+    assert 'does not fit' not in small and set(too_big) == {'block_size', 'out_of_memory'}
+    assert large['flop_ratio'] > 1 and large['measurements']['peak_memory_bytes']['gpt2'] > 0
+    summary = bench['summary']
+    assert summary['points_measured'] == [16, 32] and summary['points_out_of_memory'] == [1000000000]
+    assert len(summary['time_over_flop_ratio']) == 2
+    assert set(summary['memory_bytes_per_token']) == {'gpt2', 'backpack-lm'}
+    assert (tmp_path / 'bench_block_size.png').stat().st_size > 1000
+    assert 'does not fit in memory' in (tmp_path / 'bench.md').read_text()
+    assert 'does not fit in memory' in result.stdout
+
+
+def test_a_wrong_sweep_is_refused_before_any_work(tmp_path):
+    result = run_script('bench.py', '--sweep=n_head:2,4', f'--report_dir={tmp_path}', check=False)
+    assert result.returncode != 0 and 'block_size, n_sense_vector, batch_size' in result.stderr
+    result = run_script('bench.py', '--n_embd=48', '--sweep=n_sense_vector:4,5', check=False)
+    assert result.returncode != 0 and '[5] are not divisors' in result.stderr

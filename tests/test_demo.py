@@ -30,3 +30,6 @@ def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):
     assert 'already prepared' in second.stdout
     assert second.stdout.count('a finished checkpoint is in') == 2
     assert os.path.getsize(report_path) > 1000
+    # another seed is another run: both models are trained again, with that seed
+    third = run_script('demo.py', *args, '--seed=7', timeout=600)
+    assert 'a finished checkpoint is in' not in third.stdout and '--seed=7' in third.stdout

@@ -1,5 +1,5 @@
-"""The shell scripts: valid bash, clean under shellcheck, and bkp_nvidia.sh refuses politely
-on a machine without an NVIDIA GPU (the GPU set-up itself cannot run here)."""
+"""The shell scripts: valid bash, clean under shellcheck, and bkp_nvidia.sh and gpu_check.sh
+refuse politely on a machine without an NVIDIA GPU (the GPU set-up itself cannot run here)."""
 
 import glob
 import os
@@ -53,8 +53,17 @@ def test_nvidia_setup_refuses_politely_without_a_gpu():
     assert 'No NVIDIA GPU was found on this machine' in result.stdout
 
 
+@pytest.mark.skipif(__import__('torch').cuda.is_available(), reason='this machine has a CUDA GPU')
+def test_gpu_check_refuses_clearly_without_a_gpu(tmp_path):
+    result = subprocess.run(['bash', os.path.join(REPO, 'bkp_install', 'gpu_check.sh'),
+                             f'--report_dir={tmp_path}'], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert 'No CUDA GPU is visible to PyTorch here' in result.stdout
+    assert not os.listdir(tmp_path)  # nothing was started
+
+
 def test_setup_scripts_explain_themselves():
-    for name in ('bkp_nvidia.sh', 'anaconda.sh'):
+    for name in ('bkp_nvidia.sh', 'anaconda.sh', 'gpu_check.sh'):
         result = subprocess.run(['bash', os.path.join(REPO, 'bkp_install', name), '--help'],
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 0 and 'bkp_install/' in result.stdout
