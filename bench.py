@@ -91,16 +91,21 @@ def is_out_of_memory(error):
             or (isinstance(error, RuntimeError) and "can't allocate memory" in str(error)))
 
 
-def available_memory():
-    """Bytes the system can still give (Linux MemAvailable), or None where unknown."""
+def proc_bytes(path, field):
+    """A Linux /proc file's 'field: N kB' line, in bytes; None where there is none."""
     try:
-        with open('/proc/meminfo') as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith('MemAvailable:'):
+                if line.startswith(f'{field}:'):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return None
+
+
+def available_memory():
+    """Bytes the system can still give (Linux MemAvailable), or None where unknown."""
+    return proc_bytes('/proc/meminfo', 'MemAvailable')
 
 
 def estimated_training_bytes(vocab_size):
@@ -184,13 +189,9 @@ def timed(fn):
 def peak_rss():
     """This process's peak resident set in bytes. Linux: VmHWM, which starts afresh in a new
     program (getrusage's ru_maxrss keeps the parent's peak across fork and exec)."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    peak = proc_bytes('/proc/self/status', 'VmHWM')
+    if peak is not None:
+        return peak
     scale = 1 if sys.platform == 'darwin' else 1024  # bytes on macOS, KiB elsewhere
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
