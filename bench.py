@@ -34,8 +34,8 @@ import numpy as np
 import torch
 
 from configurator import at_least, configure, format_config
-from device_setup import (autocast_context, check_device, check_dtype, default_device,
-                          default_dtype, device_peak_flops, reuse_freed_memory, warn_slow_sense_sum)
+from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
+                                 reuse_freed_memory, warn_slow_sense_sum)
 from model import build_model
 from prepared_data import PreparedData
 from reporting import log_log_chart, markdown_table, write_json, write_text
@@ -392,7 +392,7 @@ def measure_evaluation_speeds(models, data, ctx):
     text, alternating the models; each is timed twice and the faster kept."""
     from cloze import context_ids, items_from_lines, predict_items, tokenizer_classes
     from perplexity import token_nll
-    from tokenizer import load_tokenizer
+    from common.tokenizer import load_tokenizer
     lines = heldout_lines(data, 'test')
     if not lines:
         print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
@@ -469,7 +469,7 @@ def measure_prepare(data):
     per language), each run twice in turn and the faster kept. nanoGPT's way does less (no
     cleaning, no splits), so the comparison favours it."""
     from parallel_corpus import prepare_parallel_corpus
-    from tokenizer import load_tokenizer
+    from common.tokenizer import load_tokenizer
     lines = heldout_lines(data, 'val')
     if len(lines) < 2:
         print("prepare: needs the held-out text of two languages, skipped")
@@ -513,10 +513,9 @@ def setup():
     global dtype
     if sweep:
         parse_sweep(sweep)  # a mistake in --sweep is reported before anything runs
-    if check_device(device).type == 'cpu':
+    device_type, dtype = resolve_device(device, dtype)
+    if device_type == 'cpu':
         reuse_freed_memory()  # as train.py does: both models are measured the same way
-    dtype = default_dtype(device) if dtype == 'auto' else dtype
-    check_dtype(dtype, device)
     config['dtype'] = dtype
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
@@ -666,7 +665,7 @@ def sweep_table(name, points, summary):
 def measure_tokenization(data):
     """MB/s of the prepare scripts' batch encoding against a per-line loop, on held-out text."""
     from parallel_corpus import tokenization_throughput
-    from tokenizer import load_tokenizer
+    from common.tokenizer import load_tokenizer
     lines = [line for split in ('val', 'test') for text in heldout_lines(data, split).values()
              for line in text]
     if not lines:

@@ -30,15 +30,12 @@ import numpy as np
 import torch
 
 from resampling import wilson_interval
-from text_input import read_text_lines
+from common.text_input import read_text_lines
+from common.errors import UserError
 
 MASK = ' <mask>'
 ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer',
                  'language')
-
-
-class ClozeFileError(SystemExit):
-    """A cloze file that cannot be read: the message names the file and the line."""
 
 
 @dataclass
@@ -104,12 +101,12 @@ def items_from_lines(lines, dataset, language, split='test', min_context_words=5
 def read_cloze_file(path, dataset=None, skipped=None):
     """Items of a JSON-lines file in the original format; dataset defaults to the file's name.
     A malformed item (not JSON, a key missing, no mask, an answer that can never be a hit: not one
-    word, or not the word of the passage at the mask) raises ClozeFileError naming the file and
+    word, or not the word of the passage at the mask) raises UserError naming the file and
     the line; when skipped is a list, it is appended there instead ({'file', 'line', 'id',
     'reason'}) and the item left out, so that one bad item does not refuse a whole benchmark."""
     dataset = dataset or os.path.splitext(os.path.basename(path))[0]
     if not os.path.isfile(path):
-        raise ClozeFileError(f"cloze file {path} does not exist")
+        raise UserError(f"cloze file {path} does not exist")
     items = []
     for line_number, raw in enumerate(read_text_lines(path, 'cloze file'), 1):
         if not raw.strip():
@@ -123,7 +120,7 @@ def read_cloze_file(path, dataset=None, skipped=None):
         if problem:
             where = f"{path}, line {line_number}"
             if skipped is None:
-                raise ClozeFileError(f"{where}: {problem}")
+                raise UserError(f"{where}: {problem}")
             skipped.append({'file': path, 'line': line_number,
                             'id': str(obj.get('id')) if isinstance(obj, dict) else None, 'reason': problem})
             continue

@@ -39,11 +39,11 @@ import time
 import torch
 from tqdm import tqdm
 
-from checkpoint import load_model
+from common.checkpoint import load_model
 from cloze import (accuracy, context_ids, is_hit, items_from_lines, predict_items, read_cloze_file,
                    tokenizer_classes)
 from configurator import at_least, configure, one_of
-from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
                              dataset_languages, default_report_dir, file_label, read_heldout_lines)
 from reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
@@ -73,9 +73,7 @@ ranges = dict(split=one_of('test', 'val'), min_context_words=at_least(1), max_it
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
-check_device(device)
-dtype = default_dtype(device) if dtype == 'auto' else dtype
-check_dtype(dtype, device)
+_, dtype = resolve_device(device, dtype)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
 autocast = autocast_context(device, dtype)

@@ -28,11 +28,13 @@ import inspect
 import math
 import os
 
+from common.errors import UserError, exit_on_user_error
+
 CONFIG_TYPES = (bool, int, float, str, list, tuple, type(None))
 
 
-class ConfigError(SystemExit):
-    """A mistake in a config file or a --key=value argument: its message says what to change."""
+class ConfigError(UserError):
+    """A mistake in a config file or a --key=value argument: its message says what to change. (A UserError: scripts end with its message.)"""
 
     def __init__(self, message):
         super().__init__(f"config error: {message}")
@@ -176,7 +178,9 @@ def configure(namespace, argv, ranges=None, strict_files=True):
     globals()), check every value against ranges ({key: Range}) and return the effective
     configuration as a dict.
     strict_files=False ignores keys of a config file that the script does not have (evaluation
-    scripts accept a training config file for the keys they share)."""
+    scripts accept a training config file for the keys they share).
+    From here on an uncaught UserError ends the script with its message, without a traceback."""
+    exit_on_user_error()
     keys = config_keys(namespace)
     unknown = sorted(set(ranges or {}) - set(keys))
     assert not unknown, f"ranges for keys the script does not have: {unknown}"

@@ -24,12 +24,13 @@ import tempfile
 
 import torch
 
-import tokenizer as tokenizer_module
-from checkpoint import CKPT_NAME, load_model, save_checkpoint
+from common import tokenizer as tokenizer_module
+from common.checkpoint import CKPT_NAME, load_model, save_checkpoint
 from configurator import configure
 from evaluation_data import checkpoint_tokenizer
 from model import build_model, model_args_of
-from model_conversion import ConversionError, hf_export, read_source
+from common.model_conversion import hf_export, read_source
+from common.errors import UserError
 
 # -----------------------------------------------------------------------------
 source = ''  # a ckpt.pt of the original project, a Hugging Face model folder, a hub id, or (with --hf_dir) one of our out_dirs
@@ -185,5 +186,5 @@ if bool(out_dir) == bool(hf_dir):
 torch.set_grad_enabled(False)
 try:
     import_model() if out_dir else export_model()
-except ConversionError as e:
+except UserError as e:
     fail(str(e))

@@ -30,9 +30,10 @@ import time
 
 import torch
 
-from checkpoint import CKPT_NAME, load_checkpoint_file, model_from_checkpoint
+from common.checkpoint import CKPT_NAME, load_checkpoint_file, model_from_checkpoint
 from configurator import at_least, configure
-from device_setup import default_device
+from common.device_setup import default_device
+from common.errors import UserError
 from reporting import markdown_table, read_json, write_text
 from sense_report import format_p
 
@@ -76,7 +77,7 @@ def finished_checkpoint(out_dir, iterations):
         return False
     try:
         ckpt = load_checkpoint_file(path)
-    except SystemExit:
+    except UserError:
         return False
     return (ckpt['iter_num'] >= iterations and ckpt['config'].get('seed') == seed
             and ckpt['data']['tokenizer'] == read_meta()['tokenizer'])

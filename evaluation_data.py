@@ -17,10 +17,11 @@ import os
 
 import numpy as np
 
-from checkpoint import CheckpointError, checkpoint_path, load_checkpoint_file
-from prepared_data import DataError, prepare_command, read_meta, resolve_data_root, tokenizer_label
-from run_folder import prepare_out_dir
-from tokenizer import checkpoint_tokenizer_from_identity
+from common.checkpoint import checkpoint_path, load_checkpoint_file
+from prepared_data import prepare_command, read_meta, resolve_data_root, tokenizer_label
+from common.run_folder import prepare_out_dir
+from common.tokenizer import checkpoint_tokenizer_from_identity
+from common.errors import UserError
 
 
 def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
@@ -31,16 +32,16 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
     elif data.get('data_root'):
         root = data['data_root']
     else:
-        raise DataError("the checkpoint does not record its data root: pass --data_root=DIR "
+        raise UserError("the checkpoint does not record its data root: pass --data_root=DIR "
                         "(the folder holding the prepared dataset folders, data/ by default)")
     if not os.path.isdir(root):
         origin = (f"--data_root={data_root}" if data_root else
                   "the checkpoint was trained with data there")
-        raise DataError(f"data root {root} does not exist here ({origin}): pass --data_root=DIR "
+        raise UserError(f"data root {root} does not exist here ({origin}): pass --data_root=DIR "
                         f"pointing at the folder that holds the prepared dataset folders")
     datasets = list(list_of_datasets) or list(data.get('list_of_datasets') or [])
     if not datasets:
-        raise DataError("no dataset to evaluate on: the checkpoint names none; pass "
+        raise UserError("no dataset to evaluate on: the checkpoint names none; pass "
                         "--list_of_datasets=NAME[,NAME...]")
     return root, datasets
 
@@ -52,7 +53,7 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
     rows): then the lines that need the others are skipped and counted (readable_lines)."""
     data = checkpoint.get('data') or {}
     if not data.get('tokenizer'):
-        raise DataError("the checkpoint does not record its tokenizer: it was not written by this "
+        raise UserError("the checkpoint does not record its tokenizer: it was not written by this "
                         "project's train.py")
     tok = checkpoint_tokenizer_from_identity(data['tokenizer'], checkpoint.get('out_dir', '.'),
                                              data_root,
@@ -64,7 +65,7 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
                   f"{vocab_size} rows: lines holding token ids >= {vocab_size} are skipped and counted")
         return tok
     if vocab_size is not None and tok.n_vocab != vocab_size:
-        raise DataError(f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "
+        raise UserError(f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "
                         f"for {vocab_size}: the tokenizer files under {data_root} are not the ones "
                         f"it was trained with")
     return tok
@@ -106,7 +107,7 @@ def dataset_languages(data_root, dataset, tok=None):
     been prepared with it, or its token ids would mean other things."""
     meta = read_meta(data_root, dataset)
     if tok is not None and meta['tokenizer'].get('sha256') != tok.sha256:
-        raise DataError(f"dataset '{dataset}' was prepared with tokenizer "
+        raise UserError(f"dataset '{dataset}' was prepared with tokenizer "
                         f"{tokenizer_label(meta['tokenizer'])} but the model uses "
                         f"{tokenizer_label(tok.identity())}: evaluate it on data prepared with its "
                         f"own tokenizer (--list_of_datasets, --data_root)")
@@ -122,7 +123,7 @@ def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
     Only '\\n' ends a line, as in the files the prepare scripts write."""
     path = heldout_path(data_root, dataset, lang, split)
     if not os.path.isfile(path):
-        raise DataError(f"{path} does not exist: the held-out text is written by the prepare "
+        raise UserError(f"{path} does not exist: the held-out text is written by the prepare "
                         f"script; prepare the dataset again with: {prepare_command(dataset)}")
     lines = []
     with open(path, 'rb') as f:
@@ -132,7 +133,7 @@ def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
             try:
                 lines.append(line.decode('utf-8').removesuffix('\n'))
             except UnicodeDecodeError as e:
-                raise DataError(f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
+                raise UserError(f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
                                 f"held-out text is written by the prepare script, prepare the dataset "
                                 f"again with: {prepare_command(dataset)}")
     return lines
@@ -180,7 +181,7 @@ def checkpoint_out_dirs(out_dir, out_dirs):
     out_dirs = list(out_dirs) if out_dirs else [out_dir]
     missing = [d for d in out_dirs if not os.path.isfile(checkpoint_path(d))]
     if missing:
-        raise CheckpointError(f"no checkpoint at {', '.join(checkpoint_path(d) for d in missing)}: "
+        raise UserError(f"no checkpoint at {', '.join(checkpoint_path(d) for d in missing)}: "
                               f"check --out_dir/--out_dirs (train.py writes out_dir/ckpt.pt)")
     return out_dirs
 

@@ -22,9 +22,9 @@ import sys
 
 import torch
 
-from checkpoint import load_model
+from common.checkpoint import load_model
 from configurator import at_least, between, configure, one_of
-from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
 from sense_analysis import is_backpack
 from sense_explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page, describe_model,
@@ -46,9 +46,7 @@ ranges = dict(port=between(1, 65535), cpu_threads=at_least(0),
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
-check_device(device)
-dtype = default_dtype(device) if dtype == 'auto' else dtype
-check_dtype(dtype, device)
+_, dtype = resolve_device(device, dtype)
 if cpu_threads:
     torch.set_num_threads(cpu_threads)
 with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET) as probe:

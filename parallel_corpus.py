@@ -31,8 +31,9 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-import tokenizer as tokenizer_lib
-from atomic_files import temporary_path, write_failure
+from common import tokenizer as tokenizer_lib
+from common.atomic_files import temporary_path, write_failure
+from common.errors import UserError
 
 SPLITS = ("train", "val", "test")
 HELD_OUT_SPLITS = ("val", "test")
@@ -54,7 +55,7 @@ def token_dtype(vocab_size):
 def check_split_fractions(split_fractions):
     fractions = [float(f) for f in split_fractions]
     if len(fractions) != len(SPLITS) or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9:
-        raise SystemExit(f"split_fractions={tuple(split_fractions)}: need 3 non-negative fractions "
+        raise UserError(f"split_fractions={tuple(split_fractions)}: need 3 non-negative fractions "
                          f"(train, val, test) summing to 1, e.g. {DEFAULT_SPLIT_FRACTIONS}")
     return fractions
 
@@ -104,7 +105,7 @@ def scan_file(path, chunk_lines=DEFAULT_CHUNK_LINES, block_bytes=1 << 24):
             position += len(block)
             last_byte = block[-1:]
     if returns > 2 * newlines + 1:
-        raise SystemExit(f"{path} has {returns:,} carriage returns (\\r) but {newlines:,} line feeds "
+        raise UserError(f"{path} has {returns:,} carriage returns (\\r) but {newlines:,} line feeds "
                          f"(\\n): its lines end with \\r alone and would read as one line. Convert "
                          f"it first, e.g. with: tr '\\r' '\\n' < {path} > {path}.lf && mv {path}.lf {path}")
     lines = newlines + (last_byte != b"\n")
@@ -254,7 +255,7 @@ def aligned_scans(raw_files, chunk_lines=DEFAULT_CHUNK_LINES, verbose=False):
         scans[lang] = scan_file(path, chunk_lines)
     counts = {lang: scan[0] for lang, scan in scans.items()}
     if len(set(counts.values())) > 1:
-        raise SystemExit("the raw files are not line-aligned: "
+        raise UserError("the raw files are not line-aligned: "
                          + ", ".join(f"{raw_files[lang]} has {n:,} lines" for lang, n in counts.items())
                          + ". Each line must be the translation of the same line in the other file; "
                            "re-download them (bash data/get_data.sh) or fix the files.")
@@ -270,7 +271,7 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     languages = list(raw_files)
     for lang, path in raw_files.items():
         if not os.path.isfile(path):
-            raise SystemExit(f"raw {lang} file not found: {path}")
+            raise UserError(f"raw {lang} file not found: {path}")
     num_proc = max(1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
     dtype = token_dtype(tokenizer.n_vocab)
 
@@ -319,7 +320,7 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
 
         kept = sum(stats[languages[0]][split]["lines"] for split in SPLITS)
         if kept == 0:
-            raise SystemExit(f"no line pairs left in {', '.join(raw_files.values())} "
+            raise UserError(f"no line pairs left in {', '.join(raw_files.values())} "
                              f"({n_lines:,} lines, {sum(dropped.values()):,} dropped as empty or markup)")
         meta = {
             "dataset": os.path.basename(os.path.normpath(dataset_dir)),
@@ -500,7 +501,7 @@ def train_shared_tokenizer(name, vocab_size, raw_dirs, data_root, max_bytes_per_
                if all(os.path.isfile(p) for p in raw_files_of(d, raw_dir).values())}
     missing = [d for d in raw_dirs if d not in present]
     if not present:
-        raise SystemExit("no raw corpus to train the tokenizer on; run: bash data/get_data.sh europarl")
+        raise UserError("no raw corpus to train the tokenizer on; run: bash data/get_data.sh europarl")
     if missing:
         print(f"tokenizer '{name}': raw {' and '.join(missing)} not found, training on {' and '.join(present)} only "
               f"(datasets prepared later reuse this tokenizer; to retrain it on all corpora, delete "
@@ -536,7 +537,7 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=tokenizer_lib.DEFAULT_VOCAB_
     raw_files = raw_files_of(dataset, raw_dirs[dataset])
     missing = [path for path in raw_files.values() if not os.path.isfile(path)]
     if missing:
-        raise SystemExit(f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
+        raise UserError(f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
                          f"Download it with: bash data/get_data.sh {dataset}\n"
                          f"(or place {' and '.join(CORPORA[dataset].values())} in {raw_dirs[dataset]} yourself, "
                          f"or point --raw_dir at them)")

@@ -35,9 +35,9 @@ import time
 import torch
 from tqdm import tqdm
 
-from checkpoint import load_model
+from common.checkpoint import load_model
 from configurator import at_least, configure, one_of
-from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
                              checkpoint_tokenizer, dataset_languages, default_report_dir, lines_read_by_all,
                              prepared_with, read_heldout_lines, tokenize_lines)
@@ -64,9 +64,7 @@ ranges = dict(split=one_of('test', 'val'), stride=at_least(0), batch_size=at_lea
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
-check_device(device)
-dtype = default_dtype(device) if dtype == 'auto' else dtype
-check_dtype(dtype, device)
+_, dtype = resolve_device(device, dtype)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
 autocast = autocast_context(device, dtype)

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import torch
+from common.errors import UserError
 
 SPLITS = ('train', 'val', 'test')
 STREAMS = ('train', 'eval')
@@ -22,10 +23,6 @@ PREPARE_COMMANDS = {
     'europarl': 'bash data/get_data.sh europarl && python data/europarl/prepare.py',
     'multiun': 'bash data/get_data.sh multiun && python data/multiun/prepare.py',
 }
-
-
-class DataError(SystemExit):
-    """Prepared data missing or inconsistent: the message says how to fix it."""
 
 
 def prepare_command(dataset):
@@ -52,23 +49,23 @@ def read_meta(data_root, dataset):
         known = prepared_datasets(data_root)
         close = difflib.get_close_matches(dataset, known, n=1, cutoff=0.6)
         if close and dataset not in PREPARE_COMMANDS:  # a typo, more likely than a dataset to prepare
-            raise DataError(f"no dataset '{dataset}' under {data_root}: did you mean '{close[0]}'? "
+            raise UserError(f"no dataset '{dataset}' under {data_root}: did you mean '{close[0]}'? "
                             f"(prepared there: {', '.join(known)})")
-        raise DataError(f"dataset '{dataset}' is not prepared: {path} does not exist. "
+        raise UserError(f"dataset '{dataset}' is not prepared: {path} does not exist. "
                         f"Prepare it with: {prepare_command(dataset)}"
                         + (f" (prepared under {data_root}: {', '.join(known)})" if known else ''))
     try:
         with open(path) as f:
             meta = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
-        raise DataError(f"{path} is not readable JSON ({e}). Prepare the dataset again with: "
+        raise UserError(f"{path} is not readable JSON ({e}). Prepare the dataset again with: "
                         f"{prepare_command(dataset)}")
     missing = [k for k in ('vocab_size', 'dtype', 'languages', 'tokenizer') if k not in meta]
     if missing:
-        raise DataError(f"{path} lacks {', '.join(missing)}: it was written by another version "
+        raise UserError(f"{path} lacks {', '.join(missing)}: it was written by another version "
                         f"of the prepare scripts. Prepare it again with: {prepare_command(dataset)}")
     if meta['dtype'] not in ('uint16', 'uint32'):
-        raise DataError(f"{path}: dtype must be uint16 or uint32, not {meta['dtype']!r}")
+        raise UserError(f"{path}: dtype must be uint16 or uint32, not {meta['dtype']!r}")
     return meta
 
 
@@ -78,14 +75,14 @@ def check_token_file(path, meta, dataset, chunk=2**26):
     itemsize = np.dtype(meta['dtype']).itemsize
     size = os.path.getsize(path)
     if size % itemsize:
-        raise DataError(f"{path} is {size:,} bytes, not a whole number of {meta['dtype']} tokens: "
+        raise UserError(f"{path} is {size:,} bytes, not a whole number of {meta['dtype']} tokens: "
                         f"it is truncated. Prepare the dataset again with: {prepare_command(dataset)}")
     tokens = np.memmap(path, mode='r', dtype=meta['dtype']) if size else np.zeros(0, meta['dtype'])
     for start in range(0, len(tokens), chunk):
         largest = int(tokens[start:start + chunk].max())
         if largest >= meta['vocab_size']:
             position = start + int(np.argmax(tokens[start:start + chunk] >= meta['vocab_size']))
-            raise DataError(f"{path} holds token id {largest} (first bad id at token {position:,}) but "
+            raise UserError(f"{path} holds token id {largest} (first bad id at token {position:,}) but "
                             f"meta.json says the vocabulary has {meta['vocab_size']} ids: the .bin "
                             f"and meta.json come from different preparations. Prepare the dataset "
                             f"again with: {prepare_command(dataset)}")
@@ -103,7 +100,7 @@ class PreparedData:
         if isinstance(list_of_datasets, str):
             list_of_datasets = [list_of_datasets]
         if not list_of_datasets:
-            raise DataError("list_of_datasets is empty: name at least one folder under data/, "
+            raise UserError("list_of_datasets is empty: name at least one folder under data/, "
                             "e.g. --list_of_datasets=\"['demo']\"")
         self.data_root = resolve_data_root(data_root)
         self.datasets = list(list_of_datasets)
@@ -113,7 +110,7 @@ class PreparedData:
         for ds in self.datasets[1:]:
             other = self.metas[ds]['tokenizer']
             if other.get('sha256') != self.tokenizer.get('sha256'):
-                raise DataError(
+                raise UserError(
                     f"datasets '{first}' and '{ds}' were made with different tokenizers "
                     f"({tokenizer_label(self.tokenizer)} vs {tokenizer_label(other)}), so their "
                     f"token ids mean different things and cannot be mixed. Prepare both with the "
@@ -126,7 +123,7 @@ class PreparedData:
             missing = [self.path(ds, lang, 'train') for lang in meta['languages']
                        if not os.path.isfile(self.path(ds, lang, 'train'))]
             if missing:
-                raise DataError(f"dataset '{ds}' lacks {', '.join(missing)} (meta.json names the "
+                raise UserError(f"dataset '{ds}' lacks {', '.join(missing)} (meta.json names the "
                                 f"languages {', '.join(meta['languages'])}): training would see the "
                                 f"other language(s) only. Prepare it again with: {prepare_command(ds)}")
             for lang in meta['languages']:
@@ -135,7 +132,7 @@ class PreparedData:
                     if os.path.isfile(path):
                         self.n_tokens[(ds, lang, split)] = check_token_file(path, meta, ds)
         if not any(s == 'train' for (_, _, s) in self.n_tokens):
-            raise DataError(f"no training tokens found under {self.data_root} for "
+            raise UserError(f"no training tokens found under {self.data_root} for "
                             f"{self.datasets}. Prepare them with: "
                             f"{' && '.join(prepare_command(d) for d in self.datasets)}")
 
@@ -172,7 +169,7 @@ class PreparedData:
         ('train' or 'eval') keeps evaluation batches apart from training ones."""
         sources = self.sources(split, block_size, language)
         if not sources:
-            raise DataError(f"no {split} data with more than {block_size + 1} tokens"
+            raise UserError(f"no {split} data with more than {block_size + 1} tokens"
                             f"{' in language ' + language if language else ''} in "
                             f"{self.datasets} under {self.data_root}: use a smaller block_size "
                             f"or prepare more data")

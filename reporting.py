@@ -10,7 +10,7 @@ import json
 import math
 import os
 
-from atomic_files import written_atomically
+from common.atomic_files import written_atomically
 
 
 def _atomic_write(path, data, mode='w'):

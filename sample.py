@@ -17,13 +17,13 @@ data root moved).
 
 import sys
 
-from checkpoint import load_model
+from common.checkpoint import load_model
 from configurator import at_least, configure, finite
-from device_setup import autocast_context, check_device, check_dtype, default_device, default_dtype
+from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
-from sampling import prompt_ids, sample_texts
+from common.sampling import prompt_ids, sample_texts
 from sense_intervention import sense_scale_from_spec
-from text_input import read_text
+from common.text_input import read_text
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to sample from (out_dir/ckpt.pt)
@@ -44,9 +44,7 @@ ranges = dict(num_samples=at_least(1), max_new_tokens=at_least(1), temperature=a
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 
-check_device(device)
-dtype = default_dtype(device) if dtype == 'auto' else dtype
-check_dtype(dtype, device)
+_, dtype = resolve_device(device, dtype)
 model, checkpoint = load_model(out_dir, device, model_name or None)
 root, _ = checkpoint_datasets(checkpoint, data_root)
 tok = checkpoint_tokenizer(checkpoint, root, model)

@@ -21,7 +21,8 @@ import os
 import re
 
 from evaluation_data import heldout_path
-from text_input import read_text, read_text_lines
+from common.text_input import read_text, read_text_lines
+from common.errors import UserError
 
 # A balanced list of common parliamentary words, as translation pairs: the default words of the
 # sense tables and, when no bilingual lexicon is at hand, the default pairs of the alignment.
@@ -36,10 +37,6 @@ PARLIAMENTARY_WORD_PAIRS = [
 ]
 
 WORD_PATTERN = re.compile(r"[^\W\d_]+")  # runs of letters: the words of a line, for word lists
-
-
-class SenseDataError(SystemExit):
-    """An input of the sense analyses is missing or malformed: the message says what to do."""
 
 
 # --- word lists and translation pairs ------------------------------------------------------
@@ -64,7 +61,7 @@ def read_word_list(words='', words_file=''):
     result = [(w.strip(), '') for w in words.split(',') if w.strip()] if words else []
     if words_file:
         if not os.path.isfile(words_file):
-            raise SenseDataError(f"--words_file={words_file}: no such file (one word per line)")
+            raise UserError(f"--words_file={words_file}: no such file (one word per line)")
         for line in read_text_lines(words_file, '--words_file'):
             line = line.split('#', 1)[0].strip()
             if line:
@@ -76,7 +73,7 @@ def read_word_list(words='', words_file=''):
 def read_translation_pairs(path):
     """A TSV of English<TAB>French pairs (a header 'en<TAB>fr' is allowed) -> [(en, fr)]."""
     if not os.path.isfile(path):
-        raise SenseDataError(f"--translation_pairs={path}: no such file (a TSV of "
+        raise UserError(f"--translation_pairs={path}: no such file (a TSV of "
                              f"english<TAB>french lines)")
     pairs = []
     for line_number, line in enumerate(read_text_lines(path, '--translation_pairs'), 1):
@@ -84,7 +81,7 @@ def read_translation_pairs(path):
             continue
         parts = line.split('\t')
         if len(parts) < 2:
-            raise SenseDataError(f"{path}, line {line_number}: expected 'english<TAB>french', "
+            raise UserError(f"{path}, line {line_number}: expected 'english<TAB>french', "
                                  f"got {line[:80]!r}")
         en, fr = parts[0].strip(), parts[1].strip()
         if line_number == 1 and (en.lower(), fr.lower()) in (('en', 'fr'), ('english', 'french')):
@@ -105,13 +102,13 @@ def has_gold(data_root, dataset):
 
 def _read_tsv(path, required):
     if not os.path.isfile(path):
-        raise SenseDataError(f"{path} does not exist: prepare the demo corpus (python "
+        raise UserError(f"{path} does not exist: prepare the demo corpus (python "
                              f"data/demo/prepare.py), which writes the gold annotation")
     with open(path, encoding='utf-8', newline='') as f:
         reader = csv.DictReader(f, delimiter='\t', quoting=csv.QUOTE_NONE)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
-            raise SenseDataError(f"{path} lacks the column(s) {', '.join(missing)} (has "
+            raise UserError(f"{path} lacks the column(s) {', '.join(missing)} (has "
                                  f"{reader.fieldnames}): prepare the demo corpus again")
         return list(reader)
 
@@ -154,7 +151,7 @@ def read_sense_annotations(directory, split):
     """{split}.jsonl -> one dict per held-out line (its 'en' and 'fr' lists of occurrences)."""
     path = os.path.join(directory, f'{split}.jsonl')
     if not os.path.isfile(path):
-        raise SenseDataError(f"{path} does not exist: prepare the demo corpus again "
+        raise UserError(f"{path} does not exist: prepare the demo corpus again "
                              f"(python data/demo/prepare.py)")
     annotations = []
     with open(path, encoding='utf-8') as f:
@@ -162,7 +159,7 @@ def read_sense_annotations(directory, split):
             try:
                 annotations.append(json.loads(line))
             except json.JSONDecodeError as e:
-                raise SenseDataError(f"{path}, line {line_number}: not JSON ({e}); prepare the "
+                raise UserError(f"{path}, line {line_number}: not JSON ({e}); prepare the "
                                      f"demo corpus again")
     return annotations
 
@@ -198,7 +195,7 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
     'line', 'word_index'}]. Occurrences of unknown sense ids are left out."""
     for lang, lines in lines_by_language.items():
         if len(lines) != len(annotations):
-            raise SenseDataError(f"the gold annotation has {len(annotations)} lines but the "
+            raise UserError(f"the gold annotation has {len(annotations)} lines but the "
                                  f"{lang} held-out text has {len(lines)}: they were written by "
                                  f"different runs; prepare the demo corpus again")
     words = polysemous_words(lexicon)
@@ -233,7 +230,7 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
 def _column(frame, name, path):
     lookup = {str(c).strip().lower(): c for c in frame.columns}
     if name.lower() not in lookup:
-        raise SenseDataError(f"{path} has no column '{name}' (columns: "
+        raise UserError(f"{path} has no column '{name}' (columns: "
                              f"{', '.join(map(str, frame.columns))}): expected the Multi-SimLex layout")
     return frame[lookup[name.lower()]]
 
@@ -248,12 +245,12 @@ def read_multisimlex(directory):
     paths = {name: os.path.join(directory, f'{name}.csv') for name in ('translation', 'scores')}
     for path in paths.values():
         if not os.path.isfile(path):
-            raise SenseDataError(f"--simlex={directory}: {path} does not exist (Multi-SimLex "
+            raise UserError(f"--simlex={directory}: {path} does not exist (Multi-SimLex "
                                  f"comes as translation.csv and scores.csv)")
     words = pd.read_csv(paths['translation'], dtype=str, keep_default_na=False)
     scores = pd.read_csv(paths['scores'], dtype=str, keep_default_na=False)
     if len(words) != len(scores):
-        raise SenseDataError(f"{paths['translation']} has {len(words)} rows but "
+        raise UserError(f"{paths['translation']} has {len(words)} rows but "
                              f"{paths['scores']} has {len(scores)}: they must be row-aligned")
     en1, en2, fr1, fr2 = (_column(words, name, paths['translation'])
                           for name in ('ENG 1', 'ENG 2', 'FRA 1', 'FRA 2'))
@@ -274,12 +271,12 @@ def read_similarity_csv(path):
     'fr') -> pairs as read_multisimlex returns them; pair_type 'en-fr' etc. when the languages
     are given, else 'all'."""
     if not os.path.isfile(path):
-        raise SenseDataError(f"--similarity_csv={path}: no such file (columns word1,word2,score)")
+        raise UserError(f"--similarity_csv={path}: no such file (columns word1,word2,score)")
     reader = csv.DictReader(io.StringIO(read_text(path, '--similarity_csv'), newline=''))
     fields = {(c or '').strip().lower(): c for c in reader.fieldnames or []}
     missing = [c for c in ('word1', 'word2', 'score') if c not in fields]
     if missing:
-        raise SenseDataError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
+        raise UserError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
                              f"header 'word1,word2,score' (optionally language1,language2)")
     pairs = []
     for row in reader:

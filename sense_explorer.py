@@ -1,7 +1,7 @@
 """
 The views of the sense explorer (explore.py serves them as a local web page): functions from a
 model, its tokenizer and what a user typed to the numbers the page shows, and from those numbers to
-the page's HTML. A user mistake raises ExplorerError, whose message the page shows instead.
+the page's HTML. A user mistake raises UserError, whose message the page shows instead.
 
     view = word_senses_view(model, tok, 'bank', top_k=8)        # K senses, highest/lowest tokens
     cosines = sense_cosine_view(model, tok, 'bank', 'banque')   # K x K cosines between senses
@@ -23,11 +23,12 @@ from contextlib import nullcontext
 
 import torch
 
-from sampling import prompt_ids, sample_texts
+from common.sampling import prompt_ids, sample_texts
 from sense_analysis import (alignment_matrix, is_backpack, logit_contributions, sense_projection,
                             word_sense_vectors)
 from sense_data import word_tokens
 from sense_intervention import parse_factor, parse_senses, sense_scale_for_words
+from common.errors import UserError
 
 MAX_TEXT_CHARACTERS = 4000  # more than any block size of this project holds
 MAX_NEW_TOKENS = 200
@@ -38,10 +39,6 @@ NO_STEERING = ("This checkpoint is a GPT-2, which has no senses to steer: the co
                "shown without intervention.")
 
 log = logging.getLogger(__name__)
-
-
-class ExplorerError(Exception):
-    """Something typed into the page that cannot be shown: the message says what to change."""
 
 
 def describe_model(model, checkpoint=None):
@@ -61,16 +58,16 @@ def describe_model(model, checkpoint=None):
 # --- checking what was typed ---------------------------------------------------------------
 
 def checked_text(text, what, allow_empty=False):
-    """The text a user typed, or an ExplorerError saying why it cannot be used."""
+    """The text a user typed, or an UserError saying why it cannot be used."""
     text = '' if text is None else str(text)
     if not allow_empty and not text.strip():
-        raise ExplorerError(f"The {what} is empty: type one.")
+        raise UserError(f"The {what} is empty: type one.")
     if len(text) > MAX_TEXT_CHARACTERS:
-        raise ExplorerError(f"The {what} has {len(text):,} characters; at most "
+        raise UserError(f"The {what} has {len(text):,} characters; at most "
                             f"{MAX_TEXT_CHARACTERS:,} are read (the model sees far fewer tokens).")
     odd = sorted({c for c in text if unicodedata.category(c) == 'Cs'})
     if odd:  # lone UTF-16 surrogates: no UTF-8 text holds them, the tokenizer cannot read them
-        raise ExplorerError(f"The {what} holds characters that are not valid text "
+        raise UserError(f"The {what} holds characters that are not valid text "
                             f"({', '.join(f'U+{ord(c):04X}' for c in odd[:5])}): remove them.")
     return text
 
@@ -78,7 +75,7 @@ def checked_text(text, what, allow_empty=False):
 def checked_word(text, what='word'):
     word = checked_text(text, what).strip()
     if len(word.split()) > 1:
-        raise ExplorerError(f"The {what} {word!r} is several words: type one word (its senses "
+        raise UserError(f"The {what} {word!r} is several words: type one word (its senses "
                             f"are those of its tokens).")
     return word
 
@@ -88,19 +85,19 @@ def checked_number(value, what, integer=False, low=None, high=None):
     try:
         number = float(str(value).strip()) if value is not None else math.nan
     except ValueError:
-        raise ExplorerError(f"The {what} {str(value)!r} is not a number.")
+        raise UserError(f"The {what} {str(value)!r} is not a number.")
     if not math.isfinite(number) or (integer and number != int(number)):
-        raise ExplorerError(f"The {what} {value!r} is not {'a whole' if integer else 'a finite'} "
+        raise UserError(f"The {what} {value!r} is not {'a whole' if integer else 'a finite'} "
                             f"number.")
     number = int(number) if integer else number
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ExplorerError(f"The {what} is {number}: choose one from {low} to {high}.")
+        raise UserError(f"The {what} is {number}: choose one from {low} to {high}.")
     return number
 
 
 def require_senses(model):
     if not is_backpack(model):
-        raise ExplorerError(NO_SENSES)
+        raise UserError(NO_SENSES)
 
 
 # --- 1. word senses ------------------------------------------------------------------------
@@ -110,7 +107,7 @@ def word_token_ids(tokenizer, word, multi_token):
     it is several tokens."""
     ids = word_tokens(tokenizer, word)
     if not ids:
-        raise ExplorerError(f"{word!r} has no tokens.")
+        raise UserError(f"{word!r} has no tokens.")
     note = ''
     if len(ids) > 1:
         pieces = ' + '.join(repr(tokenizer.token_str(i)) for i in ids)
@@ -130,7 +127,7 @@ def word_senses_view(model, tokenizer, word, multi_token='first', top_k=8):
     require_senses(model)
     word = checked_word(word)
     if multi_token not in ('first', 'average'):
-        raise ExplorerError(f"multi_token={multi_token!r}: choose 'first' or 'average'.")
+        raise UserError(f"multi_token={multi_token!r}: choose 'first' or 'average'.")
     top_k = checked_number(top_k, 'number of tokens per sense', integer=True, low=1, high=100)
     ids, note = word_token_ids(tokenizer, word, multi_token)
     senses = word_sense_vectors(model, [ids], multi_token)  # (1, K, d)
@@ -166,12 +163,12 @@ def sense_cosine_view(model, tokenizer, word, other_word, multi_token='first'):
 
 def sentence_token_ids(model, tokenizer, text, what='sentence'):
     """The ids the model reads for a sentence: end-of-text (the start of a line), then its
-    tokens; an ExplorerError when they do not fit in the block size."""
+    tokens; an UserError when they do not fit in the block size."""
     text = checked_text(text, what)
     ids = prompt_ids(tokenizer, text)
     block_size = model.config.block_size
     if len(ids) > block_size:
-        raise ExplorerError(f"The {what} is {len(ids) - 1} tokens long; this model reads at most "
+        raise UserError(f"The {what} is {len(ids) - 1} tokens long; this model reads at most "
                             f"{block_size - 1} after the start of the line (block size "
                             f"{block_size}): shorten it.")
     return ids
@@ -190,7 +187,7 @@ def next_token_id(tokenizer, text, vocab_size):
         return ids[0], ''
     ids = word_tokens(tokenizer, text.strip())
     if not ids:
-        raise ExplorerError(f"The next token {text!r} has no tokens.")
+        raise UserError(f"The next token {text!r} has no tokens.")
     note = '' if len(ids) == 1 else (f"{text.strip()!r} is several tokens; its first, "
                                      f"{tokenizer.token_str(ids[0])!r}, is the next token shown.")
     return ids[0], note
@@ -286,24 +283,21 @@ def _parsed(parse, text, what):
     text = checked_text(text, what)
     try:
         return parse(text)
-    except SystemExit as e:  # SenseScaleError
+    except UserError as e:
         message = str(e)
-        raise ExplorerError(f"{message[:1].upper()}{message[1:]}. Senses are numbers like 3 or "
-                            f"3,7 (or * for all of them); the factor is a number (0 removes them).")
+        raise UserError(f"{message[:1].upper()}{message[1:]}. Senses are numbers like 3 or "
+                        f"3,7 (or * for all of them); the factor is a number (0 removes them).")
 
 
 # --- answering the page --------------------------------------------------------------------
 
 def answer(view, *args, **kwargs):
     """(result, None) from a view, or (None, message) when it failed: the message of an
-    ExplorerError or of a script's SystemExit (a SenseScaleError), or, for a bug, its type and
-    message (the traceback goes to the server's log, never to the page)."""
+    UserError, or, for a bug, its type and message (the traceback goes to the server's log, never to the page)."""
     try:
         return view(*args, **kwargs), None
-    except ExplorerError as e:
+    except UserError as e:
         return None, str(e)
-    except SystemExit as e:
-        return None, str(e) or 'The request was refused.'
     except Exception as e:  # the server keeps serving; the log has the traceback
         log.exception("explorer view %s failed", getattr(view, '__name__', view))
         return None, (f"Internal error ({type(e).__name__}: {str(e)[:300]}). The server's "

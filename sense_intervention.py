@@ -24,10 +24,7 @@ from resampling import bootstrap_mean_ci
 from sense_analysis import (is_backpack, locate_occurrences, occurrence_batches,
                             occurrence_sense_weights, output_embedding, translation_candidates)
 from sense_data import polysemous_words, surface_variant_tokens, word_tokens
-
-
-class SenseScaleError(SystemExit):
-    """A malformed sense-scale spec: the message shows the expected form."""
+from common.errors import UserError
 
 
 SPEC_HELP = "expected WORD:SENSES[=FACTOR];... e.g. 'bank:3,7' or 'bank:*=0.5;vol:2'"
@@ -41,9 +38,9 @@ def parse_senses(text):
     try:
         senses = [int(s) for s in text.split(',') if s.strip()]
     except ValueError:
-        raise SenseScaleError(f"senses {text!r} are not integers or '*'")
+        raise UserError(f"senses {text!r} are not integers or '*'")
     if not senses:
-        raise SenseScaleError("no senses given")
+        raise UserError("no senses given")
     return senses
 
 
@@ -52,9 +49,9 @@ def parse_factor(text):
     try:
         factor = float(text)
     except ValueError:
-        raise SenseScaleError(f"factor {text!r} is not a number")
+        raise UserError(f"factor {text!r} is not a number")
     if not math.isfinite(factor):
-        raise SenseScaleError(f"factor {text!r} is not a finite number")
+        raise UserError(f"factor {text!r} is not a finite number")
     return factor
 
 
@@ -66,7 +63,7 @@ def parse_sense_scale_spec(spec):
         if not part:
             continue
         if ':' not in part:
-            raise SenseScaleError(f"sense scale {part!r}: no ':' ({SPEC_HELP})")
+            raise UserError(f"sense scale {part!r}: no ':' ({SPEC_HELP})")
         word, rest = part.rsplit(':', 1)
         try:
             factor = 0.0
@@ -74,13 +71,13 @@ def parse_sense_scale_spec(spec):
                 rest, factor_text = rest.split('=', 1)
                 factor = parse_factor(factor_text)
             senses = parse_senses(rest)
-        except SenseScaleError as e:
-            raise SenseScaleError(f"sense scale {part!r}: {e} ({SPEC_HELP})")
+        except UserError as e:
+            raise UserError(f"sense scale {part!r}: {e} ({SPEC_HELP})")
         if not word.strip():
-            raise SenseScaleError(f"sense scale {part!r}: no word given ({SPEC_HELP})")
+            raise UserError(f"sense scale {part!r}: no word given ({SPEC_HELP})")
         entries.append((word.strip(), senses, factor))
     if not entries and spec.strip():
-        raise SenseScaleError(f"sense scale {spec!r} names no word ({SPEC_HELP})")
+        raise UserError(f"sense scale {spec!r} names no word ({SPEC_HELP})")
     return entries
 
 
@@ -92,7 +89,7 @@ def sense_scale(model, scaled):
     for token_ids, senses, factor in scaled:
         for k in senses if senses is not None else range(K):
             if not 0 <= k < K:
-                raise SenseScaleError(f"sense {k} does not exist: this model has "
+                raise UserError(f"sense {k} does not exist: this model has "
                                       f"{K} senses per token (0..{K - 1})")
             scale[list(token_ids), k] = factor
     return scale
@@ -118,13 +115,13 @@ def sense_scale_from_spec(model, tokenizer, spec):
 def sense_scale_for_words(model, tokenizer, entries):
     """sense_scale_from_spec for parsed entries [(word, senses or None for all, factor)]."""
     if not is_backpack(model):
-        raise SenseScaleError("sense scales need a Backpack checkpoint (model_name='backpack-lm'): "
+        raise UserError("sense scales need a Backpack checkpoint (model_name='backpack-lm'): "
                               "a GPT-2 has no senses")
     scaled, described = [], []
     for word, senses, factor in entries:
         ids, note = word_scale_tokens(tokenizer, word)
         if not ids:
-            raise SenseScaleError(f"sense scale for {word!r}: the word has no tokens")
+            raise UserError(f"sense scale for {word!r}: the word has no tokens")
         scaled.append((ids, senses, factor))
         described.append({'word': word, 'token_ids': ids,
                           'tokens': [tokenizer.token_str(i) for i in ids],
@@ -139,7 +136,7 @@ def generate_with_suppressed_senses(model, idx, token_sense_scale, max_new_token
     """model.generate with the senses scaled by token_sense_scale (V, K), e.g. from
     sense_scale_from_spec: the continuation of idx (B, T) by max_new_tokens tokens."""
     if not is_backpack(model):
-        raise SenseScaleError("suppressing senses needs a Backpack checkpoint: a GPT-2 has no senses")
+        raise UserError("suppressing senses needs a Backpack checkpoint: a GPT-2 has no senses")
     return model.generate(idx, max_new_tokens, temperature=temperature, top_k=top_k,
                           generator=generator, token_sense_scale=token_sense_scale)
 

@@ -27,10 +27,9 @@ import time
 import numpy as np
 import torch
 
-from checkpoint import load_model
+from common.checkpoint import load_model
 from configurator import at_least, configure, non_empty, one_of
-from device_setup import (autocast_context, check_device, check_dtype, default_device,
-                          default_dtype)
+from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, dataset_languages,
                              default_report_dir, heldout_path, read_heldout_lines, readable_lines)
 from reporting import grouped_bar_chart, heatmap, read_json, write_csv, write_json, write_text
@@ -100,9 +99,7 @@ unknown = [a for a in selected if a not in ANALYSES]
 if unknown or not selected:
     raise SystemExit(f"--analyses={analyses}: {', '.join(unknown) or 'nothing'} is not an analysis; "
                      f"choose 'all' or some of {','.join(ANALYSES)}")
-check_device(device)
-dtype = default_dtype(device) if dtype == 'auto' else dtype
-check_dtype(dtype, device)
+_, dtype = resolve_device(device, dtype)
 ctx = autocast_context(device, dtype)
 torch.manual_seed(seed)
 report_dir = default_report_dir(report_dir, [out_dir])  # writable, checked before any work

@@ -23,16 +23,17 @@ import torch
 from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from checkpoint import (CKPT_NAME, LAST_CKPT_NAME, CheckpointError, resume_checkpoint_path, load_checkpoint_file, load_model_state,
+from common.checkpoint import (CKPT_NAME, LAST_CKPT_NAME, resume_checkpoint_path, load_checkpoint_file, load_model_state,
                         model_state_dict, saved_model_args, checkpoint_path, fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
 from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
                           one_of)
-from device_setup import (autocast_context, check_device, check_dtype, default_device,
-                          default_dtype, device_peak_flops, reuse_freed_memory, warn_slow_sense_sum)
+from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
+                                 reuse_freed_memory, warn_slow_sense_sum)
 from model import MODEL_CLASSES, build_model, model_args_of
 from prepared_data import PreparedData
-from run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
-from training_log import TrainingLog
+from common.run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
+from common.training_log import TrainingLog
+from common.errors import UserError
 
 # -----------------------------------------------------------------------------
 # default config values: a Small Backpack on Europarl + MultiUN
@@ -131,9 +132,7 @@ if gradient_accumulation_steps % ddp_world_size != 0:
 # this process's global micro-steps: what each one sees depends on (seed, iteration, micro-step)
 # only, so the global batch is the same whatever the number of processes
 local_micro_steps = list(range(ddp_rank, gradient_accumulation_steps, ddp_world_size))
-device_type = check_device(device).type
-dtype = default_dtype(device) if dtype == 'auto' else dtype
-check_dtype(dtype, device)
+device_type, dtype = resolve_device(device, dtype)
 config['device'], config['dtype'] = device, dtype
 tokens_per_iter = gradient_accumulation_steps * batch_size * block_size
 if master_process:
@@ -180,18 +179,18 @@ if init_from == 'resume':
         print(f"resuming from {ckpt_path}")
     checkpoint = load_checkpoint_file(ckpt_path, map_location='cpu')
     if checkpoint['model_name'] != model_name:
-        raise CheckpointError(f"{ckpt_path} holds a '{checkpoint['model_name']}' model but "
+        raise UserError(f"{ckpt_path} holds a '{checkpoint['model_name']}' model but "
                               f"model_name={model_name}: resume with --model_name="
                               f"{checkpoint['model_name']} or use another out_dir")
     saved_tokenizer = checkpoint['data']['tokenizer']
     if saved_tokenizer.get('sha256') != data.tokenizer.get('sha256'):
-        raise CheckpointError(f"{ckpt_path} was trained with tokenizer {saved_tokenizer.get('name')} "
+        raise UserError(f"{ckpt_path} was trained with tokenizer {saved_tokenizer.get('name')} "
                               f"but the data now uses {data.tokenizer.get('name')} (different "
                               f"sha256): resume on the data it was trained on, or start a new out_dir")
     differ = {k: (checkpoint['model_args'].get(k), v) for k, v in model_args.items()
               if k != 'dropout' and checkpoint['model_args'].get(k) != v}
     if differ:
-        raise CheckpointError(
+        raise UserError(
             f"{ckpt_path} holds a model of another shape than this configuration asks for: "
             + ', '.join(f"{k}={saved} in the checkpoint but {now} now" for k, (saved, now) in differ.items())
             + ". Resume with the configuration it was trained with, or use another out_dir.")

@@ -9,8 +9,8 @@ import os
 import numpy as np
 import torch
 
-import tokenizer as tokenizer_module
-from checkpoint import save_checkpoint
+from common import tokenizer as tokenizer_module
+from common.checkpoint import save_checkpoint
 from model import build_model, model_args_of
 
 SUBJECTS = [('council', 'le conseil', 'du conseil'), ('farmer', "l'agriculteur", "de l'agriculteur"),

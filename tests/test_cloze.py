@@ -10,13 +10,14 @@ import re
 import pytest
 import torch
 
-from cloze import (ClozeFileError, context_ids, is_hit, items_from_lines, mask_last_word,
+from cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
                    original_format, predict_items, predict_words, read_cloze_file, token_classes,
                    tokenizer_classes)
 from evaluation_data import read_heldout_lines
 from model import build_model
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root, torch_threads
-from tokenizer import load_tokenizer
+from common.tokenizer import load_tokenizer
+from common.errors import UserError
 
 
 def test_the_last_word_before_the_final_punctuation_is_masked():
@@ -76,7 +77,7 @@ def test_original_format_files_are_read_and_errors_name_the_line(tmp_path):
     }
     for message, bad in bad_lines.items():
         path = write_lines(tmp_path / 'bad.jsonl', [lines[0], lines[1], bad])
-        with pytest.raises(ClozeFileError, match=rf"bad\.jsonl, line 3: .*{re.escape(message)}"):
+        with pytest.raises(UserError, match=rf"bad\.jsonl, line 3: .*{re.escape(message)}"):
             read_cloze_file(path)
     # items whose answer can never be a hit are malformed too
     bad_lines["is not one word"] = json.dumps({**good, 'answer': 'these remarks'})

@@ -76,7 +76,7 @@ def test_the_shipped_configs_are_valid():
     import glob
     import os
 
-    import checkpoint
+    from common import checkpoint
     import configurator
     from model import MODEL_CLASSES
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -13,9 +13,10 @@ import sys
 import pytest
 import torch
 
-from checkpoint import load_model
+from common.checkpoint import load_model
 from model import build_model
-from model_conversion import ConversionError, read_source
+from common.model_conversion import read_source
+from common.errors import UserError
 
 transformers = pytest.importorskip('transformers')
 from safetensors.torch import load_file, save_file  # noqa: E402
@@ -270,7 +271,7 @@ def test_original_project_checkpoint_converts_to_the_documented_model(tmp_path, 
 # --- export ----------------------------------------------------------------------------------
 
 def our_checkpoint(tmp_path, model_name, **args):
-    from checkpoint import save_checkpoint
+    from common.checkpoint import save_checkpoint
     from model import model_args_of
     torch.manual_seed(0)
     base = dict(n_layer=2, n_head=4, n_embd=32, block_size=24, vocab_size=V, bias=False, dropout=0.0)
@@ -345,7 +346,7 @@ def test_bad_sources_are_clear_errors(tmp_path):
     (tmp_path / 'truncated.pt').write_bytes(data[:len(data) // 2])
     (tmp_path / 'foreign.pt').write_text('hello')
     for name in ('truncated.pt', 'foreign.pt'):
-        with pytest.raises(ConversionError, match='truncated'):
+        with pytest.raises(UserError, match='truncated'):
             read_source(str(tmp_path / name))
     reference, config = reference_gpt2()
     write_hf_folder(tmp_path / 'hf', reference, config, 'model.safetensors')
@@ -353,12 +354,12 @@ def test_bad_sources_are_clear_errors(tmp_path):
         cfg = json.load(f)
     with open(tmp_path / 'hf' / 'config.json', 'w') as f:
         json.dump(dict(cfg, rotary_dim=8), f)
-    with pytest.raises(ConversionError, match='rotary_dim unknown'):
+    with pytest.raises(UserError, match='rotary_dim unknown'):
         read_source(str(tmp_path / 'hf'))
     bad = original_project_checkpoint('backpack-lm', K=4)
     bad['model_args']['n_sense_vector'] = 5
     torch.save(bad, tmp_path / 'bad.pt')
-    with pytest.raises(ConversionError, match='divisible by n_sense_vector'):
+    with pytest.raises(UserError, match='divisible by n_sense_vector'):
         read_source(str(tmp_path / 'bad.pt'))
 
 

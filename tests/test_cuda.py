@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from device_setup import warn_slow_sense_sum
+from common.device_setup import warn_slow_sense_sum
 from model import build_model, sense_sum
 from synthetic_data import markov_tokens, write_synthetic_dataset
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 import sense_explorer
-from checkpoint import load_model
+from common.checkpoint import load_model
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
 from sense_analysis import output_embedding, sense_projection, word_sense_vectors
 from sense_data import word_tokens

@@ -14,13 +14,14 @@ import time
 import pytest
 import torch
 
-from atomic_files import WriteError, temporary_path
-from checkpoint import load_checkpoint_file, save_checkpoint
+from common.atomic_files import temporary_path
+from common.checkpoint import load_checkpoint_file, save_checkpoint
 from reporting import write_text
-from run_folder import LOCK_NAME, OutDirError, lock_out_dir, prepare_out_dir
+from common.run_folder import LOCK_NAME, lock_out_dir, prepare_out_dir
 from synthetic_data import write_synthetic_dataset
 
 from test_train import REPO, TINY, train
+from common.errors import UserError
 
 
 @pytest.fixture(scope='module')
@@ -102,7 +103,7 @@ def test_lock_in_process(tmp_path):
     lock.close()  # released: another process may take it
     holder = hold_lock(tmp_path)
     try:
-        with pytest.raises(OutDirError, match=rf'in use by another training \(pid {holder.pid}'):
+        with pytest.raises(UserError, match=rf'in use by another training \(pid {holder.pid}'):
             lock_out_dir(str(tmp_path))
     finally:
         holder.kill()
@@ -201,7 +202,7 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypa
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(torch, 'save', save_until_the_disk_is_full)
-    with pytest.raises(WriteError, match=r'could not write .*ckpt.pt: the disk is full.*unchanged'):
+    with pytest.raises(UserError, match=r'could not write .*ckpt.pt: the disk is full.*unchanged'):
         save_checkpoint({'iter_num': 2}, str(path))
     assert path.read_bytes() == before and os.listdir(tmp_path) == ['ckpt.pt']  # no partial .tmp
 
@@ -240,14 +241,14 @@ def test_full_disk_during_training_is_a_message_and_leaves_the_last_checkpoint(d
 def test_read_only_missing_or_file_output_folders(tmp_path, monkeypatch):
     a_file = tmp_path / 'a_file'
     a_file.write_text('x')
-    with pytest.raises(OutDirError, match='is a file, not a folder'):
+    with pytest.raises(UserError, match='is a file, not a folder'):
         prepare_out_dir(str(a_file))
-    with pytest.raises(OutDirError, match='cannot create out_dir'):
+    with pytest.raises(UserError, match='cannot create out_dir'):
         prepare_out_dir(str(a_file / 'below'))
     prepare_out_dir(str(tmp_path / 'new' / 'nested'))  # missing folders are created
     assert (tmp_path / 'new' / 'nested').is_dir()
     monkeypatch.setattr(os, 'access', lambda path, mode: False)  # the tests may run as root
-    with pytest.raises(OutDirError, match='cannot be written'):
+    with pytest.raises(UserError, match='cannot be written'):
         prepare_out_dir(str(tmp_path))
     monkeypatch.undo()
 
@@ -259,7 +260,7 @@ def test_read_only_missing_or_file_output_folders(tmp_path, monkeypatch):
         return real_open(path, mode, *args, **kwargs)
 
     monkeypatch.setattr('builtins.open', read_only_open)
-    with pytest.raises(WriteError, match=r'could not write .*report.md: Read-only file system'):
+    with pytest.raises(UserError, match=r'could not write .*report.md: Read-only file system'):
         write_text(str(tmp_path / 'report.md'), 'text')
 
 
@@ -290,17 +291,17 @@ def test_sigterm_during_an_evaluation_stops_within_seconds_and_saves(data_root, 
 # --- text input -----------------------------------------------------------------------------
 
 def test_text_files_other_encodings_and_line_ends(tmp_path):
-    from text_input import TextFileError, read_text_lines
+    from common.text_input import read_text_lines
     path = tmp_path / 'words.txt'
     path.write_bytes(b'\xef\xbb\xbfbank\r\nbanque\rvol\n')  # a BOM, CRLF and a CR-only line end
     assert read_text_lines(str(path)) == ['bank', 'banque', 'vol']
     path.write_bytes('bank\ncaf\xe9 cr\xe8me\n'.encode('latin-1'))
-    with pytest.raises(TextFileError, match=r'words.txt, line 2, column 4: byte 0xe9 is not UTF-8.*iconv'):
+    with pytest.raises(UserError, match=r'words.txt, line 2, column 4: byte 0xe9 is not UTF-8.*iconv'):
         read_text_lines(str(path), '--words_file')
     path.write_bytes('bank\n'.encode('utf-16'))
-    with pytest.raises(TextFileError, match=r'is UTF-16, not UTF-8'):
+    with pytest.raises(UserError, match=r'is UTF-16, not UTF-8'):
         read_text_lines(str(path))
-    with pytest.raises(TextFileError, match=r'--words_file .*nowhere.txt: no such file'):
+    with pytest.raises(UserError, match=r'--words_file .*nowhere.txt: no such file'):
         read_text_lines(str(tmp_path / 'nowhere.txt'), '--words_file')
 
 
@@ -308,34 +309,34 @@ def test_text_files_other_encodings_and_line_ends(tmp_path):
 
 def test_prepared_data_is_checked_before_training(tmp_path):
     import numpy as np
-    from prepared_data import DataError, PreparedData
+    from prepared_data import PreparedData
     write_synthetic_dataset(str(tmp_path), 'synth', vocab_size=96)
     tokens = np.fromfile(tmp_path / 'synth' / 'fr_val.bin', dtype=np.uint16)
     tokens[1234] = 300  # an id beyond the vocabulary of meta.json
     tokens.tofile(tmp_path / 'synth' / 'fr_val.bin')
-    with pytest.raises(DataError, match=r'fr_val.bin holds token id 300 \(first bad id at token 1,234\).*96 ids'):
+    with pytest.raises(UserError, match=r'fr_val.bin holds token id 300 \(first bad id at token 1,234\).*96 ids'):
         PreparedData(str(tmp_path), ['synth'])
     (tmp_path / 'synth' / 'fr_val.bin').write_bytes(b'\x01\x00\x02')  # half a token at the end
-    with pytest.raises(DataError, match=r'fr_val.bin is 3 bytes, not a whole number of uint16 tokens'):
+    with pytest.raises(UserError, match=r'fr_val.bin is 3 bytes, not a whole number of uint16 tokens'):
         PreparedData(str(tmp_path), ['synth'])
     (tmp_path / 'synth' / 'fr_val.bin').unlink()
     (tmp_path / 'synth' / 'fr_train.bin').unlink()  # today: it would train on English only
-    with pytest.raises(DataError, match=r"dataset 'synth' lacks .*fr_train.bin .*en, fr"):
+    with pytest.raises(UserError, match=r"dataset 'synth' lacks .*fr_train.bin .*en, fr"):
         PreparedData(str(tmp_path), ['synth'])
 
 
 def test_a_dataset_name_with_a_typo_names_the_prepared_ones(tmp_path):
-    from prepared_data import DataError, PreparedData
+    from prepared_data import PreparedData
     write_synthetic_dataset(str(tmp_path), 'synth')
-    with pytest.raises(DataError, match=r"no dataset 'snyth' under .*did you mean 'synth'"):
+    with pytest.raises(UserError, match=r"no dataset 'snyth' under .*did you mean 'synth'"):
         PreparedData(str(tmp_path), ['snyth'])
-    with pytest.raises(DataError, match=r"'other' is not prepared.*prepared under .*: synth"):
+    with pytest.raises(UserError, match=r"'other' is not prepared.*prepared under .*: synth"):
         PreparedData(str(tmp_path), ['other'])
 
 
 def test_full_disk_while_preparing_a_dataset_leaves_no_temporary_file(tmp_path, monkeypatch):
     import parallel_corpus
-    import tokenizer
+    from common import tokenizer
     from test_parallel_corpus import EN, FR
     tok = tokenizer.train_bpe_tokenizer({'en': EN * 20, 'fr': FR * 20}, vocab_size=300, name='full-disk',
                                         data_root=str(tmp_path), verbose=False)
@@ -359,7 +360,7 @@ def test_full_disk_while_preparing_a_dataset_leaves_no_temporary_file(tmp_path, 
 
     monkeypatch.setattr(parallel_corpus, 'open', open_on_a_full_disk, raising=False)
     out = tmp_path / 'out'
-    with pytest.raises(WriteError, match='the disk is full'):
+    with pytest.raises(UserError, match='the disk is full'):
         parallel_corpus.prepare_parallel_corpus(str(out), {k: str(v) for k, v in raw.items()}, tok,
                                                 data_root=str(tmp_path), num_proc=1, verbose=False)
     assert os.listdir(out) == []

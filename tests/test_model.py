@@ -330,7 +330,7 @@ def test_every_fast_path_equals_the_explicit_path_in_every_variant(variant):
 
 def test_a_checkpoint_without_a_sense_network_field_loads_as_the_earlier_design():
     """Checkpoints written before the canonical sense network keep computing what they did."""
-    from checkpoint import model_from_checkpoint
+    from common.checkpoint import model_from_checkpoint
     old = tiny('backpack-lm', sense_network='no_embedding_residual')
     args = dict(TINY, n_sense_vector=4)  # what train.py recorded then: no sense_network key
     loaded = model_from_checkpoint({'model_name': 'backpack-lm', 'model_args': args,

@@ -14,7 +14,8 @@ import pytest
 import tiktoken
 
 import parallel_corpus
-import tokenizer
+from common.errors import UserError
+from common import tokenizer
 from parallel_corpus import SPLITS, split_of_line, split_of_lines, token_dtype
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,7 +106,7 @@ def test_split_of_line_is_deterministic_and_follows_fractions():
     other_seed = split_of_lines(numbers, (0.98, 0.01, 0.01), 1338)
     assert (other_seed != a).sum() > 1000
     assert set(split_of_lines(numbers[:1000], (1.0, 0.0, 0.0), 1).tolist()) == {0}
-    with pytest.raises(SystemExit, match="summing to 1"):
+    with pytest.raises(UserError, match="summing to 1"):
         split_of_line(0, (0.9, 0.2, 0.0), 1)
 
 
@@ -187,7 +188,7 @@ def test_same_output_whatever_the_chunking_and_processes(prepared, tok, tmp_path
 def test_unequal_line_counts_name_both_counts(tok, tmp_path):
     (tmp_path / "a.en").write_text("one\ntwo\nthree\n")
     (tmp_path / "a.fr").write_text("un\ndeux\n")
-    with pytest.raises(SystemExit, match="has 3 lines.*has 2 lines"):
+    with pytest.raises(UserError, match="has 3 lines.*has 2 lines"):
         parallel_corpus.prepare_parallel_corpus(str(tmp_path / "out"), {"en": str(tmp_path / "a.en"),
                                                                          "fr": str(tmp_path / "a.fr")},
                                                 tok, data_root=str(tmp_path), verbose=False)

@@ -13,13 +13,14 @@ from sense_analysis import (center_by_word, compare_language_usage, occurrence_v
                             output_embedding, polysemy_probe, probe_predictions, sense_alignment,
                             sense_contributions, sense_projection, sentence_sense_usage,
                             similarity_study, spearman, whole_word_mask, word_sense_vectors)
-from sense_data import (SenseDataError, collect_occurrences, occurrence_token_index,
+from sense_data import (collect_occurrences, occurrence_token_index,
                         read_multisimlex, read_sense_annotations, read_sense_lexicon,
                         read_similarity_csv, surface_variant_tokens, word_tokens)
-from sense_intervention import (SenseScaleError, generate_with_suppressed_senses,
+from sense_intervention import (generate_with_suppressed_senses,
                                 intervention_study, parse_sense_scale_spec, sense_scale,
                                 sense_scale_from_spec, word_set_log_probability)
 from sense_fixtures import write_sense_dataset
+from common.errors import UserError
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -332,7 +333,7 @@ def test_gold_annotation_is_read_and_checked(fixture_data):
     assert len({o['line_number'] for o in occurrences}) == 10
     for o in occurrences:
         assert o['line'].split()[o['word_index']].lower().startswith(o['word'])
-    with pytest.raises(SenseDataError, match='held-out text has'):
+    with pytest.raises(UserError, match='held-out text has'):
         collect_occurrences(annotations[:-1], lines, lexicon)
     # the gold annotation gives surface forms: a plural is found under its word, and located
     plural = [{'raw_line': 0, 'en': [{'word': 'banks', 'sense_id': 'bank/river', 'word_index': 2}]}]
@@ -403,7 +404,7 @@ def test_multisimlex_and_csv_readers(tmp_path):
     pairs = read_similarity_csv(str(tmp_path / 'sim.csv'))
     assert [p['score'] for p in pairs] == [5.0, None] and pairs[0]['pair_type'] == 'all'
     (tmp_path / 'bad.csv').write_text('a,b,c\n1,2,3\n')
-    with pytest.raises(SenseDataError, match='word1'):
+    with pytest.raises(UserError, match='word1'):
         read_similarity_csv(str(tmp_path / 'bad.csv'))
 
 
@@ -439,7 +440,7 @@ def test_sense_scale_specs(fixture_data):
     _, meta, tok = fixture_data
     assert parse_sense_scale_spec('bank:3,1; vol:*=0.5') == [('bank', [3, 1], 0.0), ('vol', None, 0.5)]
     for bad in ('bank', 'bank:x', 'bank:1=abc', ':1', 'bank:', 'bank:1=nan', 'bank:1=inf', ';', ' ; '):
-        with pytest.raises(SenseScaleError):
+        with pytest.raises(UserError):
             parse_sense_scale_spec(bad)
     model = tiny_backpack(vocab_size=meta['vocab_size'])
     scale, described = sense_scale_from_spec(model, tok, 'bank:1,3;vol:*=0.5')
@@ -447,10 +448,10 @@ def test_sense_scale_specs(fixture_data):
     assert (scale[bank][:, [1, 3]] == 0).all() and (scale[bank][:, [0, 2]] == 1).all()
     assert (scale[tok.encode(' vol')[0]] == 0.5).all()
     assert scale.sum() == scale.numel() - 2 * len(bank) - 4 * 0.5 * len(described[1]['token_ids'])
-    with pytest.raises(SenseScaleError, match='senses per token'):
+    with pytest.raises(UserError, match='senses per token'):
         sense_scale_from_spec(model, tok, 'bank:4')
     gpt = build_model('gpt2', n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=meta['vocab_size'])
-    with pytest.raises(SenseScaleError, match='Backpack'):
+    with pytest.raises(UserError, match='Backpack'):
         sense_scale_from_spec(gpt, tok, 'bank:1')
 
 

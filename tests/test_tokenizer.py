@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import tiktoken
 
-import tokenizer
-from tokenizer import EOT
+from common.errors import UserError
+from common import tokenizer
+from common.tokenizer import EOT
 
 EN_WORDS = ("the commission council parliament report vote budget region member states must will "
             "debate motion agreement question answer right bank party bill order power fair "
@@ -122,9 +123,9 @@ def test_load_by_name_and_by_identity(trained):
 def test_sha256_mismatch_and_missing_file_are_clear_errors(trained, tmp_path):
     tok, data_root = trained
     identity = dict(tok.identity(), sha256="0" * 64)
-    with pytest.raises(SystemExit, match="(?s)changed since the data was prepared.*prepare.py"):
+    with pytest.raises(UserError, match="(?s)changed since the data was prepared.*prepare.py"):
         tokenizer.load_tokenizer(identity, data_root, dataset="europarl")
-    with pytest.raises(SystemExit, match="not found.*python data/europarl/prepare.py"):
+    with pytest.raises(UserError, match="not found.*python data/europarl/prepare.py"):
         tokenizer.load_tokenizer(tok.identity(), str(tmp_path), dataset="europarl")
 
 
@@ -149,7 +150,7 @@ def test_gpt2_offline_fails_fast_with_clear_message(tmp_path, monkeypatch):
     monkeypatch.setattr(tokenizer, "GPT2_HOST", "127.0.0.1")
     monkeypatch.setattr(tokenizer, "GPT2_PORT", 9)  # nothing listens: refused at once
     started = time.time()
-    with pytest.raises(SystemExit, match="cannot be fetched") as error:
+    with pytest.raises(UserError, match="cannot be fetched") as error:
         tokenizer.load_tokenizer("gpt2")
     assert time.time() - started < 10
     assert "TIKTOKEN_CACHE_DIR" in str(error.value)
@@ -165,7 +166,7 @@ def test_gpt2_when_tiktoken_has_it():
 
 
 def test_vocab_size_too_small_is_a_clear_error(tmp_path):
-    with pytest.raises(SystemExit, match="more than 257"):
+    with pytest.raises(UserError, match="more than 257"):
         tokenizer.train_bpe_tokenizer({"en": ["a b c"]}, vocab_size=200, name="tiny", data_root=str(tmp_path))
 
 

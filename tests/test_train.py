@@ -12,9 +12,10 @@ import time
 import pytest
 import torch
 
-from checkpoint import CheckpointError, load_checkpoint_file, load_model
-from prepared_data import DataError, PreparedData
+from common.checkpoint import load_checkpoint_file, load_model
+from prepared_data import PreparedData
 from synthetic_data import markov_tokens, unigram_entropy, write_synthetic_dataset
+from common.errors import UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
@@ -150,12 +151,12 @@ def test_truncated_checkpoint_is_a_clear_error(data_root, tmp_path):
     assert (out / 'ckpt_2.pt').exists()
     data = (out / 'ckpt.pt').read_bytes()
     (out / 'ckpt.pt').write_bytes(data[:len(data) // 2])
-    with pytest.raises(CheckpointError, match=r'not a readable checkpoint.*ckpt_2.pt'):
+    with pytest.raises(UserError, match=r'not a readable checkpoint.*ckpt_2.pt'):
         load_checkpoint_file(str(out))
     result = train(data_root, out, '--max_iters=4', '--init_from=resume', check=False)
     assert result.returncode != 0 and 'not a readable checkpoint (truncated or corrupt?' in result.stderr
     assert 'Traceback' not in result.stderr
-    with pytest.raises(CheckpointError, match='no checkpoint at'):
+    with pytest.raises(UserError, match='no checkpoint at'):
         load_checkpoint_file(str(tmp_path / 'nowhere'))
 
 
@@ -174,13 +175,13 @@ def test_resume_with_another_shape_or_tokenizer_is_refused(data_root, tmp_path):
 
 
 def test_data_errors_name_the_fix(tmp_path):
-    with pytest.raises(DataError, match=r'python data/demo/prepare.py'):
+    with pytest.raises(UserError, match=r'python data/demo/prepare.py'):
         PreparedData(str(tmp_path), ['demo'])
-    with pytest.raises(DataError, match=r'get_data.sh europarl'):
+    with pytest.raises(UserError, match=r'get_data.sh europarl'):
         PreparedData(str(tmp_path), ['europarl'])
     write_synthetic_dataset(str(tmp_path), 'a')
     write_synthetic_dataset(str(tmp_path), 'b', tokenizer={'name': 'other', 'sha256': 'f' * 64, 'path': 'x'})
-    with pytest.raises(DataError, match=r"'a' and 'b' were made with different tokenizers"):
+    with pytest.raises(UserError, match=r"'a' and 'b' were made with different tokenizers"):
         PreparedData(str(tmp_path), ['a', 'b'])
 
 

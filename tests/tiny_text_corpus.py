@@ -47,7 +47,7 @@ def split_of(line_number):
 
 def write_tiny_corpus(data_root, n_lines=600, vocab_size=400, seed=0):
     """Prepare the corpus under data_root/tiny; returns meta.json's content."""
-    from tokenizer import train_bpe_tokenizer
+    from common.tokenizer import train_bpe_tokenizer
     en, fr = parallel_lines(n_lines, seed)
     by_lang = {'en': en, 'fr': fr}
     splits = {lang: {s: [line for i, line in enumerate(lines) if split_of(i) == s]

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 import parallel_corpus  # noqa: E402
-import tokenizer as tokenizer_lib  # noqa: E402
+from common import tokenizer as tokenizer_lib  # noqa: E402
 from configurator import at_least, configure  # noqa: E402
 from data.demo import generate, senses, structures  # noqa: E402
 

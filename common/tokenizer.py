@@ -13,7 +13,7 @@ them, and `<|endoftext|>` (EOT) is the last id, so vocab_size counts it. A token
 by its name and the sha256 of its .tiktoken file: meta.json of every prepared dataset records both
 and load_tokenizer checks them. The name 'gpt2' gives tiktoken's GPT-2 encoding instead.
 
-    import tokenizer
+    from common import tokenizer
     tok = tokenizer.load_tokenizer(meta["tokenizer"], data_root="data")
     ids = tok.encode("La séance est ouverte.")
 """
@@ -30,7 +30,8 @@ import threading
 import numpy as np
 import tiktoken
 
-from atomic_files import written_atomically
+from common.atomic_files import written_atomically
+from common.errors import UserError
 
 EOT = "<|endoftext|>"
 TOKENIZERS_DIR = "tokenizers"  # under the data root
@@ -167,10 +168,10 @@ def _read_tiktoken_file(path):
                 token, rank = line.split()
                 ranks[base64.b64decode(token, validate=True)] = int(rank)
             except ValueError:
-                raise SystemExit(f"{path}, line {line_number}: not a tiktoken BPE file "
+                raise UserError(f"{path}, line {line_number}: not a tiktoken BPE file "
                                  "(expected '<base64 token> <rank>' lines)")
     if sorted(ranks.values()) != list(range(len(ranks))):
-        raise SystemExit(f"{path}: the ranks are not 0..{len(ranks) - 1}; not a tokenizer this code wrote")
+        raise UserError(f"{path}: the ranks are not 0..{len(ranks) - 1}; not a tokenizer this code wrote")
     return ranks
 
 
@@ -185,7 +186,7 @@ def _trained_tokenizer(name, data_root, dataset=None):
             "prepare the dataset that uses it again (python data/<dataset>/prepare.py), which trains it")
     for path in (tiktoken_path, json_path):
         if not os.path.exists(path):
-            raise SystemExit(f"tokenizer '{name}' not found: {path} does not exist. To create it, {redo}.")
+            raise UserError(f"tokenizer '{name}' not found: {path} does not exist. To create it, {redo}.")
     with open(json_path) as f:
         info = json.load(f)
     ranks = _read_tiktoken_file(tiktoken_path)
@@ -237,7 +238,7 @@ def _load_gpt2():
     if not _gpt2_files_cached():
         error = _reachable(GPT2_HOST, GPT2_PORT)
         if error is not None:
-            raise SystemExit(
+            raise UserError(
                 f"tokenizer='gpt2': tiktoken's GPT-2 files cannot be fetched ({GPT2_HOST}:{GPT2_PORT} unreachable: {error}) "
                 f"and are not in tiktoken's cache ({_tiktoken_cache_dir() or 'caching disabled'}).\n"
                 f"Either run once with internet access (tiktoken caches the files), copy a cache holding them "
@@ -246,7 +247,7 @@ def _load_gpt2():
     try:
         encoding = tiktoken.get_encoding("gpt2")
     except Exception as e:  # requests errors, hash mismatch, unwritable cache...
-        raise SystemExit(f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}")
+        raise UserError(f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}")
     ranks = encoding._mergeable_ranks
     return Tokenizer(encoding, "gpt2", hashlib.sha256(_ranks_to_tiktoken_bytes(ranks)).hexdigest(), None)
 
@@ -260,7 +261,7 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     `dataset` only makes the error messages name the right prepare script."""
     if isinstance(identity_or_name, dict) and identity_or_name.get("format") == "huggingface":
         if dataset is None:
-            raise SystemExit(f"tokenizer {identity_or_name['name']} is a tokenizer.json kept with "
+            raise UserError(f"tokenizer {identity_or_name['name']} is a tokenizer.json kept with "
                              f"its dataset: name the dataset to load it")
         return checkpoint_tokenizer_from_identity(identity_or_name, os.path.join(data_root, dataset))
     if isinstance(identity_or_name, str):
@@ -273,11 +274,11 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     else:
         path = identity.get("path") or os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
         if os.path.normpath(path) != os.path.normpath(os.path.join(TOKENIZERS_DIR, name + ".tiktoken")):
-            raise SystemExit(f"meta.json names tokenizer '{name}' at {path}, expected {TOKENIZERS_DIR}/{name}.tiktoken")
+            raise UserError(f"meta.json names tokenizer '{name}' at {path}, expected {TOKENIZERS_DIR}/{name}.tiktoken")
         tok = _trained_tokenizer(name, data_root, dataset)
     if expected and tok.sha256 != expected:
         redo = f"python data/{dataset}/prepare.py" if dataset else "python data/<dataset>/prepare.py"
-        raise SystemExit(
+        raise UserError(
             f"tokenizer '{name}' changed since the data was prepared: "
             f"{os.path.join(data_root, tok.path) if tok.path else name} has sha256 {tok.sha256[:16]}..., "
             f"meta.json expects {expected[:16]}...\n"
@@ -371,9 +372,9 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
     if name is None:
         name = f"{'-'.join(texts_by_lang)}-bpe{vocab_size // 1000}k" if vocab_size % 1000 == 0 else f"bpe{vocab_size}"
     if vocab_size <= 257:
-        raise SystemExit(f"vocab_size={vocab_size}: a byte-level BPE needs more than 257 tokens (256 bytes + EOT)")
+        raise UserError(f"vocab_size={vocab_size}: a byte-level BPE needs more than 257 tokens (256 bytes + EOT)")
     if vocab_size > 2**32 - 1:
-        raise SystemExit(f"vocab_size={vocab_size} is too large for uint32 token ids")
+        raise UserError(f"vocab_size={vocab_size} is too large for uint32 token ids")
 
     batches, sample = _training_sample(texts_by_lang, max_bytes_per_language,
                                        0 if heldout_by_lang is not None else heldout_every, max_heldout_lines)
@@ -388,7 +389,7 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
     model.train_from_iterator(batches, trainer=trainer)
     trained_bytes = {lang: stats["bytes"] for lang, stats in sample.items()}
     if not any(trained_bytes.values()):
-        raise SystemExit(f"tokenizer '{name}': no training text (languages {list(texts_by_lang)} gave no lines)")
+        raise UserError(f"tokenizer '{name}': no training text (languages {list(texts_by_lang)} gave no lines)")
 
     # ranks: the 256 bytes, then each merged token in the order it was learned
     decode = _byte_decoder()
@@ -401,7 +402,7 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
             ranks[token] = len(ranks)
     special_tokens = {EOT: len(ranks)}
     if len(ranks) + 1 < vocab_size:  # saved under a name that promises vocab_size, it would mislead
-        raise SystemExit(f"tokenizer '{name}': the training text supports only {len(ranks) + 1:,} tokens, "
+        raise UserError(f"tokenizer '{name}': the training text supports only {len(ranks) + 1:,} tokens, "
                          f"not the {vocab_size:,} asked for. Ask for --vocab_size={len(ranks) + 1} or "
                          f"fewer, or train on more text; nothing was saved.")
     encoding = tiktoken.Encoding(name, pat_str=PRETOKENIZE_PATTERN, mergeable_ranks=ranks,
@@ -477,7 +478,7 @@ class HFTokenizer(Tokenizer):
         try:
             self.hf = RustTokenizer.from_file(path)
         except Exception as e:
-            raise SystemExit(f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: "
+            raise UserError(f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: "
                              f"{str(e)[:200]})")
         self.name = name or hf_tokenizer_name(path)
         self.sha256 = file_sha256(path)
@@ -485,7 +486,7 @@ class HFTokenizer(Tokenizer):
         self.n_vocab = self.hf.get_vocab_size(with_added_tokens=True)
         self.eot_token = self.hf.token_to_id(EOT)
         if self.eot_token is None:
-            raise SystemExit(f"{path} has no {EOT} token: this project ends every line with it")
+            raise UserError(f"{path} has no {EOT} token: this project ends every line with it")
         self._decoder = _byte_decoder()
 
     def identity(self):
@@ -524,7 +525,7 @@ def hf_tokenizer_file(path):
     if not os.path.isfile(candidate):
         where = (f"the folder {path} holds no {HF_TOKENIZER_FILE}" if os.path.isdir(path)
                  else f"{path} does not exist")
-        raise SystemExit(f"tokenizer: {where}. Give a Hugging Face tokenizer.json or a folder "
+        raise UserError(f"tokenizer: {where}. Give a Hugging Face tokenizer.json or a folder "
                          f"holding one (the original project's is tokenizer/BkpTokenizer.json/)")
     return candidate
 
@@ -564,12 +565,12 @@ def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data
                   [checkpoint_dir] + [os.path.join(data_root, d) for d in datasets]]
     path = next((c for c in candidates if os.path.isfile(c)), None)
     if path is None:
-        raise SystemExit(f"the checkpoint in {checkpoint_dir} uses the tokenizer {name}, which is "
+        raise UserError(f"the checkpoint in {checkpoint_dir} uses the tokenizer {name}, which is "
                          f"in none of {', '.join(candidates)}: copy the tokenizer.json it was "
                          f"converted with beside it")
     tok = HFTokenizer(path, identity.get("name"))
     if identity.get("sha256") and tok.sha256 != identity["sha256"]:
-        raise SystemExit(f"{path} is not the tokenizer the checkpoint was converted with "
+        raise UserError(f"{path} is not the tokenizer the checkpoint was converted with "
                          f"(sha256 {tok.sha256[:16]}..., expected {identity['sha256'][:16]}...)")
     return tok
 
@@ -607,7 +608,7 @@ def hf_tokenizer_json(tok):
         if len(token) > 1:
             parts = _bpe_parts(token, ranks)
             if len(parts) != 2:
-                raise SystemExit(f"tokenizer {tok.name}: token {token!r} is no merge of two tokens; "
+                raise UserError(f"tokenizer {tok.name}: token {token!r} is no merge of two tokens; "
                                  f"it cannot be written as a Hugging Face BPE")
             merges.append((text(parts[0]), text(parts[1])))
     hf = RustTokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
@@ -617,6 +618,6 @@ def hf_tokenizer_json(tok):
     hf.decoder = decoders.ByteLevel()
     hf.add_special_tokens([EOT])
     if hf.token_to_id(EOT) != tok.eot_token:
-        raise SystemExit(f"tokenizer {tok.name}: {EOT} would get id {hf.token_to_id(EOT)}, not "
+        raise UserError(f"tokenizer {tok.name}: {EOT} would get id {hf.token_to_id(EOT)}, not "
                          f"{tok.eot_token}")
     return hf.to_str()

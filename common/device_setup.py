@@ -9,6 +9,7 @@ import warnings
 from contextlib import nullcontext
 
 import torch
+from common.errors import UserError
 
 DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
@@ -20,10 +21,6 @@ GPU_PEAK_FLOPS = [
     ('L4', 121e12), ('V100', 125e12), ('T4', 65e12), ('RTX 4090', 165e12),
     ('RTX 3090', 71e12),
 ]
-
-
-class DeviceError(SystemExit):
-    pass
 
 
 def default_device():
@@ -41,28 +38,38 @@ def check_device(device):
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise DeviceError(f"--device={device} is not a device name: use cpu, cuda, cuda:N or mps")
+        raise UserError(f"--device={device} is not a device name: use cpu, cuda, cuda:N or mps")
     if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise DeviceError(f"--device={device} but PyTorch sees no CUDA GPU here "
+        raise UserError(f"--device={device} but PyTorch sees no CUDA GPU here "
                           f"(torch {torch.__version__}): use --device=cpu, or install a CUDA build "
                           f"of PyTorch on a machine with an NVIDIA GPU")
     if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise DeviceError(f"--device={device} but only {torch.cuda.device_count()} GPU(s) are visible")
+        raise UserError(f"--device={device} but only {torch.cuda.device_count()} GPU(s) are visible")
     if dev.type == 'mps' and not torch.backends.mps.is_available():
-        raise DeviceError(f"--device={device} but MPS is not available here: use --device=cpu")
+        raise UserError(f"--device={device} but MPS is not available here: use --device=cpu")
     return dev
 
 
 def check_dtype(dtype, device):
     if dtype not in DTYPES:
-        raise DeviceError(f"--dtype={dtype} is not supported: use one of {', '.join(DTYPES)}")
+        raise UserError(f"--dtype={dtype} is not supported: use one of {', '.join(DTYPES)}")
     dev_type = torch.device(device).type
     if dev_type == 'cpu' and dtype == 'float16':
-        raise DeviceError("--dtype=float16 needs a GPU (float16 training needs a gradient scaler "
+        raise UserError("--dtype=float16 needs a GPU (float16 training needs a gradient scaler "
                           "and CPUs have no fast float16 matrix units): on CPU use bfloat16 or float32")
     if dev_type == 'cuda' and dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
-        raise DeviceError("--dtype=bfloat16 is not supported by this GPU: use float16")
+        raise UserError("--dtype=bfloat16 is not supported by this GPU: use float16")
     return DTYPES[dtype]
+
+
+def resolve_device(device, dtype):
+    """What every script does first with --device and --dtype: check that the device is here,
+    turn dtype='auto' into the device's choice (bfloat16, or float16 on GPUs without it; float32
+    on CPU) and check that the device supports the dtype. Returns (device_type, dtype name)."""
+    device_type = check_device(device).type
+    dtype = default_dtype(device) if dtype == 'auto' else dtype
+    check_dtype(dtype, device)
+    return device_type, dtype
 
 
 def autocast_context(device, dtype):

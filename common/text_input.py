@@ -6,27 +6,24 @@ and saying how to convert it, instead of a UnicodeDecodeError from deep inside a
 """
 
 import os
+from common.errors import UserError
 
 UTF8_BOM = b'\xef\xbb\xbf'
 UTF16_BOMS = (b'\xff\xfe', b'\xfe\xff')
-
-
-class TextFileError(SystemExit):
-    """A text file that cannot be read as UTF-8 text: the message names the file and the line."""
 
 
 def read_text(path, what='file'):
     """The text of a UTF-8 file, its line ends made '\\n'; what names the file in messages (e.g.
     '--words_file')."""
     if not os.path.isfile(path):
-        raise TextFileError(f"{what} {path}: no such file")
+        raise UserError(f"{what} {path}: no such file")
     try:
         with open(path, 'rb') as f:
             data = f.read()
     except OSError as e:
-        raise TextFileError(f"{what} {path} cannot be read: {e.strerror}")
+        raise UserError(f"{what} {path} cannot be read: {e.strerror}")
     if data.startswith(UTF16_BOMS):
-        raise TextFileError(f"{what} {path} is UTF-16, not UTF-8: convert it, e.g. with "
+        raise UserError(f"{what} {path} is UTF-16, not UTF-8: convert it, e.g. with "
                             f"iconv -f UTF-16 -t UTF-8 {path} > {path}.utf8")
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
@@ -36,7 +33,7 @@ def read_text(path, what='file'):
     except UnicodeDecodeError as e:
         line_start = data.rfind(b'\n', 0, e.start) + 1
         line = data.count(b'\n', 0, e.start) + 1
-        raise TextFileError(
+        raise UserError(
             f"{what} {path}, line {line}, column {e.start - line_start + 1}: byte "
             f"{data[e.start]:#04x} is not UTF-8 (is the file Latin-1 or Windows-1252?). Convert it, "
             f"e.g. with iconv -f WINDOWS-1252 -t UTF-8 {path} > {path}.utf8")

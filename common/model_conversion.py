@@ -21,14 +21,11 @@ import os
 import zipfile
 
 import torch
+from common.errors import UserError
 
 SOURCE_FORMATS = ('original_project', 'hf_gpt2', 'hf_backpack')
 HF_WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
 BACKPACK_CODE_REPO = 'stanfordnlp/backpack-gpt2'  # the hub repository of the published modeling code
-
-
-class ConversionError(SystemExit):
-    """A source that cannot be converted exactly: the message says what was found and what to do."""
 
 
 # --- telling formats apart -------------------------------------------------------------------
@@ -39,7 +36,7 @@ def detect_format(path):
         config_path = os.path.join(path, 'config.json')
         if not os.path.isfile(config_path):
             found = ', '.join(sorted(os.listdir(path))[:10]) or 'nothing'
-            raise ConversionError(f"{path} is a folder without config.json (found: {found}): a "
+            raise UserError(f"{path} is a folder without config.json (found: {found}): a "
                                   f"Hugging Face model folder holds config.json and "
                                   f"{' or '.join(HF_WEIGHT_FILES)}")
         config = read_hf_config(path)
@@ -48,31 +45,31 @@ def detect_format(path):
             return 'hf_backpack'
         if config.get('model_type') == 'gpt2':
             return 'hf_gpt2'
-        raise ConversionError(f"{config_path} describes model_type={config.get('model_type')!r}, "
+        raise UserError(f"{config_path} describes model_type={config.get('model_type')!r}, "
                               f"architectures={architectures}: only GPT2LMHeadModel and "
                               f"BackpackGPT2LMHeadModel folders can be converted")
     if not os.path.isfile(path):
-        raise ConversionError(f"{path} does not exist: give a ckpt.pt of the original project, a "
+        raise UserError(f"{path} does not exist: give a ckpt.pt of the original project, a "
                               f"Hugging Face model folder, or a hub id")
     checkpoint = _torch_load(path)
     if not isinstance(checkpoint, dict) or 'model' not in checkpoint or 'model_args' not in checkpoint:
         keys = list(checkpoint)[:10] if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ConversionError(f"{path} is a PyTorch file but not a training checkpoint (found "
+        raise UserError(f"{path} is a PyTorch file but not a training checkpoint (found "
                               f"{keys}; expected 'model', 'model_args' and 'config')")
     if 'model_name' in checkpoint and 'data' in checkpoint:
-        raise ConversionError(f"{path} is already a checkpoint of this project: use it as it is "
+        raise UserError(f"{path} is already a checkpoint of this project: use it as it is "
                               f"(--out_dir), or export it with --hf_dir")
     return 'original_project'
 
 
 def _torch_load(path):
     if not zipfile.is_zipfile(path):
-        raise ConversionError(f"{path} is not a PyTorch checkpoint (not a zip archive: truncated, "
+        raise UserError(f"{path} is not a PyTorch checkpoint (not a zip archive: truncated, "
                               f"or another kind of file)")
     try:
         return torch.load(path, map_location='cpu', weights_only=True, mmap=True)
     except Exception as e:
-        raise ConversionError(f"{path} cannot be read as a PyTorch checkpoint (truncated or "
+        raise UserError(f"{path} cannot be read as a PyTorch checkpoint (truncated or "
                               f"corrupt? {type(e).__name__}: {str(e)[:200]})")
 
 
@@ -81,7 +78,7 @@ def read_source(path, source_format='auto'):
     if source_format == 'auto':
         source_format = detect_format(path)
     if source_format not in SOURCE_FORMATS:
-        raise ConversionError(f"--source_format={source_format}: choose auto or one of "
+        raise UserError(f"--source_format={source_format}: choose auto or one of "
                               f"{', '.join(SOURCE_FORMATS)}")
     if source_format == 'original_project':
         return read_original_project(path)
@@ -106,14 +103,14 @@ def _check_against_model(model_name, model_args, state, source):
         with torch.device('meta'):
             model = build_model(model_name, **model_args)
     except ValueError as e:
-        raise ConversionError(f"{source}: {e}")
+        raise UserError(f"{source}: {e}")
     expected = {k: v.shape for k, v in model.state_dict().items()}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = [f"{k}: {tuple(state[k].shape)} instead of {tuple(s)}" for k, s in expected.items()
              if k in state and state[k].shape != s]
     if missing or unexpected or wrong:
-        raise ConversionError(
+        raise UserError(
             f"{source} does not hold the weights its configuration describes: "
             + '; '.join(part for part in (
                 f"missing {', '.join(missing[:8])}" if missing else '',
@@ -137,12 +134,12 @@ def read_original_project(path):
     config = checkpoint.get('config') or {}
     model_name = config.get('model_name') or checkpoint.get('model_name')
     if model_name not in ('gpt2', 'backpack-lm'):
-        raise ConversionError(f"{path}: its config names model_name={model_name!r}; the original "
+        raise UserError(f"{path}: its config names model_name={model_name!r}; the original "
                               f"project's checkpoints are 'gpt2' or 'backpack-lm'")
     saved = dict(checkpoint['model_args'])
     unknown = [k for k in saved if k not in ORIGINAL_MODEL_ARGS]
     if unknown:
-        raise ConversionError(f"{path}: model_args {', '.join(unknown)} are unknown to the "
+        raise UserError(f"{path}: model_args {', '.join(unknown)} are unknown to the "
                               f"converter (it knows {', '.join(ORIGINAL_MODEL_ARGS)})")
     saved.pop('dropout', None)
     if model_name == 'gpt2':
@@ -155,7 +152,7 @@ def read_original_project(path):
         state = dict(source)
         embedding = state.get('lm_head.weight', state.get('transformer.wte.weight'))
         if embedding is None:
-            raise ConversionError(f"{path}: no transformer.wte.weight nor lm_head.weight: not a "
+            raise UserError(f"{path}: no transformer.wte.weight nor lm_head.weight: not a "
                                   f"GPT checkpoint of the original project")
         state['transformer.wte.weight'] = state['lm_head.weight'] = padded_embedding(embedding, model_args)
     else:
@@ -170,11 +167,11 @@ def read_original_project(path):
 def _original_backpack_state(source, model_args, path):
     embedding = next((source[k] for k in ORIGINAL_EMBEDDINGS if k in source), None)
     if embedding is None:
-        raise ConversionError(f"{path}: none of {', '.join(ORIGINAL_EMBEDDINGS)} is in its state "
+        raise UserError(f"{path}: none of {', '.join(ORIGINAL_EMBEDDINGS)} is in its state "
                               f"dict: not a Backpack checkpoint of the original project")
     for name in ORIGINAL_EMBEDDINGS:  # one tensor under several names
         if name in source and not torch.equal(source[name], embedding):
-            raise ConversionError(f"{path}: {name} differs from the other copies of the embedding; "
+            raise UserError(f"{path}: {name} differs from the other copies of the embedding; "
                                   f"the original project ties them, so this file is not its")
     state = {}
     context, senses = 'backpack.contextualization_layer.', 'backpack.sense_vector_layer.'
@@ -221,27 +218,27 @@ def read_hf_config(folder):
         with open(path, encoding='utf-8') as f:
             return json.load(f)
     except (OSError, ValueError) as e:
-        raise ConversionError(f"{path} is not readable JSON ({type(e).__name__}: {e})")
+        raise UserError(f"{path} is not readable JSON ({type(e).__name__}: {e})")
 
 
 def hf_model_args(config, source_format, source):
     unknown = sorted(k for k in config if k not in HF_CONFIG_IGNORED | set(HF_CONFIG_REQUIRED)
                      | set(HF_MODEL_KEYS))
     if unknown:
-        raise ConversionError(f"{source}/config.json: {', '.join(unknown)} unknown to the converter: "
+        raise UserError(f"{source}/config.json: {', '.join(unknown)} unknown to the converter: "
                               f"it cannot tell whether the model computes something else. Known "
                               f"keys: {', '.join(HF_MODEL_KEYS)} and bookkeeping keys")
     for key, value in HF_CONFIG_REQUIRED.items():
         if key in config and config[key] != value:
-            raise ConversionError(f"{source}/config.json: {key}={config[key]} cannot be converted "
+            raise UserError(f"{source}/config.json: {key}={config[key]} cannot be converted "
                                   f"exactly (this project's models compute with {key}={value})")
     d = config.get('n_embd', 768)
     if config.get('n_inner') not in (None, 4 * d):
-        raise ConversionError(f"{source}/config.json: n_inner={config['n_inner']} but this "
+        raise UserError(f"{source}/config.json: n_inner={config['n_inner']} but this "
                               f"project's MLPs are 4 * n_embd = {4 * d} wide")
     activation = config.get('activation_function', 'gelu_new')
     if activation not in HF_ACTIVATIONS:
-        raise ConversionError(f"{source}/config.json: activation_function={activation!r}: "
+        raise UserError(f"{source}/config.json: activation_function={activation!r}: "
                               f"convertible are {', '.join(HF_ACTIVATIONS)}")
     backpack = source_format == 'hf_backpack'
     model_args = dict(
@@ -256,7 +253,7 @@ def hf_model_args(config, source_format, source):
                           sense_intermediate_scale=config.get('sense_intermediate_scale', 4),
                           sense_network='canonical', sense_weight_bias=True)
     elif 'num_senses' in config or 'sense_intermediate_scale' in config:
-        raise ConversionError(f"{source}/config.json has Backpack keys but was read as a GPT-2: "
+        raise UserError(f"{source}/config.json has Backpack keys but was read as a GPT-2: "
                               f"use --source_format=hf_backpack")
     return model_args
 
@@ -271,13 +268,13 @@ def read_hf_weights(folder):
                 from safetensors.torch import load_file
                 return load_file(path)
             except ImportError:
-                raise ConversionError("reading model.safetensors needs the safetensors package: "
+                raise UserError("reading model.safetensors needs the safetensors package: "
                                       "pip install safetensors")
             except Exception as e:
-                raise ConversionError(f"{path} is not a readable safetensors file (truncated? "
+                raise UserError(f"{path} is not a readable safetensors file (truncated? "
                                       f"{type(e).__name__}: {str(e)[:200]})")
         return _torch_load(path)
-    raise ConversionError(f"{folder} holds no weights: expected {' or '.join(HF_WEIGHT_FILES)} "
+    raise UserError(f"{folder} holds no weights: expected {' or '.join(HF_WEIGHT_FILES)} "
                           f"(a sharded model, model-00001-of-....safetensors, is not supported)")
 
 
@@ -292,7 +289,7 @@ def _gpt2_state(source, prefix, model_args):
         state[name] = value.t() if name.endswith(conv1d) else value
     embedding = state.pop('transformer.wte.weight', None)
     if embedding is None:
-        raise ConversionError(f"no {prefix}wte.weight among the weights: not a GPT-2 model's")
+        raise UserError(f"no {prefix}wte.weight among the weights: not a GPT-2 model's")
     state['transformer.wte.weight'] = state['lm_head.weight'] = padded_embedding(embedding, model_args)
     return state
 
@@ -324,7 +321,7 @@ def read_hf_folder(folder, source_format):
         lm_head = source['lm_head.weight']
         if lm_head.shape != state['lm_head.weight'][:lm_head.size(0)].shape or not torch.equal(
                 lm_head, state['lm_head.weight'][:lm_head.size(0)]):
-            raise ConversionError(f"{folder}: lm_head.weight is not tied to the token embedding; "
+            raise UserError(f"{folder}: lm_head.weight is not tied to the token embedding; "
                                   f"this project's models tie them, so it cannot be converted exactly")
     _check_against_model(model_name, model_args, state, folder)
     return model_name, model_args, state
@@ -333,7 +330,7 @@ def read_hf_folder(folder, source_format):
 # --- ours -> Hugging Face --------------------------------------------------------------------
 
 def _refuse(reason):
-    raise ConversionError(f"this model cannot be exported exactly: {reason}")
+    raise UserError(f"this model cannot be exported exactly: {reason}")
 
 
 def hf_export(model):

@@ -13,27 +13,24 @@ import os
 import shlex
 import socket
 import time
+from common.errors import UserError
 
 LOCK_NAME = 'train.lock'
 LOG_NAMES = ('metrics.csv', 'train_log.csv', 'loss.png')
-
-
-class OutDirError(SystemExit):
-    """An out_dir that cannot be used as it is: the message says why and what to do."""
 
 
 def prepare_out_dir(out_dir, key='out_dir'):
     """Create the output folder out_dir (and its parents), or say why it cannot be written; key:
     the configuration key that named it."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise OutDirError(f"{key}={out_dir} is a file, not a folder: choose another --{key}")
+        raise UserError(f"{key}={out_dir} is a file, not a folder: choose another --{key}")
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as e:
-        raise OutDirError(f"cannot create {key}={out_dir}: {e.strerror} ({e.filename}). "
+        raise UserError(f"cannot create {key}={out_dir}: {e.strerror} ({e.filename}). "
                           f"Choose a --{key} in a folder you can write to.")
     if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise OutDirError(f"{key}={out_dir} cannot be written (read-only file system or no "
+        raise UserError(f"{key}={out_dir} cannot be written (read-only file system or no "
                           f"permission): choose a --{key} you can write to")
 
 
@@ -44,14 +41,14 @@ def lock_out_dir(out_dir):
     try:
         f = open(path, 'a+')
     except OSError as e:
-        raise OutDirError(f"cannot create the lock file {path}: {e.strerror}")
+        raise UserError(f"cannot create the lock file {path}: {e.strerror}")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         f.seek(0)
         holder = f.read().strip() or 'another process'
         f.close()
-        raise OutDirError(
+        raise UserError(
             f"{out_dir} is in use by another training ({holder}): two runs in one out_dir would "
             f"overwrite each other's checkpoint and logs. Wait until it ends (or stop it), or "
             f"choose another --out_dir.")
@@ -81,7 +78,7 @@ def start_fresh(out_dir, overwrite, argv):
     if not previous:
         return
     if not overwrite:
-        raise OutDirError(
+        raise UserError(
             f"out_dir={out_dir} holds a previous run ({', '.join(previous)}) and a new run "
             f"would replace it. To continue it:\n  {resume_command(argv)}\n"
             f"To start over on purpose, add --overwrite=True (the previous files are moved to "

@@ -14,20 +14,17 @@ import random
 import numpy as np
 import torch
 
-from atomic_files import written_atomically
+from common.atomic_files import written_atomically
 from model import LEGACY_MODEL_ARGS, MODEL_CLASSES, build_model
+from common.errors import UserError
 
 CKPT_NAME = 'ckpt.pt'  # what evaluation reads and training resumes from
 LAST_CKPT_NAME = 'ckpt_last.pt'  # the latest state, when ckpt.pt keeps the best one instead
 
 
-class CheckpointError(SystemExit):
-    """A checkpoint that is missing, unreadable or does not fit: the message says what to do."""
-
-
 def save_checkpoint(checkpoint, path):
     """Write atomically: a reader sees the old file or the complete new one, never a part; a
-    failed write (a full disk) leaves no partial file behind and says why (WriteError)."""
+    failed write (a full disk) leaves no partial file behind and says why (UserError)."""
     with written_atomically(path) as tmp:
         torch.save(checkpoint, tmp)
 
@@ -52,10 +49,10 @@ def load_checkpoint_file(out_dir_or_path, map_location='cpu'):
     if not os.path.exists(path):
         folder = os.path.dirname(path) or '.'
         if os.path.isdir(folder):
-            raise CheckpointError(f"no checkpoint at {path}: train one first (python train.py "
+            raise UserError(f"no checkpoint at {path}: train one first (python train.py "
                                   f"... --out_dir={folder}), or point --out_dir at a folder "
                                   f"holding {CKPT_NAME}")
-        raise CheckpointError(f"no checkpoint at {path}: the folder {folder} does not exist. Check "
+        raise UserError(f"no checkpoint at {path}: the folder {folder} does not exist. Check "
                               f"--out_dir (train.py writes checkpoints to out_dir/{CKPT_NAME})")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
@@ -64,11 +61,11 @@ def load_checkpoint_file(out_dir_or_path, map_location='cpu'):
                          if f.startswith('ckpt_') and f.endswith('.pt'))
         hint = (f" Backups in the same folder: {', '.join(backups)}; copy one to {CKPT_NAME} "
                 f"to use it." if backups else "")
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt? "
+        raise UserError(f"{path} is not a readable checkpoint (truncated or corrupt? "
                               f"{type(e).__name__}: {str(e)[:200]}).{hint}")
     missing = [k for k in ('model', 'model_args', 'model_name') if k not in checkpoint]
     if missing:
-        raise CheckpointError(f"{path} lacks {', '.join(missing)}: it was not written by this "
+        raise UserError(f"{path} lacks {', '.join(missing)}: it was not written by this "
                               f"project's train.py")
     return checkpoint
 
@@ -99,20 +96,20 @@ def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_si
     them from the padding rows, which start at zero."""
     source = checkpoint.get('data', {}).get('tokenizer') or {}
     if source.get('sha256') != data_tokenizer.get('sha256'):
-        raise CheckpointError(
+        raise UserError(
             f"the checkpoint was trained with tokenizer {source.get('name')!r} but the data was "
             f"prepared with {data_tokenizer.get('name')!r} (different sha256): the token ids would "
             f"mean other words. Prepare the data with its tokenizer (python data/<dataset>/prepare.py "
             f"--tokenizer=CHECKPOINT_DIR/tokenizer.json)")
     model_args = dict(saved_model_args(checkpoint), dropout=dropout)
     if block_size > model_args['block_size']:
-        raise CheckpointError(f"block_size={block_size} but the checkpoint's model reads at most "
+        raise UserError(f"block_size={block_size} but the checkpoint's model reads at most "
                               f"{model_args['block_size']} positions: choose block_size <= "
                               f"{model_args['block_size']}")
     if data_vocab_size > model_args['vocab_size']:
         padded = -(-model_args['vocab_size'] // 64) * 64
         if data_vocab_size > padded:
-            raise CheckpointError(f"the data's tokenizer has {data_vocab_size} tokens but the model "
+            raise UserError(f"the data's tokenizer has {data_vocab_size} tokens but the model "
                                   f"only {model_args['vocab_size']} rows")
         print(f"note: the model has {model_args['vocab_size']} rows for {data_vocab_size} tokens: "
               f"the missing ones are learnt from zero")
@@ -124,7 +121,7 @@ def model_from_checkpoint(checkpoint, device='cpu'):
     try:
         model = build_model(checkpoint['model_name'], **saved_model_args(checkpoint))
     except ValueError as e:
-        raise CheckpointError(f"the checkpoint's model does not fit this code: {e}")
+        raise UserError(f"the checkpoint's model does not fit this code: {e}")
     load_model_state(model, checkpoint['model'])
     return model.to(device)
 
@@ -134,12 +131,12 @@ def load_model(out_dir, device='cpu', model_name=None):
     must agree with the checkpoint."""
     checkpoint = load_checkpoint_file(out_dir, map_location='cpu')
     if model_name and model_name != checkpoint['model_name']:
-        raise CheckpointError(
+        raise UserError(
             f"--model_name={model_name} but the checkpoint in {out_dir} holds a "
             f"'{checkpoint['model_name']}' model: drop --model_name (it is read from the "
             f"checkpoint) or point --out_dir at a {model_name} checkpoint")
     if model_name and model_name not in MODEL_CLASSES:
-        raise CheckpointError(f"unknown model_name {model_name!r}: choose one of {list(MODEL_CLASSES)}")
+        raise UserError(f"unknown model_name {model_name!r}: choose one of {list(MODEL_CLASSES)}")
     model = model_from_checkpoint(checkpoint, device)
     model.eval()
     checkpoint['out_dir'] = os.path.dirname(checkpoint_path(out_dir)) or '.'  # for files beside it

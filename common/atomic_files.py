@@ -14,10 +14,7 @@ import errno
 import os
 import secrets
 import shutil
-
-
-class WriteError(SystemExit):
-    """A file that could not be written: the message names it and the reason."""
+from common.errors import UserError
 
 
 def temporary_path(path):
@@ -25,7 +22,7 @@ def temporary_path(path):
 
 
 def write_failure(path, error):
-    """A WriteError for path that says why writing failed, in words (a full disk reads as one even
+    """A UserError for path that says why writing failed, in words (a full disk reads as one even
     when the library that wrote the file hid the errno, as torch.save does)."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
@@ -40,7 +37,7 @@ def write_failure(path, error):
     else:
         reason = f"{type(error).__name__}: {str(error)[:200]}"
     space = f"; {free / 2**20:,.0f} MiB free in {folder}" if free is not None else ""
-    return WriteError(f"could not write {path}: {reason}{space}. Nothing was left half-written: "
+    return UserError(f"could not write {path}: {reason}{space}. Nothing was left half-written: "
                       f"the previous {os.path.basename(path)}, if there was one, is unchanged.")
 
 

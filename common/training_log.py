@@ -11,7 +11,8 @@ import csv
 import math
 import os
 
-from atomic_files import write_failure, written_atomically
+from common.atomic_files import write_failure, written_atomically
+from common.errors import UserError
 
 
 class CsvLog:
@@ -85,13 +86,13 @@ class TrainingLog:
             try:
                 import wandb
             except ImportError:
-                raise SystemExit("wandb_log=True but wandb is not installed: pip install wandb, "
+                raise UserError("wandb_log=True but wandb is not installed: pip install wandb, "
                                  "or run with --wandb_log=False")
             try:
                 wandb.init(project=wandb_project, name=wandb_run_name, config=config,
                            dir=out_dir, resume='allow' if resume_from_iter else None)
             except Exception as e:
-                raise SystemExit(f"wandb could not start ({type(e).__name__}: {e}). Log in with "
+                raise UserError(f"wandb could not start ({type(e).__name__}: {e}). Log in with "
                                  f"`wandb login`, or log locally with WANDB_MODE=offline, or run "
                                  f"with --wandb_log=False")
             self.wandb = wandb

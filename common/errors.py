@@ -1,0 +1,31 @@
+"""
+The one error class for mistakes a user can fix: a path that does not exist, a value out of range,
+a file in the wrong format, a checkpoint this code cannot read. Its message says what was wrong and
+what to do. Library code raises UserError; every script ends with that message and exit status 1,
+without a traceback (configurator.configure installs the hook, so a script needs no try block), and
+code that shows messages to people instead of exiting (the explorer, demo.py) catches it by name.
+Anything else that escapes is a bug, and keeps its traceback.
+"""
+
+import sys
+
+
+class UserError(Exception):
+    """A mistake in what the user gave us; str(error) is the whole message."""
+
+
+def exit_on_user_error():
+    """Make an uncaught UserError end the process with its message on stderr and status 1, as
+    SystemExit(message) would, instead of a traceback. Other exceptions are left to the previous hook."""
+    previous = sys.excepthook
+    if getattr(previous, 'reports_user_errors', False):
+        return
+
+    def hook(kind, value, traceback):
+        if issubclass(kind, UserError):
+            print(value, file=sys.stderr)
+        else:
+            previous(kind, value, traceback)
+
+    hook.reports_user_errors = True
+    sys.excepthook = hook
