@@ -38,7 +38,7 @@ from common.device_setup import (autocast_context, default_device, device_peak_f
                                  reuse_freed_memory, warn_slow_sense_sum)
 from model import build_model
 from prepared_data import PreparedData
-from reporting import log_log_chart, markdown_table, write_json, write_text
+from common.reporting import log_log_chart, markdown_table, write_json, write_text
 
 # -----------------------------------------------------------------------------
 data_root = 'data'

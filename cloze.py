@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from resampling import wilson_interval
+from evaluation.statistics import wilson_interval
 from common.text_input import read_text_lines
 from common.errors import UserError
 

@@ -46,7 +46,7 @@ from configurator import at_least, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
                              dataset_languages, default_report_dir, file_label, read_heldout_lines)
-from reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
+from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)

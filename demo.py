@@ -34,7 +34,7 @@ from common.checkpoint import CKPT_NAME, load_checkpoint_file, model_from_checkp
 from configurator import at_least, configure
 from common.device_setup import default_device
 from common.errors import UserError
-from reporting import markdown_table, read_json, write_text
+from common.reporting import markdown_table, read_json, write_text
 from sense_report import format_p
 
 # -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from resampling import bootstrap_ratio_ci
+from evaluation.statistics import bootstrap_ratio_ci
 
 
 def window_plan(n_tokens, block_size, stride):

@@ -42,7 +42,7 @@ from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_d
                              checkpoint_tokenizer, dataset_languages, default_report_dir, lines_read_by_all,
                              prepared_with, read_heldout_lines, tokenize_lines)
 from perplexity import line_sums, perplexity_metrics, text_counts, token_nll
-from reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
+from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)

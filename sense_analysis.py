@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from resampling import (bootstrap_mean_ci, bootstrap_ratio_ci, jensen_shannon_divergence,
+from evaluation.statistics import (bootstrap_mean_ci, bootstrap_ratio_ci, jensen_shannon_divergence,
                         permutation_test, wilson_interval)
 from sense_data import occurrence_token_index, polysemous_words, word_tokens
 

@@ -20,7 +20,7 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
-from resampling import bootstrap_mean_ci
+from evaluation.statistics import bootstrap_mean_ci
 from sense_analysis import (is_backpack, locate_occurrences, occurrence_batches,
                             occurrence_sense_weights, output_embedding, translation_candidates)
 from sense_data import polysemous_words, surface_variant_tokens, word_tokens

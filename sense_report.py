@@ -8,7 +8,7 @@ report can be rebuilt from the JSON alone.
 import math
 import re
 
-from reporting import markdown_table, save_figure
+from common.reporting import markdown_table, save_figure
 
 ANALYSES = ('projection', 'alignment', 'usage', 'probe', 'similarity', 'intervention')
 

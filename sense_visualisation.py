@@ -32,7 +32,7 @@ from configurator import at_least, configure, non_empty, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, dataset_languages,
                              default_report_dir, heldout_path, read_heldout_lines, readable_lines)
-from reporting import grouped_bar_chart, heatmap, read_json, write_csv, write_json, write_text
+from common.reporting import grouped_bar_chart, heatmap, read_json, write_csv, write_json, write_text
 from sense_analysis import (PROBE_TARGETS, PROBES, USAGE_METRICS, compare_language_usage,
                             is_backpack, polysemy_probe, sense_alignment, sense_projection,
                             sentence_sense_usage, similarity_study, whole_word_mask,

@@ -16,7 +16,7 @@ import torch
 
 from common.atomic_files import temporary_path
 from common.checkpoint import load_checkpoint_file, save_checkpoint
-from reporting import write_text
+from common.reporting import write_text
 from common.run_folder import LOCK_NAME, lock_out_dir, prepare_out_dir
 from synthetic_data import write_synthetic_dataset
 

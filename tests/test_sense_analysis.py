@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from model import BackpackConfig, BackpackLM, build_model
-from resampling import jensen_shannon_divergence
+from evaluation.statistics import jensen_shannon_divergence
 from sense_analysis import (center_by_word, compare_language_usage, occurrence_vectors,
                             output_embedding, polysemy_probe, probe_predictions, sense_alignment,
                             sense_contributions, sense_projection, sentence_sense_usage,

@@ -1,6 +1,7 @@
 """
-Uncertainty for the numbers the evaluation scripts report: bootstrap confidence intervals over
-units (lines, sentences, word pairs), permutation tests, and the Wilson interval of a proportion.
+Uncertainty for the numbers the evaluation scripts and the sense analyses report: bootstrap
+confidence intervals over units (lines, sentences, word pairs), permutation tests, and the Wilson
+interval of a proportion.
 All draws come from a seeded generator, so two runs report the same intervals.
 """
 
