@@ -250,18 +250,6 @@ def tokenizer_classes(tok, padded_vocab_size, device='cpu'):
 
 # --- next-token scoring, with or without the KV cache ------------------------------------
 
-def select_rows(cache, index):
-    """The cache of the sequences index (a beam's parents), in that order: every tensor in a
-    model cache has the batch as its first dimension."""
-    if isinstance(cache, torch.Tensor):
-        return cache.index_select(0, index)
-    if isinstance(cache, dict):
-        return {k: select_rows(v, index) for k, v in cache.items()}
-    if isinstance(cache, list):
-        return [select_rows(v, index) for v in cache]
-    return cache
-
-
 class CachedScorer:
     """Next-token log-probabilities of growing sequences; the context runs once through the
     model, then each step feeds only the new token, the cache following the beams."""
@@ -278,7 +266,7 @@ class CachedScorer:
         return self._run(contexts)
 
     def step(self, parents, tokens):
-        self.cache = select_rows(self.cache, parents)
+        self.cache.reorder(parents)  # each beam continues its parent's sequence
         return self._run(tokens[:, None])
 
 

@@ -64,16 +64,20 @@ class CausalSelfAttention(nn.Module):
         # divided by i + 1 (as in the published Backpack-GPT2)
         depth_scale = layer_idx + 1 if config.scale_attn_by_inverse_layer_idx else 1
         self.scale = 1 / (math.sqrt(config.n_embd // config.n_head) * depth_scale)
+        self.layer_idx = layer_idx
 
     def forward(self, x, cache=None):
-        """cache: None, or a dict holding this layer's keys and values of earlier positions
-        (filled in place), so that x may be only the new positions."""
+        """cache: None, or the KVCache of earlier positions (this layer's keys and values are
+        written into it), so that x may be only the new positions."""
         B, T, C = x.size()
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        q, k, v, is_causal, mask = _extend_cache(cache, q, k, v)
+        is_causal, mask = True, None
+        if cache is not None:
+            k, v = cache.extend_layer(self.layer_idx, k, v)
+            is_causal, mask = attention_mask(q.size(2), k.size(2), q.device)
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=is_causal,
             dropout_p=self.attn_dropout if self.training else 0.0, scale=self.scale)
@@ -91,35 +95,78 @@ def causal_mask(n_new, n_all, device):
     return torch.ones(n_new, n_all, dtype=torch.bool, device=device).tril(diagonal=n_all - n_new)
 
 
-def _extend_cache(cache, q, k, v):
-    """Append the new keys and values to a layer's cache and return what attention needs.
-    Without a cache (or an empty one) the mask is the plain causal one; with earlier positions
-    cached, new position t may see every cached position and the new ones up to t."""
-    if cache is None:
-        return q, k, v, True, None
-    start = cache['length']
-    k = append_to_cache(cache, 'k', k, dim=2, start=start)
-    v = append_to_cache(cache, 'v', v, dim=2, start=start)
-    cache['length'] = k.size(2)
-    T_new, T_all = q.size(2), k.size(2)
-    if T_new == T_all:
-        return q, k, v, True, None
-    if T_new == 1:
-        return q, k, v, False, None
-    return q, k, v, False, causal_mask(T_new, T_all, q.device)
+def attention_mask(n_new, n_all, device):
+    """(is_causal, mask) for scaled_dot_product_attention when the last n_new of n_all positions
+    are new: the plain causal mask when nothing was cached, no mask for one new position (it sees
+    everything), else each new position t sees every cached position and the new ones up to t."""
+    if n_new == n_all:
+        return True, None
+    if n_new == 1:
+        return False, None
+    return False, causal_mask(n_new, n_all, device)
 
 
-def append_to_cache(cache, name, new, dim, start):
-    """Write new (positions along dim) after the first start positions of the buffer
-    cache[name], allocated once for cache['capacity'] positions (no copy of the past at every
-    step, as torch.cat would make), and return the filled part."""
-    if name not in cache:
-        shape = list(new.shape)
-        shape[dim] = cache['capacity']
-        cache[name] = new.new_empty(shape)
-    end = start + new.size(dim)
-    cache[name].narrow(dim, start, new.size(dim)).copy_(new)
-    return cache[name].narrow(dim, 0, end)
+class KVCache:
+    """What a model keeps of the positions it has already seen, so that generation and the cloze
+    beam search feed only the new tokens.
+
+    It holds, for every position so far (`length` of them):
+    - for each Transformer layer, the attention keys and values, (B, n_head, T, head size);
+    - for the Backpack, also the sense keys (B, K, T, d/K) and the sense vectors (B, T, K, d),
+      with any intervention already applied (their weights for later positions need them all).
+    How it grows: every buffer is allocated once, for `capacity` positions (the block size), the
+    first time something is written, and new positions are copied in after the first `length`
+    (no torch.cat copy of the past at every step). A forward writes at `length` and the model
+    calls advance(T) once it has used the new positions. Beyond capacity a caller starts a new
+    cache (generate() recomputes its sliding window). How a beam search reorders it: every
+    buffer has the batch first, so reorder(parents) keeps, for each new row, the rows of the
+    sequence it continues."""
+
+    def __init__(self, n_layer, capacity):
+        self.capacity = capacity
+        self.length = 0
+        self.keys, self.values = [None] * n_layer, [None] * n_layer
+        self.sense_keys = self.senses = None
+
+    def _write(self, buffer, new, dim):
+        """(buffer, filled part): new written after the first `length` positions along dim of
+        buffer, which is allocated for `capacity` positions when it is None."""
+        end = self.length + new.size(dim)
+        if end > self.capacity:
+            raise ValueError(f"the cache holds {self.capacity} positions: cannot add "
+                             f"{new.size(dim)} after {self.length}")
+        if buffer is None:
+            shape = list(new.shape)
+            shape[dim] = self.capacity
+            buffer = new.new_empty(shape)
+        buffer.narrow(dim, self.length, new.size(dim)).copy_(new)
+        return buffer, buffer.narrow(dim, 0, end)
+
+    def extend_layer(self, layer, k, v):
+        """Write a layer's new keys and values (B, n_head, T_new, hs); return those of every
+        position so far."""
+        self.keys[layer], k = self._write(self.keys[layer], k, dim=2)
+        self.values[layer], v = self._write(self.values[layer], v, dim=2)
+        return k, v
+
+    def extend_senses(self, sense_keys, senses):
+        """The Backpack's: write the new sense keys (B, K, T_new, d/K) and sense vectors
+        (B, T_new, K, d); return those of every position so far."""
+        self.sense_keys, sense_keys = self._write(self.sense_keys, sense_keys, dim=2)
+        self.senses, senses = self._write(self.senses, senses, dim=1)
+        return sense_keys, senses
+
+    def advance(self, n):
+        """The model has used n new positions: later writes go after them."""
+        self.length += n
+
+    def reorder(self, index):
+        """Keep the rows index (a beam's parents), in that order, of every buffer."""
+        def rows(buffer):
+            return None if buffer is None else buffer.index_select(0, index)
+        self.keys = [rows(b) for b in self.keys]
+        self.values = [rows(b) for b in self.values]
+        self.sense_keys, self.senses = rows(self.sense_keys), rows(self.senses)
 
 
 class MLP(nn.Module):
@@ -188,27 +235,21 @@ class Transformer(nn.Module):
         self.ln_f = layer_norm(config.n_embd, config)
 
     def forward(self, idx, cache=None):
-        """cache: None or a dict with 'layers' (one dict per block) and 'length' (positions
-        already cached); updated in place."""
+        """cache: None or a KVCache of the positions before idx; each layer writes its keys and
+        values into it (the caller advances it)."""
         T = idx.size(1)
-        start = cache['length'] if cache is not None else 0
+        start = cache.length if cache is not None else 0
         if start + T > self.config.block_size:
             raise ValueError(f"cannot forward a sequence of length {start + T}: the block size "
                              f"is only {self.config.block_size}")
         pos = torch.arange(start, start + T, dtype=torch.long, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
         for i, block in enumerate(self.h):
-            x = block(x, cache['layers'][i] if cache is not None else None)
-        if cache is not None:
-            cache['length'] = start + T
+            x = block(x, cache)
         return self.ln_f(x)
 
     def new_cache(self):
-        # every tensor a cache holds has the batch as its first dimension, so a beam search can
-        # reorder a cache by selecting rows
-        capacity = self.config.block_size
-        return {'length': 0, 'capacity': capacity,
-                'layers': [{'length': 0, 'capacity': capacity} for _ in self.h]}
+        return KVCache(len(self.h), self.config.block_size)
 
 
 class LanguageModel(nn.Module):
@@ -356,8 +397,11 @@ class GPT(LanguageModel):
         return self.transformer.new_cache()
 
     def forward_cached(self, idx, cache):
-        """Logits (B, T_new, V) for the new tokens idx, given the cache of earlier ones."""
-        return self._mask_padding(self.lm_head(self.transformer(idx, cache)))
+        """Logits (B, T_new, V) for the new tokens idx, given the KVCache of earlier ones
+        (which then holds idx too)."""
+        x = self.transformer(idx, cache)
+        cache.advance(idx.size(1))
+        return self._mask_padding(self.lm_head(x))
 
     def forward_flops_per_token(self, T, distinct_fraction=1.0):
         return self._transformer_flops_per_token(T)
@@ -660,17 +704,15 @@ class BackpackLM(LanguageModel):
         return logits, loss, alpha
 
     def new_cache(self):
-        # besides the Transformer's keys and values: 'sense_keys' (B, K, T, d/K) and 'senses'
-        # (B, T, K, d, interventions applied) of the positions seen so far
-        return self.transformer.new_cache()
+        return self.transformer.new_cache()  # the KVCache also keeps sense keys and senses
 
     def forward_cached(self, idx, cache, token_sense_scale=None):
-        """Logits (B, T_new, V) for the new tokens idx, given the cache of earlier ones."""
-        start = cache['length']
+        """Logits (B, T_new, V) for the new tokens idx, given the KVCache of earlier ones
+        (which then holds idx too)."""
         q, k = self._sense_queries_keys(self.transformer(idx, cache))
         senses = self._apply_sense_scale(self._senses(idx), idx, None, token_sense_scale)
-        k = append_to_cache(cache, 'sense_keys', k, dim=2, start=start)
-        senses = append_to_cache(cache, 'senses', senses, dim=1, start=start)
+        k, senses = cache.extend_senses(k, senses)
+        cache.advance(idx.size(1))
         T_new, T_all = q.size(2), k.size(2)
         mask = causal_mask(T_new, T_all, idx.device) if T_new > 1 else None
         values = senses.transpose(1, 2).to(q.dtype)  # (B, K, T, d): the K heads' values

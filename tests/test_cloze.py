@@ -14,7 +14,7 @@ from cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
                    original_format, predict_items, predict_words, read_cloze_file, token_classes,
                    tokenizer_classes)
 from evaluation_data import read_heldout_lines
-from model import build_model
+from model import KVCache, build_model
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root, torch_threads
 from common.tokenizer import load_tokenizer
 from common.errors import UserError
@@ -120,10 +120,10 @@ class BigramLM(torch.nn.Module):
         return (logits if all_logits else logits[:, [-1]]), None
 
     def new_cache(self):
-        return {'length': 0}
+        return KVCache(n_layer=0, capacity=64)  # a bigram model keeps nothing but the length
 
     def forward_cached(self, idx, cache):
-        cache['length'] += idx.size(1)
+        cache.advance(idx.size(1))
         return self.logits[idx]
 
 

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from model import GPT, BackpackConfig, BackpackLM, GPTConfig, build_model
+from model import KVCache, GPT, BackpackConfig, BackpackLM, GPTConfig, build_model
 
 TINY = dict(block_size=24, vocab_size=50, n_layer=2, n_head=2, n_embd=16, dropout=0.0, bias=True)
 
@@ -191,6 +191,28 @@ def test_cached_generation_gives_the_same_tokens(model_name):
     parts = [model.forward_cached(idx[:, :7], cache), model.forward_cached(idx[:, 7:8], cache),
              model.forward_cached(idx[:, 8:], cache)]
     torch.testing.assert_close(torch.cat(parts, 1)[..., :50], full[..., :50], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('model_name', ['gpt2', 'backpack-lm'])
+def test_a_reordered_cache_follows_the_beams(model_name):
+    """After reorder(parents), feeding one token per row gives the logits of each parent's
+    sequence with that token appended, computed from scratch; the cache refuses to overflow."""
+    model = tiny(model_name)
+    idx = torch.randint(0, 50, (2, 6))
+    with torch.no_grad():
+        cache = model.new_cache()
+        model.forward_cached(idx, cache)
+        parents, tokens = torch.tensor([1, 1, 0]), torch.tensor([[3], [4], [5]])
+        cache.reorder(parents)
+        cached = model.forward_cached(tokens, cache)[:, -1]
+        full, _ = model(torch.cat([idx[parents], tokens], dim=1))
+    assert cache.length == 7
+    torch.testing.assert_close(cached[..., :50], full[:, -1, :50], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="block size is only 24"):
+        model.forward_cached(torch.zeros(3, 18, dtype=torch.long), cache)
+    small = KVCache(n_layer=1, capacity=4)
+    with pytest.raises(ValueError, match="holds 4 positions: cannot add 5 after 0"):
+        small.extend_layer(0, torch.zeros(1, 2, 5, 8), torch.zeros(1, 2, 5, 8))
 
 
 def test_generation_is_reproducible_with_a_generator():
