@@ -616,6 +616,8 @@ class BackpackLM(LanguageModel):
         yield self.transformer.wte.weight
         yield from self.sense_network.parameters()
 
+    @torch.compiler.disable  # its reuse test reads the weights' versions: under torch.compile
+    # that would be a guard, recompiling this at every evaluation of a training run
     def sense_table(self):
         """(V, K, d): the sense vectors of the whole vocabulary, computed once and reused while
         the weights stay the same (only outside training and gradient recording)."""

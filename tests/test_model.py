@@ -371,3 +371,22 @@ def test_canonical_sense_network_adds_the_embedding_to_its_residual_stream():
     r2 = r1 + net.mlp(net.ln_1(r1))
     expected = net.final_mlp(net.ln_2(r2)).view(5, 4, 16)
     torch.testing.assert_close(model.sense_vectors(torch.arange(5)), expected)
+
+
+def test_evaluation_after_a_weight_update_does_not_recompile():
+    """Under torch.compile the sense table's reuse test (the weights' versions) is no guard:
+    an evaluation after an optimizer step reuses the compiled graphs (backend 'eager', which
+    traces as compile does, keeps this fast)."""
+    import torch._dynamo
+    torch._dynamo.reset()
+    model = tiny('backpack-lm')
+    compiled = torch.compile(model, backend='eager')
+    idx = torch.randint(0, 50, (2, 12))
+    with torch.no_grad():
+        first, _ = compiled(idx)
+        for p in model.parameters():
+            p.add_(0.01)
+        with torch._dynamo.config.patch(error_on_recompile=True):
+            second, _ = compiled(idx)
+    assert not torch.equal(first, second)  # the table was recomputed for the new weights
+    torch._dynamo.reset()
