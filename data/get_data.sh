@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Download the raw EN-FR parallel corpora that the prepare scripts read.
+# Download the raw parallel corpora that the prepare scripts read.
 #
-#   bash data/get_data.sh [europarl|multiun|all] [--max_lines N]
+#   bash data/get_data.sh [europarl|multiun|all] [--pair=XX-en[,YY-en...]|--pair=all] [--max_lines N]
 #
 # europarl: Europarl v7 fr-en (statmt.org tarball, about 190 MB, ~2.0M line pairs)
 #           -> data/europarl/raw/europarl-v7.fr-en.en and .fr
+#           --pair=de-en (or several, comma-separated, or all 20 with --pair=all): Europarl v7's
+#           other pairs with English -> data/europarl-de-en/raw/europarl-v7.de-en.de and .en,
+#           prepared by python data/europarl/prepare.py --pair=de-en (dataset europarl-de-en)
 # multiun:  MultiUN en-fr (OPUS, Moses-format zip, several GB of text, ~13M line pairs)
 #           -> data/multiun/raw/MultiUN.en-fr.en and .fr
 # all (the default): both.
@@ -12,7 +15,8 @@
 # --max_lines N keeps the first N line pairs (the original project kept the first 8,030,892
 # MultiUN lines: bash data/get_data.sh multiun --max_lines 8030892). Downloads resume where an
 # interrupted one stopped; the archives stay in data/<corpus>/raw/ (delete them to save space).
-# Sources can be overridden with EUROPARL_URL and MULTIUN_URL (a mirror, or file:///path), and the
+# Sources can be overridden with EUROPARL_URL and MULTIUN_URL (a mirror, or file:///path; the
+# other Europarl pairs are fetched from EUROPARL_URL with fr-en.tgz replaced by XX-en.tgz), and the
 # destination with DATA_ROOT (default: this script's folder). Then:
 #   python data/europarl/prepare.py  and/or  python data/multiun/prepare.py
 set -euo pipefail
@@ -22,8 +26,10 @@ MULTIUN_URL="${MULTIUN_URL:-https://object.pouta.csc.fi/OPUS-MultiUN/v1/moses/en
 DATA_ROOT="${DATA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
 CONNECT_TIMEOUT=10
 
+EUROPARL_LANGUAGES="bg cs da de el es et fi fr hu it lt lv nl pl pt ro sk sl sv"
+
 usage() {
-    echo "usage: bash data/get_data.sh [europarl|multiun|all] [--max_lines N]" >&2
+    echo "usage: bash data/get_data.sh [europarl|multiun|all] [--pair=XX-en[,YY-en...]|--pair=all] [--max_lines N]" >&2
     exit 2
 }
 
@@ -34,9 +40,12 @@ die() {
 
 corpus=all
 max_lines=""
+pairs=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         europarl|multiun|all) corpus="$1" ;;
+        --pair=*) pairs="${1#--pair=}" ;;
+        --pair) [[ $# -ge 2 ]] || usage; pairs="$2"; shift ;;
         --max_lines=*) max_lines="${1#--max_lines=}" ;;
         --max_lines) [[ $# -ge 2 ]] || usage; max_lines="$2"; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
@@ -46,6 +55,22 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ -n "$max_lines" && ! "$max_lines" =~ ^[1-9][0-9]*$ ]]; then
     die "--max_lines needs a positive integer, got '$max_lines'"
+fi
+if [[ -n "$pairs" ]]; then
+    [[ "$corpus" == europarl ]] || die "--pair chooses Europarl language pairs: write bash data/get_data.sh europarl --pair=$pairs"
+    if [[ "$pairs" == all ]]; then
+        pairs=$(for lang in $EUROPARL_LANGUAGES; do printf '%s-en,' "$lang"; done)
+        pairs="${pairs%,}"
+    fi
+    IFS=, read -r -a pair_list <<< "$pairs"
+    for pair in "${pair_list[@]}"; do
+        lang="${pair%-en}"
+        if [[ "$pair" != *-en || " $EUROPARL_LANGUAGES " != *" $lang "* ]]; then
+            die "--pair=$pair is not a Europarl v7 pair: write XX-en with XX one of $EUROPARL_LANGUAGES (or --pair=all)"
+        fi
+    done
+else
+    pair_list=(fr-en)
 fi
 
 if command -v curl >/dev/null; then
@@ -69,7 +94,8 @@ check_reachable() {  # url name archive files...
     {
         echo "get_data.sh: cannot reach $url ($name):"
         echo "  ${error:-$downloader failed}"
-        echo "Check the internet connection, or set ${name^^}_URL to a reachable mirror (or file:///path/to/archive)."
+        local variable="${name%%-*}_URL"  # europarl-de-en: EUROPARL_URL
+        echo "Check the internet connection, or set ${variable^^} to a reachable mirror (or file:///path/to/archive)."
         echo "Without internet: fetch $url by other means and put it at"
         echo "  $archive"
         echo "(this script then extracts it), or put its extracted files at"
@@ -138,8 +164,9 @@ check_aligned() {  # en_file fr_file
     echo "ok: $1 and $2 have $en lines each"
 }
 
-get_corpus() {  # name url archive_name en_member fr_member
+get_corpus() {  # name url archive_name first_member second_member [prepare command]
     local name="$1" url="$2" archive_name="$3" en_member="$4" fr_member="$5"
+    local next="${6:-python data/$name/prepare.py}"
     local raw_dir="$DATA_ROOT/$name/raw"
     local en="$raw_dir/$en_member" fr="$raw_dir/$fr_member"
     local archive="$raw_dir/$archive_name" marker="$raw_dir/.max_lines" want="${max_lines:-all}"
@@ -164,11 +191,19 @@ get_corpus() {  # name url archive_name en_member fr_member
     extract "$archive" "$fr_member" "$fr"
     echo "$want" > "$marker"
     check_aligned "$en" "$fr"
-    echo "$name: done. Next: python data/$name/prepare.py"
+    echo "$name: done. Next: $next"
 }
 
 if [[ "$corpus" == europarl || "$corpus" == all ]]; then
-    get_corpus europarl "$EUROPARL_URL" fr-en.tgz europarl-v7.fr-en.en europarl-v7.fr-en.fr
+    for pair in "${pair_list[@]}"; do
+        if [[ "$pair" == fr-en ]]; then  # the dataset 'europarl', as the original project named it
+            get_corpus europarl "$EUROPARL_URL" fr-en.tgz europarl-v7.fr-en.en europarl-v7.fr-en.fr
+        else
+            lang="${pair%-en}"
+            get_corpus "europarl-$pair" "${EUROPARL_URL/fr-en.tgz/$pair.tgz}" "$pair.tgz" \
+                "europarl-v7.$pair.$lang" "europarl-v7.$pair.en" "python data/europarl/prepare.py --pair=$pair"
+        fi
+    done
 fi
 if [[ "$corpus" == multiun || "$corpus" == all ]]; then
     get_corpus multiun "$MULTIUN_URL" en-fr.txt.zip MultiUN.en-fr.en MultiUN.en-fr.fr

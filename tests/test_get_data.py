@@ -82,3 +82,34 @@ def test_unaligned_archive_is_an_error_with_both_counts(tmp_path):
     result = get_data("europarl", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"), **urls)
     assert result.returncode == 1
     assert "has 3 lines" in result.stderr and "has 2 lines" in result.stderr
+
+
+@needs_curl
+def test_other_europarl_pairs_go_to_their_own_dataset_folders(tmp_path):
+    """--pair=de-en,fi-en: each pair from EUROPARL_URL with fr-en.tgz replaced by its own archive,
+    into data/europarl-<pair>/raw/; a pair Europarl does not have is refused before anything runs."""
+    for pair, lang in (("de-en", "de"), ("fi-en", "fi")):
+        with tarfile.open(tmp_path / f"{pair}.tgz", "w:gz") as tar:
+            for name, text in ((f"europarl-v7.{pair}.{lang}", f"{lang} 1\n{lang} 2\n"),
+                               (f"europarl-v7.{pair}.en", "en 1\nen 2\n")):
+                info = tarfile.TarInfo(name)
+                info.size = len(text.encode())
+                tar.addfile(info, io.BytesIO(text.encode()))
+    url = f"file://{tmp_path / 'fr-en.tgz'}"
+    result = get_data("europarl", "--pair=de-en,fi-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"),
+                      EUROPARL_URL=url)
+    assert result.returncode == 0, result.stderr
+    for pair, lang in (("de-en", "de"), ("fi-en", "fi")):
+        raw = tmp_path / "data" / f"europarl-{pair}" / "raw"
+        assert (raw / f"europarl-v7.{pair}.{lang}").read_text() == f"{lang} 1\n{lang} 2\n"
+        assert (raw / f"europarl-v7.{pair}.en").read_text() == "en 1\nen 2\n"
+        assert f"python data/europarl/prepare.py --pair={pair}" in result.stdout
+    assert not (tmp_path / "data" / "europarl").exists()
+    result = get_data("europarl", "--pair=xx-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"))
+    assert result.returncode == 1 and "--pair=xx-en is not a Europarl v7 pair" in result.stderr
+    result = get_data("multiun", "--pair=de-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"))
+    assert result.returncode == 1 and "chooses Europarl language pairs" in result.stderr
+    result = get_data("europarl", "--pair=de-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "off"),
+                      EUROPARL_URL="http://127.0.0.1:9/europarl/v7/fr-en.tgz")
+    assert "cannot reach http://127.0.0.1:9/europarl/v7/de-en.tgz" in result.stderr
+    assert "set EUROPARL_URL" in result.stderr
