@@ -35,7 +35,7 @@ from configurator import at_least, configure
 from common.device_setup import default_device
 from common.errors import UserError
 from common.reporting import markdown_table, read_json, write_text
-from sense_report import format_p
+from senses import alignment, intervention, probe
 
 # -----------------------------------------------------------------------------
 out_root = 'out/demo'
@@ -199,29 +199,13 @@ def summary_rows():
 
 
 def sense_highlights():
-    """Three numbers from the sense analysis, in words."""
+    """Three numbers from the sense analysis, in words: each analysis's headline."""
     report = read_json(os.path.join(report_dirs['senses'], 'senses.json'), {})
     senses, n_permutations = report.get('analyses', {}), report.get('config', {}).get('n_permutations')
-    lines = []
-    a = senses.get('alignment')
-    if a:
-        lines.append(f"- Cross-lingual alignment: sense k of an English word is closer (cosine) to sense "
-                     f"k of its French translation than to the translation's other senses: diagonal "
-                     f"minus off-diagonal {a['statistic']:.3f}, against {a['null_mean']:.3f} for "
-                     f"shuffled pairs (permutation p {format_p(a['p_value'], n_permutations)}, {a['n_pairs']} pairs).")
-    probe = {(r['model'], r['probe'], r['decision'], r['target']): r
-             for r in (senses.get('probe') or {}).get('overall', [])}
-    r = probe.get(('backpack-lm', 'word_senses', 'centred', 'translations'))
-    if r:
-        lines.append(f"- Polysemy probe: in context, the senses of an ambiguous word point to the "
-                     f"translation of its gold meaning {r['accuracy']:.1%} of the time "
-                     f"(95% CI {r['ci95'][0]:.1%}-{r['ci95'][1]:.1%}, chance {r['chance']:.0%}, "
-                     f"n = {r['n']}).")
-    i = (senses.get('intervention') or {}).get('overall', {}).get('translation_vs_other')
-    if i and i.get('mean') is not None:
-        lines.append(f"- Intervention: zeroing the sense chosen for a meaning changes the log-probability "
-                     f"of that meaning's translations, relative to the other meaning's, by "
-                     f"{i['mean']:+.4f} nats (95% CI {i['ci95'][0]:+.4f} to {i['ci95'][1]:+.4f}).")
+    lines = [alignment.headline(senses['alignment'], n_permutations) if senses.get('alignment') else None,
+             probe.headline(senses['probe']) if senses.get('probe') else None,
+             intervention.headline(senses['intervention']) if senses.get('intervention') else None]
+    lines = [line for line in lines if line]
     return '\n'.join(lines) + '\n' if lines else '_No sense analysis results._\n'
 
 

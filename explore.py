@@ -13,7 +13,7 @@ $ python explore.py --out_dir=out-bkp-mini-16 --host=0.0.0.0
 
 Prints the local URL to open. It never shares the app publicly unless --share=True (a Gradio share
 link, which needs the internet), and it takes no file paths from the page. The views are in
-sense_explorer.py.
+senses/explorer.py.
 """
 
 import os
@@ -26,9 +26,9 @@ from common.checkpoint import load_model
 from configurator import at_least, between, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
-from sense_analysis import is_backpack
-from sense_explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page, describe_model,
-                            steer_page, word_page)
+from senses.explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page, describe_model,
+                             steer_page, word_page)
+from senses.vectors import is_backpack
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to explore (out_dir/ckpt.pt)

@@ -4,7 +4,7 @@ Sample from a trained GPT-2 or Backpack checkpoint, as in nanoGPT.
 $ python sample.py --out_dir=out-bkp-mini-16 --start="La séance est" --num_samples=3 --max_new_tokens=60
 $ python sample.py --out_dir=out-gpt2-mini --start=FILE:prompt.txt --temperature=0.7 --top_k=50 --seed=42
 $ python sample.py config/train_mini_16.py --out_dir=out-bkp-mini-16 --device=cuda
-Steer a Backpack by scaling chosen senses of chosen words (0 removes them; see sense_intervention.py):
+Steer a Backpack by scaling chosen senses of chosen words (0 removes them; see senses/intervention.py):
 $ python sample.py --out_dir=out/demo/backpack --start="The bank" --sense_scale="bank:3,7"
 $ python sample.py --out_dir=out/demo/backpack --start="Le vol" --sense_scale="vol:*=0.5;temps:2=0"
 
@@ -22,7 +22,7 @@ from configurator import at_least, configure, finite
 from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
 from common.sampling import prompt_ids, sample_texts
-from sense_intervention import sense_scale_from_spec
+from senses.intervention import sense_scale_from_spec
 from common.text_input import read_text
 
 # -----------------------------------------------------------------------------

@@ -14,13 +14,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import sense_explorer
 from common.checkpoint import load_model
 from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
-from sense_analysis import output_embedding, sense_projection, word_sense_vectors
-from sense_data import word_tokens
-from sense_explorer import (NO_SENSES, context_page, in_context_view, sense_cosine_view,
-                            steer_page, steer_view, word_page, word_senses_view)
+from senses import explorer
+from senses.explorer import (NO_SENSES, context_page, in_context_view, sense_cosine_view,
+                             steer_page, steer_view, word_page, word_senses_view)
+from senses.inputs import word_tokens
+from senses.projection import sense_projection
+from senses.vectors import output_embedding, word_sense_vectors
 from tiny_text_corpus import REPO_ROOT, run_script, tiny_checkpoint, torch_threads
 
 CHROMIUM, CHROMEDRIVER = '/usr/bin/chromium', '/usr/bin/chromedriver'
@@ -169,7 +170,7 @@ def test_bad_input_gets_a_message_and_no_traceback(backpack, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(sense_explorer, 'word_senses_view', broken)
+    monkeypatch.setattr(explorer, 'word_senses_view', broken)
     message = word_page(model, tok, 'committee')[0]
     assert 'Internal error (RuntimeError: a bug)' in message and 'Traceback' not in message
 

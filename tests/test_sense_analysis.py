@@ -9,18 +9,21 @@ import torch
 
 from model import BackpackConfig, BackpackLM, build_model
 from evaluation.statistics import jensen_shannon_divergence
-from sense_analysis import (center_by_word, compare_language_usage, occurrence_vectors,
-                            output_embedding, polysemy_probe, probe_predictions, sense_alignment,
-                            sense_contributions, sense_projection, sentence_sense_usage,
-                            similarity_study, spearman, whole_word_mask, word_sense_vectors)
-from sense_data import (collect_occurrences, occurrence_token_index,
-                        read_multisimlex, read_sense_annotations, read_sense_lexicon,
-                        read_similarity_csv, surface_variant_tokens, word_tokens)
-from sense_intervention import (generate_with_suppressed_senses,
-                                intervention_study, parse_sense_scale_spec, sense_scale,
-                                sense_scale_from_spec, word_set_log_probability)
-from sense_fixtures import write_sense_dataset
 from common.errors import UserError
+from senses.alignment import sense_alignment
+from senses.inputs import (collect_occurrences, occurrence_token_index, read_multisimlex,
+                           read_sense_annotations, read_sense_lexicon, read_similarity_csv,
+                           surface_variant_tokens, word_tokens)
+from senses.intervention import (generate_with_suppressed_senses, intervention_study,
+                                 parse_sense_scale_spec, sense_scale, sense_scale_from_spec,
+                                 word_set_log_probability)
+from senses.probe import center_by_word, polysemy_probe, probe_predictions
+from senses.projection import sense_projection, whole_word_mask
+from senses.similarity import similarity_study, spearman
+from senses.usage import compare_language_usage, sentence_sense_usage
+from senses.vectors import (occurrence_vectors, output_embedding, sense_contributions,
+                            word_sense_vectors)
+from sense_fixtures import write_sense_dataset
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -237,7 +240,7 @@ def test_language_comparison_identical_usage_p_one_different_usage_p_small():
     result = compare_language_usage(same, same, 'norm_share', n_permutations=200, n_bootstrap=100)
     assert result['value'] == pytest.approx(0.0, abs=1e-12) and result['p_value'] == 1.0
     assert np.allclose(result['en']['values'], result['fr']['values'])
-    lo, hi = np.array(result['en']['ci95']).T
+    lo, hi = np.array(result['en']['values_ci95']).T
     assert (lo <= np.array(result['en']['values'])).all() and (np.array(result['en']['values']) <= hi).all()
     skewed = shares.copy()
     skewed[:, 0] += counts  # French leans on sense 0
@@ -258,7 +261,7 @@ def test_probe_scores_100_percent_on_a_model_whose_answer_is_known():
     assert len(result['overall']) == 2 * 2 * 2  # probes x decisions x targets
     for row in result['overall']:
         assert row['accuracy'] == 1.0 and row['n'] == 6 and row['chance'] == 0.5
-        assert row['ci95'][0] > 0.5 and row['p_value'] == pytest.approx(0.5 ** 6)
+        assert row['accuracy_ci95'][0] > 0.5 and row['p_value'] == pytest.approx(0.5 ** 6)
     static = {r['sense_id']: r for r in result['static'] if r['target'] == 'translations'}
     assert static['bank/finance']['best_rank'] == 1 and static['bank/finance']['best_sense'] == 0
     assert static['bank/river']['best_rank'] == 1 and static['bank/river']['best_sense'] == 1
@@ -479,7 +482,7 @@ def test_suppressing_the_sense_of_a_meaning_lowers_its_translation(selection):
     assert rows['bank/river']['suppressed_senses'] == [1]
     for row in rows.values():
         assert row['n_prompts'] == 3
-        assert row['translation']['mean'] < 0 and row['translation']['ci95'][1] < 0
+        assert row['translation']['mean'] < 0 and row['translation']['mean_ci95'][1] < 0
         assert row['translation_vs_other']['mean'] < 0
         assert row['other_translation']['mean'] > 0
     assert result['overall']['translation']['fraction_lowered'] == 1.0

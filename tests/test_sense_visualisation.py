@@ -3,6 +3,7 @@ parallel corpus with gold senses."""
 
 import json
 import os
+from importlib import import_module
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import sys
 import pytest
 
 from sense_fixtures import write_checkpoint, write_sense_dataset
-from sense_report import markdown_report
+from senses.report import markdown_report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ['--n_permutations=100', '--n_bootstrap=100', '--device=cpu']
@@ -67,6 +68,33 @@ def test_every_analysis_writes_its_report(setup):
     assert {r['sense_id'] for r in intervention['rows']} == {'bank/finance', 'bank/river',
                                                              'vol/flight', 'vol/theft'}
     assert intervention['overall']['translation']['n'] > 0
+    # every confidence interval is named <metric>_ci95, [low, high], beside its metric
+    intervals = set()
+
+    def check_intervals(x):
+        if isinstance(x, dict):
+            for key, value in x.items():
+                if re.search(r'(^|_)ci(95)?(_|$)', key):
+                    intervals.add(key)
+                    assert key.endswith('_ci95') and key[:-len('_ci95')] in x, key
+                check_intervals(value)
+        elif isinstance(x, list):
+            for value in x:
+                check_intervals(value)
+
+    check_intervals(analyses)
+    assert intervals == {'statistic_ci95', 'values_ci95', 'accuracy_ci95', 'mean_ci95'}
+    low, high = analyses['alignment']['statistic_ci95']
+    assert low <= high
+    # the sentences demo.py's report quotes, from the JSON
+    line = import_module('senses.alignment').headline(analyses['alignment'], 100)
+    assert line.startswith('- Cross-lingual alignment') and f"{analyses['alignment']['statistic']:.3f}" in line
+    line = import_module('senses.probe').headline(probe)
+    accuracy = next(r['accuracy'] for r in probe['overall'] if (r['model'], r['probe'], r['decision'], r['target'])
+                    == ('backpack-lm', 'word_senses', 'centred', 'translations'))
+    assert line.startswith('- Polysemy probe') and f"{accuracy:.1%}" in line
+    line = import_module('senses.intervention').headline(intervention)
+    assert f"{intervention['overall']['translation_vs_other']['mean']:+.4f} nats" in line
     markdown = (report / 'senses.md').read_text()
     for title in ('Sense projections', 'Cross-lingual sense alignment', 'Sense usage per language',
                   'Polysemy probe', 'Lexical similarity', 'Interventions'):
@@ -80,7 +108,10 @@ def test_every_analysis_writes_its_report(setup):
     tex = (report / 'senses.tex').read_text()
     assert tex.count('\\begin{tabular}') == 8 and 'bank' in tex
     # the section re-rendered for a report one folder up, under its own '#' title
-    embedded = markdown_report({'title': 'Senses'}, analyses, {}, heading_level=2, link_prefix='report/')
+    modules = {name: import_module(f'senses.{name}') for name in ('projection', 'alignment', 'usage',
+                                                                 'probe', 'similarity', 'intervention')}
+    embedded = markdown_report({'title': 'Senses'}, analyses, {}, modules, heading_level=2,
+                               link_prefix='report/')
     assert embedded.startswith('## Senses') and '\n# ' not in embedded and '\n### Sense projections' in embedded
     for link in re.findall(r'!\[[^\]]*\]\(([^)]+)\)', embedded):
         assert (setup / link).is_file(), link

@@ -8,10 +8,10 @@ the page's HTML. A user mistake raises UserError, whose message the page shows i
     context = in_context_view(model, tok, 'The bank of the', next_token='river', sense=3)
     steered = steer_view(model, tok, 'The bank', 'bank', '3,7', '0', seed=1337)
 
-The numbers are the model's, computed by the functions the scripts use: word vectors and sense
-projections from sense_analysis.py (as sense_visualisation.py), alpha from
-model.contextualization, interventions from sense_intervention.py and sampling from sampling.py
-(as sample.py --sense_scale). A GPT-2 gets next-token predictions and generation; the sense views
+The numbers are the model's, computed by the functions the scripts use: word vectors, sense
+projections and alignment from senses/ (as sense_visualisation.py), alpha from
+model.contextualization, interventions from senses/intervention.py and sampling from
+common/sampling.py (as sample.py --sense_scale). A GPT-2 gets next-token predictions and generation; the sense views
 say why they are absent.
 """
 
@@ -23,12 +23,13 @@ from contextlib import nullcontext
 
 import torch
 
-from common.sampling import prompt_ids, sample_texts
-from sense_analysis import (alignment_matrix, is_backpack, logit_contributions, sense_projection,
-                            word_sense_vectors)
-from sense_data import word_tokens
-from sense_intervention import parse_factor, parse_senses, sense_scale_for_words
 from common.errors import UserError
+from common.sampling import prompt_ids, sample_texts
+from senses.alignment import alignment_matrix
+from senses.inputs import word_tokens
+from senses.intervention import parse_factor, parse_senses, sense_scale_for_words
+from senses.projection import sense_projection
+from senses.vectors import is_backpack, logit_contributions, word_sense_vectors
 
 MAX_TEXT_CHARACTERS = 4000  # more than any block size of this project holds
 MAX_NEW_TOKENS = 200
@@ -103,7 +104,7 @@ def require_senses(model):
 # --- 1. word senses ------------------------------------------------------------------------
 
 def word_token_ids(tokenizer, word, multi_token):
-    """The tokens a word is read as (sense_data.word_tokens, as the scripts do) and a note when
+    """The tokens a word is read as (senses.inputs.word_tokens, as the scripts do) and a note when
     it is several tokens."""
     ids = word_tokens(tokenizer, word)
     if not ids:
@@ -121,7 +122,7 @@ def word_token_ids(tokenizer, word, multi_token):
 @torch.no_grad()
 def word_senses_view(model, tokenizer, word, multi_token='first', top_k=8):
     """The K senses of a word, each with the top_k tokens it ranks highest and lowest through
-    the output embedding (sense_analysis.sense_projection of the senses and of their negation).
+    the output embedding (senses.projection.sense_projection of the senses and of their negation).
     Returns {'word', 'token_ids', 'tokens', 'note', 'senses': [{'sense', 'highest', 'lowest'}]},
     each of highest and lowest a list of {'token_id', 'token', 'logit'}."""
     require_senses(model)
@@ -149,7 +150,7 @@ def word_senses_view(model, tokenizer, word, multi_token='first', top_k=8):
 @torch.no_grad()
 def sense_cosine_view(model, tokenizer, word, other_word, multi_token='first'):
     """The K x K cosines between the senses of two words (a word and its translation, say):
-    matrix[k][l] = cos(C(word)_k, C(other_word)_l), sense_analysis.alignment_matrix of the one
+    matrix[k][l] = cos(C(word)_k, C(other_word)_l), senses.alignment.alignment_matrix of the one
     pair, as the cross-lingual alignment computes it over many pairs."""
     require_senses(model)
     words = [checked_word(word), checked_word(other_word, 'second word')]
@@ -176,7 +177,7 @@ def sentence_token_ids(model, tokenizer, text, what='sentence'):
 
 def next_token_id(tokenizer, text, vocab_size):
     """The token a user asks about: '#123' is token 123; a text that is one token is that token
-    (' river', '.'); else a word as it appears inside a sentence (sense_data.word_tokens), its
+    (' river', '.'); else a word as it appears inside a sentence (senses.inputs.word_tokens), its
     first token when it is several. Returns (id, note)."""
     text = checked_text(text, 'next token')
     if text.strip().startswith('#'):
@@ -279,7 +280,7 @@ def steer_view(model, tokenizer, prompt, word='', senses='', factor='0', seed=13
 
 
 def _parsed(parse, text, what):
-    """sense_intervention's parsers, with their message for the page."""
+    """senses.intervention's parsers, with their message for the page."""
     text = checked_text(text, what)
     try:
         return parse(text)

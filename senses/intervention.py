@@ -2,7 +2,7 @@
 Interventions on a Backpack's senses, the Backpack paper's control mechanism: scale or remove
 chosen senses of chosen words while the model predicts or generates, and measure the change.
 
-    from sense_intervention import sense_scale_from_spec, generate_with_suppressed_senses
+    from senses.intervention import sense_scale_from_spec, generate_with_suppressed_senses
     scale, scaled = sense_scale_from_spec(model, tokenizer, "bank:3,7;vol:*=0.5")
     out = generate_with_suppressed_senses(model, idx, scale, max_new_tokens=50)
 
@@ -12,19 +12,33 @@ indices (0..K-1) or '*' for all of them; FACTOR multiplies those senses (default
 prediction i that reads it. A word is every single-token surface form of it (' bank', 'bank',
 ' Bank', 'Bank'); a word that is no single token is represented by its first token (said so in
 the description).
+
+The analysis (intervention_study, run): if a sense carries one meaning of a polysemous word,
+zeroing it should lower what that meaning predicts -- its translations and context words --
+more than what the word's other meaning predicts (zeroing any sense shifts probability between
+all words, so the specific effect is that difference). The senses are chosen on one held-out
+split and the effect measured on the other, so that the measured words do not choose them.
 """
 
 import math
+import os
 from contextlib import nullcontext
 
 import numpy as np
 import torch
 
-from evaluation.statistics import bootstrap_mean_ci
-from sense_analysis import (is_backpack, locate_occurrences, occurrence_batches,
-                            occurrence_sense_weights, output_embedding, translation_candidates)
-from sense_data import polysemous_words, surface_variant_tokens, word_tokens
 from common.errors import UserError
+from common.reporting import grouped_bar_chart, markdown_table, write_csv
+from evaluation.statistics import bootstrap_mean_ci
+from senses import Skipped
+from senses.inputs import (polysemous_words, surface_variant_tokens, translation_candidates,
+                           word_tokens)
+from senses.report import format_ci
+from senses.vectors import (is_backpack, locate_occurrences, occurrence_batches,
+                            occurrence_sense_weights, output_embedding)
+
+TITLE = 'Interventions'
+NEEDS = ('senses', 'gold')
 
 
 SPEC_HELP = "expected WORD:SENSES[=FACTOR];... e.g. 'bank:3,7' or 'bank:*=0.5;vol:2'"
@@ -203,9 +217,9 @@ def change_summary(delta, n_bootstrap=1000, seed=0):
     and the fraction of prompts where it went down."""
     delta = np.asarray(delta, float)
     if len(delta) == 0:
-        return {'mean': None, 'ci95': [None, None], 'fraction_lowered': None, 'n': 0}
+        return {'mean': None, 'mean_ci95': [None, None], 'fraction_lowered': None, 'n': 0}
     low, high = bootstrap_mean_ci(delta, n_resamples=n_bootstrap, seed=seed)
-    return {'mean': float(delta.mean()), 'ci95': [low, high],
+    return {'mean': float(delta.mean()), 'mean_ci95': [low, high],
             'fraction_lowered': float((delta < 0).mean()), 'n': len(delta)}
 
 
@@ -334,3 +348,138 @@ def _example(model, tokenizer, line, sequence, position, scale, sense_id, chosen
     return {'sense_id': sense_id, 'suppressed_senses': chosen, 'line': line,
             'prompt': tokenizer.decode(sequence[1:position + 1]),
             'baseline': new(baseline), 'suppressed': new(suppressed)}
+
+
+# --- the analysis as sense_visualisation.py runs it ----------------------------------------
+
+LANGUAGE_NAMES = {'en': 'English', 'fr': 'French'}
+
+
+def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max_prompts=40,
+        max_new_tokens=20, batch_size=32, n_bootstrap=1000, seed=0, autocast=None, report_dir='.'):
+    """intervention_study of gold's polysemous words (a GoldSenses of dataset; words: a
+    comma-separated choice of them, '' for all), the senses chosen on the other held-out split
+    and the effect measured on split. Writes sense_intervention.csv and sense_intervention.png
+    to report_dir."""
+    chosen_words = [w.strip().lower() for w in words.split(',') if w.strip()] or None
+    # the senses to zero are chosen on the other held-out split, the effect measured on this one
+    selection_split = 'val' if split == 'test' else 'test'
+    if gold.occurrences(split) is None:
+        raise Skipped(f"the gold annotation has no {split}.jsonl: prepare the demo corpus again")
+    result = intervention_study(model, tokenizer, gold.lexicon, gold.occurrences(split),
+                                gold.occurrences(selection_split), chosen_words, n_senses,
+                                max_prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                n_bootstrap=n_bootstrap, seed=seed, autocast=autocast)
+    result.update(split=split, selection_split=selection_split)
+    measured = [r for r in result['rows'] if r['n_prompts']]
+    if not measured:
+        raise Skipped(f"no held-out line of {dataset}/{split} uses "
+                      f"{'these words' if chosen_words else 'a polysemous word of the lexicon'}")
+    rows = []
+    for r in result['rows']:
+        row = {'word': r['word'], 'language': r['language'], 'sense_id': r['sense_id'],
+               'suppressed_senses': ' '.join(map(str, r['suppressed_senses'])),
+               'selection': r['selection'], 'n_prompts': r['n_prompts']}
+        for name in WORD_SETS + tuple(SPECIFICITY):
+            if isinstance(r.get(name), dict):
+                row.update({name: r[name]['mean'], f'{name}_low': r[name]['mean_ci95'][0],
+                            f'{name}_high': r[name]['mean_ci95'][1]})
+        rows.append(row)
+    write_csv(os.path.join(report_dir, 'sense_intervention.csv'), rows,
+              ['word', 'language', 'sense_id', 'suppressed_senses', 'selection', 'n_prompts']
+              + [f'{n}{s}' for n in WORD_SETS + tuple(SPECIFICITY) for s in ('', '_low', '_high')])
+    measures = {'translation': "its translations", 'context': "its context words",
+                'other_translation': "other's translations", 'other_context': "other's context words",
+                'translation_vs_other': "translations:\nown - other's",
+                'context_vs_other': "context words:\nown - other's"}
+    pools = {'all words': result['overall'],
+             **{f"{LANGUAGE_NAMES[lang]} words": v for lang, v in result['by_language'].items()}}
+    grouped_bar_chart(os.path.join(report_dir, 'sense_intervention.png'), list(measures.values()),
+                      {name: [pool[m]['mean'] for m in measures] for name, pool in pools.items()},
+                      errors={name: [tuple(pool[m]['mean_ci95']) for m in measures]
+                              for name, pool in pools.items()},
+                      ylabel='mean change in log p (nats)',
+                      title=f"Zeroing the sense that carries a meaning "
+                            f"({sum(r['n_prompts'] for r in measured)} held-out prompts)")
+    result['files'] = {'csv': 'sense_intervention.csv', 'figure': 'sense_intervention.png'}
+    return result
+
+
+def markdown(result):
+    """The section of senses.md: the pooled changes, per word and meaning, and examples."""
+    selection = result.get('selection', [])
+    how = (f"the {result['n_senses_suppressed']} sense(s) of the word whose weight in the "
+           f"predictions after it rises most from the other meaning's lines to this meaning's "
+           f"lines, on the {result.get('selection_split', 'other')} split (chosen without looking "
+           f"at the words measured)")
+    if 'projection' in selection:
+        how += (" -- or, where marked 'projection', the sense(s) that vote most for the meaning's "
+                "words through the output embedding (circular: the measured words choose them)")
+    text = [f"For each polysemous word and each of its gold meanings, {how}, are set to 0 on "
+            f"every surface form of the word. On {result.get('split', 'held-out')} lines that use "
+            f"the word in that meaning (at most {result['max_prompts']} each), the mean "
+            f"log-probability, over the predictions from the word to the end of the line, that "
+            f"the next word is one of the meaning's translations or context words, or one of the "
+            f"other meaning's: the change is intervened - baseline (nats; negative = lowered), "
+            f"with bootstrap 95% intervals over prompts. Zeroing any sense shifts probability "
+            f"between all words, so the specific effect is the difference 'own - other's' "
+            f"(negative: the meaning's words lost more than the other meaning's). The same switch "
+            f"is available to generation: `generate_with_suppressed_senses` in "
+            f"senses/intervention.py.\n\n"]
+    rows = []
+    for name, label in INTERVENTION_SETS.items():
+        o = result['overall'].get(name)
+        if o and o['n']:
+            rows.append({'words': label, 'n': o['n'], 'change': o['mean'], 'ci95': format_ci(o['mean_ci95'], '.3g'),
+                         'lowered': o['fraction_lowered']})
+    pooled = result.get('pooled_selection', 'context')
+    text.append(f"All words and senses pooled"
+                + (" (the meanings whose senses were chosen on the other split; the 'projection' "
+                   "ones are left out)" if pooled == 'context' and 'projection' in result['selection']
+                   else '') + ":\n\n")
+    text.append(markdown_table(rows, ['words', 'n', 'change', 'ci95', 'lowered'],
+                               formats={'change': '.3g', 'lowered': '.2f'},
+                               headers={'change': 'mean change in log p', 'ci95': '95% CI',
+                                        'lowered': 'fraction of prompts lowered'}) + '\n')
+    rows = []
+    for r in result['rows']:
+        row = {'sense_id': r['sense_id'], 'n': r['n_prompts'],
+               'suppressed': ', '.join(map(str, r['suppressed_senses']))
+               + (' (projection)' if r.get('selection') == 'projection' else '')}
+        for name in INTERVENTION_SETS:
+            if isinstance(r.get(name), dict) and r[name]['mean'] is not None:
+                row[name] = f"{r[name]['mean']:+.3g} {format_ci(r[name]['mean_ci95'], '.2g')}"
+        rows.append(row)
+    shown = ['translation', 'context', 'translation_vs_other', 'context_vs_other']
+    text.append("Per word and meaning (all columns in sense_intervention.csv):\n\n")
+    text.append(markdown_table(rows, ['sense_id', 'suppressed', 'n', *shown],
+                               headers={'suppressed': 'senses zeroed', 'n': 'prompts',
+                                        **{n: INTERVENTION_SETS[n] for n in shown}}) + '\n')
+    if result['files'].get('figure'):
+        text.append(f"![interventions]({result['files']['figure']})\n\n")
+    for example in result['examples']:
+        text.append(f"- {example['sense_id']}, senses {example['suppressed_senses']} zeroed. "
+                    f"Prompt: \"{example['prompt']}\"; continuation: \"{example['baseline']}\"; "
+                    f"with the senses zeroed: \"{example['suppressed']}\"\n")
+    for note in result.get('notes', []):
+        text.append(f"- {note}\n")
+    return ''.join(text)
+
+
+INTERVENTION_SETS = {'translation': 'its translations', 'context': 'its context words',
+                     'other_translation': "other meaning's translations",
+                     'other_context': "other meaning's context words",
+                     'translation_vs_other': "translations: own - other's",
+                     'context_vs_other': "context words: own - other's"}
+
+
+def headline(result):
+    """The specific effect of the interventions, pooled, in one sentence (demo.py's report);
+    None when nothing was measured."""
+    i = result.get('overall', {}).get('translation_vs_other')
+    if not i or i.get('mean') is None:
+        return None
+    return (f"- Intervention: zeroing the sense chosen for a meaning changes the log-probability "
+            f"of that meaning's translations, relative to the other meaning's, by "
+            f"{i['mean']:+.4f} nats (95% CI {i['mean_ci95'][0]:+.4f} to "
+            f"{i['mean_ci95'][1]:+.4f}).")

@@ -1,8 +1,7 @@
 """
-What the sense analyses read (sense_analysis.py computes, sense_visualisation.py runs them):
-word lists and translation pairs, the demo corpus's gold sense annotation and the held-out lines
-it annotates (read with evaluation_data.py), word-similarity datasets (Multi-SimLex or a plain
-CSV), and where a word sits among the tokens.
+What the sense analyses read: word lists and translation pairs, the demo corpus's gold sense
+annotation and the held-out lines it annotates (read with evaluation_data.py), word-similarity
+datasets (Multi-SimLex or a plain CSV), and where a word sits among the tokens.
 
 The gold annotation is written by data/demo/prepare.py into data/demo/gold/:
 - lexicon.tsv: word, language, sense_id, gloss, translations, context_words (one row per
@@ -20,7 +19,7 @@ import json
 import os
 import re
 
-from evaluation_data import heldout_path
+from evaluation_data import heldout_path, read_heldout_lines
 from common.text_input import read_text, read_text_lines
 from common.errors import UserError
 
@@ -130,6 +129,31 @@ def read_sense_lexicon(directory):
                                 'translations': _split_bar(row['translations']),
                                 'context_words': _split_bar(row['context_words'])})
     return lexicon
+
+
+class GoldSenses:
+    """The gold sense annotation of a prepared dataset: its lexicon of polysemous words
+    (read_sense_lexicon) and, per held-out split, the annotated occurrences of those words
+    (collect_occurrences), each split read once."""
+
+    def __init__(self, data_root, dataset):
+        self.data_root, self.dataset = data_root, dataset
+        self.directory = gold_dir(data_root, dataset)
+        self.lexicon = read_sense_lexicon(self.directory)
+        self._occurrences = {}
+
+    def occurrences(self, split, limit=None):
+        """The annotated occurrences in a held-out split, from its first `limit` annotated
+        lines (all of them: None); None when the split has no annotation."""
+        if (split, limit) not in self._occurrences:
+            if not os.path.isfile(os.path.join(self.directory, f'{split}.jsonl')):
+                return None
+            annotations = read_sense_annotations(self.directory, split)
+            lines = {lang: read_heldout_lines(self.data_root, self.dataset, lang, split)
+                     for lang in ('en', 'fr')}
+            self._occurrences[(split, limit)] = collect_occurrences(annotations, lines,
+                                                                    self.lexicon, limit)
+        return self._occurrences[(split, limit)]
 
 
 def polysemous_words(lexicon):
@@ -319,6 +343,24 @@ def word_tokens(tokenizer, word):
     while len(ids) > 1 and not tokenizer.token_bytes(ids[0]).strip():
         ids = ids[1:]
     return ids
+
+
+def translation_candidates(tokenizer, entry, field='translations'):
+    """Per sense of a lexicon entry, the first tokens of its words in `field` (translations or
+    context_words), tokens shared by two senses removed. Returns (candidates, shared)."""
+    return candidate_tokens([[word_tokens(tokenizer, w) for w in sense[field]]
+                             for sense in entry['senses']])
+
+
+def candidate_tokens(sense_words):
+    """Per sense, the first tokens of its words (a list of token-id lists), minus the tokens
+    two senses share (they could not tell the senses apart). Returns (candidates, shared ids)."""
+    firsts = [{ids[0] for ids in words if ids} for words in sense_words]
+    shared = set()
+    for a in range(len(firsts)):
+        for b in range(a + 1, len(firsts)):
+            shared |= firsts[a] & firsts[b]
+    return [sorted(f - shared) for f in firsts], sorted(shared)
 
 
 def surface_variant_tokens(tokenizer, word):

@@ -1,0 +1,23 @@
+"""
+What a Backpack's sense vectors mean, measured. One module per analysis, each with its
+computation, one `run` function from explicit inputs to its result dict (writing its CSV and PNG
+files), what it needs (NEEDS: 'senses', a Backpack; 'gold', gold senses), `markdown`, its section
+of senses.md, and for those demo.py's report quotes, `headline`. sense_visualisation.py runs them
+in turn:
+
+    projection    the tokens each sense vector votes for through the output embedding
+    alignment     whether sense k of a word means what sense k of its translation means
+    usage         how much each sense serves the predictions in English and in French
+    probe         whether the senses tell the meanings of a polysemous word apart (gold senses)
+    similarity    how the senses track human word similarity, beside a GPT-2's embeddings
+    intervention  what zeroing the sense that carries a meaning does to the predictions
+
+Shared: vectors.py (a word's senses, the contributions c_ik, the vectors read at an annotated
+occurrence), inputs.py (word lists, lexicons, gold annotation, similarity datasets, words among
+tokens), report.py (p-values and intervals as text, the whole of senses.md). explorer.py holds
+the views of the browser explorer (explore.py).
+"""
+
+
+class Skipped(Exception):
+    """An analysis that does not apply to this checkpoint or data; the message says why."""
