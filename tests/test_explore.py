@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 import sense_explorer
 from common.checkpoint import load_model
-from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
+from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
 from sense_analysis import output_embedding, sense_projection, word_sense_vectors
 from sense_data import word_tokens
 from sense_explorer import (NO_SENSES, context_page, in_context_view, sense_cosine_view,
