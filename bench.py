@@ -36,8 +36,8 @@ import torch
 from configurator import at_least, configure, format_config
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
                                  reuse_freed_memory, warn_slow_sense_sum)
+from data.prepared import HELD_OUT_SPLITS, PreparedData
 from model import build_model
-from prepared_data import PreparedData
 from common.reporting import log_log_chart, markdown_table, write_json, write_text
 
 # -----------------------------------------------------------------------------
@@ -374,18 +374,6 @@ def measure_generation(models, batches, ctx):
     }
 
 
-def heldout_lines(data, split):
-    """{language: lines} of the datasets' held-out text (the .txt files the prepare scripts keep)."""
-    lines = {}
-    for ds in data.datasets:
-        for lang in data.metas[ds]['languages']:
-            path = os.path.join(data.data_root, ds, f'{lang}_{split}.txt')
-            if os.path.isfile(path):
-                with open(path, encoding='utf-8') as f:
-                    lines.setdefault(lang, []).extend(f.read().splitlines())
-    return lines
-
-
 def measure_evaluation_speeds(models, data, ctx):
     """Tokens/s of perplexity_per_lang.py's scoring path (sliding windows, stride block/2) and
     items/s of cloze_test.py's batched beam search with and without the cache, on held-out
@@ -393,7 +381,7 @@ def measure_evaluation_speeds(models, data, ctx):
     from cloze import context_ids, items_from_lines, predict_items, tokenizer_classes
     from perplexity import token_nll
     from common.tokenizer import load_tokenizer
-    lines = heldout_lines(data, 'test')
+    lines = data.heldout_lines('test')
     if not lines:
         print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
         return None
@@ -468,9 +456,9 @@ def measure_prepare(data):
     .bin files) against nanoGPT's, on the same held-out text (repeated up to tokenize_megabytes
     per language), each run twice in turn and the faster kept. nanoGPT's way does less (no
     cleaning, no splits), so the comparison favours it."""
-    from parallel_corpus import prepare_parallel_corpus
+    from data.parallel_corpus import prepare_parallel_corpus
     from common.tokenizer import load_tokenizer
-    lines = heldout_lines(data, 'val')
+    lines = data.heldout_lines('val')
     if len(lines) < 2:
         print("prepare: needs the held-out text of two languages, skipped")
         return None
@@ -664,9 +652,9 @@ def sweep_table(name, points, summary):
 
 def measure_tokenization(data):
     """MB/s of the prepare scripts' batch encoding against a per-line loop, on held-out text."""
-    from parallel_corpus import tokenization_throughput
+    from data.parallel_corpus import tokenization_throughput
     from common.tokenizer import load_tokenizer
-    lines = [line for split in ('val', 'test') for text in heldout_lines(data, split).values()
+    lines = [line for split in HELD_OUT_SPLITS for text in data.heldout_lines(split).values()
              for line in text]
     if not lines:
         print("tokenization: no held-out text (.txt) in these datasets, skipped")

@@ -44,8 +44,9 @@ from cloze import (accuracy, context_ids, is_hit, items_from_lines, predict_item
                    tokenizer_classes)
 from configurator import at_least, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
-from evaluation_data import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
-                             dataset_languages, default_report_dir, file_label, read_heldout_lines)
+from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
+                                    default_report_dir, file_label)
+from data.prepared import dataset_languages, read_heldout_lines
 from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
 # -----------------------------------------------------------------------------

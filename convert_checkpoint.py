@@ -27,7 +27,7 @@ import torch
 from common import tokenizer as tokenizer_module
 from common.checkpoint import CKPT_NAME, load_model, save_checkpoint
 from configurator import configure
-from evaluation_data import checkpoint_tokenizer
+from evaluation.checkpoints import checkpoint_tokenizer
 from model import build_model, model_args_of
 from common.model_conversion import hf_export, read_source
 from common.errors import UserError

@@ -20,7 +20,6 @@ longer run), --seed=N (another initialisation and order of batches), --device=cu
 """
 
 import csv
-import json
 import os
 import re
 import shutil
@@ -35,6 +34,7 @@ from configurator import at_least, configure
 from common.device_setup import default_device
 from common.errors import UserError
 from common.reporting import markdown_table, read_json, write_text
+from data.prepared import SPLITS, prepared_datasets, read_meta
 from senses import alignment, intervention, probe
 
 # -----------------------------------------------------------------------------
@@ -80,12 +80,7 @@ def finished_checkpoint(out_dir, iterations):
     except UserError:
         return False
     return (ckpt['iter_num'] >= iterations and ckpt['config'].get('seed') == seed
-            and ckpt['data']['tokenizer'] == read_meta()['tokenizer'])
-
-
-def read_meta():
-    with open(os.path.join(data_root, 'demo', 'meta.json')) as f:
-        return json.load(f)
+            and ckpt['data']['tokenizer'] == read_meta(data_root, 'demo')['tokenizer'])
 
 
 def config_values(config_file):
@@ -100,7 +95,7 @@ if fresh and os.path.isdir(out_root):
 os.makedirs(out_root, exist_ok=True)
 
 # 1. data
-if fresh or not os.path.isfile(os.path.join(data_root, 'demo', 'meta.json')):
+if fresh or 'demo' not in prepared_datasets(data_root):
     run('1. the demo corpus', ['data/demo/prepare.py', f'--data_root={data_root}']
         + ([f'--n_sentences={demo_sentences}'] if demo_sentences else []))
 else:
@@ -171,7 +166,7 @@ def model_rows():
 def data_rows(meta):
     rows = []
     for lang in meta['languages']:
-        for split in ('train', 'val', 'test'):
+        for split in SPLITS:
             s = meta['splits'][lang][split]
             rows.append({'language': lang, 'split': split, 'lines': s['lines'], 'words': s.get('words'),
                          'tokens': s['tokens']})
@@ -209,7 +204,7 @@ def sense_highlights():
     return '\n'.join(lines) + '\n' if lines else '_No sense analysis results._\n'
 
 
-meta = read_meta()
+meta = read_meta(data_root, 'demo')
 report = f"""# Demo report: GPT-2 and a Backpack on English and French
 
 A small GPT-2 and a Backpack language model with the same Transformer, trained on the same

@@ -38,9 +38,10 @@ from tqdm import tqdm
 from common.checkpoint import load_model
 from configurator import at_least, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
-from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
-                             checkpoint_tokenizer, dataset_languages, default_report_dir, lines_read_by_all,
-                             prepared_with, read_heldout_lines, tokenize_lines)
+from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
+                                    checkpoint_tokenizer, default_report_dir, lines_read_by_all)
+from data.prepared import (bin_mismatch, dataset_languages, prepared_with, read_heldout_lines,
+                           tokenize_lines)
 from perplexity import line_sums, perplexity_metrics, text_counts, token_nll
 from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 

@@ -20,8 +20,8 @@ import sys
 from common.checkpoint import load_model
 from configurator import at_least, configure, finite
 from common.device_setup import autocast_context, default_device, resolve_device
-from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
 from common.sampling import prompt_ids, sample_texts
+from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
 from senses.intervention import sense_scale_from_spec
 from common.text_input import read_text
 

@@ -30,8 +30,8 @@ from common.checkpoint import load_model
 from common.device_setup import autocast_context, default_device, resolve_device
 from common.reporting import read_json, write_json, write_text
 from configurator import at_least, configure, non_empty, one_of
-from evaluation_data import (checkpoint_datasets, checkpoint_tokenizer, dataset_languages,
-                             default_report_dir)
+from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer, default_report_dir
+from data.prepared import dataset_languages
 from senses import Skipped, alignment, intervention, probe, projection, similarity, usage
 from senses.inputs import (GoldSenses, default_words, gold_dir, has_gold, has_heldout_text,
                            read_word_list)

@@ -29,8 +29,8 @@ from configurator import (Range, at_least, at_most, below, between, configure, f
                           one_of)
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
                                  reuse_freed_memory, warn_slow_sense_sum)
+from data.prepared import PreparedData
 from model import MODEL_CLASSES, build_model, model_args_of
-from prepared_data import PreparedData
 from common.run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
 from common.training_log import TrainingLog
 from common.errors import UserError

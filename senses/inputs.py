@@ -1,6 +1,6 @@
 """
 What the sense analyses read: word lists and translation pairs, the demo corpus's gold sense
-annotation and the held-out lines it annotates (read with evaluation_data.py), word-similarity
+annotation and the held-out lines it annotates (read with data/prepared.py), word-similarity
 datasets (Multi-SimLex or a plain CSV), and where a word sits among the tokens.
 
 The gold annotation is written by data/demo/prepare.py into data/demo/gold/:
@@ -19,7 +19,7 @@ import json
 import os
 import re
 
-from evaluation_data import heldout_path, read_heldout_lines
+from data.prepared import heldout_path, read_heldout_lines
 from common.text_input import read_text, read_text_lines
 from common.errors import UserError
 

@@ -14,7 +14,7 @@ import os
 import torch
 
 from common.reporting import markdown_table, save_figure, write_csv, write_text
-from evaluation_data import heldout_path, read_heldout_lines
+from data.prepared import heldout_path, read_heldout_lines
 from senses import Skipped
 from senses.inputs import known_words, word_tokens
 from senses.report import token_label

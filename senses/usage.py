@@ -18,7 +18,8 @@ import torch
 from common.errors import UserError
 from common.reporting import grouped_bar_chart, markdown_table, write_csv
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
-from evaluation_data import heldout_path, read_heldout_lines, readable_lines
+from evaluation.checkpoints import readable_lines
+from data.prepared import heldout_path, read_heldout_lines
 from senses import Skipped
 from senses.inputs import has_heldout_text
 from senses.report import format_p, p_text

@@ -9,9 +9,11 @@ import os
 import numpy as np
 import torch
 
-from common import tokenizer as tokenizer_module
 from common.checkpoint import save_checkpoint
+from data.bpe import train_bpe_tokenizer
+from data.prepared import HELD_OUT_SPLITS, SPLITS, PreparedData
 from model import build_model, model_args_of
+from prepared_dataset import write_prepared_dataset
 
 SUBJECTS = [('council', 'le conseil', 'du conseil'), ('farmer', "l'agriculteur", "de l'agriculteur"),
             ('minister', 'le ministre', 'du ministre'), ('committee', 'le comité', 'du comité')]
@@ -71,37 +73,29 @@ def split_of(line_number):
 def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400, seed=0):
     """Prepare the fixture corpus under data_root/name; returns (meta, tokenizer)."""
     lines = generate_lines(n_lines, seed)
-    by_split = {split: [(i, l) for i, l in enumerate(lines) if split_of(i) == split]
-                for split in ('train', 'val', 'test')}
-    tok = tokenizer_module.train_bpe_tokenizer(
+    by_split = {split: [(i, l) for i, l in enumerate(lines) if split_of(i) == split] for split in SPLITS}
+    tok = train_bpe_tokenizer(
         {'en': [l[0] for _, l in by_split['train']], 'fr': [l[1] for _, l in by_split['train']]},
         vocab_size=vocab_size, name=name, data_root=data_root, verbose=False)
+    text = {lang: {split: [l[li] for _, l in members] for split, members in by_split.items()}
+            for li, lang in enumerate(('en', 'fr'))}
+    ids = {lang: {split: tok.encode_lines_with_eot(lines) for split, lines in text[lang].items()} for lang in text}
+    splits = {lang: {split: {'lines': len(text[lang][split]), 'tokens': int(len(ids[lang][split]))}
+                     for split in SPLITS} for lang in text}
+    heldout = {lang: {split: text[lang][split] for split in HELD_OUT_SPLITS} for lang in text}
+    meta = write_prepared_dataset(data_root, name, ids, splits, tok.n_vocab, tok.eot_token, tok.identity(), heldout)
     folder = os.path.join(data_root, name)
     os.makedirs(os.path.join(folder, 'gold'), exist_ok=True)
-    splits = {'en': {}, 'fr': {}}
-    for split, members in by_split.items():
-        for li, lang in enumerate(('en', 'fr')):
-            text = [l[li] for _, l in members]
-            ids = tok.encode_lines_with_eot(text).astype(np.uint16)
-            ids.tofile(os.path.join(folder, f'{lang}_{split}.bin'))
-            splits[lang][split] = {'lines': len(text), 'tokens': int(len(ids))}
-            if split != 'train':
-                with open(os.path.join(folder, f'{lang}_{split}.txt'), 'w', encoding='utf-8') as f:
-                    f.write(''.join(t + '\n' for t in text))
-        if split != 'train':
-            with open(os.path.join(folder, 'gold', f'{split}.jsonl'), 'w', encoding='utf-8') as f:
-                for i, l in members:
-                    f.write(json.dumps({'raw_line': i, **l[2]}, ensure_ascii=False) + '\n')
+    for split in HELD_OUT_SPLITS:
+        with open(os.path.join(folder, 'gold', f'{split}.jsonl'), 'w', encoding='utf-8') as f:
+            for i, l in by_split[split]:
+                f.write(json.dumps({'raw_line': i, **l[2]}, ensure_ascii=False) + '\n')
     with open(os.path.join(folder, 'gold', 'lexicon.tsv'), 'w', encoding='utf-8') as f:
         f.write('word\tlanguage\tsense_id\tgloss\ttranslations\tcontext_words\n')
         f.writelines('\t'.join(row) + '\n' for row in LEXICON)
     with open(os.path.join(folder, 'gold', 'lexicon_all.tsv'), 'w', encoding='utf-8') as f:
         f.write('lemma_en\tlemma_fr\tpos\tgender_fr\n')
         f.writelines(f'{en}\t{fr}\tnoun\tm\n' for en, fr in LEXICON_ALL)
-    meta = {'dataset': name, 'vocab_size': tok.n_vocab, 'dtype': 'uint16', 'eot_token': tok.eot_token,
-            'languages': ['en', 'fr'], 'tokenizer': tok.identity(), 'splits': splits}
-    with open(os.path.join(folder, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
     return meta, tok
 
 
@@ -115,7 +109,6 @@ def write_checkpoint(out_dir, model_name, data_root, meta, train_steps=0, seed=0
     args.update(model_args)
     model = build_model(model_name, **args)
     if train_steps:
-        from prepared_data import PreparedData
         data = PreparedData(data_root, [meta['dataset']])
         optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
         for step in range(train_steps):

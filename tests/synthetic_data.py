@@ -3,10 +3,9 @@ produce (data_root/<dataset>/{lang}_{split}.bin + meta.json), with a structure a
 each language is a Markov chain whose next token is a fixed function of the current one 90% of
 the time, so a trained model's loss falls far below the unigram entropy (about log V)."""
 
-import json
-import os
-
 import numpy as np
+
+from prepared_dataset import write_prepared_dataset
 
 FAKE_TOKENIZER = {'name': 'synthetic', 'sha256': '0' * 64, 'path': 'tokenizers/synthetic.tiktoken'}
 
@@ -29,18 +28,12 @@ def unigram_entropy(tokens, vocab_size):
 
 def write_synthetic_dataset(data_root, name='synth', vocab_size=96, n_train=20000, n_heldout=3000,
                             languages=('en', 'fr'), seed=0, tokenizer=FAKE_TOKENIZER, dtype='uint16'):
-    folder = os.path.join(data_root, name)
-    os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(seed)
-    splits = {}
+    tokens, splits = {}, {}
     for li, lang in enumerate(languages):
-        splits[lang] = {}
+        tokens[lang], splits[lang] = {}, {}
         for split, n in (('train', n_train), ('val', n_heldout), ('test', n_heldout)):
-            tokens = markov_tokens(n, vocab_size, 3 + 2 * li, rng)
-            tokens.astype(dtype).tofile(os.path.join(folder, f'{lang}_{split}.bin'))
+            tokens[lang][split] = markov_tokens(n, vocab_size, 3 + 2 * li, rng)
             splits[lang][split] = {'lines': n // 20, 'tokens': n}
-    meta = {'dataset': name, 'vocab_size': vocab_size, 'dtype': dtype, 'eot_token': vocab_size - 1,
-            'languages': list(languages), 'tokenizer': dict(tokenizer), 'splits': splits}
-    with open(os.path.join(folder, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-    return meta
+    return write_prepared_dataset(data_root, name, tokens, splits, vocab_size, vocab_size - 1, tokenizer,
+                                  dtype=dtype)

@@ -13,7 +13,7 @@ import torch
 from cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
                    original_format, predict_items, predict_words, read_cloze_file, token_classes,
                    tokenizer_classes)
-from evaluation_data import read_heldout_lines
+from data.prepared import read_heldout_lines
 from model import KVCache, build_model
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root, torch_threads
 from common.tokenizer import load_tokenizer

@@ -376,7 +376,7 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     """perplexity_per_lang.py tokenizes the held-out text with each model's own tokenizer; lines
     holding a token one of the compared models has no row for are skipped for all of them, so
     every model of the table is scored on the same lines."""
-    from evaluation_data import read_heldout_lines
+    from data.prepared import read_heldout_lines
     from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
     data_root = tiny_data_root(tmp_path_factory)
     ours = tiny_checkpoint(tmp_path_factory, 'gpt2')
@@ -474,7 +474,8 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
 def test_one_of_our_trained_models_exports_with_a_tokenizer_giving_the_same_ids(tmp_path, tmp_path_factory):
     """Our tokenizers are tiktoken files: the export writes a tokenizer.json that
     AutoTokenizer loads and that encodes the held-out text to the same ids."""
-    from evaluation_data import checkpoint_tokenizer, read_heldout_lines
+    from data.prepared import read_heldout_lines
+    from evaluation.checkpoints import checkpoint_tokenizer
     from tiny_text_corpus import DATASET, tiny_checkpoint, tiny_data_root
     data_root = tiny_data_root(tmp_path_factory)
     ours_dir = tiny_checkpoint(tmp_path_factory, 'gpt2')

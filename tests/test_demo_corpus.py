@@ -343,8 +343,6 @@ def test_gold_lexicon_rows():
 # --- the prepare script -------------------------------------------------------------------------
 
 def test_prepare_writes_the_layout_and_aligned_gold(tmp_path):
-    pytest.importorskip("tokenizer")
-    pytest.importorskip("parallel_corpus")
     out = subprocess.run([sys.executable, "data/demo/prepare.py", "--n_sentences=3000", "--seed=1",
                           f"--data_root={tmp_path}", "--num_proc=1", "--vocab_size=1024"],
                          cwd=REPO, capture_output=True, text=True, timeout=300)

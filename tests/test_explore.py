@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from common.checkpoint import load_model
-from evaluation_data import checkpoint_datasets, checkpoint_tokenizer
+from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
 from senses import explorer
 from senses.explorer import (NO_SENSES, context_page, in_context_view, sense_cosine_view,
                              steer_page, steer_view, word_page, word_senses_view)

@@ -309,7 +309,7 @@ def test_text_files_other_encodings_and_line_ends(tmp_path):
 
 def test_prepared_data_is_checked_before_training(tmp_path):
     import numpy as np
-    from prepared_data import PreparedData
+    from data.prepared import PreparedData
     write_synthetic_dataset(str(tmp_path), 'synth', vocab_size=96)
     tokens = np.fromfile(tmp_path / 'synth' / 'fr_val.bin', dtype=np.uint16)
     tokens[1234] = 300  # an id beyond the vocabulary of meta.json
@@ -326,7 +326,7 @@ def test_prepared_data_is_checked_before_training(tmp_path):
 
 
 def test_a_dataset_name_with_a_typo_names_the_prepared_ones(tmp_path):
-    from prepared_data import PreparedData
+    from data.prepared import PreparedData
     write_synthetic_dataset(str(tmp_path), 'synth')
     with pytest.raises(UserError, match=r"no dataset 'snyth' under .*did you mean 'synth'"):
         PreparedData(str(tmp_path), ['snyth'])
@@ -335,11 +335,11 @@ def test_a_dataset_name_with_a_typo_names_the_prepared_ones(tmp_path):
 
 
 def test_full_disk_while_preparing_a_dataset_leaves_no_temporary_file(tmp_path, monkeypatch):
-    import parallel_corpus
-    from common import tokenizer
+    from data import parallel_corpus
+    from data.bpe import train_bpe_tokenizer
     from test_parallel_corpus import EN, FR
-    tok = tokenizer.train_bpe_tokenizer({'en': EN * 20, 'fr': FR * 20}, vocab_size=300, name='full-disk',
-                                        data_root=str(tmp_path), verbose=False)
+    tok = train_bpe_tokenizer({'en': EN * 20, 'fr': FR * 20}, vocab_size=300, name='full-disk',
+                              data_root=str(tmp_path), verbose=False)
     raw = {'en': tmp_path / 'a.en', 'fr': tmp_path / 'a.fr'}
     raw['en'].write_text('\n'.join(EN * 50) + '\n')
     raw['fr'].write_text('\n'.join(FR * 50) + '\n')

@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 import tiktoken
 
-import parallel_corpus
-from common.errors import UserError
 from common import tokenizer
-from parallel_corpus import SPLITS, split_of_line, split_of_lines, token_dtype
+from common.errors import UserError
+from data import parallel_corpus
+from data.bpe import PRETOKENIZE_PATTERN, train_bpe_tokenizer
+from data.corpora import default_tokenizer_name, raw_files_of
+from data.parallel_corpus import split_of_line, split_of_lines
+from data.prepared import SPLITS, token_dtype
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -79,8 +82,8 @@ def lines_of_bin(path, tok, dtype):
 @pytest.fixture(scope="module")
 def tok(tmp_path_factory):
     data_root = str(tmp_path_factory.mktemp("tokdata"))
-    return tokenizer.train_bpe_tokenizer({"en": EN * 20, "fr": FR * 20}, vocab_size=300, name="pc-test",
-                                         data_root=data_root, verbose=False)
+    return train_bpe_tokenizer({"en": EN * 20, "fr": FR * 20}, vocab_size=300, name="pc-test",
+                               data_root=data_root, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +91,7 @@ def prepared(tok, tmp_path_factory):
     root = str(tmp_path_factory.mktemp("data"))
     raw = os.path.join(root, "europarl", "raw")
     kept, dropped = write_europarl_like(raw, 600)
-    raw_files = parallel_corpus.raw_files_of("europarl", raw)
+    raw_files = raw_files_of("europarl", raw)
     meta = parallel_corpus.prepare_parallel_corpus(os.path.join(root, "europarl"), raw_files, tok, data_root=root,
                                                    split_fractions=(0.8, 0.1, 0.1), split_seed=3, num_proc=2,
                                                    chunk_lines=64, verbose=False)
@@ -220,7 +223,7 @@ def test_failed_prepare_keeps_the_previous_outputs(prepared, tok, tmp_path, monk
 
 def test_uint32_when_the_vocabulary_exceeds_uint16(tmp_path):
     # a byte-level encoding whose EOT id does not fit in uint16
-    encoding = tiktoken.Encoding("big", pat_str=tokenizer.PRETOKENIZE_PATTERN,
+    encoding = tiktoken.Encoding("big", pat_str=PRETOKENIZE_PATTERN,
                                  mergeable_ranks={bytes([b]): b for b in range(256)},
                                  special_tokens={tokenizer.EOT: 70_000})
     big = tokenizer.Tokenizer(encoding, "big", "0" * 64)
@@ -281,7 +284,7 @@ def test_one_tokenizer_shared_by_europarl_and_multiun(tmp_path):
     multiun = parallel_corpus.prepare_dataset("multiun", num_proc=1, vocab_size=300, data_root=root)
     europarl = parallel_corpus.prepare_dataset("europarl", num_proc=1, vocab_size=300, data_root=root)
     assert multiun["tokenizer"] == europarl["tokenizer"]
-    assert multiun["tokenizer"]["name"] == parallel_corpus.default_tokenizer_name(300) == "europarl-multiun-bpe300"
+    assert multiun["tokenizer"]["name"] == default_tokenizer_name(300) == "europarl-multiun-bpe300"
     info = json.load(open(tokenizer.tokenizer_paths("europarl-multiun-bpe300", root)[1]))
     assert info["trained_on"] == ["europarl", "multiun"]
     assert info["compression_heldout"]["fr"]["lines"] > 0  # measured on the validation lines

@@ -1,4 +1,4 @@
-"""Tokenizer: training, tiktoken file format, round trips, identity checks, gpt2 offline.
+"""Tokenizer: training (data/bpe.py), tiktoken file format, round trips, identity checks, gpt2 offline.
 
 $ python -m pytest -q tests/test_tokenizer.py
 """
@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import tiktoken
 
-from common.errors import UserError
 from common import tokenizer
+from common.errors import UserError
 from common.tokenizer import EOT
+from data.bpe import PRETOKENIZE_PATTERN, train_bpe_tokenizer
 
 EN_WORDS = ("the commission council parliament report vote budget region member states must will "
             "debate motion agreement question answer right bank party bill order power fair "
@@ -48,8 +49,8 @@ def trained(tmp_path_factory):
     data_root = str(tmp_path_factory.mktemp("data"))
     texts = {"en": sentences(EN_WORDS, 3000, 0) + TRICKY, "fr": sentences(FR_WORDS, 3000, 1) + TRICKY}
     heldout = {"en": sentences(EN_WORDS, 200, 2) + TRICKY, "fr": sentences(FR_WORDS, 200, 3) + TRICKY}
-    tok = tokenizer.train_bpe_tokenizer(texts, vocab_size=400, name="test-bpe", data_root=data_root,
-                                        heldout_by_lang=heldout, verbose=False)
+    tok = train_bpe_tokenizer(texts, vocab_size=400, name="test-bpe", data_root=data_root,
+                              heldout_by_lang=heldout, verbose=False)
     return tok, data_root
 
 
@@ -91,7 +92,7 @@ def test_tiktoken_file_ranks_are_bytes_then_merges(trained):
     assert 300 < tok.n_vocab <= 400  # EOT counted in the 400
     info = json.load(open(json_path))
     assert info["vocab_size"] == tok.n_vocab and info["sha256"] == tok.sha256
-    assert info["pat_str"] == tokenizer.PRETOKENIZE_PATTERN
+    assert info["pat_str"] == PRETOKENIZE_PATTERN
     assert info["special_tokens"] == {EOT: tok.eot_token}
     for lang in ("en", "fr"):
         stats = info["compression_heldout"][lang]
@@ -132,9 +133,9 @@ def test_sha256_mismatch_and_missing_file_are_clear_errors(trained, tmp_path):
 def test_language_balanced_sample_with_parallel_heldout(tmp_path):
     en = [f"english sentence number {i} is rather short" for i in range(3000)]
     fr = [f"la phrase française numéro {i} est nettement plus longue que l'anglaise" for i in range(3000)]
-    tok = tokenizer.train_bpe_tokenizer({"en": en, "fr": fr}, vocab_size=300, name="balanced",
-                                        data_root=str(tmp_path), max_bytes_per_language=60_000,
-                                        heldout_every=10, verbose=False)
+    tok = train_bpe_tokenizer({"en": en, "fr": fr}, vocab_size=300, name="balanced",
+                              data_root=str(tmp_path), max_bytes_per_language=60_000,
+                              heldout_every=10, verbose=False)
     info = json.load(open(tokenizer.tokenizer_paths("balanced", str(tmp_path))[1]))
     sample = info["training_sample"]
     assert abs(sample["en"]["bytes"] - sample["fr"]["bytes"]) < 100  # within about one line
@@ -167,7 +168,7 @@ def test_gpt2_when_tiktoken_has_it():
 
 def test_vocab_size_too_small_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="more than 257"):
-        tokenizer.train_bpe_tokenizer({"en": ["a b c"]}, vocab_size=200, name="tiny", data_root=str(tmp_path))
+        train_bpe_tokenizer({"en": ["a b c"]}, vocab_size=200, name="tiny", data_root=str(tmp_path))
 
 
 def test_encode_batch_of_numpy_split_is_lists(trained):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from common.checkpoint import load_checkpoint_file, load_model
-from prepared_data import PreparedData
+from data.prepared import PreparedData
 from synthetic_data import markov_tokens, unigram_entropy, write_synthetic_dataset
 from common.errors import UserError
 

@@ -3,14 +3,14 @@ prepare scripts write (data_root/<dataset>/{lang}_{split}.bin and .txt, meta.jso
 under data_root/tokenizers/), and tiny checkpoints trained on it with train.py, for end-to-end tests
 of the evaluation scripts. Built once per test session."""
 
-import json
 import os
 import random
 import subprocess
 import sys
 from contextlib import contextmanager
 
-import numpy as np
+from data.prepared import HELD_OUT_SPLITS, SPLITS
+from prepared_dataset import write_prepared_dataset
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASET = 'tiny'
@@ -47,33 +47,22 @@ def split_of(line_number):
 
 def write_tiny_corpus(data_root, n_lines=600, vocab_size=400, seed=0):
     """Prepare the corpus under data_root/tiny; returns meta.json's content."""
-    from common.tokenizer import train_bpe_tokenizer
+    from data.bpe import train_bpe_tokenizer
     en, fr = parallel_lines(n_lines, seed)
     by_lang = {'en': en, 'fr': fr}
     splits = {lang: {s: [line for i, line in enumerate(lines) if split_of(i) == s]
-                     for s in ('train', 'val', 'test')} for lang, lines in by_lang.items()}
+                     for s in SPLITS} for lang, lines in by_lang.items()}
     tok = train_bpe_tokenizer({lang: s['train'] for lang, s in splits.items()}, vocab_size,
                               name='tiny-bpe', data_root=data_root, verbose=False)
-    folder = os.path.join(data_root, DATASET)
-    os.makedirs(folder, exist_ok=True)
-    stats = {}
-    for lang, by_split in splits.items():
-        stats[lang] = {}
-        for split, lines in by_split.items():
-            ids = tok.encode_lines_with_eot(lines)
-            ids.astype(np.uint16).tofile(os.path.join(folder, f'{lang}_{split}.bin'))
-            if split != 'train':
-                with open(os.path.join(folder, f'{lang}_{split}.txt'), 'w', encoding='utf-8') as f:
-                    f.write(''.join(line + '\n' for line in lines))
-            stats[lang][split] = {'lines': len(lines), 'tokens': len(ids),
-                                  'words': sum(len(line.split()) for line in lines),
-                                  'bytes': sum(len(line.encode('utf-8')) for line in lines)}
-    meta = {'dataset': DATASET, 'vocab_size': tok.n_vocab, 'dtype': 'uint16',
-            'eot_token': tok.eot_token, 'languages': ['en', 'fr'], 'tokenizer': tok.identity(),
-            'splits': stats}
-    with open(os.path.join(folder, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-    return meta
+    ids = {lang: {split: tok.encode_lines_with_eot(lines) for split, lines in by_split.items()}
+           for lang, by_split in splits.items()}
+    stats = {lang: {split: {'lines': len(lines), 'tokens': len(ids[lang][split]),
+                            'words': sum(len(line.split()) for line in lines),
+                            'bytes': sum(len(line.encode('utf-8')) for line in lines)}
+                    for split, lines in by_split.items()} for lang, by_split in splits.items()}
+    heldout = {lang: {split: by_split[split] for split in HELD_OUT_SPLITS} for lang, by_split in splits.items()}
+    return write_prepared_dataset(data_root, DATASET, ids, stats, tok.n_vocab, tok.eot_token, tok.identity(),
+                                  heldout)
 
 
 def run_script(*args, timeout=180, check=True):

@@ -7,7 +7,7 @@ $ python data/demo/prepare.py [--n_sentences=100000] [--seed=0] [--data_root=dat
 
 Writes, under <data_root>/demo/:
   raw/demo.en, raw/demo.fr        the generated line-aligned text (line i of one translates line i of the other)
-  {lang}_{split}.bin, {lang}_{val,test}.txt, {split}_line_numbers.txt, meta.json   (parallel_corpus.py)
+  {lang}_{split}.bin, {lang}_{val,test}.txt, {split}_line_numbers.txt, meta.json   (data/prepared.py)
   gold/lexicon.tsv                one row per (polysemous word, sense): gloss, translations, context words
   gold/lexicon_all.tsv            the whole bilingual lexicon (lemma_en, lemma_fr, pos, gender_fr)
   gold/{val,test}.jsonl           line i: the polysemous words of line i of {lang}_{split}.txt and their senses
@@ -18,10 +18,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-import parallel_corpus  # noqa: E402
-from common import tokenizer as tokenizer_lib  # noqa: E402
 from configurator import at_least, configure  # noqa: E402
+from data.bpe import train_bpe_tokenizer  # noqa: E402
+from data.corpora import demo_tokenizer_name  # noqa: E402
 from data.demo import generate, senses, structures  # noqa: E402
+from data.parallel_corpus import prepare_parallel_corpus  # noqa: E402
+from data.prepared import HELD_OUT_SPLITS, read_line_numbers  # noqa: E402
 
 n_sentences = 120_000  # sentence pairs; the default gives about 2.5M tokens per language
 seed = 0               # the corpus is a function of (n_sentences, seed)
@@ -29,10 +31,6 @@ data_root = 'data'
 num_proc = 0           # worker processes; 0: one per CPU core
 vocab_size = 8192      # the smallest power of two where every polysemous word and main translation is one token
 ranges = dict(n_sentences=at_least(100), seed=at_least(0), num_proc=at_least(0), vocab_size=at_least(258))
-
-
-def tokenizer_name(size):
-    return f"demo-bpe{size // 1024}k" if size % 1024 == 0 else f"demo-bpe{size}"
 
 
 def single_token_check(tok):
@@ -66,11 +64,10 @@ if __name__ == '__main__':
           f"{len(structures.STRUCTURE_NAMES)} structures, {lemmas['en']} / {lemmas['fr']} lemmas")
 
     # 2. its own tokenizer, trained on the generated text
-    name = tokenizer_name(vocab_size)
-    tok = tokenizer_lib.train_bpe_tokenizer({lang: [getattr(p, lang) for p in pairs] for lang in raw_files},
-                                            vocab_size=vocab_size, name=name, data_root=data_root,
-                                            extra_info={"trained_on": "demo", "demo_seed": seed,
-                                                        "demo_sentences": n_sentences})
+    name = demo_tokenizer_name(vocab_size)
+    tok = train_bpe_tokenizer({lang: [getattr(p, lang) for p in pairs] for lang in raw_files},
+                              vocab_size=vocab_size, name=name, data_root=data_root,
+                              extra_info={"trained_on": "demo", "demo_seed": seed, "demo_sentences": n_sentences})
     not_single = single_token_check(tok)
     if not_single:
         print(f"note: with {vocab_size} tokens these words (after a space) take several tokens: "
@@ -79,7 +76,7 @@ if __name__ == '__main__':
         print(f"every polysemous word and main sense translation is one token in {name}")
 
     # 3. the same preparation as Europarl and MultiUN
-    meta = parallel_corpus.prepare_parallel_corpus(
+    meta = prepare_parallel_corpus(
         dataset_dir, raw_files, tok, data_root=data_root, num_proc=num_proc,
         extra_meta={"generator": {"script": "data/demo/prepare.py", "n_sentences": n_sentences, "seed": seed,
                                   "structures": len(structures.STRUCTURE_NAMES), "lemmas": lemmas,
@@ -92,10 +89,7 @@ if __name__ == '__main__':
                     "gold": "demo/gold"})
 
     # 4. gold senses of the held-out lines, aligned with {lang}_{split}.txt
-    heldout = {}
-    for split in parallel_corpus.HELD_OUT_SPLITS:
-        with open(os.path.join(dataset_dir, f"{split}_line_numbers.txt")) as f:
-            heldout[split] = [int(line) for line in f]
+    heldout = {split: read_line_numbers(dataset_dir, split) for split in HELD_OUT_SPLITS}
     gold_dir = os.path.join(dataset_dir, "gold")
     generate.write_gold(gold_dir, pairs, heldout)
     tokens = {lang: sum(s["tokens"] for s in meta["splits"][lang].values()) for lang in meta["languages"]}

@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-import parallel_corpus  # noqa: E402
+from data.parallel_corpus import prepare_dataset  # noqa: E402
 from configurator import at_least, configure  # noqa: E402
 
 num_proc = 0        # worker processes; 0: one per CPU core
@@ -25,5 +25,5 @@ ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BP
 
 if __name__ == '__main__':
     configure(globals(), sys.argv[1:], ranges)
-    parallel_corpus.prepare_dataset('multiun', num_proc=num_proc, vocab_size=vocab_size, tokenizer=tokenizer,
-                                    data_root=data_root, raw_dir=raw_dir)
+    prepare_dataset('multiun', num_proc=num_proc, vocab_size=vocab_size, tokenizer=tokenizer, data_root=data_root,
+                    raw_dir=raw_dir)

@@ -1,6 +1,22 @@
 """
-Reading prepared datasets (data/<dataset>/{lang}_{split}.bin and meta.json, written by the
-prepare scripts under data/) and drawing training and evaluation batches from them.
+The prepared-data format, defined here once: what the prepare scripts write under
+<data_root>/<dataset>/ (data/parallel_corpus.py writes it, data/corpora.py says which datasets
+exist), how it is read back, and the batches train.py draws from it.
+
+    {lang}_{split}.bin         token ids (meta.json's dtype), each line followed by <|endoftext|>
+    {lang}_{split}.txt         the held-out lines (val and test splits), one per line, line i of
+                               each language the translation of line i of the others
+    {split}_line_numbers.txt   the 0-based raw line number of each held-out line
+    meta.json                  tokenizer identity, vocab size, dtype, languages, counts, sources;
+                               written last: its presence means a complete dataset
+
+A line starts after an end-of-text token: the .bin files hold every line followed by EOT, so a
+model reads each line after the EOT that ends the one before it, and whatever scores or continues
+a line puts one EOT before its first token (as_line_start, tokenize_lines).
+
+    data = PreparedData('data', ['demo'])
+    x, y = data.get_batch('train', batch_size=8, block_size=256, seed=1337, step=0)
+    lines = read_heldout_lines('data', 'demo', 'en', 'test')
 
 Batches are a pure function of (seed, split, step, micro-step): a run on one process and a run
 on eight, or a run and its resumed continuation, draw the same sequences.
@@ -11,22 +27,41 @@ import json
 import os
 
 import numpy as np
-import torch
+
 from common.errors import UserError
+from data.corpora import DATASETS, prepare_command
 
 SPLITS = ('train', 'val', 'test')
+HELD_OUT_SPLITS = ('val', 'test')  # also kept as text, for the evaluations
 STREAMS = ('train', 'eval')
-REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
-
-PREPARE_COMMANDS = {
-    'demo': 'python data/demo/prepare.py',
-    'europarl': 'bash data/get_data.sh europarl && python data/europarl/prepare.py',
-    'multiun': 'bash data/get_data.sh multiun && python data/multiun/prepare.py',
-}
+META_FILE = 'meta.json'
+META_REQUIRED_KEYS = ('vocab_size', 'dtype', 'languages', 'tokenizer')
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def prepare_command(dataset):
-    return PREPARE_COMMANDS.get(dataset, f'python data/{dataset}/prepare.py')
+def token_dtype(vocab_size):
+    """uint16 while every id fits, uint32 beyond (vocab_size > 65,535)."""
+    return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.uint32)
+
+
+def token_file(lang, split):
+    return f'{lang}_{split}.bin'
+
+
+def heldout_file(lang, split):
+    return f'{lang}_{split}.txt'
+
+
+def line_numbers_file(split):
+    return f'{split}_line_numbers.txt'
+
+
+def token_path(data_root, dataset, lang, split):
+    return os.path.join(data_root, dataset, token_file(lang, split))
+
+
+def heldout_path(data_root, dataset, lang, split):
+    return os.path.join(data_root, dataset, heldout_file(lang, split))
 
 
 def resolve_data_root(data_root):
@@ -40,15 +75,40 @@ def prepared_datasets(data_root):
     """The names of the prepared datasets under data_root (folders holding a meta.json)."""
     if not os.path.isdir(data_root):
         return []
-    return sorted(d for d in os.listdir(data_root) if os.path.isfile(os.path.join(data_root, d, 'meta.json')))
+    return sorted(d for d in os.listdir(data_root) if os.path.isfile(os.path.join(data_root, d, META_FILE)))
+
+
+# -----------------------------------------------------------------------------
+# meta.json
+
+def dataset_meta(dataset, tokenizer, vocab_size, eot_token, languages, splits, dtype=None):
+    """What every meta.json begins with: the dataset's name, its vocabulary and token dtype
+    (token_dtype(vocab_size) unless given), the end-of-text id, the languages, the tokenizer's
+    identity ({"name", "sha256", "path"}) and the counts of each language and split."""
+    return {'dataset': dataset, 'vocab_size': vocab_size, 'dtype': dtype or token_dtype(vocab_size).name,
+            'eot_token': eot_token, 'languages': list(languages), 'tokenizer': dict(tokenizer),
+            'splits': splits}
+
+
+def meta_text(meta):
+    """meta.json's content: indented JSON, non-ASCII characters kept, a final newline."""
+    return json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_meta(path, meta):
+    """Write meta.json (or the temporary file that will replace it) at path."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(meta_text(meta))
 
 
 def read_meta(data_root, dataset):
-    path = os.path.join(data_root, dataset, 'meta.json')
+    """The meta.json of a prepared dataset, checked: an error that names the command preparing
+    it when it is missing, unreadable or written by another version of the prepare scripts."""
+    path = os.path.join(data_root, dataset, META_FILE)
     if not os.path.isfile(path):
         known = prepared_datasets(data_root)
         close = difflib.get_close_matches(dataset, known, n=1, cutoff=0.6)
-        if close and dataset not in PREPARE_COMMANDS:  # a typo, more likely than a dataset to prepare
+        if close and dataset not in DATASETS:  # a typo, more likely than a dataset to prepare
             raise UserError(f"no dataset '{dataset}' under {data_root}: did you mean '{close[0]}'? "
                             f"(prepared there: {', '.join(known)})")
         raise UserError(f"dataset '{dataset}' is not prepared: {path} does not exist. "
@@ -60,7 +120,7 @@ def read_meta(data_root, dataset):
     except (OSError, json.JSONDecodeError) as e:
         raise UserError(f"{path} is not readable JSON ({e}). Prepare the dataset again with: "
                         f"{prepare_command(dataset)}")
-    missing = [k for k in ('vocab_size', 'dtype', 'languages', 'tokenizer') if k not in meta]
+    missing = [k for k in META_REQUIRED_KEYS if k not in meta]
     if missing:
         raise UserError(f"{path} lacks {', '.join(missing)}: it was written by another version "
                         f"of the prepare scripts. Prepare it again with: {prepare_command(dataset)}")
@@ -68,6 +128,30 @@ def read_meta(data_root, dataset):
         raise UserError(f"{path}: dtype must be uint16 or uint32, not {meta['dtype']!r}")
     return meta
 
+
+def tokenizer_label(identity):
+    return f"{identity.get('name')} (sha256 {str(identity.get('sha256'))[:12]}...)"
+
+
+def prepared_with(data_root, dataset, tok):
+    """Whether the dataset's .bin files hold this tokenizer's ids."""
+    return read_meta(data_root, dataset)['tokenizer'].get('sha256') == tok.sha256
+
+
+def dataset_languages(data_root, dataset, tok=None):
+    """The languages of a prepared dataset (meta.json); with a tokenizer, the dataset must have
+    been prepared with it, or its token ids would mean other things."""
+    meta = read_meta(data_root, dataset)
+    if tok is not None and meta['tokenizer'].get('sha256') != tok.sha256:
+        raise UserError(f"dataset '{dataset}' was prepared with tokenizer "
+                        f"{tokenizer_label(meta['tokenizer'])} but the model uses "
+                        f"{tokenizer_label(tok.identity())}: evaluate it on data prepared with its "
+                        f"own tokenizer (--list_of_datasets, --data_root)")
+    return list(meta['languages'])
+
+
+# -----------------------------------------------------------------------------
+# token ids: the .bin files, and the end-of-text line convention
 
 def check_token_file(path, meta, dataset, chunk=2**26):
     """The number of tokens of a .bin file, after checking that it is whole and that every id
@@ -89,9 +173,73 @@ def check_token_file(path, meta, dataset, chunk=2**26):
     return size // itemsize
 
 
-def tokenizer_label(identity):
-    return f"{identity.get('name')} (sha256 {str(identity.get('sha256'))[:12]}...)"
+def as_line_start(token_ids, eot_token):
+    """token_ids as they follow a line break in the .bin files: after the end-of-text token that
+    ends the line before, which is how a model saw the start of every line in training."""
+    return [eot_token] + list(token_ids)
 
+
+def tokenize_lines(tok, lines):
+    """(ids, line_lengths): each line's token ids followed by the end-of-text token, one flat
+    int64 array (the same stream as the .bin of that split), and the number of ids per line."""
+    per_line = tok.encode_batch(lines)
+    line_lengths = np.array([len(ids) + 1 for ids in per_line], dtype=np.int64)
+    ids = np.empty(int(line_lengths.sum()), dtype=np.int64)
+    position = 0
+    for line_ids in per_line:
+        ids[position:position + len(line_ids)] = line_ids
+        position += len(line_ids)
+        ids[position] = tok.eot_token
+        position += 1
+    return ids, line_lengths
+
+
+def bin_mismatch(ids, data_root, dataset, lang, split, whole=True):
+    """None when the prepared .bin holds these ids (as its start when whole=False), else why
+    not; None too when there is no .bin to compare with."""
+    path = token_path(data_root, dataset, lang, split)
+    if not os.path.isfile(path):
+        return None
+    stored = np.memmap(path, mode='r', dtype=read_meta(data_root, dataset)['dtype'])
+    if whole and len(stored) != len(ids):
+        return f"{path} holds {len(stored):,} tokens, the re-tokenized text {len(ids):,}"
+    if len(stored) < len(ids) or not np.array_equal(stored[:len(ids)].astype(np.int64), ids):
+        return f"{path} holds other token ids than the re-tokenized {heldout_file(lang, split)}"
+    return None
+
+
+# -----------------------------------------------------------------------------
+# the held-out text
+
+def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
+    """The held-out lines (first max_lines of them when max_lines > 0), without their newline.
+    Only '\\n' ends a line, as in the files the prepare scripts write."""
+    path = heldout_path(data_root, dataset, lang, split)
+    if not os.path.isfile(path):
+        raise UserError(f"{path} does not exist: the held-out text is written by the prepare "
+                        f"script; prepare the dataset again with: {prepare_command(dataset)}")
+    lines = []
+    with open(path, 'rb') as f:
+        for line in f:
+            if max_lines and len(lines) >= max_lines:
+                break
+            try:
+                lines.append(line.decode('utf-8').removesuffix('\n'))
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
+                                f"held-out text is written by the prepare script, prepare the dataset "
+                                f"again with: {prepare_command(dataset)}")
+    return lines
+
+
+def read_line_numbers(dataset_dir, split):
+    """The raw line number of each held-out line of `split`, in order."""
+    with open(os.path.join(dataset_dir, line_numbers_file(split))) as f:
+        return [int(line) for line in f]
+
+
+# -----------------------------------------------------------------------------
+# training and evaluation batches
 
 class PreparedData:
     """The token files of one or more prepared datasets that share a tokenizer."""
@@ -137,7 +285,16 @@ class PreparedData:
                             f"{' && '.join(prepare_command(d) for d in self.datasets)}")
 
     def path(self, dataset, lang, split):
-        return os.path.join(self.data_root, dataset, f'{lang}_{split}.bin')
+        return token_path(self.data_root, dataset, lang, split)
+
+    def heldout_lines(self, split):
+        """{language: lines} of the datasets' held-out text of `split`, where they have one."""
+        lines = {}
+        for ds in self.datasets:
+            for lang in self.metas[ds]['languages']:
+                if os.path.isfile(heldout_path(self.data_root, ds, lang, split)):
+                    lines.setdefault(lang, []).extend(read_heldout_lines(self.data_root, ds, lang, split))
+        return lines
 
     def identity(self):
         """What a checkpoint records about its data."""
@@ -199,6 +356,7 @@ class PreparedData:
             chunk = maps[(ds, lang)][start:start + block_size + 1].astype(np.int64)
             x[b], y[b] = chunk[:-1], chunk[1:]
         del maps
+        import torch  # imported here: the prepare scripts use this module and never need torch
         x, y = torch.from_numpy(x), torch.from_numpy(y)
         if torch.device(device).type == 'cuda':
             return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)

@@ -1,27 +1,25 @@
 """
-What the evaluation scripts read besides the weights: the tokenizer a checkpoint was trained
-with, the datasets and languages it names, and their held-out text
-(data_root/<dataset>/{lang}_{split}.txt, one line per line, line i of each language the
-translation of line i of the others).
+Which checkpoints an evaluation reads and what it reads with them: the out_dirs to score, the
+datasets and data root a checkpoint names, the tokenizer it was trained with (and which lines of
+text that tokenizer lets a model read), and where the report goes. The data itself is read with
+data/prepared.py.
 
     model, checkpoint = checkpoint.load_model(out_dir, device)
     data_root, datasets = checkpoint_datasets(checkpoint, data_root='', list_of_datasets=[])
     tok = checkpoint_tokenizer(checkpoint, data_root, model)
     for dataset in datasets:
-        for lang in dataset_languages(data_root, dataset, tok):
+        for lang in dataset_languages(data_root, dataset, tok):       # data.prepared
             lines = read_heldout_lines(data_root, dataset, lang, 'test')
             ids, line_lengths = tokenize_lines(tok, lines)  # the token stream of {lang}_test.bin
 """
 
 import os
 
-import numpy as np
-
 from common.checkpoint import checkpoint_path, load_checkpoint_file
-from prepared_data import prepare_command, read_meta, resolve_data_root, tokenizer_label
+from common.errors import UserError
 from common.run_folder import prepare_out_dir
 from common.tokenizer import checkpoint_tokenizer_from_identity
-from common.errors import UserError
+from data.prepared import resolve_data_root
 
 
 def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
@@ -95,77 +93,6 @@ def lines_read_by_all(readers, lines):
     for tok, rows in readers:
         kept, _ = readable_lines(tok, kept, rows)
     return kept, len(lines) - len(kept)
-
-
-def prepared_with(data_root, dataset, tok):
-    """Whether the dataset's .bin files hold this tokenizer's ids."""
-    return read_meta(data_root, dataset)['tokenizer'].get('sha256') == tok.sha256
-
-
-def dataset_languages(data_root, dataset, tok=None):
-    """The languages of a prepared dataset (meta.json); with a tokenizer, the dataset must have
-    been prepared with it, or its token ids would mean other things."""
-    meta = read_meta(data_root, dataset)
-    if tok is not None and meta['tokenizer'].get('sha256') != tok.sha256:
-        raise UserError(f"dataset '{dataset}' was prepared with tokenizer "
-                        f"{tokenizer_label(meta['tokenizer'])} but the model uses "
-                        f"{tokenizer_label(tok.identity())}: evaluate it on data prepared with its "
-                        f"own tokenizer (--list_of_datasets, --data_root)")
-    return list(meta['languages'])
-
-
-def heldout_path(data_root, dataset, lang, split):
-    return os.path.join(data_root, dataset, f'{lang}_{split}.txt')
-
-
-def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
-    """The held-out lines (first max_lines of them when max_lines > 0), without their newline.
-    Only '\\n' ends a line, as in the files the prepare scripts write."""
-    path = heldout_path(data_root, dataset, lang, split)
-    if not os.path.isfile(path):
-        raise UserError(f"{path} does not exist: the held-out text is written by the prepare "
-                        f"script; prepare the dataset again with: {prepare_command(dataset)}")
-    lines = []
-    with open(path, 'rb') as f:
-        for line in f:
-            if max_lines and len(lines) >= max_lines:
-                break
-            try:
-                lines.append(line.decode('utf-8').removesuffix('\n'))
-            except UnicodeDecodeError as e:
-                raise UserError(f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
-                                f"held-out text is written by the prepare script, prepare the dataset "
-                                f"again with: {prepare_command(dataset)}")
-    return lines
-
-
-def tokenize_lines(tok, lines):
-    """(ids, line_lengths): each line's token ids followed by the end-of-text token, one flat
-    int64 array (the same stream as the .bin of that split), and the number of ids per line."""
-    per_line = tok.encode_batch(lines)
-    line_lengths = np.array([len(ids) + 1 for ids in per_line], dtype=np.int64)
-    ids = np.empty(int(line_lengths.sum()), dtype=np.int64)
-    position = 0
-    for line_ids in per_line:
-        ids[position:position + len(line_ids)] = line_ids
-        position += len(line_ids)
-        ids[position] = tok.eot_token
-        position += 1
-    return ids, line_lengths
-
-
-def bin_mismatch(ids, data_root, dataset, lang, split, whole=True):
-    """None when the prepared .bin holds these ids (as its start when whole=False), else why
-    not; None too when there is no .bin to compare with."""
-    path = os.path.join(data_root, dataset, f'{lang}_{split}.bin')
-    if not os.path.isfile(path):
-        return None
-    stored = np.memmap(path, mode='r', dtype=read_meta(data_root, dataset)['dtype'])
-    if whole and len(stored) != len(ids):
-        return f"{path} holds {len(stored):,} tokens, the re-tokenized text {len(ids):,}"
-    if len(stored) < len(ids) or not np.array_equal(stored[:len(ids)].astype(np.int64), ids):
-        return f"{path} holds other token ids than the re-tokenized {os.path.basename(path)[:-4]}.txt"
-    return None
 
 
 def default_report_dir(report_dir, out_dirs):

@@ -1,11 +1,8 @@
 """
 Line-aligned parallel text (line i of every language file is a translation of line i of the
-others, as Europarl and MultiUN are distributed) -> the prepared-data layout train.py reads:
-
-    <dataset_dir>/{lang}_{split}.bin         token ids, each line followed by <|endoftext|>
-    <dataset_dir>/{lang}_val.txt, _test.txt  the held-out lines, line i of en_* translates line i of fr_*
-    <dataset_dir>/{split}_line_numbers.txt   the 0-based raw line number of each held-out line
-    <dataset_dir>/meta.json                  tokenizer identity, vocab size, dtype, counts, sources
+others, as Europarl and MultiUN are distributed) -> the prepared-data layout train.py reads
+(data/prepared.py: {lang}_{split}.bin token ids, {lang}_{val,test}.txt held-out lines,
+{split}_line_numbers.txt, meta.json).
 
 Lines are stripped of surrounding whitespace; a pair is dropped when a side is empty or only
 markup (Europarl's <CHAPTER ID=1>, <SPEAKER ID=..>, <P>); invalid UTF-8 becomes U+FFFD (counted);
@@ -14,7 +11,9 @@ raw line goes to depends only on its line number and the split seed (split_of_li
 read in chunks of lines by a pool of processes, so memory stays bounded whatever the input size,
 and the outputs replace the old ones only once they are complete.
 
-The data/<dataset>/prepare.py scripts are thin wrappers around prepare_dataset() at the bottom.
+data/demo/prepare.py calls prepare_parallel_corpus() on its generated text; data/europarl/prepare.py
+and data/multiun/prepare.py are thin wrappers around prepare_dataset() at the bottom, which
+prepares a corpus of data/corpora.py with the tokenizer Europarl and MultiUN share.
 """
 
 import collections
@@ -34,9 +33,11 @@ from tqdm import tqdm
 from common import tokenizer as tokenizer_lib
 from common.atomic_files import temporary_path, write_failure
 from common.errors import UserError
+from data.bpe import DEFAULT_VOCAB_SIZE, train_bpe_tokenizer
+from data.corpora import RAW_FILES, SHARED_TOKENIZER_CORPORA, default_tokenizer_name, raw_files_of
+from data.prepared import (HELD_OUT_SPLITS, META_FILE, SPLITS, dataset_meta, heldout_file, line_numbers_file,
+                           token_dtype, token_file, write_meta)
 
-SPLITS = ("train", "val", "test")
-HELD_OUT_SPLITS = ("val", "test")
 DEFAULT_SPLIT_FRACTIONS = (0.98, 0.01, 0.01)
 DEFAULT_SPLIT_SEED = 1337
 DEFAULT_CHUNK_LINES = 20_000  # lines per task of the process pool: a few MB of text
@@ -45,11 +46,6 @@ MARKUP_ONLY = re.compile(r"(?:<[^<>]*>\s*)+")  # fullmatch on a stripped line: <
 # every character str.splitlines() or text-mode files split on, except '\n' itself
 INLINE_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 INLINE_LINE_BREAK = re.compile(f"[{INLINE_LINE_BREAKS}]")
-
-
-def token_dtype(vocab_size):
-    """uint16 while every id fits, uint32 beyond (vocab_size > 65,535)."""
-    return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.uint32)
 
 
 def check_split_fractions(split_fractions):
@@ -273,7 +269,6 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
         if not os.path.isfile(path):
             raise UserError(f"raw {lang} file not found: {path}")
     num_proc = max(1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
-    dtype = token_dtype(tokenizer.n_vocab)
 
     # pass 1: line counts (must agree), sha256 and where each chunk starts in each file
     scans = aligned_scans(raw_files, chunk_lines, verbose)
@@ -286,11 +281,11 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
 
     # pass 2: clean + tokenize in the pool, append to .tmp files in order
     os.makedirs(dataset_dir, exist_ok=True)
-    outputs = [f"{lang}_{split}.bin" for lang in languages for split in SPLITS]
-    outputs += [f"{lang}_{split}.txt" for lang in languages for split in HELD_OUT_SPLITS]
-    outputs += [f"{split}_line_numbers.txt" for split in HELD_OUT_SPLITS]
+    outputs = [token_file(lang, split) for lang in languages for split in SPLITS]
+    outputs += [heldout_file(lang, split) for lang in languages for split in HELD_OUT_SPLITS]
+    outputs += [line_numbers_file(split) for split in HELD_OUT_SPLITS]
     # temporary files of this writer only, removed whatever happens (a full disk, Ctrl-C)
-    tmp = {name: temporary_path(os.path.join(dataset_dir, name)) for name in outputs + ["meta.json"]}
+    tmp = {name: temporary_path(os.path.join(dataset_dir, name)) for name in outputs + [META_FILE]}
     stats = {lang: {split: {"lines": 0, "tokens": 0, "words": 0, "bytes": 0} for split in SPLITS} for lang in languages}
     dropped, invalid = collections.Counter(), collections.Counter()
     total_bytes = sum(os.path.getsize(p) for p in raw_files.values())
@@ -303,13 +298,13 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
                         desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)")
         for job, result in zip(jobs, results):
             for (lang, split), ids in result["ids"].items():
-                ids.tofile(files[f"{lang}_{split}.bin"])
+                ids.tofile(files[token_file(lang, split)])
                 for key, value in result["stats"][lang, split].items():
                     stats[lang][split][key] += value
             for (lang, split), text in result["text"].items():
-                files[f"{lang}_{split}.txt"].write(text.encode("utf-8"))
+                files[heldout_file(lang, split)].write(text.encode("utf-8"))
             for split, numbers in result["line_numbers"].items():
-                files[f"{split}_line_numbers.txt"].write("".join(f"{n}\n" for n in numbers.tolist()).encode())
+                files[line_numbers_file(split)].write("".join(f"{n}\n" for n in numbers.tolist()).encode())
             dropped.update(result["counters"]["dropped"])
             invalid.update(result["counters"]["invalid_utf8"])
             progress.update(sum(end - start for start, end in job[2].values()))
@@ -322,14 +317,9 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
         if kept == 0:
             raise UserError(f"no line pairs left in {', '.join(raw_files.values())} "
                              f"({n_lines:,} lines, {sum(dropped.values()):,} dropped as empty or markup)")
-        meta = {
-            "dataset": os.path.basename(os.path.normpath(dataset_dir)),
-            "vocab_size": tokenizer.n_vocab,
-            "dtype": dtype.name,
-            "eot_token": tokenizer.eot_token,
-            "languages": languages,
-            "tokenizer": tokenizer.identity(),
-            "splits": stats,
+        meta = dataset_meta(os.path.basename(os.path.normpath(dataset_dir)), tokenizer.identity(),
+                            tokenizer.n_vocab, tokenizer.eot_token, languages, stats)
+        meta.update({
             "sources": {lang: {"path": _relative_to(path, data_root), "sha256": scans[lang][1], "lines": n_lines}
                         for lang, path in raw_files.items()},
             "raw_lines": n_lines,
@@ -339,11 +329,10 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
             "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
             "split_fractions": split_fractions,
             "split_seed": split_seed,
-        }
+        })
         meta.update(extra_meta or {})
-        with open(tmp["meta.json"], "w", encoding="utf-8") as f:
-            f.write(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        for name in outputs + ["meta.json"]:  # meta.json last: its presence means a complete dataset
+        write_meta(tmp[META_FILE], meta)
+        for name in outputs + [META_FILE]:  # meta.json last: its presence means a complete dataset
             os.replace(tmp[name], os.path.join(dataset_dir, name))
     except OSError as e:
         raise write_failure(e.filename or dataset_dir, e) from e
@@ -464,23 +453,9 @@ def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CH
 
 
 # -----------------------------------------------------------------------------
-# the data/<dataset>/prepare.py scripts
+# data/europarl/prepare.py and data/multiun/prepare.py: a corpus of data/corpora.py with the shared tokenizer
 
-CORPORA = {  # raw file names as distributed, in data/<dataset>/raw/ (data/get_data.sh puts them there)
-    "europarl": {"en": "europarl-v7.fr-en.en", "fr": "europarl-v7.fr-en.fr"},
-    "multiun": {"en": "MultiUN.en-fr.en", "fr": "MultiUN.en-fr.fr"},
-}
-SHARED_TOKENIZER_CORPORA = ("europarl", "multiun")  # one tokenizer for both, as in the original project
 HELDOUT_LINES_FOR_COMPRESSION = 2000
-
-
-def default_tokenizer_name(vocab_size):
-    size = f"{vocab_size // 1000}k" if vocab_size % 1000 == 0 else str(vocab_size)
-    return f"{'-'.join(SHARED_TOKENIZER_CORPORA)}-bpe{size}"
-
-
-def raw_files_of(dataset, raw_dir):
-    return {lang: os.path.join(raw_dir, name) for lang, name in CORPORA[dataset].items()}
 
 
 def _roundrobin(*iterables):
@@ -517,12 +492,12 @@ def train_shared_tokenizer(name, vocab_size, raw_dirs, data_root, max_bytes_per_
                                                          for files in present.values())),
                                            HELDOUT_LINES_FOR_COMPRESSION))
                for lang in languages}
-    return tokenizer_lib.train_bpe_tokenizer(train, vocab_size=vocab_size, name=name, data_root=data_root,
-                                             max_bytes_per_language=max_bytes_per_language, heldout_by_lang=heldout,
-                                             extra_info={"trained_on": list(present)})
+    return train_bpe_tokenizer(train, vocab_size=vocab_size, name=name, data_root=data_root,
+                               max_bytes_per_language=max_bytes_per_language, heldout_by_lang=heldout,
+                               extra_info={"trained_on": list(present)})
 
 
-def prepare_dataset(dataset, num_proc=0, vocab_size=tokenizer_lib.DEFAULT_VOCAB_SIZE, tokenizer="",
+def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="",
                     data_root="data", raw_dir=""):
     """What data/<dataset>/prepare.py does for Europarl and MultiUN: find the raw files, load the
     tokenizer (training the shared one when it does not exist yet), prepare <data_root>/<dataset>/.
@@ -539,7 +514,7 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=tokenizer_lib.DEFAULT_VOCAB_
     if missing:
         raise UserError(f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
                          f"Download it with: bash data/get_data.sh {dataset}\n"
-                         f"(or place {' and '.join(CORPORA[dataset].values())} in {raw_dirs[dataset]} yourself, "
+                         f"(or place {' and '.join(RAW_FILES[dataset].values())} in {raw_dirs[dataset]} yourself, "
                          f"or point --raw_dir at them)")
 
     if tokenizer_lib.is_tokenizer_json_path(tokenizer):
