@@ -1,7 +1,7 @@
 """
 Cloze test: how often a checkpoint guesses the masked last word of a sentence, per dataset and
-language: top-1 and top-k accuracy with counts and 95% Wilson intervals (see cloze.py for how
-items are built, how words are searched for and what counts as a hit).
+language: top-1 and top-k accuracy with counts and 95% Wilson intervals (see evaluation/cloze.py
+for how items are built, how words are searched for and what counts as a hit).
 
 Items built from the held-out text of the checkpoint's datasets (the test split by default):
 $ python cloze_test.py --model_name=backpack-lm --out_dir=out-bkp-small-16 --device=cuda
@@ -40,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from common.checkpoint import load_model
-from cloze import (accuracy, context_ids, is_hit, items_from_lines, predict_items, read_cloze_file,
+from evaluation.cloze import (accuracy, context_ids, is_hit, items_from_lines, predict_items, read_cloze_file,
                    tokenizer_classes)
 from configurator import at_least, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device

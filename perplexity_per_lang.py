@@ -2,7 +2,7 @@
 Per-language perplexity of trained checkpoints on the held-out text of their datasets: token
 perplexity, word-level perplexity and bits per byte, with 95% bootstrap confidence intervals over
 lines. Deterministic: every token of data_root/<dataset>/{lang}_{split}.txt is scored exactly once
-with sliding windows (see perplexity.py), so two runs give the same numbers.
+with sliding windows (see evaluation/perplexity.py), so two runs give the same numbers.
 
 One checkpoint (a training config file may be given; its other keys are ignored):
 $ python perplexity_per_lang.py config/train_mini_16.py --model_name=backpack-lm --out_dir=out-bkp-mini-16 --device=cuda
@@ -41,7 +41,7 @@ from common.device_setup import autocast_context, default_device, resolve_device
 from evaluation_data import (bin_mismatch, checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
                              checkpoint_tokenizer, dataset_languages, default_report_dir, lines_read_by_all,
                              prepared_with, read_heldout_lines, tokenize_lines)
-from perplexity import line_sums, perplexity_metrics, text_counts, token_nll
+from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll
 from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
 # -----------------------------------------------------------------------------

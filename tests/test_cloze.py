@@ -10,7 +10,7 @@ import re
 import pytest
 import torch
 
-from cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
+from evaluation.cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
                    original_format, predict_items, predict_words, read_cloze_file, token_classes,
                    tokenizer_classes)
 from evaluation_data import read_heldout_lines

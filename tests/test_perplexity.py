@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from evaluation_data import read_heldout_lines, tokenize_lines
 from model import build_model
-from perplexity import line_sums, perplexity_metrics, text_counts, token_nll, window_plan
+from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll, window_plan
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
 from common.tokenizer import load_tokenizer
 
