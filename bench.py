@@ -378,8 +378,8 @@ def measure_evaluation_speeds(models, data, ctx):
     """Tokens/s of perplexity_per_lang.py's scoring path (sliding windows, stride block/2) and
     items/s of cloze_test.py's batched beam search with and without the cache, on held-out
     text, alternating the models; each is timed twice and the faster kept."""
-    from cloze import context_ids, items_from_lines, predict_items, tokenizer_classes
-    from perplexity import token_nll
+    from evaluation.cloze import context_ids, items_from_lines, predict_items, tokenizer_classes
+    from evaluation.perplexity import token_nll
     from common.tokenizer import load_tokenizer
     lines = data.heldout_lines('test')
     if not lines:

@@ -1,7 +1,7 @@
 """
 Cloze test: how often a checkpoint guesses the masked last word of a sentence, per dataset and
-language: top-1 and top-k accuracy with counts and 95% Wilson intervals (see cloze.py for how
-items are built, how words are searched for and what counts as a hit).
+language: top-1 and top-k accuracy with counts and 95% Wilson intervals (see evaluation/cloze.py
+for how items are built, how words are searched for and what counts as a hit).
 
 Items built from the held-out text of the checkpoint's datasets (the test split by default):
 $ python cloze_test.py --model_name=backpack-lm --out_dir=out-bkp-small-16 --device=cuda
@@ -22,7 +22,8 @@ Writes to --report_dir (default: the out_dir of the (first) checkpoint):
   cloze.json               one checkpoint:  {dataset: {language: {metric: value}}}
                            several:         {out_dir: {dataset: {language: {metric: value}}}}
   where the metrics of one dataset and language are
-    items, top1_hits, top1_accuracy, top1_ci: [low, high], topk_hits, topk_accuracy, topk_ci,
+    items, top1_hits, top1_accuracy, top1_accuracy_ci95: [low, high], topk_hits, topk_accuracy,
+    topk_accuracy_ci95,
     skipped_lines (held-out lines that gave no item), and what produced them: out_dir,
     model_name, iter_num, source ('<split> split' or the cloze file), k, beam_width,
     case_sensitive, min_context_words;
@@ -40,14 +41,15 @@ import torch
 from tqdm import tqdm
 
 from common.checkpoint import load_model
-from cloze import (accuracy, context_ids, is_hit, items_from_lines, predict_items, read_cloze_file,
-                   tokenizer_classes)
-from configurator import at_least, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
+from common.reporting import write_text
+from configurator import at_least, configure, one_of
+from evaluation.cloze import (accuracy, context_ids, file_item_groups, is_hit, items_from_lines, predict_items,
+                              read_cloze_file, tokenizer_classes)
+from evaluation.results import BarChart, CheckpointResults, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
                                     default_report_dir, file_label)
 from data.prepared import dataset_languages, read_heldout_lines
-from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)
@@ -73,14 +75,15 @@ ranges = dict(split=one_of('test', 'val'), min_context_words=at_least(1), max_it
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
-
+# the checkpoints, where the report goes, and the items of the cloze files: all read before any
+# model, so that a bad file fails early
 _, dtype = resolve_device(device, dtype)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
 autocast = autocast_context(device, dtype)
 skipped_items = []  # malformed items of the cloze files, and those whose answer can never be a hit
 file_items = {path: read_cloze_file(path, skipped=None if strict else skipped_items)
-              for path in cloze_files}  # read before any model: a bad file fails early
+              for path in cloze_files}
 
 
 def report_skipped(problems):
@@ -93,45 +96,9 @@ if skipped_items:
     print(f"{len(skipped_items)} malformed item(s) in the cloze files, skipped (--strict=True refuses them):")
     report_skipped(skipped_items)
 
-
-def heldout_items(root, datasets, tok):
-    """{(dataset, language): (items, source, skipped lines)} from the held-out text."""
-    groups = {}
-    for dataset in datasets:
-        for lang in dataset_languages(root, dataset):  # text, tokenized with the model's tokenizer
-            lines = read_heldout_lines(root, dataset, lang, split)
-            items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)
-            groups[(dataset, lang)] = (items, f'{split} split', skipped)
-    return groups
-
-
-def file_item_groups(languages):
-    """{(dataset, language): (items, source, 0)} from the cloze files; items in a language the
-    model was not trained on are skipped (they can never be a hit)."""
-    groups, lacking = {}, []
-    for path, items in file_items.items():
-        for item in items:
-            if languages and item.language not in languages:
-                lacking.append({'file': path, 'line': None, 'id': item.id,
-                                'reason': f"language {item.language!r}: the model knows {', '.join(languages)}"})
-                continue
-            key = (item.dataset, item.language)
-            if key not in groups:
-                groups[key] = ([], path, 0)
-            if not max_items or len(groups[key][0]) < max_items:
-                groups[key][0].append(item)
-    if lacking and strict:
-        raise SystemExit(f"{len(lacking)} cloze item(s) in a language the model lacks "
-                         f"({lacking[0]['reason']}); without --strict=True they are skipped")
-    if lacking:
-        print(f"{len(lacking)} item(s) in a language the model lacks, skipped:")
-        report_skipped(lacking[:20])
-        skipped_items.extend(p for p in lacking if p not in skipped_items)
-    return groups
-
-
-results = {}  # out_dir -> dataset -> language -> metrics
-rows = []
+# -----------------------------------------------------------------------------
+# every checkpoint: its items per dataset and language, the beam search over them, the hits
+results = CheckpointResults(checkpoints)
 for ckpt_dir in checkpoints:
     model, checkpoint = load_model(ckpt_dir, device, model_name if len(checkpoints) == 1 else None)
     if model.config.block_size <= max_word_tokens + 1:
@@ -141,12 +108,26 @@ for ckpt_dir in checkpoints:
     tok = checkpoint_tokenizer(checkpoint, root, model)
     classes = tokenizer_classes(tok, model.config.padded_vocab_size, device)
     languages = (checkpoint.get('data') or {}).get('languages') or []
-    groups = file_item_groups(languages) if cloze_files else heldout_items(root, datasets, tok)
+    if cloze_files:  # {(dataset, language): (items, source, skipped lines)}
+        groups, lacking = file_item_groups(file_items, languages, max_items)
+        if lacking and strict:
+            raise SystemExit(f"{len(lacking)} cloze item(s) in a language the model lacks "
+                             f"({lacking[0]['reason']}); without --strict=True they are skipped")
+        if lacking:
+            print(f"{len(lacking)} item(s) in a language the model lacks, skipped:")
+            report_skipped(lacking[:20])
+            skipped_items.extend(p for p in lacking if p not in skipped_items)
+    else:  # items from the held-out text, tokenized with the model's tokenizer
+        groups = {}
+        for dataset in datasets:
+            for lang in dataset_languages(root, dataset):
+                lines = read_heldout_lines(root, dataset, lang, split)
+                items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)
+                groups[(dataset, lang)] = (items, f'{split} split', skipped)
     print(f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}; "
           f"{sum(len(g[0]) for g in groups.values()):,} items from "
           f"{', '.join(cloze_files) if cloze_files else f'the {split} split of ' + ', '.join(datasets)}; "
           f"beam width {beam_width}, k {k}; {device}, {dtype}")
-    results[ckpt_dir] = {}
     records = []
     for (dataset, lang), (items, source, skipped) in groups.items():
         t0 = time.time()
@@ -178,10 +159,7 @@ for ckpt_dir in checkpoints:
                        iter_num=checkpoint.get('iter_num'), source=source, k=k,
                        beam_width=beam_width, case_sensitive=case_sensitive,
                        min_context_words=min_context_words)
-        results[ckpt_dir].setdefault(dataset, {})[lang] = metrics
-        rows.append({'model': ckpt_dir, 'dataset': dataset, 'language': lang, **metrics,
-                     'top1_ci_low': metrics['top1_ci'][0], 'top1_ci_high': metrics['top1_ci'][1],
-                     'topk_ci_low': metrics['topk_ci'][0], 'topk_ci_high': metrics['topk_ci'][1]})
+        results.add(ckpt_dir, dataset, lang, metrics)
         print(f"  {dataset}/{lang}: {metrics['items']:,} items: top-1 {metrics['top1_accuracy']:.1%} "
               f"({metrics['top1_hits']}), top-{k} {metrics['topk_accuracy']:.1%} "
               f"({metrics['topk_hits']}) ({time.time() - t0:.1f}s)")
@@ -193,52 +171,33 @@ for ckpt_dir in checkpoints:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 
-if not rows:
+# -----------------------------------------------------------------------------
+# the outputs: cloze.md, .csv, .json and .png in report_dir (the predictions are written above)
+if not results.rows:
     raise SystemExit("no cloze items: the held-out lines are all too short "
                      "(lower --min_context_words) or the cloze files are empty")
 
 
-def percent_with_ci(row, name):
-    low, high = row[f'{name}_ci']
-    if row['items'] == 0:
-        return '-'
-    return f"{row[f'{name}_accuracy']:.1%} [{low:.1%}, {high:.1%}] ({row[f'{name}_hits']})"
+def accuracy_cell(name):
+    """'accuracy [95% CI] (hits)' of top1 or topk; '-' without items."""
+    return lambda row: ('-' if row['items'] == 0 else
+                        f"{with_ci95(row, f'{name}_accuracy', '.1%')} ({row[f'{name}_hits']})")
 
 
-table_rows = [{**r, 'top-1 [95% CI] (hits)': percent_with_ci(r, 'top1'),
-               f'top-{k} [95% CI] (hits)': percent_with_ci(r, 'topk')} for r in rows]
-columns = (['model'] if len(checkpoints) > 1 else []) + [
-    'model_name', 'dataset', 'language', 'items', 'top-1 [95% CI] (hits)', f'top-{k} [95% CI] (hits)']
-table = markdown_table(table_rows, columns)
-header = (f"Cloze test ({', '.join(checkpoints)}): the masked last word guessed by beam search "
-          f"(beam width {beam_width}); a hit is an exact whole-word match"
-          f"{'' if case_sensitive else ' (case-insensitive)'}; 95% Wilson intervals.\n\n")
-print()
-print(table)
-
-csv_columns = ['model', 'model_name', 'iter_num', 'dataset', 'language', 'source', 'items',
-               'skipped_lines', 'top1_hits', 'top1_accuracy', 'top1_ci_low', 'top1_ci_high',
-               'topk_hits', 'topk_accuracy', 'topk_ci_low', 'topk_ci_high', 'k', 'beam_width',
-               'case_sensitive', 'min_context_words']
-groups = sorted({(r['dataset'], r['language']) for r in rows})
-by_key = {(r['model'], r['dataset'], r['language']): r for r in rows}
-series, errors = {}, {}
-for ckpt_dir in checkpoints:
-    for name, label in (('top1', 'top-1'), ('topk', f'top-{k}')):
-        found = [by_key.get((ckpt_dir, d, l)) for d, l in groups]
-        key = f"{ckpt_dir} {label}" if len(checkpoints) > 1 else label
-        series[key] = [100 * r[f'{name}_accuracy'] if r and r['items'] else None for r in found]
-        # clamped around the value: a Wilson bound of 0 hits can be 1e-17 above the value 0
-        errors[key] = [(min(100 * r[f'{name}_ci'][0], v), max(100 * r[f'{name}_ci'][1], v))
-                       if v is not None else (None, None) for r, v in zip(found, series[key])]
-
-paths = {ext: os.path.join(report_dir, f'cloze.{ext}') for ext in ('md', 'csv', 'json', 'png')}
-write_text(paths['md'], header + table)
-write_csv(paths['csv'], rows, csv_columns)
-write_json(paths['json'], {**(results if len(checkpoints) > 1 else results[checkpoints[0]]),
-                           **({'skipped_items': skipped_items} if skipped_items else {})})
-grouped_bar_chart(paths['png'], [f"{d}/{l}" for d, l in groups], series, errors,
-                  ylabel='accuracy (%)', title=f"Cloze test: top-1 and top-{k} accuracy (95% CI)",
-                  value_format='.1f')
-print(f"wrote {', '.join(paths.values())}, and the predictions per item "
-      f"({'cloze_predictions.jsonl' if len(checkpoints) == 1 else 'cloze_predictions_*.jsonl'})")
+results.write(
+    report_dir, 'cloze',
+    header=(f"Cloze test ({', '.join(checkpoints)}): the masked last word guessed by beam search "
+            f"(beam width {beam_width}); a hit is an exact whole-word match"
+            f"{'' if case_sensitive else ' (case-insensitive)'}; 95% Wilson intervals.\n\n"),
+    table_columns=['model_name', 'dataset', 'language', 'items',
+                   ('top-1 [95% CI] (hits)', accuracy_cell('top1')),
+                   (f'top-{k} [95% CI] (hits)', accuracy_cell('topk'))],
+    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'source', 'items',
+                 'skipped_lines', 'top1_hits', 'top1_accuracy', 'top1_accuracy_ci95_low',
+                 'top1_accuracy_ci95_high', 'topk_hits', 'topk_accuracy', 'topk_accuracy_ci95_low',
+                 'topk_accuracy_ci95_high', 'k', 'beam_width', 'case_sensitive', 'min_context_words'],
+    chart=BarChart({'top1_accuracy': 'top-1', 'topk_accuracy': f'top-{k}'}, ylabel='accuracy (%)',
+                   title=f"Cloze test: top-1 and top-{k} accuracy (95% CI)", value_format='.1f', scale=100),
+    json_extra={'skipped_items': skipped_items} if skipped_items else None,
+    also=f", and the predictions per item "
+         f"({'cloze_predictions.jsonl' if len(checkpoints) == 1 else 'cloze_predictions_*.jsonl'})")

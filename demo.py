@@ -187,7 +187,7 @@ def summary_rows():
             for name in MODELS:
                 m = results.get(out_dirs[name], {}).get('demo', {}).get(lang)
                 if m is not None:
-                    low, high = m.get(f"{key}_ci") or m.get(key.replace('_accuracy', '_ci'))
+                    low, high = m[f"{key}_ci95"]
                     row[name] = f"{fmt.format(m[key])} [{fmt.format(low)}, {fmt.format(high)}]"
             rows.append(row)
     return rows

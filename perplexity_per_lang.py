@@ -2,7 +2,7 @@
 Per-language perplexity of trained checkpoints on the held-out text of their datasets: token
 perplexity, word-level perplexity and bits per byte, with 95% bootstrap confidence intervals over
 lines. Deterministic: every token of data_root/<dataset>/{lang}_{split}.txt is scored exactly once
-with sliding windows (see perplexity.py), so two runs give the same numbers.
+with sliding windows (see evaluation/perplexity.py), so two runs give the same numbers.
 
 One checkpoint (a training config file may be given; its other keys are ignored):
 $ python perplexity_per_lang.py config/train_mini_16.py --model_name=backpack-lm --out_dir=out-bkp-mini-16 --device=cuda
@@ -23,12 +23,11 @@ Writes to --report_dir (default: the out_dir of the (first) checkpoint):
   perplexity.json                 one checkpoint:  {dataset: {language: {metric: value}}}
                                   several:         {out_dir: {dataset: {language: {metric: value}}}}
   where the metrics of one dataset and language are
-    token_perplexity, word_perplexity, bits_per_byte, each with <name>_ci: [low, high] (95%),
+    token_perplexity, word_perplexity, bits_per_byte, each with <metric>_ci95: [low, high],
     nll_per_token (nats), nll_total, tokens, words, bytes, lines,
     and what produced them: out_dir, model_name, iter_num, split, block_size, stride.
 """
 
-import os
 import sys
 import time
 
@@ -36,14 +35,14 @@ import torch
 from tqdm import tqdm
 
 from common.checkpoint import load_model
-from configurator import at_least, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
+from configurator import at_least, configure, one_of
+from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll
+from evaluation.results import BarChart, CheckpointResults, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
                                     checkpoint_tokenizer, default_report_dir, lines_read_by_all)
 from data.prepared import (bin_mismatch, dataset_languages, prepared_with, read_heldout_lines,
                            tokenize_lines)
-from perplexity import line_sums, perplexity_metrics, text_counts, token_nll
-from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)
@@ -64,7 +63,8 @@ ranges = dict(split=one_of('test', 'val'), stride=at_least(0), batch_size=at_lea
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
-
+# the checkpoints, where the report goes, and which lines every model can read (checked before
+# the first checkpoint is scored)
 _, dtype = resolve_device(device, dtype)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
@@ -73,8 +73,9 @@ autocast = autocast_context(device, dtype)
 # turns into tokens its model has rows for
 readers = [checkpoint_reader(d, data_root, list_of_datasets) for d in checkpoints] if len(checkpoints) > 1 else None
 
-results = {}  # out_dir -> dataset -> language -> metrics
-rows = []
+# -----------------------------------------------------------------------------
+# every checkpoint, dataset and language: the held-out text, scored once with sliding windows
+results = CheckpointResults(checkpoints)
 for ckpt_dir in checkpoints:
     model, checkpoint = load_model(ckpt_dir, device, model_name if len(checkpoints) == 1 else None)
     block_size = model.config.block_size
@@ -87,9 +88,8 @@ for ckpt_dir in checkpoints:
     print(f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}, "
           f"block size {block_size}, stride {window_stride}; {split} split of "
           f"{', '.join(datasets)} under {root}; {device}, {dtype}")
-    results[ckpt_dir] = {}
     for dataset in datasets:
-        results[ckpt_dir][dataset] = {}
+        results.add_dataset(ckpt_dir, dataset)
         # the held-out text is tokenized with the model's own tokenizer: any model, any dataset
         for lang in dataset_languages(root, dataset):
             t0 = time.time()
@@ -118,12 +118,7 @@ for ckpt_dir in checkpoints:
             metrics.update(out_dir=ckpt_dir, model_name=checkpoint['model_name'],
                            iter_num=checkpoint.get('iter_num'), split=split,
                            block_size=block_size, stride=window_stride)
-            results[ckpt_dir][dataset][lang] = metrics
-            rows.append({'model': ckpt_dir, 'model_name': checkpoint['model_name'],
-                         'dataset': dataset, 'language': lang, **metrics})
-            for name in ('token_perplexity', 'word_perplexity', 'bits_per_byte'):
-                low, high = metrics[f'{name}_ci']
-                rows[-1][f'{name}_ci_low'], rows[-1][f'{name}_ci_high'] = low, high
+            results.add(ckpt_dir, dataset, lang, metrics)
             print(f"  {dataset}/{lang}: {metrics['lines']:,} lines, {metrics['tokens']:,} tokens: "
                   f"token ppl {metrics['token_perplexity']:.3f}, word ppl "
                   f"{metrics['word_perplexity']:.3f}, bits/byte {metrics['bits_per_byte']:.4f} "
@@ -132,48 +127,24 @@ for ckpt_dir in checkpoints:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 
-if not rows:
+# -----------------------------------------------------------------------------
+# the outputs: perplexity.md, .csv, .json and .png in report_dir
+if not results.rows:
     raise SystemExit("nothing was scored: the held-out files are empty")
-
-
-def with_ci(row, name, fmt):
-    low, high = row[f'{name}_ci']
-    return f"{row[name]:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
-
-
-table_rows = [{**r, 'token ppl [95% CI]': with_ci(r, 'token_perplexity', '.3f'),
-               'word ppl [95% CI]': with_ci(r, 'word_perplexity', '.3f'),
-               'bits/byte [95% CI]': with_ci(r, 'bits_per_byte', '.4f')} for r in rows]
-columns = (['model'] if len(checkpoints) > 1 else []) + [
-    'model_name', 'dataset', 'language', 'lines', 'words', 'bytes', 'tokens',
-    'token ppl [95% CI]', 'word ppl [95% CI]', 'bits/byte [95% CI]']
-table = markdown_table(table_rows, columns, formats={c: ',' for c in ('lines', 'words', 'bytes', 'tokens')})
-header = (f"Perplexity on the {split} split ({', '.join(checkpoints)}): every token scored once with "
-          f"sliding windows; word ppl = exp(NLL / words), bits/byte = NLL / ln 2 / UTF-8 bytes; "
-          f"95% bootstrap CIs over lines.\n\n")
-print()
-print(table)
-
-csv_columns = ['model', 'model_name', 'iter_num', 'dataset', 'language', 'split', 'block_size',
-               'stride', 'lines', 'words', 'bytes', 'tokens', 'nll_total', 'nll_per_token',
-               'token_perplexity', 'token_perplexity_ci_low', 'token_perplexity_ci_high',
-               'word_perplexity', 'word_perplexity_ci_low', 'word_perplexity_ci_high',
-               'bits_per_byte', 'bits_per_byte_ci_low', 'bits_per_byte_ci_high']
-groups = sorted({(r['dataset'], r['language']) for r in rows})
-by_key = {(r['model'], r['dataset'], r['language']): r for r in rows}
-series, errors = {}, {}
-for ckpt_dir in checkpoints:
-    found = [by_key.get((ckpt_dir, d, l)) for d, l in groups]
-    series[ckpt_dir] = [r['bits_per_byte'] if r else None for r in found]
-    errors[ckpt_dir] = [(min(r['bits_per_byte_ci'][0], r['bits_per_byte']),
-                         max(r['bits_per_byte_ci'][1], r['bits_per_byte'])) if r else (None, None)
-                        for r in found]
-
-paths = {ext: os.path.join(report_dir, f'perplexity.{ext}') for ext in ('md', 'csv', 'json', 'png')}
-write_text(paths['md'], header + table)
-write_csv(paths['csv'], rows, csv_columns)
-write_json(paths['json'], results if len(checkpoints) > 1 else results[checkpoints[0]])
-grouped_bar_chart(paths['png'], [f"{d}/{l}" for d, l in groups], series, errors,
-                  ylabel='bits per byte (lower is better)',
-                  title=f"Bits per byte on the {split} split (95% CI)", value_format='.3f')
-print(f"wrote {', '.join(paths.values())}")
+results.write(
+    report_dir, 'perplexity',
+    header=(f"Perplexity on the {split} split ({', '.join(checkpoints)}): every token scored once with "
+            f"sliding windows; word ppl = exp(NLL / words), bits/byte = NLL / ln 2 / UTF-8 bytes; "
+            f"95% bootstrap CIs over lines.\n\n"),
+    table_columns=['model_name', 'dataset', 'language', 'lines', 'words', 'bytes', 'tokens',
+                   ('token ppl [95% CI]', lambda row: with_ci95(row, 'token_perplexity', '.3f')),
+                   ('word ppl [95% CI]', lambda row: with_ci95(row, 'word_perplexity', '.3f')),
+                   ('bits/byte [95% CI]', lambda row: with_ci95(row, 'bits_per_byte', '.4f'))],
+    table_formats={c: ',' for c in ('lines', 'words', 'bytes', 'tokens')},
+    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'split', 'block_size',
+                 'stride', 'lines', 'words', 'bytes', 'tokens', 'nll_total', 'nll_per_token',
+                 'token_perplexity', 'token_perplexity_ci95_low', 'token_perplexity_ci95_high',
+                 'word_perplexity', 'word_perplexity_ci95_low', 'word_perplexity_ci95_high',
+                 'bits_per_byte', 'bits_per_byte_ci95_low', 'bits_per_byte_ci95_high'],
+    chart=BarChart({'bits_per_byte': 'bits per byte'}, ylabel='bits per byte (lower is better)',
+                   title=f"Bits per byte on the {split} split (95% CI)", value_format='.3f'))

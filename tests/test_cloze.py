@@ -10,7 +10,7 @@ import re
 import pytest
 import torch
 
-from cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
+from evaluation.cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
                    original_format, predict_items, predict_words, read_cloze_file, token_classes,
                    tokenizer_classes)
 from data.prepared import read_heldout_lines
@@ -247,6 +247,10 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
             m = results[ckpt][DATASET][lang]
             assert m['items'] == 6 and m['k'] == 3 and m['beam_width'] == 4
             assert 0 <= m['top1_hits'] <= m['topk_hits'] <= 6
+            for metric in ('top1_accuracy', 'topk_accuracy'):  # one naming of intervals
+                low, high = m[f'{metric}_ci95']
+                assert low <= m[metric] <= high
+            assert not [key for key in m if 'ci' in key and not key.endswith('_ci95')]
         predictions_file = compare / f"cloze_predictions_{ckpt.strip('/').replace('/', '_')}.jsonl"
         records = [json.loads(line) for line in predictions_file.read_text().splitlines()]
         assert len(records) == 12 and all(len(r['predictions']) <= 3 for r in records)

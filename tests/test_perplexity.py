@@ -1,6 +1,7 @@
 """Perplexity: every token scored exactly once with as much context as the stride allows, the
 right numbers for models whose distribution is known, and the same numbers run after run."""
 
+import csv
 import json
 import math
 import os
@@ -12,7 +13,7 @@ import torch.nn as nn
 
 from data.prepared import read_heldout_lines, tokenize_lines
 from model import build_model
-from perplexity import line_sums, perplexity_metrics, text_counts, token_nll, window_plan
+from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll, window_plan
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
 from common.tokenizer import load_tokenizer
 
@@ -126,12 +127,12 @@ def test_uniform_model_perplexity_is_the_vocabulary_size(heldout, stride):
         split['tokens'], split['words'], split['bytes'], split['lines'])
     # log-softmax runs in float32: ln V to about 1e-7
     assert m['token_perplexity'] == pytest.approx(V, rel=1e-6)
-    assert m['token_perplexity_ci'] == pytest.approx([V, V], rel=1e-6)  # every line alike
+    assert m['token_perplexity_ci95'] == pytest.approx([V, V], rel=1e-6)  # every line alike
     total = m['tokens'] * math.log(V)
     assert m['nll_total'] == pytest.approx(total, rel=1e-6)
     assert m['word_perplexity'] == pytest.approx(math.exp(total / m['words']), rel=1e-5)
     assert m['bits_per_byte'] == pytest.approx(total / math.log(2) / m['bytes'], rel=1e-6)
-    low, high = m['bits_per_byte_ci']
+    low, high = m['bits_per_byte_ci95']
     assert low < m['bits_per_byte'] < high
 
 
@@ -164,8 +165,14 @@ def test_scripts_report_deterministic_per_language_numbers(tmp_path_factory, tmp
         assert m['words'] == splits[lang]['test']['words']
         assert m['bytes'] == splits[lang]['test']['bytes']
         assert m['stride'] == 16 and m['block_size'] == 32 and m['split'] == 'test'
-        assert m['token_perplexity_ci'][0] <= m['token_perplexity'] <= m['token_perplexity_ci'][1]
+        for metric in ('token_perplexity', 'word_perplexity', 'bits_per_byte'):  # one naming
+            low, high = m[f'{metric}_ci95']
+            assert low <= m[metric] <= high
+        assert not [key for key in m if 'ci' in key and not key.endswith('_ci95')]
         assert both[gpt][DATASET][lang]['model_name'] == 'gpt2'
+    with open(compare / 'perplexity.csv', newline='') as f:
+        rows = {(r['model'], r['language']): r for r in csv.DictReader(f)}
+    assert float(rows[(backpack, 'fr')]['bits_per_byte_ci95_high']) == both[backpack][DATASET]['fr']['bits_per_byte_ci95'][1]
     # a second run, on one checkpoint: results keyed by dataset, the same numbers
     run_script('perplexity_per_lang.py', f'--out_dir={backpack}', f'--report_dir={single}',
                '--device=cpu', '--model_name=backpack-lm', '--bootstrap_resamples=200')

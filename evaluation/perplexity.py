@@ -1,6 +1,10 @@
 """
-Perplexity of a token stream, scored with sliding windows, and its per-line, per-word and
-per-byte accounting (used by perplexity_per_lang.py).
+Perplexity of held-out text, per language: how well a model predicts text it has not seen, the
+number language models are compared by. It is one deterministic pass, not a mean over random
+batches (what the original project reported: a different number every run, and a mean of
+exp(batch loss) is not the exp of the mean loss), and it is normalised three ways, because token
+perplexity alone cannot compare English with French, or two tokenizers (used by
+perplexity_per_lang.py).
 
 The stream is the held-out text of one language, each line's tokens followed by the
 end-of-text (EOT) token, as in the prepared .bin files. One more EOT is put in front of the first
@@ -92,10 +96,10 @@ def text_counts(lines):
     return words, n_bytes
 
 
-def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resamples=1000, level=0.95,
-                       seed=0):
-    """Token perplexity, word perplexity and bits per byte of lines, each with a bootstrap
-    confidence interval over lines (the same seed for all, so two runs agree), and the counts."""
+def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resamples=1000, seed=0):
+    """Token perplexity, word perplexity and bits per byte of lines, each with its 95% bootstrap
+    confidence interval over lines (<metric>_ci95; the same seed for all, so two runs agree), and
+    the counts."""
     line_nll = np.asarray(line_nll, dtype=np.float64)
     total = float(line_nll.sum())
     tokens, words, n_bytes = (int(np.sum(c)) for c in (line_tokens, line_words, line_bytes))
@@ -103,16 +107,16 @@ def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resample
 
     def ci(denominators, transform):
         low, high = bootstrap_ratio_ci(line_nll, denominators, transform=transform,
-                                       n_resamples=n_resamples, level=level, seed=seed)
+                                       n_resamples=n_resamples, level=0.95, seed=seed)
         return [low, high]
 
     return {
         'token_perplexity': math.exp(total / tokens) if tokens else math.nan,
-        'token_perplexity_ci': ci(line_tokens, np.exp),
+        'token_perplexity_ci95': ci(line_tokens, np.exp),
         'word_perplexity': math.exp(total / words) if words else math.nan,
-        'word_perplexity_ci': ci(line_words, np.exp),
+        'word_perplexity_ci95': ci(line_words, np.exp),
         'bits_per_byte': total / ln2 / n_bytes if n_bytes else math.nan,
-        'bits_per_byte_ci': ci(line_bytes, lambda r: r / ln2),
+        'bits_per_byte_ci95': ci(line_bytes, lambda r: r / ln2),
         'nll_per_token': total / tokens if tokens else math.nan,
         'nll_total': total,
         'tokens': tokens, 'words': words, 'bytes': n_bytes, 'lines': len(line_nll),

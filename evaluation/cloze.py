@@ -1,6 +1,9 @@
 """
 The cloze test (used by cloze_test.py): guess the masked last word of a sentence from the words
-before it.
+before it. Perplexity says how well a model predicts tokens; the cloze test asks whether it gets a
+whole word right, which is what a reader of its predictions sees, and it is the original project's
+benchmark. The original counted a hit when the answer was a substring of the decoded continuation
+(a guess 'adjourned' scored for the answer 'adjourn'); here a hit is one exact word.
 
 Items come from held-out text (the last word before the final punctuation is masked) or from
 JSON-lines files in the original project's format, one object per line:
@@ -130,6 +133,27 @@ def read_cloze_file(path, dataset=None, skipped=None):
                                passage=obj['original_passage'], suffix=suffix,
                                extra={'length_of_sentences': obj['length_of_sentences']}))
     return items
+
+
+def file_item_groups(file_items, languages=(), max_items=0):
+    """(groups, lacking) of the items read from cloze files, {path: items}: groups is
+    {(dataset, language): (items, the file of its first item, 0 skipped lines)}, at most
+    max_items per group when max_items > 0; an item in a language not in languages (when given)
+    is left out, it can never be a hit, and listed in lacking as {'file', 'line': None, 'id',
+    'reason'}, as read_cloze_file lists the malformed ones."""
+    groups, lacking = {}, []
+    for path, items in file_items.items():
+        for item in items:
+            if languages and item.language not in languages:
+                lacking.append({'file': path, 'line': None, 'id': item.id,
+                                'reason': f"language {item.language!r}: the model knows {', '.join(languages)}"})
+                continue
+            key = (item.dataset, item.language)
+            if key not in groups:
+                groups[key] = ([], path, 0)
+            if not max_items or len(groups[key][0]) < max_items:
+                groups[key][0].append(item)
+    return groups, lacking
 
 
 def cloze_item_problem(obj):
@@ -361,11 +385,11 @@ def predict_items(model, item_contexts, classes, beam_width=10, k=5, max_word_to
 
 
 def accuracy(hits_top1, hits_topk):
-    """Counts and Wilson intervals of top-1 and top-k accuracy."""
+    """Counts, top-1 and top-k accuracy, and their 95% Wilson intervals (<metric>_ci95)."""
     n = len(hits_top1)
     top1, topk = int(sum(hits_top1)), int(sum(hits_topk))
     return {'items': n,
             'top1_hits': top1, 'top1_accuracy': top1 / n if n else math.nan,
-            'top1_ci': list(wilson_interval(top1, n)),
+            'top1_accuracy_ci95': list(wilson_interval(top1, n)),
             'topk_hits': topk, 'topk_accuracy': topk / n if n else math.nan,
-            'topk_ci': list(wilson_interval(topk, n))}
+            'topk_accuracy_ci95': list(wilson_interval(topk, n))}

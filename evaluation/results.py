@@ -1,0 +1,107 @@
+"""
+The results of an evaluation of one or several checkpoints, and the four files every evaluation
+script writes from them: <name>.md and <name>.csv (one row per checkpoint, dataset and language),
+<name>.json (the same metrics, nested, for machines) and <name>.png (a bar chart per
+dataset/language, one bar per checkpoint and metric, with its confidence interval). Written once,
+so that the evaluations report alike and name their confidence intervals one way:
+
+    JSON   <metric>_ci95: [low, high]                     e.g. bits_per_byte_ci95
+    CSV    <metric>_ci95_low, <metric>_ci95_high
+    tables "value [low, high]"
+
+    results = CheckpointResults(out_dirs)
+    results.add(out_dir, dataset, language, metrics)      # for every checkpoint, dataset, language
+    results.write(report_dir, 'perplexity', header, table_columns, csv_columns, BarChart(...))
+"""
+
+import math
+import os
+from dataclasses import dataclass
+
+from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
+
+CI_SUFFIX = '_ci95'  # a metric's 95% confidence interval: <metric>_ci95 = [low, high]
+
+
+def with_ci95(row, metric, fmt):
+    """A metric and its 95% interval as one table cell: 'value [low, high]', each in format fmt."""
+    low, high = row[metric + CI_SUFFIX]
+    return f"{row[metric]:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+
+
+@dataclass
+class BarChart:
+    """The chart of an evaluation: for each dataset/language, one bar per checkpoint and metric
+    (metrics: {metric: its label in the legend}), each value times scale, with its interval."""
+    metrics: dict
+    ylabel: str
+    title: str
+    value_format: str
+    scale: float = 1
+
+
+class CheckpointResults:
+    """Metrics per checkpoint (its out_dir), dataset and language, in the order they are added."""
+
+    def __init__(self, checkpoints):
+        self.checkpoints = list(checkpoints)
+        self.metrics = {out_dir: {} for out_dir in self.checkpoints}  # out_dir -> dataset -> language -> metrics
+        self.rows = []  # one per add(): model (the out_dir), dataset, language, the metrics, each interval also as _low, _high
+
+    def add_dataset(self, out_dir, dataset):
+        """The dataset is listed in the JSON even when none of its languages gives numbers."""
+        self.metrics[out_dir].setdefault(dataset, {})
+
+    def add(self, out_dir, dataset, language, metrics):
+        self.metrics[out_dir].setdefault(dataset, {})[language] = metrics
+        row = {'model': out_dir, 'dataset': dataset, 'language': language, **metrics}
+        for key, value in metrics.items():
+            if key.endswith(CI_SUFFIX):
+                row[f'{key}_low'], row[f'{key}_high'] = value
+        self.rows.append(row)
+
+    def write(self, report_dir, name, header, table_columns, csv_columns, chart, table_formats=None,
+              json_extra=None, also=''):
+        """Prints the table and writes report_dir/<name>.md, .csv, .json and .png.
+        header: the text above the table in the .md. table_columns: row keys, or (heading,
+        function of a row) pairs for computed cells; a 'model' column comes first when there are
+        several checkpoints. csv_columns: row keys. json_extra: keys added at the top of the JSON.
+        also: the end of the closing 'wrote ...' line, for what the script wrote besides."""
+        several = len(self.checkpoints) > 1
+        computed = {c[0]: c[1] for c in table_columns if not isinstance(c, str)}
+        columns = (['model'] if several else []) + [c if isinstance(c, str) else c[0] for c in table_columns]
+        table_rows = [{**row, **{heading: cell(row) for heading, cell in computed.items()}}
+                      for row in self.rows]
+        table = markdown_table(table_rows, columns, formats=table_formats)
+        print()
+        print(table)
+        groups = sorted({(r['dataset'], r['language']) for r in self.rows})
+        series, errors = self._bars(groups, chart)
+
+        paths = {ext: os.path.join(report_dir, f'{name}.{ext}') for ext in ('md', 'csv', 'json', 'png')}
+        write_text(paths['md'], header + table)
+        write_csv(paths['csv'], self.rows, csv_columns)
+        write_json(paths['json'], {**(self.metrics if several else self.metrics[self.checkpoints[0]]),
+                                   **(json_extra or {})})
+        grouped_bar_chart(paths['png'], [f"{d}/{l}" for d, l in groups], series, errors,
+                          ylabel=chart.ylabel, title=chart.title, value_format=chart.value_format)
+        print(f"wrote {', '.join(paths.values())}{also}")
+        return paths
+
+    def _bars(self, groups, chart):
+        """{series: [value per group]} and {series: [(low, high) per group]}; a series is a
+        checkpoint and a metric, named by what tells it apart from the others."""
+        by_key = {(r['model'], r['dataset'], r['language']): r for r in self.rows}
+        series, errors = {}, {}
+        for out_dir in self.checkpoints:
+            found = [by_key.get((out_dir, d, l)) for d, l in groups]
+            for metric, label in chart.metrics.items():
+                parts = ([out_dir] if len(self.checkpoints) > 1 else []) + ([label] if len(chart.metrics) > 1 else [])
+                key = ' '.join(parts) or out_dir
+                series[key] = [chart.scale * r[metric] if r and not math.isnan(r[metric]) else None
+                               for r in found]
+                # clamped around the value: a Wilson bound of 0 hits can be 1e-17 above the value 0
+                errors[key] = [(min(chart.scale * r[metric + CI_SUFFIX][0], v),
+                                max(chart.scale * r[metric + CI_SUFFIX][1], v))
+                               if v is not None else (None, None) for r, v in zip(found, series[key])]
+        return series, errors

@@ -1,0 +1,57 @@
+"""The shared results writer of the evaluation scripts: one checkpoint's JSON keyed by dataset,
+several keyed by out_dir, every confidence interval <metric>_ci95 in the JSON and
+<metric>_ci95_low/_high in the CSV, computed table cells."""
+
+import csv
+import json
+import math
+
+from evaluation.results import BarChart, CheckpointResults, with_ci95
+
+
+def metrics(value, low, high, out_dir):
+    return {'score': value, 'score_ci95': [low, high], 'items': 10, 'out_dir': out_dir}
+
+
+def write(results, report_dir, **kwargs):
+    return results.write(report_dir, 'scores', header='Scores.\n\n',
+                         table_columns=['dataset', 'language', 'items',
+                                        ('score [95% CI]', lambda row: with_ci95(row, 'score', '.2f'))],
+                         csv_columns=['model', 'dataset', 'language', 'score', 'score_ci95_low',
+                                      'score_ci95_high'],
+                         chart=BarChart({'score': 'score'}, ylabel='score', title='Scores',
+                                        value_format='.1f'), **kwargs)
+
+
+def test_one_checkpoint_is_keyed_by_dataset_and_its_intervals_are_flattened_in_the_csv(tmp_path, capsys):
+    results = CheckpointResults(['out-a'])
+    results.add_dataset('out-a', 'empty')  # evaluated, nothing scored: still listed
+    results.add('out-a', 'demo', 'en', metrics(0.5, 0.25, 0.75, 'out-a'))
+    results.add('out-a', 'demo', 'fr', metrics(math.nan, math.nan, math.nan, 'out-a'))
+    paths = write(results, tmp_path, json_extra={'skipped_items': [{'id': 'x'}]}, also=', and more')
+    assert json.loads((tmp_path / 'scores.json').read_text()) == {
+        'empty': {},
+        'demo': {'en': metrics(0.5, 0.25, 0.75, 'out-a'), 'fr': metrics(None, None, None, 'out-a')},
+        'skipped_items': [{'id': 'x'}]}
+    with open(paths['csv'], newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert [(r['language'], r['score_ci95_low'], r['score_ci95_high']) for r in rows] == [
+        ('en', '0.25', '0.75'), ('fr', '', '')]
+    table = (tmp_path / 'scores.md').read_text()
+    assert table.startswith('Scores.\n\n| dataset | language | items | score [95% CI] |')
+    assert '| demo | en | 10 | 0.50 [0.25, 0.75] |' in table and 'model' not in table
+    assert (tmp_path / 'scores.png').stat().st_size > 0
+    out = capsys.readouterr().out
+    assert table.split('\n\n', 1)[1] in out and out.rstrip().endswith(f"{paths['png']}, and more")
+
+
+def test_several_checkpoints_are_keyed_by_out_dir_with_a_model_column(tmp_path):
+    results = CheckpointResults(['out-a', 'out-b'])
+    results.add('out-b', 'demo', 'en', metrics(2.0, 1.0, 3.0, 'out-b'))
+    results.add('out-a', 'demo', 'en', metrics(1.0, 0.5, 1.5, 'out-a'))
+    write(results, tmp_path)
+    both = json.loads((tmp_path / 'scores.json').read_text())
+    assert list(both) == ['out-a', 'out-b']  # in the order of the checkpoints, not of the scores
+    assert both['out-b']['demo']['en']['score_ci95'] == [1.0, 3.0]
+    table = (tmp_path / 'scores.md').read_text()
+    assert '| model | dataset |' in table and '| out-b | demo | en | 10 | 2.00 [1.00, 3.00] |' in table
