@@ -7,7 +7,7 @@ moves on from sample to sample, and an end-of-text token in the output is writte
                              temperature=0.8, top_k=200, seed=1337):
         print(text)
 
-sample.py and the explorer (sense_explorer.py) both sample through here, so the same seed and
+sample.py and the explorer (senses/explorer.py) both sample through here, so the same seed and
 intervention give the same text in both.
 """
 
