@@ -33,6 +33,7 @@ from tqdm import tqdm
 from common import tokenizer as tokenizer_lib
 from common.atomic_files import temporary_path, write_failure
 from common.errors import UserError
+from configurator import at_least, configure
 from data.bpe import DEFAULT_VOCAB_SIZE, train_bpe_tokenizer
 from data.corpora import RAW_FILES, SHARED_TOKENIZER_CORPORA, default_tokenizer_name, raw_files_of
 from data.prepared import (HELD_OUT_SPLITS, META_FILE, SPLITS, dataset_meta, heldout_file, line_numbers_file,
@@ -539,3 +540,20 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenize
 
     return prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok, data_root=data_root,
                                    num_proc=num_proc or None)
+
+
+def prepare_script(dataset, argv):
+    """The command line of data/<dataset>/prepare.py for Europarl and MultiUN: its keys, checked
+    against their ranges, then prepare_dataset()."""
+    options = dict(
+        num_proc=0,         # worker processes; 0: one per CPU core
+        vocab_size=DEFAULT_VOCAB_SIZE,  # tokens of the trained tokenizer, <|endoftext|> included
+        tokenizer='',       # '': the shared europarl-multiun tokenizer (trained if missing); else a
+                            # name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a
+                            # converted model's)
+        data_root='data',
+        raw_dir='',         # '': <data_root>/<dataset>/raw
+    )
+    ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT, merges
+    configure(options, argv, ranges)
+    return prepare_dataset(dataset, **options)

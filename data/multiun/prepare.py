@@ -6,24 +6,13 @@ of text through a pool of processes; memory stays bounded.
 $ bash data/get_data.sh multiun --max_lines 8030892   # once (the original project kept those lines)
 $ python data/multiun/prepare.py [--num_proc=N] [--vocab_size=10000] [--tokenizer=NAME|gpt2|PATH/tokenizer.json] [--data_root=data] [--raw_dir=data/multiun/raw]
 
-The default tokenizer, europarl-multiun-bpe10k, is trained on Europarl and MultiUN together (on
-whichever of the two is downloaded) and shared by both datasets, so they can be trained on together.
+Its default tokenizer is the one it shares with Europarl (see data/europarl/prepare.py).
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from data.parallel_corpus import prepare_dataset  # noqa: E402
-from configurator import at_least, configure  # noqa: E402
-
-num_proc = 0        # worker processes; 0: one per CPU core
-vocab_size = 10000  # tokens of the trained tokenizer, <|endoftext|> included
-tokenizer = ''       # '': the shared europarl-multiun tokenizer (trained if missing); else a name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a converted model's)
-data_root = 'data'
-raw_dir = ''         # '': <data_root>/multiun/raw
-ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT and merges
+from data.parallel_corpus import prepare_script  # noqa: E402
 
 if __name__ == '__main__':
-    configure(globals(), sys.argv[1:], ranges)
-    prepare_dataset('multiun', num_proc=num_proc, vocab_size=vocab_size, tokenizer=tokenizer, data_root=data_root,
-                    raw_dir=raw_dir)
+    prepare_script('multiun', sys.argv[1:])
