@@ -126,6 +126,7 @@ tok = checkpoint_tokenizer(checkpoint, root, model)
 if heldout_dataset:
     dataset_languages(root, heldout_dataset)  # a typo is an error that names the prepared datasets
 dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(root, d, split)), datasets[0])
+languages = dataset_languages(root, dataset)  # the codes in the held-out data (meta.json), in its order
 gold = GoldSenses(root, dataset) if has_gold(root, dataset) else None  # the demo corpus's senses
 lexicon = gold.lexicon if gold else None
 about = (f"{label}, iteration {checkpoint.get('iter_num')}, {model.get_num_params() / 1e6:.2f}M "

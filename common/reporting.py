@@ -148,11 +148,36 @@ def heatmap(path, matrix, row_labels, column_labels, title='', colorbar_label=''
     if annotate:
         for i in range(matrix.shape[0]):
             for j in range(matrix.shape[1]):
-                ax.text(j, i, f"{matrix[i, j]:.2f}", ha='center', va='center', fontsize=6, color='w')
+                if not np.isfinite(matrix[i, j]):
+                    continue  # a blank cell: no value
+                light = sum(im.cmap(im.norm(matrix[i, j]))[:3]) > 1.5  # dark text on a light cell
+                ax.text(j, i, f"{matrix[i, j]:.2f}", ha='center', va='center', fontsize=6,
+                        color='k' if light else 'w')
     if title:
         ax.set_title(title)
     fig.colorbar(im, ax=ax, label=colorbar_label, shrink=0.8)
     save_figure(fig, path)
+
+
+def language_matrix(path, languages, value_of_pair, title='', colorbar_label='', symmetric=True,
+                    cmap='viridis', vmin=None, vmax=None):
+    """A language x language heatmap of one number per pair of languages, annotated, with the
+    languages named (common.languages). value_of_pair: {(a, b): value} for codes a, b of
+    `languages`; with symmetric=True a pair fills both (a, b) and (b, a). Cells without a value
+    (the diagonal, untested pairs) are left blank. Readable up to ten or so languages."""
+    import numpy as np
+    from common.languages import language_name
+    index = {lang: i for i, lang in enumerate(languages)}
+    matrix = np.full((len(languages), len(languages)), np.nan)
+    for (a, b), value in value_of_pair.items():
+        if a in index and b in index and value is not None:
+            matrix[index[a], index[b]] = value
+            if symmetric:
+                matrix[index[b], index[a]] = value
+    names = [language_name(lang) for lang in languages]
+    heatmap(path, matrix, names, names, title=title, colorbar_label=colorbar_label, cmap=cmap,
+            vmin=vmin, vmax=vmax, annotate=True)
+    return matrix
 
 
 def log_log_chart(path, x, panels, xlabel='', title=''):
