@@ -211,8 +211,8 @@ def run(models, languages, simlex='', similarity_csv='', multi_token='first', sk
             name = f"lexical_similarity_languages_{_file_label(model_label)}.png"
             language_matrix(os.path.join(report_dir, name), scored_languages, values, cmap='RdBu_r',
                             vmin=-1, vmax=1, colorbar_label="Spearman's rho with human scores",
-                            title=f"{model_label}, {representation}: within a language (diagonal) "
-                                  f"and across languages")
+                            title=f"Lexical similarity, {model_label} ({representation})\n"
+                                  f"within a language (diagonal) and across languages")
             result['files']['matrices'][model_label] = name
     return result
 
