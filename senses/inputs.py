@@ -243,10 +243,11 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
 
 # --- word similarity datasets -------------------------------------------------------------
 
-def read_csv_columns(path, delimiter=','):
-    """A CSV (or TSV) file with a header -> {column name: [values as text]}, in file order."""
+def read_csv_columns(path, delimiter=',', what='file'):
+    """A CSV (or TSV) file with a header -> {column name: [values as text]}, in file order; what
+    names the file in messages (e.g. '--simlex')."""
     quoting = csv.QUOTE_NONE if delimiter == '\t' else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(read_text(path, path), newline=''), delimiter=delimiter,
+    reader = csv.reader(io.StringIO(read_text(path, what), newline=''), delimiter=delimiter,
                         quoting=quoting)
     header = [name.strip() for name in next(reader, [])]
     columns = {name: [] for name in header}
@@ -274,12 +275,17 @@ def multisimlex_files(directory):
     return paths
 
 
+def read_multisimlex_tables(directory):
+    """(paths, translation.csv's columns, scores.csv's columns) of a Multi-SimLex folder."""
+    paths = multisimlex_files(directory)
+    return (paths, *(read_csv_columns(paths[name], what='--simlex') for name in ('translation', 'scores')))
+
+
 def multisimlex_languages(directory):
     """The languages (common.languages codes, 'en' first) a Multi-SimLex folder has words and
     scores for: the XXX 1 and XXX 2 columns of translation.csv (ENG 1, ENG 2 for English) and
     the XXX column of scores.csv, looked up by name."""
-    paths = multisimlex_files(directory)
-    words, scores = (read_csv_columns(paths[name]) for name in ('translation', 'scores'))
+    _, words, scores = read_multisimlex_tables(directory)
     return [code for iso3, code in MULTISIMLEX_CODES.items()
             if find_column(words, f'{iso3} 1') is not None and find_column(words, f'{iso3} 2') is not None
             and find_column(scores, iso3) is not None]
@@ -293,8 +299,7 @@ def read_multisimlex(directory, languages=('en', 'fr')):
     that order the cross-lingual pairs (a 1, b 2) and (b 1, a 2) scored with the mean of the two
     languages' scores, as Multi-SimLex builds its cross-lingual sets. A pair with a missing word
     or score is kept with score None (counted, not scored)."""
-    paths = multisimlex_files(directory)
-    words, scores = (read_csv_columns(paths[name]) for name in ('translation', 'scores'))
+    paths, words, scores = read_multisimlex_tables(directory)
     n_rows = {name: len(next(iter(columns.values()), [])) for name, columns in
               (('translation', words), ('scores', scores))}
     if n_rows['translation'] != n_rows['scores']:

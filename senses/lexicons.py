@@ -113,7 +113,7 @@ def read_lemma_lexicon(directory):
     path = os.path.join(directory, 'lexicon_all.tsv')
     if not os.path.isfile(path):
         return {}
-    columns = read_csv_columns(path, delimiter='\t')
+    columns = read_csv_columns(path, delimiter='\t', what='the gold lexicon')
     codes = [name[len('lemma_'):] for name in columns if name.startswith('lemma_')]
     if len(codes) < 2:
         raise UserError(f"{path} has {len(codes)} lemma_<language> column(s) (columns: "
@@ -129,7 +129,7 @@ def multisimlex_translations(directory, languages):
     """{(a, b): word pairs} from Multi-SimLex's translation.csv for every pair of those of
     `languages` it has: row i gives (a 1, b 1) and (a 2, b 2)."""
     path = multisimlex_files(directory)['translation']
-    columns = read_csv_columns(path)
+    columns = read_csv_columns(path, what='--simlex')
     words = {lang: [find_column(columns, f"{MULTISIMLEX_LANGUAGE[lang]} {i}") for i in (1, 2)]
              for lang in languages if lang in MULTISIMLEX_LANGUAGE}
     present = [lang for lang, (first, second) in words.items() if first is not None and second is not None]
