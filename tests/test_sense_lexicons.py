@@ -16,8 +16,9 @@ from data.prepared import HELD_OUT_SPLITS, SPLITS
 from prepared_dataset import write_prepared_dataset
 from sense_fixtures import write_checkpoint
 from senses import Skipped, alignment, similarity
-from senses.inputs import (multisimlex_languages, pair_type, read_multisimlex,
-                           read_similarity_csv, word_tokens)
+from senses.inputs import (GoldSenses, default_words, has_heldout_text, heldout_languages,
+                           multisimlex_languages, pair_type, read_multisimlex, read_similarity_csv,
+                           word_tokens)
 from senses.lexicons import (language_pairs, lexicons_for, multisimlex_translations,
                              read_lemma_lexicon, read_translation_files, read_translation_pairs)
 
@@ -157,7 +158,8 @@ def test_gold_lexicon_of_any_languages_and_the_choice_of_a_lexicon_per_pair(tmp_
 @pytest.fixture(scope='module')
 def trio(tmp_path_factory):
     """A prepared English-French-German dataset whose words are single tokens, a tiny Backpack
-    checkpoint on it, a three-column lexicon and a similarity CSV with every pair of languages."""
+    checkpoint on it, German gold senses, a three-column lexicon and a similarity CSV with every
+    pair of languages."""
     root = tmp_path_factory.mktemp('trio')
     lines = {lang: [FRAMES[lang].format(WORDS[i % 10][li], WORDS[(3 * i + 1) % 10][li]) for i in range(200)]
              for li, lang in enumerate(LANGUAGES)}
@@ -176,6 +178,15 @@ def trio(tmp_path_factory):
     meta = write_prepared_dataset(str(root / 'data'), 'trio', ids, splits, tok.n_vocab, tok.eot_token,
                                   tok.identity(), heldout)
     model = write_checkpoint(str(root / 'bkp'), 'backpack-lm', str(root / 'data'), meta)
+    gold = root / 'data' / 'trio' / 'gold'  # German gold senses: 'schule' has two made-up ones
+    gold.mkdir()
+    write(gold / 'lexicon.tsv', 'word\tlanguage\tsense_id\tgloss\ttranslations\tcontext_words\n'
+                               'schule\tde\tschule/a\ta\tschool\t\nschule\tde\tschule/b\tb\tschool\t\n')
+    write(gold / 'lexicon_all.tsv', 'lemma_en\tlemma_fr\tlemma_de\n' + ''.join('\t'.join(row) + '\n' for row in WORDS))
+    for split in HELD_OUT_SPLITS:
+        write(gold / f'{split}.jsonl', ''.join(json.dumps(
+            {'en': [], 'fr': [], 'de': [{'word': 'schule', 'sense_id': f"schule/{'ab'[i % 2]}", 'word_index': 1}]
+                   if line.split()[1] == 'schule' else []}) + '\n' for i, line in enumerate(text['de'][split])))
     assert all(len(word_tokens(tok, w)) == 1 for row in WORDS for w in row)
     write(root / 'words.tsv', 'en\tfr\tde\n' + ''.join('\t'.join(row) + '\n' for row in WORDS))
     sim = ['word1,word2,score,language1,language2']
@@ -219,6 +230,18 @@ def test_alignment_and_similarity_cover_every_pair_of_three_languages(trio):
     assert [line.split(',')[0] for line in summary[1:]] == ['en-fr', 'en-de', 'fr-de']
     line = alignment.headline(aligned, 50)
     assert all(name in line for name in ('English-French', 'English-German', 'French-German'))
+
+
+def test_the_gold_annotation_of_any_languages_is_read(trio):
+    root, _, _ = trio
+    gold = GoldSenses(str(root / 'data'), 'trio')
+    assert heldout_languages(str(root / 'data'), 'trio', 'test') == LANGUAGES
+    assert has_heldout_text(str(root / 'data'), 'trio', 'test') and not has_heldout_text(str(root), 'trio', 'test')
+    occurrences = gold.occurrences('test')
+    assert occurrences and {o['language'] for o in occurrences} == {'de'}
+    assert all(o['line'].split()[o['word_index']] == 'schule' for o in occurrences)
+    assert read_lemma_lexicon(gold.directory)[('fr', 'de')][0] == ('maison', 'haus')
+    assert default_words(gold.lexicon, LANGUAGES)[:3] == [('schule', 'de'), ('parliament', 'en'), ('parlement', 'fr')]
 
 
 def test_pairs_without_a_lexicon_and_languages_multisimlex_lacks_are_named(trio, tmp_path):
