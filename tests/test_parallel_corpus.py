@@ -399,6 +399,8 @@ def test_pair_all_prepares_what_is_downloaded_and_names_the_rest(tmp_path, capsy
 
 
 def test_bad_pairs_are_refused_first(tmp_path):
+    from data.europarl.pairs import parse_pairs
+    assert parse_pairs("") == parse_pairs("fr-en") == ["fr-en"]  # the dataset europarl, as before
     root = str(tmp_path)
     with pytest.raises(UserError, match=r"xx-en, en-de \(write de-en\) are not Europarl v7 pairs.*bg-en, cs-en"):
         europarl(root, "--pair=de-en,xx-en,en-de")

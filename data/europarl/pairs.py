@@ -18,7 +18,6 @@ copied out in the joined order.
 
 import contextlib
 import hashlib
-import mmap
 import os
 
 import numpy as np
@@ -92,6 +91,14 @@ def _english_hashes(raw_files):
                         for kept, _, _ in iter_clean_chunks(raw_files) for line in kept["en"]), dtype=np.uint64)
 
 
+def _members(values, sorted_set):
+    """values[i] in sorted_set, for each i (np.isin without its several copies of both arrays)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), bool)
+    index = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[index] == values
+
+
 def _write_in_order(lines, positions, n_lines, scratch):
     """Write `lines` (an iterable, in any order) to `scratch`; return (starts, ends) of line
     position p (positions[i] is the position of the i-th line) so they can be copied out in order."""
@@ -106,12 +113,17 @@ def _write_in_order(lines, positions, n_lines, scratch):
     return starts, ends
 
 
-def _copy_in_order(scratch, starts, ends, destination):
-    with open(scratch, "rb") as f, open(destination, "wb") as out:
-        if os.path.getsize(scratch):
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                for start, end in zip(starts.tolist(), ends.tolist()):
-                    out.write(data[start:end])
+def _copy_in_order(scratch, starts, ends, destination, block=1 << 16):
+    """The lines of `scratch` in position order into `destination` (pread: page cache, not this
+    process's memory, holds the scratch file)."""
+    fd = os.open(scratch, os.O_RDONLY)
+    try:
+        with open(destination, "wb") as out:
+            for first in range(0, len(starts), block):
+                for start, end in zip(starts[first:first + block].tolist(), ends[first:first + block].tolist()):
+                    out.write(os.pread(fd, end - start, start))
+    finally:
+        os.close(fd)
 
 
 def join_on_english(pair_files, raw_dir, verbose=True):
@@ -131,10 +143,10 @@ def join_on_english(pair_files, raw_dir, verbose=True):
         stats[pair] = {"raw_lines": scans[pair]["en"][0], "clean_lines": len(hashes[pair]),
                        "repeated_english_lines": int(counts[counts > 1].sum()), "unique_english_lines": len(unique),
                        "sources": {lang: {"path": path, "sha256": scans[pair][lang][1]} for lang, path in files.items()}}
-        kept = unique if kept is None else np.intersect1d(kept, unique, assume_unique=True)
+        kept = unique if kept is None else kept[_members(kept, unique)]  # sorted, like np.unique's
         del values, counts, unique
     first = next(iter(pair_files))
-    in_order = hashes[first][np.isin(hashes[first], kept)]  # the joined lines, in the first pair's order
+    in_order = hashes[first][_members(hashes[first], kept)]  # the joined lines, in the first pair's order
     sorted_hashes = np.sort(in_order)
     rank = np.argsort(in_order, kind="stable")  # sorted_hashes[i] == in_order[rank[i]]: its position
     n_lines = len(in_order)
@@ -152,7 +164,7 @@ def join_on_english(pair_files, raw_dir, verbose=True):
             wanted = [lang for lang in files if lang != "en" or pair == first]
             if verbose:
                 print(f"join: writing the {', '.join(wanted)} lines of {pair}")
-            mask = np.isin(hashes[pair], kept)
+            mask = _members(hashes[pair], kept)
             positions = rank[np.searchsorted(sorted_hashes, hashes[pair][mask])]
             mask = mask.tolist()
             for lang in wanted:
