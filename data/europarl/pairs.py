@@ -12,8 +12,9 @@ pipeline cleans it: stripped, pairs with an empty or markup-only side dropped) a
 deterministic, only those that occur once in each pair: an English line repeated within a pair
 ("(Applause)", "The debate is closed.") could be matched to several translations, so it is
 dropped. Lines keep the order of the first pair. Memory stays bounded: one 64-bit hash per
-English line, then each language is written through a scratch file in its own pair's order and
-copied out in the joined order.
+English line (two different lines sharing a hash, odds about 1e-7 for two million lines, would
+be taken for one), then each language is written through a scratch file in its own pair's order
+and copied out in the joined order. For two pairs of 1.6M lines: about 1 minute, 220 MB.
 """
 
 import contextlib
