@@ -28,6 +28,7 @@ import time
 from common.atomic_files import temporary_path, write_failure
 from common.errors import UserError
 from common.tokenizer import _reachable
+from data.bpe import DEFAULT_VOCAB_SIZE
 from data.corpora import is_registered, shared_tokenizer_name
 from data.parallel_corpus import INLINE_LINE_BREAKS, prepare_datasets, train_tokenizer_on
 
@@ -83,12 +84,15 @@ def parse_columns(text, languages):
     return columns
 
 
-def default_name(hf_dataset, languages):
-    """hf-<the dataset's last name part or folder>-<sorted codes>: Helsinki-NLP/opus-100, de and
-    en -> hf-opus-100-de-en."""
+def dataset_slug(hf_dataset):
+    """hf-<the dataset's last name part, or its folder's name>: Helsinki-NLP/opus-100 -> hf-opus-100."""
     base = os.path.basename(os.path.normpath(hf_dataset)) if os.path.isdir(hf_dataset) else hf_dataset.split("/")[-1]
-    slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "dataset"
-    return f"hf-{slug}-{'-'.join(sorted(languages))}"
+    return "hf-" + (re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "dataset")
+
+
+def default_name(hf_dataset, languages):
+    """The dataset's default name: hf-opus-100-de-en for Helsinki-NLP/opus-100 in en and de (sorted codes)."""
+    return f"{dataset_slug(hf_dataset)}-{'-'.join(sorted(languages))}"
 
 
 def is_saved_to_disk(folder):
@@ -190,9 +194,12 @@ def text_getter(rows, languages, columns, where):
     else:
         names = list(features)
         translation = features.get("translation")
-        translation_languages = (list(getattr(translation, "languages", None) or [])
-                                 or (list(translation) if isinstance(translation, dict) else None)) \
-            if translation is not None else None
+        if type(translation).__name__ == "TranslationVariableLanguages":
+            raise UserError(f"{where}: its rows are TranslationVariableLanguages ({{'language': [...], "
+                            f"'translation': [...]}}), which this script does not read; convert them to one "
+                            f"column per language (Dataset.map) and save_to_disk")
+        translation_languages = (list(translation.languages) if hasattr(translation, "languages") else
+                                 list(translation) if isinstance(translation, dict) else None)
     per_column = all(columns[lang] in names for lang in languages)
     if translation_languages is not None and not per_column:
         missing = [lang for lang in languages if lang not in translation_languages]
@@ -256,7 +263,7 @@ def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbos
 def command_line(options):
     """The command that prepares the dataset again (recorded in meta.json as prepare_command)."""
     defaults = {"hf_config": "", "split": "train", "streaming": False, "columns": "", "max_rows": 0, "tokenizer": "",
-                "vocab_size": 10000, "data_root": "data", "allow_new_languages": False}
+                "vocab_size": DEFAULT_VOCAB_SIZE, "data_root": "data", "allow_new_languages": False}
     parts = ["python", "data/hf/prepare.py"]
     for key in ("hf_dataset", "hf_config", "languages", "name", "split", "streaming", "columns", "max_rows",
                 "vocab_size", "tokenizer", "data_root", "allow_new_languages"):
@@ -266,7 +273,7 @@ def command_line(options):
 
 
 def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="train", streaming=False, columns="",
-                       max_rows=0, vocab_size=10000, tokenizer="", data_root="data", num_proc=0,
+                       max_rows=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="", data_root="data", num_proc=0,
                        allow_new_languages=False):
     """What data/hf/prepare.py does: check the arguments and the rows' columns, write the raw
     files, train or load the tokenizer of its languages, prepare <data_root>/<name>/."""
@@ -299,8 +306,7 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
                      "rows": n_rows, "columns": column_of if columns else None, "max_rows": max_rows or None,
                      "local_folder": os.path.isdir(hf_dataset)}}
     corpora = {name: raw_files}
-    source = default_name(hf_dataset, codes)[:-len("-".join(sorted(codes))) - 1]  # hf-<dataset>
-    return prepare_datasets(corpora, tokenizer, shared_tokenizer_name(source, codes, vocab_size),
+    return prepare_datasets(corpora, tokenizer, shared_tokenizer_name(dataset_slug(hf_dataset), codes, vocab_size),
                             lambda tokenizer_name: train_tokenizer_on(tokenizer_name, vocab_size, corpora, data_root),
                             data_root, num_proc, allow_new_languages, {name: record},
                             )[name]
