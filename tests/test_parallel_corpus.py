@@ -367,6 +367,9 @@ def test_pair_prepares_its_own_dataset_and_tokenizer(tmp_path):
     assert prepare_command("europarl-de-en") == ("bash data/get_data.sh europarl --pair=de-en && "
                                                  "python data/europarl/prepare.py --pair=de-en")
     assert prepare_command("europarl") == "bash data/get_data.sh europarl && python data/europarl/prepare.py"
+    from data.prepared import read_meta
+    with pytest.raises(UserError, match=r"'europarl-fi-en' is not prepared.*get_data.sh europarl --pair=fi-en && "):
+        read_meta(root, "europarl-fi-en")  # a pair not prepared yet: not taken for a typo of europarl-de-en
 
 
 def test_pairs_prepared_together_share_one_tokenizer_of_all_their_languages(tmp_path):
