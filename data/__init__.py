@@ -4,5 +4,7 @@
     corpora.py           which corpora exist: raw files, the command preparing each, tokenizer names
     parallel_corpus.py   line-aligned parallel text -> the prepared format (prepare_dataset())
     bpe.py               training the BPE tokenizer
-    demo/ europarl/ multiun/   one prepare.py per dataset; the prepared files land beside it
+    demo/ europarl/ multiun/ hf/   one prepare.py per corpus; the prepared files land beside it
+                         (europarl/pairs.py: Europarl's other pairs and their join on English;
+                         hf/corpus.py: Hugging Face datasets -> raw files -> prepared data)
 """

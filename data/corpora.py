@@ -3,15 +3,27 @@ The corpora this project prepares, and what each needs: its raw files, the comma
 it, and the name of the tokenizer it gets by default. The datasets themselves are folders under
 the data root (data/<dataset>/, in the layout of data/prepared.py).
 
-    demo       generated offline by data/demo/prepare.py, with its own tokenizer demo-bpe8k
-    europarl   Europarl v7 fr-en: bash data/get_data.sh europarl && python data/europarl/prepare.py
-    multiun    MultiUN en-fr:     bash data/get_data.sh multiun && python data/multiun/prepare.py
+    demo             generated offline by data/demo/prepare.py, with its own tokenizer demo-bpe8k
+    europarl         Europarl v7 fr-en: bash data/get_data.sh europarl && python data/europarl/prepare.py
+    europarl-de-en   any other Europarl v7 pair (XX-en, EUROPARL_PAIRS):
+                     bash data/get_data.sh europarl --pair=de-en && python data/europarl/prepare.py --pair=de-en
+    europarl-de-en-fr  Europarl pairs joined on their English side (languages in the name, sorted):
+                     python data/europarl/prepare.py --pair=de-en,fr-en --join=True
+    multiun          MultiUN en-fr:     bash data/get_data.sh multiun && python data/multiun/prepare.py
+    hf-...           a Hugging Face dataset, by data/hf/prepare.py (its meta.json records the command)
+
+Languages of a Europarl dataset: English first, then the others in the order of --pair (the
+dataset europarl is ["en", "fr"], as it always was).
 
 Europarl and MultiUN share one tokenizer (europarl-multiun-bpe10k), as in the original project, so
-that a model can be trained on both; data/parallel_corpus.py's prepare_dataset() prepares them.
+that a model can be trained on both; data/parallel_corpus.py's prepare_dataset() prepares them. Any
+other set of languages gets a tokenizer named for its languages (shared_tokenizer_name()).
 """
 
+import json
 import os
+
+from common.languages import EUROPARL_LANGUAGES, EUROPARL_PAIRS
 
 RAW_FILES = {  # raw file names as distributed, in data/<dataset>/raw/ (data/get_data.sh puts them there)
     "europarl": {"en": "europarl-v7.fr-en.en", "fr": "europarl-v7.fr-en.fr"},
@@ -19,16 +31,82 @@ RAW_FILES = {  # raw file names as distributed, in data/<dataset>/raw/ (data/get
 }
 DATASETS = ("demo", *RAW_FILES)
 SHARED_TOKENIZER_CORPORA = ("europarl", "multiun")  # one tokenizer for both, as in the original project
+EUROPARL_DEFAULT_PAIR = "fr-en"  # the dataset 'europarl', as the original project named it
 
 
-def prepare_command(dataset):
-    """The command line that prepares `dataset` (its download first, where it has raw files)."""
+def europarl_dataset(pair):
+    """'fr-en' -> 'europarl' (its name since the original project); 'de-en' -> 'europarl-de-en'."""
+    return "europarl" if pair == EUROPARL_DEFAULT_PAIR else f"europarl-{pair}"
+
+
+def europarl_pair_of(dataset):
+    """The Europarl v7 pair a dataset holds ('europarl' -> 'fr-en', 'europarl-de-en' -> 'de-en'),
+    or None."""
+    if dataset == "europarl":
+        return EUROPARL_DEFAULT_PAIR
+    pair = dataset[len("europarl-"):] if dataset.startswith("europarl-") else None
+    return pair if pair in EUROPARL_PAIRS and pair != EUROPARL_DEFAULT_PAIR else None
+
+
+def europarl_raw_files(pair, raw_dir):
+    """{language: path} of a Europarl v7 pair's files (as get_data.sh places them), English first."""
+    lang = pair.split("-")[0]
+    return {"en": os.path.join(raw_dir, f"europarl-v7.{pair}.en"), lang: os.path.join(raw_dir, f"europarl-v7.{pair}.{lang}")}
+
+
+def europarl_join_name(languages):
+    """The dataset of Europarl pairs joined on English: europarl-de-en-fr for en, de, fr (sorted codes)."""
+    return f"europarl-{'-'.join(sorted(languages))}"
+
+
+def europarl_join_pairs(dataset):
+    """The pairs a joined Europarl dataset is made of ('europarl-de-en-fr' -> ['de-en', 'fr-en']), or None."""
+    codes = dataset[len("europarl-"):].split("-") if dataset.startswith("europarl-") else []
+    others = [c for c in codes if c != "en"]
+    if len(others) < 2 or "en" not in codes or codes != sorted(codes) or len(set(codes)) != len(codes) \
+            or any(c not in EUROPARL_LANGUAGES for c in others):
+        return None
+    return [f"{c}-en" for c in others]
+
+
+def is_registered(dataset):
+    """Whether `dataset` is a name this registry knows how to prepare (not a typo of one)."""
+    return dataset in DATASETS or europarl_pair_of(dataset) is not None or europarl_join_pairs(dataset) is not None
+
+
+def recorded_prepare_command(dataset, data_root):
+    """The command a dataset's meta.json says prepared it (data/hf/prepare.py records it), or None."""
+    try:
+        with open(os.path.join(data_root, dataset, "meta.json")) as f:
+            command = json.load(f).get("prepare_command")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return command if isinstance(command, str) else None
+
+
+def prepare_command(dataset, data_root=None):
+    """The command line that prepares `dataset` (its download first, where it has raw files). With
+    `data_root`, a command recorded in the dataset's meta.json comes first."""
+    recorded = recorded_prepare_command(dataset, data_root) if data_root else None
+    if recorded:
+        return recorded
+    pair = europarl_pair_of(dataset)
+    if pair and pair != EUROPARL_DEFAULT_PAIR:
+        return f"bash data/get_data.sh europarl --pair={pair} && python data/europarl/prepare.py --pair={pair}"
+    pairs = europarl_join_pairs(dataset)
+    if pairs:
+        pairs = ",".join(pairs)
+        return f"bash data/get_data.sh europarl --pair={pairs} && python data/europarl/prepare.py --pair={pairs} --join=True"
+    if dataset.startswith("hf-"):
+        return f"python data/hf/prepare.py --hf_dataset=NAME_OR_FOLDER --languages=xx,yy --name={dataset}"
     command = f"python data/{dataset}/prepare.py"
     return f"bash data/get_data.sh {dataset} && {command}" if dataset in RAW_FILES else command
 
 
 def raw_files_of(dataset, raw_dir):
     """{language: path} of the raw files of a downloaded corpus in raw_dir."""
+    if dataset not in RAW_FILES and europarl_pair_of(dataset):
+        return europarl_raw_files(europarl_pair_of(dataset), raw_dir)
     return {lang: os.path.join(raw_dir, name) for lang, name in RAW_FILES[dataset].items()}
 
 
@@ -39,6 +117,15 @@ def _size_label(vocab_size, unit):
 def default_tokenizer_name(vocab_size):
     """The tokenizer Europarl and MultiUN share: europarl-multiun-bpe10k for 10,000 tokens."""
     return f"{'-'.join(SHARED_TOKENIZER_CORPORA)}-bpe{_size_label(vocab_size, 1000)}"
+
+
+def shared_tokenizer_name(source, languages, vocab_size):
+    """The tokenizer of a set of languages, named for them (sorted codes): europarl-de-en-fr-bpe10k,
+    hf-opus100-de-en-bpe10k. English and French from Europarl keep the original shared tokenizer,
+    europarl-multiun-bpe10k."""
+    if source == "europarl" and sorted(set(languages)) == ["en", "fr"]:
+        return default_tokenizer_name(vocab_size)
+    return f"{source}-{'-'.join(sorted(set(languages)))}-bpe{_size_label(vocab_size, 1000)}"
 
 
 def demo_tokenizer_name(vocab_size):

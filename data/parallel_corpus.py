@@ -363,15 +363,14 @@ def _print_summary(dataset_dir, meta, total_bytes, seconds):
           f"dtype {meta['dtype']}, tokenizer {meta['tokenizer']['name']} (vocab {meta['vocab_size']:,})")
 
 
-def iter_clean_lines(raw_files, lang, split="train", split_fractions=DEFAULT_SPLIT_FRACTIONS,
-                     split_seed=DEFAULT_SPLIT_SEED, chunk_lines=DEFAULT_CHUNK_LINES):
-    """The lines of language `lang` that prepare_parallel_corpus puts in `split`, in raw order,
-    streaming (used to train the tokenizer on training lines only). Files are assumed line-aligned."""
+def iter_clean_chunks(raw_files, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed=DEFAULT_SPLIT_SEED,
+                      chunk_lines=DEFAULT_CHUNK_LINES):
+    """What prepare_parallel_corpus keeps of line-aligned `raw_files`, chunk by chunk, streaming:
+    ({lang: kept lines}, their raw line numbers, their split ids). Files are assumed line-aligned."""
     config = {"languages": list(raw_files), "raw_files": raw_files,
               "split_fractions": split_fractions, "split_seed": split_seed}
     offsets = {other: 0 for other in raw_files}
     handles = {other: open(path, "rb") for other, path in raw_files.items()}
-    wanted = SPLITS.index(split)
     try:
         first_line = 0
         while True:
@@ -381,12 +380,21 @@ def iter_clean_lines(raw_files, lang, split="train", split_fractions=DEFAULT_SPL
                 return
             ends = {other: offsets[other] + sum(len(line) for line in blocks[other][:n_lines]) for other in raw_files}
             job = (first_line, n_lines, {other: (offsets[other], ends[other]) for other in raw_files})
-            kept, _, splits, _ = _clean_chunk(job, config)
-            yield from (line for line, s in zip(kept[lang], splits) if s == wanted)
+            kept, line_numbers, splits, _ = _clean_chunk(job, config)
+            yield kept, line_numbers, splits
             offsets, first_line = ends, first_line + n_lines
     finally:
         for f in handles.values():
             f.close()
+
+
+def iter_clean_lines(raw_files, lang, split="train", split_fractions=DEFAULT_SPLIT_FRACTIONS,
+                     split_seed=DEFAULT_SPLIT_SEED, chunk_lines=DEFAULT_CHUNK_LINES):
+    """The lines of language `lang` that prepare_parallel_corpus puts in `split`, in raw order,
+    streaming (used to train the tokenizer on training lines only). Files are assumed line-aligned."""
+    wanted = SPLITS.index(split)
+    for kept, _, splits in iter_clean_chunks(raw_files, split_fractions, split_seed, chunk_lines):
+        yield from (line for line, s in zip(kept[lang], splits) if s == wanted)
 
 
 # -----------------------------------------------------------------------------
@@ -454,7 +462,8 @@ def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CH
 
 
 # -----------------------------------------------------------------------------
-# data/europarl/prepare.py and data/multiun/prepare.py: a corpus of data/corpora.py with the shared tokenizer
+# the shared tokenizer of the datasets prepared together, and prepare_dataset() for the corpora of
+# data/corpora.py (data/europarl/prepare.py, data/multiun/prepare.py, data/hf/prepare.py)
 
 HELDOUT_LINES_FOR_COMPRESSION = 2000
 
@@ -467,6 +476,31 @@ def _roundrobin(*iterables):
                 yield next(it)
             except StopIteration:
                 iterators.remove(it)
+
+
+def corpora_languages(corpora):
+    """The languages of `corpora` ({dataset: {lang: raw path}}), in order of first appearance."""
+    return list(dict.fromkeys(lang for files in corpora.values() for lang in files))
+
+
+def train_tokenizer_on(name, vocab_size, corpora, data_root, max_bytes_per_language=64_000_000):
+    """Train tokenizer `name` on the training lines of `corpora` ({dataset: {lang: raw path}}): every
+    language any of them has, each language's lines interleaved across the corpora that have it,
+    and the languages balanced by UTF-8 bytes (train_bpe_tokenizer: equal bytes per language, up to
+    `max_bytes_per_language`). Compression is measured on their validation lines. Its .json
+    records the corpora (`trained_on`) and the `languages`."""
+    for files in corpora.values():
+        aligned_scans(files)  # before the tokenizer is trained on them, not after
+    languages = corpora_languages(corpora)
+
+    def lines(lang, split):
+        return _roundrobin(*(iter_clean_lines(files, lang, split) for files in corpora.values() if lang in files))
+
+    train = {lang: lines(lang, "train") for lang in languages}
+    heldout = {lang: list(itertools.islice(lines(lang, "val"), HELDOUT_LINES_FOR_COMPRESSION)) for lang in languages}
+    return train_bpe_tokenizer(train, vocab_size=vocab_size, name=name, data_root=data_root,
+                               max_bytes_per_language=max_bytes_per_language, heldout_by_lang=heldout,
+                               extra_info={"trained_on": list(corpora), "languages": languages})
 
 
 def train_shared_tokenizer(name, vocab_size, raw_dirs, data_root, max_bytes_per_language=64_000_000):
@@ -484,76 +518,147 @@ def train_shared_tokenizer(name, vocab_size, raw_dirs, data_root, max_bytes_per_
               f"{os.path.join(data_root, tokenizer_lib.TOKENIZERS_DIR, name)}.* and prepare them again)")
     else:
         print(f"tokenizer '{name}': training on {' and '.join(present)}")
-    for files in present.values():
-        aligned_scans(files)  # before the tokenizer is trained on them, not after
-    languages = list(next(iter(present.values())))
-    train = {lang: _roundrobin(*(iter_clean_lines(files, lang, "train") for files in present.values()))
-             for lang in languages}
-    heldout = {lang: list(itertools.islice(_roundrobin(*(iter_clean_lines(files, lang, "val")
-                                                         for files in present.values())),
-                                           HELDOUT_LINES_FOR_COMPRESSION))
-               for lang in languages}
-    return train_bpe_tokenizer(train, vocab_size=vocab_size, name=name, data_root=data_root,
-                               max_bytes_per_language=max_bytes_per_language, heldout_by_lang=heldout,
-                               extra_info={"trained_on": list(present)})
+    return train_tokenizer_on(name, vocab_size, present, data_root, max_bytes_per_language)
+
+
+def tokenizer_info(name, data_root):
+    """The .json of trained tokenizer `name`, with `languages` filled in for tokenizers saved before
+    it was recorded (the languages of their training sample)."""
+    with open(tokenizer_lib.tokenizer_paths(name, data_root)[1]) as f:
+        info = json.load(f)
+    info.setdefault("languages", list(info.get("training_sample", {})))
+    return info
+
+
+def load_or_train_tokenizer(tokenizer, default_name, corpora, train, data_root="data", allow_new_languages=False,
+                            retrain_hint=None):
+    """The one tokenizer of the datasets `corpora` ({dataset: {lang: raw path}}) prepared together:
+    `tokenizer` ('' for `default_name`; 'gpt2'; or a name under <data_root>/tokenizers/), loaded
+    when it exists, else trained by train(name). An existing tokenizer that was not trained on a
+    language of the data is refused, with how to fix it (retrain_hint(its languages): the command
+    that prepares all the datasets together), unless `allow_new_languages` (then a warning)."""
+    name = tokenizer or default_name
+    if name == "gpt2":
+        return tokenizer_lib.load_tokenizer("gpt2", data_root)
+    tiktoken_path, _ = tokenizer_lib.tokenizer_paths(name, data_root)
+    if not os.path.exists(tiktoken_path):
+        return train(name)
+    tok = tokenizer_lib.load_tokenizer(name, data_root, dataset=next(iter(corpora)))
+    info = tokenizer_info(name, data_root)
+    known, trained_on = info["languages"], info.get("trained_on", [])
+    print(f"using tokenizer '{name}' ({tiktoken_path}, trained on {' and '.join(trained_on) or 'other text'}"
+          f"{': ' + ', '.join(known) if known else ''})")
+    stem = os.path.splitext(tiktoken_path)[0]
+    unseen = [lang for lang in corpora_languages(corpora) if lang not in known]
+    if unseen and known:
+        problem = (f"tokenizer '{name}' was trained on {', '.join(known)}, not on {', '.join(unseen)} "
+                   f"(a language of {', '.join(d for d, files in corpora.items() if set(unseen) & set(files))}): "
+                   f"it would cut {', '.join(unseen)} text into many more, shorter tokens than the others, "
+                   f"and the languages would not be comparable.")
+        if not allow_new_languages:
+            raise UserError(f"{problem}\nEither prepare all the datasets you will train together in one command, "
+                            f"so that one tokenizer is trained on all their languages"
+                            f"{' (' + retrain_hint(known) + ')' if retrain_hint else ''}; or give --tokenizer a new "
+                            f"name (trained on this data's languages); or pass --allow_new_languages=True to "
+                            f"use '{name}' anyway.")
+        print(f"warning: {problem} (--allow_new_languages=True)")
+    elif trained_on:
+        for dataset in corpora:
+            if dataset not in trained_on:
+                print(f"  note: it was trained without {dataset}; to retrain it on all the corpora, delete "
+                      f"{stem}.* and prepare the datasets together again")
+    return tok
+
+
+def recorded_tokenizer(dataset_dir):
+    """The tokenizer identity in a prepared dataset's meta.json, or None."""
+    try:
+        with open(os.path.join(dataset_dir, META_FILE)) as f:
+            return dict(json.load(f)["tokenizer"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def prepare_datasets(corpora, tokenizer, default_tokenizer, train, data_root="data", num_proc=0,
+                     allow_new_languages=False, extra_meta=None, retrain_hint=None):
+    """Prepare each of `corpora` ({dataset: {lang: raw path}}) into <data_root>/<dataset>/, all with
+    one tokenizer (load_or_train_tokenizer), or with a Hugging Face tokenizer.json when `tokenizer`
+    is one (copied into each dataset folder, which meta.json names). `extra_meta` ({dataset: dict})
+    is added to each meta.json. Returns {dataset: meta}."""
+    extra_meta = extra_meta or {}
+    metas = {}
+    if tokenizer_lib.is_tokenizer_json_path(tokenizer):
+        for dataset, raw_files in corpora.items():
+            dataset_dir = os.path.join(data_root, dataset)
+            tok = tokenizer_lib.copy_hf_tokenizer(tokenizer, dataset_dir)
+            print(f"using the Hugging Face tokenizer {tokenizer} ({tok.n_vocab:,} tokens)")
+            metas[dataset] = prepare_parallel_corpus(dataset_dir, raw_files, tok, data_root=data_root,
+                                                     num_proc=num_proc or None, extra_meta=extra_meta.get(dataset))
+        return metas
+    tok = load_or_train_tokenizer(tokenizer, default_tokenizer, corpora, train, data_root, allow_new_languages,
+                                  retrain_hint)
+    for dataset, raw_files in corpora.items():
+        previous = recorded_tokenizer(os.path.join(data_root, dataset))
+        if previous and previous.get("sha256") != tok.sha256:
+            print(f"{os.path.join(data_root, dataset)} was prepared with tokenizer '{previous.get('name')}': "
+                  f"it is replaced by the same data with '{tok.name}' once complete")
+        metas[dataset] = prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok, data_root=data_root,
+                                                 num_proc=num_proc or None, extra_meta=extra_meta.get(dataset))
+    return metas
+
+
+def missing_raw_message(script, dataset, raw_files, raw_dir, download):
+    """What to say when the raw files of `dataset` are not all there, or None."""
+    missing = [path for path in raw_files.values() if not os.path.isfile(path)]
+    if not missing:
+        return None
+    return (f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
+            f"Download it with: {download}\n"
+            f"(or place {' and '.join(os.path.basename(p) for p in raw_files.values())} in {raw_dir} yourself, "
+            f"or point --raw_dir at them)")
 
 
 def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="",
-                    data_root="data", raw_dir=""):
+                    data_root="data", raw_dir="", allow_new_languages=False):
     """What data/<dataset>/prepare.py does for Europarl and MultiUN: find the raw files, load the
     tokenizer (training the shared one when it does not exist yet), prepare <data_root>/<dataset>/.
     tokenizer: '' for the shared europarl-multiun tokenizer of `vocab_size`, else a name under
     <data_root>/tokenizers/ (trained under that name when missing), 'gpt2', or the path of a
     Hugging Face tokenizer.json (or of a folder holding one): a converted model's, so that the
     data can fine-tune it; it is copied into the dataset folder, which meta.json names."""
-    script = f"data/{dataset}/prepare.py"
     raw_dirs = {d: os.path.join(data_root, d, "raw") for d in SHARED_TOKENIZER_CORPORA}
     if raw_dir:
         raw_dirs[dataset] = raw_dir
     raw_files = raw_files_of(dataset, raw_dirs[dataset])
-    missing = [path for path in raw_files.values() if not os.path.isfile(path)]
-    if missing:
-        raise UserError(f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
-                         f"Download it with: bash data/get_data.sh {dataset}\n"
-                         f"(or place {' and '.join(RAW_FILES[dataset].values())} in {raw_dirs[dataset]} yourself, "
-                         f"or point --raw_dir at them)")
+    message = missing_raw_message(f"data/{dataset}/prepare.py", dataset, raw_files, raw_dirs[dataset],
+                                  f"bash data/get_data.sh {dataset}")
+    if message:
+        raise UserError(message)
+    return prepare_datasets({dataset: raw_files}, tokenizer, default_tokenizer_name(vocab_size),
+                            lambda name: train_shared_tokenizer(name, vocab_size, raw_dirs, data_root),
+                            data_root, num_proc, allow_new_languages)[dataset]
 
-    if tokenizer_lib.is_tokenizer_json_path(tokenizer):
-        dataset_dir = os.path.join(data_root, dataset)
-        tok = tokenizer_lib.copy_hf_tokenizer(tokenizer, dataset_dir)
-        print(f"using the Hugging Face tokenizer {tokenizer} ({tok.n_vocab:,} tokens)")
-        return prepare_parallel_corpus(dataset_dir, raw_files, tok, data_root=data_root,
-                                       num_proc=num_proc or None)
-    name = tokenizer or default_tokenizer_name(vocab_size)
-    tiktoken_path, json_path = tokenizer_lib.tokenizer_paths(name, data_root)
-    if name == "gpt2" or os.path.exists(tiktoken_path):
-        tok = tokenizer_lib.load_tokenizer(name, data_root, dataset=dataset)
-        if name != "gpt2":
-            with open(json_path) as f:
-                trained_on = json.load(f).get("trained_on", [])
-            print(f"using tokenizer '{name}' ({tiktoken_path}, trained on {' and '.join(trained_on) or 'other text'})")
-            if trained_on and dataset not in trained_on:
-                print(f"  note: it was trained without {dataset}; to retrain it on both corpora, delete "
-                      f"{os.path.splitext(tiktoken_path)[0]}.* and prepare both datasets again")
-    else:
-        tok = train_shared_tokenizer(name, vocab_size, raw_dirs, data_root)
 
-    return prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok, data_root=data_root,
-                                   num_proc=num_proc or None)
+def script_options(argv, **options):
+    """The keys every prepare script of data/corpora.py's corpora takes, then `options` (the
+    script's own keys, with their defaults), set from argv and checked against their ranges."""
+    options = dict(
+        num_proc=0,         # worker processes; 0: one per CPU core
+        vocab_size=DEFAULT_VOCAB_SIZE,  # tokens of the trained tokenizer, <|endoftext|> included
+        tokenizer='',       # '': the shared tokenizer of the data's languages (trained if missing); else
+                            # a name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a
+                            # converted model's)
+        data_root='data',
+        allow_new_languages=False,  # True: use an existing tokenizer on languages it was not trained on
+        **options,
+    )
+    ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT, merges
+    configure(options, argv, ranges)
+    return options
 
 
 def prepare_script(dataset, argv):
     """The command line of data/<dataset>/prepare.py for Europarl and MultiUN: its keys, checked
     against their ranges, then prepare_dataset()."""
-    options = dict(
-        num_proc=0,         # worker processes; 0: one per CPU core
-        vocab_size=DEFAULT_VOCAB_SIZE,  # tokens of the trained tokenizer, <|endoftext|> included
-        tokenizer='',       # '': the shared europarl-multiun tokenizer (trained if missing); else a
-                            # name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a
-                            # converted model's)
-        data_root='data',
-        raw_dir='',         # '': <data_root>/<dataset>/raw
-    )
-    ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT, merges
-    configure(options, argv, ranges)
+    options = script_options(argv, raw_dir='')  # raw_dir '': <data_root>/<dataset>/raw
     return prepare_dataset(dataset, **options)

@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from common.errors import UserError
-from data.corpora import DATASETS, prepare_command
+from data.corpora import is_registered, prepare_command
 
 SPLITS = ('train', 'val', 'test')
 HELD_OUT_SPLITS = ('val', 'test')  # also kept as text, for the evaluations
@@ -108,22 +108,22 @@ def read_meta(data_root, dataset):
     if not os.path.isfile(path):
         known = prepared_datasets(data_root)
         close = difflib.get_close_matches(dataset, known, n=1, cutoff=0.6)
-        if close and dataset not in DATASETS:  # a typo, more likely than a dataset to prepare
+        if close and not is_registered(dataset):  # a typo, more likely than a dataset to prepare
             raise UserError(f"no dataset '{dataset}' under {data_root}: did you mean '{close[0]}'? "
                             f"(prepared there: {', '.join(known)})")
         raise UserError(f"dataset '{dataset}' is not prepared: {path} does not exist. "
-                        f"Prepare it with: {prepare_command(dataset)}"
+                        f"Prepare it with: {prepare_command(dataset, data_root)}"
                         + (f" (prepared under {data_root}: {', '.join(known)})" if known else ''))
     try:
         with open(path) as f:
             meta = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise UserError(f"{path} is not readable JSON ({e}). Prepare the dataset again with: "
-                        f"{prepare_command(dataset)}")
+                        f"{prepare_command(dataset, data_root)}")
     missing = [k for k in META_REQUIRED_KEYS if k not in meta]
     if missing:
         raise UserError(f"{path} lacks {', '.join(missing)}: it was written by another version "
-                        f"of the prepare scripts. Prepare it again with: {prepare_command(dataset)}")
+                        f"of the prepare scripts. Prepare it again with: {prepare_command(dataset, data_root)}")
     if meta['dtype'] not in ('uint16', 'uint32'):
         raise UserError(f"{path}: dtype must be uint16 or uint32, not {meta['dtype']!r}")
     return meta
@@ -160,7 +160,7 @@ def check_token_file(path, meta, dataset, chunk=2**26):
     size = os.path.getsize(path)
     if size % itemsize:
         raise UserError(f"{path} is {size:,} bytes, not a whole number of {meta['dtype']} tokens: "
-                        f"it is truncated. Prepare the dataset again with: {prepare_command(dataset)}")
+                        f"it is truncated. Prepare the dataset again with: {prepare_command(dataset, os.path.dirname(os.path.dirname(path)))}")
     tokens = np.memmap(path, mode='r', dtype=meta['dtype']) if size else np.zeros(0, meta['dtype'])
     for start in range(0, len(tokens), chunk):
         largest = int(tokens[start:start + chunk].max())
@@ -169,7 +169,7 @@ def check_token_file(path, meta, dataset, chunk=2**26):
             raise UserError(f"{path} holds token id {largest} (first bad id at token {position:,}) but "
                             f"meta.json says the vocabulary has {meta['vocab_size']} ids: the .bin "
                             f"and meta.json come from different preparations. Prepare the dataset "
-                            f"again with: {prepare_command(dataset)}")
+                            f"again with: {prepare_command(dataset, os.path.dirname(os.path.dirname(path)))}")
     return size // itemsize
 
 
@@ -217,7 +217,7 @@ def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
     path = heldout_path(data_root, dataset, lang, split)
     if not os.path.isfile(path):
         raise UserError(f"{path} does not exist: the held-out text is written by the prepare "
-                        f"script; prepare the dataset again with: {prepare_command(dataset)}")
+                        f"script; prepare the dataset again with: {prepare_command(dataset, data_root)}")
     lines = []
     with open(path, 'rb') as f:
         for line in f:
@@ -228,7 +228,7 @@ def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
             except UnicodeDecodeError as e:
                 raise UserError(f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
                                 f"held-out text is written by the prepare script, prepare the dataset "
-                                f"again with: {prepare_command(dataset)}")
+                                f"again with: {prepare_command(dataset, data_root)}")
     return lines
 
 
@@ -273,7 +273,7 @@ class PreparedData:
             if missing:
                 raise UserError(f"dataset '{ds}' lacks {', '.join(missing)} (meta.json names the "
                                 f"languages {', '.join(meta['languages'])}): training would see the "
-                                f"other language(s) only. Prepare it again with: {prepare_command(ds)}")
+                                f"other language(s) only. Prepare it again with: {prepare_command(ds, self.data_root)}")
             for lang in meta['languages']:
                 for split in SPLITS:
                     path = self.path(ds, lang, split)
@@ -282,7 +282,7 @@ class PreparedData:
         if not any(s == 'train' for (_, _, s) in self.n_tokens):
             raise UserError(f"no training tokens found under {self.data_root} for "
                             f"{self.datasets}. Prepare them with: "
-                            f"{' && '.join(prepare_command(d) for d in self.datasets)}")
+                            f"{' && '.join(prepare_command(d, self.data_root) for d in self.datasets)}")
 
     def path(self, dataset, lang, split):
         return token_path(self.data_root, dataset, lang, split)

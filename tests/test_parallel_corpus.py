@@ -313,3 +313,144 @@ def test_bad_raw_files_are_refused_before_a_tokenizer_is_trained(tmp_path):
     result = run_prepare(f"--data_root={root}", "--vocab_size=100000", "--num_proc=1")
     assert result.returncode == 1 and "supports only" in result.stderr and "not the 100,000 asked for" in result.stderr
     assert not os.path.exists(tokenizer.tokenizer_paths("europarl-multiun-bpe100k", root)[0])
+
+
+# -----------------------------------------------------------------------------
+# Europarl's other pairs (data/europarl/prepare.py --pair), their shared tokenizer, and the join on English
+
+WORDS = {"en": "the commission council parliament report vote budget region member states must will debate".split(),
+         "de": "die kommission rat parlament bericht abstimmung haushalt region mitglied staaten muss wird".split(),
+         "fr": "la commission conseil parlement rapport vote budget région membre états doit sera débat".split(),
+         "fi": "komissio neuvosto parlamentti mietintö äänestys talousarvio alue jäsen valtiot täytyy".split()}
+
+
+def sentence(lang, i):
+    rng = random.Random(i)
+    return " ".join(rng.choice(WORDS[lang]) for _ in range(rng.randint(4, 10))) + f" <{i}>"
+
+
+def write_pair(root, pair, ids, repeated=0, seed=None):
+    """Europarl-format files of `pair` holding sentence `i` of each language for each id (in a
+    shuffled order with `seed`), a <CHAPTER> line and `repeated` lines '(Applause)' in English."""
+    lang = pair.split("-")[0]
+    raw = os.path.join(root, "europarl" if pair == "fr-en" else f"europarl-{pair}", "raw")
+    os.makedirs(raw, exist_ok=True)
+    ids = list(ids)
+    if seed is not None:
+        random.Random(seed).shuffle(ids)
+    rows = [("<CHAPTER ID=1>", "<CHAPTER ID=1>")] + [(sentence("en", i), sentence(lang, i)) for i in ids]
+    rows[len(rows) // 2:len(rows) // 2] = [("(Applause)", f"({lang} {k})") for k in range(repeated)]
+    for side, code in ((0, "en"), (1, lang)):
+        with open(os.path.join(raw, f"europarl-v7.{pair}.{code}"), "w") as f:
+            f.write("".join(row[side] + "\n" for row in rows))
+
+
+def europarl(root, *args):
+    from data.europarl.pairs import europarl_script
+    return europarl_script([f"--data_root={root}", "--vocab_size=300", "--num_proc=1", *args])
+
+
+def test_pair_prepares_its_own_dataset_and_tokenizer(tmp_path):
+    from data.corpora import prepare_command
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    meta = europarl(root, "--pair=de-en")["europarl-de-en"]
+    assert meta["dataset"] == "europarl-de-en" and meta["languages"] == ["en", "de"]
+    assert meta["tokenizer"]["name"] == "europarl-de-en-bpe300"
+    assert not os.path.exists(os.path.join(root, "europarl"))
+    info = json.load(open(tokenizer.tokenizer_paths("europarl-de-en-bpe300", root)[1]))
+    assert info["languages"] == ["en", "de"] and info["trained_on"] == ["europarl-de-en"]
+    assert sorted(info["training_sample"]) == ["de", "en"]
+    en = read_lines(os.path.join(root, "europarl-de-en", "en_val.txt"))
+    de = read_lines(os.path.join(root, "europarl-de-en", "de_val.txt"))
+    assert en and [line.split("<")[1] for line in en] == [line.split("<")[1] for line in de]
+    assert prepare_command("europarl-de-en") == ("bash data/get_data.sh europarl --pair=de-en && "
+                                                 "python data/europarl/prepare.py --pair=de-en")
+    assert prepare_command("europarl") == "bash data/get_data.sh europarl && python data/europarl/prepare.py"
+    from data.prepared import read_meta
+    with pytest.raises(UserError, match=r"'europarl-fi-en' is not prepared.*get_data.sh europarl --pair=fi-en && "):
+        read_meta(root, "europarl-fi-en")  # a pair not prepared yet: not taken for a typo of europarl-de-en
+
+
+def test_pairs_prepared_together_share_one_tokenizer_of_all_their_languages(tmp_path):
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    write_pair(root, "fr-en", range(1000, 1400))
+    metas = europarl(root, "--pair=de-en,fr-en")
+    assert list(metas) == ["europarl-de-en", "europarl"]
+    assert metas["europarl"]["languages"] == ["en", "fr"] and metas["europarl-de-en"]["languages"] == ["en", "de"]
+    assert metas["europarl"]["tokenizer"] == metas["europarl-de-en"]["tokenizer"]
+    assert metas["europarl"]["tokenizer"]["name"] == "europarl-de-en-fr-bpe300"
+    info = json.load(open(tokenizer.tokenizer_paths("europarl-de-en-fr-bpe300", root)[1]))
+    assert info["languages"] == ["en", "de", "fr"] and info["trained_on"] == ["europarl-de-en", "europarl"]
+    sizes = [s["bytes"] for s in info["training_sample"].values()]
+    assert min(sizes) > 0.9 * max(sizes)  # balanced by bytes, though English has twice the text
+
+
+def test_pair_all_prepares_what_is_downloaded_and_names_the_rest(tmp_path, capsys):
+    root = str(tmp_path)
+    with pytest.raises(UserError, match="no Europarl pair is downloaded"):
+        europarl(root, "--pair=all")
+    write_pair(root, "fi-en", range(300))
+    write_pair(root, "de-en", range(300))
+    metas = europarl(root, "--pair=all")
+    assert list(metas) == ["europarl-de-en", "europarl-fi-en"]
+    assert metas["europarl-fi-en"]["tokenizer"]["name"] == "europarl-de-en-fi-bpe300"
+    out = capsys.readouterr().out
+    assert "not downloaded: bg-en, cs-en, da-en, el-en, es-en, et-en, fr-en," in out
+    assert "bash data/get_data.sh europarl --pair=bg-en,cs-en,da-en,el-en,es-en,et-en,fr-en," in out
+
+
+def test_bad_pairs_are_refused_first(tmp_path):
+    from data.europarl.pairs import parse_pairs
+    assert parse_pairs("") == parse_pairs("fr-en") == ["fr-en"]  # the dataset europarl, as before
+    root = str(tmp_path)
+    with pytest.raises(UserError, match=r"xx-en, en-de \(write de-en\) are not Europarl v7 pairs.*bg-en, cs-en"):
+        europarl(root, "--pair=de-en,xx-en,en-de")
+    with pytest.raises(UserError, match=r"fi-en \(.*europarl-v7.fi-en.en.*\n.*get_data.sh europarl --pair=fi-en"):
+        europarl(root, "--pair=fi-en")
+    with pytest.raises(UserError, match="joins several pairs"):
+        europarl(root, "--pair=de-en", "--join=True")
+    result = run_prepare(f"--data_root={root}", "--pair=de-en")
+    assert result.returncode == 1 and "bash data/get_data.sh europarl --pair=de-en" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_tokenizer_reused_on_a_language_it_never_saw_is_refused_unless_allowed(tmp_path, capsys):
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    write_pair(root, "fi-en", range(300))
+    europarl(root, "--pair=de-en")
+    with pytest.raises(UserError, match=r"(?s)'europarl-de-en-bpe300' was trained on en, de, not on fi .*"
+                                        r"--pair=de-en,fi-en.*--allow_new_languages=True"):
+        europarl(root, "--pair=fi-en", "--tokenizer=europarl-de-en-bpe300")
+    assert not os.path.exists(os.path.join(root, "europarl-fi-en", "meta.json"))
+    meta = europarl(root, "--pair=fi-en", "--tokenizer=europarl-de-en-bpe300", "--allow_new_languages=True")
+    assert meta["europarl-fi-en"]["tokenizer"]["name"] == "europarl-de-en-bpe300"
+    assert "warning: tokenizer 'europarl-de-en-bpe300' was trained on en, de, not on fi" in capsys.readouterr().out
+    # the same languages: reused without a word of warning
+    europarl(root, "--pair=de-en", "--tokenizer=europarl-de-en-bpe300")
+    assert "warning" not in capsys.readouterr().out
+
+
+def test_pairs_joined_on_english_are_aligned_across_three_languages(tmp_path):
+    from data.corpora import prepare_command
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(400), repeated=2)
+    # fr-en lacks every 7th line, holds lines de-en lacks, is in another order, and one English line once
+    write_pair(root, "fr-en", [i for i in range(450) if i % 7], repeated=1, seed=3)
+    meta = europarl(root, "--pair=de-en,fr-en", "--join=True")["europarl-de-en-fr"]
+    assert meta["languages"] == ["en", "de", "fr"] and meta["tokenizer"]["name"] == "europarl-de-en-fr-bpe300"
+    expected = [i for i in range(400) if i % 7]  # in de-en's order; '(Applause)' repeats in de-en: dropped
+    raw = {lang: read_lines(os.path.join(root, "europarl-de-en-fr", "raw", f"europarl-v7.joined.{lang}"))
+           for lang in ("en", "de", "fr")}
+    assert raw == {lang: [sentence(lang, i) for i in expected] for lang in ("en", "de", "fr")}
+    join = meta["join"]
+    assert join["kept_lines"] == len(expected) == meta["raw_lines"]
+    assert join["pairs"]["de-en"]["repeated_english_lines"] == 2 and join["pairs"]["fr-en"]["clean_lines"] == 385 + 1
+    assert sum(meta["splits"]["fr"][split]["lines"] for split in SPLITS) == len(expected)
+    for split in ("val", "test"):
+        ids = [[line.split("<")[1] for line in read_lines(os.path.join(root, "europarl-de-en-fr", f"{lang}_{split}.txt"))]
+               for lang in ("en", "de", "fr")]
+        assert ids[0] == ids[1] == ids[2]
+    assert prepare_command("europarl-de-en-fr").endswith("prepare.py --pair=de-en,fr-en --join=True")

@@ -1,0 +1,241 @@
+"""
+Europarl v7's language pairs with English as datasets (data/europarl/prepare.py): one dataset per
+pair (europarl-de-en; fr-en is the dataset europarl, as in the original project), several pairs
+prepared with one shared tokenizer, or several pairs joined on their English side into one
+line-aligned dataset of all their languages (europarl-de-en-fr: en, de, fr).
+
+    python data/europarl/prepare.py --pair=de-en,fr-en              # europarl-de-en and europarl
+    python data/europarl/prepare.py --pair=de-en,fr-en --join=True  # europarl-de-en-fr
+
+The join keeps the English lines found in every pair (exact match of the line as the prepare
+pipeline cleans it: stripped, pairs with an empty or markup-only side dropped) and, to be
+deterministic, only those that occur once in each pair: an English line repeated within a pair
+("(Applause)", "The debate is closed.") could be matched to several translations, so it is
+dropped. Lines keep the order of the first pair. Memory stays bounded: one 64-bit hash per
+English line (two different lines sharing a hash, odds about 1e-7 for two million lines, would
+be taken for one), then each language is written through a scratch file in its own pair's order
+and copied out in the joined order. For two pairs of 1.6M lines: about 1 minute, 220 MB.
+"""
+
+import contextlib
+import hashlib
+import os
+
+import numpy as np
+
+from common.atomic_files import temporary_path, write_failure
+from common.errors import UserError
+from common.languages import EUROPARL_PAIRS
+from data.corpora import (EUROPARL_DEFAULT_PAIR, europarl_dataset, europarl_join_name, europarl_raw_files,
+                          shared_tokenizer_name)
+from data.parallel_corpus import (aligned_scans, corpora_languages, iter_clean_chunks, prepare_dataset,
+                                  prepare_datasets, script_options, train_tokenizer_on)
+
+JOINED_RAW_FILE = "europarl-v7.joined.{lang}"  # in data/<joined dataset>/raw/
+
+
+def parse_pairs(text):
+    """--pair's value -> the list of pairs ('' -> fr-en; 'all' -> every pair), unknown ones refused."""
+    if text.strip() in ("", EUROPARL_DEFAULT_PAIR):
+        return [EUROPARL_DEFAULT_PAIR]
+    if text.strip() == "all":
+        return list(EUROPARL_PAIRS)
+    pairs = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    unknown = [p for p in pairs if p not in EUROPARL_PAIRS]
+    if unknown:
+        hints = [f"{p} (write {p.split('-')[1]}-en)" if p.startswith("en-") and f"{p.split('-')[1]}-en" in EUROPARL_PAIRS
+                 else p for p in unknown]
+        raise UserError(f"--pair: {', '.join(hints)} {'is not a' if len(unknown) == 1 else 'are not'} Europarl v7 "
+                        f"pair{'s' if len(unknown) > 1 else ''}. Europarl pairs each language with English: "
+                        f"{', '.join(EUROPARL_PAIRS)} (several comma-separated, or --pair=all)")
+    return pairs
+
+
+def pair_raw_dir(pair, data_root):
+    return os.path.join(data_root, europarl_dataset(pair), "raw")
+
+
+def download_command(pairs):
+    return f"bash data/get_data.sh europarl --pair={','.join(pairs)}"
+
+
+def downloaded_pairs(pairs, data_root, every_pair):
+    """{pair: raw files} of `pairs`. Asked for by name, a pair whose raw files are missing is an
+    error (naming all of them and the download command); with --pair=all the downloaded ones are
+    kept and the others named."""
+    files = {pair: europarl_raw_files(pair, pair_raw_dir(pair, data_root)) for pair in pairs}
+    missing = [p for p, f in files.items() if not all(os.path.isfile(path) for path in f.values())]
+    if every_pair:
+        present = {p: f for p, f in files.items() if p not in missing}
+        if not present:
+            raise UserError(f"--pair=all: no Europarl pair is downloaded under {data_root}. "
+                            f"Download some first, e.g.: bash data/get_data.sh europarl --pair=de-en,fr-en "
+                            f"(or all 20: {download_command(['all'])})")
+        if missing:
+            print(f"--pair=all: preparing the {len(present)} downloaded pair(s) ({', '.join(present)}); "
+                  f"not downloaded: {', '.join(missing)}. To add them: {download_command(missing)}")
+        return present
+    if missing:
+        raise UserError("raw Europarl text not found for "
+                        + "; ".join(f"{p} ({', '.join(path for path in files[p].values() if not os.path.isfile(path))})"
+                                    for p in missing)
+                        + f".\nDownload it with: {download_command(missing)}")
+    return files
+
+
+# -----------------------------------------------------------------------------
+# joining pairs on their English side
+
+def _english_hashes(raw_files):
+    """A 64-bit hash of each English line that prepare would keep, in raw order."""
+    return np.fromiter((int.from_bytes(hashlib.blake2b(line.encode("utf-8"), digest_size=8).digest(), "little")
+                        for kept, _, _ in iter_clean_chunks(raw_files) for line in kept["en"]), dtype=np.uint64)
+
+
+def _members(values, sorted_set):
+    """values[i] in sorted_set, for each i (np.isin without its several copies of both arrays)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), bool)
+    index = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[index] == values
+
+
+def _write_in_order(lines, positions, n_lines, scratch):
+    """Write `lines` (an iterable, in any order) to `scratch`; return (starts, ends) of line
+    position p (positions[i] is the position of the i-th line) so they can be copied out in order."""
+    starts, ends = np.zeros(n_lines, np.int64), np.zeros(n_lines, np.int64)
+    offset = 0
+    with open(scratch, "wb") as f:
+        for position, line in zip(positions, lines):
+            data = line.encode("utf-8") + b"\n"
+            f.write(data)
+            starts[position], ends[position] = offset, offset + len(data)
+            offset += len(data)
+    return starts, ends
+
+
+def _copy_in_order(scratch, starts, ends, destination, block=1 << 16):
+    """The lines of `scratch` in position order into `destination` (pread: page cache, not this
+    process's memory, holds the scratch file)."""
+    fd = os.open(scratch, os.O_RDONLY)
+    try:
+        with open(destination, "wb") as out:
+            for first in range(0, len(starts), block):
+                for start, end in zip(starts[first:first + block].tolist(), ends[first:first + block].tolist()):
+                    out.write(os.pread(fd, end - start, start))
+    finally:
+        os.close(fd)
+
+
+def join_on_english(pair_files, raw_dir, verbose=True):
+    """Write the Europarl pairs `pair_files` ({pair: {"en": path, xx: path}}) joined on English
+    into raw_dir/europarl-v7.joined.{en,xx,...}: line-aligned, one line per English line that
+    occurs exactly once in every pair, in the first pair's order. The files are replaced only once
+    all are complete. Returns ({lang: path}, join statistics for meta.json)."""
+    scans = {pair: aligned_scans(files) for pair, files in pair_files.items()}
+    stats, kept = {}, None
+    hashes = {}
+    for pair, files in pair_files.items():
+        if verbose:
+            print(f"join: hashing the English side of {pair}")
+        hashes[pair] = _english_hashes(files)
+        values, counts = np.unique(hashes[pair], return_counts=True)
+        unique = values[counts == 1]
+        stats[pair] = {"raw_lines": scans[pair]["en"][0], "clean_lines": len(hashes[pair]),
+                       "repeated_english_lines": int(counts[counts > 1].sum()), "unique_english_lines": len(unique),
+                       "sources": {lang: {"path": path, "sha256": scans[pair][lang][1]} for lang, path in files.items()}}
+        kept = unique if kept is None else kept[_members(kept, unique)]  # sorted, like np.unique's
+        del values, counts, unique
+    first = next(iter(pair_files))
+    in_order = hashes[first][_members(hashes[first], kept)]  # the joined lines, in the first pair's order
+    sorted_hashes = np.sort(in_order)
+    rank = np.argsort(in_order, kind="stable")  # sorted_hashes[i] == in_order[rank[i]]: its position
+    n_lines = len(in_order)
+    languages = corpora_languages(pair_files)
+    if n_lines == 0:
+        raise UserError(f"joining {', '.join(pair_files)} on English leaves no line: no English line occurs "
+                        f"exactly once in every pair")
+
+    os.makedirs(raw_dir, exist_ok=True)
+    paths = {lang: os.path.join(raw_dir, JOINED_RAW_FILE.format(lang=lang)) for lang in languages}
+    tmp = {lang: temporary_path(path) for lang, path in paths.items()}
+    scratch = temporary_path(os.path.join(raw_dir, "join-scratch"))
+    try:
+        for pair, files in pair_files.items():
+            wanted = [lang for lang in files if lang != "en" or pair == first]
+            if verbose:
+                print(f"join: writing the {', '.join(wanted)} lines of {pair}")
+            mask = _members(hashes[pair], kept)
+            positions = rank[np.searchsorted(sorted_hashes, hashes[pair][mask])]
+            mask = mask.tolist()
+            for lang in wanted:
+                cleaned = (line for chunk, _, _ in iter_clean_chunks(files) for line in chunk[lang])
+                lines = (line for line, keep in zip(cleaned, mask) if keep)
+                starts, ends = _write_in_order(lines, positions, n_lines, scratch)
+                _copy_in_order(scratch, starts, ends, tmp[lang])
+        for lang in languages:
+            os.replace(tmp[lang], paths[lang])
+    except OSError as e:
+        raise write_failure(e.filename or raw_dir, e) from e
+    finally:
+        for path in [*tmp.values(), scratch]:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+    summary = {"on": "en", "pairs": stats, "kept_lines": n_lines,
+               "rule": "English lines (as cleaned by the prepare pipeline) present in every pair and occurring "
+                       "exactly once in each; in the order of the first pair"}
+    if verbose:
+        print(f"join: {n_lines:,} lines kept of "
+              + ", ".join(f"{pair} {s['clean_lines']:,} ({s['repeated_english_lines']:,} with a repeated English line)"
+                          for pair, s in stats.items()))
+    return paths, summary
+
+
+# -----------------------------------------------------------------------------
+
+def europarl_script(argv):
+    """data/europarl/prepare.py: its keys, then the datasets of the pairs asked for."""
+    options = script_options(
+        argv,
+        pair='',       # '' or fr-en: the dataset europarl; de-en: europarl-de-en; de-en,fr-en: both,
+                       # with one tokenizer; all: every downloaded pair
+        join=False,    # True: the pairs joined on their English side into one dataset (europarl-de-en-fr)
+        raw_dir='',    # '': <data_root>/<dataset>/raw (one pair only)
+    )
+    pair_text, join, raw_dir = options.pop("pair"), options.pop("join"), options.pop("raw_dir")
+    pairs = parse_pairs(pair_text)
+    data_root = options["data_root"]
+    if join and len(pairs) < 2:
+        raise UserError(f"--join=True joins several pairs on English (e.g. --pair=de-en,fr-en); --pair={pair_text or 'fr-en'} is one")
+    if raw_dir and len(pairs) > 1:
+        raise UserError("--raw_dir names the raw folder of one pair; with several, each pair is read from "
+                        "<data_root>/europarl-<pair>/raw (data/europarl/raw for fr-en)")
+    if pairs == [EUROPARL_DEFAULT_PAIR]:  # as always: the tokenizer shared with MultiUN
+        return {"europarl": prepare_dataset("europarl", raw_dir=raw_dir, **options)}
+    pair_files = ({pairs[0]: europarl_raw_files(pairs[0], raw_dir)} if raw_dir else
+                  downloaded_pairs(pairs, data_root, pair_text.strip() == "all"))
+    if raw_dir:
+        missing = [path for path in pair_files[pairs[0]].values() if not os.path.isfile(path)]
+        if missing:
+            raise UserError(f"raw Europarl text not found: {', '.join(missing)}")
+    pairs = list(pair_files)
+    extra_meta = {}
+    if join:
+        if len(pairs) < 2:
+            raise UserError(f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
+                            f"Download more with: bash data/get_data.sh europarl --pair=...")
+        name = europarl_join_name(corpora_languages(pair_files))
+        joined, summary = join_on_english(pair_files, os.path.join(data_root, name, "raw"))
+        corpora = {name: joined}
+        extra_meta[name] = {"join": summary}
+    else:
+        corpora = {europarl_dataset(pair): files for pair, files in pair_files.items()}
+    languages = corpora_languages(corpora)
+    vocab_size = options.pop("vocab_size")
+    print(f"preparing {', '.join(corpora)} ({', '.join(languages)}) with one tokenizer")
+    return prepare_datasets(
+        corpora, options.pop("tokenizer"), shared_tokenizer_name("europarl", languages, vocab_size),
+        lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root), data_root,
+        options.pop("num_proc"), options.pop("allow_new_languages"), extra_meta,
+        retrain_hint=lambda known: "python data/europarl/prepare.py --pair=" + ",".join(
+            dict.fromkeys([f"{lang}-en" for lang in known if lang != "en"] + pairs)))
