@@ -52,7 +52,7 @@ def test_every_analysis_writes_its_report(setup):
     assert projection['whole_words']['applied']
     assert 0 <= analyses['alignment']['p_value'] <= 1 and len(analyses['alignment']['matrix']) == 4
     usage = analyses['usage']['metrics']
-    assert sum(usage['norm_share']['en']['values']) == pytest.approx(1.0)
+    assert sum(usage['norm_share']['languages']['en']['values']) == pytest.approx(1.0)
     assert {'jsd', 'mean_abs_difference'} == {m['statistic'] for m in usage.values()}
     probe = analyses['probe']
     assert {(r['model'], r['probe'], r['decision']) for r in probe['overall']} == {
