@@ -11,6 +11,10 @@ $ python sense_visualisation.py --out_dir=out/demo/backpack --baseline_out_dir=o
 One or a few analyses (projection, alignment, usage, probe, similarity, intervention), other words:
 $ python sense_visualisation.py --out_dir=out-bkp-small-16 --analyses=projection --words=bank,banque,right,droit
 $ python sense_visualisation.py --out_dir=out-bkp-small-16 --analyses=similarity --simlex=data/multisimlex
+A model of several languages (say en, fr, de): every analysis covers each language and each pair
+of languages of the held-out dataset, one of the checkpoint's (--heldout_dataset picks which: one
+line-aligned in all three languages compares all three; a two-language one, that pair):
+$ python sense_visualisation.py --out_dir=out-bkp-en-fr-de --heldout_dataset=europarl-de-en
 A training config file may be passed too (keys this script does not have are ignored):
 $ python sense_visualisation.py config/train_small_16.py --out_dir=out-bkp-small-16
 
@@ -49,7 +53,8 @@ report_dir = ''  # where the report goes; '' = out_dir
 analyses = 'all'  # or some of: projection,alignment,usage,probe,similarity,intervention
 # data: read from the checkpoint unless set
 data_root = ''
-heldout_dataset = ''  # held-out text and gold senses from here ('' = first dataset with held-out text)
+heldout_dataset = ''  # held-out text and gold senses from here ('' = first dataset with held-out text
+# in all of its languages); its languages (meta.json) are the languages the analyses compare
 split = 'test'  # held-out split: 'val' or 'test'
 max_sentences = 300  # held-out aligned sentences for usage; annotated lines for the probe
 # words
@@ -129,7 +134,8 @@ root, datasets = checkpoint_datasets(checkpoint, data_root, [heldout_dataset] if
 tok = checkpoint_tokenizer(checkpoint, root, model)
 if heldout_dataset:
     dataset_languages(root, heldout_dataset)  # a typo is an error that names the prepared datasets
-dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(root, d, split)), datasets[0])
+dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(
+    root, d, split, dataset_languages(root, d))), datasets[0])
 languages = dataset_languages(root, dataset)  # the codes in the held-out data (meta.json), in its order
 gold = GoldSenses(root, dataset) if has_gold(root, dataset) else None  # the demo corpus's senses
 lexicon = gold.lexicon if gold else None

@@ -199,13 +199,13 @@ def run(model, tokenizer, data_root, dataset, languages=None, split='test', max_
         figures[metric] = path
         if len(languages) >= 3:
             matrices[metric] = f'sense_usage_{metric}_matrix.png'
-            unit, values = readable_unit([pair['value'] for pair in m['pairs']])
+            label, values = readable_unit(m['statistic'], [pair['value'] for pair in m['pairs']])
             language_matrix(os.path.join(report_dir, matrices[metric]), languages,
                             {tuple(pair['languages']): value for pair, value in zip(m['pairs'], values)},
                             title=f"{USAGE_LABELS[metric]}: {STATISTIC_NAMES[m['statistic']]} "
                                   f"per pair of languages; permutation "
                                   f"{p_text(m['p_value'], n_permutations)} across all",
-                            colorbar_label=STATISTIC_NAMES[m['statistic']] + unit)
+                            colorbar_label=label)
     for metric, m in metrics.items():
         for k in range(K):
             rows.append({'metric': metric, 'sense': k,
@@ -226,15 +226,17 @@ def run(model, tokenizer, data_root, dataset, languages=None, split='test', max_
 STATISTIC_NAMES = {'jsd': 'JSD (bits)', 'mean_abs_difference': 'mean absolute difference'}
 
 
-def readable_unit(values):
-    """Small values in a unit that the matrix's two decimals can show: ('', values) when the
-    largest is 1 or more (or 0), else (' (units of 1e-3)', values * 1000) and so on, by
-    powers of 1000."""
+def readable_unit(statistic, values):
+    """A matrix's values in a unit its two decimals can show, and the colour bar's label:
+    ('JSD (bits)', values) when the largest is 1 or more (or 0), else ('JSD (1e-3 bits)', the
+    values * 1000), and so on by powers of 1000."""
     largest = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0)
-    if largest == 0 or largest >= 1:
-        return '', values
-    exponent = 3 * math.ceil(-math.floor(math.log10(largest)) / 3)
-    return f" (units of 1e-{exponent})", [None if v is None else v * 10 ** exponent for v in values]
+    exponent = 0 if largest == 0 or largest >= 1 else 3 * math.ceil(-math.floor(math.log10(largest)) / 3)
+    unit = ' '.join(part for part in (f'1e-{exponent}' if exponent else '',
+                                      'bits' if statistic == 'jsd' else '') if part)
+    name = 'JSD' if statistic == 'jsd' else 'mean absolute difference'
+    return (f"{name} ({unit})" if unit else name,
+            [None if v is None else v * 10 ** exponent for v in values])
 
 
 def difference_text(m, languages):

@@ -15,8 +15,10 @@ import pytest
 
 from common.errors import UserError
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
+from model import build_model
 from sense_fixtures import write_checkpoint, write_sense_dataset
 from senses import usage
+from senses.explorer import describe_model
 from senses.projection import frequent_words, words_of_each_language
 from senses.usage import compare_language_usage
 
@@ -106,6 +108,22 @@ def test_three_languages_every_pair_and_one_test_across_all():
         u['positions'] = independent[0]['positions']
     noise = compare_language_usage(dict(zip(('en', 'fr', 'de'), independent)), 'norm_share', 'jsd', 200, 50)
     assert noise['p_value'] > 0.05
+
+
+def test_matrix_values_are_shown_in_a_unit_two_decimals_can_show():
+    label, values = usage.readable_unit('jsd', [0.0029, 0.0004])
+    assert label == 'JSD (1e-3 bits)' and values == pytest.approx([2.9, 0.4])
+    label, values = usage.readable_unit('jsd', [4e-9, 1e-9])
+    assert label == 'JSD (1e-9 bits)' and values == pytest.approx([4.0, 1.0])
+    assert usage.readable_unit('mean_abs_difference', [0.03]) == ('mean absolute difference (1e-3)', [30.0])
+    assert usage.readable_unit('jsd', [1.5, 0.0]) == ('JSD (bits)', [1.5, 0.0])
+
+
+def test_the_explorer_names_the_languages_of_the_model():
+    model = build_model('backpack-lm', n_layer=1, n_head=2, n_embd=16, block_size=8, vocab_size=32,
+                        n_sense_vector=2)
+    line = describe_model(model, {'data': {'languages': ['en', 'fr', 'de', 'xx']}})
+    assert 'languages English, French, German, xx' in line
 
 
 class FakeTokenizer:
