@@ -106,6 +106,20 @@ def words_of_each_language(word_list, tokenizer, data_root, dataset, languages, 
     return [w for turn in itertools.zip_longest(*by_language.values()) for w in turn if w]
 
 
+def guess_languages(word_list, lines_by_language):
+    """[(word, language or '')] with each '' replaced by the one language whose lines have the
+    word (regardless of case); a word in the lines of several languages, or of none, keeps ''."""
+    vocabulary = {lang: {w.lower() for line in lines for w in WORD_PATTERN.findall(line)}
+                  for lang, lines in lines_by_language.items()}
+    guessed = []
+    for word, lang in word_list:
+        if not lang:
+            having = [code for code, words in vocabulary.items() if word.lower() in words]
+            lang = having[0] if len(having) == 1 else ''
+        guessed.append((word, lang))
+    return guessed
+
+
 def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token='first', top_k=10,
         whole_words=True, n_table_words=8, n_figure_words=6, checkpoint_label='', report_dir='.'):
     """The sense tables of word_list [(word, language)]: each word's tokens (one that is no
@@ -113,7 +127,10 @@ def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token=
     whole words when whole_words and a word list is at hand: wordfreq, else the held-out text
     of data_root/dataset in `languages`), written to sense_projections.csv, sense_projections.png (the first
     n_figure_words words) and senses.tex (the first n_table_words, titled with
-    checkpoint_label) in report_dir."""
+    checkpoint_label) in report_dir. A word listed without its language gets the one language
+    whose held-out text has it, if only one has."""
+    text = heldout_text(data_root, dataset, languages)
+    word_list = guess_languages(word_list, text)
     resolved, unreadable = [], []
     for word, lang in word_list:
         ids = word_tokens(tokenizer, word)
@@ -138,7 +155,7 @@ def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token=
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}
     allowed = None
     if whole_words:
-        known, source = known_words(heldout_text(data_root, dataset, languages))
+        known, source = known_words(text)
         mask = whole_word_mask(tokenizer, model.config.vocab_size, known) if known else None
         if mask is not None and int(mask.sum()) >= top_k:
             allowed = mask

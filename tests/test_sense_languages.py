@@ -19,7 +19,7 @@ from model import build_model
 from sense_fixtures import write_checkpoint, write_sense_dataset
 from senses import usage
 from senses.explorer import describe_model
-from senses.projection import frequent_words, words_of_each_language
+from senses.projection import frequent_words, guess_languages, words_of_each_language
 from senses.usage import compare_language_usage
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -152,6 +152,15 @@ def test_each_language_gets_words_of_its_own(tmp_path):
                      ('parlement', 'fr'), ('Haus', 'de')]  # every language among the first tables
     assert words_of_each_language(defaults, FakeTokenizer(), str(tmp_path), 'tri', ['de', 'en']) == [
         ('Stadt', 'de'), ('bank', 'en'), ('Haus', 'de'), ('parliament', 'en')]
+
+
+def test_a_word_listed_without_its_language_gets_the_one_whose_text_has_it():
+    lines = {'en': ['the bank of the river', 'Parliament voted'], 'fr': ['la banque', 'le vote'],
+             'de': ['die Bank', 'das Parlament']}
+    words = [('bank', ''), ('banque', ''), ('parliament', ''), ('Parlament', ''), ('vote', 'en'),
+             ('zqxjw', '')]
+    assert guess_languages(words, lines) == [('bank', ''), ('banque', 'fr'), ('parliament', 'en'),
+                                             ('Parlament', 'de'), ('vote', 'en'), ('zqxjw', '')]
 
 
 @pytest.fixture(scope='module')
