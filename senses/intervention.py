@@ -269,8 +269,8 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
             weights = sense_weights_by_meaning(model, tokenizer, selection_occurrences, word, lang,
                                                len(entry['senses']), batch_size, autocast)
             if weights is None:
-                notes.append(f"{word}: the selection lines do not use every meaning of it; its "
-                             f"senses are chosen by projection (circular)")
+                notes.append(f"{word} ({language_name(lang)}): the selection lines do not use every "
+                             f"meaning of it; its senses are chosen by projection (circular)")
         for s, sense in enumerate(entry['senses']):
             others = [i for i in range(len(entry['senses'])) if i != s]
             sets = {'translation': translations[s], 'context': contexts[s],

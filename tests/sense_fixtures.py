@@ -2,8 +2,8 @@
 scripts write (data_root/<dataset>/{lang}_{split}.bin and .txt, meta.json, gold/ as
 data/demo/prepare.py writes it), a real BPE tokenizer trained on it, and tiny GPT-2 and Backpack
 checkpoints, for the tests of the sense analyses. With languages=('en', 'fr', 'de') the same
-corpus has a German translation of every line too (line-aligned across the three languages; the
-gold senses stay English and French)."""
+corpus has a German translation of every line too (line-aligned across the three languages), and
+German gold senses: 'Bank' for money and for the side of a river, as the English 'bank'."""
 
 import json
 import os
@@ -41,15 +41,16 @@ TEMPLATES = [
     ("the {s} voted for the budget .", "{S} a voté pour le budget .", []),
 ]
 
-# German translations of TEMPLATES, in their order: {N} nominative (capitalised), {dat}, {acc}, {gen}
+# German translations of TEMPLATES, in their order ({N} nominative (capitalised), {dat}, {acc},
+# {gen}), with their gold senses (word-level translations: this 'Bank' is a river's too)
 TEMPLATES_DE = [
-    "{N} nahm Geld von der Bank .",
-    "{N} ging am Ufer des Flusses entlang .",
-    "Die Kredite der Bank halfen {dat} .",
-    "der Flug {gen} ging nach paris .",
-    "der Diebstahl des Autos schockierte {acc} .",
-    "das Parlament nahm den Bericht {gen} an .",
-    "{N} stimmte für den Haushalt .",
+    ("{N} nahm Geld von der Bank .", [('bank', 'Bank/Geldinstitut')]),
+    ("{N} ging an der Bank des Flusses entlang .", [('bank', 'Bank/Ufer')]),
+    ("Die Kredite der Bank halfen {dat} .", [('bank', 'Bank/Geldinstitut')]),
+    ("der Flug {gen} ging nach paris .", []),
+    ("der Diebstahl des Autos schockierte {acc} .", []),
+    ("das Parlament nahm den Bericht {gen} an .", []),
+    ("{N} stimmte für den Haushalt .", []),
 ]
 
 LEXICON = [
@@ -57,6 +58,11 @@ LEXICON = [
     ('bank', 'en', 'bank/river', 'side of a river', 'rive', 'river|walked'),
     ('vol', 'fr', 'vol/flight', 'flight', 'flight', 'paris|parti'),
     ('vol', 'fr', 'vol/theft', 'theft', 'theft', 'voiture|choqué'),
+]
+
+LEXICON_DE = [
+    ('bank', 'de', 'Bank/Geldinstitut', 'financial institution', 'bank|banque', 'Geld|Kredite'),
+    ('bank', 'de', 'Bank/Ufer', 'side of a river', 'rive|river', 'Flusses|ging'),
 ]
 
 LEXICON_ALL = [('parliament', 'parlement'), ('report', 'rapport'), ('council', 'conseil'),
@@ -84,8 +90,13 @@ def generate_lines(n_lines, seed=0, german=False):
             annotation[lang].append({'word': word, 'sense_id': sense_id, 'word_index': index})
         if german:
             nominative, dative, accusative, genitive = SUBJECTS_DE[subject]
-            lines.append((en, fr, annotation, TEMPLATES_DE[template].format(
-                N=nominative[:1].upper() + nominative[1:], dat=dative, acc=accusative, gen=genitive)))
+            de, gold_de = TEMPLATES_DE[template]
+            de = de.format(N=nominative[:1].upper() + nominative[1:], dat=dative, acc=accusative,
+                           gen=genitive)
+            words = [w.lower() for w in de.split()]
+            annotation['de'] = [{'word': word, 'sense_id': sense_id, 'word_index': words.index(word)}
+                                for word, sense_id in gold_de]
+            lines.append((en, fr, annotation, de))
         else:
             lines.append((en, fr, annotation))
     return lines
@@ -122,7 +133,7 @@ def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400,
                 f.write(json.dumps({'raw_line': i, **l[2]}, ensure_ascii=False) + '\n')
     with open(os.path.join(folder, 'gold', 'lexicon.tsv'), 'w', encoding='utf-8') as f:
         f.write('word\tlanguage\tsense_id\tgloss\ttranslations\tcontext_words\n')
-        f.writelines('\t'.join(row) + '\n' for row in LEXICON)
+        f.writelines('\t'.join(row) + '\n' for row in LEXICON + (LEXICON_DE if 'de' in languages else []))
     with open(os.path.join(folder, 'gold', 'lexicon_all.tsv'), 'w', encoding='utf-8') as f:
         f.write('lemma_en\tlemma_fr\tpos\tgender_fr\n')
         f.writelines(f'{en}\t{fr}\tnoun\tm\n' for en, fr in LEXICON_ALL)

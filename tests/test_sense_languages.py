@@ -179,6 +179,7 @@ def test_the_three_language_fixture_is_line_aligned(three):
     assert len({len(v) for v in lines.values()}) == 1
     for en, de in zip(lines['en'], lines['de']):
         assert ('river' in en) == ('Flusses' in de) and ('budget' in en) == ('Haushalt' in de)
+        assert ('bank' in en.lower()) == ('Bank' in de)
 
 
 def test_usage_on_three_languages_and_a_clear_error_when_lines_do_not_align(three, tmp_path):
@@ -223,6 +224,9 @@ def test_sense_visualisation_on_three_languages(three):
     assert {w['language'] for w in words[:6]} == {'en', 'fr', 'de'}  # the report's tables too
     assert analyses['usage']['languages'] == ['en', 'fr', 'de']
     assert len(analyses['usage']['metrics']['norm_share']['pairs']) == 3
+    # the German gold senses are probed and intervened on beside the English and French ones
+    assert {r['language'] for r in analyses['probe']['static']} == {'en', 'fr', 'de'}
+    assert {'Bank/Geldinstitut', 'Bank/Ufer'} <= {r['sense_id'] for r in analyses['intervention']['rows']}
     markdown = (report / 'senses.md').read_text()
     assert '- languages: English, French, German' in markdown
     assert re.search(r'### \w+ \(German\)', markdown)
