@@ -17,7 +17,7 @@ from common.errors import UserError
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
 from model import build_model
 from sense_fixtures import write_checkpoint, write_sense_dataset
-from senses import usage
+from senses import Skipped, usage
 from senses.explorer import describe_model
 from senses.projection import frequent_words, guess_languages, words_of_each_language
 from senses.usage import compare_language_usage
@@ -197,6 +197,8 @@ def test_usage_on_three_languages_and_a_clear_error_when_lines_do_not_align(thre
     text = usage.markdown(result)
     assert re.search(r'\d+ English, \d+ French and \d+ German token positions', text)
     assert '| English-German |' in text and 'one test for all languages' in text
+    with pytest.raises(Skipped, match='two or more languages'):
+        usage.run(model, tok, str(root / 'data'), 'tri', ['de'], report_dir=str(tmp_path))
     # a German file one line short is an error that names the files and the fix
     data = tmp_path / 'data'
     shutil.copytree(root / 'data' / 'tri', data / 'tri')
