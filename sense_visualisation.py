@@ -68,12 +68,14 @@ top_k = 10
 whole_words = True  # only whole words (offline list: wordfreq if installed, else the held-out text)
 report_words = 8  # words whose tables go into senses.md and senses.tex (all of them in the CSV and JSON)
 figure_words = 6  # words in the grid figure
-# 2. alignment
-translation_pairs = ''  # TSV of english<TAB>french; '' = the gold bilingual lexicon, or built-in pairs
-max_pairs = 1000
-# 5. similarity
+# 2. alignment, for each pair of the held-out data's languages, with the first lexicon that has the pair:
+translation_pairs = ''  # TSV file(s), comma-separated: word<TAB>translation lines, English<TAB>French
+# unless a first line names the languages (en<TAB>de; en<TAB>fr<TAB>de: every pair of the columns);
+# then the gold bilingual lexicon, Multi-SimLex's translations (--simlex), built-in en-fr pairs
+max_pairs = 1000  # per pair of languages; the i-th pair's permutations draw from seed + i
+# 5. similarity, for every language of the held-out data that Multi-SimLex has, and every pair of them
 simlex = ''  # folder of Multi-SimLex's translation.csv and scores.csv
-similarity_csv = ''  # or a CSV with word1,word2,score (optionally language1,language2)
+similarity_csv = ''  # or a CSV with word1,word2,score (optionally language1,language2: any codes)
 # 6. interventions
 intervention_words = ''  # comma-separated; '' = every polysemous word of the gold lexicon
 intervention_senses = 1  # senses zeroed per meaning
@@ -103,15 +105,15 @@ ANALYSES = {
         root, dataset, languages, multi_token, top_k, whole_words, report_words, figure_words,
         f"{out_dir} ({label})", report_dir)),
     'alignment': (alignment, lambda: alignment.run(
-        model, tok, translation_pairs, gold, multi_token, skip_split_words, max_pairs,
-        n_permutations, n_bootstrap, seed, report_dir)),
+        model, tok, languages, translation_pairs, gold, simlex, multi_token, skip_split_words,
+        max_pairs, n_permutations, n_bootstrap, seed, report_dir)),
     'usage': (usage, lambda: usage.run(
         model, tok, root, dataset, languages, split, max_sentences, batch_size, ctx,
         n_permutations, n_bootstrap, seed, report_dir)),
     'probe': (probe, lambda: probe.run(
         models, gold, dataset, split, max_sentences, multi_token, batch_size, ctx, report_dir)),
     'similarity': (similarity, lambda: similarity.run(
-        models, simlex, similarity_csv, multi_token, skip_split_words, report_dir)),
+        models, languages, simlex, similarity_csv, multi_token, skip_split_words, report_dir)),
     'intervention': (intervention, lambda: intervention.run(
         model, tok, gold, dataset, split, intervention_words, intervention_senses,
         intervention_prompts, max_new_tokens, batch_size, n_bootstrap, seed, ctx, report_dir)),

@@ -1,11 +1,12 @@
 """
 Cross-lingual sense alignment: does sense k of an English word mean what sense k of its French
-translation means? The K x K matrix of mean cosine similarity between the senses of English
-words and those of their translations; if a shared multilingual Backpack gives each sense index
-one role across languages, its diagonal stands out. The statistic is the mean diagonal minus the
-mean off-diagonal, tested against shuffling which French word goes with which English word, so
-that a sense alike in all words (a shared bias, say) does not count as alignment; each sense's
-diagonal entry gets its own p-value under the same shuffles.
+translation means -- and so for every pair of the model's languages. The K x K matrix of mean
+cosine similarity between the senses of words and those of their translations; if a shared
+multilingual Backpack gives each sense index one role across languages, its diagonal stands out.
+The statistic is the mean diagonal minus the mean off-diagonal, tested against shuffling which
+translation goes with which word, so that a sense alike in all words (a shared bias, say) does
+not count as alignment; each sense's diagonal entry gets its own p-value under the same shuffles.
+The translation lexicon of each pair of languages comes from senses/lexicons.py.
 """
 
 import os
@@ -14,11 +15,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common.reporting import heatmap, markdown_table, write_csv
+from common.languages import language_name, pair_name
+from common.reporting import heatmap, language_matrix, markdown_table, write_csv
 from evaluation.statistics import bootstrap_mean_ci, permutation_test
 from senses import Skipped
-from senses.inputs import (PARLIAMENTARY_WORD_PAIRS, read_bilingual_lexicon, read_translation_pairs,
-                           word_tokens)
+from senses.inputs import word_tokens
+from senses.lexicons import language_pairs, lexicons_for, no_lexicon_message, pair_key
 from senses.report import format_ci, format_p, p_text
 from senses.vectors import word_sense_vectors
 
@@ -26,30 +28,31 @@ TITLE = 'Cross-lingual sense alignment'
 NEEDS = ('senses',)
 
 
-def alignment_matrix(en_senses, fr_senses):
-    """(K, K): mean over pairs p of cos(C(en_p)_k, C(fr_p)_k')."""
-    en, fr = F.normalize(en_senses.float(), dim=-1), F.normalize(fr_senses.float(), dim=-1)
-    return torch.einsum('pkd,pld->kl', en, fr) / en.size(0)
+def alignment_matrix(first_senses, second_senses):
+    """(K, K): mean over pairs p of cos(C(first_p)_k, C(second_p)_k')."""
+    first = F.normalize(first_senses.float(), dim=-1)
+    second = F.normalize(second_senses.float(), dim=-1)
+    return torch.einsum('pkd,pld->kl', first, second) / first.size(0)
 
 
-def sense_alignment(en_senses, fr_senses, n_permutations=1000, n_bootstrap=1000, seed=0):
-    """Does sense k of a word mean what sense k of its translation means? en_senses and
-    fr_senses (P, K, d) are the senses of P translation pairs. The statistic is the mean
+def sense_alignment(first_senses, second_senses, n_permutations=1000, n_bootstrap=1000, seed=0):
+    """Does sense k of a word mean what sense k of its translation means? first_senses and
+    second_senses (P, K, d) are the senses of P translation pairs. The statistic is the mean
     diagonal minus the mean off-diagonal of the alignment matrix; its null distribution comes
-    from shuffling which French word goes with which English word (a sense that is alike in all
+    from shuffling which translation goes with which word (a sense that is alike in all
     words, e.g. a shared bias, does not count as alignment). Also, per sense, the diagonal
     entry and its own p-value under the same shuffles. K must be at least 2."""
-    P, K = en_senses.shape[:2]
+    P, K = first_senses.shape[:2]
     if K < 2:
         raise ValueError("the alignment statistic needs at least 2 senses per token")
     if P < 3:
         raise ValueError(f"only {P} translation pairs: the permutation test needs at least 3")
-    en = F.normalize(en_senses.float(), dim=-1).cpu()
-    fr = F.normalize(fr_senses.float(), dim=-1).cpu()
-    matrix = alignment_matrix(en, fr)
-    # same_sense[k, p, q] = cos(C(en_p)_k, C(fr_q)_k); all_senses[p, q] = sum over k, k' of cosines
-    same_sense = torch.einsum('pkd,qkd->kpq', en, fr).numpy().astype(np.float64)
-    all_senses = (en.sum(1) @ fr.sum(1).T).numpy().astype(np.float64)
+    first = F.normalize(first_senses.float(), dim=-1).cpu()
+    second = F.normalize(second_senses.float(), dim=-1).cpu()
+    matrix = alignment_matrix(first, second)
+    # same_sense[k, p, q] = cos(C(first_p)_k, C(second_q)_k); all_senses[p, q] = sum over k, k' of cosines
+    same_sense = torch.einsum('pkd,qkd->kpq', first, second).numpy().astype(np.float64)
+    all_senses = (first.sum(1) @ second.sum(1).T).numpy().astype(np.float64)
     diagonal_sum = same_sense.sum(0)
     rows = np.arange(P)
 
@@ -85,71 +88,133 @@ def sense_alignment(en_senses, fr_senses, n_permutations=1000, n_bootstrap=1000,
     }
 
 
-def run(model, tokenizer, translation_pairs='', gold=None, multi_token='first',
-        skip_split_words=True, max_pairs=1000, n_permutations=1000, n_bootstrap=1000, seed=0,
-        report_dir='.'):
-    """The alignment of the senses of up to max_pairs translation pairs: from the TSV file
-    translation_pairs when given, else gold's bilingual lexicon (a GoldSenses), else built-in
-    parliamentary pairs. A pair whose words are the same token is left out, and one with a word
-    of several tokens too when skip_split_words (else multi_token represents it). Writes
-    sense_alignment.png (the matrix) and sense_alignment.csv to report_dir."""
-    gold_pairs = read_bilingual_lexicon(gold.directory) if gold is not None else []
-    if translation_pairs:
-        pairs, source = read_translation_pairs(translation_pairs), translation_pairs
-    elif gold_pairs:
-        pairs, source = gold_pairs, 'the gold bilingual lexicon'
-    else:
-        pairs, source = PARLIAMENTARY_WORD_PAIRS, 'built-in parliamentary word pairs'
+def _article(name):
+    return 'an' if name[:1].lower() in 'aeiou' else 'a'
+
+
+def align_pair(model, tokenizer, a, b, pairs, source, multi_token='first', skip_split_words=True,
+               max_pairs=1000, n_permutations=1000, n_bootstrap=1000, seed=0, report_dir='.'):
+    """sense_alignment of up to max_pairs translation pairs [(word of a, word of b)] (from
+    `source`). A pair whose words are the same token is left out, and one with a word of
+    several tokens too when skip_split_words (else multi_token represents it). Writes
+    sense_alignment_<a>-<b>.png (the matrix) and .csv to report_dir; Skipped when fewer than 3
+    pairs are left."""
     kept, seen, n_identical, n_split = [], set(), 0, 0
-    for en, fr in pairs:
-        en_ids, fr_ids = word_tokens(tokenizer, en), word_tokens(tokenizer, fr)
-        if not en_ids or not fr_ids:
+    for word_a, word_b in pairs:
+        ids_a, ids_b = word_tokens(tokenizer, word_a), word_tokens(tokenizer, word_b)
+        if not ids_a or not ids_b:
             continue
         # what represents each word: its first token, or all its tokens (averaged)
-        key = (tuple(en_ids), tuple(fr_ids)) if multi_token == 'average' else (en_ids[0], fr_ids[0])
+        key = (tuple(ids_a), tuple(ids_b)) if multi_token == 'average' else (ids_a[0], ids_b[0])
         if key[0] == key[1]:
             n_identical += 1  # the same token(s): trivially aligned
             continue
-        if skip_split_words and (len(en_ids) > 1 or len(fr_ids) > 1):
+        if skip_split_words and (len(ids_a) > 1 or len(ids_b) > 1):
             n_split += 1
             continue
         if key not in seen:
             seen.add(key)
-            kept.append((en, fr, en_ids, fr_ids))
+            kept.append((word_a, word_b, ids_a, ids_b))
     kept = kept[:max_pairs]
     if len(kept) < 3:
         raise Skipped(f"only {len(kept)} usable translation pairs from {source} ({n_identical} are "
                       f"the same token in both languages, {n_split} have a word split into several "
                       f"tokens: --skip_split_words=False keeps those)")
-    if model.config.n_sense_vector < 2:
-        raise Skipped("the model has a single sense per token: nothing to align")
-    en_senses = word_sense_vectors(model, [k[2] for k in kept], multi_token)
-    fr_senses = word_sense_vectors(model, [k[3] for k in kept], multi_token)
-    result = sense_alignment(en_senses, fr_senses, n_permutations, n_bootstrap, seed)
+    senses_a = word_sense_vectors(model, [k[2] for k in kept], multi_token)
+    senses_b = word_sense_vectors(model, [k[3] for k in kept], multi_token)
+    result = sense_alignment(senses_a, senses_b, n_permutations, n_bootstrap, seed)
     K = result['n_senses']
-    result.update(source=source, n_pairs_given=len(pairs), n_identical_token=n_identical,
-                  n_split=n_split, skip_split_words=skip_split_words, multi_token=multi_token,
-                  pairs=[(en, fr) for en, fr, _, _ in kept],
-                  files={'figure': 'sense_alignment.png', 'csv': 'sense_alignment.csv'})
+    name = pair_key(a, b)
+    result.update(languages=[a, b], seed=seed, source=source, n_pairs_given=len(pairs),
+                  n_identical_token=n_identical, n_split=n_split, skip_split_words=skip_split_words,
+                  multi_token=multi_token, pairs=[(x, y) for x, y, _, _ in kept],
+                  files={'figure': f'sense_alignment_{name}.png', 'csv': f'sense_alignment_{name}.csv'})
     matrix = np.array(result['matrix'])
     limit = float(np.abs(matrix).max()) or 1.0
-    heatmap(os.path.join(report_dir, 'sense_alignment.png'), matrix, [f"en {k}" for k in range(K)],
-            [f"fr {k}" for k in range(K)], cmap='RdBu_r', vmin=-limit, vmax=limit,
+    heatmap(os.path.join(report_dir, result['files']['figure']), matrix, [f"{a} {k}" for k in range(K)],
+            [f"{b} {k}" for k in range(K)], cmap='RdBu_r', vmin=-limit, vmax=limit,
             colorbar_label='mean cosine similarity', annotate=K <= 8,
-            title=f"Sense k (English) vs sense k' (French translation), {len(kept)} pairs\n"
-                  f"diagonal - off-diagonal = {result['statistic']:.3f}, permutation "
+            title=f"Sense k ({language_name(a)}) vs sense k' ({language_name(b)} translation), "
+                  f"{len(kept)} pairs\ndiagonal - off-diagonal = {result['statistic']:.3f}, permutation "
                   f"{p_text(result['p_value'], n_permutations)}")
-    rows = [{'en_sense': k, **{f'fr_{j}': matrix[k, j] for j in range(K)},
+    rows = [{f'{a}_sense': k, **{f'{b}_{j}': matrix[k, j] for j in range(K)},
              'diagonal_p_value': result['per_sense'][k]['p_value']} for k in range(K)]
-    write_csv(os.path.join(report_dir, 'sense_alignment.csv'), rows,
-              ['en_sense'] + [f'fr_{j}' for j in range(K)] + ['diagonal_p_value'])
+    write_csv(os.path.join(report_dir, result['files']['csv']), rows,
+              [f'{a}_sense'] + [f'{b}_{j}' for j in range(K)] + ['diagonal_p_value'])
     return result
 
 
-def markdown(result):
-    """The section of senses.md: the statistic, its interval and p-value, the significant senses."""
-    text = [f"Mean cosine similarity between sense k of an English word and sense k' of its French "
-            f"translation, over {result['n_pairs']} translation pairs ({result['source']}; "
+def run(model, tokenizer, languages, translation_pairs='', gold=None, simlex='', multi_token='first',
+        skip_split_words=True, max_pairs=1000, n_permutations=1000, n_bootstrap=1000, seed=0,
+        report_dir='.'):
+    """align_pair for each pair of `languages` (the held-out data's, in meta.json order; pairs
+    in senses.lexicons.language_pairs order) with its translation lexicon (senses.lexicons:
+    the TSV files translation_pairs, gold's bilingual lexicon (a GoldSenses), Multi-SimLex's
+    translations in the folder simlex, or built-in English-French pairs). The i-th pair's
+    permutations and bootstrap draw from seed + i, so the first pair draws what a single
+    English-French test drew. Writes each pair's files, sense_alignment.csv (a row per pair)
+    and, with three languages or more, sense_alignment_languages.png (the statistic per pair of
+    languages)."""
+    if len(languages) < 2:
+        raise Skipped(f"the held-out data has {len(languages)} language(s) "
+                      f"({', '.join(map(language_name, languages)) or 'none'}): nothing to align across")
+    if model.config.n_sense_vector < 2:
+        raise Skipped("the model has a single sense per token: nothing to align")
+    lexicons = lexicons_for(languages, translation_pairs, gold.directory if gold is not None else None,
+                            simlex)
+    results, not_aligned = {}, {}
+    for index, (a, b) in enumerate(language_pairs(languages)):
+        lexicon = lexicons[(a, b)]
+        try:
+            if lexicon is None:
+                raise Skipped(no_lexicon_message(a, b))
+            results[pair_key(a, b)] = align_pair(
+                model, tokenizer, a, b, lexicon['words'], lexicon['source'], multi_token,
+                skip_split_words, max_pairs, n_permutations, n_bootstrap, seed + index, report_dir)
+        except Skipped as reason:
+            not_aligned[pair_key(a, b)] = {'languages': [a, b], 'reason': str(reason)}
+    if not results:
+        if len(not_aligned) == 1:
+            raise Skipped(next(iter(not_aligned.values()))['reason'])
+        raise Skipped('; '.join(f"{pair_name(*n['languages'])}: {n['reason']}"
+                                for n in not_aligned.values()))
+    result = {'languages': list(languages), 'language_pairs': results, 'not_aligned': not_aligned,
+              'files': {'csv': 'sense_alignment.csv',
+                        'matrix_figure': 'sense_alignment_languages.png' if len(languages) > 2 else None}}
+    rows = [{'pair': key, 'language1': r['languages'][0], 'language2': r['languages'][1],
+             'source': r['source'], 'n_pairs': r['n_pairs'], 'n_senses': r['n_senses'],
+             'diagonal_mean': r['diagonal_mean'], 'off_diagonal_mean': r['off_diagonal_mean'],
+             'statistic': r['statistic'], 'statistic_ci95_low': r['statistic_ci95'][0],
+             'statistic_ci95_high': r['statistic_ci95'][1], 'p_value': r['p_value'],
+             'null_mean': r['null_mean'], 'excess_over_shuffled': r['statistic'] - r['null_mean'],
+             'seed': r['seed']} for key, r in results.items()]
+    write_csv(os.path.join(report_dir, 'sense_alignment.csv'), rows, list(rows[0]))
+    if result['files']['matrix_figure']:
+        statistics = {tuple(r['languages']): r['statistic'] for r in results.values()}
+        limit = max(abs(v) for v in statistics.values()) or 1.0
+        language_matrix(os.path.join(report_dir, result['files']['matrix_figure']), languages,
+                        statistics, cmap='RdBu_r', vmin=-limit, vmax=limit,
+                        colorbar_label='diagonal - off-diagonal (mean cosine)',
+                        title='Sense alignment per pair of languages\n(blank: not aligned)')
+    return result
+
+
+def results_by_pair(result):
+    """{'en-fr': the pair's result} of an alignment result; one written before results were
+    kept per pair (a single English-French result) is read as its en-fr pair."""
+    if 'language_pairs' in result:
+        return result['language_pairs']
+    return {'en-fr': {**result, 'languages': ['en', 'fr'],
+                      'files': {'figure': 'sense_alignment.png', 'csv': 'sense_alignment.csv',
+                                **result.get('files', {})}}}
+
+
+def pair_markdown(result):
+    """The alignment of one pair of languages: the statistic, its interval and p-value, the
+    significant senses, the figure."""
+    first, second = map(language_name, result['languages'])
+    text = [f"Mean cosine similarity between sense k of {_article(first)} {first} word and sense k' of "
+            f"its {second} translation, over {result['n_pairs']} translation pairs ({result['source']}; "
             f"{result['n_identical_token']} pairs left out because both words are the same token, "
             f"{result['n_split']} because a word is split into several tokens"
             + ('' if result['skip_split_words'] else
@@ -157,8 +222,8 @@ def markdown(result):
                else ", split words represented by the mean over their tokens")
             + "). If sense k means the same thing in both languages, the diagonal stands out. "
             f"The statistic is the mean diagonal minus the mean off-diagonal; its p-value comes "
-            f"from {result['n_permutations']} shuffles of which French word goes with which "
-            f"English word (a sense that is alike in every word does not count).\n\n"]
+            f"from {result['n_permutations']} shuffles of which {second} word goes with which "
+            f"{first} word (a sense that is alike in every word does not count).\n\n"]
     rows = [{'quantity': 'mean diagonal', 'value': result['diagonal_mean']},
             {'quantity': 'mean off-diagonal', 'value': result['off_diagonal_mean']},
             {'quantity': 'diagonal - off-diagonal', 'value': result['statistic'],
@@ -175,10 +240,56 @@ def markdown(result):
     return ''.join(text)
 
 
+def markdown(result):
+    """The section of senses.md: with one pair of languages, its alignment (pair_markdown); with
+    more, a table with a row per pair, the pairs not aligned and why, the language x language
+    figure, then each pair's alignment."""
+    pairs, not_aligned = results_by_pair(result), result.get('not_aligned', {})
+    if len(pairs) == 1 and not not_aligned:
+        return pair_markdown(next(iter(pairs.values())))
+    names = {key: pair_name(*r['languages']) for key, r in pairs.items()}
+    text = [f"Sense alignment for each pair of languages "
+            f"({', '.join(map(language_name, result.get('languages', [])))}): the mean cosine "
+            f"similarity of sense k of a word with sense k of its translation, minus that with the "
+            f"translation's other senses, against shuffled translation pairs (each pair's section "
+            f"below says more). The i-th pair of languages draws its shuffles from seed + i.\n\n"]
+    rows = [{'languages': names[key], 'source': r['source'], 'n_pairs': r['n_pairs'],
+             'statistic': r['statistic'], 'ci95': format_ci(r['statistic_ci95']),
+             'p': format_p(r['p_value'], r['n_permutations']), 'null_mean': r['null_mean'],
+             'excess': r['statistic'] - r['null_mean'],
+             'senses': f"{sum(s['p_value'] < 0.05 for s in r['per_sense'])} of {r['n_senses']}"}
+            for key, r in pairs.items()]
+    text.append(markdown_table(rows, ['languages', 'source', 'n_pairs', 'statistic', 'ci95', 'p',
+                                      'null_mean', 'excess', 'senses'],
+                               formats={'statistic': '.4f', 'null_mean': '.4f', 'excess': '.4f'},
+                               headers={'source': 'lexicon', 'n_pairs': 'pairs',
+                                        'statistic': 'diagonal - off-diagonal', 'ci95': '95% CI (pairs)',
+                                        'p': 'permutation p', 'null_mean': 'shuffled (null mean)',
+                                        'excess': 'excess over shuffled',
+                                        'senses': 'senses with p < 0.05'}))
+    for n in not_aligned.values():
+        text.append(f"\n- not aligned, {pair_name(*n['languages'])}: {n['reason']}")
+    text.append('\n\n')
+    if result.get('files', {}).get('matrix_figure'):
+        text.append(f"![alignment per pair of languages]({result['files']['matrix_figure']})\n\n")
+    for key, r in pairs.items():
+        text.append(f"### {names[key]}\n\n{pair_markdown(r)}\n")
+    return ''.join(text)
+
+
 def headline(result, n_permutations=None):
     """The alignment in one sentence (demo.py's report)."""
-    return (f"- Cross-lingual alignment: sense k of an English word is closer (cosine) to sense "
-            f"k of its French translation than to the translation's other senses: diagonal "
-            f"minus off-diagonal {result['statistic']:.3f}, against {result['null_mean']:.3f} for "
-            f"shuffled pairs (permutation p {format_p(result['p_value'], n_permutations)}, "
-            f"{result['n_pairs']} pairs).")
+    pairs = results_by_pair(result)
+    if len(pairs) == 1:
+        one = next(iter(pairs.values()))
+        first, second = map(language_name, one['languages'])
+        return (f"- Cross-lingual alignment: sense k of {_article(first)} {first} word is closer (cosine) "
+                f"to sense k of its {second} translation than to the translation's other senses: "
+                f"diagonal minus off-diagonal {one['statistic']:.3f}, against {one['null_mean']:.3f} "
+                f"for shuffled pairs (permutation p {format_p(one['p_value'], n_permutations)}, "
+                f"{one['n_pairs']} pairs).")
+    return ("- Cross-lingual alignment: sense k of a word against sense k of its translation, "
+            "diagonal minus off-diagonal per pair of languages, against shuffled pairs: "
+            + '; '.join(f"{pair_name(*r['languages'])} {r['statistic']:.3f} against "
+                        f"{r['null_mean']:.3f} (permutation p {format_p(r['p_value'], n_permutations)}, "
+                        f"{r['n_pairs']} pairs)" for r in pairs.values()) + '.')

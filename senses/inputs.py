@@ -1,15 +1,19 @@
 """
-What the sense analyses read: word lists and translation pairs, the demo corpus's gold sense
+What the sense analyses read: word lists, the demo corpus's gold sense
 annotation and the held-out lines it annotates (read with data/prepared.py), word-similarity
 datasets (Multi-SimLex or a plain CSV), and where a word sits among the tokens.
 
 The gold annotation is written by data/demo/prepare.py into data/demo/gold/:
 - lexicon.tsv: word, language, sense_id, gloss, translations, context_words (one row per
   polysemous word and sense; translations and context_words are '|'-separated);
-- lexicon_all.tsv: lemma_en, lemma_fr, pos, gender_fr (the whole bilingual lexicon);
-- {split}.jsonl: one object per line of {lang}_{split}.txt, in the same order:
+- lexicon_all.tsv: lemma_en, lemma_fr, pos, gender_fr (the whole bilingual lexicon; any
+  lemma_<code> columns, read by senses/lexicons.py);
+- {split}.jsonl: one object per line of {lang}_{split}.txt, in the same order, a list of
+  occurrences per language code:
   {"raw_line": 1234, "en": [{"word": "bank", "sense_id": "bank/finance", "word_index": 5}], "fr": [...]}
-  where word_index indexes line.split().
+  where word_index indexes line.split(). The languages read are the dataset's (meta.json) whose
+  held-out text is there.
+Translation lexicons for the alignment are senses/lexicons.py's.
 """
 
 import csv
@@ -19,9 +23,10 @@ import json
 import os
 import re
 
-from data.prepared import heldout_path, read_heldout_lines
-from common.text_input import read_text, read_text_lines
+from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 from common.errors import UserError
+from common.languages import MULTISIMLEX_CODES
+from common.text_input import read_text, read_text_lines
 
 # A balanced list of common parliamentary words, as translation pairs: the default words of the
 # sense tables and, when no bilingual lexicon is at hand, the default pairs of the alignment.
@@ -38,18 +43,20 @@ PARLIAMENTARY_WORD_PAIRS = [
 WORD_PATTERN = re.compile(r"[^\W\d_]+")  # runs of letters: the words of a line, for word lists
 
 
-# --- word lists and translation pairs ------------------------------------------------------
+# --- word lists --------------------------------------------------------------------------
 
-def default_words(sense_lexicon=None):
-    """The polysemous words of the gold lexicon (when there is one), English and French in
-    turn, then the parliamentary words, each English word followed by its French translation;
-    a word spelt alike in both languages once: [(word, language)]."""
+def default_words(sense_lexicon=None, languages=('en', 'fr')):
+    """The polysemous words of the gold lexicon (when there is one), one of each language in
+    turn, then the parliamentary words of English and French (those of `languages`), each
+    English word followed by its French translation; a word spelt alike in two languages once:
+    [(word, language)]."""
     polysemous = [[(e['word'], e['language']) for e in (sense_lexicon or {}).values()
-                   if e['language'] == lang] for lang in ('en', 'fr')]
+                   if e['language'] == lang] for lang in languages]
     words = [w for pair in itertools.zip_longest(*polysemous) for w in pair if w]
-    words += [w for en, fr in PARLIAMENTARY_WORD_PAIRS for w in ((en, 'en'), (fr, 'fr'))]
+    words += [(word, lang) for pair in PARLIAMENTARY_WORD_PAIRS
+              for word, lang in zip(pair, ('en', 'fr')) if lang in languages]
     first = {}
-    for word, lang in words:  # a word spelt alike in both languages has one table
+    for word, lang in words:  # a word spelt alike in two languages has one table
         first.setdefault(word, lang)
     return list(first.items())
 
@@ -67,26 +74,6 @@ def read_word_list(words='', words_file=''):
                 parts = line.split('\t')
                 result.append((parts[0].strip(), parts[1].strip() if len(parts) > 1 else ''))
     return result
-
-
-def read_translation_pairs(path):
-    """A TSV of English<TAB>French pairs (a header 'en<TAB>fr' is allowed) -> [(en, fr)]."""
-    if not os.path.isfile(path):
-        raise UserError(f"--translation_pairs={path}: no such file (a TSV of "
-                             f"english<TAB>french lines)")
-    pairs = []
-    for line_number, line in enumerate(read_text_lines(path, '--translation_pairs'), 1):
-        if not line.strip() or line.startswith('#'):
-            continue
-        parts = line.split('\t')
-        if len(parts) < 2:
-            raise UserError(f"{path}, line {line_number}: expected 'english<TAB>french', "
-                                 f"got {line[:80]!r}")
-        en, fr = parts[0].strip(), parts[1].strip()
-        if line_number == 1 and (en.lower(), fr.lower()) in (('en', 'fr'), ('english', 'french')):
-            continue
-        pairs.append((en, fr))
-    return pairs
 
 
 # --- the gold sense annotation of the demo corpus -----------------------------------------
@@ -150,7 +137,7 @@ class GoldSenses:
                 return None
             annotations = read_sense_annotations(self.directory, split)
             lines = {lang: read_heldout_lines(self.data_root, self.dataset, lang, split)
-                     for lang in ('en', 'fr')}
+                     for lang in heldout_languages(self.data_root, self.dataset, split)}
             self._occurrences[(split, limit)] = collect_occurrences(annotations, lines,
                                                                     self.lexicon, limit)
         return self._occurrences[(split, limit)]
@@ -161,18 +148,8 @@ def polysemous_words(lexicon):
     return {key: entry for key, entry in lexicon.items() if len(entry['senses']) >= 2}
 
 
-def read_bilingual_lexicon(directory):
-    """lexicon_all.tsv -> [(lemma_en, lemma_fr)] in file order, without repeats."""
-    path = os.path.join(directory, 'lexicon_all.tsv')
-    if not os.path.isfile(path):
-        return []
-    pairs = [(r['lemma_en'].strip(), r['lemma_fr'].strip())
-             for r in _read_tsv(path, ('lemma_en', 'lemma_fr'))]
-    return list(dict.fromkeys(p for p in pairs if p[0] and p[1]))
-
-
 def read_sense_annotations(directory, split):
-    """{split}.jsonl -> one dict per held-out line (its 'en' and 'fr' lists of occurrences)."""
+    """{split}.jsonl -> one dict per held-out line (a list of occurrences per language code)."""
     path = os.path.join(directory, f'{split}.jsonl')
     if not os.path.isfile(path):
         raise UserError(f"{path} does not exist: prepare the demo corpus again "
@@ -190,8 +167,23 @@ def read_sense_annotations(directory, split):
 
 # --- held-out parallel text ---------------------------------------------------------------
 
-def has_heldout_text(data_root, dataset, split, languages=('en', 'fr')):
-    return all(os.path.isfile(heldout_path(data_root, dataset, lang, split)) for lang in languages)
+def heldout_languages(data_root, dataset, split):
+    """The languages of a prepared dataset (meta.json order) whose held-out text of `split` is
+    there."""
+    return [lang for lang in dataset_languages(data_root, dataset)
+            if os.path.isfile(heldout_path(data_root, dataset, lang, split))]
+
+
+def has_heldout_text(data_root, dataset, split, languages=None):
+    """Whether the held-out text of `split` is there in each of `languages` (None: every
+    language of the dataset; a dataset that is not prepared has none)."""
+    if languages is None:
+        try:
+            languages = dataset_languages(data_root, dataset)
+        except UserError:
+            return False
+    return bool(languages) and all(os.path.isfile(heldout_path(data_root, dataset, lang, split))
+                                   for lang in languages)
 
 
 def known_words(lines_by_language):
@@ -251,49 +243,100 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
 
 # --- word similarity datasets -------------------------------------------------------------
 
-def _column(frame, name, path):
-    lookup = {str(c).strip().lower(): c for c in frame.columns}
-    if name.lower() not in lookup:
-        raise UserError(f"{path} has no column '{name}' (columns: "
-                             f"{', '.join(map(str, frame.columns))}): expected the Multi-SimLex layout")
-    return frame[lookup[name.lower()]]
+def read_csv_columns(path, delimiter=',', what='file'):
+    """A CSV (or TSV) file with a header -> {column name: [values as text]}, in file order; what
+    names the file in messages (e.g. '--simlex')."""
+    quoting = csv.QUOTE_NONE if delimiter == '\t' else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(read_text(path, what), newline=''), delimiter=delimiter,
+                        quoting=quoting)
+    header = [name.strip() for name in next(reader, [])]
+    columns = {name: [] for name in header}
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        for name, cell in itertools.zip_longest(header, row[:len(header)], fillvalue=''):
+            columns[name].append(cell)
+    return columns
 
 
-def read_multisimlex(directory):
-    """Multi-SimLex (translation.csv + scores.csv, columns looked up by name) -> pairs
-    [{'word1', 'language1', 'word2', 'language2', 'score', 'pair_type'}]: EN-EN pairs with the
-    English score, FR-FR pairs with the French score and EN-FR pairs (ENG 1 with FRA 2, and
-    FRA 1 with ENG 2) scored with the mean of the two, as Multi-SimLex builds its cross-lingual
-    sets. A pair with a missing word or score is kept with score None (counted, not scored)."""
-    import pandas as pd
+def find_column(columns, name):
+    """The values of the column called `name`, whatever its case; None when there is none."""
+    lookup = {key.lower(): key for key in columns}
+    return columns[lookup[name.lower()]] if name.lower() in lookup else None
+
+
+def multisimlex_files(directory):
+    """{'translation': path, 'scores': path} of a Multi-SimLex folder, checked to exist."""
     paths = {name: os.path.join(directory, f'{name}.csv') for name in ('translation', 'scores')}
     for path in paths.values():
         if not os.path.isfile(path):
             raise UserError(f"--simlex={directory}: {path} does not exist (Multi-SimLex "
-                                 f"comes as translation.csv and scores.csv)")
-    words = pd.read_csv(paths['translation'], dtype=str, keep_default_na=False)
-    scores = pd.read_csv(paths['scores'], dtype=str, keep_default_na=False)
-    if len(words) != len(scores):
-        raise UserError(f"{paths['translation']} has {len(words)} rows but "
-                             f"{paths['scores']} has {len(scores)}: they must be row-aligned")
-    en1, en2, fr1, fr2 = (_column(words, name, paths['translation'])
-                          for name in ('ENG 1', 'ENG 2', 'FRA 1', 'FRA 2'))
-    s_en = [_float_or_none(v) for v in _column(scores, 'ENG', paths['scores'])]
-    s_fr = [_float_or_none(v) for v in _column(scores, 'FRA', paths['scores'])]
+                            f"comes as translation.csv and scores.csv)")
+    return paths
+
+
+def read_multisimlex_tables(directory):
+    """(paths, translation.csv's columns, scores.csv's columns) of a Multi-SimLex folder."""
+    paths = multisimlex_files(directory)
+    return (paths, *(read_csv_columns(paths[name], what='--simlex') for name in ('translation', 'scores')))
+
+
+def multisimlex_languages(directory):
+    """The languages (common.languages codes, 'en' first) a Multi-SimLex folder has words and
+    scores for: the XXX 1 and XXX 2 columns of translation.csv (ENG 1, ENG 2 for English) and
+    the XXX column of scores.csv, looked up by name."""
+    _, words, scores = read_multisimlex_tables(directory)
+    return [code for iso3, code in MULTISIMLEX_CODES.items()
+            if find_column(words, f'{iso3} 1') is not None and find_column(words, f'{iso3} 2') is not None
+            and find_column(scores, iso3) is not None]
+
+
+def read_multisimlex(directory, languages=('en', 'fr')):
+    """Multi-SimLex (translation.csv + scores.csv, columns looked up by name) -> pairs
+    [{'word1', 'language1', 'word2', 'language2', 'score', 'pair_type'}] of the given languages
+    (common.languages codes, each one Multi-SimLex has), row by row: for each language its
+    monolingual pair (XXX 1, XXX 2) with its score, then for each pair of languages (a, b) in
+    that order the cross-lingual pairs (a 1, b 2) and (b 1, a 2) scored with the mean of the two
+    languages' scores, as Multi-SimLex builds its cross-lingual sets. A pair with a missing word
+    or score is kept with score None (counted, not scored)."""
+    paths, words, scores = read_multisimlex_tables(directory)
+    n_rows = {name: len(next(iter(columns.values()), [])) for name, columns in
+              (('translation', words), ('scores', scores))}
+    if n_rows['translation'] != n_rows['scores']:
+        raise UserError(f"{paths['translation']} has {n_rows['translation']} rows but "
+                        f"{paths['scores']} has {n_rows['scores']}: they must be row-aligned")
+    iso3 = {code: name for name, code in MULTISIMLEX_CODES.items()}
+
+    def column(columns, name, path):
+        values = find_column(columns, name)
+        if values is None:
+            raise UserError(f"{path} has no column '{name}' (columns: {', '.join(columns)}): "
+                            f"expected the Multi-SimLex layout")
+        return values
+
+    unknown = [lang for lang in languages if lang not in iso3]
+    if unknown:
+        raise UserError(f"Multi-SimLex has no language {', '.join(unknown)} (it has "
+                        f"{', '.join(iso3)})")
+    first = {lang: column(words, f'{iso3[lang]} 1', paths['translation']) for lang in languages}
+    second = {lang: column(words, f'{iso3[lang]} 2', paths['translation']) for lang in languages}
+    score = {lang: [_float_or_none(v) for v in column(scores, iso3[lang], paths['scores'])]
+             for lang in languages}
     pairs = []
-    for i in range(len(words)):
-        mean = None if s_en[i] is None or s_fr[i] is None else (s_en[i] + s_fr[i]) / 2
-        pairs.append(_pair(en1[i], 'en', en2[i], 'en', s_en[i]))
-        pairs.append(_pair(fr1[i], 'fr', fr2[i], 'fr', s_fr[i]))
-        pairs.append(_pair(en1[i], 'en', fr2[i], 'fr', mean))
-        pairs.append(_pair(fr1[i], 'fr', en2[i], 'en', mean))
+    for i in range(n_rows['translation']):
+        for lang in languages:
+            pairs.append(_pair(first[lang][i], lang, second[lang][i], lang, score[lang][i], languages))
+        for a, b in itertools.combinations(languages, 2):
+            mean = None if score[a][i] is None or score[b][i] is None else (score[a][i] + score[b][i]) / 2
+            pairs.append(_pair(first[a][i], a, second[b][i], b, mean, languages))
+            pairs.append(_pair(first[b][i], b, second[a][i], a, mean, languages))
     return pairs
 
 
-def read_similarity_csv(path):
-    """A CSV with columns word1, word2, score (and optionally language1, language2, each 'en' or
-    'fr') -> pairs as read_multisimlex returns them; pair_type 'en-fr' etc. when the languages
-    are given, else 'all'."""
+def read_similarity_csv(path, languages=()):
+    """A CSV with columns word1, word2, score (and optionally language1, language2, language
+    codes) -> pairs as read_multisimlex returns them; pair_type 'en-en', 'en-fr' etc. when the
+    languages are given (see pair_type), else 'all'."""
     if not os.path.isfile(path):
         raise UserError(f"--similarity_csv={path}: no such file (columns word1,word2,score)")
     reader = csv.DictReader(io.StringIO(read_text(path, '--similarity_csv'), newline=''))
@@ -302,11 +345,13 @@ def read_similarity_csv(path):
     if missing:
         raise UserError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
                              f"header 'word1,word2,score' (optionally language1,language2)")
+    by_lower = {lang.lower(): lang for lang in languages}
     pairs = []
     for row in reader:
         get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
-        pairs.append(_pair(get('word1'), get('language1'), get('word2'), get('language2'),
-                           _float_or_none(get('score'))))
+        language1, language2 = (by_lower.get(get(c).lower(), get(c)) for c in ('language1', 'language2'))
+        pairs.append(_pair(get('word1'), language1, get('word2'), language2,
+                           _float_or_none(get('score')), languages))
     return pairs
 
 
@@ -318,12 +363,22 @@ def _float_or_none(text):
     return value if value == value else None  # NaN -> None
 
 
-def _pair(word1, language1, word2, language2, score):
+def pair_type(language1, language2, languages=()):
+    """The type of a scored word pair: 'en-en' within English, 'en-fr' across, the two codes in
+    the order of `languages` (the model's) when both are in it, else alphabetical; 'all' when a
+    language is not given."""
+    if not language1 or not language2:
+        return 'all'
+    order = {lang: i for i, lang in enumerate(languages)}
+    first, second = sorted((language1, language2),
+                           key=lambda lang: (lang not in order, order.get(lang, 0), lang))
+    return f"{first}-{second}"
+
+
+def _pair(word1, language1, word2, language2, score, languages=()):
     word1, word2 = str(word1).strip(), str(word2).strip()
-    pair_type = '-'.join(sorted((language1, language2), key=['en', 'fr'].index)) \
-        if language1 in ('en', 'fr') and language2 in ('en', 'fr') else 'all'
     return {'word1': word1, 'language1': language1, 'word2': word2, 'language2': language2,
-            'score': score, 'pair_type': pair_type}
+            'score': score, 'pair_type': pair_type(language1, language2, languages)}
 
 
 # --- words and tokens ---------------------------------------------------------------------

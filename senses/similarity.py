@@ -3,8 +3,9 @@ Lexical similarity: do a word's senses place it near the words people judge simi
 Spearman correlation between human similarity scores (Multi-SimLex, or any CSV of scored word
 pairs) and the cosine similarity of the two words under each representation a model has: its
 token embedding (the GPT-2 baseline's only one), each sense k, the mean and the max over senses
--- within English, within French and across the languages (an English word beside a French
-one). A pair with a word that is no single token is out of vocabulary and counted.
+-- within each language and across each pair of languages (an English word beside a French
+one), for every language of the model that the word pairs have. A pair with a word that is no
+single token is out of vocabulary and counted.
 """
 
 import math
@@ -13,9 +14,13 @@ import os
 import numpy as np
 import torch.nn.functional as F
 
-from common.reporting import grouped_bar_chart, markdown_table, write_csv
+import re
+
+from common.languages import language_name, pair_name
+from common.reporting import grouped_bar_chart, language_matrix, markdown_table, write_csv
 from senses import Skipped
-from senses.inputs import read_multisimlex, read_similarity_csv, word_tokens
+from senses.inputs import multisimlex_languages, read_multisimlex, read_similarity_csv, word_tokens
+from senses.lexicons import language_pairs, pair_key
 from senses.vectors import is_backpack, word_embeddings, word_sense_vectors
 
 TITLE = 'Lexical similarity'
@@ -55,10 +60,36 @@ def similarity_representations(model, token_id_lists_1, token_id_lists_2, multi_
     return scores
 
 
-def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_split_words=True):
+def pair_type_order(types, languages=()):
+    """The pair types in the order of the tables: within each of `languages` ('en-en'), then
+    across each pair of them ('en-fr', senses.lexicons.language_pairs order), then any others
+    alphabetically, then 'all' (every pair together) when there are several types."""
+    within = [pair_key(lang, lang) for lang in languages]
+    across = [pair_key(a, b) for a, b in language_pairs(languages)]
+    known = [t for t in within + across if t in types]
+    ordered = known + sorted(set(types) - set(known) - {'all'})
+    return ordered + ['all'] if len(ordered) > 1 or 'all' in types else ordered
+
+
+def pair_type_name(pair_type_code, pairs):
+    """'en-en' -> 'English', 'en-fr' -> 'English-French', 'all' -> 'all pairs', from the
+    languages of the word pairs of that type."""
+    if pair_type_code == 'all':
+        return 'all pairs'
+    for p in pairs:
+        if p['pair_type'] == pair_type_code:
+            a, b = p['language1'], p['language2']
+            if a == b:
+                return language_name(a)
+            return pair_name(a, b) if pair_key(a, b) == pair_type_code else pair_name(b, a)
+    return pair_type_code
+
+
+def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_split_words=True,
+                     languages=()):
     """Spearman correlation between human similarity scores and the model's cosine
-    similarities (see similarity_representations), per pair type (en-en, fr-fr, en-fr, and all
-    of them together when there are several). A pair with a word that is no single token is
+    similarities (see similarity_representations), per pair type in pair_type_order (en-en,
+    fr-fr, en-fr, ..., and all of them together when there are several). A pair with a word that is no single token is
     out of vocabulary: counted and, with skip_split_words, left out (else represented by
     multi_token); a pair without a score or a word is counted as missing.
     Returns (rows, {'oov_words': [...], 'n_pairs', 'n_oov', 'n_missing', 'n_scored'})."""
@@ -82,8 +113,7 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
         scored.append(n)
     status = np.array(status)
     scores = similarity_representations(model, ids1, ids2, multi_token) if scored else {}
-    types = sorted({p['pair_type'] for p in pairs})
-    groups = types + (['all'] if len(types) > 1 else [])
+    groups = pair_type_order({p['pair_type'] for p in pairs}, languages)
     rows = []
     for group in groups:
         in_group = np.array([group == 'all' or p['pair_type'] == group for p in pairs], dtype=bool)
@@ -96,7 +126,8 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
         group_rows = []
         for representation, values in scores.items():
             rho, p = spearman(human, values[members])
-            group_rows.append({'model': label, 'pair_type': group, 'representation': representation,
+            group_rows.append({'model': label, 'pair_type': group,
+                               'pair_name': pair_type_name(group, pairs), 'representation': representation,
                                **counts, 'spearman': rho, 'p_value': p})
         per_sense = [r for r in group_rows if r['representation'].startswith('sense ')
                      and not math.isnan(r['spearman'])]
@@ -111,62 +142,114 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
     return rows, summary
 
 
-def run(models, simlex='', similarity_csv='', multi_token='first', skip_split_words=True,
+def matrix_representation(rows, label):
+    """The representation a model's language x language figure shows: 'mean over senses' for a
+    Backpack, its 'token embedding' otherwise."""
+    have = {r['representation'] for r in rows if r['model'] == label}
+    return 'mean over senses' if 'mean over senses' in have else 'token embedding'
+
+
+def _file_label(label):
+    return re.sub(r'[^a-z0-9]+', '_', label.lower()).strip('_')
+
+
+def run(models, languages, simlex='', similarity_csv='', multi_token='first', skip_split_words=True,
         report_dir='.'):
     """similarity_study of each of models [(label, model, tokenizer)] on the pairs of
-    Multi-SimLex (the folder simlex) or of similarity_csv. Writes lexical_similarity.csv and
-    lexical_similarity.png to report_dir."""
+    Multi-SimLex (the folder simlex: every language of `languages`, the held-out data's, that it
+    has, and every pair of them; the others are named as absent) or of similarity_csv. Writes
+    lexical_similarity.csv, lexical_similarity.png and, with two languages or more, per model
+    lexical_similarity_languages_<model>.png (Spearman per pair of languages, monolingual on
+    the diagonal) to report_dir."""
+    absent = []
     if simlex:
-        pairs, source = read_multisimlex(simlex), f"Multi-SimLex, {simlex}"
+        held = multisimlex_languages(simlex)
+        used = [lang for lang in languages if lang in held]
+        absent = [lang for lang in languages if lang not in held]
+        if not used:
+            raise Skipped(f"Multi-SimLex ({simlex}) has none of the model's languages "
+                          f"({', '.join(f'{language_name(l)} ({l})' for l in languages)}); it has "
+                          f"{', '.join(map(language_name, held))}: --similarity_csv=FILE gives other pairs")
+        pairs, source = read_multisimlex(simlex, used), f"Multi-SimLex, {simlex}"
     elif similarity_csv:
-        pairs, source = read_similarity_csv(similarity_csv), similarity_csv
+        pairs, source = read_similarity_csv(similarity_csv, languages), similarity_csv
     else:
         raise Skipped("needs word pairs with human similarity scores: --simlex=DIR (Multi-SimLex's "
                       "translation.csv and scores.csv) or --similarity_csv=FILE (word1,word2,score)")
     result = {'source': source, 'multi_token': multi_token, 'skip_split_words': skip_split_words,
-              'rows': [], 'summaries': {}}
+              'languages': list(languages), 'absent_languages': absent, 'rows': [], 'summaries': {}}
     for model_label, m, t in models:
-        rows, summary = similarity_study(pairs, m, t, model_label, multi_token, skip_split_words)
+        rows, summary = similarity_study(pairs, m, t, model_label, multi_token, skip_split_words,
+                                         languages)
         result['rows'].extend(rows)
         result['summaries'][model_label] = summary
     write_csv(os.path.join(report_dir, 'lexical_similarity.csv'), result['rows'],
-              ['model', 'pair_type', 'representation', 'n_pairs', 'n_oov', 'n_missing', 'n_scored',
-               'spearman', 'p_value'])
+              ['model', 'pair_type', 'pair_name', 'representation', 'n_pairs', 'n_oov', 'n_missing',
+               'n_scored', 'spearman', 'p_value'])
     shown = [r for r in result['rows'] if r['representation'] in
              ('token embedding', 'mean over senses', 'max over senses')]
     groups = list(dict.fromkeys(r['pair_type'] for r in shown))
+    names = {r['pair_type']: r['pair_name'] for r in shown}
     series = {}
     for r in shown:
         series.setdefault(f"{r['model']}: {r['representation']}", {})[r['pair_type']] = r['spearman']
     if shown:
-        grouped_bar_chart(os.path.join(report_dir, 'lexical_similarity.png'), groups,
+        grouped_bar_chart(os.path.join(report_dir, 'lexical_similarity.png'), [names[g] for g in groups],
                           {name: [v.get(g) for g in groups] for name, v in series.items()},
                           ylabel="Spearman's rho with human scores", title='Lexical similarity')
     result['files'] = {'csv': 'lexical_similarity.csv',
-                       'figure': 'lexical_similarity.png' if shown else None}
+                       'figure': 'lexical_similarity.png' if shown else None, 'matrices': {}}
+    scored_languages = [lang for lang in languages
+                        if any(lang in (p['language1'], p['language2']) for p in pairs)]
+    if len(scored_languages) >= 2:
+        for model_label, _, _ in models:
+            representation = matrix_representation(result['rows'], model_label)
+            of_type = {pair_key(a, b): (a, b) for a in scored_languages for b in scored_languages}
+            values = {of_type[r['pair_type']]: r['spearman'] for r in result['rows']
+                      if r['model'] == model_label and r['representation'] == representation
+                      and r['pair_type'] in of_type and not math.isnan(r['spearman'])}
+            name = f"lexical_similarity_languages_{_file_label(model_label)}.png"
+            language_matrix(os.path.join(report_dir, name), scored_languages, values, cmap='RdBu_r',
+                            vmin=-1, vmax=1, colorbar_label="Spearman's rho with human scores",
+                            title=f"Lexical similarity, {model_label} ({representation})\n"
+                                  f"within a language (diagonal) and across languages")
+            result['files']['matrices'][model_label] = name
     return result
 
 
 def markdown(result):
-    """The section of senses.md: the correlations per model, pair type and representation."""
+    """The section of senses.md: the correlations per pair type (a table each), model and
+    representation; the languages the word pairs lack; the figures."""
     text = [f"Spearman correlation between human similarity scores ({result['source']}) and "
             f"cosine similarities. A pair whose word is no single token of the model's vocabulary "
             f"is out of vocabulary: "
             + ("counted and left out" if result['skip_split_words'] else
                "counted, and represented by its first token" if result['multi_token'] == 'first'
-               else "counted, and represented by the mean over its tokens")
+               else "counted, and represented by the mean over their tokens")
             + ". 'best sense' is chosen on the same pairs, so it is optimistic. Per-sense "
               "correlations are in lexical_similarity.csv.\n\n"]
+    if result.get('absent_languages'):
+        text.append(f"Multi-SimLex has no words for "
+                    f"{', '.join(f'{language_name(l)} ({l})' for l in result['absent_languages'])}, "
+                    f"a language of the model: no pairs within or across it.\n\n")
     rows = [r for r in result['rows'] if not r['representation'].startswith('sense ')]
-    text.append(markdown_table(rows, ['model', 'pair_type', 'representation', 'n_pairs', 'n_oov',
-                                      'n_missing', 'n_scored', 'spearman', 'p_value'],
-                               formats={'spearman': '.3f', 'p_value': '.2g'},
-                               headers={'pair_type': 'pairs', 'n_oov': 'OOV', 'n_missing': 'missing',
-                                        'n_scored': 'scored', 'p_value': 'p'}) + '\n')
+    for pair_type_code in dict.fromkeys(r['pair_type'] for r in rows):
+        group = [r for r in rows if r['pair_type'] == pair_type_code]
+        half = len(pair_type_code) // 2
+        within = pair_type_code[:half] == pair_type_code[half + 1:]  # 'en-en'
+        text.append(f"**{group[0].get('pair_name', pair_type_code)}**"
+                    + (" (within the language)" if within else '') + "\n\n")
+        text.append(markdown_table(group, ['model', 'representation', 'n_pairs', 'n_oov',
+                                           'n_missing', 'n_scored', 'spearman', 'p_value'],
+                                   formats={'spearman': '.3f', 'p_value': '.2g'},
+                                   headers={'n_oov': 'OOV', 'n_missing': 'missing',
+                                            'n_scored': 'scored', 'p_value': 'p'}) + '\n')
     for label, summary in result['summaries'].items():
         if summary['oov_words']:
             text.append(f"- {label}: out-of-vocabulary words (most frequent first): "
                         f"{', '.join(summary['oov_words'][:20])}\n")
     if result['files'].get('figure'):
         text.append(f"\n![similarity]({result['files']['figure']})\n")
+    for label, name in result['files'].get('matrices', {}).items():
+        text.append(f"\n![similarity per pair of languages, {label}]({name})\n")
     return ''.join(text)

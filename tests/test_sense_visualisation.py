@@ -50,7 +50,8 @@ def test_every_analysis_writes_its_report(setup):
                for w in projection['words'])
     assert projection['words'][0]['word'] == 'bank'  # the gold polysemous words come first
     assert projection['whole_words']['applied']
-    assert 0 <= analyses['alignment']['p_value'] <= 1 and len(analyses['alignment']['matrix']) == 4
+    alignment = analyses['alignment']['language_pairs']['en-fr']
+    assert 0 <= alignment['p_value'] <= 1 and len(alignment['matrix']) == 4
     usage = analyses['usage']['metrics']
     assert sum(usage['norm_share']['languages']['en']['values']) == pytest.approx(1.0)
     assert {'jsd', 'mean_abs_difference'} == {m['statistic'] for m in usage.values()}
@@ -84,11 +85,11 @@ def test_every_analysis_writes_its_report(setup):
 
     check_intervals(analyses)
     assert intervals == {'statistic_ci95', 'values_ci95', 'accuracy_ci95', 'mean_ci95'}
-    low, high = analyses['alignment']['statistic_ci95']
+    low, high = alignment['statistic_ci95']
     assert low <= high
     # the sentences demo.py's report quotes, from the JSON
     line = import_module('senses.alignment').headline(analyses['alignment'], 100)
-    assert line.startswith('- Cross-lingual alignment') and f"{analyses['alignment']['statistic']:.3f}" in line
+    assert line.startswith('- Cross-lingual alignment') and f"{alignment['statistic']:.3f}" in line
     line = import_module('senses.probe').headline(probe)
     accuracy = next(r['accuracy'] for r in probe['overall'] if (r['model'], r['probe'], r['decision'], r['target'])
                     == ('backpack-lm', 'word_senses', 'centred', 'translations'))
