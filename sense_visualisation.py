@@ -101,7 +101,7 @@ config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 ANALYSES = {
     'projection': (projection, lambda: projection.run(
         model, tok, read_word_list(words, words_file) or projection.words_of_each_language(
-            default_words(lexicon), tok, root, dataset, languages),
+            default_words(lexicon, languages), tok, root, dataset, languages),
         root, dataset, languages, multi_token, top_k, whole_words, report_words, figure_words,
         f"{out_dir} ({label})", report_dir)),
     'alignment': (alignment, lambda: alignment.run(
@@ -136,8 +136,7 @@ root, datasets = checkpoint_datasets(checkpoint, data_root, [heldout_dataset] if
 tok = checkpoint_tokenizer(checkpoint, root, model)
 if heldout_dataset:
     dataset_languages(root, heldout_dataset)  # a typo is an error that names the prepared datasets
-dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(
-    root, d, split, dataset_languages(root, d))), datasets[0])
+dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(root, d, split)), datasets[0])
 languages = dataset_languages(root, dataset)  # the codes in the held-out data (meta.json), in its order
 gold = GoldSenses(root, dataset) if has_gold(root, dataset) else None  # the demo corpus's senses
 lexicon = gold.lexicon if gold else None

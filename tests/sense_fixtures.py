@@ -2,8 +2,9 @@
 scripts write (data_root/<dataset>/{lang}_{split}.bin and .txt, meta.json, gold/ as
 data/demo/prepare.py writes it), a real BPE tokenizer trained on it, and tiny GPT-2 and Backpack
 checkpoints, for the tests of the sense analyses. With languages=('en', 'fr', 'de') the same
-corpus has a German translation of every line too (line-aligned across the three languages), and
-German gold senses: 'Bank' for money and for the side of a river, as the English 'bank'."""
+corpus has a German translation of every line too (line-aligned across the three languages),
+German gold senses ('Bank' for money and for the side of a river, as the English 'bank') and a
+lemma_de column in the lemma lexicon."""
 
 import json
 import os
@@ -69,6 +70,8 @@ LEXICON_ALL = [('parliament', 'parlement'), ('report', 'rapport'), ('council', '
                ('farmer', 'agriculteur'), ('minister', 'ministre'), ('money', 'argent'),
                ('bank', 'banque'), ('river', 'fleuve'), ('car', 'voiture'), ('flight', 'vol'),
                ('budget', 'budget'), ('committee', 'comité'), ('loan', 'prêt')]
+LEXICON_ALL_DE = ['Parlament', 'Bericht', 'Rat', 'Landwirt', 'Minister', 'Geld', 'Bank', 'Fluss', 'Auto',
+                  'Flug', 'Haushalt', 'Ausschuss', 'Kredit']  # of LEXICON_ALL's words, in its order
 
 
 def generate_lines(n_lines, seed=0, german=False):
@@ -135,8 +138,12 @@ def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400,
         f.write('word\tlanguage\tsense_id\tgloss\ttranslations\tcontext_words\n')
         f.writelines('\t'.join(row) + '\n' for row in LEXICON + (LEXICON_DE if 'de' in languages else []))
     with open(os.path.join(folder, 'gold', 'lexicon_all.tsv'), 'w', encoding='utf-8') as f:
-        f.write('lemma_en\tlemma_fr\tpos\tgender_fr\n')
-        f.writelines(f'{en}\t{fr}\tnoun\tm\n' for en, fr in LEXICON_ALL)
+        if 'de' in languages:
+            f.write('lemma_en\tlemma_fr\tpos\tgender_fr\tlemma_de\n')
+            f.writelines(f'{en}\t{fr}\tnoun\tm\t{de}\n' for (en, fr), de in zip(LEXICON_ALL, LEXICON_ALL_DE))
+        else:
+            f.write('lemma_en\tlemma_fr\tpos\tgender_fr\n')
+            f.writelines(f'{en}\t{fr}\tnoun\tm\n' for en, fr in LEXICON_ALL)
     return meta, tok
 
 

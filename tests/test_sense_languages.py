@@ -214,7 +214,7 @@ def test_sense_visualisation_on_three_languages(three):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     result = subprocess.run([sys.executable, os.path.join(REPO, 'sense_visualisation.py'),
                              f'--out_dir={root / "bkp"}', f'--report_dir={report}',
-                             '--analyses=projection,usage,probe,intervention', '--max_sentences=60',
+                             '--analyses=projection,alignment,usage,probe,intervention', '--max_sentences=60',
                              '--intervention_prompts=10', *FAST],
                             capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -227,8 +227,10 @@ def test_sense_visualisation_on_three_languages(three):
     assert analyses['usage']['languages'] == ['en', 'fr', 'de']
     assert len(analyses['usage']['metrics']['norm_share']['pairs']) == 3
     # the German gold senses are probed and intervened on beside the English and French ones
-    assert {r['language'] for r in analyses['probe']['static']} == {'en', 'fr', 'de'}
-    assert {'Bank/Geldinstitut', 'Bank/Ufer'} <= {r['sense_id'] for r in analyses['intervention']['rows']}
+    assert {r['language'] for r in analyses['probe']['in_context']} == {'en', 'fr', 'de'}
+    assert set(analyses['intervention']['by_language']) == {'en', 'fr', 'de'}
+    # the lemma lexicon's three columns align every pair of languages
+    assert set(analyses['alignment']['language_pairs']) == {'en-fr', 'en-de', 'fr-de'}
     markdown = (report / 'senses.md').read_text()
     assert '- languages: English, French, German' in markdown
     assert re.search(r'### \w+ \(German\)', markdown)
