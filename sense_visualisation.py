@@ -1,6 +1,7 @@
 """
 Look inside a Backpack language model: what each sense vector votes for, whether sense k means
-the same thing in English and French, how much each sense is used in each language, whether the
+the same thing across languages, how much each sense is used in each language of the held-out
+data (every pair of languages compared, one test across all), whether the
 senses tell the meanings of polysemous words apart (against the demo corpus's gold senses), how
 they track human word similarity, and what removing a sense does to the predictions.
 
@@ -10,6 +11,10 @@ $ python sense_visualisation.py --out_dir=out/demo/backpack --baseline_out_dir=o
 One or a few analyses (projection, alignment, usage, probe, similarity, intervention), other words:
 $ python sense_visualisation.py --out_dir=out-bkp-small-16 --analyses=projection --words=bank,banque,right,droit
 $ python sense_visualisation.py --out_dir=out-bkp-small-16 --analyses=similarity --simlex=data/multisimlex
+A model of several languages (say en, fr, de): every analysis covers each language and each pair
+of languages of the held-out dataset, one of the checkpoint's (--heldout_dataset picks which: one
+line-aligned in all three languages compares all three; a two-language one, that pair):
+$ python sense_visualisation.py --out_dir=out-bkp-en-fr-de --heldout_dataset=europarl-de-en
 A training config file may be passed too (keys this script does not have are ignored):
 $ python sense_visualisation.py config/train_small_16.py --out_dir=out-bkp-small-16
 
@@ -27,6 +32,7 @@ import time
 import torch
 
 from common.checkpoint import load_model
+from common.languages import language_name
 from common.device_setup import autocast_context, default_device, resolve_device
 from common.reporting import read_json, write_json, write_text
 from configurator import at_least, configure, non_empty, one_of
@@ -47,11 +53,13 @@ report_dir = ''  # where the report goes; '' = out_dir
 analyses = 'all'  # or some of: projection,alignment,usage,probe,similarity,intervention
 # data: read from the checkpoint unless set
 data_root = ''
-heldout_dataset = ''  # held-out text and gold senses from here ('' = first dataset with held-out text)
+heldout_dataset = ''  # held-out text and gold senses from here ('' = first dataset with held-out text
+# in all of its languages); its languages (meta.json) are the languages the analyses compare
 split = 'test'  # held-out split: 'val' or 'test'
-max_sentences = 300  # held-out sentence pairs for usage; annotated lines for the probe
+max_sentences = 300  # held-out aligned sentences for usage; annotated lines for the probe
 # words
 words = ''  # comma-separated, e.g. bank,banque; '' = parliamentary words + the gold polysemous words
+# (those of the data's languages), + frequent held-out words of each language that has none
 words_file = ''  # one word per line (optionally word<TAB>language)
 multi_token = 'first'  # a word of several tokens: 'first' token or 'average' of its tokens' vectors
 skip_split_words = True  # alignment and similarity: leave out (and count) pairs with a split word
@@ -92,15 +100,16 @@ config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # (its module, its call); the calls run once the checkpoint and its data are loaded, below
 ANALYSES = {
     'projection': (projection, lambda: projection.run(
-        model, tok, read_word_list(words, words_file) or default_words(lexicon), root, dataset,
-        multi_token, top_k, whole_words, report_words, figure_words, f"{out_dir} ({label})",
-        report_dir)),
+        model, tok, read_word_list(words, words_file) or projection.words_of_each_language(
+            default_words(lexicon, languages), tok, root, dataset, languages),
+        root, dataset, languages, multi_token, top_k, whole_words, report_words, figure_words,
+        f"{out_dir} ({label})", report_dir)),
     'alignment': (alignment, lambda: alignment.run(
         model, tok, languages, translation_pairs, gold, simlex, multi_token, skip_split_words,
         max_pairs, n_permutations, n_bootstrap, seed, report_dir)),
     'usage': (usage, lambda: usage.run(
-        model, tok, root, dataset, split, max_sentences, batch_size, ctx, n_permutations,
-        n_bootstrap, seed, report_dir)),
+        model, tok, root, dataset, languages, split, max_sentences, batch_size, ctx,
+        n_permutations, n_bootstrap, seed, report_dir)),
     'probe': (probe, lambda: probe.run(
         models, gold, dataset, split, max_sentences, multi_token, batch_size, ctx, report_dir)),
     'similarity': (similarity, lambda: similarity.run(
@@ -191,6 +200,7 @@ write_json(os.path.join(report_dir, 'senses.json'), {'checkpoint': identity, 'co
 header = {'title': f"Sense analysis of {out_dir}",
           'lines': [f"- checkpoint: {os.path.join(out_dir, 'ckpt.pt')} ({about})",
                     f"- data: {dataset} ({split} split) under {root}",
+                    f"- languages: {', '.join(map(language_name, languages))}",
                     *([f"- baseline: {baseline_out_dir} ({baseline_checkpoint['model_name']}, "
                        f"iteration {baseline_checkpoint.get('iter_num')})"] if baseline else [])]}
 modules = {name: module for name, (module, _) in ANALYSES.items()}

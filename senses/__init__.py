@@ -7,7 +7,7 @@ in turn:
 
     projection    the tokens each sense vector votes for through the output embedding
     alignment     whether sense k of a word means what sense k of its translation means
-    usage         how much each sense serves the predictions in English and in French
+    usage         how much each sense serves the predictions in each language
     probe         whether the senses tell the meanings of a polysemous word apart (gold senses)
     similarity    how the senses track human word similarity, beside a GPT-2's embeddings
     intervention  what zeroing the sense that carries a meaning does to the predictions

@@ -24,6 +24,7 @@ from contextlib import nullcontext
 import torch
 
 from common.errors import UserError
+from common.languages import language_name
 from common.sampling import prompt_ids, sample_texts
 from senses.alignment import alignment_matrix
 from senses.inputs import word_tokens
@@ -50,7 +51,7 @@ def describe_model(model, checkpoint=None):
             f"block size {cfg.block_size}; {model.get_num_params() / 1e6:.2f}M parameters")
     data = (checkpoint or {}).get('data') or {}
     if data.get('languages'):
-        text += f"; languages {', '.join(data['languages'])}"
+        text += f"; languages {', '.join(map(language_name, data['languages']))}"
     if checkpoint and checkpoint.get('iter_num') is not None:
         text += f"; iteration {checkpoint['iter_num']:,}"
     return text

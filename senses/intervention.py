@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from common.errors import UserError
+from common.languages import language_name
 from common.reporting import grouped_bar_chart, markdown_table, write_csv
 from evaluation.statistics import bootstrap_mean_ci
 from senses import Skipped
@@ -268,8 +269,8 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
             weights = sense_weights_by_meaning(model, tokenizer, selection_occurrences, word, lang,
                                                len(entry['senses']), batch_size, autocast)
             if weights is None:
-                notes.append(f"{word}: the selection lines do not use every meaning of it; its "
-                             f"senses are chosen by projection (circular)")
+                notes.append(f"{word} ({language_name(lang)}): the selection lines do not use every "
+                             f"meaning of it; its senses are chosen by projection (circular)")
         for s, sense in enumerate(entry['senses']):
             others = [i for i in range(len(entry['senses'])) if i != s]
             sets = {'translation': translations[s], 'context': contexts[s],
@@ -352,9 +353,6 @@ def _example(model, tokenizer, line, sequence, position, scale, sense_id, chosen
 
 # --- the analysis as sense_visualisation.py runs it ----------------------------------------
 
-LANGUAGE_NAMES = {'en': 'English', 'fr': 'French'}
-
-
 def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max_prompts=40,
         max_new_tokens=20, batch_size=32, n_bootstrap=1000, seed=0, autocast=None, report_dir='.'):
     """intervention_study of gold's polysemous words (a GoldSenses of dataset; words: a
@@ -393,7 +391,7 @@ def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max
                 'translation_vs_other': "translations:\nown - other's",
                 'context_vs_other': "context words:\nown - other's"}
     pools = {'all words': result['overall'],
-             **{f"{LANGUAGE_NAMES[lang]} words": v for lang, v in result['by_language'].items()}}
+             **{f"{language_name(lang)} words": v for lang, v in result['by_language'].items()}}
     grouped_bar_chart(os.path.join(report_dir, 'sense_intervention.png'), list(measures.values()),
                       {name: [pool[m]['mean'] for m in measures] for name, pool in pools.items()},
                       errors={name: [tuple(pool[m]['mean_ci95']) for m in measures]

@@ -19,6 +19,7 @@ import os
 import numpy as np
 import torch
 
+from common.languages import language_name
 from common.reporting import grouped_bar_chart, markdown_table, write_csv
 from evaluation.statistics import wilson_interval
 from senses import Skipped
@@ -294,7 +295,8 @@ def markdown(result):
             column = f"{r['model']}: {r['probe']}, {r['decision']}"
             columns.append(column)
             row = by_word.setdefault((r['word'], r['language']), {
-                'word': r['word'], 'language': r['language'], 'n': r['n'], 'majority': r['majority']})
+                'word': r['word'], 'language': language_name(r['language']), 'n': r['n'],
+                'majority': r['majority']})
             row[column] = r['accuracy']
         columns = list(dict.fromkeys(columns))
         text.append(markdown_table(list(by_word.values()), ['word', 'language', 'n', 'majority', *columns],

@@ -8,15 +8,18 @@ Written as senses.md's tables, senses.tex (LaTeX, as the original project produc
 figure and a CSV of every rank.
 """
 
+import itertools
 import math
 import os
+from collections import Counter
 
 import torch
 
 from common.reporting import markdown_table, save_figure, write_csv, write_text
-from data.prepared import heldout_path, read_heldout_lines
+from common.languages import language_name
+from data.prepared import HELD_OUT_SPLITS, heldout_path, read_heldout_lines
 from senses import Skipped
-from senses.inputs import known_words, word_tokens
+from senses.inputs import WORD_PATTERN, known_words, word_tokens
 from senses.report import token_label
 from senses.vectors import output_embedding, word_sense_vectors
 
@@ -53,14 +56,81 @@ def whole_word_mask(tokenizer, vocab_size, words):
     return mask
 
 
-def run(model, tokenizer, word_list, data_root, dataset, multi_token='first', top_k=10,
+def heldout_text(data_root, dataset, languages):
+    """{language: the lines of its held-out files (val, then test) that exist}."""
+    return {lang: [line for s in HELD_OUT_SPLITS if os.path.isfile(heldout_path(data_root, dataset, lang, s))
+                   for line in read_heldout_lines(data_root, dataset, lang, s)]
+            for lang in languages}
+
+
+def frequent_words(tokenizer, lines, n_words=10, min_letters=4, leave_out=()):
+    """The n_words most frequent words of the lines (counted regardless of case, shown in their
+    most frequent spelling; at least min_letters letters, which leaves most function words out)
+    that are one token of the vocabulary and not in leave_out (lowercased words), most frequent
+    first; ties in order of first appearance."""
+    spellings = {}
+    for line in lines:
+        for word in WORD_PATTERN.findall(line):
+            if len(word) >= min_letters and word.lower() not in leave_out:
+                spellings.setdefault(word.lower(), Counter())[word] += 1
+    ranked = sorted(spellings.values(), key=lambda counts: -sum(counts.values()))  # stable: ties keep their order
+    chosen = []
+    for counts in ranked:
+        if len(chosen) == n_words:
+            break
+        word = counts.most_common(1)[0][0]
+        if len(word_tokens(tokenizer, word)) == 1:
+            chosen.append(word)
+    return chosen
+
+
+def words_of_each_language(word_list, tokenizer, data_root, dataset, languages, n_per_language=10):
+    """The default word list for a model of these languages: the words of word_list [(word,
+    language)] in one of them, and, for each language that has none, its n_per_language most
+    frequent words in the held-out text (frequent_words). When words were added, the list is
+    taken language by language in turn (the i-th word of each language, then the next), so
+    that the first tables of the report show every language; otherwise it is word_list as it
+    is (its words of other languages left out)."""
+    kept = [(word, lang) for word, lang in word_list if lang in languages]
+    covered = {lang for _, lang in kept}
+    missing = [lang for lang in languages if lang not in covered]
+    if not missing:
+        return kept
+    text = heldout_text(data_root, dataset, missing)
+    by_language = {lang: [w for w in kept if w[1] == lang] for lang in languages}
+    listed = {word.lower() for word, _ in word_list}
+    for lang in missing:  # a word spelt alike in another language has its table already
+        chosen = frequent_words(tokenizer, text[lang], n_per_language, leave_out=listed)
+        by_language[lang] = [(word, lang) for word in chosen]
+        listed.update(word.lower() for word in chosen)
+    return [w for turn in itertools.zip_longest(*by_language.values()) for w in turn if w]
+
+
+def guess_languages(word_list, lines_by_language):
+    """[(word, language or '')] with each '' replaced by the one language whose lines have the
+    word (regardless of case); a word in the lines of several languages, or of none, keeps ''."""
+    vocabulary = {lang: {w.lower() for line in lines for w in WORD_PATTERN.findall(line)}
+                  for lang, lines in lines_by_language.items()}
+    guessed = []
+    for word, lang in word_list:
+        if not lang:
+            having = [code for code, words in vocabulary.items() if word.lower() in words]
+            lang = having[0] if len(having) == 1 else ''
+        guessed.append((word, lang))
+    return guessed
+
+
+def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token='first', top_k=10,
         whole_words=True, n_table_words=8, n_figure_words=6, checkpoint_label='', report_dir='.'):
     """The sense tables of word_list [(word, language)]: each word's tokens (one that is no
     single token is represented by multi_token), the top_k tokens of each of its senses (only
     whole words when whole_words and a word list is at hand: wordfreq, else the held-out text
-    of data_root/dataset), written to sense_projections.csv, sense_projections.png (the first
+    of data_root/dataset in `languages`), written to sense_projections.csv, sense_projections.png (the first
     n_figure_words words) and senses.tex (the first n_table_words, titled with
-    checkpoint_label) in report_dir."""
+    checkpoint_label) in report_dir. A word listed without its language gets the one language
+    whose held-out text has it, if only one has."""
+    text = heldout_text(data_root, dataset, languages)
+    word_list = guess_languages(word_list, text)
     resolved, unreadable = [], []
     for word, lang in word_list:
         ids = word_tokens(tokenizer, word)
@@ -85,11 +155,7 @@ def run(model, tokenizer, word_list, data_root, dataset, multi_token='first', to
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}
     allowed = None
     if whole_words:
-        lines = {lang: [line for s in ('val', 'test')
-                        if os.path.isfile(heldout_path(data_root, dataset, lang, s))
-                        for line in read_heldout_lines(data_root, dataset, lang, s)]
-                 for lang in ('en', 'fr')}
-        known, source = known_words(lines)
+        known, source = known_words(text)
         mask = whole_word_mask(tokenizer, model.config.vocab_size, known) if known else None
         if mask is not None and int(mask.sum()) >= top_k:
             allowed = mask
@@ -150,13 +216,18 @@ def markdown(result, n_words=8):
     if result['files'].get('figure'):
         lines.append(f"![sense tables]({result['files']['figure']})\n\n")
     for word in shown:
-        lines.append(f"### {word['word']} ({word['language'] or '?'})"
+        lines.append(f"### {word['word']} ({language_label(word['language'])})"
                      + (f", token {word['tokens'][0]!r}" if word['split'] else '') + "\n\n")
         rows = [{'sense': s['sense'], 'tokens': ', '.join(token_label(t) for t in s['tokens'])}
                 for s in word['senses']]
         lines.append(markdown_table(rows, ['sense', 'tokens'],
                                     headers={'tokens': f"top {result['top_k']} tokens"}) + '\n')
     return ''.join(lines)
+
+
+def language_label(code):
+    """A word's language for its table: 'English'; '?' when the word list did not say."""
+    return language_name(code) if code else '?'
 
 
 LATEX_SPECIAL = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#',
@@ -177,7 +248,7 @@ def latex_sense_tables(projection, source, n_words=8, n_tokens=None):
     for word in projection['words'][:n_words]:
         out.append("\\begin{table}[ht]\n\\centering\n\\small\n\\begin{tabular}{rl}\n\\toprule\n")
         out.append(f"Sense & Top tokens of \\textbf{{{latex_escape(word['word'])}}} "
-                   f"({latex_escape(word['language'] or '?')}) \\\\\n\\midrule\n")
+                   f"({latex_escape(language_label(word['language']))}) \\\\\n\\midrule\n")
         for s in word['senses']:
             tokens = ', '.join(latex_escape(token_label(t)) for t in s['tokens'][:n_tokens])
             out.append(f"{s['sense']} & {tokens} \\\\\n")
@@ -209,6 +280,6 @@ def projection_figure(path, projection, n_words=6, n_tokens=5):
                          colWidths=[0.08, 0.92], loc='upper center', cellLoc='left')
         table.auto_set_font_size(False)
         table.set_fontsize(7)
-        ax.set_title(f"{word['word']} ({word['language'] or '?'})", fontsize=9)
+        ax.set_title(f"{word['word']} ({language_label(word['language'])})", fontsize=9)
     save_figure(fig, path)
     return path

@@ -1,14 +1,18 @@
 """
 Sense usage per language: how much each sense serves the predictions on held-out parallel text,
-English beside French. At position i sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the
-prediction; its share of the norms, its share of the next token's logit, and alpha_kii (the
-weight it keeps on the current token) say whether a multilingual Backpack reserves senses for
-one language. The languages are compared on the same sentence pairs with the Jensen-Shannon
-divergence of the share distributions (or the mean absolute difference), tested by permuting
-which side of each pair is called English; intervals are a bootstrap over sentences, the unit
-of resampling.
+in every language of a line-aligned dataset (English beside French, or ten languages). At
+position i sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction; its share of
+the norms, its share of the next token's logit, and alpha_kii (the weight it keeps on the
+current token) say whether a multilingual Backpack reserves senses for some languages. The
+languages are compared on the same aligned sentences: for each pair, the Jensen-Shannon
+divergence of the share distributions (or the mean absolute difference); across all of them,
+the mean over the pairs, tested once by permuting which language each aligned sentence is
+called (for two languages, which side of each pair is English); intervals are a bootstrap over
+sentences, the unit of resampling.
 """
 
+import itertools
+import math
 import os
 from contextlib import nullcontext
 
@@ -16,10 +20,11 @@ import numpy as np
 import torch
 
 from common.errors import UserError
-from common.reporting import grouped_bar_chart, markdown_table, write_csv
+from common.languages import language_name, pair_name
+from common.reporting import grouped_bar_chart, language_matrix, markdown_table, save_figure, write_csv
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
 from evaluation.checkpoints import readable_lines
-from data.prepared import heldout_path, read_heldout_lines
+from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 from senses import Skipped
 from senses.inputs import has_heldout_text
 from senses.report import format_p, p_text
@@ -77,40 +82,60 @@ def sentence_sense_usage(model, token_lists, eot_token, batch_size=32, autocast=
     return result
 
 
-def compare_language_usage(en_usage, fr_usage, metric, statistic='jsd', n_permutations=1000,
-                           n_bootstrap=1000, seed=0):
-    """en_usage and fr_usage: sentence_sense_usage of the two sides of the same sentence pairs.
-    Per language, the per-sense values with bootstrap 95% intervals (resampling sentences); the
-    difference between languages as the Jensen-Shannon divergence of the share distributions
-    (statistic='jsd', in bits) or the mean absolute difference over senses ('mean_abs_difference');
-    and the permutation p-value of "the languages use the senses alike", each permutation
-    swapping the two sides of a random half of the pairs."""
-    en_sums, fr_sums = en_usage[metric], fr_usage[metric]
-    en_n, fr_n = en_usage['positions'], fr_usage['positions']
-    P = len(en_n)
+def compare_language_usage(usages, metric, statistic='jsd', n_permutations=1000, n_bootstrap=1000,
+                           seed=0):
+    """usages: {language: sentence_sense_usage} of the same aligned sentences, one dict per
+    language (two or more; sentence p of each is a translation of the others' sentence p).
+    Per language, the per-sense values with bootstrap 95% intervals (resampling sentences); per
+    pair of languages (in the order of `usages`), the difference as the Jensen-Shannon divergence
+    of the share distributions (statistic='jsd', in bits) or the mean absolute difference over
+    senses ('mean_abs_difference'); across all languages, their mean over the pairs, with the
+    permutation p-value of "the languages use the senses alike": each permutation reassigns, in
+    every aligned sentence, its usages to the languages in a random order. With two languages
+    that is a swap of the two sides of a random half of the pairs, and the across-all value is
+    the pair's."""
+    languages = list(usages)
+    if len(languages) < 2:
+        raise ValueError(f"compare_language_usage needs two or more languages, got {languages}")
+    sums = np.stack([usages[lang][metric] for lang in languages])  # (L, P, K)
+    counts = np.stack([usages[lang]['positions'] for lang in languages])  # (L, P)
+    L, P = counts.shape
+    pairs = list(itertools.combinations(range(L), 2))
 
-    def difference(data):
-        a_sums, a_n, b_sums, b_n = data
-        a, b = a_sums.sum(0) / max(a_n.sum(), 1), b_sums.sum(0) / max(b_n.sum(), 1)
+    def pair_differences(data):
+        sums, counts = data
+        values = [sums[i].sum(0) / max(counts[i].sum(), 1) for i in range(L)]
         if statistic == 'jsd':
-            return jensen_shannon_divergence(a, b)
-        return float(np.abs(a - b).mean())
+            return [jensen_shannon_divergence(values[a], values[b]) for a, b in pairs]
+        return [float(np.abs(values[a] - values[b]).mean()) for a, b in pairs]
 
-    def swap_sides(data, rng):
-        a_sums, a_n, b_sums, b_n = data
-        swap = rng.random(P) < 0.5
-        return (np.where(swap[:, None], b_sums, a_sums), np.where(swap, b_n, a_n),
-                np.where(swap[:, None], a_sums, b_sums), np.where(swap, a_n, b_n))
+    def mean_difference(data):
+        differences = pair_differences(data)
+        return sum(differences) / len(differences)
 
-    observed, p_value, _ = permutation_test(difference, (en_sums, en_n, fr_sums, fr_n), swap_sides,
+    def shuffle_languages(data, rng):
+        # Fisher-Yates in every aligned sentence at once, one uniform draw per step
+        sums, counts = data
+        rows = np.arange(P)
+        order = np.tile(np.arange(L), (P, 1))  # order[p, i]: whose usage language i gets
+        draws = rng.random((P, L - 1))
+        for step, i in enumerate(range(L - 1, 0, -1)):
+            j = (draws[:, step] * (i + 1)).astype(int)
+            order[rows, i], order[rows, j] = order[rows, j], order[rows, i]
+        return sums[order.T, rows], counts[order.T, rows]
+
+    observed, p_value, _ = permutation_test(mean_difference, (sums, counts), shuffle_languages,
                                             n_permutations, seed)
     result = {'statistic': statistic, 'value': float(observed), 'p_value': float(p_value),
-              'n_permutations': n_permutations, 'n_sentence_pairs': P}
-    for lang, sums, n in (('en', en_sums, en_n), ('fr', fr_sums, fr_n)):
-        values = sums.sum(0) / max(n.sum(), 1)
-        cis = [bootstrap_ratio_ci(sums[:, k], n, n_resamples=n_bootstrap, seed=seed)
-               for k in range(sums.shape[1])]
-        result[lang] = {'values': values.tolist(), 'values_ci95': [list(ci) for ci in cis]}
+              'n_permutations': n_permutations, 'n_sentences': P,
+              'pairs': [{'languages': [languages[a], languages[b]], 'value': float(value)}
+                        for (a, b), value in zip(pairs, pair_differences((sums, counts)))],
+              'languages': {}}
+    for lang, lang_sums, n in zip(languages, sums, counts):
+        values = lang_sums.sum(0) / max(n.sum(), 1)
+        cis = [bootstrap_ratio_ci(lang_sums[:, k], n, n_resamples=n_bootstrap, seed=seed)
+               for k in range(lang_sums.shape[1])]
+        result['languages'][lang] = {'values': values.tolist(), 'values_ci95': [list(ci) for ci in cis]}
     return result
 
 
@@ -120,103 +145,207 @@ USAGE_AXES = {'norm_share': 'share of ||c_ik||', 'logit_share': "share of the ne
               'self_weight': 'mean alpha_kii (weight on the current token)'}
 
 
-def run(model, tokenizer, data_root, dataset, split='test', max_sentences=300, batch_size=32,
-        autocast=None, n_permutations=1000, n_bootstrap=1000, seed=0, report_dir='.'):
-    """Sense usage on the first max_sentences held-out sentence pairs of data_root/dataset
-    (split) that the model can read: per language and sense, norm share, logit share, self
-    weight and signed logit contribution with bootstrap intervals, and the difference between
-    the languages with its permutation p-value (USAGE_STATISTICS says which difference). Writes
-    sense_usage_<metric>.png and sense_usage.csv to report_dir."""
-    if not has_heldout_text(data_root, dataset, split):
-        raise Skipped(f"needs held-out parallel text ({heldout_path(data_root, dataset, 'en', split)} "
-                      f"and the fr one, written by the prepare script: python "
-                      f"data/{dataset}/prepare.py)")
-    en_lines = read_heldout_lines(data_root, dataset, 'en', split)
-    fr_lines = read_heldout_lines(data_root, dataset, 'fr', split)
-    if len(en_lines) != len(fr_lines):
-        raise UserError(f"{heldout_path(data_root, dataset, 'en', split)} has {len(en_lines)} lines "
-                        f"but the French one has {len(fr_lines)}: they must be translations line by "
-                        f"line; prepare the dataset again (python data/{dataset}/prepare.py)")
-    pairs = [(e, f) for e, f in zip(en_lines, fr_lines) if e.strip() and f.strip()]
-    readable_en = set(readable_lines(tokenizer, [e for e, _ in pairs], model.config.vocab_size)[0])
-    readable_fr = set(readable_lines(tokenizer, [f for _, f in pairs], model.config.vocab_size)[0])
-    kept = [(e, f) for e, f in pairs if e in readable_en and f in readable_fr]
-    if len(kept) < len(pairs):
-        print(f"  {len(pairs) - len(kept)} sentence pairs skipped: they hold tokens the model has no row for")
-    pairs = kept[:max_sentences]
-    if len(pairs) < 2:
-        raise Skipped(f"{len(pairs)} non-empty held-out sentence pairs in {dataset}/{split}: "
+def run(model, tokenizer, data_root, dataset, languages=None, split='test', max_sentences=300,
+        batch_size=32, autocast=None, n_permutations=1000, n_bootstrap=1000, seed=0, report_dir='.'):
+    """Sense usage on the first max_sentences held-out aligned sentences of data_root/dataset
+    (split) that the model can read in every language (languages: codes, in the order of the
+    pairs; None = the dataset's, from meta.json): per language and sense, norm share, logit
+    share, self weight and signed logit contribution with bootstrap intervals; per pair of
+    languages, their difference (USAGE_STATISTICS says which); across all languages, the mean
+    difference with its permutation p-value. Writes sense_usage_<metric>.png (with three or more
+    languages also sense_usage_<metric>_matrix.png, language x language) and sense_usage.csv
+    to report_dir."""
+    languages = list(languages or dataset_languages(data_root, dataset))
+    if len(languages) < 2:
+        raise Skipped(f"needs held-out text in two or more languages; {dataset} has "
+                      f"{', '.join(map(language_name, languages)) or 'none'}")
+    if not has_heldout_text(data_root, dataset, split, languages):
+        missing = [heldout_path(data_root, dataset, lang, split) for lang in languages
+                   if not os.path.isfile(heldout_path(data_root, dataset, lang, split))]
+        raise Skipped(f"needs held-out parallel text ({', '.join(missing)}, written by the prepare "
+                      f"script: python data/{dataset}/prepare.py)")
+    lines = {lang: read_heldout_lines(data_root, dataset, lang, split) for lang in languages}
+    if len({len(text) for text in lines.values()}) > 1:
+        counts = ', '.join(f"{heldout_path(data_root, dataset, lang, split)} has {len(text)}"
+                           for lang, text in lines.items())
+        raise UserError(f"the held-out {split} files of {dataset} differ in length ({counts} "
+                        f"lines): they must be translations line by line; prepare the dataset "
+                        f"again (python data/{dataset}/prepare.py)")
+    aligned = [line for line in zip(*lines.values()) if all(side.strip() for side in line)]
+    readable = [set(readable_lines(tokenizer, [line[i] for line in aligned], model.config.vocab_size)[0])
+                for i in range(len(languages))]
+    kept = [line for line in aligned if all(side in ok for side, ok in zip(line, readable))]
+    if len(kept) < len(aligned):
+        print(f"  {len(aligned) - len(kept)} aligned sentences skipped: they hold tokens the model "
+              f"has no row for")
+    aligned = kept[:max_sentences]
+    if len(aligned) < 2:
+        raise Skipped(f"{len(aligned)} non-empty held-out aligned sentences in {dataset}/{split}: "
                       f"too few to compare the languages")
-    usage = {lang: sentence_sense_usage(model, tokenizer.encode_batch([p[i] for p in pairs]),
+    usage = {lang: sentence_sense_usage(model, tokenizer.encode_batch([line[i] for line in aligned]),
                                         tokenizer.eot_token, batch_size, autocast)
-             for i, lang in enumerate(('en', 'fr'))}
-    metrics = {metric: compare_language_usage(usage['en'], usage['fr'], metric,
-                                              USAGE_STATISTICS[metric], n_permutations, n_bootstrap,
-                                              seed)
+             for i, lang in enumerate(languages)}
+    metrics = {metric: compare_language_usage(usage, metric, USAGE_STATISTICS[metric],
+                                              n_permutations, n_bootstrap, seed)
                for metric in USAGE_METRICS}
     K = model.config.n_sense_vector
-    figures, rows = {}, []
+    figures, matrices, rows = {}, {}, []
     for metric, axis in USAGE_AXES.items():
         m = metrics[metric]
         path = f'sense_usage_{metric}.png'
-        difference = (f"JSD {m['value']:.4f} bits" if m['statistic'] == 'jsd'
-                      else f"mean |en - fr| {m['value']:.4f}")
-        grouped_bar_chart(os.path.join(report_dir, path), [str(k) for k in range(K)],
-                          {'English': m['en']['values'], 'French': m['fr']['values']},
-                          errors={'English': m['en']['values_ci95'],
-                                  'French': m['fr']['values_ci95']},
-                          ylabel=axis, title=f"{axis} per sense; {difference}, permutation "
-                                             f"{p_text(m['p_value'], n_permutations)}")
+        title = (f"{axis} per sense; {difference_text(m, languages)}, permutation "
+                 f"{p_text(m['p_value'], n_permutations)}")
+        usage_chart(os.path.join(report_dir, path), m, languages, K, axis, title)
         figures[metric] = path
+        if len(languages) >= 3:
+            matrices[metric] = f'sense_usage_{metric}_matrix.png'
+            label, values = readable_unit(m['statistic'], [pair['value'] for pair in m['pairs']])
+            language_matrix(os.path.join(report_dir, matrices[metric]), languages,
+                            {tuple(pair['languages']): value for pair, value in zip(m['pairs'], values)},
+                            title=f"{USAGE_LABELS[metric]}: {STATISTIC_NAMES[m['statistic']]} "
+                                  f"per pair of languages; permutation "
+                                  f"{p_text(m['p_value'], n_permutations)} across all",
+                            colorbar_label=label)
     for metric, m in metrics.items():
         for k in range(K):
             rows.append({'metric': metric, 'sense': k,
-                         **{f'{lang}{suffix}': value for lang in ('en', 'fr')
-                            for suffix, value in (('', m[lang]['values'][k]),
-                                                  ('_low', m[lang]['values_ci95'][k][0]),
-                                                  ('_high', m[lang]['values_ci95'][k][1]))}})
+                         **{f'{lang}{suffix}': value for lang in languages
+                            for suffix, value in (('', m['languages'][lang]['values'][k]),
+                                                  ('_low', m['languages'][lang]['values_ci95'][k][0]),
+                                                  ('_high', m['languages'][lang]['values_ci95'][k][1]))}})
     write_csv(os.path.join(report_dir, 'sense_usage.csv'), rows,
-              ['metric', 'sense', 'en', 'en_low', 'en_high', 'fr', 'fr_low', 'fr_high'])
-    return {'dataset': dataset, 'split': split, 'n_sentence_pairs': len(pairs),
+              ['metric', 'sense'] + [f'{lang}{suffix}' for lang in languages
+                                     for suffix in ('', '_low', '_high')])
+    return {'dataset': dataset, 'split': split, 'languages': languages,
+            'n_sentences': len(aligned),
             'positions': {lang: int(u['positions'].sum()) for lang, u in usage.items()},
-            'metrics': metrics, 'files': {'csv': 'sense_usage.csv', 'figures': figures}}
+            'metrics': metrics,
+            'files': {'csv': 'sense_usage.csv', 'figures': figures, 'matrices': matrices}}
+
+
+STATISTIC_NAMES = {'jsd': 'JSD (bits)', 'mean_abs_difference': 'mean absolute difference'}
+
+
+def readable_unit(statistic, values):
+    """A matrix's values in a unit its two decimals can show, and the colour bar's label:
+    ('JSD (bits)', values) when the largest is 1 or more (or 0), else ('JSD (1e-3 bits)', the
+    values * 1000), and so on by powers of 1000."""
+    largest = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0)
+    exponent = 0 if largest == 0 or largest >= 1 else 3 * math.ceil(-math.floor(math.log10(largest)) / 3)
+    unit = ' '.join(part for part in (f'1e-{exponent}' if exponent else '',
+                                      'bits' if statistic == 'jsd' else '') if part)
+    name = 'JSD' if statistic == 'jsd' else 'mean absolute difference'
+    return (f"{name} ({unit})" if unit else name,
+            [None if v is None else v * 10 ** exponent for v in values])
+
+
+def difference_text(m, languages):
+    """'JSD 0.0123 bits' (two languages), 'mean pairwise JSD 0.0123 bits' (more), or the same
+    with 'mean |en - fr|'."""
+    if m['statistic'] == 'jsd':
+        return f"{'JSD' if len(languages) == 2 else 'mean pairwise JSD'} {m['value']:.4f} bits"
+    if len(languages) == 2:
+        return f"mean |{languages[0]} - {languages[1]}| {m['value']:.4f}"
+    return f"mean pairwise mean |a - b| {m['value']:.4f}"
+
+
+def usage_chart(path, m, languages, K, axis, title):
+    """The values per sense: bars grouped by sense, one per language, for two languages; with
+    more, one panel per language (same axes), which stays readable with ten."""
+    series = {language_name(lang): m['languages'][lang]['values'] for lang in languages}
+    errors = {language_name(lang): m['languages'][lang]['values_ci95'] for lang in languages}
+    if len(languages) <= 2:
+        grouped_bar_chart(path, [str(k) for k in range(K)], series, errors=errors, ylabel=axis,
+                          title=title)
+        return
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    n_cols = min(5, len(languages))
+    n_rows = math.ceil(len(languages) / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(2.6, 0.22 * K + 1.2) * n_cols, 2.4 * n_rows + 0.6),
+                             dpi=120, sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[len(languages):]:
+        ax.axis('off')
+    x = np.arange(K)
+    for ax, (name, values) in zip(axes.flat, series.items()):
+        values = np.array(values, dtype=float)
+        low, high = np.array([[np.nan if v is None else v for v in ci] for ci in errors[name]]).T
+        ax.bar(x, values, 0.8, yerr=np.nan_to_num([np.maximum(0, values - low), np.maximum(0, high - values)]),
+               capsize=2)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(k) for k in range(K)], fontsize=7)
+        ax.grid(axis='y', alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(axis, fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel('sense', fontsize=8)
+    fig.suptitle(title, fontsize=9, wrap=True)
+    save_figure(fig, path)
 
 
 def markdown(result):
     """The section of senses.md: the differences between the languages, the values per sense."""
-    text = [f"On {result['n_sentence_pairs']} held-out sentence pairs of {result['dataset']} "
-            f"({result['split']}; {result['positions']['en']} English and "
-            f"{result['positions']['fr']} French token positions). At each position i, sense k "
-            f"contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction. Norm share: "
-            f"||c_ik|| / sum_k' ||c_ik'||; logit share: the sense's share of the absolute "
-            f"contributions to the logit of the token that comes next; self weight: alpha_kii, "
-            f"the weight the sense keeps on the current token. Intervals: bootstrap over "
+    languages = result['languages']
+    names = [language_name(lang) for lang in languages]
+    two = len(languages) == 2
+    counts = [f"{result['positions'][lang]} {name}" for lang, name in zip(languages, names)]
+    positions = ', '.join(counts[:-1]) + f" and {counts[-1]}"
+    n_permutations = result['metrics']['norm_share']['n_permutations']
+    text = [f"On {result['n_sentences']} held-out {'sentence pairs' if two else 'aligned sentences'} "
+            f"of {result['dataset']} ({result['split']}; {positions} token positions). At each "
+            f"position i, sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction. "
+            f"Norm share: ||c_ik|| / sum_k' ||c_ik'||; logit share: the sense's share of the "
+            f"absolute contributions to the logit of the token that comes next; self weight: "
+            f"alpha_kii, the weight the sense keeps on the current token. Intervals: bootstrap over "
             f"sentences. Differences between the languages: Jensen-Shannon divergence (bits) of the "
-            f"share distributions, mean absolute difference of the self weights, each with the "
-            f"p-value of {result['metrics']['norm_share']['n_permutations']} permutations of which "
-            f"side of each pair is called English. The divergence is the size of the "
-            f"difference: over hundreds of sentences, a tiny one can have a small p.\n\n"]
+            f"share distributions, mean absolute difference of the self weights, "
+            + ("each with the p-value of "
+               f"{n_permutations} permutations of which side of each pair is called {names[0]}. "
+               if two else
+               f"for each pair of languages; across all {len(languages)} languages their mean over "
+               f"the {len(languages) * (len(languages) - 1) // 2} pairs, with the p-value of "
+               f"{n_permutations} permutations of which language each aligned sentence is called "
+               f"(one test for all languages). ")
+            + "The divergence is the size of the difference: over hundreds of sentences, a tiny "
+              "one can have a small p.\n\n"]
     rows = []
     for metric, m in result['metrics'].items():
         if metric not in USAGE_LABELS:
             continue
-        rows.append({'measure': USAGE_LABELS[metric],
-                     'difference': f"{'JSD' if m['statistic'] == 'jsd' else 'mean |en - fr|'} = {m['value']:.4g}",
+        label = ('JSD' if m['statistic'] == 'jsd' else f"mean |{languages[0]} - {languages[1]}|") \
+            if two else ('mean pairwise JSD' if m['statistic'] == 'jsd' else 'mean pairwise mean |a - b|')
+        rows.append({'measure': USAGE_LABELS[metric], 'difference': f"{label} = {m['value']:.4g}",
                      'p': format_p(m['p_value'], m['n_permutations'])})
     text.append(markdown_table(rows, ['measure', 'difference', 'p'],
                                headers={'p': 'permutation p'}) + '\n')
-    K = len(result['metrics']['norm_share']['en']['values'])
-    per_sense = []
-    for k in range(K):
-        row = {'sense': k}
-        for metric in ('norm_share', 'logit_share', 'self_weight'):
-            for lang in ('en', 'fr'):
-                row[f'{metric}_{lang}'] = result['metrics'][metric][lang]['values'][k]
-        per_sense.append(row)
-    columns = ['sense'] + [f'{m}_{l}' for m in ('norm_share', 'logit_share', 'self_weight') for l in ('en', 'fr')]
-    text.append(markdown_table(per_sense, columns, formats={c: '.3f' for c in columns[1:]},
-                               headers={f'{m}_{l}': f"{USAGE_LABELS[m]} {l}" for m in USAGE_LABELS
-                                        for l in ('en', 'fr')}) + '\n')
+    shown = [metric for metric in result['metrics'] if metric in USAGE_LABELS]
+    if not two:
+        text.append("Per pair of languages (JSD in bits for the shares, mean absolute difference "
+                    "for the self weight):\n\n")
+        pair_rows = []
+        for i, pair in enumerate(result['metrics']['norm_share']['pairs']):
+            pair_rows.append({'pair': pair_name(*pair['languages']),
+                              **{metric: result['metrics'][metric]['pairs'][i]['value'] for metric in shown}})
+        text.append(markdown_table(pair_rows, ['pair', *shown], formats={m: '.4g' for m in shown},
+                                   headers=USAGE_LABELS) + '\n')
+        for metric, path in result['files'].get('matrices', {}).items():
+            text.append(f"![{USAGE_LABELS.get(metric, metric)} per pair]({path})\n")
+        text.append('\n')
+    K = len(result['metrics']['norm_share']['languages'][languages[0]]['values'])
+    # two languages: one table of every measure; more: one table per measure, a column per language
+    for measures in [shown] if two else [[metric] for metric in shown]:
+        columns = ['sense'] + [f'{metric}_{lang}' for metric in measures for lang in languages]
+        headers = {f'{metric}_{lang}': f"{USAGE_LABELS[metric]} {lang}" if two else name
+                   for metric in measures for lang, name in zip(languages, names)}
+        per_sense = [{'sense': k, **{f'{metric}_{lang}': result['metrics'][metric]['languages'][lang]['values'][k]
+                                     for metric in measures for lang in languages}}
+                     for k in range(K)]
+        if not two:
+            text.append(f"{USAGE_LABELS[measures[0]].capitalize()} per sense:\n\n")
+        text.append(markdown_table(per_sense, columns, formats={c: '.3f' for c in columns[1:]},
+                                   headers=headers) + '\n')
     for metric, path in result['files']['figures'].items():
         text.append(f"![{USAGE_LABELS.get(metric, metric)}]({path})\n")
     return ''.join(text)

@@ -1,7 +1,10 @@
 """A tiny English-French parallel corpus with gold senses, prepared in the layout the prepare
 scripts write (data_root/<dataset>/{lang}_{split}.bin and .txt, meta.json, gold/ as
 data/demo/prepare.py writes it), a real BPE tokenizer trained on it, and tiny GPT-2 and Backpack
-checkpoints, for the tests of the sense analyses."""
+checkpoints, for the tests of the sense analyses. With languages=('en', 'fr', 'de') the same
+corpus has a German translation of every line too (line-aligned across the three languages),
+German gold senses ('Bank' for money and for the side of a river, as the English 'bank') and a
+lemma_de column in the lemma lexicon."""
 
 import json
 import os
@@ -17,6 +20,11 @@ from prepared_dataset import write_prepared_dataset
 
 SUBJECTS = [('council', 'le conseil', 'du conseil'), ('farmer', "l'agriculteur", "de l'agriculteur"),
             ('minister', 'le ministre', 'du ministre'), ('committee', 'le comité', 'du comité')]
+# the same subjects in German: nominative, dative, accusative, genitive
+SUBJECTS_DE = [('der Rat', 'dem Rat', 'den Rat', 'des Rates'),
+               ('der Landwirt', 'dem Landwirt', 'den Landwirt', 'des Landwirts'),
+               ('der Minister', 'dem Minister', 'den Minister', 'des Ministers'),
+               ('der Ausschuss', 'dem Ausschuss', 'den Ausschuss', 'des Ausschusses')]
 
 # (english, french, [(language, word, sense_id)]): {s} is the subject, {de} its French genitive
 TEMPLATES = [
@@ -34,6 +42,18 @@ TEMPLATES = [
     ("the {s} voted for the budget .", "{S} a voté pour le budget .", []),
 ]
 
+# German translations of TEMPLATES, in their order ({N} nominative (capitalised), {dat}, {acc},
+# {gen}), with their gold senses (word-level translations: this 'Bank' is a river's too)
+TEMPLATES_DE = [
+    ("{N} nahm Geld von der Bank .", [('bank', 'Bank/Geldinstitut')]),
+    ("{N} ging an der Bank des Flusses entlang .", [('bank', 'Bank/Ufer')]),
+    ("Die Kredite der Bank halfen {dat} .", [('bank', 'Bank/Geldinstitut')]),
+    ("der Flug {gen} ging nach paris .", []),
+    ("der Diebstahl des Autos schockierte {acc} .", []),
+    ("das Parlament nahm den Bericht {gen} an .", []),
+    ("{N} stimmte für den Haushalt .", []),
+]
+
 LEXICON = [
     ('bank', 'en', 'bank/finance', 'financial institution', 'banque', 'money|loans'),
     ('bank', 'en', 'bank/river', 'side of a river', 'rive', 'river|walked'),
@@ -41,20 +61,29 @@ LEXICON = [
     ('vol', 'fr', 'vol/theft', 'theft', 'theft', 'voiture|choqué'),
 ]
 
+LEXICON_DE = [
+    ('bank', 'de', 'Bank/Geldinstitut', 'financial institution', 'bank|banque', 'Geld|Kredite'),
+    ('bank', 'de', 'Bank/Ufer', 'side of a river', 'rive|river', 'Flusses|ging'),
+]
+
 LEXICON_ALL = [('parliament', 'parlement'), ('report', 'rapport'), ('council', 'conseil'),
                ('farmer', 'agriculteur'), ('minister', 'ministre'), ('money', 'argent'),
                ('bank', 'banque'), ('river', 'fleuve'), ('car', 'voiture'), ('flight', 'vol'),
                ('budget', 'budget'), ('committee', 'comité'), ('loan', 'prêt')]
+LEXICON_ALL_DE = ['Parlament', 'Bericht', 'Rat', 'Landwirt', 'Minister', 'Geld', 'Bank', 'Fluss', 'Auto',
+                  'Flug', 'Haushalt', 'Ausschuss', 'Kredit']  # of LEXICON_ALL's words, in its order
 
 
-def generate_lines(n_lines, seed=0):
+def generate_lines(n_lines, seed=0, german=False):
     """[(english, french, {'en': [...], 'fr': [...]})] with gold occurrences (word_index into
-    line.split())."""
+    line.split()); with german, [(english, french, annotation, german)] (the same draws)."""
     rng = np.random.default_rng(seed)
     lines = []
     for _ in range(n_lines):
-        en, fr, gold = TEMPLATES[rng.integers(len(TEMPLATES))]
-        s, s_fr, de = SUBJECTS[rng.integers(len(SUBJECTS))]
+        template = rng.integers(len(TEMPLATES))
+        en, fr, gold = TEMPLATES[template]
+        subject = rng.integers(len(SUBJECTS))
+        s, s_fr, de = SUBJECTS[subject]
         en = en.format(s=s)
         fr = fr.format(S=s_fr[:1].upper() + s_fr[1:], s_fr=s_fr, de=de)
         annotation = {'en': [], 'fr': []}
@@ -62,7 +91,17 @@ def generate_lines(n_lines, seed=0):
             words = (en if lang == 'en' else fr).split()
             index = [w.lower() for w in words].index(word)
             annotation[lang].append({'word': word, 'sense_id': sense_id, 'word_index': index})
-        lines.append((en, fr, annotation))
+        if german:
+            nominative, dative, accusative, genitive = SUBJECTS_DE[subject]
+            de, gold_de = TEMPLATES_DE[template]
+            de = de.format(N=nominative[:1].upper() + nominative[1:], dat=dative, acc=accusative,
+                           gen=genitive)
+            words = [w.lower() for w in de.split()]
+            annotation['de'] = [{'word': word, 'sense_id': sense_id, 'word_index': words.index(word)}
+                                for word, sense_id in gold_de]
+            lines.append((en, fr, annotation, de))
+        else:
+            lines.append((en, fr, annotation))
     return lines
 
 
@@ -70,15 +109,20 @@ def split_of(line_number):
     return 'val' if line_number % 10 == 3 else 'test' if line_number % 10 == 7 else 'train'
 
 
-def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400, seed=0):
-    """Prepare the fixture corpus under data_root/name; returns (meta, tokenizer)."""
-    lines = generate_lines(n_lines, seed)
+def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400, seed=0,
+                        languages=('en', 'fr')):
+    """Prepare the fixture corpus under data_root/name, in languages ('en', 'fr') or ('en',
+    'fr', 'de'); returns (meta, tokenizer)."""
+    if tuple(languages) not in (('en', 'fr'), ('en', 'fr', 'de')):
+        raise ValueError(f"the fixture has languages ('en', 'fr') or ('en', 'fr', 'de'), not {languages}")
+    lines = generate_lines(n_lines, seed, german='de' in languages)
     by_split = {split: [(i, l) for i, l in enumerate(lines) if split_of(i) == split] for split in SPLITS}
+    column = {'en': 0, 'fr': 1, 'de': 3}  # of a line of generate_lines
     tok = train_bpe_tokenizer(
-        {'en': [l[0] for _, l in by_split['train']], 'fr': [l[1] for _, l in by_split['train']]},
+        {lang: [l[column[lang]] for _, l in by_split['train']] for lang in languages},
         vocab_size=vocab_size, name=name, data_root=data_root, verbose=False)
-    text = {lang: {split: [l[li] for _, l in members] for split, members in by_split.items()}
-            for li, lang in enumerate(('en', 'fr'))}
+    text = {lang: {split: [l[column[lang]] for _, l in members] for split, members in by_split.items()}
+            for lang in languages}
     ids = {lang: {split: tok.encode_lines_with_eot(lines) for split, lines in text[lang].items()} for lang in text}
     splits = {lang: {split: {'lines': len(text[lang][split]), 'tokens': int(len(ids[lang][split]))}
                      for split in SPLITS} for lang in text}
@@ -92,10 +136,14 @@ def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400,
                 f.write(json.dumps({'raw_line': i, **l[2]}, ensure_ascii=False) + '\n')
     with open(os.path.join(folder, 'gold', 'lexicon.tsv'), 'w', encoding='utf-8') as f:
         f.write('word\tlanguage\tsense_id\tgloss\ttranslations\tcontext_words\n')
-        f.writelines('\t'.join(row) + '\n' for row in LEXICON)
+        f.writelines('\t'.join(row) + '\n' for row in LEXICON + (LEXICON_DE if 'de' in languages else []))
     with open(os.path.join(folder, 'gold', 'lexicon_all.tsv'), 'w', encoding='utf-8') as f:
-        f.write('lemma_en\tlemma_fr\tpos\tgender_fr\n')
-        f.writelines(f'{en}\t{fr}\tnoun\tm\n' for en, fr in LEXICON_ALL)
+        if 'de' in languages:
+            f.write('lemma_en\tlemma_fr\tpos\tgender_fr\tlemma_de\n')
+            f.writelines(f'{en}\t{fr}\tnoun\tm\t{de}\n' for (en, fr), de in zip(LEXICON_ALL, LEXICON_ALL_DE))
+        else:
+            f.write('lemma_en\tlemma_fr\tpos\tgender_fr\n')
+            f.writelines(f'{en}\t{fr}\tnoun\tm\n' for en, fr in LEXICON_ALL)
     return meta, tok
 
 
@@ -124,6 +172,6 @@ def write_checkpoint(out_dir, model_name, data_root, meta, train_steps=0, seed=0
         'best_val_loss': 0.0, 'rng_states': [],
         'data': {'list_of_datasets': [meta['dataset']], 'data_root': os.path.abspath(data_root),
                  'tokenizer': meta['tokenizer'], 'vocab_size': meta['vocab_size'],
-                 'languages': ['en', 'fr']},
+                 'languages': list(meta['languages'])},
     }, os.path.join(out_dir, 'ckpt.pt'))
     return model.eval()

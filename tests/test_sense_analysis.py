@@ -237,16 +237,17 @@ def test_language_comparison_identical_usage_p_one_different_usage_p_small():
     counts = rng.integers(5, 20, size=P).astype(float)
     shares = rng.dirichlet(np.ones(K), size=P) * counts[:, None]
     same = {'positions': counts, 'norm_share': shares}
-    result = compare_language_usage(same, same, 'norm_share', n_permutations=200, n_bootstrap=100)
+    result = compare_language_usage({'en': same, 'fr': same}, 'norm_share', n_permutations=200, n_bootstrap=100)
     assert result['value'] == pytest.approx(0.0, abs=1e-12) and result['p_value'] == 1.0
-    assert np.allclose(result['en']['values'], result['fr']['values'])
-    lo, hi = np.array(result['en']['values_ci95']).T
-    assert (lo <= np.array(result['en']['values'])).all() and (np.array(result['en']['values']) <= hi).all()
+    en, fr = result['languages']['en'], result['languages']['fr']
+    assert np.allclose(en['values'], fr['values'])
+    lo, hi = np.array(en['values_ci95']).T
+    assert (lo <= np.array(en['values'])).all() and (np.array(en['values']) <= hi).all()
     skewed = shares.copy()
     skewed[:, 0] += counts  # French leans on sense 0
     skewed /= 2
     other = {'positions': counts, 'norm_share': skewed}
-    result = compare_language_usage(same, other, 'norm_share', n_permutations=200, n_bootstrap=100)
+    result = compare_language_usage({'en': same, 'fr': other}, 'norm_share', n_permutations=200, n_bootstrap=100)
     assert result['value'] > 0.01 and result['p_value'] < 0.01
 
 

@@ -53,7 +53,7 @@ def test_every_analysis_writes_its_report(setup):
     alignment = analyses['alignment']['language_pairs']['en-fr']
     assert 0 <= alignment['p_value'] <= 1 and len(alignment['matrix']) == 4
     usage = analyses['usage']['metrics']
-    assert sum(usage['norm_share']['en']['values']) == pytest.approx(1.0)
+    assert sum(usage['norm_share']['languages']['en']['values']) == pytest.approx(1.0)
     assert {'jsd', 'mean_abs_difference'} == {m['statistic'] for m in usage.values()}
     probe = analyses['probe']
     assert {(r['model'], r['probe'], r['decision']) for r in probe['overall']} == {
