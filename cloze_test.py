@@ -14,8 +14,9 @@ The model, its datasets, data root and tokenizer come from the checkpoint (--dat
 --list_of_datasets override the last ones); a training config file may be given first.
 
 Writes to --report_dir (default: the out_dir of the (first) checkpoint):
-  cloze.md, cloze.csv      one row per checkpoint, dataset and language
-  cloze.png                top-1 and top-k accuracy per dataset/language and checkpoint (95% CI)
+  cloze.md, cloze.csv      one row per checkpoint, dataset and language (code and name)
+  cloze.png                top-1 and top-k accuracy: a panel per dataset, a row of bars per
+                           language, one bar per checkpoint and metric (95% CI)
   cloze_predictions.jsonl  (several checkpoints: cloze_predictions_<out_dir>.jsonl) one line per
                            item: id, dataset, language, context, answer, predictions (the k best
                            words, best first), logprobs, top1_hit, topk_hit
@@ -192,7 +193,7 @@ results.write(
     table_columns=['model_name', 'dataset', 'language', 'items',
                    ('top-1 [95% CI] (hits)', accuracy_cell('top1')),
                    (f'top-{k} [95% CI] (hits)', accuracy_cell('topk'))],
-    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'source', 'items',
+    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'source', 'items',
                  'skipped_lines', 'top1_hits', 'top1_accuracy', 'top1_accuracy_ci95_low',
                  'top1_accuracy_ci95_high', 'topk_hits', 'topk_accuracy', 'topk_accuracy_ci95_low',
                  'topk_accuracy_ci95_high', 'k', 'beam_width', 'case_sensitive', 'min_context_words'],

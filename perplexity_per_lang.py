@@ -14,12 +14,13 @@ $ python perplexity_per_lang.py --out_dir=out/demo/backpack --split=val --max_li
 The model, its datasets, data root and tokenizer come from the checkpoint (--data_root and
 --list_of_datasets override the last ones). Word-level perplexity and bits per byte are
 normalised by the text, not by the tokens: they are what compares English with French, and
-models with different tokenizers.
+models with different tokenizers. Every language of every dataset is scored (meta.json lists
+them), whatever the languages are.
 
 Writes to --report_dir (default: the out_dir of the (first) checkpoint):
-  perplexity.md, perplexity.csv   one row per checkpoint, dataset and language
-  perplexity.png                  bits per byte per dataset/language, one bar per checkpoint,
-                                  with 95% confidence intervals
+  perplexity.md, perplexity.csv   one row per checkpoint, dataset and language (code and name)
+  perplexity.png                  bits per byte: a panel per dataset, a row of bars per language,
+                                  one bar per checkpoint, with 95% confidence intervals
   perplexity.json                 one checkpoint:  {dataset: {language: {metric: value}}}
                                   several:         {out_dir: {dataset: {language: {metric: value}}}}
   where the metrics of one dataset and language are
@@ -141,7 +142,7 @@ results.write(
                    ('word ppl [95% CI]', lambda row: with_ci95(row, 'word_perplexity', '.3f')),
                    ('bits/byte [95% CI]', lambda row: with_ci95(row, 'bits_per_byte', '.4f'))],
     table_formats={c: ',' for c in ('lines', 'words', 'bytes', 'tokens')},
-    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'split', 'block_size',
+    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'split', 'block_size',
                  'stride', 'lines', 'words', 'bytes', 'tokens', 'nll_total', 'nll_per_token',
                  'token_perplexity', 'token_perplexity_ci95_low', 'token_perplexity_ci95_high',
                  'word_perplexity', 'word_perplexity_ci95_low', 'word_perplexity_ci95_high',
