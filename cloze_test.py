@@ -132,6 +132,12 @@ for ckpt_dir in checkpoints:
     records = []
     for (dataset, lang), (items, source, skipped) in groups.items():
         t0 = time.time()
+        if not items and not cloze_files:
+            # listed with 0 items all the same: the language was evaluated and gave nothing
+            print(f"  {dataset}/{lang}: none of its {skipped:,} {split} lines gives an item (a last "
+                  f"word of letters after a space and at least {min_context_words} words): lower "
+                  f"--min_context_words, or give --cloze_files for a language that does not put "
+                  f"spaces between words")
         contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
         readable = [max(c) < model.config.vocab_size for c in contexts]
         if not all(readable):  # a tokenizer with more tokens than the model has rows

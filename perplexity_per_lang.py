@@ -13,9 +13,9 @@ $ python perplexity_per_lang.py --out_dir=out/demo/backpack --split=val --max_li
 
 The model, its datasets, data root and tokenizer come from the checkpoint (--data_root and
 --list_of_datasets override the last ones). Word-level perplexity and bits per byte are
-normalised by the text, not by the tokens: they are what compares English with French, and
-models with different tokenizers. Every language of every dataset is scored (meta.json lists
-them), whatever the languages are.
+normalised by the text, not by the tokens: they are what compares languages (English with
+French, German with Finnish), and models with different tokenizers. Every language of every
+dataset is scored (the languages meta.json lists), whatever they are.
 
 Writes to --report_dir (default: the out_dir of the (first) checkpoint):
   perplexity.md, perplexity.csv   one row per checkpoint, dataset and language (code and name)

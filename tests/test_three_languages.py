@@ -168,18 +168,26 @@ def test_cloze_covers_every_dataset_and_language(three_languages, tmp_path):
 # -----------------------------------------------------------------------------
 # the sense analyses on the same checkpoints
 
+SENSE_WORDS = ('cat', 'chat', 'Katze', 'cheese', 'fromage', 'Käse')  # one noun per language, twice
+SENSE_ANALYSES = ('projection',)  # the analyses sense_report runs
+
+
 @pytest.fixture(scope='module')
 def sense_report(three_languages, tmp_path_factory):
-    """senses.json of sense_visualisation.py on the Backpack of three_languages: the analyses
-    listed here run on its first dataset (all three languages)."""
+    """(report_dir, senses.json) of sense_visualisation.py on the Backpack of three_languages,
+    with the GPT-2 as its baseline: SENSE_ANALYSES run on its first dataset, 'tri' (all three
+    languages)."""
     report_dir = str(tmp_path_factory.mktemp('senses'))
     run_script('sense_visualisation.py', f"--out_dir={three_languages['out_dirs']['backpack-lm']}",
                f"--baseline_out_dir={three_languages['out_dirs']['gpt2']}", f'--report_dir={report_dir}',
-               '--device=cpu', '--analyses=projection', '--words=cat,chat,Katze,cheese,fromage,Käse',
+               '--device=cpu', f"--analyses={','.join(SENSE_ANALYSES)}", f"--words={','.join(SENSE_WORDS)}",
                '--top_k=5')
     with open(os.path.join(report_dir, 'senses.json'), encoding='utf-8') as f:
-        return json.load(f)
+        return report_dir, json.load(f)
 
 
-def test_sense_projection_runs_on_three_languages(sense_report):
-    assert 'projection' in sense_report['analyses']
+def test_sense_projection_has_the_words_of_every_language(sense_report):
+    _, report = sense_report
+    words = report['analyses']['projection']['words']
+    assert [w['word'] for w in words] == list(SENSE_WORDS)
+    assert all(len(w['senses']) == 4 and all(len(s['tokens']) == 5 for s in w['senses']) for w in words)
