@@ -49,7 +49,7 @@ from evaluation.cloze import (accuracy, context_ids, file_item_groups, is_hit, i
                               read_cloze_file, tokenizer_classes)
 from evaluation.results import BarChart, CheckpointResults, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
-                                    default_report_dir, file_label)
+                                    default_report_dir, file_label, untrained_languages_note)
 from data.prepared import dataset_languages, read_heldout_lines
 
 # -----------------------------------------------------------------------------
@@ -121,6 +121,9 @@ for ckpt_dir in checkpoints:
     else:  # items from the held-out text, tokenized with the model's tokenizer
         groups = {}
         for dataset in datasets:
+            note = untrained_languages_note(checkpoint, dataset, dataset_languages(root, dataset))
+            if note:
+                print(note)
             for lang in dataset_languages(root, dataset):
                 lines = read_heldout_lines(root, dataset, lang, split)
                 items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)

@@ -41,7 +41,8 @@ from configurator import at_least, configure, one_of
 from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll
 from evaluation.results import BarChart, CheckpointResults, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
-                                    checkpoint_tokenizer, default_report_dir, lines_read_by_all)
+                                    checkpoint_tokenizer, default_report_dir, lines_read_by_all,
+                                    untrained_languages_note)
 from data.prepared import (bin_mismatch, dataset_languages, prepared_with, read_heldout_lines,
                            tokenize_lines)
 
@@ -91,8 +92,12 @@ for ckpt_dir in checkpoints:
           f"{', '.join(datasets)} under {root}; {device}, {dtype}")
     for dataset in datasets:
         results.add_dataset(ckpt_dir, dataset)
+        languages = dataset_languages(root, dataset)
+        note = untrained_languages_note(checkpoint, dataset, languages)
+        if note:
+            print(note)
         # the held-out text is tokenized with the model's own tokenizer: any model, any dataset
-        for lang in dataset_languages(root, dataset):
+        for lang in languages:
             t0 = time.time()
             lines = read_heldout_lines(root, dataset, lang, split, max_lines)
             if not lines:

@@ -3,7 +3,9 @@ What train.py records about a run, next to its checkpoint:
 - out_dir/metrics.csv: one row per evaluation (train and val loss, val loss per language);
 - out_dir/train_log.csv: one row per logged iteration (loss, learning rate, speed, MFU);
 - out_dir/loss.png: train loss and val loss per language against the iteration;
-- Weights & Biases, when wandb_log=True (WANDB_MODE=offline works without network).
+- Weights & Biases, when wandb_log=True (WANDB_MODE=offline works without network);
+and what it prints about its languages, by name, readable with ten of them: how each is sampled
+(sampling_text) and the validation loss of each at every evaluation (evaluation_text).
 On resume, rows from iterations at or after the resumed one are dropped, since the run redoes them.
 """
 
