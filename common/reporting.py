@@ -150,7 +150,8 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
     bar = 0.8 / n
     panel_height = max(1.6, most_groups * (0.22 * n + 0.25) + 0.6)
     label_width = max((len(str(g)) for p in panels for g in p[1]), default=4)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * (3.4 + 0.07 * label_width), rows * panel_height + 0.6),
+    panel_width = max(4.5, 3.4 + 0.07 * label_width)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * panel_width, rows * panel_height + 0.6),
                              dpi=120, squeeze=False)
     colors = [plt.get_cmap('tab10' if n <= 10 else 'tab20')(i % (10 if n <= 10 else 20)) for i in range(n)]
     highest = 0.0
@@ -189,8 +190,10 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
     if title:  # above the panels' titles (the saved figure is cropped to what it holds)
         fig.suptitle(title, fontsize=10, y=1.0, va='bottom')
     if len(names) > 1:
+        # as many entries to a row as the figure's width holds (~13 characters an inch)
+        per_row = int(columns * panel_width * 13 // (max(len(str(name)) for name in names) + 6))
         fig.legend(*axes[0][0].get_legend_handles_labels(), loc='upper center', fontsize=8,
-                   ncol=min(len(names), 4), bbox_to_anchor=(0.5, 0.0), frameon=False)
+                   ncol=max(1, min(len(names), 4, per_row)), bbox_to_anchor=(0.5, 0.0), frameon=False)
     save_figure(fig, path)
 
 

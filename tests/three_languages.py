@@ -5,6 +5,7 @@ the lines are a function of (n_lines, seed).
 
     raw_files = write_raw_files(folder, n_lines=3000)          # {'en': path, 'fr': path, 'de': path}
     pairs = translation_pairs('en', 'de')                       # [('cat', 'Katze'), ...]
+    write_lexicon(path, 'en', 'de')                             # the same, as word<TAB>translation lines
 
 The words carry accents and umlauts (élève, Bär, Käse) so that word splitting and UTF-8 are
 exercised; every structure ends in a word after at least five others, so each held-out line gives
@@ -79,3 +80,11 @@ def translation_pairs(source, target):
     for a translation lexicon of the sense alignment."""
     i, j = LANGUAGES.index(source), LANGUAGES.index(target)
     return [(row[i], row[j]) for table in TABLES.values() for row in table]
+
+
+def write_lexicon(path, source, target):
+    """A translation lexicon of the table as TSV, one `word<TAB>translation` line per content
+    word (the format sense_visualisation.py's translation_pairs reads); returns path."""
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(''.join(f"{word}\t{translation}\n" for word, translation in translation_pairs(source, target)))
+    return path
