@@ -14,7 +14,7 @@ import pytest
 from data.bpe import train_bpe_tokenizer
 from data.parallel_corpus import iter_clean_lines, prepare_parallel_corpus
 from data.prepared import PreparedData, read_heldout_lines, read_meta
-from three_languages import LANGUAGES, write_raw_files
+from three_languages import LANGUAGES, write_lexicon, write_raw_files
 from tiny_text_corpus import run_script
 
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -32,15 +32,16 @@ def read_csv(path):
 @pytest.fixture(scope='module')
 def three_languages(tmp_path_factory):
     """{'data_root', 'out_dirs': {model_name: out_dir}, 'train_output': {model_name: stdout},
-    'tokenizer'}: the corpora prepared with one shared tokenizer, and a GPT-2 and a Backpack
-    trained on both datasets. The checkpoints are what the analyses below (and the sense
+    'tokenizer', 'lexicons': {(a, b): TSV path}}: the corpora prepared with one shared tokenizer,
+    a GPT-2 and a Backpack trained on both datasets, and word<TAB>translation lexicons for the
+    pairs (en, fr), (en, de), (fr, de). The checkpoints are what the analyses below (and the sense
     analyses, see sense_report) read."""
     root = str(tmp_path_factory.mktemp('three_languages'))
     raw = {'tri': write_raw_files(os.path.join(root, 'raw'), n_lines=2000, seed=0, prefix='tri'),
            'duo': write_raw_files(os.path.join(root, 'raw'), n_lines=600, seed=1, prefix='duo')}
     raw['duo'] = {lang: raw['duo'][lang] for lang in DATASETS['duo']}
     # the shared tokenizer, on the training lines of every language that will be trained on
-    training_lines = {lang: [line for ds, files in raw.items() if lang in files
+    training_lines = {lang: [line for files in raw.values() if lang in files
                              for line in iter_clean_lines(files, lang, 'train', SPLIT_FRACTIONS)]
                       for lang in LANGUAGES}
     tok = train_bpe_tokenizer(training_lines, vocab_size=400, name='en-fr-de-bpe400', data_root=root,
@@ -59,7 +60,11 @@ def three_languages(tmp_path_factory):
             f'--eval_interval={MAX_ITERS // 2}', '--eval_iters=2', '--warmup_iters=5',
             f'--lr_decay_iters={MAX_ITERS}', '--learning_rate=3e-3', '--device=cpu',
             '--dtype=float32', '--compile=False').stdout
-    return {'data_root': root, 'out_dirs': out_dirs, 'train_output': outputs, 'tokenizer': tok}
+    # translation lexicons of the word table for each pair, in meta.json's order of the languages
+    lexicons = {(a, b): write_lexicon(os.path.join(root, f'lexicon_{a}_{b}.tsv'), a, b)
+                for i, a in enumerate(LANGUAGES) for b in LANGUAGES[i + 1:]}
+    return {'data_root': root, 'out_dirs': out_dirs, 'train_output': outputs, 'tokenizer': tok,
+            'lexicons': lexicons}
 
 
 def test_prepared_datasets_hold_every_language_line_aligned(three_languages):
