@@ -14,8 +14,9 @@ The model, its datasets, data root and tokenizer come from the checkpoint (--dat
 --list_of_datasets override the last ones); a training config file may be given first.
 
 Writes to --report_dir (default: the out_dir of the (first) checkpoint):
-  cloze.md, cloze.csv      one row per checkpoint, dataset and language
-  cloze.png                top-1 and top-k accuracy per dataset/language and checkpoint (95% CI)
+  cloze.md, cloze.csv      one row per checkpoint, dataset and language (code and name)
+  cloze.png                top-1 and top-k accuracy: a panel per dataset, a row of bars per
+                           language, one bar per checkpoint and metric (95% CI)
   cloze_predictions.jsonl  (several checkpoints: cloze_predictions_<out_dir>.jsonl) one line per
                            item: id, dataset, language, context, answer, predictions (the k best
                            words, best first), logprobs, top1_hit, topk_hit
@@ -48,7 +49,7 @@ from evaluation.cloze import (accuracy, context_ids, file_item_groups, is_hit, i
                               read_cloze_file, tokenizer_classes)
 from evaluation.results import BarChart, CheckpointResults, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
-                                    default_report_dir, file_label)
+                                    default_report_dir, file_label, untrained_languages_note)
 from data.prepared import dataset_languages, read_heldout_lines
 
 # -----------------------------------------------------------------------------
@@ -120,6 +121,9 @@ for ckpt_dir in checkpoints:
     else:  # items from the held-out text, tokenized with the model's tokenizer
         groups = {}
         for dataset in datasets:
+            note = untrained_languages_note(checkpoint, dataset, dataset_languages(root, dataset))
+            if note:
+                print(note)
             for lang in dataset_languages(root, dataset):
                 lines = read_heldout_lines(root, dataset, lang, split)
                 items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)
@@ -131,6 +135,12 @@ for ckpt_dir in checkpoints:
     records = []
     for (dataset, lang), (items, source, skipped) in groups.items():
         t0 = time.time()
+        if not items and not cloze_files:
+            # listed with 0 items all the same: the language was evaluated and gave nothing
+            print(f"  {dataset}/{lang}: none of its {skipped:,} {split} lines gives an item (a last "
+                  f"word of letters after a space and at least {min_context_words} words): lower "
+                  f"--min_context_words, or give --cloze_files for a language that does not put "
+                  f"spaces between words")
         contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
         readable = [max(c) < model.config.vocab_size for c in contexts]
         if not all(readable):  # a tokenizer with more tokens than the model has rows
@@ -192,7 +202,7 @@ results.write(
     table_columns=['model_name', 'dataset', 'language', 'items',
                    ('top-1 [95% CI] (hits)', accuracy_cell('top1')),
                    (f'top-{k} [95% CI] (hits)', accuracy_cell('topk'))],
-    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'source', 'items',
+    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'source', 'items',
                  'skipped_lines', 'top1_hits', 'top1_accuracy', 'top1_accuracy_ci95_low',
                  'top1_accuracy_ci95_high', 'topk_hits', 'topk_accuracy', 'topk_accuracy_ci95_low',
                  'topk_accuracy_ci95_high', 'k', 'beam_width', 'case_sensitive', 'min_context_words'],

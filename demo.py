@@ -157,8 +157,7 @@ def model_rows():
             'iterations': ckpt['iter_num'],
             'tokens seen': ckpt['iter_num'] * cfg['batch_size'] * cfg['block_size']
                            * cfg['gradient_accumulation_steps'],
-            'val loss en': float(last.get('val_loss_en') or 'nan'),
-            'val loss fr': float(last.get('val_loss_fr') or 'nan'),
+            **{f'val loss {lang}': float(last.get(f'val_loss_{lang}') or 'nan') for lang in meta['languages']},
         })
     return rows
 
@@ -205,6 +204,7 @@ def sense_highlights():
 
 
 meta = read_meta(data_root, 'demo')
+val_loss_columns = [f'val loss {lang}' for lang in meta['languages']]
 report = f"""# Demo report: GPT-2 and a Backpack on English and French
 
 A small GPT-2 and a Backpack language model with the same Transformer, trained on the same
@@ -229,9 +229,9 @@ The validation and test sides are translations of each other, line by line.
 {markdown_table(data_rows(meta), ['language', 'split', 'lines', 'words', 'tokens'], {'lines': ',', 'words': ',', 'tokens': ','})}
 ## Models
 
-{markdown_table(model_rows(), ['model', 'parameters', 'shape', 'iterations', 'tokens seen', 'val loss en', 'val loss fr'],
-                {'parameters': ',', 'tokens seen': ',', 'val loss en': '.3f', 'val loss fr': '.3f'},
-                {'val loss en': 'val loss en (nats/token)', 'val loss fr': 'val loss fr (nats/token)'})}
+{markdown_table(model_rows(), ['model', 'parameters', 'shape', 'iterations', 'tokens seen'] + val_loss_columns,
+                {'parameters': ',', 'tokens seen': ',', **{c: '.3f' for c in val_loss_columns}},
+                {c: f'{c} (nats/token)' for c in val_loss_columns})}
 Parameters: position embeddings excluded, the token embedding (tied to the output layer) counted
 once. Training curves (train loss, and validation loss per language):
 

@@ -13,13 +13,14 @@ $ python perplexity_per_lang.py --out_dir=out/demo/backpack --split=val --max_li
 
 The model, its datasets, data root and tokenizer come from the checkpoint (--data_root and
 --list_of_datasets override the last ones). Word-level perplexity and bits per byte are
-normalised by the text, not by the tokens: they are what compares English with French, and
-models with different tokenizers.
+normalised by the text, not by the tokens: they are what compares languages (English with
+French, German with Finnish), and models with different tokenizers. Every language of every
+dataset is scored (the languages meta.json lists), whatever they are.
 
 Writes to --report_dir (default: the out_dir of the (first) checkpoint):
-  perplexity.md, perplexity.csv   one row per checkpoint, dataset and language
-  perplexity.png                  bits per byte per dataset/language, one bar per checkpoint,
-                                  with 95% confidence intervals
+  perplexity.md, perplexity.csv   one row per checkpoint, dataset and language (code and name)
+  perplexity.png                  bits per byte: a panel per dataset, a row of bars per language,
+                                  one bar per checkpoint, with 95% confidence intervals
   perplexity.json                 one checkpoint:  {dataset: {language: {metric: value}}}
                                   several:         {out_dir: {dataset: {language: {metric: value}}}}
   where the metrics of one dataset and language are
@@ -40,7 +41,8 @@ from configurator import at_least, configure, one_of
 from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll
 from evaluation.results import BarChart, CheckpointResults, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
-                                    checkpoint_tokenizer, default_report_dir, lines_read_by_all)
+                                    checkpoint_tokenizer, default_report_dir, lines_read_by_all,
+                                    untrained_languages_note)
 from data.prepared import (bin_mismatch, dataset_languages, prepared_with, read_heldout_lines,
                            tokenize_lines)
 
@@ -90,8 +92,12 @@ for ckpt_dir in checkpoints:
           f"{', '.join(datasets)} under {root}; {device}, {dtype}")
     for dataset in datasets:
         results.add_dataset(ckpt_dir, dataset)
+        languages = dataset_languages(root, dataset)
+        note = untrained_languages_note(checkpoint, dataset, languages)
+        if note:
+            print(note)
         # the held-out text is tokenized with the model's own tokenizer: any model, any dataset
-        for lang in dataset_languages(root, dataset):
+        for lang in languages:
             t0 = time.time()
             lines = read_heldout_lines(root, dataset, lang, split, max_lines)
             if not lines:
@@ -141,7 +147,7 @@ results.write(
                    ('word ppl [95% CI]', lambda row: with_ci95(row, 'word_perplexity', '.3f')),
                    ('bits/byte [95% CI]', lambda row: with_ci95(row, 'bits_per_byte', '.4f'))],
     table_formats={c: ',' for c in ('lines', 'words', 'bytes', 'tokens')},
-    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'split', 'block_size',
+    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'split', 'block_size',
                  'stride', 'lines', 'words', 'bytes', 'tokens', 'nll_total', 'nll_per_token',
                  'token_perplexity', 'token_perplexity_ci95_low', 'token_perplexity_ci95_high',
                  'word_perplexity', 'word_perplexity_ci95_low', 'word_perplexity_ci95_high',

@@ -1,5 +1,5 @@
 """
-Train a GPT-2 or a Backpack language model on prepared English and French data.
+Train a GPT-2 or a Backpack language model on prepared data: one or more datasets, any languages.
 
 One process (CPU or one GPU):
 $ python train.py config/train_small_16.py --out_dir=out-bkp-small-16 --model_name=backpack-lm
@@ -32,7 +32,7 @@ from common.device_setup import (autocast_context, default_device, device_peak_f
 from data.prepared import PreparedData
 from model import MODEL_CLASSES, build_model, model_args_of
 from common.run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
-from common.training_log import TrainingLog
+from common.training_log import TrainingLog, evaluation_text, sampling_text
 from common.errors import UserError
 
 # -----------------------------------------------------------------------------
@@ -155,10 +155,9 @@ if device_type == 'cpu':
 # data
 data = PreparedData(data_root, list_of_datasets)
 if master_process:
-    q = data.language_probabilities(xlm_alpha)
     print(f"data: {', '.join(data.datasets)}; tokenizer {data.tokenizer['name']}, "
-          f"vocabulary {data.vocab_size}; languages sampled as "
-          + ', '.join(f"{lang} {p:.1%}" for lang, p in q.items()))
+          f"vocabulary {data.vocab_size}")
+    print(sampling_text(data, xlm_alpha))
 
 
 def get_batch(split, step, micro_step, language=None, stream='train'):
@@ -362,8 +361,7 @@ while True:
             stop_during_eval = True
             break
         if master_process:
-            print(f"step {iter_num}: " + ', '.join(f"{k.replace('_loss', '')} loss {v:.4f}"
-                                                   for k, v in losses.items()), flush=True)
+            print(evaluation_text(iter_num, losses), flush=True)
             log.log_eval({'iter': iter_num, 'tokens': iter_num * tokens_per_iter, 'lr': lr, **losses})
         val_loss = losses.get('val_loss', losses.get('train_loss'))
         if not math.isfinite(val_loss):

@@ -133,6 +133,70 @@ def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', va
     save_figure(fig, path)
 
 
+def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_columns=3):
+    """Horizontal bars in panels, for many categories: panels [(panel title, group labels,
+    {series: [value per group]}, {series: [(low, high) per group]} or None)], the same series
+    in every panel (one legend for all, below the panels), each group a row of bars, one bar
+    per series (None: no bar), with its interval as an error bar and its value at the end.
+    Panels are laid out max_columns to a row, and share the value axis; a panel's height grows
+    with its groups, so ten languages x several checkpoints stay legible."""
+    import numpy as np
+    plt = _pyplot()
+    names = list(panels[0][2]) if panels else []
+    n = max(len(names), 1)
+    columns = min(max_columns, max(len(panels), 1))
+    rows = math.ceil(len(panels) / columns)
+    most_groups = max((len(p[1]) for p in panels), default=1)
+    bar = 0.8 / n
+    panel_height = max(1.6, most_groups * (0.22 * n + 0.25) + 0.6)
+    label_width = max((len(str(g)) for p in panels for g in p[1]), default=4)
+    panel_width = max(4.5, 3.4 + 0.07 * label_width)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * panel_width, rows * panel_height + 0.6),
+                             dpi=120, squeeze=False)
+    colors = [plt.get_cmap('tab10' if n <= 10 else 'tab20')(i % (10 if n <= 10 else 20)) for i in range(n)]
+    highest = 0.0
+    for ax, (panel_title, groups, series, errors) in zip(axes.flat, panels):
+        y = np.arange(len(groups))
+        for i, name in enumerate(names):
+            values = np.array([np.nan if v is None else v for v in series[name]], dtype=float)
+            bounds = (errors or {}).get(name)
+            xerr = None
+            if bounds:
+                # clamped at 0: a bound can sit a rounding error on the wrong side of its value
+                xerr = np.array([[max(0.0, v - lo) if lo is not None and np.isfinite(v) else 0 for v, (lo, hi) in zip(values, bounds)],
+                                 [max(0.0, hi - v) if hi is not None and np.isfinite(v) else 0 for v, (lo, hi) in zip(values, bounds)]])
+            positions = y + (i - (n - 1) / 2) * bar
+            ax.barh(positions, values, bar, xerr=xerr, capsize=2, color=colors[i],
+                    label=name, error_kw={'lw': 0.8})
+            ends = values + (xerr[1] if xerr is not None else 0)
+            highest = max([highest] + [e for e in ends if np.isfinite(e)])
+            if value_format:
+                for position, value, end in zip(positions, values, ends):
+                    if np.isfinite(value):
+                        ax.text(end, position, ' ' + format(value, value_format), va='center',
+                                fontsize=6.5)
+        ax.set_yticks(y)
+        ax.set_yticklabels(groups, fontsize=8)
+        ax.set_ylim(most_groups - 0.5, -0.5)  # the first group on top; bars equally thick in all panels
+        ax.set_title(panel_title, fontsize=9)
+        ax.grid(axis='x', alpha=0.3)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for i, ax in enumerate(axes.flat[:len(panels)]):
+        ax.set_xlim(0, highest * (1.18 if value_format else 1.05) or 1)  # one scale; room for the values
+        if i + columns >= len(panels):  # the lowest panel of its column
+            ax.set_xlabel(xlabel)
+    fig.tight_layout()
+    if title:  # above the panels' titles (the saved figure is cropped to what it holds)
+        fig.suptitle(title, fontsize=10, y=1.0, va='bottom')
+    if len(names) > 1:
+        # as many entries to a row as the figure's width holds (~13 characters an inch)
+        per_row = int(columns * panel_width * 13 // (max(len(str(name)) for name in names) + 6))
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc='upper center', fontsize=8,
+                   ncol=max(1, min(len(names), 4, per_row)), bbox_to_anchor=(0.5, 0.0), frameon=False)
+    save_figure(fig, path)
+
+
 def heatmap(path, matrix, row_labels, column_labels, title='', colorbar_label='', cmap='viridis',
             vmin=None, vmax=None, annotate=False):
     import numpy as np

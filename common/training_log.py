@@ -3,7 +3,9 @@ What train.py records about a run, next to its checkpoint:
 - out_dir/metrics.csv: one row per evaluation (train and val loss, val loss per language);
 - out_dir/train_log.csv: one row per logged iteration (loss, learning rate, speed, MFU);
 - out_dir/loss.png: train loss and val loss per language against the iteration;
-- Weights & Biases, when wandb_log=True (WANDB_MODE=offline works without network).
+- Weights & Biases, when wandb_log=True (WANDB_MODE=offline works without network);
+and what it prints about its languages, by name, readable with ten of them: how each is sampled
+(sampling_text) and the validation loss of each at every evaluation (evaluation_text).
 On resume, rows from iterations at or after the resumed one are dropped, since the run redoes them.
 """
 
@@ -13,6 +15,7 @@ import os
 
 from common.atomic_files import write_failure, written_atomically
 from common.errors import UserError
+from common.languages import language_name
 
 
 class CsvLog:
@@ -38,9 +41,17 @@ class CsvLog:
             raise write_failure(self.path, e) from e
 
 
+def language_colors(n):
+    """n distinct colours, one per language: tab10's, or tab20's beyond ten languages."""
+    import matplotlib
+    cmap = matplotlib.colormaps['tab10' if n <= 10 else 'tab20']
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
 def plot_losses(metrics_rows, train_rows, path):
     """loss.png: training loss (every logged iteration, light) and, at each evaluation, the
-    train and validation loss and the validation loss per language."""
+    train and validation loss and the validation loss per language (one colour each, named in
+    the legend; outside the plot when there are many)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -50,24 +61,68 @@ def plot_losses(metrics_rows, train_rows, path):
                if r.get(key) not in (None, '') and math.isfinite(float(r[key]))]
         return [p[0] for p in pts], [p[1] for p in pts]
 
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    lang_keys = [k for k in metrics_rows[-1] if k.startswith('val_loss_')] if metrics_rows else []
+    many = len(lang_keys) > 4
+    fig, ax = plt.subplots(figsize=(8.6 if many else 7, 4.2), dpi=120)
     if train_rows:
         ax.plot(*series(train_rows, 'loss'), color='0.75', lw=0.8, label='train (per iteration)')
     if metrics_rows:
         ax.plot(*series(metrics_rows, 'train_loss'), 'o-', color='k', ms=3, label='train (eval)')
-        ax.plot(*series(metrics_rows, 'val_loss'), 's-', color='tab:blue', ms=3, label='val')
-        lang_keys = [k for k in metrics_rows[-1] if k.startswith('val_loss_')]
-        for key, color in zip(lang_keys, ['tab:red', 'tab:green', 'tab:orange', 'tab:purple']):
-            ax.plot(*series(metrics_rows, key), '--', color=color, lw=1.2,
-                    label=f"val {key[len('val_loss_'):]}")
+        ax.plot(*series(metrics_rows, 'val_loss'), 's-', color='0.4', ms=3, label='val (all languages)')
+        for key, color in zip(lang_keys, language_colors(len(lang_keys))):
+            ax.plot(*series(metrics_rows, key), '--', color=color, lw=1.2, marker='.', ms=4,
+                    label=f"val {language_name(key[len('val_loss_'):])}")
     ax.set_xlabel('iteration')
     ax.set_ylabel('cross-entropy (nats per token)')
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if many:  # beside the plot, where it hides no curve
+        ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    else:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     with written_atomically(path) as tmp:
         fig.savefig(tmp, format='png')
     plt.close(fig)
+
+
+def per_language_lines(label, values, width=100, indent='  '):
+    """'label: English 3.1234, French 3.2345, ...' wrapped to lines of at most `width`
+    characters, values {language code: text}, each language named (common.languages)."""
+    cells = [f"{language_name(lang)} {text}" for lang, text in values.items()]
+    lines, line = [], f"{indent}{label}:"
+    for i, cell in enumerate(cells):
+        piece = f" {cell}" + (',' if i < len(cells) - 1 else '')
+        if len(line) + len(piece) > width and line.strip() != f"{label}:":
+            lines.append(line)
+            line = indent * 2 + piece.lstrip()
+        else:
+            line += piece
+    return '\n'.join(lines + [line])
+
+
+def evaluation_text(iter_num, losses):
+    """The printout of an evaluation: the train and val loss on one line, the val loss of each
+    language below it (readable with ten languages and more)."""
+    overall = [f"{split} loss {losses[f'{split}_loss']:.4f}" for split in ('train', 'val')
+               if f'{split}_loss' in losses]
+    per_language = {k[len('val_loss_'):]: f"{v:.4f}" for k, v in losses.items() if k.startswith('val_loss_')}
+    text = f"step {iter_num}: " + ', '.join(overall)
+    return text + ('\n' + per_language_lines('val loss by language', per_language) if per_language else '')
+
+
+def sampling_text(data, xlm_alpha):
+    """What train.py says about its languages before training: for each language, its share of
+    the training tokens, the probability that a sequence is drawn from it (xlm_alpha smoothing)
+    and the datasets that hold it."""
+    shares, q = data.language_probabilities(1.0), data.language_probabilities(xlm_alpha)
+    width = max(len(f"{language_name(lang)} ({lang})") for lang in q)
+    lines = [f"languages sampled (xlm_alpha={xlm_alpha}): share of the training tokens -> "
+             f"probability of a sequence, and the datasets that hold the language"]
+    for lang, p in q.items():
+        holders = [ds for ds in data.datasets if lang in data.metas[ds]['languages']]
+        lines.append(f"  {f'{language_name(lang)} ({lang})':<{width}}  {shares[lang]:6.1%} -> {p:6.1%}  "
+                     f"({', '.join(holders)})")
+    return '\n'.join(lines)
 
 
 class TrainingLog:

@@ -17,6 +17,7 @@ import os
 
 from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
+from common.languages import language_name
 from common.run_folder import prepare_out_dir
 from common.tokenizer import checkpoint_tokenizer_from_identity
 from data.prepared import resolve_data_root
@@ -42,6 +43,18 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
         raise UserError("no dataset to evaluate on: the checkpoint names none; pass "
                         "--list_of_datasets=NAME[,NAME...]")
     return root, datasets
+
+
+def untrained_languages_note(checkpoint, dataset, languages):
+    """A line saying which of a dataset's languages the checkpoint was not trained on (its
+    numbers there measure transfer, not learning), or None: all of them, or the checkpoint does
+    not record its languages (a converted model)."""
+    trained = (checkpoint.get('data') or {}).get('languages')
+    unseen = [lang for lang in languages if trained and lang not in trained]
+    if not unseen:
+        return None
+    return (f"  note: {dataset}: the model was not trained on "
+            f"{', '.join(f'{language_name(lang)} ({lang})' for lang in unseen)}")
 
 
 def checkpoint_tokenizer(checkpoint, data_root, model=None):

@@ -35,6 +35,7 @@ import torch
 from evaluation.statistics import wilson_interval
 from common.text_input import read_text_lines
 from common.errors import UserError
+from common.languages import language_name
 
 MASK = ' <mask>'
 ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer',
@@ -146,7 +147,8 @@ def file_item_groups(file_items, languages=(), max_items=0):
         for item in items:
             if languages and item.language not in languages:
                 lacking.append({'file': path, 'line': None, 'id': item.id,
-                                'reason': f"language {item.language!r}: the model knows {', '.join(languages)}"})
+                                'reason': f"language {item.language!r} ({language_name(item.language)}): the model "
+                                          f"was trained on {', '.join(f'{language_name(l)} ({l})' for l in languages)}"})
                 continue
             key = (item.dataset, item.language)
             if key not in groups:

@@ -1,8 +1,9 @@
 """
 The results of an evaluation of one or several checkpoints, and the four files every evaluation
-script writes from them: <name>.md and <name>.csv (one row per checkpoint, dataset and language),
-<name>.json (the same metrics, nested, for machines) and <name>.png (a bar chart per
-dataset/language, one bar per checkpoint and metric, with its confidence interval). Written once,
+script writes from them: <name>.md and <name>.csv (one row per checkpoint, dataset and language,
+the language's name beside its code), <name>.json (the same metrics, nested, for machines) and
+<name>.png (a panel of horizontal bars per dataset, a row per language, named, one bar per
+checkpoint and metric, with its confidence interval: legible with ten languages). Written once,
 so that the evaluations report alike and name their confidence intervals one way:
 
     JSON   <metric>_ci95: [low, high]                     e.g. bits_per_byte_ci95
@@ -18,7 +19,8 @@ import math
 import os
 from dataclasses import dataclass
 
-from common.reporting import grouped_bar_chart, markdown_table, write_csv, write_json, write_text
+from common.languages import language_name
+from common.reporting import bar_chart_panels, markdown_table, write_csv, write_json, write_text
 
 CI_SUFFIX = '_ci95'  # a metric's 95% confidence interval: <metric>_ci95 = [low, high]
 
@@ -32,7 +34,8 @@ def with_ci95(row, metric, fmt):
 @dataclass
 class BarChart:
     """The chart of an evaluation: for each dataset/language, one bar per checkpoint and metric
-    (metrics: {metric: its label in the legend}), each value times scale, with its interval."""
+    (metrics: {metric: its label in the legend}), each value times scale, with its interval;
+    ylabel names the value axis (horizontal: the bars are)."""
     metrics: dict
     ylabel: str
     title: str
@@ -54,7 +57,8 @@ class CheckpointResults:
 
     def add(self, out_dir, dataset, language, metrics):
         self.metrics[out_dir].setdefault(dataset, {})[language] = metrics
-        row = {'model': out_dir, 'dataset': dataset, 'language': language, **metrics}
+        row = {'model': out_dir, 'dataset': dataset, 'language': language,
+               'language_name': language_name(language), **metrics}
         for key, value in metrics.items():
             if key.endswith(CI_SUFFIX):
                 row[f'{key}_low'], row[f'{key}_high'] = value
@@ -70,12 +74,15 @@ class CheckpointResults:
         several = len(self.checkpoints) > 1
         computed = {c[0]: c[1] for c in table_columns if not isinstance(c, str)}
         columns = (['model'] if several else []) + [c if isinstance(c, str) else c[0] for c in table_columns]
+        if 'language' in columns:  # the language's name beside its code
+            columns.insert(columns.index('language') + 1, 'language_name')
         table_rows = [{**row, **{heading: cell(row) for heading, cell in computed.items()}}
                       for row in self.rows]
-        table = markdown_table(table_rows, columns, formats=table_formats)
+        table = markdown_table(table_rows, columns, formats=table_formats,
+                               headers={'language_name': 'language name'})
         print()
         print(table)
-        groups = sorted({(r['dataset'], r['language']) for r in self.rows})
+        groups = list(dict.fromkeys((r['dataset'], r['language']) for r in self.rows))  # as added
         series, errors = self._bars(groups, chart)
 
         paths = {ext: os.path.join(report_dir, f'{name}.{ext}') for ext in ('md', 'csv', 'json', 'png')}
@@ -83,10 +90,21 @@ class CheckpointResults:
         write_csv(paths['csv'], self.rows, csv_columns)
         write_json(paths['json'], {**(self.metrics if several else self.metrics[self.checkpoints[0]]),
                                    **(json_extra or {})})
-        grouped_bar_chart(paths['png'], [f"{d}/{l}" for d, l in groups], series, errors,
-                          ylabel=chart.ylabel, title=chart.title, value_format=chart.value_format)
+        self._chart(paths['png'], groups, series, errors, chart)
         print(f"wrote {', '.join(paths.values())}{also}")
         return paths
+
+    @staticmethod
+    def _chart(path, groups, series, errors, chart):
+        """One panel per dataset, a row of bars per language (named), one bar per series."""
+        panels = []
+        for dataset in dict.fromkeys(d for d, _ in groups):
+            index = [i for i, (d, _) in enumerate(groups) if d == dataset]
+            panels.append((dataset, [language_name(groups[i][1]) for i in index],
+                           {name: [values[i] for i in index] for name, values in series.items()},
+                           {name: [bounds[i] for i in index] for name, bounds in errors.items()}))
+        bar_chart_panels(path, panels, xlabel=chart.ylabel, title=chart.title,
+                         value_format=chart.value_format)
 
     def _bars(self, groups, chart):
         """{series: [value per group]} and {series: [(low, high) per group]}; a series is a

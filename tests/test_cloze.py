@@ -40,6 +40,17 @@ def test_the_last_word_before_the_final_punctuation_is_masked():
     assert items_from_lines(lines, 'europarl', 'en', max_items=1)[0][0].answer == "remarks"
 
 
+def test_items_come_from_any_language_that_puts_spaces_between_words():
+    assert mask_last_word("Der alte Bauer kauft heute den Käse.") == (
+        "Der alte Bauer kauft heute den", "Käse", ".")
+    assert mask_last_word("Η Επιτροπή εξέτασε σήμερα την πρόταση.")[1] == "πρόταση"
+    assert mask_last_word("Комисията разгледа днес много внимателно предложението .")[1] == "предложението"
+    assert is_hit("KÄSE", "Käse") and is_hit("Ka\u0308se", "Käse")  # case and Unicode forms
+    # a language without spaces between words gives no item: the line is one 'word'
+    items, skipped = items_from_lines(["委员会今天审议了这项提案。"] * 3, 'un', 'zh', 'test')
+    assert items == [] and skipped == 3
+
+
 def test_whole_word_match_never_a_substring():
     assert is_hit("adjourned", "adjourned")
     assert is_hit(" Adjourned", "adjourned")  # case-insensitive by default

@@ -14,6 +14,7 @@ import torch.nn as nn
 from data.prepared import read_heldout_lines, tokenize_lines
 from model import build_model
 from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll, window_plan
+from evaluation.checkpoints import untrained_languages_note
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
 from common.tokenizer import load_tokenizer
 
@@ -178,3 +179,11 @@ def test_scripts_report_deterministic_per_language_numbers(tmp_path_factory, tmp
                '--device=cpu', '--model_name=backpack-lm', '--bootstrap_resamples=200')
     alone = json.loads((single / 'perplexity.json').read_text())
     assert alone == both[backpack]
+
+
+def test_languages_the_model_was_not_trained_on_are_named():
+    checkpoint = {'data': {'languages': ['en', 'fr']}}
+    assert untrained_languages_note(checkpoint, 'europarl-de-en', ['de', 'en']) == (
+        "  note: europarl-de-en: the model was not trained on German (de)")
+    assert untrained_languages_note(checkpoint, 'demo', ['en', 'fr']) is None
+    assert untrained_languages_note({'data': {}}, 'converted', ['de']) is None  # it does not say

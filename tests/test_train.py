@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from common.checkpoint import load_checkpoint_file, load_model
+from common.languages import language_name
+from common.training_log import evaluation_text, language_colors, plot_losses, sampling_text
 from data.prepared import PreparedData
 from synthetic_data import markov_tokens, unigram_entropy, write_synthetic_dataset
 from common.errors import UserError
@@ -200,6 +202,34 @@ def test_batches_depend_on_seed_step_and_micro_step_only(tmp_path):
     assert q['en'] == pytest.approx(math.sqrt(0.8) / (math.sqrt(0.8) + math.sqrt(0.2)))
     assert data.language_probabilities(0.0) == pytest.approx({'en': 0.5, 'fr': 0.5})
     assert data.language_probabilities(1.0) == pytest.approx({'en': 0.8, 'fr': 0.2})
+
+
+TEN_LANGUAGES = ('bg', 'cs', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'xx')  # xx: no known name
+
+
+def test_ten_languages_are_sampled_evaluated_and_plotted_readably(tmp_path):
+    write_synthetic_dataset(str(tmp_path), 'many', languages=TEN_LANGUAGES, n_train=4000, n_heldout=400)
+    write_synthetic_dataset(str(tmp_path), 'pair', languages=('en', 'fr'), n_train=12000, n_heldout=400, seed=1)
+    data = PreparedData(str(tmp_path), ['many', 'pair'])
+    sampling = sampling_text(data, 0.3).splitlines()
+    assert sampling[0].startswith('languages sampled (xlm_alpha=0.3)') and len(sampling) == 11
+    rows = {line.split('(')[0].strip(): line for line in sampling[1:]}
+    assert sorted(rows) == sorted(language_name(lang) for lang in TEN_LANGUAGES)
+    # English: 16k of the 64k training tokens; the token share, then the smoothed probability
+    q = data.language_probabilities(0.3)
+    assert rows['English'].endswith(f"{0.25:6.1%} -> {q['en']:6.1%}  (many, pair)")
+    assert rows['xx'].endswith('(many)')
+    losses = {'train_loss': 4.0, 'val_loss': 4.1, **{f'val_loss_{lang}': 4.0 + i / 100
+                                                     for i, lang in enumerate(TEN_LANGUAGES)}}
+    text = evaluation_text(300, losses).splitlines()
+    assert text[0] == 'step 300: train loss 4.0000, val loss 4.1000'
+    assert text[1].startswith('  val loss by language: Bulgarian 4.0000,') and len(text) > 2
+    assert all(len(line) <= 100 for line in text) and 'xx 4.0900' in text[-1]
+    # loss.png: a curve per language, each named in the legend
+    metrics = [{'iter': i, **losses} for i in (0, 100)]
+    plot_losses(metrics, [{'iter': i, 'loss': 4.0} for i in range(100)], tmp_path / 'loss.png')
+    assert (tmp_path / 'loss.png').stat().st_size > 1000
+    assert len(set(language_colors(10))) == 10 and len(set(language_colors(20))) == 20
 
 
 def test_wandb_offline_and_bfloat16(data_root, tmp_path):
