@@ -35,7 +35,7 @@ from common.atomic_files import temporary_path, write_failure
 from common.errors import UserError
 from configurator import at_least, configure
 from data.bpe import DEFAULT_VOCAB_SIZE, train_bpe_tokenizer
-from data.corpora import RAW_FILES, SHARED_TOKENIZER_CORPORA, default_tokenizer_name, raw_files_of
+from data.corpora import SHARED_TOKENIZER_CORPORA, default_tokenizer_name, raw_files_of
 from data.prepared import (HELD_OUT_SPLITS, META_FILE, SPLITS, dataset_meta, heldout_file, line_numbers_file,
                            token_dtype, token_file, write_meta)
 

@@ -14,7 +14,7 @@ import pytest
 from data.bpe import train_bpe_tokenizer
 from data.parallel_corpus import iter_clean_lines, prepare_parallel_corpus
 from data.prepared import PreparedData, read_heldout_lines, read_meta
-from three_languages import LANGUAGES, write_lexicon, write_raw_files
+from three_languages import LANGUAGES, write_lexicon, write_raw_files, write_similarity_csv
 from tiny_text_corpus import run_script
 
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -174,19 +174,25 @@ def test_cloze_covers_every_dataset_and_language(three_languages, tmp_path):
 # the sense analyses on the same checkpoints
 
 SENSE_WORDS = ('cat', 'chat', 'Katze', 'cheese', 'fromage', 'Käse')  # one noun per language, twice
-SENSE_ANALYSES = ('projection',)  # the analyses sense_report runs
+PAIRS = [f'{a}-{b}' for i, a in enumerate(LANGUAGES) for b in LANGUAGES[i + 1:]]  # en-fr, en-de, fr-de
 
 
 @pytest.fixture(scope='module')
 def sense_report(three_languages, tmp_path_factory):
-    """(report_dir, senses.json) of sense_visualisation.py on the Backpack of three_languages,
-    with the GPT-2 as its baseline: SENSE_ANALYSES run on its first dataset, 'tri' (all three
-    languages)."""
+    """(report_dir, senses.json) of sense_visualisation.py, every analysis, on the Backpack of
+    three_languages with the GPT-2 as its baseline, on its first dataset, 'tri' (all three
+    languages line-aligned), with a lexicon per pair and similarity scores in and across them.
+    The corpus has no gold senses, so the probe and the interventions are skipped (they are
+    tested in three languages on tests/sense_fixtures.py's corpus, test_sense_languages.py)."""
+    root = three_languages['data_root']
     report_dir = str(tmp_path_factory.mktemp('senses'))
+    lexicons = ','.join(three_languages['lexicons'].values())
     run_script('sense_visualisation.py', f"--out_dir={three_languages['out_dirs']['backpack-lm']}",
                f"--baseline_out_dir={three_languages['out_dirs']['gpt2']}", f'--report_dir={report_dir}',
-               '--device=cpu', f"--analyses={','.join(SENSE_ANALYSES)}", f"--words={','.join(SENSE_WORDS)}",
-               '--top_k=5')
+               '--device=cpu', f"--words={','.join(SENSE_WORDS)}", '--top_k=5',
+               f'--translation_pairs={lexicons}',
+               f"--similarity_csv={write_similarity_csv(os.path.join(root, 'similarity.csv'))}",
+               '--max_sentences=40', '--n_permutations=50', '--n_bootstrap=50')
     with open(os.path.join(report_dir, 'senses.json'), encoding='utf-8') as f:
         return report_dir, json.load(f)
 
@@ -195,4 +201,41 @@ def test_sense_projection_has_the_words_of_every_language(sense_report):
     _, report = sense_report
     words = report['analyses']['projection']['words']
     assert [w['word'] for w in words] == list(SENSE_WORDS)
+    assert [w['language'] for w in words] == ['en', 'fr', 'de'] * 2
     assert all(len(w['senses']) == 4 and all(len(s['tokens']) == 5 for s in w['senses']) for w in words)
+
+
+def test_sense_alignment_covers_every_pair(sense_report):
+    report_dir, report = sense_report
+    alignment = report['analyses']['alignment']
+    assert alignment['languages'] == list(LANGUAGES)
+    assert sorted(alignment['language_pairs']) == sorted(PAIRS) and not alignment['not_aligned']
+    for pair in PAIRS:
+        assert alignment['language_pairs'][pair]['n_pairs'] >= 3  # the others split into several tokens
+        assert os.path.isfile(os.path.join(report_dir, f'sense_alignment_{pair}.png'))
+    assert os.path.isfile(os.path.join(report_dir, 'sense_alignment_languages.png'))
+
+
+def test_sense_usage_covers_every_language_and_pair(sense_report):
+    _, report = sense_report
+    usage = report['analyses']['usage']
+    assert usage['languages'] == list(LANGUAGES)
+    for metric in usage['metrics'].values():
+        assert sorted(metric['languages']) == sorted(LANGUAGES)
+        assert sorted('-'.join(p['languages']) for p in metric['pairs']) == sorted(PAIRS)
+        assert 0 < metric['p_value'] <= 1
+
+
+def test_sense_similarity_covers_every_language_and_pair(sense_report):
+    _, report = sense_report
+    types = {row['pair_type'] for row in report['analyses']['similarity']['rows']}
+    assert {f'{lang}-{lang}' for lang in LANGUAGES} | set(PAIRS) <= types
+
+
+def test_senses_report_names_every_language(sense_report):
+    report_dir, report = sense_report
+    assert set(report['skipped']) == {'probe', 'intervention'}  # no gold senses in this corpus
+    with open(os.path.join(report_dir, 'senses.md'), encoding='utf-8') as f:
+        markdown = f.read()
+    for name in ('English', 'French', 'German', 'English-German', 'French-German'):
+        assert name in markdown

@@ -5,7 +5,8 @@ the lines are a function of (n_lines, seed).
 
     raw_files = write_raw_files(folder, n_lines=3000)          # {'en': path, 'fr': path, 'de': path}
     pairs = translation_pairs('en', 'de')                       # [('cat', 'Katze'), ...]
-    write_lexicon(path, 'en', 'de')                             # the same, as word<TAB>translation lines
+    write_lexicon(path, 'en', 'de')                             # the same, as en<TAB>de then word<TAB>translation lines
+    write_similarity_csv(path)                                  # word pairs with scores, in and across the languages
 
 The words carry accents and umlauts (élève, Bär, Käse) so that word splitting and UTF-8 are
 exercised; every structure ends in a word after at least five others, so each held-out line gives
@@ -83,8 +84,29 @@ def translation_pairs(source, target):
 
 
 def write_lexicon(path, source, target):
-    """A translation lexicon of the table as TSV, one `word<TAB>translation` line per content
-    word (the format sense_visualisation.py's translation_pairs reads); returns path."""
+    """A translation lexicon of the table as TSV: a header line naming the two languages
+    (`en<TAB>de`), then one `word<TAB>translation` line per content word (the format
+    sense_visualisation.py's --translation_pairs reads); returns path."""
     with open(path, 'w', encoding='utf-8') as f:
+        f.write(f"{source}\t{target}\n")
         f.write(''.join(f"{word}\t{translation}\n" for word, translation in translation_pairs(source, target)))
+    return path
+
+
+def write_similarity_csv(path):
+    """Word pairs with made-up similarity scores, within each language and across every pair of
+    languages, as --similarity_csv reads them (word1,word2,score,language1,language2): two words
+    of the same table (two animals, two things) score 4 to 5, words of different tables 0 to 1.
+    Returns path."""
+    rng = random.Random(0)
+    words = [(table, row) for table in ('NOUN', 'THING', 'PLACE') for row in TABLES[table][:4]]
+    lines = ['word1,word2,score,language1,language2']
+    for a, first in enumerate(LANGUAGES):
+        for second in LANGUAGES[a:]:
+            for i, (table1, row1) in enumerate(words):
+                for table2, row2 in words[i + 1:]:
+                    score = (4 if table1 == table2 else 0) + rng.random()
+                    lines.append(f"{row1[a]},{row2[LANGUAGES.index(second)]},{score:.3f},{first},{second}")
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines) + '\n')
     return path
