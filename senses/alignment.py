@@ -215,7 +215,8 @@ def pair_markdown(result):
     first, second = map(language_name, result['languages'])
     text = [f"Mean cosine similarity between sense k of {_article(first)} {first} word and sense k' of "
             f"its {second} translation, over {result['n_pairs']} translation pairs ({result['source']}; "
-            f"{result['n_identical_token']} pairs left out because both words are the same token, "
+            f"{result['n_identical_token']} {'pair' if result['n_identical_token'] == 1 else 'pairs'} "
+            f"left out because both words are the same token, "
             f"{result['n_split']} because a word is split into several tokens"
             + ('' if result['skip_split_words'] else
                ", split words represented by their first token" if result['multi_token'] == 'first'
