@@ -57,6 +57,26 @@ def written_atomically(path):
         raise
 
 
+@contextlib.contextmanager
+def written_together(paths, folder):
+    """Several files that only make sense together (the languages of a corpus, a dataset and its
+    meta.json). paths: {key: target path}. Yields {key: temporary path}; when the block ends
+    without error, each temporary file replaces its target, in the order of `paths` (put last
+    the file whose presence says the others are complete). Whatever happens, no temporary file
+    is left behind; an OSError becomes write_failure, naming its file or else `folder`."""
+    tmp = {key: temporary_path(path) for key, path in paths.items()}
+    try:
+        yield tmp
+        for key, path in paths.items():
+            os.replace(tmp[key], path)
+    except OSError as e:
+        raise write_failure(e.filename or folder, e) from e
+    finally:
+        for path in tmp.values():
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+
 def fsync(path):
     """Flush a written file to the disk, so that the rename never publishes an empty file."""
     fd = os.open(path, os.O_RDONLY)

@@ -31,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from common import tokenizer as tokenizer_lib
-from common.atomic_files import temporary_path, write_failure
+from common.atomic_files import written_together
 from common.errors import UserError
 from configurator import at_least, configure
 from data.bpe import DEFAULT_VOCAB_SIZE, train_bpe_tokenizer
@@ -285,65 +285,59 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     outputs = [token_file(lang, split) for lang in languages for split in SPLITS]
     outputs += [heldout_file(lang, split) for lang in languages for split in HELD_OUT_SPLITS]
     outputs += [line_numbers_file(split) for split in HELD_OUT_SPLITS]
-    # temporary files of this writer only, removed whatever happens (a full disk, Ctrl-C)
-    tmp = {name: temporary_path(os.path.join(dataset_dir, name)) for name in outputs + [META_FILE]}
     stats = {lang: {split: {"lines": 0, "tokens": 0, "words": 0, "bytes": 0} for split in SPLITS} for lang in languages}
     dropped, invalid = collections.Counter(), collections.Counter()
     total_bytes = sum(os.path.getsize(p) for p in raw_files.values())
-    files = {}
     results = _ordered_results(jobs, num_proc, tokenizer, config)
     started = time.time()
+    # meta.json last: its presence means a complete dataset; temporary files of this writer only,
+    # removed whatever happens (a full disk, Ctrl-C)
+    targets = {name: os.path.join(dataset_dir, name) for name in outputs + [META_FILE]}
     try:
-        files = {name: open(tmp[name], "wb") for name in outputs}
-        progress = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=None if verbose else True,
-                        desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)")
-        for job, result in zip(jobs, results):
-            for (lang, split), ids in result["ids"].items():
-                ids.tofile(files[token_file(lang, split)])
-                for key, value in result["stats"][lang, split].items():
-                    stats[lang][split][key] += value
-            for (lang, split), text in result["text"].items():
-                files[heldout_file(lang, split)].write(text.encode("utf-8"))
-            for split, numbers in result["line_numbers"].items():
-                files[line_numbers_file(split)].write("".join(f"{n}\n" for n in numbers.tolist()).encode())
-            dropped.update(result["counters"]["dropped"])
-            invalid.update(result["counters"]["invalid_utf8"])
-            progress.update(sum(end - start for start, end in job[2].values()))
-        progress.close()
-        for f in files.values():
-            f.close()
-        seconds = time.time() - started
+        with written_together(targets, dataset_dir) as tmp, contextlib.ExitStack() as open_files:
+            files = {}
+            for name in outputs:
+                files[name] = open(tmp[name], "wb")
+                open_files.callback(files[name].close)
+            progress = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=None if verbose else True,
+                            desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)")
+            for job, result in zip(jobs, results):
+                for (lang, split), ids in result["ids"].items():
+                    ids.tofile(files[token_file(lang, split)])
+                    for key, value in result["stats"][lang, split].items():
+                        stats[lang][split][key] += value
+                for (lang, split), text in result["text"].items():
+                    files[heldout_file(lang, split)].write(text.encode("utf-8"))
+                for split, numbers in result["line_numbers"].items():
+                    files[line_numbers_file(split)].write("".join(f"{n}\n" for n in numbers.tolist()).encode())
+                dropped.update(result["counters"]["dropped"])
+                invalid.update(result["counters"]["invalid_utf8"])
+                progress.update(sum(end - start for start, end in job[2].values()))
+            progress.close()
+            open_files.close()  # before the files replace the old ones
+            seconds = time.time() - started
 
-        kept = sum(stats[languages[0]][split]["lines"] for split in SPLITS)
-        if kept == 0:
-            raise UserError(f"no line pairs left in {', '.join(raw_files.values())} "
-                             f"({n_lines:,} lines, {sum(dropped.values()):,} dropped as empty or markup)")
-        meta = dataset_meta(os.path.basename(os.path.normpath(dataset_dir)), tokenizer.identity(),
-                            tokenizer.n_vocab, tokenizer.eot_token, languages, stats)
-        meta.update({
-            "sources": {lang: {"path": _relative_to(path, data_root), "sha256": scans[lang][1], "lines": n_lines}
-                        for lang, path in raw_files.items()},
-            "raw_lines": n_lines,
-            "dropped_pairs": sum(dropped.values()),
-            "dropped_pairs_by_reason": {"empty": dropped["empty"], "markup": dropped["markup"]},
-            "invalid_utf8_replaced": sum(invalid.values()),
-            "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
-            "split_fractions": split_fractions,
-            "split_seed": split_seed,
-        })
-        meta.update(extra_meta or {})
-        write_meta(tmp[META_FILE], meta)
-        for name in outputs + [META_FILE]:  # meta.json last: its presence means a complete dataset
-            os.replace(tmp[name], os.path.join(dataset_dir, name))
-    except OSError as e:
-        raise write_failure(e.filename or dataset_dir, e) from e
+            kept = sum(stats[languages[0]][split]["lines"] for split in SPLITS)
+            if kept == 0:
+                raise UserError(f"no line pairs left in {', '.join(raw_files.values())} "
+                                 f"({n_lines:,} lines, {sum(dropped.values()):,} dropped as empty or markup)")
+            meta = dataset_meta(os.path.basename(os.path.normpath(dataset_dir)), tokenizer.identity(),
+                                tokenizer.n_vocab, tokenizer.eot_token, languages, stats)
+            meta.update({
+                "sources": {lang: {"path": _relative_to(path, data_root), "sha256": scans[lang][1], "lines": n_lines}
+                            for lang, path in raw_files.items()},
+                "raw_lines": n_lines,
+                "dropped_pairs": sum(dropped.values()),
+                "dropped_pairs_by_reason": {"empty": dropped["empty"], "markup": dropped["markup"]},
+                "invalid_utf8_replaced": sum(invalid.values()),
+                "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
+                "split_fractions": split_fractions,
+                "split_seed": split_seed,
+            })
+            meta.update(extra_meta or {})
+            write_meta(tmp[META_FILE], meta)
     finally:
         results.close()  # stops the pool if we got here by an error
-        for f in files.values():
-            f.close()
-        for path in tmp.values():
-            if os.path.exists(path):
-                os.remove(path)
 
     if verbose:
         _print_summary(dataset_dir, meta, total_bytes, seconds)

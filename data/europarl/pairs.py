@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from common.atomic_files import temporary_path, write_failure
+from common.atomic_files import temporary_path, written_together
 from common.errors import UserError
 from common.languages import EUROPARL_PAIRS
 from data.corpora import (EUROPARL_DEFAULT_PAIR, europarl_dataset, europarl_join_name, europarl_raw_files,
@@ -158,29 +158,24 @@ def join_on_english(pair_files, raw_dir, verbose=True):
 
     os.makedirs(raw_dir, exist_ok=True)
     paths = {lang: os.path.join(raw_dir, JOINED_RAW_FILE.format(lang=lang)) for lang in languages}
-    tmp = {lang: temporary_path(path) for lang, path in paths.items()}
     scratch = temporary_path(os.path.join(raw_dir, "join-scratch"))
     try:
-        for pair, files in pair_files.items():
-            wanted = [lang for lang in files if lang != "en" or pair == first]
-            if verbose:
-                print(f"join: writing the {', '.join(wanted)} lines of {pair}")
-            mask = _members(hashes[pair], kept)
-            positions = rank[np.searchsorted(sorted_hashes, hashes[pair][mask])]
-            mask = mask.tolist()
-            for lang in wanted:
-                cleaned = (line for chunk, _, _ in iter_clean_chunks(files) for line in chunk[lang])
-                lines = (line for line, keep in zip(cleaned, mask) if keep)
-                starts, ends = _write_in_order(lines, positions, n_lines, scratch)
-                _copy_in_order(scratch, starts, ends, tmp[lang])
-        for lang in languages:
-            os.replace(tmp[lang], paths[lang])
-    except OSError as e:
-        raise write_failure(e.filename or raw_dir, e) from e
+        with written_together(paths, raw_dir) as tmp:
+            for pair, files in pair_files.items():
+                wanted = [lang for lang in files if lang != "en" or pair == first]
+                if verbose:
+                    print(f"join: writing the {', '.join(wanted)} lines of {pair}")
+                mask = _members(hashes[pair], kept)
+                positions = rank[np.searchsorted(sorted_hashes, hashes[pair][mask])]
+                mask = mask.tolist()
+                for lang in wanted:
+                    cleaned = (line for chunk, _, _ in iter_clean_chunks(files) for line in chunk[lang])
+                    lines = (line for line, keep in zip(cleaned, mask) if keep)
+                    starts, ends = _write_in_order(lines, positions, n_lines, scratch)
+                    _copy_in_order(scratch, starts, ends, tmp[lang])
     finally:
-        for path in [*tmp.values(), scratch]:
-            with contextlib.suppress(OSError):
-                os.remove(path)
+        with contextlib.suppress(OSError):
+            os.remove(scratch)
     summary = {"on": "en", "pairs": stats, "kept_lines": n_lines,
                "rule": "English lines (as cleaned by the prepare pipeline) present in every pair and occurring "
                        "exactly once in each; in the order of the first pair"}

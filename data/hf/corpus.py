@@ -25,7 +25,7 @@ import shlex
 import sys
 import time
 
-from common.atomic_files import temporary_path, write_failure
+from common.atomic_files import written_together
 from common.errors import UserError
 from common.tokenizer import _reachable
 from data.bpe import DEFAULT_VOCAB_SIZE
@@ -226,11 +226,12 @@ def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbos
     the old ones only once all are complete. Returns ({lang: path}, rows written)."""
     os.makedirs(raw_dir, exist_ok=True)
     paths = {lang: os.path.join(raw_dir, f"{stem}.{lang}") for lang in languages}
-    tmp = {lang: temporary_path(path) for lang, path in paths.items()}
     n_rows, started = 0, time.time()
-    files = {}
-    try:
-        files = {lang: open(path, "w", encoding="utf-8", newline="\n") for lang, path in tmp.items()}
+    with written_together(paths, raw_dir) as tmp, contextlib.ExitStack() as open_files:
+        files = {}
+        for lang, path in tmp.items():
+            files[lang] = open(path, "w", encoding="utf-8", newline="\n")
+            open_files.callback(files[lang].close)
         for batch in rows.iter(batch_size=BATCH_ROWS):
             texts = texts_of(batch)
             count = len(texts[languages[0]])
@@ -243,20 +244,9 @@ def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbos
                 print(f"  {n_rows:,} rows ({time.time() - started:.0f} s)")
             if max_rows and n_rows >= max_rows:
                 break
-        for f in files.values():
-            f.close()
+        open_files.close()  # before the files replace the old ones
         if n_rows == 0:
             raise UserError("the dataset has no rows to prepare")
-        for lang in languages:
-            os.replace(tmp[lang], paths[lang])
-    except OSError as e:
-        raise write_failure(e.filename or raw_dir, e) from e
-    finally:
-        for f in files.values():
-            f.close()
-        for path in tmp.values():
-            with contextlib.suppress(OSError):
-                os.remove(path)
     return paths, n_rows
 
 
