@@ -20,14 +20,13 @@ import base64
 import hashlib
 import json
 import os
-import socket
-import threading
 
 import numpy as np
 import tiktoken
 
 from common.atomic_files import written_atomically
 from common.errors import UserError
+from common.network import connection_error
 
 EOT = "<|endoftext|>"
 TOKENIZERS_DIR = "tokenizers"  # under the data root
@@ -197,28 +196,9 @@ def _gpt2_files_cached():
         os.path.exists(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())) for url in GPT2_FILES)
 
 
-def _reachable(host, port, timeout=CONNECT_TIMEOUT_S):
-    """None if a TCP connection to host:port opens within `timeout` seconds, else the reason.
-
-    Runs in a daemon thread because name resolution ignores socket timeouts."""
-    outcome = {}
-
-    def connect():
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            outcome["error"] = None
-        except OSError as e:
-            outcome["error"] = f"{type(e).__name__}: {e}"
-
-    thread = threading.Thread(target=connect, daemon=True)
-    thread.start()
-    thread.join(timeout + 1.0)
-    return outcome.get("error", f"no answer within {timeout:.0f} s")
-
-
 def _load_gpt2():
     if not _gpt2_files_cached():
-        error = _reachable(GPT2_HOST, GPT2_PORT)
+        error = connection_error(GPT2_HOST, GPT2_PORT, CONNECT_TIMEOUT_S)
         if error is not None:
             raise UserError(
                 f"tokenizer='gpt2': tiktoken's GPT-2 files cannot be fetched ({GPT2_HOST}:{GPT2_PORT} unreachable: {error}) "

@@ -27,7 +27,7 @@ import time
 
 from common.atomic_files import written_together
 from common.errors import UserError
-from common.tokenizer import _reachable
+from common.network import connection_error
 from data.bpe import DEFAULT_VOCAB_SIZE
 from data.corpora import is_registered, shared_tokenizer_name
 from data.parallel_corpus import INLINE_LINE_BREAKS, prepare_datasets, train_tokenizer_on
@@ -138,7 +138,7 @@ def _hub_unreachable():
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     host = re.sub(r"^\w+://", "", endpoint).split("/")[0]
     hostname, _, port = host.partition(":")
-    error = _reachable(hostname, int(port or (80 if endpoint.startswith("http://") else 443)), HUB_CONNECT_TIMEOUT_S)
+    error = connection_error(hostname, int(port or (80 if endpoint.startswith("http://") else 443)), HUB_CONNECT_TIMEOUT_S)
     return f"{host} unreachable: {error}" if error is not None else None
 
 
