@@ -22,7 +22,7 @@ import itertools
 import os
 
 from common.errors import UserError
-from common.languages import LANGUAGE_NAMES, MULTISIMLEX_CODES, pair_name
+from common.languages import LANGUAGE_NAMES, MULTISIMLEX_CODES, language_name, pair_name
 from common.text_input import read_text_lines
 from senses.inputs import PARLIAMENTARY_WORD_PAIRS, find_column, multisimlex_files, read_csv_columns
 
@@ -148,6 +148,10 @@ def lexicons_for(languages, translation_pairs='', gold_directory=None, simlex=''
     b)], 'source': where they come from}, or None when no source has words for the pair. The
     sources in order of preference are the module docstring's."""
     files_lexicon, files = read_translation_files(translation_pairs, languages) if translation_pairs else ({}, {})
+    for (a, b), paths in files.items():
+        if a not in languages or b not in languages:  # a file for other languages is not silently dropped
+            print(f"  note: --translation_pairs: {', '.join(paths)} gives {pair_name(a, b)} pairs, but the "
+                  f"held-out data is in {', '.join(map(language_name, languages))}: not used")
     sources = [(files_lexicon, lambda a, b: ', '.join(files.get((a, b)) or files.get((b, a)) or []))]
     if gold_directory:
         sources.append((read_lemma_lexicon(gold_directory), lambda a, b: 'the gold bilingual lexicon'))

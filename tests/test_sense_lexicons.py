@@ -276,3 +276,12 @@ def test_a_single_english_french_result_written_before_pairs_is_still_read():
     assert alignment.headline(old, 100).startswith('- Cross-lingual alignment: sense k of an English word')
     assert '![alignment](sense_alignment.png)' in alignment.markdown(old)
     assert language_pairs(['en', 'fr', 'de']) == [('en', 'fr'), ('en', 'de'), ('fr', 'de')]
+
+
+def test_a_lexicon_file_for_other_languages_is_named_not_silently_dropped(tmp_path, capsys):
+    tsv = tmp_path / 'en_de.tsv'
+    tsv.write_text('en\tde\nhouse\tHaus\ndog\tHund\n', encoding='utf-8')
+    chosen = lexicons_for(['en', 'fr'], translation_pairs=str(tsv))
+    assert chosen[('en', 'fr')]['source'] == 'built-in parliamentary word pairs'
+    assert (f"{tsv} gives English-German pairs, but the held-out data is in English, French: not used"
+            in capsys.readouterr().out)
