@@ -132,6 +132,12 @@ def non_empty():
     return Range(lambda v, c: len(v.strip() if isinstance(v, str) else v) > 0, "not empty")
 
 
+def distinct():
+    """A list whose items are all different: a dataset or a file named twice would be read and
+    reported twice, as if it were two."""
+    return Range(lambda v, c: len(set(v)) == len(v), "a list naming each item once")
+
+
 def check_ranges(config, ranges, problems=()):
     """Raise one ConfigError listing every value out of its range, and the problems (sentences
     about several keys) the script found itself; nothing when all is well."""

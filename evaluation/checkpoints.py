@@ -19,8 +19,8 @@ from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
 from common.languages import language_name
 from common.run_folder import prepare_out_dir
-from common.tokenizer import checkpoint_tokenizer_from_identity
-from data.prepared import resolve_data_root
+from common.tokenizer import checkpoint_tokenizer_from_identity, file_sha256
+from data.prepared import dataset_languages, heldout_path, resolve_data_root
 
 
 def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
@@ -123,7 +123,37 @@ def checkpoint_out_dirs(out_dir, out_dirs):
     if missing:
         raise UserError(f"no checkpoint at {', '.join(checkpoint_path(d) for d in missing)}: "
                               f"check --out_dir/--out_dirs (train.py writes out_dir/ckpt.pt)")
+    seen = {}  # one file named twice (a, ./a, a/ckpt.pt) would be scored twice as two models
+    for d in out_dirs:
+        path = os.path.realpath(checkpoint_path(d))
+        if path in seen:
+            raise UserError(f"--out_dirs names the checkpoint {path} twice ({seen[path]} and {d}): "
+                            f"give each checkpoint once")
+        seen[path] = d
     return out_dirs
+
+
+def one_text_per_dataset(out_dirs, data_root, list_of_datasets, split):
+    """Refuse, before any work, checkpoints that name one dataset in data roots whose held-out
+    text differs: their rows would stand side by side in one table as numbers on the same lines.
+    With --data_root every checkpoint reads the same folder."""
+    if len(out_dirs) < 2 or data_root:
+        return
+    first = {}  # dataset -> (out_dir, root, {language: sha256 of its held-out file})
+    for out_dir in out_dirs:
+        root, datasets = checkpoint_datasets(load_checkpoint_file(out_dir), '', list_of_datasets)
+        for dataset in datasets:
+            if dataset in first and first[dataset][1] == root:
+                continue
+            path = lambda lang: heldout_path(root, dataset, lang, split)
+            text = {lang: file_sha256(path(lang)) for lang in dataset_languages(root, dataset)
+                    if os.path.isfile(path(lang))}
+            other, other_root, other_text = first.setdefault(dataset, (out_dir, root, text))
+            if text != other_text:
+                raise UserError(f"{other} and {out_dir} name the dataset {dataset}, but in data roots "
+                                f"whose {split} text differs ({other_root} and {root}): their numbers "
+                                f"would not be on the same lines. Pass --data_root=DIR to score every "
+                                f"checkpoint on one copy, or evaluate them in separate runs")
 
 
 def file_label(label):

@@ -119,6 +119,17 @@ def test_ranges_report_every_problem_at_once_with_the_valid_range():
     assert between(0, 1, high_open=True).accepts(0.5, {}) and not between(0, 1, high_open=True).accepts(1.0, {})
 
 
+def test_a_list_that_must_name_each_item_once():
+    from configurator import distinct
+    ns = {'list_of_datasets': [], 'out_dirs': []}
+    ranges = dict(list_of_datasets=distinct(), out_dirs=distinct())
+    assert configure(dict(ns), ['--list_of_datasets=europarl,multiun'], ranges)['list_of_datasets'] == [
+        'europarl', 'multiun']
+    with pytest.raises(ConfigError, match=r"--list_of_datasets=\['europarl', 'europarl'\]: must be a list "
+                                          r"naming each item once"):
+        configure(dict(ns), ['--list_of_datasets=europarl,europarl'], ranges)
+
+
 def test_only_names_the_script_assigns_are_keys(tmp_path):
     script = tmp_path / 'script.py'
     script.write_text("from os import sep as SEPARATOR\nbatch_size = 12\n")
