@@ -80,7 +80,7 @@ device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
 ranges = dict(split=one_of('test', 'val'), min_context_words=at_least(1), max_items=at_least(0),
               beam_width=at_least(1), k=at_least(1), max_word_tokens=at_least(1), batch_size=at_least(1),
-              out_dirs=distinct(), list_of_datasets=distinct(), cloze_files=distinct())
+              list_of_datasets=distinct())
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
@@ -196,9 +196,10 @@ for ckpt_dir in checkpoints:
                        beam_width=beam_width, case_sensitive=case_sensitive,
                        min_context_words=min_context_words)
         results.add(ckpt_dir, dataset, lang, metrics)
-        print(f"  {dataset}/{lang}: {metrics['items']:,} items: top-1 {metrics['top1_accuracy']:.1%} "
+        print(f"  {dataset}/{lang}: " + ("0 items" if not metrics['items'] else
+              f"{metrics['items']:,} items: top-1 {metrics['top1_accuracy']:.1%} "
               f"({metrics['top1_hits']}), top-{k} {metrics['topk_accuracy']:.1%} "
-              f"({metrics['topk_hits']}) ({time.time() - t0:.1f}s)")
+              f"({metrics['topk_hits']}) ({time.time() - t0:.1f}s)"))
     name = ('cloze_predictions.jsonl' if len(checkpoints) == 1
             else f'cloze_predictions_{file_label(ckpt_dir)}.jsonl')
     predictions_files[name] = records  # written with the results, when there are any

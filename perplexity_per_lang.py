@@ -65,7 +65,7 @@ bootstrap_resamples = 1000
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
 ranges = dict(split=one_of('test', 'val'), stride=at_least(0), batch_size=at_least(1),
-              max_lines=at_least(0), bootstrap_resamples=at_least(1), out_dirs=distinct(),
+              max_lines=at_least(0), bootstrap_resamples=at_least(1),
               list_of_datasets=distinct())
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)

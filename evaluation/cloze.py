@@ -140,11 +140,12 @@ def check_cloze_file_names(paths):
     cloze_en.jsonl): their items would be pooled into one row, or counted twice."""
     named = {}
     for path in paths:
-        first = named.setdefault(cloze_file_dataset(path), path)
-        if first != path:
+        first = named.get(cloze_file_dataset(path))
+        if first is not None:
             raise UserError(f"--cloze_files names {first} and {path}, which would both be reported as "
                             f"'{cloze_file_dataset(path)}' (a cloze file's name is its dataset): give "
                             f"each file once, and rename one of two different files")
+        named[cloze_file_dataset(path)] = path
 
 
 def read_cloze_file(path, dataset=None, skipped=None):

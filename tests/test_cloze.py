@@ -338,6 +338,7 @@ def test_a_cloze_file_is_reported_under_its_name_once(tmp_path):
     for folder in ('a', 'b'):
         (tmp_path / folder).mkdir()
     check_cloze_file_names([str(tmp_path / 'a' / 'cloze_en.jsonl'), str(tmp_path / 'b' / 'cloze_fr.jsonl')])
-    for twice in (['a/cloze_en.jsonl', 'b/cloze_en.jsonl'], ['a/cloze_en.jsonl', './a/cloze_en.jsonl']):
+    for twice in (['a/cloze_en.jsonl', 'b/cloze_en.jsonl'], ['a/cloze_en.jsonl', './a/cloze_en.jsonl'],
+                  ['a/cloze_en.jsonl', 'a/cloze_en.jsonl']):
         with pytest.raises(UserError, match=r"would both be reported as 'cloze_en'"):
             check_cloze_file_names(twice)

@@ -237,3 +237,10 @@ def test_when_nothing_is_scored_the_reasons_are_counted(tmp_path_factory, tmp_pa
                         f'--report_dir={tmp_path / "report"}', '--device=cpu', check=False)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == "nothing was scored; skipped, and why: an empty test file (2)"
+
+
+@pytest.mark.parametrize('script', ['perplexity_per_lang.py', 'cloze_test.py'])
+def test_a_dataset_named_twice_is_refused_before_any_work(script, tmp_path):
+    result = run_script(script, f'--out_dir={tmp_path}', '--list_of_datasets=europarl,europarl', check=False)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert "--list_of_datasets=['europarl', 'europarl']: must be a list naming each item once" in result.stderr
