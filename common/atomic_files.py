@@ -16,6 +16,13 @@ import secrets
 import shutil
 from common.errors import UserError
 
+files_written = []  # every file this process replaced, in order: an interrupted run names them
+
+
+def _written(path):
+    if path not in files_written:
+        files_written.append(path)
+
 
 def temporary_path(path):
     return f"{path}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
@@ -49,6 +56,7 @@ def written_atomically(path):
         yield tmp
         fsync(tmp)
         os.replace(tmp, path)
+        _written(path)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.remove(tmp)
@@ -69,6 +77,7 @@ def written_together(paths, folder):
         yield tmp
         for key, path in paths.items():
             os.replace(tmp[key], path)
+            _written(path)
     except OSError as e:
         raise write_failure(e.filename or folder, e) from e
     finally:

@@ -109,9 +109,20 @@ def lines_read_by_all(readers, lines):
 
 
 def default_report_dir(report_dir, out_dirs):
-    """--report_dir, else the (first) checkpoint's out_dir; checked writable before any work."""
+    """--report_dir, else the (first) checkpoint's out_dir; checked writable before any work, but
+    created only with the report (the writers make it), so a run stopped before its end leaves
+    no empty folder behind."""
     report_dir = report_dir or out_dirs[0]
-    prepare_out_dir(report_dir, key='report_dir')
+    if os.path.exists(report_dir):
+        prepare_out_dir(report_dir, key='report_dir')
+        return report_dir
+    parent = os.path.dirname(os.path.abspath(report_dir))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot create report_dir={report_dir}: {parent} is "
+                        f"{'a file' if not os.path.isdir(parent) else 'not writable'}. Choose a "
+                        f"--report_dir in a folder you can write to.")
     return report_dir
 
 

@@ -237,6 +237,7 @@ def test_when_nothing_is_scored_the_reasons_are_counted(tmp_path_factory, tmp_pa
                         f'--report_dir={tmp_path / "report"}', '--device=cpu', check=False)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == "nothing was scored; skipped, and why: an empty test file (2)"
+    assert not (tmp_path / 'report').exists()  # a run that ends without a report leaves no folder
 
 
 @pytest.mark.parametrize('script', ['perplexity_per_lang.py', 'cloze_test.py'])
