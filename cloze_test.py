@@ -13,7 +13,8 @@ $ python cloze_test.py --out_dirs=out-gpt2-mini,out-bkp-mini-16 --max_items=500 
 The model, its datasets, data root and tokenizer come from the checkpoint (--data_root and
 --list_of_datasets override the last ones); a training config file may be given first. The same
 checkpoint given twice in --out_dirs (a,./a or a,a/ckpt.pt) is refused; two files of the same
-weights (a copy) are scored both, with a note.
+weights (a copy) are scored both, with a note. A --k above --beam_width is noted on screen and
+in cloze.md: the beam then holds fewer candidates than the top-k asks for (a lower bound).
 
 Writes to --report_dir (default: the out_dir of the (first) checkpoint):
   cloze.md, cloze.csv      one row per checkpoint, dataset and language (code and name)
@@ -92,6 +93,12 @@ report_dir = default_report_dir(report_dir, checkpoints)
 if not cloze_files:
     one_text_per_dataset(checkpoints, data_root, list_of_datasets, split)
 autocast = autocast_context(device, dtype)
+# a top-k wider than the beam is noted, not refused: a quick run with a narrow beam stays possible
+beam_note = (f"--k={k} is above --beam_width={beam_width}: the search keeps {beam_width} candidates per "
+             f"token step, so the top-{k} holds only the words they lead to and top-{k} accuracy is a "
+             f"lower bound (--beam_width={k} or more gives a full top-{k})") if k > beam_width else ''
+if beam_note:
+    print(f"note: {beam_note}")
 skipped_items = []  # every item left out, where it comes from and why (cloze.skipped_item)
 skipped_lines = Counter()  # why held-out lines gave no item, over every checkpoint
 check_cloze_file_names(cloze_files)
@@ -231,7 +238,8 @@ results.write(
     report_dir, 'cloze',
     header=(f"Cloze test ({', '.join(checkpoints)}): the masked last word guessed by beam search "
             f"(beam width {beam_width}); a hit is an exact whole-word match"
-            f"{'' if case_sensitive else ' (case-insensitive)'}; 95% Wilson intervals.\n\n"),
+            f"{'' if case_sensitive else ' (case-insensitive)'}; 95% Wilson intervals."
+            f"{f' Note: {beam_note}.' if beam_note else ''}\n\n"),
     table_columns=['model_name', 'dataset', 'language', 'items',
                    ('top-1 [95% CI] (hits)', accuracy_cell('top1')),
                    (f'top-{k} [95% CI] (hits)', accuracy_cell('topk'))],

@@ -301,6 +301,10 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={bad}',
                         f'--report_dir={tmp_path / "skipping"}', '--device=cpu', '--beam_width=2')
     assert f"skipped {bad}, line 2: not valid JSON" in result.stdout and "(id german): language 'de'" in result.stdout
+    # k=5 (the default) from a beam 2 wide: said before any work and above the table
+    note = "--k=5 is above --beam_width=2: the search keeps 2 candidates per token step"
+    assert f"note: {note}" in result.stdout
+    assert note in (tmp_path / 'skipping' / 'cloze.md').read_text()
     results = json.loads((tmp_path / 'skipping' / 'cloze.json').read_text())
     assert results['bad']['fr']['items'] == 1
     assert [(p['file'], p['line'], p['id'], p['kind']) for p in results['skipped_items']] == [
