@@ -19,6 +19,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from common.atomic_files import written_together
 from common.checkpoint import checkpoint_path
 from common.languages import language_name
 from common.reporting import bar_chart_panels, markdown_table, write_csv, write_json, write_text
@@ -105,11 +106,14 @@ class CheckpointResults:
         series, errors = self._bars(groups, chart)
 
         paths = {ext: os.path.join(report_dir, f'{name}.{ext}') for ext in ('md', 'csv', 'json', 'png')}
-        write_text(paths['md'], header + table)
-        write_csv(paths['csv'], self.rows, csv_columns)
-        write_json(paths['json'], {**(self.metrics if several else self.metrics[self.checkpoints[0]]),
-                                   **(json_extra or {})})
-        self._chart(paths['png'], groups, series, errors, chart)
+        # the four replace the earlier report together: Ctrl-C while the chart is drawn leaves
+        # that report whole, not a new table beside an old chart
+        with written_together(paths, report_dir) as tmp:
+            write_text(tmp['md'], header + table)
+            write_csv(tmp['csv'], self.rows, csv_columns)
+            write_json(tmp['json'], {**(self.metrics if several else self.metrics[self.checkpoints[0]]),
+                                     **(json_extra or {})})
+            self._chart(tmp['png'], groups, series, errors, chart)
         print(f"wrote {', '.join(paths.values())}{also}")
         return paths
 

@@ -83,8 +83,11 @@ def test_several_checkpoints_are_keyed_by_out_dir_with_a_model_column(tmp_path):
 def test_the_chart_has_a_panel_per_dataset_and_a_named_row_per_language(tmp_path, monkeypatch):
     import evaluation.results
     drawn = {}
-    monkeypatch.setattr(evaluation.results, 'bar_chart_panels',
-                        lambda path, panels, **kwargs: drawn.update(panels=panels, **kwargs))
+    def draw(path, panels, **kwargs):
+        drawn.update(panels=panels, **kwargs)
+        open(path, 'wb').close()  # the report's four files are replaced together
+
+    monkeypatch.setattr(evaluation.results, 'bar_chart_panels', draw)
     languages = ['de', 'en', 'fi', 'xx']  # xx: a code without a known name is shown as itself
     results = CheckpointResults(['out-a', 'out-b'])
     for out_dir in ('out-a', 'out-b'):
@@ -132,3 +135,20 @@ def test_results_name_the_weights_they_come_from_and_copies_are_noted(tmp_path, 
         f.write(b'new weights')
     CheckpointResults(['out-a', 'out-b', 'copy-of-a'])
     assert "note: out-a and copy-of-a hold the same checkpoint file" in capsys.readouterr().out
+
+
+def test_an_interrupt_while_the_chart_is_drawn_leaves_the_earlier_report_whole(tmp_path, monkeypatch):
+    results = CheckpointResults(['out-a'])
+    results.add('out-a', 'demo', 'en', metrics(0.5, 0.25, 0.75, 'out-a'))
+    report = tmp_path / 'report'
+    write(results, report)
+    before = {p.name: p.read_bytes() for p in report.iterdir()}
+
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CheckpointResults, '_chart', ctrl_c)
+    results.add('out-a', 'demo', 'fr', metrics(0.7, 0.5, 0.9, 'out-a'))
+    with pytest.raises(KeyboardInterrupt):
+        write(results, report)
+    assert {p.name: p.read_bytes() for p in report.iterdir()} == before  # no new table, no temporary file

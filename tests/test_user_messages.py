@@ -28,6 +28,10 @@ def test_ctrl_c_ends_in_one_line_naming_the_complete_files(tmp_path, monkeypatch
     report = str(tmp_path / 'perplexity.md')
     write_text(report, 'a table')
     write_text(report, 'the table again')  # named once
+    with pytest.raises(KeyboardInterrupt):  # a file of a set written together that was never published
+        with atomic_files.written_together({'csv': str(tmp_path / 'perplexity.csv')}, str(tmp_path)) as tmp:
+            write_text(tmp['csv'], 'rows')
+            raise KeyboardInterrupt
     try:
         raise KeyboardInterrupt
     except KeyboardInterrupt:
