@@ -100,11 +100,12 @@ def _acquire(lock_path, what):
         except FileNotFoundError:
             same_file = False
         if same_file:
-            f.seek(0)
-            f.truncate()
-            f.write(f"{os.getpid()}\n{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n"
-                    f"{shlex.join([os.path.basename(sys.executable)] + sys.argv)}\n")
-            f.flush()
+            with contextlib.suppress(OSError):  # a full disk: locked all the same, the refusal names no pid
+                f.seek(0)
+                f.truncate()
+                f.write(f"{os.getpid()}\n{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n"
+                        f"{shlex.join([os.path.basename(sys.executable)] + sys.argv)}\n")
+                f.flush()
             return f
         f.close()
     raise UserError(f"cannot take the lock {lock_path} of {what}: it keeps being replaced by other processes")

@@ -104,6 +104,10 @@ def test_bad_input_is_refused_before_any_work(tmp_path):
         prepare(data, hf_dataset=folder, languages="")
     with pytest.raises(UserError, match="no such folder"):
         prepare(data, hf_dataset=str(tmp_path / "missing"), languages="en,de")
+    with pytest.raises(UserError, match="is a file, not a folder: give the folder that holds it"):
+        prepare(data, hf_dataset=os.path.join(folder, "state.json"), languages="en,de")
+    with pytest.raises(UserError, match="--hf_config=de-en: .* keeps no configurations; leave --hf_config out"):
+        prepare(data, hf_dataset=folder, languages="en,de", hf_config="de-en")
     with pytest.raises(UserError, match="is a dataset of another prepare script"):
         prepare(data, hf_dataset=folder, languages="en,de", name="europarl")
     empty = str(tmp_path / "empty")

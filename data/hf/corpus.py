@@ -185,11 +185,14 @@ def bad_data_file(folder, check_json=False):
         invalid = _first_invalid_utf8(path)
         if invalid:
             line, offset, found = invalid
+            with open(path, "rb") as f:
+                utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")  # what spreadsheets write as 'Unicode text'
+            encoding = "utf-16" if utf16 else "latin1"
             return UserError(
                 f"{path}, line {line:,} (byte {offset:,}): {found!r} is not UTF-8, and datasets reads {reader} "
-                f"files as UTF-8 only. Convert the file to UTF-8 (if it is Latin-1: iconv -f latin1 -t utf-8 "
-                f"{shlex.quote(path)} > FILE.utf8, then put FILE.utf8 in its place) or fix that line, and run "
-                f"this again. Nothing was written.")
+                f"files as UTF-8 only. Convert the file to UTF-8 (if it is {'UTF-16' if utf16 else 'Latin-1'}: "
+                f"iconv -f {encoding} -t utf-8 {shlex.quote(path)} > FILE.utf8, then put FILE.utf8 in its place) "
+                f"or fix that line, and run this again. Nothing was written.")
         not_json = check_json and reader == "json" and _first_line_not_json(path)
         if not_json:
             line, problem = not_json
@@ -258,6 +261,9 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
     if os.path.isdir(hf_dataset):
         _go_offline()
         if is_saved_to_disk(hf_dataset):
+            if hf_config:
+                raise UserError(f"--hf_config={hf_config}: {hf_dataset} was written by save_to_disk, which keeps "
+                                f"no configurations; leave --hf_config out")
             try:
                 loaded = _datasets().load_from_disk(hf_dataset)
             except Exception as e:  # datasets fails in many ways on a folder it cannot read
@@ -274,7 +280,9 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
             raise found
         return _load_dataset(hf_dataset, hf_config, split, streaming)
     if os.path.exists(hf_dataset) or hf_dataset.startswith((".", "/", "~")):
-        raise UserError(f"--hf_dataset={hf_dataset}: no such folder (a local dataset is a folder written by "
+        what = ("is a file, not a folder: give the folder that holds it" if os.path.isfile(hf_dataset) else
+                "no such folder")
+        raise UserError(f"--hf_dataset={hf_dataset}: {what} (a local dataset is a folder written by "
                         f"save_to_disk, or one holding parquet, JSON lines or CSV files)")
     reason = _hub_unreachable()
     if reason:
