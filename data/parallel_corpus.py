@@ -605,7 +605,8 @@ def load_or_train_tokenizer(tokenizer, default_name, corpora, train, data_root="
     tok = tokenizer_lib.load_tokenizer(name, data_root, dataset=next(iter(corpora)))
     info = tokenizer_info(name, data_root)
     known, trained_on = info["languages"], info.get("trained_on", [])
-    print(f"using tokenizer '{name}' ({tiktoken_path}, trained on {' and '.join(trained_on) or 'other text'}"
+    print(f"using tokenizer '{name}' ({tiktoken_path}, {tok.n_vocab:,} tokens, "
+          f"trained on {' and '.join(trained_on) or 'other text'}"
           f"{': ' + ', '.join(known) if known else ''})"
           f"{' (it exists: --train_tokenizer=True trains none)' if train_tokenizer else ''}")
     stem = os.path.splitext(tiktoken_path)[0]
