@@ -567,6 +567,13 @@ def check_tokenizer(tokenizer, default_name, languages_of, data_root="data", all
                f" No tokenizer is trained under {data_root} yet.")
             + f"\nTo train a new tokenizer named {name} on this data, add --train_tokenizer=True; to use "
               f"the data's own ({default_name}, trained if missing), leave --tokenizer out.")
+    json_path = tokenizer_lib.tokenizer_paths(name, data_root)[1]
+    if not os.path.exists(json_path):  # training stopped between its two files
+        raise UserError(f"tokenizer '{name}' is incomplete: {tiktoken_path} has no {os.path.basename(json_path)} "
+                        f"beside it. Delete {os.path.splitext(tiktoken_path)[0]}.* and run this again"
+                        f"{' with --train_tokenizer=True' if tokenizer else ''} to train it anew (and prepare again "
+                        f"the datasets that used it).")
+    tokenizer_lib.load_tokenizer(name, data_root)  # a file it cannot read is refused now
     known = tokenizer_info(name, data_root)["languages"]
     unseen = [lang for lang in dict.fromkeys(lang for langs in languages_of.values() for lang in langs)
               if lang not in known]

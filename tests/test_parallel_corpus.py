@@ -524,6 +524,10 @@ def test_a_tokenizer_name_that_does_not_exist_is_trained_only_when_asked(tmp_pat
     assert "tokenizer 'mine' does not exist yet: training it on europarl-de-en" in capsys.readouterr().out
     europarl(root, "--pair=de-en", "--tokenizer=mine", "--train_tokenizer=True")  # the same command again: reused
     assert "using tokenizer 'mine'" in capsys.readouterr().out
+    # half a tokenizer (training stopped between its two files) is named, not a traceback
+    os.remove(tokenizer.tokenizer_paths("mine", root)[1])
+    with pytest.raises(UserError, match=r"tokenizer 'mine' is incomplete: .*mine.tiktoken has no mine.json"):
+        europarl(root, "--pair=de-en", "--tokenizer=mine")
 
 
 def test_a_bad_tokenizer_is_refused_before_the_join(tmp_path, capsys):

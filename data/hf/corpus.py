@@ -339,7 +339,8 @@ def text_getter(rows, languages, columns, where):
         raise UserError(f"{where}: no column {', '.join(missing)}; its columns are {', '.join(names)}. Rows must "
                         f"be translation-style ({{'translation': {{'en': ..., 'de': ...}}}}) or hold one text "
                         f"column per language: name them with --columns=en:COLUMN,de:COLUMN")
-    _check_text({columns[lang]: (features or first)[columns[lang]] for lang in languages}, where, names)
+    _check_text({columns[lang]: (first if features is None else features)[columns[lang]] for lang in languages},
+                where, names)
     return lambda batch: {lang: batch[columns[lang]] for lang in languages}
 
 
