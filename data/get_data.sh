@@ -170,7 +170,6 @@ get_corpus() {  # name url archive_name first_member second_member [prepare comm
     local raw_dir="$DATA_ROOT/$name/raw"
     local en="$raw_dir/$en_member" fr="$raw_dir/$fr_member"
     local archive="$raw_dir/$archive_name" marker="$raw_dir/.max_lines" want="${max_lines:-all}"
-    mkdir -p "$raw_dir"
     # raw text already there: placed by hand (no marker), or extracted before with the same --max_lines
     if [[ -f "$en" && -f "$fr" ]] && { [[ ! -f "$marker" ]] || [[ "$(cat "$marker")" == "$want" ]]; }; then
         echo "$name: raw text already in $raw_dir"
@@ -185,6 +184,7 @@ get_corpus() {  # name url archive_name first_member second_member [prepare comm
     fi
     if [[ ! -f "$archive" ]]; then
         check_reachable "$url" "$name" "$archive" "$en" "$fr"
+        mkdir -p "$raw_dir"  # only now: an unreachable source leaves no empty folder behind
         download "$url" "$archive"
     fi
     extract "$archive" "$en_member" "$en"

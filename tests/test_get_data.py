@@ -50,7 +50,7 @@ def test_offline_fails_at_once_naming_what_was_unreachable(tmp_path):
     assert result.returncode == 1
     assert "cannot reach http://127.0.0.1:9/europarl/v7/fr-en.tgz" in result.stderr
     assert str(tmp_path / "europarl" / "raw" / "europarl-v7.fr-en.en") in result.stderr  # where to put it by hand
-    assert not (tmp_path / "europarl" / "raw" / "fr-en.tgz").exists()
+    assert not (tmp_path / "europarl").exists()  # no empty raw folder left behind
 
 
 def test_bad_arguments(tmp_path):
