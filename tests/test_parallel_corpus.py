@@ -556,3 +556,22 @@ def test_pair_typos_and_repeats_and_raw_files_with_nothing_to_keep(tmp_path, cap
     with pytest.raises(UserError, match="no line pairs to prepare in .*every line has an empty or markup-only side"):
         europarl(root, "--pair=de-en")
     assert sorted(os.listdir(root)) == ["europarl-de-en"] and os.listdir(os.path.join(root, "europarl-de-en")) == ["raw"]
+
+
+def test_an_interrupted_tokenizer_save_leaves_no_half_tokenizer(tmp_path, monkeypatch, capsys):
+    import builtins
+    import data.bpe
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+
+    def interrupted_open(path, *args, **kwargs):
+        if ".json." in os.path.basename(str(path)):  # the .json's temporary file: Ctrl-C there
+            raise KeyboardInterrupt
+        return builtins.open(path, *args, **kwargs)
+    monkeypatch.setattr(data.bpe, "open", interrupted_open, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        europarl(root, "--pair=de-en")
+    assert not os.path.exists(os.path.join(root, "tokenizers"))  # nor an empty folder
+    monkeypatch.undo()
+    europarl(root, "--pair=de-en")  # trained again, not taken for an existing one
+    assert "tokenizer 'europarl-de-en-bpe300' does not exist yet: training it" in capsys.readouterr().out
