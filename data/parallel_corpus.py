@@ -651,7 +651,8 @@ def prepare_datasets(corpora, tokenizer, default_tokenizer, train, data_root="da
     """Prepare each of `corpora` ({dataset: {lang: raw path}}) into <data_root>/<dataset>/, all with
     one tokenizer (load_or_train_tokenizer), or with a Hugging Face tokenizer.json when `tokenizer`
     is one (copied into each dataset folder, which meta.json names). `extra_meta` ({dataset: dict})
-    is added to each meta.json. Returns {dataset: meta}."""
+    is added to each meta.json. Each dataset's lock is held throughout (data/preparation_lock.py),
+    and raw files that would keep no line pair are refused first. Returns {dataset: meta}."""
     extra_meta = extra_meta or {}
     metas = {}
     with contextlib.ExitStack() as locks:
