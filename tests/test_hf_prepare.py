@@ -218,3 +218,14 @@ def test_a_name_that_holds_a_dataset_of_another_source_is_not_replaced(tmp_path)
                                         r"source \(python data/hf/prepare.py --hf_dataset=.*first.*delete"):
         prepare(tmp_path / "data", hf_dataset=str(tmp_path / "second"), languages="en,de", name="corpus")
     prepare(tmp_path / "data", hf_dataset=str(tmp_path / "first"), languages="en,de", name="corpus", max_rows=200)
+
+
+def test_a_bad_file_of_another_split_does_not_stop_this_one(tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    lines = [json.dumps({"en": sentence("en", i), "de": sentence("de", i)}).encode() for i in range(300)]
+    (folder / "train.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (folder / "test.jsonl").write_bytes(b"\n".join(lines[:5] + ['{"en": "a", "de": "f\u00fcr"}'.encode("latin-1")]))
+    with pytest.raises(UserError, match=r"test.jsonl, line 6 \(byte [0-9,]+\): b'\\xfc' is not UTF-8"):
+        prepare(tmp_path / "data", hf_dataset=str(folder), languages="en,de", split="test")
+    assert prepare(tmp_path / "data", hf_dataset=str(folder), languages="en,de", streaming=True)["raw_lines"] == 300

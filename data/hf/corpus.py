@@ -114,15 +114,17 @@ TEXT_READERS = ("json", "csv", "text")  # datasets' readers of text files, which
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".7z")
 
 
-def data_files(folder):
-    """(datasets' reader of `folder`: 'json', 'csv', 'parquet'..., the files it reads), as
-    datasets.load_dataset(folder) resolves them; (None, []) when it finds none."""
+def data_files(folder, split=None):
+    """(datasets' reader of `folder`: 'json', 'csv', 'parquet'..., the files of `split` it reads,
+    or of every split when it has no `split`), as datasets.load_dataset(folder) resolves them;
+    (None, []) when it finds none."""
     try:
         builder = _datasets().load_dataset_builder(folder)
     except Exception:  # no data files: load_dataset says so itself
         return None, []
-    files = [str(path) for paths in (builder.config.data_files or {}).values() for path in paths]
-    return builder.name, sorted(set(files))
+    by_split = {str(name): paths for name, paths in (builder.config.data_files or {}).items()}
+    files = by_split[split] if split in by_split else [path for paths in by_split.values() for path in paths]
+    return builder.name, sorted(set(map(str, files)))
 
 
 def _first_invalid_utf8(path, block_bytes=1 << 24):
@@ -172,11 +174,14 @@ def _first_line_not_json(path):
     return None
 
 
-def bad_data_file(folder, check_json=False):
+def bad_data_file(folder, split=None, check_json=False):
     """A UserError naming the file, line and byte of the first thing datasets cannot read in the
-    text data files of `folder` (invalid UTF-8; with `check_json`, a JSON-lines line that is not
-    a JSON object), or None. Compressed files are not looked into."""
-    reader, files = data_files(folder)
+    text data files of `folder` (those of `split`; invalid UTF-8; with `check_json`, a JSON-lines
+    line that is not a JSON object, then in the other splits' files too: datasets reads them all
+    unless streaming), or None. Compressed files are not looked into."""
+    reader, files = data_files(folder, split)
+    if check_json:
+        files += [path for path in data_files(folder)[1] if path not in files]
     if reader not in TEXT_READERS:
         return None
     for path in files:
@@ -202,11 +207,11 @@ def bad_data_file(folder, check_json=False):
     return None
 
 
-def unreadable(hf_dataset, error, where, first_row=None):
+def unreadable(hf_dataset, error, where, split=None, first_row=None):
     """The UserError for `error`, raised by datasets while reading `hf_dataset`: the file and line
     at fault when a local folder's text files show one, else what datasets said."""
     if os.path.isdir(hf_dataset) and not is_saved_to_disk(hf_dataset):
-        found = bad_data_file(hf_dataset, check_json=True)
+        found = bad_data_file(hf_dataset, split, check_json=True)
         if found:
             return found
     rows = f" (rows {first_row:,} to {first_row + BATCH_ROWS - 1:,})" if first_row is not None else ""
@@ -232,7 +237,7 @@ def _load_dataset(hf_dataset, hf_config, split, streaming):
         return datasets.load_dataset(hf_dataset, hf_config or None, split=split, streaming=streaming)
     except Exception as e:
         local = os.path.isdir(hf_dataset)
-        found = local and bad_data_file(hf_dataset, check_json=True)
+        found = local and bad_data_file(hf_dataset, split, check_json=True)
         if found:  # a line datasets could not parse, not a wrong argument
             raise found from None
         if isinstance(e, ValueError):  # an unknown split or config
@@ -241,7 +246,7 @@ def _load_dataset(hf_dataset, hf_config, split, streaming):
             raise UserError(f"--hf_dataset={hf_dataset}: no data files that datasets.load_dataset reads "
                             f"(parquet, JSON lines, CSV, or a folder written by save_to_disk): {e}")
         if local:
-            raise unreadable(hf_dataset, e, f"--hf_dataset={hf_dataset}") from None
+            raise unreadable(hf_dataset, e, f"--hf_dataset={hf_dataset}", split) from None
         raise
 
 
@@ -275,7 +280,7 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
             if rows is loaded and split != "train":
                 print(f"note: {hf_dataset} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored")
             return rows.to_iterable_dataset() if streaming else rows
-        found = bad_data_file(hf_dataset)  # seconds for gigabytes; datasets would fail only once it met the line
+        found = bad_data_file(hf_dataset, split)  # seconds for gigabytes; datasets would fail only once it met the line
         if found:
             raise found
         return _load_dataset(hf_dataset, hf_config, split, streaming)
@@ -476,9 +481,9 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
         except UserError:
             raise
         except Exception as e:  # the first row of streamed data files, read to learn the columns
-            raise unreadable(hf_dataset, e, where) from None
+            raise unreadable(hf_dataset, e, where, split) from None
         raw_files, n_rows = write_raw_files(rows, texts_of, codes, raw_dir, name, max_rows,
-                                            unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, row))
+                                            unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row))
         print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
 
         record = {"prepare_command": command_line(dict(
