@@ -5,8 +5,8 @@ dataset tokenized with a tokenizer the other replaced). Every prepare script (Eu
 Hugging Face, the demo) holds the lock of what it writes; the second one is refused at once,
 naming the first's process id and command.
 
-    with preparing(os.path.join(data_root, "europarl"), "dataset"):   # lock file data/europarl.lock
-        ...
+    with preparing(os.path.join(data_root, "europarl")):   # the lock file data/europarl.lock
+        ...                                                  # (tokenizers: data/tokenizers/<name>.lock)
 
 The lock is an flock on <path>.lock, which the kernel releases when its process ends however it
 ends (Ctrl-C, kill -9, a crash): a lock file left behind by a killed process never blocks, the
