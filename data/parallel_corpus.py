@@ -36,7 +36,7 @@ from common.atomic_files import written_together
 from common.errors import UserError
 from configurator import at_least, configure
 from data.bpe import DEFAULT_VOCAB_SIZE, train_bpe_tokenizer
-from data.corpora import SHARED_TOKENIZER_CORPORA, default_tokenizer_name, raw_files_of
+from data.corpora import SHARED_TOKENIZER_CORPORA, default_tokenizer_name, download_command, raw_files_of
 from data.preparation_lock import preparing
 from data.prepared import (HELD_OUT_SPLITS, META_FILE, SPLITS, dataset_meta, heldout_file, line_numbers_file,
                            token_dtype, token_file, write_meta)
@@ -706,7 +706,7 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenize
         raw_dirs[dataset] = raw_dir
     raw_files = raw_files_of(dataset, raw_dirs[dataset])
     message = missing_raw_message(f"data/{dataset}/prepare.py", dataset, raw_files, raw_dirs[dataset],
-                                  f"bash data/get_data.sh {dataset}")
+                                  download_command(dataset, data_root))
     if message:
         raise UserError(message)
     return prepare_datasets({dataset: raw_files}, tokenizer, default_tokenizer_name(vocab_size),

@@ -26,8 +26,8 @@ import numpy as np
 from common.atomic_files import temporary_path, written_together
 from common.errors import UserError
 from common.languages import EUROPARL_PAIRS
-from data.corpora import (EUROPARL_DEFAULT_PAIR, europarl_dataset, europarl_join_name, europarl_raw_files,
-                          shared_tokenizer_name)
+from data.corpora import (EUROPARL_DEFAULT_PAIR, download_command, europarl_dataset, europarl_join_name,
+                          europarl_raw_files, shared_tokenizer_name)
 from data.parallel_corpus import (aligned_scans, check_tokenizer, corpora_languages, iter_clean_chunks,
                                   prepare_dataset, prepare_datasets, script_options, train_tokenizer_on)
 from data.preparation_lock import preparing
@@ -68,8 +68,8 @@ def pair_raw_dir(pair, data_root):
     return os.path.join(data_root, europarl_dataset(pair), "raw")
 
 
-def download_command(pairs):
-    return f"bash data/get_data.sh europarl --pair={','.join(pairs)}"
+def europarl_download_command(pairs, data_root):
+    return download_command(f"europarl --pair={','.join(pairs)}", data_root)
 
 
 def downloaded_pairs(pairs, data_root, every_pair):
@@ -82,17 +82,17 @@ def downloaded_pairs(pairs, data_root, every_pair):
         present = {p: f for p, f in files.items() if p not in missing}
         if not present:
             raise UserError(f"--pair=all: no Europarl pair is downloaded under {data_root}. "
-                            f"Download some first, e.g.: bash data/get_data.sh europarl --pair=de-en,fr-en "
-                            f"(or all 20: {download_command(['all'])})")
+                            f"Download some first, e.g.: {europarl_download_command(['de-en', 'fr-en'], data_root)} "
+                            f"(or all 20: {europarl_download_command(['all'], data_root)})")
         if missing:
             print(f"--pair=all: preparing the {len(present)} downloaded pair(s) ({', '.join(present)}); "
-                  f"not downloaded: {', '.join(missing)}. To add them: {download_command(missing)}")
+                  f"not downloaded: {', '.join(missing)}. To add them: {europarl_download_command(missing, data_root)}")
         return present
     if missing:
         raise UserError("raw Europarl text not found for "
                         + "; ".join(f"{p} ({', '.join(path for path in files[p].values() if not os.path.isfile(path))})"
                                     for p in missing)
-                        + f".\nDownload it with: {download_command(missing)}")
+                        + f".\nDownload it with: {europarl_download_command(missing, data_root)}")
     return files
 
 
@@ -242,7 +242,7 @@ def europarl_script(argv):
         if join:
             if len(pairs) < 2:
                 raise UserError(f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
-                                f"Download more with: bash data/get_data.sh europarl --pair=...")
+                                f"Download more with: {europarl_download_command(['...'], data_root)}")
             joined_name = europarl_join_name(languages)
             # checked before the join, which takes minutes
             check_tokenizer(tokenizer, default_tokenizer, {joined_name: languages}, data_root,
