@@ -164,6 +164,11 @@ def shared_tokenizer_name(source, languages, vocab_size):
     return f"{source}-{'-'.join(sorted(set(languages)))}-bpe{_size_label(vocab_size, 1000)}"
 
 
+def dataset_tokenizer_name(dataset, vocab_size):
+    """The tokenizer of one dataset's own: mine-bpe10k for 10,000 tokens."""
+    return f"{dataset}-bpe{_size_label(vocab_size, 1000)}"
+
+
 def demo_tokenizer_name(vocab_size):
     """The demo corpus's own tokenizer: demo-bpe8k for 8,192 tokens."""
     return f"demo-bpe{_size_label(vocab_size, 1024)}"

@@ -274,8 +274,11 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     num_proc = max(1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
 
     # pass 1: line counts (must agree), sha256 and where each chunk starts in each file
+    previous = prepared_meta(dataset_dir)
     scans = aligned_scans(raw_files, chunk_lines, verbose)
     n_lines = scans[languages[0]][0]
+    if previous and verbose:
+        print(replacement_text(dataset_dir, previous, {lang: scan[1] for lang, scan in scans.items()}, tokenizer))
     jobs = [(c * chunk_lines, min(chunk_lines, n_lines - c * chunk_lines),
              {lang: (scans[lang][2][c], scans[lang][2][c + 1]) for lang in languages})
             for c in range(len(scans[languages[0]][2]) - 1)]
@@ -335,15 +338,69 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
                 "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
                 "split_fractions": split_fractions,
                 "split_seed": split_seed,
+                # held-out splits left without a line although their fraction is not 0
+                "empty_splits": [split for split, fraction in zip(SPLITS, split_fractions)
+                                 if split in HELD_OUT_SPLITS and fraction > 0
+                                 and stats[languages[0]][split]["lines"] == 0],
             })
             meta.update(extra_meta or {})
             write_meta(tmp[META_FILE], meta)
     finally:
         results.close()  # stops the pool if we got here by an error
 
+    if previous:
+        _remove_dropped_languages(dataset_dir, previous, languages, verbose)
     if verbose:
         _print_summary(dataset_dir, meta, total_bytes, seconds)
+    if meta["empty_splits"]:
+        print(empty_splits_warning(dataset_dir, meta))
     return meta
+
+
+def replacement_text(dataset_dir, previous, sha256s, tokenizer):
+    """What preparing dataset_dir again replaces: the same raw text (by sha256) or other text,
+    tokenized the same way or not."""
+    old_sources = {lang: (source or {}).get("sha256") for lang, source in (previous.get("sources") or {}).items()}
+    same_text = old_sources == sha256s
+    old_tokenizer = previous.get("tokenizer") or {}
+    same_tokenizer = old_tokenizer.get("sha256") == tokenizer.sha256
+    differing = [lang for lang in dict.fromkeys([*old_sources, *sha256s]) if old_sources.get(lang) != sha256s.get(lang)]
+    old_languages = [str(lang) for lang in previous["languages"]]
+    text = ("the same raw text (the sources' sha256 are those recorded)" if same_text else
+            f"other raw text (of {', '.join(sha256s)}, not {', '.join(old_languages)})"
+            if sorted(old_languages) != sorted(sha256s) else
+            f"other raw text (by sha256: {', '.join(differing)} differ)" if old_sources else
+            "raw text that cannot be compared with it (its meta.json records no sources)")
+    return (f"{dataset_dir} holds a dataset of {', '.join(old_languages)} (tokenizer "
+            f"'{old_tokenizer.get('name')}'): once complete it is replaced by {text}, tokenized with "
+            f"{'the same tokenizer' if same_tokenizer else repr(tokenizer.name)}")
+
+
+def _remove_dropped_languages(dataset_dir, previous, languages, verbose):
+    """The files of the languages the replaced dataset had and this one lacks: left, they would
+    pass for part of the new dataset."""
+    for lang in (str(lang) for lang in previous["languages"] if lang not in languages):
+        names = [token_file(lang, split) for split in SPLITS] + [heldout_file(lang, split) for split in HELD_OUT_SPLITS]
+        removed = [name for name in names if os.path.isfile(os.path.join(dataset_dir, name))]
+        for name in removed:
+            os.remove(os.path.join(dataset_dir, name))
+        if removed and verbose:
+            print(f"removed {', '.join(removed)} from {dataset_dir}: the dataset it replaced had {lang}, this one has not")
+
+
+def empty_splits_warning(dataset_dir, meta):
+    """The warning for a dataset whose val or test split kept no line (too few lines for its
+    split fraction): no validation loss, nothing for the evaluations to score."""
+    fractions = dict(zip(SPLITS, meta["split_fractions"]))
+    kept = sum(meta["splits"][meta["languages"][0]][split]["lines"] for split in SPLITS)
+    return (f"warning: {dataset_dir} has no line in its {' and '.join(meta['empty_splits'])} split"
+            f"{'s' if len(meta['empty_splits']) > 1 else ''}: "
+            + ", ".join(f"{split} takes {fractions[split]:.1%} of the lines, so it needs about "
+                        f"{round(1 / fractions[split]):,} to hold one and {round(10 / fractions[split]):,} to hold ten"
+                        for split in meta["empty_splits"])
+            + f"; this data kept {kept:,}. Training on it measures no validation loss (on this dataset), and "
+              f"the evaluations have no test lines of it to score. Prepare more lines (data/hf/prepare.py: a "
+              f"larger --max_rows, or 0 for every row) unless this is only a trial.")
 
 
 def _print_summary(dataset_dir, meta, total_bytes, seconds):
@@ -628,13 +685,32 @@ def load_or_train_tokenizer(tokenizer, default_name, corpora, train, data_root="
     return tok
 
 
-def recorded_tokenizer(dataset_dir):
-    """The tokenizer identity in a prepared dataset's meta.json, or None."""
+def prepared_meta(dataset_dir):
+    """The meta.json of the dataset prepared in dataset_dir, or None (nothing there, or what a
+    failed run left)."""
     try:
         with open(os.path.join(dataset_dir, META_FILE)) as f:
-            return dict(json.load(f)["tokenizer"])
-    except (OSError, ValueError, KeyError, TypeError):
+            meta = json.load(f)
+    except (OSError, ValueError):
         return None
+    return meta if isinstance(meta, dict) and isinstance(meta.get("languages"), list) else None
+
+
+def check_replacement(dataset_dir, languages, overwrite=False, other_source=None):
+    """Refuse to replace the dataset prepared in dataset_dir by one of other `languages`, or of
+    another source (`other_source`: what the caller found different, or None), unless `overwrite`:
+    it is someone's data, and nothing but the name says they are the same."""
+    meta = prepared_meta(dataset_dir)
+    if meta is None or overwrite:
+        return
+    old = [str(lang) for lang in meta["languages"]]
+    problems = ([f"its languages are {', '.join(old)}, not {', '.join(languages)}"]
+                if sorted(old) != sorted(languages) else []) + ([other_source] if other_source else [])
+    if problems:
+        made_by = meta.get("prepare_command") or "another prepare script"
+        raise UserError(f"{dataset_dir} already holds a dataset prepared from another source or of other languages "
+                        f"({'; '.join(problems)}; made by {made_by}): this would replace it. Choose another name "
+                        f"for this one, or pass --overwrite=True to replace it.")
 
 
 def check_some_pair_kept(raw_files):
@@ -647,17 +723,21 @@ def check_some_pair_kept(raw_files):
 
 
 def prepare_datasets(corpora, tokenizer, default_tokenizer, train, data_root="data", num_proc=0,
-                     allow_new_languages=False, extra_meta=None, retrain_hint=None, train_tokenizer=False):
+                     allow_new_languages=False, extra_meta=None, retrain_hint=None, train_tokenizer=False,
+                     overwrite=False):
     """Prepare each of `corpora` ({dataset: {lang: raw path}}) into <data_root>/<dataset>/, all with
     one tokenizer (load_or_train_tokenizer), or with a Hugging Face tokenizer.json when `tokenizer`
     is one (copied into each dataset folder, which meta.json names). `extra_meta` ({dataset: dict})
-    is added to each meta.json. Each dataset's lock is held throughout (data/preparation_lock.py),
-    and raw files that would keep no line pair are refused first. Returns {dataset: meta}."""
+    is added to each meta.json. Each dataset's lock is held throughout (data/preparation_lock.py);
+    a dataset of other languages is not replaced unless `overwrite`, and raw files that would keep
+    no line pair are refused, first. Returns {dataset: meta}."""
     extra_meta = extra_meta or {}
     metas = {}
     with contextlib.ExitStack() as locks:
         for dataset in corpora:
             locks.enter_context(preparing(os.path.join(data_root, dataset)))
+        for dataset, files in corpora.items():
+            check_replacement(os.path.join(data_root, dataset), list(files), overwrite)
         for files in corpora.values():
             check_some_pair_kept(files)  # before a tokenizer is trained or a line tokenized
         if tokenizer_lib.is_tokenizer_json_path(tokenizer):
@@ -671,10 +751,6 @@ def prepare_datasets(corpora, tokenizer, default_tokenizer, train, data_root="da
         tok = load_or_train_tokenizer(tokenizer, default_tokenizer, corpora, train, data_root, allow_new_languages,
                                       retrain_hint, train_tokenizer)
         for dataset, raw_files in corpora.items():
-            previous = recorded_tokenizer(os.path.join(data_root, dataset))
-            if previous and previous.get("sha256") != tok.sha256:
-                print(f"{os.path.join(data_root, dataset)} was prepared with tokenizer '{previous.get('name')}': "
-                      f"it is replaced by the same data with '{tok.name}' once complete")
             metas[dataset] = prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok,
                                                      data_root=data_root, num_proc=num_proc or None,
                                                      extra_meta=extra_meta.get(dataset))
@@ -693,7 +769,7 @@ def missing_raw_message(script, dataset, raw_files, raw_dir, download):
 
 
 def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="",
-                    data_root="data", raw_dir="", allow_new_languages=False, train_tokenizer=False):
+                    data_root="data", raw_dir="", allow_new_languages=False, train_tokenizer=False, overwrite=False):
     """What data/<dataset>/prepare.py does for Europarl and MultiUN: find the raw files, load the
     tokenizer (training the shared one when it does not exist yet), prepare <data_root>/<dataset>/.
     tokenizer: '' for the shared europarl-multiun tokenizer of `vocab_size`, else a name under
@@ -711,7 +787,8 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenize
         raise UserError(message)
     return prepare_datasets({dataset: raw_files}, tokenizer, default_tokenizer_name(vocab_size),
                             lambda name: train_shared_tokenizer(name, vocab_size, raw_dirs, data_root),
-                            data_root, num_proc, allow_new_languages, train_tokenizer=train_tokenizer)[dataset]
+                            data_root, num_proc, allow_new_languages, train_tokenizer=train_tokenizer,
+                            overwrite=overwrite)[dataset]
 
 
 def script_options(argv, **options):
@@ -727,6 +804,8 @@ def script_options(argv, **options):
                                 # name (without it, a name not found is refused as a likely typo)
         data_root='data',
         allow_new_languages=False,  # True: use an existing tokenizer on languages it was not trained on
+        overwrite=False,    # True: replace a dataset of the same name prepared from another source or of
+                            # other languages (without it, that is refused)
         **options,
     )
     ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT, merges

@@ -87,7 +87,7 @@ def test_three_language_columns_in_a_json_lines_folder(tmp_path):
     meta = prepare(tmp_path / "data", hf_dataset=str(folder), languages="en,de,fr", columns="en:text_en",
                    name="tri", streaming=True, max_rows=250)
     assert meta["languages"] == ["en", "de", "fr"] and meta["raw_lines"] == 250
-    assert meta["tokenizer"]["name"] == "hf-jsonl-de-en-fr-bpe300"
+    assert meta["tokenizer"]["name"] == "tri-rows250-bpe300"  # not hf-jsonl-de-en-fr-bpe300: trained on a part
     root = str(tmp_path / "data")
     heldout = [[line.split("<")[1] for line in read_heldout_lines(root, "tri", lang, "test")] for lang in ("en", "de", "fr")]
     assert heldout[0] and heldout[0] == heldout[1] == heldout[2]
@@ -215,7 +215,8 @@ def test_a_name_that_holds_a_dataset_of_another_source_is_not_replaced(tmp_path)
         datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / source))
     prepare(tmp_path / "data", hf_dataset=str(tmp_path / "first"), languages="en,de", name="corpus")
     with pytest.raises(UserError, match=r"--name=corpus: .*corpus already holds a dataset prepared from another "
-                                        r"source \(python data/hf/prepare.py --hf_dataset=.*first.*delete"):
+                                        r"source .*made by python data/hf/prepare.py --hf_dataset=.*first.*"
+                                        r"--overwrite=True to replace it"):
         prepare(tmp_path / "data", hf_dataset=str(tmp_path / "second"), languages="en,de", name="corpus")
     prepare(tmp_path / "data", hf_dataset=str(tmp_path / "first"), languages="en,de", name="corpus", max_rows=200)
 
@@ -229,3 +230,47 @@ def test_a_bad_file_of_another_split_does_not_stop_this_one(tmp_path):
     with pytest.raises(UserError, match=r"test.jsonl, line 6 \(byte [0-9,]+\): b'\\xfc' is not UTF-8"):
         prepare(tmp_path / "data", hf_dataset=str(folder), languages="en,de", split="test")
     assert prepare(tmp_path / "data", hf_dataset=str(folder), languages="en,de", streaming=True)["raw_lines"] == 300
+
+
+def test_a_dataset_of_other_languages_is_replaced_only_when_asked_and_wholly(tmp_path, capsys):
+    from tiny_text_corpus import write_tiny_corpus  # en, fr: made by the tests, not by data/hf
+    root = str(tmp_path / "data")
+    write_tiny_corpus(root)
+    before = {name: open(os.path.join(root, "tiny", name), "rb").read() for name in os.listdir(os.path.join(root, "tiny"))}
+    rows = {"en": [sentence("en", i) for i in range(300)], "de": [sentence("de", i) for i in range(300)]}
+    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "ende"))
+    with pytest.raises(UserError, match=r"--name=tiny: .*tiny already holds a dataset .*its languages are en, fr, not "
+                                        r"en, de; it was not made from a Hugging Face dataset.*--overwrite=True.*"
+                                        r"Nothing was written"):
+        prepare(tmp_path / "data", hf_dataset=str(tmp_path / "ende"), languages="en,de", name="tiny")
+    after = {name: open(os.path.join(root, "tiny", name), "rb").read() for name in os.listdir(os.path.join(root, "tiny"))}
+    assert after == before  # no raw folder, nothing replaced
+    capsys.readouterr()
+    meta = prepare(tmp_path / "data", hf_dataset=str(tmp_path / "ende"), languages="en,de", name="tiny", overwrite=True)
+    out = capsys.readouterr().out
+    assert "once complete it is replaced by other raw text (of en, de, not en, fr)" in out
+    assert "removed fr_train.bin, fr_val.bin, fr_test.bin, fr_val.txt, fr_test.txt" in out
+    assert meta["languages"] == ["en", "de"] and not any(name.startswith("fr_") for name in os.listdir(os.path.join(root, "tiny")))
+    assert "--overwrite" not in meta["prepare_command"]  # preparing it again from the same source needs none
+    prepare_hf_dataset(str(tmp_path / "ende"), "en,de", name="tiny", vocab_size=290, data_root=root, num_proc=1)
+    assert "replaced by the same raw text (the sources' sha256 are those recorded), tokenized with 'tiny-bpe290'" \
+        in capsys.readouterr().out
+    with pytest.raises(UserError, match=r"its languages are en, de, not en"):  # the same source, one language fewer
+        prepare(tmp_path / "data", hf_dataset=str(tmp_path / "ende"), languages="en", name="tiny")
+
+
+def test_a_sample_gets_a_tokenizer_of_its_own_and_empty_splits_are_warned_of(tmp_path, capsys):
+    rows = {"en": [sentence("en", i) for i in range(300)], "de": [sentence("de", i) for i in range(300)]}
+    folder = str(tmp_path / "ende")
+    datasets.Dataset.from_dict(rows).save_to_disk(folder)
+    meta = prepare(tmp_path / "data", hf_dataset=folder, languages="en,de", name="x47", max_rows=5)
+    out = capsys.readouterr().out
+    assert meta["tokenizer"]["name"] == "x47-rows5-bpe300"
+    assert "the tokenizer of this data is 'x47-rows5-bpe300' (named after --name and --max_rows=5, so that it is " \
+           "never taken for 'hf-ende-de-en-bpe300', the tokenizer of" in out
+    assert meta["empty_splits"] == ["val", "test"]
+    assert "has no line in its val and test splits: val takes 1.0% of the lines, so it needs about 100 to hold one" \
+           in out and "this data kept 5" in out and "larger --max_rows" in out
+    full = prepare(tmp_path / "data", hf_dataset=folder, languages="en,de")  # c50: the sample's is not reused
+    assert full["tokenizer"]["name"] == "hf-ende-de-en-bpe300" and "does not exist yet: training it" in capsys.readouterr().out
+    assert full["empty_splits"] == []

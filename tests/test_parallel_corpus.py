@@ -575,3 +575,23 @@ def test_an_interrupted_tokenizer_save_leaves_no_half_tokenizer(tmp_path, monkey
     monkeypatch.undo()
     europarl(root, "--pair=de-en")  # trained again, not taken for an existing one
     assert "tokenizer 'europarl-de-en-bpe300' does not exist yet: training it" in capsys.readouterr().out
+
+
+def test_preparing_again_says_what_it_replaces_and_refuses_other_languages(tmp_path, capsys):
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    europarl(root, "--pair=de-en")
+    write_pair(root, "de-en", range(320))  # the raw text changed
+    capsys.readouterr()
+    europarl(root, "--pair=de-en")
+    assert "once complete it is replaced by other raw text (by sha256: en, de differ), tokenized with the same " \
+           "tokenizer" in capsys.readouterr().out
+    europarl(root, "--pair=de-en")
+    assert "replaced by the same raw text (the sources' sha256 are those recorded)" in capsys.readouterr().out
+    meta_path = os.path.join(root, "europarl-de-en", "meta.json")
+    meta = json.load(open(meta_path))
+    json.dump({**meta, "languages": ["en", "fr"]}, open(meta_path, "w"))  # a folder of other languages
+    with pytest.raises(UserError, match=r"europarl-de-en already holds .*its languages are en, fr, not en, de.*"
+                                        r"--overwrite=True to replace it"):
+        europarl(root, "--pair=de-en")
+    assert europarl(root, "--pair=de-en", "--overwrite=True")["europarl-de-en"]["languages"] == ["en", "de"]

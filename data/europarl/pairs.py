@@ -28,8 +28,9 @@ from common.errors import UserError
 from common.languages import EUROPARL_PAIRS
 from data.corpora import (EUROPARL_DEFAULT_PAIR, download_command, europarl_dataset, europarl_join_name,
                           europarl_raw_files, shared_tokenizer_name)
-from data.parallel_corpus import (aligned_scans, check_tokenizer, corpora_languages, iter_clean_chunks,
-                                  prepare_dataset, prepare_datasets, script_options, train_tokenizer_on)
+from data.parallel_corpus import (aligned_scans, check_replacement, check_tokenizer, corpora_languages,
+                                  iter_clean_chunks, prepare_dataset, prepare_datasets, script_options,
+                                  train_tokenizer_on)
 from data.preparation_lock import preparing
 
 JOINED_RAW_FILE = "europarl-v7.joined.{lang}"  # in data/<joined dataset>/raw/
@@ -248,6 +249,7 @@ def europarl_script(argv):
             check_tokenizer(tokenizer, default_tokenizer, {joined_name: languages}, data_root,
                             options["allow_new_languages"], retrain_hint, options["train_tokenizer"])
             locks.enter_context(preparing(os.path.join(data_root, joined_name)))
+            check_replacement(os.path.join(data_root, joined_name), languages, options["overwrite"])
             joined, summary = join_on_english(pair_files, os.path.join(data_root, joined_name, "raw"))
             corpora = {joined_name: joined}
             extra_meta[joined_name] = {"join": summary}
@@ -255,4 +257,5 @@ def europarl_script(argv):
         return prepare_datasets(
             corpora, tokenizer, default_tokenizer,
             lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root), data_root,
-            options["num_proc"], options["allow_new_languages"], extra_meta, retrain_hint, options["train_tokenizer"])
+            options["num_proc"], options["allow_new_languages"], extra_meta, retrain_hint, options["train_tokenizer"],
+            options["overwrite"])

@@ -13,6 +13,7 @@ $ python data/europarl/prepare.py --pair=de-en,fr-en      # europarl-de-en and e
 $ python data/europarl/prepare.py --pair=de-en,fr-en --join=True   # europarl-de-en-fr: en, de, fr aligned
 $ python data/europarl/prepare.py --pair=all              # every downloaded pair
   [--allow_new_languages=True]   reuse a --tokenizer that was not trained on all the data's languages
+  [--overwrite=True]             replace a dataset of that name holding other languages (refused without it)
 
 fr-en is the dataset europarl. Its default tokenizer, europarl-multiun-bpe10k, is trained on
 Europarl and MultiUN together (on whichever of the two is downloaded) and shared by both datasets,

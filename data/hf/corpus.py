@@ -29,10 +29,10 @@ from common.atomic_files import written_together
 from common.errors import UserError
 from common.network import connection_error
 from data.bpe import DEFAULT_VOCAB_SIZE
-from data.corpora import is_registered, shared_tokenizer_name
-from data.parallel_corpus import INLINE_LINE_BREAKS, check_tokenizer, prepare_datasets, train_tokenizer_on
+from data.corpora import dataset_tokenizer_name, is_registered
+from data.parallel_corpus import (INLINE_LINE_BREAKS, check_replacement, check_tokenizer, prepare_datasets,
+                                  prepared_meta, train_tokenizer_on)
 from data.preparation_lock import preparing
-from data.prepared import META_FILE
 
 LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 LINE_BREAK = re.compile(f"[\n{INLINE_LINE_BREAKS}]")
@@ -431,33 +431,45 @@ def _same_folder_or_name(a, b):
     return a == b or (os.path.isdir(a) and os.path.isdir(b) and os.path.samefile(a, b))
 
 
-def check_output_name(name, data_root, hf_dataset, hf_config):
-    """Refuse to replace <data_root>/<name>/ when it holds a dataset prepared from another source."""
+def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwrite=False):
+    """Refuse to replace <data_root>/<name>/ when it holds a dataset prepared from another source
+    (another dataset, configuration, or not by this script) or of other languages, unless `overwrite`."""
     folder = os.path.join(data_root, name)
-    try:
-        with open(os.path.join(folder, META_FILE)) as f:
-            meta = json.load(f)
-        source = meta.get("hf") or {}
-    except (OSError, ValueError, AttributeError):
+    meta = prepared_meta(folder)
+    if meta is None:
         return  # nothing prepared there (or what a failed run left): ours to write
-    if _same_folder_or_name(str(source.get("dataset")), hf_dataset) and (source.get("config") or "") == hf_config:
-        return
-    made_by = meta.get("prepare_command") or ("data/hf/prepare.py --hf_dataset=" + str(source.get("dataset"))
-                                               if source else "another prepare script")
-    raise UserError(f"--name={name}: {folder} already holds a dataset prepared from another source ({made_by}); "
-                    f"preparing {hf_dataset}{' (' + hf_config + ')' if hf_config else ''} there would replace it. "
-                    f"Choose another --name, or delete {folder} first if it is to go.")
+    source = meta.get("hf") if isinstance(meta.get("hf"), dict) else None
+    other = None
+    if source is None:
+        other = "it was not made from a Hugging Face dataset"
+    elif not (_same_folder_or_name(str(source.get("dataset")), hf_dataset) and (source.get("config") or "") == hf_config):
+        other = f"it was made from {source.get('dataset')}{' (' + source['config'] + ')' if source.get('config') else ''}"
+    try:
+        check_replacement(folder, languages, overwrite, other)
+    except UserError as e:
+        raise UserError(f"--name={name}: {e} Nothing was written.") from None
+
+
+def tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
+    """The tokenizer trained for this data unless --tokenizer names one: the dataset's own
+    (hf-opus-100-de-en-bpe10k); after --name, that name's (mine-bpe10k); for the first --max_rows
+    rows, marked so (hf-opus-100-de-en-rows1000-bpe10k): a tokenizer trained on a sample or on
+    other rows must not pass for the full dataset's, which a later prepare would reuse."""
+    base = (name or default_name(hf_dataset, languages)) + (f"-rows{max_rows}" if max_rows else "")
+    return dataset_tokenizer_name(base, vocab_size)
 
 
 def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="train", streaming=False, columns="",
                        max_rows=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="", data_root="data", num_proc=0,
-                       allow_new_languages=False, train_tokenizer=False):
+                       allow_new_languages=False, train_tokenizer=False, overwrite=False):
     """What data/hf/prepare.py does: check the arguments, the tokenizer and the rows' columns,
     write the raw files, train or load the tokenizer of its languages, prepare <data_root>/<name>/."""
     if not hf_dataset:
         raise UserError("--hf_dataset is required: a hub name (e.g. Helsinki-NLP/opus-100) or a local folder")
     codes = parse_languages(languages)
     column_of = parse_columns(columns, codes)
+    default_tokenizer = tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
+    full_dataset_tokenizer = tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
     name = name or default_name(hf_dataset, codes)
     if not LANGUAGE_CODE.fullmatch(name):
         raise UserError(f"--name={name}: a dataset name is a folder name (letters, digits, - and _)")
@@ -465,8 +477,13 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
         raise UserError(f"--name={name} is a dataset of another prepare script; choose another name")
     if max_rows < 0:
         raise UserError(f"--max_rows={max_rows}: 0 (all rows) or a positive number")
-    check_output_name(name, data_root, hf_dataset, hf_config)
-    default_tokenizer = shared_tokenizer_name(dataset_slug(hf_dataset), codes, vocab_size)
+    check_output_name(name, data_root, hf_dataset, hf_config, codes, overwrite)
+    if not tokenizer and default_tokenizer != full_dataset_tokenizer:
+        after = " and ".join(option for option, given in (("--name", name != default_name(hf_dataset, codes)),
+                                                           (f"--max_rows={max_rows}", max_rows)) if given)
+        print(f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
+              f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
+              f"between datasets, pass --tokenizer=NAME)")
     check_tokenizer(tokenizer, default_tokenizer, {name: codes}, data_root, allow_new_languages,
                     train_tokenizer=train_tokenizer)  # before the rows are read, not after
     where = f"{hf_dataset}{' (' + hf_config + ')' if hf_config else ''}, split {split}"
@@ -498,4 +515,4 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
         return prepare_datasets(corpora, tokenizer, default_tokenizer,
                                 lambda tokenizer_name: train_tokenizer_on(tokenizer_name, vocab_size, corpora, data_root),
                                 data_root, num_proc, allow_new_languages, {name: record},
-                                train_tokenizer=train_tokenizer)[name]
+                                train_tokenizer=train_tokenizer, overwrite=overwrite)[name]
