@@ -23,7 +23,8 @@ set -euo pipefail
 
 EUROPARL_URL="${EUROPARL_URL:-https://www.statmt.org/europarl/v7/fr-en.tgz}"
 MULTIUN_URL="${MULTIUN_URL:-https://object.pouta.csc.fi/OPUS-MultiUN/v1/moses/en-fr.txt.zip}"
-DATA_ROOT="${DATA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+DEFAULT_DATA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+DATA_ROOT="${DATA_ROOT:-$DEFAULT_DATA_ROOT}"
 CONNECT_TIMEOUT=10
 
 EUROPARL_LANGUAGES="bg cs da de el es et fi fr hu it lt lv nl pl pt ro sk sl sv"
@@ -191,6 +192,8 @@ get_corpus() {  # name url archive_name first_member second_member [prepare comm
     extract "$archive" "$fr_member" "$fr"
     echo "$want" > "$marker"
     check_aligned "$en" "$fr"
+    # the prepare script reads data/ unless told otherwise
+    [[ "$(cd "$DATA_ROOT" && pwd)" == "$DEFAULT_DATA_ROOT" ]] || next="$next --data_root=$(printf '%q' "$DATA_ROOT")"
     echo "$name: done. Next: $next"
 }
 

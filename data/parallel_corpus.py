@@ -393,11 +393,14 @@ def empty_splits_warning(dataset_dir, meta):
     split fraction): no validation loss, nothing for the evaluations to score."""
     fractions = dict(zip(SPLITS, meta["split_fractions"]))
     kept = sum(meta["splits"][meta["languages"][0]][split]["lines"] for split in SPLITS)
+    by_fraction = {}
+    for split in meta["empty_splits"]:
+        by_fraction.setdefault(fractions[split], []).append(split)
     return (f"warning: {dataset_dir} has no line in its {' and '.join(meta['empty_splits'])} split"
             f"{'s' if len(meta['empty_splits']) > 1 else ''}: "
-            + ", ".join(f"{split} takes {fractions[split]:.1%} of the lines, so it needs about "
-                        f"{round(1 / fractions[split]):,} to hold one and {round(10 / fractions[split]):,} to hold ten"
-                        for split in meta["empty_splits"])
+            + "; ".join(f"{' and '.join(splits)} {'each take' if len(splits) > 1 else 'takes'} {fraction:.1%} of the "
+                        f"lines, so about {round(1 / fraction):,} lines give {'each' if len(splits) > 1 else 'it'} "
+                        f"one line and {round(10 / fraction):,} about ten" for fraction, splits in by_fraction.items())
             + f"; this data kept {kept:,}. Training on it measures no validation loss (on this dataset), and "
               f"the evaluations have no test lines of it to score. Prepare more lines (data/hf/prepare.py: a "
               f"larger --max_rows, or 0 for every row) unless this is only a trial.")
@@ -707,10 +710,11 @@ def check_replacement(dataset_dir, languages, overwrite=False, other_source=None
     problems = ([f"its languages are {', '.join(old)}, not {', '.join(languages)}"]
                 if sorted(old) != sorted(languages) else []) + ([other_source] if other_source else [])
     if problems:
-        made_by = meta.get("prepare_command") or "another prepare script"
+        if meta.get("prepare_command"):
+            problems.append(f"made by {meta['prepare_command']}")
         raise UserError(f"{dataset_dir} already holds a dataset prepared from another source or of other languages "
-                        f"({'; '.join(problems)}; made by {made_by}): this would replace it. Choose another name "
-                        f"for this one, or pass --overwrite=True to replace it.")
+                        f"({'; '.join(problems)}): this would replace it. Choose another name for this one, or "
+                        f"pass --overwrite=True to replace it.")
 
 
 def check_some_pair_kept(raw_files):

@@ -103,7 +103,8 @@ def test_other_europarl_pairs_go_to_their_own_dataset_folders(tmp_path):
         raw = tmp_path / "data" / f"europarl-{pair}" / "raw"
         assert (raw / f"europarl-v7.{pair}.{lang}").read_text() == f"{lang} 1\n{lang} 2\n"
         assert (raw / f"europarl-v7.{pair}.en").read_text() == "en 1\nen 2\n"
-        assert f"python data/europarl/prepare.py --pair={pair}" in result.stdout
+        # the next step prepares where the text was put, not into data/
+        assert f"python data/europarl/prepare.py --pair={pair} --data_root={tmp_path / 'data'}" in result.stdout
     assert not (tmp_path / "data" / "europarl").exists()
     result = get_data("europarl", "--pair=xx-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"))
     assert result.returncode == 1 and "--pair=xx-en is not a Europarl v7 pair" in result.stderr

@@ -269,8 +269,8 @@ def test_a_sample_gets_a_tokenizer_of_its_own_and_empty_splits_are_warned_of(tmp
     assert "the tokenizer of this data is 'x47-rows5-bpe300' (named after --name and --max_rows=5, so that it is " \
            "never taken for 'hf-ende-de-en-bpe300', the tokenizer of" in out
     assert meta["empty_splits"] == ["val", "test"]
-    assert "has no line in its val and test splits: val takes 1.0% of the lines, so it needs about 100 to hold one" \
-           in out and "this data kept 5" in out and "larger --max_rows" in out
+    assert "has no line in its val and test splits: val and test each take 1.0% of the lines, so about 100 lines " \
+           "give each one line and 1,000 about ten; this data kept 5." in out and "this data kept 5" in out and "larger --max_rows" in out
     full = prepare(tmp_path / "data", hf_dataset=folder, languages="en,de")  # c50: the sample's is not reused
     assert full["tokenizer"]["name"] == "hf-ende-de-en-bpe300" and "does not exist yet: training it" in capsys.readouterr().out
     assert full["empty_splits"] == []
