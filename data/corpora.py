@@ -161,7 +161,7 @@ def shared_tokenizer_name(source, languages, vocab_size):
     europarl-multiun-bpe10k."""
     if source == "europarl" and sorted(set(languages)) == ["en", "fr"]:
         return default_tokenizer_name(vocab_size)
-    return f"{source}-{'-'.join(sorted(set(languages)))}-bpe{_size_label(vocab_size, 1000)}"
+    return dataset_tokenizer_name(f"{source}-{'-'.join(sorted(set(languages)))}", vocab_size)
 
 
 def dataset_tokenizer_name(dataset, vocab_size):

@@ -450,7 +450,7 @@ def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwri
         raise UserError(f"--name={name}: {e} Nothing was written.") from None
 
 
-def tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
+def hf_tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
     """The tokenizer trained for this data unless --tokenizer names one: the dataset's own
     (hf-opus-100-de-en-bpe10k); after --name, that name's (mine-bpe10k); for the first --max_rows
     rows, marked so (hf-opus-100-de-en-rows1000-bpe10k): a tokenizer trained on a sample or on
@@ -468,8 +468,8 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
         raise UserError("--hf_dataset is required: a hub name (e.g. Helsinki-NLP/opus-100) or a local folder")
     codes = parse_languages(languages)
     column_of = parse_columns(columns, codes)
-    default_tokenizer = tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
-    full_dataset_tokenizer = tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
+    default_tokenizer = hf_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
+    full_dataset_tokenizer = hf_tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
     name = name or default_name(hf_dataset, codes)
     if not LANGUAGE_CODE.fullmatch(name):
         raise UserError(f"--name={name}: a dataset name is a folder name (letters, digits, - and _)")
