@@ -24,14 +24,15 @@ from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from common.checkpoint import (CKPT_NAME, LAST_CKPT_NAME, resume_checkpoint_path, load_checkpoint_file, load_model_state,
-                        model_state_dict, saved_model_args, checkpoint_path, fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
+                        model_state_dict, saved_model_args, checkpoint_path, fine_tuning_checkpoint,
+                        fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
 from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
                           one_of)
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
                                  reuse_freed_memory, warn_slow_sense_sum)
 from data.prepared import PreparedData
 from model import MODEL_CLASSES, build_model, model_args_of
-from common.run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
+from common.run_folder import check_start, lock_out_dir, prepare_out_dir, resume_command, start_fresh
 from common.training_log import TrainingLog, evaluation_text, sampling_text
 from common.errors import UserError
 
@@ -104,6 +105,9 @@ ranges = dict(
     backend=one_of('auto', 'nccl', 'gloo'), peak_flops=at_least(0))
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges)
+# what init_from, out_dir, overwrite and model_name ask for together, before anything is written
+check_start(out_dir, init_from, overwrite, sys.argv)
+fine_tuned = fine_tuning_checkpoint(init_from, model_name) if init_from not in ('scratch', 'resume') else None
 # -----------------------------------------------------------------------------
 
 # various inits, derived attributes, I/O setup
@@ -196,8 +200,7 @@ if init_from == 'resume':
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     model_args = dict(saved_model_args(checkpoint), dropout=dropout)  # its design, e.g. its sense network
 elif init_from != 'scratch':  # fine-tuning: another checkpoint's model and weights, a fresh optimizer
-    checkpoint = load_checkpoint_file(init_from)
-    model_name = checkpoint['model_name']
+    checkpoint, fine_tuned = fine_tuned, None
     model_args = fine_tuning_model_args(checkpoint, data.tokenizer, data.vocab_size, block_size, dropout)
     if master_process:
         print(f"fine-tuning the {model_name} of {init_from}")
@@ -320,15 +323,18 @@ def write_checkpoint(name):
         print(f"saved checkpoint {path} (next iteration {iter_num})")
 
 
-# SIGINT / SIGTERM: finish the iteration, save, say how to resume, exit 0
+# SIGINT / SIGTERM: finish the iteration, save, say how to resume. Then exit 130 after Ctrl-C, so
+# that what comes next (`train.py && evaluate`, demo.py) does not take the unfinished run for a
+# finished one; 0 after SIGTERM, a scheduler's stop whose save is all it asked for
 stop_requested = False
+stop_signal = None
 
 
 def request_stop(signum, frame):
-    global stop_requested
+    global stop_requested, stop_signal
     if stop_requested:  # a second Ctrl-C: stop now, without saving
         raise KeyboardInterrupt
-    stop_requested = True
+    stop_requested, stop_signal = True, signum
     if master_process:
         print(f"\n{signal.Signals(signum).name} received: finishing this iteration (an evaluation "
               f"stops at once), then saving", flush=True)
@@ -440,3 +446,5 @@ if master_process:
     print(f"done: checkpoint and logs in {out_dir} (metrics.csv, train_log.csv, loss.png)")
 if ddp:
     destroy_process_group()
+if stop_signal == signal.SIGINT:
+    sys.exit(128 + signal.SIGINT)  # 130, the shell's code for a command stopped by Ctrl-C

@@ -89,6 +89,20 @@ def saved_model_args(checkpoint):
     return {**LEGACY_MODEL_ARGS.get(checkpoint['model_name'], {}), **checkpoint['model_args']}
 
 
+def fine_tuning_checkpoint(init_from, model_name):
+    """The checkpoint in init_from (a folder or a .pt file) to fine-tune, refused unless its model
+    is a model_name: fine-tuning trains the model it holds, whatever the configuration asks for."""
+    checkpoint = load_checkpoint_file(init_from)
+    held = checkpoint['model_name']
+    if held != model_name:
+        raise UserError(
+            f"init_from={init_from} holds a '{held}' model but model_name={model_name}: fine-tuning "
+            f"trains the model it holds, not a new {model_name}. To fine-tune it, add "
+            f"--model_name={held}; to train a new {model_name}, drop --init_from or point it at a "
+            f"{model_name} checkpoint.")
+    return checkpoint
+
+
 def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_size, dropout):
     """model_args to fine-tune the checkpoint's model on data prepared with data_tokenizer (its
     identity): refused unless it is the tokenizer the model was trained with. A tokenizer with

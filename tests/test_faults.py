@@ -60,6 +60,64 @@ def test_a_run_from_scratch_never_replaces_a_previous_run(data_root, tmp_path):
     assert files(aside) == before
 
 
+# --- init_from, out_dir and overwrite that would lose or misuse a run ------------------------
+
+def test_fine_tuning_a_run_into_its_own_out_dir_is_refused_before_anything_moves(data_root, tmp_path):
+    out = tmp_path / 'run'
+    train(data_root, out, '--max_iters=2', '--eval_interval=2')
+    before = files(out)
+    for overwrite in ('--overwrite=True', '--overwrite=False'):
+        refused = train(data_root, out, f'--init_from={out}', overwrite, '--max_iters=4', check=False)
+        assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+        assert f'init_from={out} is the checkpoint of out_dir={out} itself' in refused.stderr
+        assert '--init_from=resume' in refused.stderr and 'choose another --out_dir' in refused.stderr
+        assert files(out) == before and not [p for p in out.iterdir() if p.name.startswith('replaced-')]
+
+
+def test_fine_tuning_a_gpt2_as_a_backpack_is_refused_before_any_work(data_root, tmp_path):
+    gpt2 = tmp_path / 'gpt2'
+    train(data_root, gpt2, '--model_name=gpt2', '--max_iters=2', '--eval_interval=2')
+    refused = train(data_root, tmp_path / 'tuned', f'--init_from={gpt2}', '--model_name=backpack-lm',
+                    check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert f"init_from={gpt2} holds a 'gpt2' model but model_name=backpack-lm" in refused.stderr
+    assert '--model_name=gpt2' in refused.stderr
+    assert not (tmp_path / 'tuned').exists()
+
+
+def test_fine_tuning_a_backpack_as_a_gpt2_is_refused(tmp_path):
+    from common.checkpoint import fine_tuning_checkpoint
+    save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'backpack-lm'}, str(tmp_path / 'ckpt.pt'))
+    with pytest.raises(UserError, match=r"holds a 'backpack-lm' model but model_name=gpt2.*--model_name=backpack-lm"):
+        fine_tuning_checkpoint(str(tmp_path), 'gpt2')
+    assert fine_tuning_checkpoint(str(tmp_path / 'ckpt.pt'), 'backpack-lm')['model_name'] == 'backpack-lm'
+
+
+def test_resume_with_nothing_to_resume_is_refused_before_anything_is_written(data_root, tmp_path):
+    refused = train(data_root, tmp_path / 'typo', '--init_from=resume', check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert 'holds no ckpt.pt to resume' in refused.stderr and '--init_from=scratch' in refused.stderr
+    assert not (tmp_path / 'typo').exists()
+
+
+def test_contradictory_starts_are_refused_in_process(tmp_path):
+    from common.run_folder import check_start
+    argv = ['train.py', f'--out_dir={tmp_path}']
+    save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'gpt2'}, str(tmp_path / 'ckpt.pt'))
+    with pytest.raises(UserError, match="init_from='resume' continues the run .* overwrite=True starts"):
+        check_start(str(tmp_path), 'resume', True, argv)
+    check_start(str(tmp_path), 'resume', False, argv)
+    check_start(str(tmp_path), str(tmp_path / 'replaced-1' / 'ckpt.pt'), True, argv)  # an older run's
+    for init_from in (str(tmp_path), str(tmp_path / 'ckpt.pt'), str(tmp_path / 'ckpt_2.pt')):
+        with pytest.raises(UserError, match='is the checkpoint of out_dir'):
+            check_start(str(tmp_path), init_from, True, argv)
+    logs_only = tmp_path / 'logs_only'
+    logs_only.mkdir()
+    (logs_only / 'metrics.csv').write_text('iter\n')
+    with pytest.raises(UserError, match=r'logs of a run \(metrics.csv\) but no checkpoint.*--overwrite=True'):
+        check_start(str(logs_only), 'resume', False, argv)
+
+
 # --- 2. two trainings in one out_dir ---------------------------------------------------------
 
 LOCK_HOLDER = """

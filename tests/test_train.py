@@ -113,7 +113,10 @@ def test_ddp_two_processes_match_one_process(data_root, tmp_path):
     assert bad.returncode != 0 and 'must be divisible by the number of processes (2)' in bad.stdout + bad.stderr
 
 
-def test_sigterm_saves_a_resumable_checkpoint(data_root, tmp_path):
+@pytest.mark.parametrize('signum,exit_code', [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_sigterm_or_ctrl_c_saves_a_resumable_checkpoint(data_root, tmp_path, signum, exit_code):
+    """Both save; Ctrl-C then exits 130 (unfinished, so a chained evaluation does not go on), a
+    scheduler's SIGTERM 0."""
     out = tmp_path / 'run'
     cmd = [sys.executable, 'train.py', f'--data_root={data_root}', '--list_of_datasets=synth',
            f'--out_dir={out}', *TINY, '--max_iters=1000000', '--eval_interval=100000']
@@ -122,10 +125,11 @@ def test_sigterm_saves_a_resumable_checkpoint(data_root, tmp_path):
     for line in proc.stdout:  # wait until training is under way
         if line.startswith('iter 3:') or time.time() > deadline:
             break
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0, output
-    assert 'SIGTERM received' in output and '--init_from=resume' in output
+    assert proc.returncode == exit_code, output
+    assert f'{signal.Signals(signum).name} received' in output and '--init_from=resume' in output
+    assert 'Traceback' not in output
     ckpt = load_checkpoint_file(str(out))
     done = len(iteration_losses(out))
     assert ckpt['iter_num'] == done >= 4
