@@ -38,7 +38,7 @@ from common.checkpoint import load_checkpoint_file, model_from_checkpoint
 from configurator import at_least, configure
 from common.device_setup import default_device
 from common.reporting import markdown_table, read_json, write_text
-from common.run_folder import remove_outputs, run_progress
+from common.run_folder import prepare_out_dir, remove_outputs, run_progress
 from data.prepared import SPLITS, prepared_datasets, read_meta
 from senses import alignment, intervention, probe
 
@@ -143,7 +143,7 @@ if fresh:
         print(f"--fresh=True: removed the demo's {', '.join(removed)} from {out_root}")
     if kept:
         print(f"--fresh=True: left {', '.join(kept)} in {out_root} as they were (not the demo's)")
-os.makedirs(out_root, exist_ok=True)
+prepare_out_dir(out_root, key='out_root')  # or say why it cannot be written
 
 # 1. data
 if fresh or 'demo' not in prepared_datasets(data_root):

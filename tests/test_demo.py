@@ -10,7 +10,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from common.checkpoint import load_checkpoint_file
+from common.run_folder import LOCK_NAME
 from tiny_text_corpus import REPO_ROOT, run_script
 
 
@@ -41,12 +44,23 @@ def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):
     assert 'a finished checkpoint is in' not in third.stdout and '--seed=7' in third.stdout
 
 
-def start_demo(*args):
-    """demo.py in a process group of its own, as a terminal runs a command: a Ctrl-C there
-    reaches demo.py and the step it runs."""
+@pytest.fixture
+def start_demo():
+    """Start demo.py in a process group of its own, as a terminal runs a command: a Ctrl-C there
+    reaches demo.py and the step it runs. Whatever the test's end, none is left running."""
+    started = []
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
-    return subprocess.Popen([sys.executable, 'demo.py', *args], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env)
+
+    def start(*args):
+        started.append(subprocess.Popen([sys.executable, 'demo.py', *args], cwd=REPO_ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        start_new_session=True))
+        return started[-1]
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def read_until(process, prefix, timeout=180):
@@ -60,14 +74,13 @@ def read_until(process, prefix, timeout=180):
     return ''.join(lines)
 
 
-def train_children(process):
-    """The train.py processes demo.py runs."""
-    children = open(f'/proc/{process.pid}/task/{process.pid}/children').read().split()
-    return [int(pid) for pid in children if 'train.py' in open(f'/proc/{pid}/cmdline').read()]
+def training_pid(out_dir):
+    """The process training in out_dir, as its lock file names it."""
+    return int(re.match(r'pid (\d+) ', (out_dir / LOCK_NAME).read_text()).group(1))
 
 
-def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_run_to_resume(tmp_path):
-    """A real interruption (about 40 s on 2 cores): --fresh=True removes only the demo's outputs;
+def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_run_to_resume(tmp_path, start_demo):
+    """Real interruptions of a real process group (40-70 s on 2 busy cores): --fresh=True removes only the demo's outputs;
     Ctrl-C in a terminal during training stops the demo once train.py has saved, and the next
     demo resumes that training instead of starting it over; when train.py alone is stopped
     (SIGTERM, which it answers by saving and exiting 0), the demo does not evaluate the
@@ -99,11 +112,19 @@ def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_ru
     output = read_until(second, 'iter ')
     assert '--init_from=resume' in output and '--overwrite=True' not in output
     assert f"resuming from {out / 'gpt2' / 'ckpt.pt'}" in output
-    [trainer] = train_children(second)
-    os.kill(trainer, signal.SIGTERM)
+    os.kill(training_pid(out / 'gpt2'), signal.SIGTERM)  # train.py alone
     output += second.communicate(timeout=120)[0]
     assert second.returncode != 0 and 'Traceback' not in output, output
     resumed = load_checkpoint_file(str(out / 'gpt2'))['iter_num']
     assert saved < resumed < 2000
     assert f'the training of gpt2 ended at iteration {resumed} of 2000' in output
     assert '=== 3.' not in output
+
+
+def test_an_out_root_that_is_a_file_is_refused_before_any_work(tmp_path):
+    (tmp_path / 'out').write_text('mine')
+    refused = run_script('demo.py', f'--out_root={tmp_path / "out"}', f'--data_root={tmp_path / "data"}',
+                         '--fresh=True', check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert 'out_root=' in refused.stderr and 'is a file, not a folder' in refused.stderr
+    assert (tmp_path / 'out').read_text() == 'mine' and not (tmp_path / 'data').exists()
