@@ -106,7 +106,7 @@ ranges = dict(
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges)
 # what init_from, out_dir, overwrite and model_name ask for together, before anything is written
-check_start(out_dir, init_from, overwrite, sys.argv)
+check_start(out_dir, init_from, overwrite, eval_only, sys.argv)
 fine_tuned = fine_tuning_checkpoint(init_from, model_name) if init_from not in ('scratch', 'resume') else None
 # -----------------------------------------------------------------------------
 
@@ -181,6 +181,9 @@ if init_from == 'resume':
     if master_process:
         print(f"resuming from {ckpt_path}")
     checkpoint = load_checkpoint_file(ckpt_path, map_location='cpu')
+    if 'optimizer' not in checkpoint:  # a converted model: weights without a training run's state
+        raise UserError(f"{ckpt_path} holds a model but no training state to resume (a converted "
+                        f"checkpoint?): fine-tune it with --init_from={out_dir} and another --out_dir")
     if checkpoint['model_name'] != model_name:
         raise UserError(f"{ckpt_path} holds a '{checkpoint['model_name']}' model but "
                               f"model_name={model_name}: resume with --model_name="

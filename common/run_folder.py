@@ -7,8 +7,8 @@ The out_dir of a training run, guarded so that no run loses another's work:
   logs is refused, with the command that resumes it; overwrite=True starts over on purpose and
   moves the previous run's files into out_dir/replaced-<time>/ (nothing is deleted);
 - no start that contradicts itself: resuming with nothing to resume, resuming and overwriting at
-  once, or fine-tuning the checkpoint of out_dir itself (a new run there would first move it aside)
-  are refused before anything is written (check_start);
+  once, fine-tuning the checkpoint of out_dir itself (a new run there would first move it aside),
+  or overwriting for an evaluation alone are refused before anything is written (check_start);
 - how far a run got (run_progress), for a caller that resumes it rather than start over, and the
   removal of a tool's named outputs from a folder it shares with others (remove_outputs).
 """
@@ -79,10 +79,16 @@ def resume_command(argv):
     return shlex.join(['python'] + args + ['--init_from=resume'])
 
 
-def check_start(out_dir, init_from, overwrite, argv):
+def check_start(out_dir, init_from, overwrite, eval_only, argv):
     """Refuse, before anything is written, a start whose init_from, out_dir and overwrite would
     lose a run or fail after moving it: resume with no checkpoint in out_dir, resume together with
-    overwrite=True, or fine-tune (init_from=DIR) a checkpoint of out_dir itself."""
+    overwrite=True, fine-tune (init_from=DIR) a checkpoint of out_dir itself, or move a run aside
+    for an evaluation (eval_only=True), which trains and saves nothing."""
+    if eval_only and overwrite and os.path.isdir(out_dir) and previous_run_files(out_dir):
+        raise UserError(
+            f"eval_only=True trains and saves nothing, but overwrite=True would move the run in "
+            f"out_dir={out_dir} aside for it. To evaluate that run, use --init_from=resume "
+            f"--eval_only=True without --overwrite; to evaluate another model, choose another --out_dir.")
     if init_from == 'resume':
         if overwrite:
             raise UserError(

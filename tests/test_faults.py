@@ -100,22 +100,36 @@ def test_resume_with_nothing_to_resume_is_refused_before_anything_is_written(dat
     assert not (tmp_path / 'typo').exists()
 
 
+def test_resuming_a_converted_model_is_refused_with_how_to_fine_tune_it(data_root, tmp_path):
+    converted = tmp_path / 'converted'
+    converted.mkdir()
+    save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'backpack-lm', 'iter_num': 0,
+                     'config': {'converted_from': 'elsewhere'}}, str(converted / 'ckpt.pt'))
+    refused = train(data_root, converted, '--init_from=resume', check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert 'no training state to resume' in refused.stderr and f'--init_from={converted}' in refused.stderr
+
+
 def test_contradictory_starts_are_refused_in_process(tmp_path):
     from common.run_folder import check_start
     argv = ['train.py', f'--out_dir={tmp_path}']
     save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'gpt2'}, str(tmp_path / 'ckpt.pt'))
     with pytest.raises(UserError, match="init_from='resume' continues the run .* overwrite=True starts"):
-        check_start(str(tmp_path), 'resume', True, argv)
-    check_start(str(tmp_path), 'resume', False, argv)
-    check_start(str(tmp_path), str(tmp_path / 'replaced-1' / 'ckpt.pt'), True, argv)  # an older run's
+        check_start(str(tmp_path), 'resume', True, False, argv)
+    check_start(str(tmp_path), 'resume', False, False, argv)
+    check_start(str(tmp_path), str(tmp_path / 'replaced-1' / 'ckpt.pt'), True, False, argv)  # an older run's
     for init_from in (str(tmp_path), str(tmp_path / 'ckpt.pt'), str(tmp_path / 'ckpt_2.pt')):
         with pytest.raises(UserError, match='is the checkpoint of out_dir'):
-            check_start(str(tmp_path), init_from, True, argv)
+            check_start(str(tmp_path), init_from, True, False, argv)
     logs_only = tmp_path / 'logs_only'
     logs_only.mkdir()
     (logs_only / 'metrics.csv').write_text('iter\n')
     with pytest.raises(UserError, match=r'logs of a run \(metrics.csv\) but no checkpoint.*--overwrite=True'):
-        check_start(str(logs_only), 'resume', False, argv)
+        check_start(str(logs_only), 'resume', False, False, argv)
+    with pytest.raises(UserError, match='eval_only=True trains and saves nothing.*--init_from=resume --eval_only=True'):
+        check_start(str(tmp_path), 'scratch', True, True, argv)
+    check_start(str(tmp_path), 'scratch', True, False, argv)
+    check_start(str(tmp_path / 'empty'), 'scratch', True, True, argv)  # nothing there to move aside
 
 
 # --- 2. two trainings in one out_dir ---------------------------------------------------------
