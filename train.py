@@ -27,7 +27,7 @@ from common.checkpoint import (CKPT_NAME, LAST_CKPT_NAME, resume_checkpoint_path
                         model_state_dict, saved_model_args, checkpoint_path, fine_tuning_checkpoint,
                         fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
 from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
-                          one_of)
+                          non_empty, one_of)
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
                                  reuse_freed_memory, warn_slow_sense_sum)
 from data.prepared import PreparedData
@@ -91,13 +91,17 @@ peak_flops = 0.0  # FLOP/s of one device for MFU; 0 looks the GPU up in a table
 seed = 1337
 # valid values, checked all at once before any work
 ranges = dict(
-    eval_interval=at_least(1), log_interval=at_least(1), eval_iters=at_least(1),
+    out_dir=non_empty(), eval_interval=at_least(1), log_interval=at_least(1), eval_iters=at_least(1),
     backup_checkpoint_step=at_least(0), xlm_alpha=at_least(0),
     init_from=one_of('scratch', 'resume') | Range(lambda v, c: os.path.isfile(checkpoint_path(v)),
                                                   f"a folder holding a {CKPT_NAME} to fine-tune"),
     gradient_accumulation_steps=at_least(1), batch_size=at_least(1), block_size=at_least(1),
-    model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_head=at_least(1), n_embd=at_least(1),
-    dropout=between(0, 1, high_open=True), n_sense_vector=at_least(1), sense_intermediate_scale=at_least(1),
+    model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_embd=at_least(1),
+    # each head, and each sense of a Backpack, gets an equal share of n_embd
+    n_head=at_least(1) & Range(lambda v, c: c['n_embd'] % v == 0, "a divisor of n_embd (the value of --n_embd)"),
+    n_sense_vector=at_least(1) & Range(lambda v, c: c['model_name'] != 'backpack-lm' or c['n_embd'] % v == 0,
+                                       "a divisor of n_embd (the value of --n_embd) in a backpack-lm"),
+    dropout=between(0, 1, high_open=True), sense_intermediate_scale=at_least(1),
     learning_rate=greater_than(0), max_iters=at_least(1), weight_decay=at_least(0),
     beta1=between(0, 1, high_open=True), beta2=between(0, 1, high_open=True), grad_clip=at_least(0),
     warmup_iters=at_least(0) & below('lr_decay_iters'), lr_decay_iters=at_least(1),

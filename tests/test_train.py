@@ -264,7 +264,7 @@ def test_torch_compile_with_bfloat16_autocast(data_root, tmp_path, model_name):
 
 def test_user_mistakes_get_clear_messages(data_root, tmp_path):
     result = train(data_root, tmp_path / 'x', '--n_embd=30', '--max_iters=1', check=False)
-    assert result.returncode != 0 and 'divisible by n_sense_vector' in result.stderr
+    assert result.returncode != 0 and '--n_sense_vector=4: must be >= 1 and a divisor of n_embd' in result.stderr
     result = train(data_root, tmp_path / 'x', '--device=cuda', '--max_iters=1', check=False)
     if not torch.cuda.is_available():
         assert result.returncode != 0 and 'no CUDA GPU' in result.stderr
