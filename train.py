@@ -25,7 +25,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from common.checkpoint import (CKPT_NAME, LAST_CKPT_NAME, resume_checkpoint_path, load_checkpoint_file, load_model_state,
                         model_state_dict, saved_model_args, checkpoint_path, fine_tuning_checkpoint,
-                        fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
+                        fine_tuning_model_args, resume_changes_text, rng_states, save_checkpoint,
+                        set_rng_states)
 from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
                           non_empty, one_of)
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
@@ -33,7 +34,7 @@ from common.device_setup import (autocast_context, default_device, device_peak_f
 from data.prepared import PreparedData
 from model import MODEL_CLASSES, build_model, model_args_of
 from common.run_folder import check_start, lock_out_dir, prepare_out_dir, resume_command, start_fresh
-from common.training_log import TrainingLog, evaluation_text, sampling_text
+from common.training_log import TrainingLog, closing_text, evaluation_text, sampling_text, validation_text
 from common.errors import UserError
 
 # -----------------------------------------------------------------------------
@@ -43,7 +44,7 @@ out_dir = 'out'
 eval_interval = 2000
 log_interval = 1
 eval_iters = 200
-eval_only = False  # if True, evaluate once and exit
+eval_only = False  # if True, evaluate once and exit (a trained model: init_from='resume' or DIR)
 always_save_checkpoint = True  # if False, ckpt.pt is written only when val loss improves, and
                                # the state at an interruption or at the end goes to ckpt_last.pt
 backup_checkpoint_step = 0  # if > 0, also keep ckpt_{iter}.pt every this many iterations
@@ -166,6 +167,8 @@ if master_process:
     print(f"data: {', '.join(data.datasets)}; tokenizer {data.tokenizer['name']}, "
           f"vocabulary {data.vocab_size}")
     print(sampling_text(data, xlm_alpha))
+    if note := validation_text(data, block_size):
+        print(note)
 
 
 def get_batch(split, step, micro_step, language=None, stream='train'):
@@ -204,6 +207,8 @@ if init_from == 'resume':
             f"{ckpt_path} holds a model of another shape than this configuration asks for: "
             + ', '.join(f"{k}={saved} in the checkpoint but {now} now" for k, (saved, now) in differ.items())
             + ". Resume with the configuration it was trained with, or use another out_dir.")
+    if master_process and (note := resume_changes_text(checkpoint.get('config', {}), config)):
+        print(note)
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     model_args = dict(saved_model_args(checkpoint), dropout=dropout)  # its design, e.g. its sense network
 elif init_from != 'scratch':  # fine-tuning: another checkpoint's model and weights, a fresh optimizer
@@ -322,11 +327,15 @@ def make_checkpoint():
     }
 
 
+checkpoints_written = []
+
+
 def write_checkpoint(name):
     ckpt = make_checkpoint()  # collective: every process takes part
     if master_process:
         path = os.path.join(out_dir, name)
         save_checkpoint(ckpt, path)
+        checkpoints_written.append(name)
         print(f"saved checkpoint {path} (next iteration {iter_num})")
 
 
@@ -450,7 +459,7 @@ if stop_now or stop_during_eval:
 
 if master_process:
     log.finish()
-    print(f"done: checkpoint and logs in {out_dir} (metrics.csv, train_log.csv, loss.png)")
+    print(closing_text(out_dir, checkpoints_written))
 if ddp:
     destroy_process_group()
 if stop_signal == signal.SIGINT:
