@@ -129,7 +129,7 @@ def sampling_text(data, xlm_alpha):
 def validation_text(data, block_size):
     """A note naming the languages that have no validation sequence of block_size + 1 tokens in
     data (a PreparedData), so that no validation loss is measured for them; '' when all have."""
-    missing = [lang for lang in data.languages if not data.sources('val', block_size, lang)]
+    missing = data.languages_without('val', block_size)
     if not missing:
         return ''
     names = ', '.join(f"{language_name(lang)} ({lang})" for lang in missing)

@@ -327,18 +327,6 @@ class PreparedData:
         loss can be measured on them there (a dataset of a few lines has empty val and test)."""
         return [lang for lang in self.languages if not self.sources(split, block_size, lang)]
 
-    def validation_note(self, block_size):
-        """What to say before training when some language has no validation data, else None."""
-        missing = self.languages_without('val', block_size)
-        if not missing:
-            return None
-        everywhere = missing == self.languages
-        return (f"note: no validation data in {'any language' if everywhere else ', '.join(missing)} "
-                f"({', '.join(self.datasets)} under {self.data_root}: no val sequence of {block_size + 1} "
-                f"tokens), so no val loss is measured "
-                + ("and checkpoints are chosen by the train loss" if everywhere else "for " + ', '.join(missing))
-                + ". Prepare more lines (the val split takes about 1% of them) or use a smaller --block_size.")
-
     def sources(self, split, block_size, language=None):
         """[(dataset, language, n_tokens)] usable for sequences of block_size + 1 tokens."""
         return [(d, l, n) for (d, l, s), n in sorted(self.n_tokens.items())

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common.errors import UserError  # noqa: E402
+from common.training_log import validation_text  # noqa: E402
 from data.corpora import prepare_command  # noqa: E402
 from data.europarl.pairs import downloaded_pairs  # noqa: E402
 from data.prepared import PreparedData, read_meta  # noqa: E402
@@ -36,16 +37,17 @@ def test_a_dataset_named_twice_is_refused(tmp_path):
 
 
 def test_languages_without_validation_data_are_said(tmp_path):
+    """PreparedData names them; train.py says so before training (training_log.validation_text)."""
     write_synthetic_dataset(str(tmp_path), 'big')
-    assert PreparedData(str(tmp_path), ['big']).validation_note(32) is None
+    assert PreparedData(str(tmp_path), ['big']).languages_without('val', 32) == []
+    assert validation_text(PreparedData(str(tmp_path), ['big']), 32) == ''
     write_synthetic_dataset(str(tmp_path), 'few', n_train=2000, n_heldout=10)  # val: 10 tokens, no sequence of 33
     data = PreparedData(str(tmp_path), ['few'])
     assert data.languages_without('val', 32) == ['en', 'fr']
-    assert 'no validation data in any language' in data.validation_note(32)
-    assert 'checkpoints are chosen by the train loss' in data.validation_note(32)
+    assert 'no validation loss will be measured' in validation_text(data, 32)
     write_synthetic_dataset(str(tmp_path), 'en_only', languages=('en',), seed=2)
-    note = PreparedData(str(tmp_path), ['few', 'en_only']).validation_note(32)
-    assert note.startswith('note: no validation data in fr (') and 'no val loss is measured for fr' in note
+    note = validation_text(PreparedData(str(tmp_path), ['few', 'en_only']), 32)
+    assert 'in French (fr) (' in note and 'their validation loss will not be measured' in note
 
 
 def test_suggested_commands_write_into_the_data_root_given(tmp_path):
