@@ -25,7 +25,7 @@ import torch
 from common.checkpoint import load_model
 from configurator import at_least, between, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
-from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
+from evaluation.checkpoints import checkpoint_data_root, checkpoint_tokenizer
 from senses.explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page, describe_model,
                              steer_page, word_page)
 from senses.vectors import is_backpack
@@ -57,8 +57,7 @@ with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET) as probe:
                          f"port, or the host is not an address of this machine; pass --port=N "
                          f"or --host=ADDRESS")
 model, checkpoint = load_model(out_dir, device, model_name or None)
-root, _ = checkpoint_datasets(checkpoint, data_root)
-tok = checkpoint_tokenizer(checkpoint, root, model)
+tok = checkpoint_tokenizer(checkpoint, checkpoint_data_root(checkpoint, data_root), model)
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports sent anywhere
 import gradio as gr  # noqa: E402 (after the checks above: importing it takes seconds)
 

@@ -23,13 +23,16 @@ from common.tokenizer import checkpoint_tokenizer_from_identity
 from data.prepared import resolve_data_root
 
 
-def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
-    """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
+def checkpoint_data_root(checkpoint, data_root=''):
+    """The data root where the checkpoint's tokenizer and data are: --data_root, else the one it
+    records; '' for a converted model that records none (its tokenizer.json lies beside it)."""
     data = checkpoint.get('data') or {}
     if data_root:
         root = resolve_data_root(data_root)
     elif data.get('data_root'):
         root = data['data_root']
+    elif (data.get('tokenizer') or {}).get('format') == 'huggingface':
+        return ''
     else:
         raise UserError("the checkpoint does not record its data root: pass --data_root=DIR "
                         "(the folder holding the prepared dataset folders, data/ by default)")
@@ -38,6 +41,16 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
                   "the checkpoint was trained with data there")
         raise UserError(f"data root {root} does not exist here ({origin}): pass --data_root=DIR "
                         f"pointing at the folder that holds the prepared dataset folders")
+    return root
+
+
+def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
+    """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
+    root = checkpoint_data_root(checkpoint, data_root)
+    if not root:
+        raise UserError("the checkpoint (a converted model) records no data: pass --data_root=DIR "
+                        "(the folder holding the prepared dataset folders, data/ by default)")
+    data = checkpoint.get('data') or {}
     datasets = list(list_of_datasets) or list(data.get('list_of_datasets') or [])
     if not datasets:
         raise UserError("no dataset to evaluate on: the checkpoint names none; pass "
