@@ -6,7 +6,8 @@ folder, or a hub id), into DIR/ckpt.pt with its tokenizer beside it:
 $ python convert_checkpoint.py --source=checkpoints/mini-backpack-16/ckpt.pt --tokenizer=BkpTokenizer.json/ --out_dir=out-orig-mini-backpack-16
 $ python convert_checkpoint.py --source=stanfordnlp/backpack-gpt2 --out_dir=out-backpack-gpt2
 $ python convert_checkpoint.py --source=path/to/gpt2_folder --out_dir=out-gpt2-hf
-Export one of ours (config.json, model.safetensors, tokenizer.json, tokenizer_config.json):
+Export one of ours (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) into a
+new or empty folder; end-of-text is its begin, end and padding token:
 $ python convert_checkpoint.py --source=out-bkp-mini-16 --hf_dir=hf-bkp-mini-16
 
 The converted model computes the source's logits (float32, relative error < 1e-5: see
@@ -208,6 +209,11 @@ def export_model():
             json.dump({'tokenizer_class': 'PreTrainedTokenizerFast', 'bos_token': eot,
                        'eos_token': eot, 'unk_token': eot, 'pad_token': eot,
                        'model_max_length': model.config.block_size}, f, indent=2)
+        no_token = np.flatnonzero(~tokenizer_module.token_rows(tok, model.config.vocab_size)).tolist()
+        if no_token:  # rows past the tokenizer: generate must never draw them
+            with open(os.path.join(tmp, 'generation_config.json'), 'w') as f:
+                json.dump({'bos_token_id': tok.eot_token, 'eos_token_id': tok.eot_token,
+                           'pad_token_id': tok.eot_token, 'suppress_tokens': no_token}, f)
         file_mode = folder_permissions() & 0o666
         for name in os.listdir(tmp):
             os.chmod(os.path.join(tmp, name), file_mode)

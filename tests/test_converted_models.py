@@ -204,6 +204,9 @@ def test_export_of_a_converted_model(models, kind, tmp_path):
     config = json.loads((hf_dir / 'config.json').read_text())
     assert config['bos_token_id'] == config['eos_token_id'] == config['pad_token_id'] == 0
     hf_model = transformers.GPT2LMHeadModel.from_pretrained(hf_dir, attn_implementation='eager').eval()
+    n_tokens = models['n_tokens']
+    no_token = list(range(n_tokens, n_tokens + EXTRA_ROWS)) if kind == 'more_rows' else None
+    assert hf_model.generation_config.suppress_tokens == no_token  # never drawn by generate
     hf_tok = transformers.AutoTokenizer.from_pretrained(hf_dir)
     assert hf_tok.eos_token_id == 0 and hf_tok.decode([0]) == '<|endoftext|>'
     # make end-of-text the only likely next token: generate must stop right there
