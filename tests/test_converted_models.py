@@ -17,7 +17,8 @@ from common.checkpoint import load_model
 from common.errors import UserError
 from common.sampling import predictable_tokens, sample_texts
 from common.tokenizer import HFTokenizer, token_rows
-from converted_models import EXTRA_ROWS, KINDS, MISSING_WORD, convert, converted_models
+from converted_models import (EXTRA_ROWS, KINDS, MISSING_WORD, convert, converted_models,
+                              original_project_checkpoint)
 from evaluation.checkpoints import checkpoint_tokenizer
 from senses import explorer
 from senses.vectors import locate_occurrences
@@ -234,3 +235,18 @@ def test_export_destinations_that_would_lose_files_are_refused_before_any_work(m
     assert os.listdir(tmp_path / 'full') == ['config.json']
     assert (tmp_path / 'full' / 'config.json').read_text() == 'mine'
     assert sorted(os.listdir(tmp_path)) == ['a_file', 'full']  # no temporary folder left
+
+
+def test_import_destinations_that_would_lose_files_are_refused(models, tmp_path):
+    source = tmp_path / 'ckpt.pt'
+    torch.save(original_project_checkpoint('gpt2', n_layer=1, rows=models['n_tokens']), source)
+    (tmp_path / 'a_file').write_text('mine')
+    result = convert(source, tmp_path / 'a_file', f"--tokenizer={models['tokenizer']}")
+    assert result.returncode == 1 and 'is a file, not a folder' in result.stderr
+    assert 'Traceback' not in result.stderr and (tmp_path / 'a_file').read_text() == 'mine'
+    (tmp_path / 'taken').mkdir()
+    (tmp_path / 'taken' / 'tokenizer.json').write_text('{"my": "own tokenizer"}')
+    result = convert(source, tmp_path / 'taken', f"--tokenizer={models['tokenizer']}")
+    assert result.returncode == 1 and 'is another tokenizer' in result.stderr
+    assert os.listdir(tmp_path / 'taken') == ['tokenizer.json']
+    assert (tmp_path / 'taken' / 'tokenizer.json').read_text() == '{"my": "own tokenizer"}'
