@@ -14,6 +14,10 @@ and load_tokenizer checks them. The name 'gpt2' gives tiktoken's GPT-2 encoding 
     from common import tokenizer
     tok = tokenizer.load_tokenizer(meta["tokenizer"], data_root="data")
     ids = tok.encode("La séance est ouverte.")
+
+A model's rows and its tokenizer's ids need not match (converted models): token_rows says which
+rows are tokens (the only ones a tool shows, ranks or samples), check_rows refuses text holding a
+token the model has no row for, naming it.
 """
 
 import base64

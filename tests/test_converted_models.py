@@ -21,7 +21,7 @@ from converted_models import (EXTRA_ROWS, KINDS, MISSING_WORD, convert, converte
                               original_project_checkpoint)
 from evaluation.checkpoints import checkpoint_tokenizer
 from senses import explorer
-from senses.vectors import locate_occurrences
+from senses.vectors import locate_occurrences, word_sense_vectors
 from tiny_text_corpus import run_script, torch_threads
 
 MISSING = f"' {MISSING_WORD}', which the model has no row for"  # how the tools name it
@@ -185,7 +185,9 @@ def test_occurrences_in_lines_without_rows_are_left_out_and_said(models, capsys)
                    {'line': f'the bank voted for the {MISSING_WORD} .', 'word': 'bank', 'word_index': 1}]
     _, _, located = locate_occurrences(tok, occurrences, model.config.block_size, model.config.vocab_size)
     assert located == [0]
-    assert f'1 annotated occurrence(s) left out: their lines hold token id(s)' in capsys.readouterr().out
+    assert '1 annotated occurrence(s) left out: their lines hold token id(s)' in capsys.readouterr().out
+    with pytest.raises(UserError, match=f'token id\\(s\\) {tok.n_vocab - 1} have no row'):  # never an IndexError
+        word_sense_vectors(model, [tok.encode(' bank'), tok.encode(' ' + MISSING_WORD)])
 
 
 # --- export ---------------------------------------------------------------------------------
