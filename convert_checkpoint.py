@@ -141,9 +141,7 @@ def import_model():
         model = build_model(model_name, **model_args)
     os.makedirs(out_dir, exist_ok=True)
     if tokenizer_path:
-        tmp = os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE + '.tmp')
-        shutil.copyfile(tokenizer_path, tmp)
-        os.replace(tmp, os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE))
+        tokenizer_module.copy_hf_tokenizer(tokenizer_path, out_dir)
     save_checkpoint({
         'model': {k: v.contiguous() for k, v in state.items()}, 'model_name': model_name, 'model_args': model_args_of(model),
         'config': {'converted_from': source, 'source_format': source_format},
