@@ -111,7 +111,7 @@ def source_tokenizer(source_path, model_args):
 
 def unreadable_tokens_warning(tok, rows, consequence):
     """The tokens a model of `rows` rows cannot embed, named; None when there is none."""
-    missing = [rows + i for i in np.flatnonzero(tok.token_mask()[rows:]).tolist()]
+    missing = tokenizer_module.tokens_without_rows(tok, rows)
     if not missing:
         return None
     return (f"warning: the tokenizer has {tok.n_vocab} ids, among them "

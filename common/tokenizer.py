@@ -358,6 +358,11 @@ def token_rows(tokenizer, rows):
     return mask
 
 
+def tokens_without_rows(tokenizer, rows):
+    """The ids of the tokenizer's tokens that a model of `rows` rows has no row for."""
+    return (rows + np.flatnonzero(tokenizer.token_mask()[rows:])).tolist()
+
+
 def ids_without_rows(ids, rows):
     """The distinct ids, in increasing order, that a model of `rows` rows cannot embed."""
     return sorted({int(i) for i in ids if i >= rows})

@@ -19,7 +19,8 @@ from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
 from common.languages import language_name
 from common.run_folder import prepare_out_dir
-from common.tokenizer import checkpoint_tokenizer_from_identity
+from common.tokenizer import (checkpoint_tokenizer_from_identity, missing_rows_message,
+                              tokens_without_rows)
 from data.prepared import resolve_data_root
 
 
@@ -84,9 +85,11 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
                                              data.get('list_of_datasets') or ())
     vocab_size = model.config.vocab_size if model is not None else data.get('vocab_size')
     if data['tokenizer'].get('format') == 'huggingface':
-        if vocab_size is not None and tok.n_vocab > vocab_size:
-            print(f"warning: tokenizer {tok.name} has {tok.n_vocab} tokens but the model only "
-                  f"{vocab_size} rows: lines holding token ids >= {vocab_size} are skipped and counted")
+        missing = tokens_without_rows(tok, vocab_size) if vocab_size is not None else []
+        if missing:
+            print(f"warning: the tokenizer has {tok.n_vocab} ids, among them "
+                  f"{missing_rows_message(tok, missing, vocab_size)}: the evaluations skip and "
+                  f"count the text that needs them, the other tools refuse it")
         return tok
     if vocab_size is not None and tok.n_vocab != vocab_size:
         raise UserError(f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "
