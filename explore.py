@@ -94,7 +94,7 @@ def show_steer(prompt, word, senses, factor, seed, max_new_tokens, temperature):
 
 
 with gr.Blocks(title=f"Sense explorer: {out_dir}") as app:
-    gr.Markdown(f"## Sense explorer: `{out_dir}`\n{describe_model(model, checkpoint)}",
+    gr.Markdown(f"## Sense explorer: `{out_dir}`\n{describe_model(model, checkpoint, tok)}",
                 elem_id='model_description')
     with gr.Tabs():
         with gr.Tab("Word senses", id='word_tab'):
@@ -172,6 +172,6 @@ with gr.Blocks(title=f"Sense explorer: {out_dir}") as app:
 _, local_url, share_url = app.launch(server_name=host, server_port=port, share=share, quiet=True,
                                      prevent_thread_lock=True, css=PAGE_CSS, ssr_mode=False,
                                      footer_links=[])
-print(f"exploring {out_dir} ({describe_model(model)}) at {local_url}"
+print(f"exploring {out_dir} ({describe_model(model, tokenizer=tok)}) at {local_url}"
       + (f" and publicly at {share_url}" if share_url else ''), flush=True)
 app.block_thread()

@@ -44,11 +44,14 @@ NO_STEERING = ("This checkpoint is a GPT-2, which has no senses to steer: the co
 log = logging.getLogger(__name__)
 
 
-def describe_model(model, checkpoint=None):
+def describe_model(model, checkpoint=None, tokenizer=None):
     """One line about the model: its kind and shape, for the page's header."""
     cfg = model.config
     kind = f"Backpack, {cfg.n_sense_vector} senses per token" if is_backpack(model) else "GPT-2"
-    text = (f"{kind}; {cfg.n_layer} layers, {cfg.n_embd} wide, {cfg.vocab_size:,} tokens, "
+    vocabulary = (f"{cfg.vocab_size:,} rows for the {tokenizer.n_vocab:,} ids of its tokenizer"
+                  if tokenizer is not None and tokenizer.n_vocab != cfg.vocab_size else
+                  f"{cfg.vocab_size:,} tokens")
+    text = (f"{kind}; {cfg.n_layer} layers, {cfg.n_embd} wide, {vocabulary}, "
             f"block size {cfg.block_size}; {model.get_num_params() / 1e6:.2f}M parameters")
     data = (checkpoint or {}).get('data') or {}
     if data.get('languages'):

@@ -152,6 +152,7 @@ def test_sampling_never_draws_a_row_of_no_token(models):
 def test_explorer_views(models, kind):
     model, tok = loaded(models, kind)
     n_tokens, rows = tok.n_vocab, model.config.vocab_size
+    assert f"{rows:,} rows for the {n_tokens:,} ids of its tokenizer" in explorer.describe_model(model, None, tok)
     view = explorer.word_senses_view(model, tok, 'bank', top_k=30)
     for sense in view['senses']:
         assert max(t['token_id'] for t in sense['highest'] + sense['lowest']) < min(n_tokens, rows)
