@@ -60,7 +60,8 @@ def sample_texts(model, tokenizer, prompt, num_samples, max_new_tokens, temperat
     tokens of the tokenizer are drawn; a prompt holding tokens the model has no row for is an
     UserError."""
     device = model.lm_head.weight.device
-    x = torch.tensor(model_prompt_ids(model, tokenizer, prompt), dtype=torch.long, device=device)[None, :]
+    ids = model_prompt_ids(model, tokenizer, prompt)
+    x = torch.tensor(ids, dtype=torch.long, device=device)[None, :]
     allowed = predictable_tokens(model, tokenizer)
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
