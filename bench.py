@@ -433,7 +433,7 @@ def nanogpt_prepare(lines, tok, out_path):
     eot = tok.eot_token
 
     def process(example):
-        ids = tok.encode(example['text'])  # tiktoken's encode_ordinary for our tokenizers, as nanoGPT
+        ids = tok.encode(example['text'])  # tiktoken's encode_ordinary for ours, as nanoGPT
         ids.append(eot)
         return {'ids': ids, 'len': len(ids)}
 

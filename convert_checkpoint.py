@@ -157,9 +157,11 @@ def export_destination_problem(path):
     """Why --hf_dir=path cannot receive an export, or None: it must be new or an empty folder
     (an export never mixes its files with a user's, nor replaces them)."""
     if os.path.isdir(path):
-        return f"--hf_dir={path} exists and is not empty: choose a new folder" if os.listdir(path) else None
+        if os.listdir(path):
+            return f"--hf_dir={path} exists and is not empty: choose a new folder"
+        return None
     if os.path.lexists(path):
-        return f"--hf_dir={path} is a file, not a folder: choose a new folder for the exported model"
+        return f"--hf_dir={path} is a file, not a folder: choose a new folder for the export"
     parent = os.path.dirname(os.path.abspath(path))
     existing = parent
     while not os.path.exists(existing):
@@ -207,7 +209,8 @@ def export_model():
             json.dump({'tokenizer_class': 'PreTrainedTokenizerFast', 'bos_token': eot,
                        'eos_token': eot, 'unk_token': eot, 'pad_token': eot,
                        'model_max_length': model.config.block_size}, f, indent=2)
-        no_token = np.flatnonzero(~tokenizer_module.token_rows(tok, model.config.vocab_size)).tolist()
+        rows = tokenizer_module.token_rows(tok, model.config.vocab_size)
+        no_token = np.flatnonzero(~rows).tolist()
         if no_token:  # rows past the tokenizer: generate must never draw them
             with open(os.path.join(tmp, 'generation_config.json'), 'w') as f:
                 json.dump({'bos_token_id': tok.eot_token, 'eos_token_id': tok.eot_token,

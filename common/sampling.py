@@ -34,8 +34,9 @@ def model_prompt_ids(model, tokenizer, text, what='the prompt'):
 def predictable_tokens(model, tokenizer):
     """bool (padded vocabulary,) on the model's device: the rows that are tokens of the
     tokenizer, the only ids a tool may predict, rank or draw (the others decode to nothing)."""
+    rows = model.config.vocab_size
     mask = torch.zeros(model.lm_head.weight.size(0), dtype=torch.bool)
-    mask[:model.config.vocab_size] = torch.from_numpy(token_rows(tokenizer, model.config.vocab_size))
+    mask[:rows] = torch.from_numpy(token_rows(tokenizer, rows))
     return mask.to(model.lm_head.weight.device)
 
 

@@ -303,7 +303,8 @@ class HFTokenizer(Tokenizer):
         eot_token = encoding.token_to_id(EOT)
         if eot_token is None:
             raise UserError(f"{path} has no {EOT} token: this project ends every line with it")
-        self._ids = np.array(sorted(encoding.get_vocab(with_added_tokens=True).values()), dtype=np.int64)
+        ids = encoding.get_vocab(with_added_tokens=True).values()
+        self._ids = np.array(sorted(ids), dtype=np.int64)
         # ids need not be contiguous: n_vocab bounds them, token_mask says which exist
         super().__init__(encoding, name or hf_tokenizer_name(path), file_sha256(path), path,
                          n_vocab=int(self._ids[-1]) + 1, eot_token=eot_token)
@@ -374,11 +375,13 @@ def missing_rows_message(tokenizer, ids, rows):
     named = ", ".join(f"{i} {tokenizer.token_str(i)!r}" for i in missing[:10])
     more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
     return (f"token id(s) {named}{more}, which the model has no row for ({rows:,} rows for the "
-            f"{tokenizer.n_vocab:,} ids of tokenizer {tokenizer.name}: it was trained without them)")
+            f"{tokenizer.n_vocab:,} ids of tokenizer {tokenizer.name}: it was trained without "
+            f"them)")
 
 
 def check_rows(tokenizer, ids, rows, what):
-    """An UserError, naming them, when `what` (a prompt, a word) holds tokens the model cannot read."""
+    """An UserError, naming them, when `what` (a prompt, a word) holds tokens the model cannot
+    read."""
     if ids_without_rows(ids, rows):
         raise UserError(f"{what} holds {missing_rows_message(tokenizer, ids, rows)}. Leave out or "
                         f"rephrase the text that needs them.")

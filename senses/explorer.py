@@ -228,7 +228,8 @@ def in_context_view(model, tokenizer, text, position=None, next_token='', sense=
     with autocast or nullcontext():
         logits, _ = model(idx, all_logits=True)
     # the distribution over the tokenizer's tokens, as sampling draws from it
-    logits = logits[0, position].float().masked_fill(~predictable_tokens(model, tokenizer), -math.inf)[:V]
+    tokens_only = predictable_tokens(model, tokenizer)
+    logits = logits[0, position].float().masked_fill(~tokens_only, -math.inf)[:V]
     probabilities = torch.softmax(logits, dim=-1)
     top = probabilities.topk(min(top_n, int(logits.isfinite().sum())))
     notes = []

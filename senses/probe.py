@@ -126,7 +126,8 @@ def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
       much a target is favoured whatever the context.
     Rows carry model, probe, decision ('raw' or 'centred') and target."""
     E = output_embedding(model)
-    tokens_only = torch.from_numpy(token_rows(tokenizer, E.size(0))).to(E.device)  # no rank for rows of no token
+    # rows that are no token of the tokenizer rank nothing
+    tokens_only = torch.from_numpy(token_rows(tokenizer, E.size(0))).to(E.device)
     notes, candidates = [], {target: {} for target in targets}
     for key, entry in polysemous_words(lexicon).items():
         for target in targets:
