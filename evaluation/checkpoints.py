@@ -19,17 +19,21 @@ from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
 from common.languages import language_name
 from common.run_folder import prepare_out_dir
-from common.tokenizer import checkpoint_tokenizer_from_identity, file_sha256
+from common.tokenizer import (checkpoint_tokenizer_from_identity, file_sha256, missing_rows_message,
+                              tokens_without_rows)
 from data.prepared import dataset_languages, heldout_path, resolve_data_root
 
 
-def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
-    """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
+def checkpoint_data_root(checkpoint, data_root=''):
+    """The data root where the checkpoint's tokenizer and data are: --data_root, else the one it
+    records; '' for a converted model that records none (its tokenizer.json lies beside it)."""
     data = checkpoint.get('data') or {}
     if data_root:
         root = resolve_data_root(data_root)
     elif data.get('data_root'):
         root = data['data_root']
+    elif (data.get('tokenizer') or {}).get('format') == 'huggingface':
+        return ''
     else:
         raise UserError("the checkpoint does not record its data root: pass --data_root=DIR "
                         "(the folder holding the prepared dataset folders, data/ by default)")
@@ -38,6 +42,16 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
                   "the checkpoint was trained with data there")
         raise UserError(f"data root {root} does not exist here ({origin}): pass --data_root=DIR "
                         f"pointing at the folder that holds the prepared dataset folders")
+    return root
+
+
+def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
+    """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
+    root = checkpoint_data_root(checkpoint, data_root)
+    if not root:
+        raise UserError("the checkpoint (a converted model) records no data: pass --data_root=DIR "
+                        "(the folder holding the prepared dataset folders, data/ by default)")
+    data = checkpoint.get('data') or {}
     datasets = list(list_of_datasets) or list(data.get('list_of_datasets') or [])
     if not datasets:
         raise UserError("no dataset to evaluate on: the checkpoint names none; pass "
@@ -71,9 +85,11 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
                                              data.get('list_of_datasets') or ())
     vocab_size = model.config.vocab_size if model is not None else data.get('vocab_size')
     if data['tokenizer'].get('format') == 'huggingface':
-        if vocab_size is not None and tok.n_vocab > vocab_size:
-            print(f"warning: tokenizer {tok.name} has {tok.n_vocab} tokens but the model only "
-                  f"{vocab_size} rows: lines holding token ids >= {vocab_size} are skipped and counted")
+        missing = tokens_without_rows(tok, vocab_size) if vocab_size is not None else []
+        if missing:
+            print(f"warning: the tokenizer has {tok.n_vocab} ids, among them "
+                  f"{missing_rows_message(tok, missing, vocab_size)}: the evaluations skip and "
+                  f"count the text that needs them, the other tools refuse it")
         return tok
     if vocab_size is not None and tok.n_vocab != vocab_size:
         raise UserError(f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "

@@ -30,6 +30,7 @@ import torch
 from common.errors import UserError
 from common.languages import language_name
 from common.reporting import grouped_bar_chart, markdown_table, write_csv
+from common.tokenizer import check_rows
 from evaluation.statistics import bootstrap_mean_ci
 from senses import Skipped
 from senses.inputs import (polysemous_words, surface_variant_tokens, translation_candidates,
@@ -137,6 +138,7 @@ def sense_scale_for_words(model, tokenizer, entries):
         ids, note = word_scale_tokens(tokenizer, word)
         if not ids:
             raise UserError(f"sense scale for {word!r}: the word has no tokens")
+        check_rows(tokenizer, ids, model.config.vocab_size, f"sense scale for {word!r}")
         scaled.append((ids, senses, factor))
         described.append({'word': word, 'token_ids': ids,
                           'tokens': [tokenizer.token_str(i) for i in ids],
@@ -176,7 +178,8 @@ def sense_weights_by_meaning(model, tokenizer, occurrences, word, language, n_me
     occurrence_sense_weights (how much the predictions after the word use each of its senses);
     None when some meaning has no occurrence."""
     mine = [o for o in occurrences if (o['word'], o['language']) == (word, language)]
-    sequences, positions, located = locate_occurrences(tokenizer, mine, model.config.block_size)
+    sequences, positions, located = locate_occurrences(tokenizer, mine, model.config.block_size,
+                                                       model.config.vocab_size)
     meanings = np.array([mine[i]['sense_index'] for i in located])
     if any(not (meanings == m).any() for m in range(n_meanings)):
         return None
@@ -292,7 +295,8 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
                        if (o['word'], o['language'], o['sense_index']) == (word, lang, s)]
             prompts = prompts[:max_prompts]
             sequences, positions, located = locate_occurrences(tokenizer, prompts,
-                                                               model.config.block_size)
+                                                               model.config.block_size,
+                                                               model.config.vocab_size)
             row = {'word': word, 'language': lang, 'sense_id': sense['sense_id'],
                    'suppressed_senses': chosen, 'selection': selection,
                    'tokens': [tokenizer.token_str(t) for t in scale_tokens],

@@ -78,6 +78,9 @@ class WordTokenizer:
     def token_bytes(self, token_id):
         return self.vocab[token_id].encode()
 
+    def token_mask(self):
+        return np.ones(self.n_vocab, dtype=bool)
+
     def token_str(self, token_id):
         return self.vocab[token_id]
 
