@@ -353,26 +353,42 @@ def _example(model, tokenizer, line, sequence, position, scale, sense_id, chosen
 
 # --- the analysis as sense_visualisation.py runs it ----------------------------------------
 
+def chosen_words(lexicon, words):
+    """--intervention_words=a,b -> the lowercased words (None: '' chooses every polysemous word
+    of the gold lexicon); a word the lexicon has no senses for is an error naming the ones it has
+    (else it would be measured on no line, and the message would blame the held-out text)."""
+    chosen = [w.strip().lower() for w in words.split(',') if w.strip()]
+    if words.strip() and not chosen:
+        raise UserError(f"--intervention_words={words!r} names no word: give comma-separated words "
+                        f"of the gold lexicon, or leave it out for all of them")
+    known = list(dict.fromkeys(word for word, _ in polysemous_words(lexicon)))
+    unknown = [w for w in chosen if w not in known]
+    if unknown:
+        raise UserError(f"--intervention_words: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
+                        f"no polysemous word of the gold lexicon (it has {', '.join(known) or 'none'})")
+    return chosen or None
+
+
 def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max_prompts=40,
         max_new_tokens=20, batch_size=32, n_bootstrap=1000, seed=0, autocast=None, report_dir='.'):
     """intervention_study of gold's polysemous words (a GoldSenses of dataset; words: a
     comma-separated choice of them, '' for all), the senses chosen on the other held-out split
     and the effect measured on split. Writes sense_intervention.csv and sense_intervention.png
     to report_dir."""
-    chosen_words = [w.strip().lower() for w in words.split(',') if w.strip()] or None
+    chosen = chosen_words(gold.lexicon, words)
     # the senses to zero are chosen on the other held-out split, the effect measured on this one
     selection_split = 'val' if split == 'test' else 'test'
     if gold.occurrences(split) is None:
         raise Skipped(f"the gold annotation has no {split}.jsonl: prepare the demo corpus again")
     result = intervention_study(model, tokenizer, gold.lexicon, gold.occurrences(split),
-                                gold.occurrences(selection_split), chosen_words, n_senses,
+                                gold.occurrences(selection_split), chosen, n_senses,
                                 max_prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                 n_bootstrap=n_bootstrap, seed=seed, autocast=autocast)
     result.update(split=split, selection_split=selection_split)
     measured = [r for r in result['rows'] if r['n_prompts']]
     if not measured:
         raise Skipped(f"no held-out line of {dataset}/{split} uses "
-                      f"{'these words' if chosen_words else 'a polysemous word of the lexicon'}")
+                      f"{'these words' if chosen else 'a polysemous word of the lexicon'}")
     rows = []
     for r in result['rows']:
         row = {'word': r['word'], 'language': r['language'], 'sense_id': r['sense_id'],

@@ -13,8 +13,8 @@ from common.errors import UserError
 from senses.alignment import sense_alignment
 from senses.inputs import (collect_occurrences, occurrence_token_index, read_multisimlex,
                            read_sense_annotations, read_sense_lexicon, read_similarity_csv,
-                           surface_variant_tokens, word_tokens)
-from senses.intervention import (generate_with_suppressed_senses, intervention_study,
+                           read_word_list, surface_variant_tokens, word_tokens)
+from senses.intervention import (chosen_words, generate_with_suppressed_senses, intervention_study,
                                  parse_sense_scale_spec, sense_scale, sense_scale_from_spec,
                                  word_set_log_probability)
 from senses.probe import center_by_word, polysemy_probe, probe_predictions
@@ -410,6 +410,26 @@ def test_multisimlex_and_csv_readers(tmp_path):
     (tmp_path / 'bad.csv').write_text('a,b,c\n1,2,3\n')
     with pytest.raises(UserError, match='word1'):
         read_similarity_csv(str(tmp_path / 'bad.csv'))
+    (tmp_path / 'header_only.csv').write_text('word1,word2,score\n,,\n')
+    with pytest.raises(UserError, match='holds no word pairs'):
+        read_similarity_csv(str(tmp_path / 'header_only.csv'))
+
+
+def test_a_word_list_given_but_empty_is_refused_not_replaced_by_the_default_words(tmp_path):
+    path = tmp_path / 'words.txt'
+    path.write_text('bank\t en\n# a comment\n\nbanque  # French\n')
+    assert read_word_list('river, ', str(path)) == [('river', ''), ('bank', 'en'), ('banque', '')]
+    assert read_word_list() == []
+    for text in ('', '\n\n', '# only comments\n   # and blanks\n\n'):
+        path.write_text(text)
+        with pytest.raises(UserError) as error:
+            read_word_list(words_file=str(path))
+        assert f"--words_file={path} holds no word" in str(error.value)
+        assert 'one word per line' in str(error.value)
+    with pytest.raises(UserError, match='names no word'):
+        read_word_list(words=' , ,')
+    with pytest.raises(UserError, match='is a folder'):
+        read_word_list(words_file=str(tmp_path))
 
 
 # --- 6. interventions ----------------------------------------------------------------------
@@ -457,6 +477,16 @@ def test_sense_scale_specs(fixture_data):
     gpt = build_model('gpt2', n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=meta['vocab_size'])
     with pytest.raises(UserError, match='Backpack'):
         sense_scale_from_spec(gpt, tok, 'bank:1')
+
+
+def test_intervention_words_outside_the_gold_lexicon_are_named(fixture_data):
+    root = fixture_data[0]
+    lexicon = read_sense_lexicon(str(root / 'sensefix' / 'gold'))
+    assert chosen_words(lexicon, '') is None and chosen_words(lexicon, ' Bank ,') == ['bank']
+    with pytest.raises(UserError, match=r"zzz is no polysemous word of the gold lexicon \(it has bank, vol\)"):
+        chosen_words(lexicon, 'bank,zzz')
+    with pytest.raises(UserError, match='names no word'):
+        chosen_words(lexicon, ' , ')
 
 
 def test_word_set_log_probability_is_the_mean_over_later_predictions():
