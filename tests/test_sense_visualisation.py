@@ -1,6 +1,7 @@
 """sense_visualisation.py end to end: tiny Backpack and GPT-2 checkpoints on a tiny prepared
 parallel corpus with gold senses."""
 
+import hashlib
 import json
 import os
 from importlib import import_module
@@ -11,7 +12,7 @@ import sys
 import pytest
 
 from sense_fixtures import write_checkpoint, write_sense_dataset
-from senses.report import markdown_report
+from senses.report import data_line, identity_changes, markdown_report, move_aside, result_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ['--n_permutations=100', '--n_bootstrap=100', '--device=cpu']
@@ -129,6 +130,19 @@ def test_every_analysis_writes_its_report(setup):
     assert summary['analyses']['projection']['top_k'] == 3
     assert 'probe' in summary['analyses'] and '## Polysemy probe' in (report / 'senses.md').read_text()
 
+    # one analysis of another split: the header names each split with the sections that read it,
+    # and each of those sections says its own
+    result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "gpt"}',
+                 f'--report_dir={report}', '--analyses=usage', '--split=val')
+    assert result.returncode == 0, result.stderr[-3000:]
+    markdown = (report / 'senses.md').read_text()
+    assert ('- data: sensefix under ' in markdown and '; held-out splits differ (val split: Sense usage '
+            'per language; test split: Polysemy probe, Interventions)' in markdown), markdown[:600]
+    sections = dict(re.findall(r'^## (.+?)\n(.*?)(?=^## |\Z)', markdown, flags=re.MULTILINE | re.DOTALL))
+    assert '(val split;' in sections['Sense usage per language']
+    assert '(test split,' in sections['Polysemy probe']
+    assert 'On test lines' in sections['Interventions']
+
 
 def test_a_gpt2_checkpoint_skips_the_sense_analyses_and_runs_the_baselines(setup):
     report = setup / 'report_gpt'
@@ -147,9 +161,97 @@ def test_a_gpt2_checkpoint_skips_the_sense_analyses_and_runs_the_baselines(setup
 
 def test_user_mistakes_get_a_message(setup):
     result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=projektion')
-    assert result.returncode != 0 and 'projektion' in result.stderr and 'Traceback' not in result.stderr
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert "'projektion' (did you mean projection?) is not an analysis" in result.stderr
+    result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=all,usage')
+    assert result.returncode != 0 and "'all' runs every analysis: give it alone" in result.stderr
+    # the baseline is the model itself: refused, not compared with itself
+    result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "bkp"}',
+                 f'--report_dir={setup / "r3"}', '--analyses=probe')
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert 'holds the same weights as --out_dir' in result.stderr and 'probe...' not in result.stdout
+    # a words file of no words: refused before the first analysis runs, not the default words
+    (setup / 'no_words.txt').write_text('# bank\n\n')
+    result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=alignment,projection',
+                 f'--words_file={setup / "no_words.txt"}')
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert 'no_words.txt holds no word' in result.stderr and 'alignment...' not in result.stdout
     result = run(f'--out_dir={setup / "bkp"}', '--model_name=gpt2')
     assert result.returncode != 0 and 'backpack-lm' in result.stderr and 'Traceback' not in result.stderr
     result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=similarity',
                  f'--simlex={setup / "missing"}')
     assert result.returncode != 0 and 'translation.csv' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(setup, tmp_path):
+    """train.py --overwrite=True into the same out_dir, to the same iteration: the results of
+    the analyses not run again describe other weights, so they leave the report (moved aside
+    with the earlier senses.json and senses.md, said on screen), figures and senses.tex too."""
+    out_dir, report = tmp_path / 'bkp', tmp_path / 'report'
+    meta = json.loads((setup / 'data' / 'sensefix' / 'meta.json').read_text())
+    write_checkpoint(str(out_dir), 'backpack-lm', str(setup / 'data'), meta, train_steps=2)
+    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=projection,alignment')
+    assert result.returncode == 0, result.stderr[-3000:]
+    old_alignment = json.loads((report / 'senses.json').read_text())['analyses']['alignment']
+    write_checkpoint(str(out_dir), 'backpack-lm', str(setup / 'data'), meta, train_steps=2, seed=1)
+    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ("earlier results in" in result.stdout and "(projection, alignment) are not kept: the "
+            "checkpoint's weights differ" in result.stdout), result.stdout
+    summary = json.loads((report / 'senses.json').read_text())
+    assert set(summary['analyses']) == {'usage'} and summary['skipped'] == {}
+    assert summary['checkpoint']['sha256'] == hashlib.sha256((out_dir / 'ckpt.pt').read_bytes()).hexdigest()
+    markdown = (report / 'senses.md').read_text()
+    assert '## Sense usage' in markdown and '## Sense projections' not in markdown
+    assert 'alignment' not in markdown.lower()
+    left = {p.name for p in report.iterdir() if p.is_file()}
+    assert not {'senses.tex', 'sense_projections.png', 'sense_alignment_en-fr.png'} & left, left
+    # nothing is lost: the earlier report lies whole in a folder of its own
+    [aside] = [p for p in report.iterdir() if p.is_dir()]
+    assert aside.name.startswith('senses-replaced-') and str(aside) in result.stdout
+    assert {'senses.json', 'senses.md', 'senses.tex', 'sense_projections.png',
+            'sense_alignment_en-fr.png'} <= {p.name for p in aside.iterdir()}
+    assert json.loads((aside / 'senses.json').read_text())['analyses']['alignment'] == old_alignment
+
+
+def test_kept_results_must_share_the_weights_and_the_data():
+    identity = {'checkpoint': '/o/ckpt.pt', 'sha256': 'a' * 64, 'iter_num': 30, 'baseline': None,
+                'baseline_sha256': None, 'data_root': '/data', 'dataset': 'demo', 'languages': ['en', 'fr']}
+    assert identity_changes(identity, dict(identity, checkpoint='/moved/ckpt.pt')) == []  # same weights
+    assert identity_changes(identity, dict(identity, sha256='b' * 64)) == [
+        f"the checkpoint's weights differ (/o/ckpt.pt, iteration 30, sha256 {'a' * 12}... then; "
+        f"/o/ckpt.pt, iteration 30, sha256 {'b' * 12}... now)"]
+    assert identity_changes(identity, dict(identity, baseline='/g/ckpt.pt', baseline_sha256='c' * 64)) == [
+        f"the baseline's weights differ (none then; /g/ckpt.pt, sha256 {'c' * 12}... now)"]
+    changed = identity_changes(identity, dict(identity, data_root='/other', dataset='europarl',
+                                              languages=['en', 'de']))
+    assert [c.split(' (')[0] for c in changed] == ['the data root differs', 'the held-out dataset differs',
+                                                   'the languages of the held-out data differ']
+    # a report written before the weights were recorded: its results are not kept
+    old = {'out_dir': '/o', 'model_name': 'backpack-lm', 'iter_num': 30, 'baseline_out_dir': None}
+    assert identity_changes(old, identity) == [
+        'senses.json does not record the weights its results describe (an older version wrote it)']
+
+
+def test_the_files_a_result_lists_and_moving_them_aside(tmp_path):
+    result = {'language_pairs': {'en-fr': {'files': {'figure': 'a_en-fr.png', 'csv': 'a_en-fr.csv'}}},
+              'files': {'csv': 'a.csv', 'matrices': {'m': 'm.png'}, 'matrix_figure': None},
+              'pairs': [('bank', 'banque')]}
+    assert result_files(result) == {'a_en-fr.png', 'a_en-fr.csv', 'a.csv', 'm.png'}
+    (tmp_path / 'a.csv').write_text('x')
+    (tmp_path / 'keep.txt').write_text('y')
+    aside = move_aside(str(tmp_path), {'a.csv', 'm.png'})
+    assert os.path.basename(aside).startswith('senses-replaced-')
+    assert os.listdir(aside) == ['a.csv'] and (tmp_path / 'keep.txt').is_file()
+    assert move_aside(str(tmp_path), {'m.png'}) is None
+
+
+def test_the_header_names_the_split_of_the_results_shown():
+    modules = {'usage': import_module('senses.usage'), 'probe': import_module('senses.probe')}
+    one = {'usage': {'split': 'test'}, 'probe': {'split': 'test'}, 'alignment': {}}
+    assert data_line('demo', '/data', one, modules) == '- data: demo (test split) under /data'
+    assert data_line('demo', '/data', {'alignment': {}}, modules) == '- data: demo under /data'
+    two = {'usage': {'split': 'val'}, 'probe': {'split': 'test'}}
+    assert data_line('demo', '/data', two, modules) == (
+        '- data: demo under /data; held-out splits differ (val split: Sense usage per language; '
+        'test split: Polysemy probe)')
