@@ -194,8 +194,9 @@ def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(s
     assert result.returncode == 0, result.stderr[-3000:]
     old_alignment = json.loads((report / 'senses.json').read_text())['analyses']['alignment']
     write_checkpoint(str(out_dir), 'backpack-lm', str(setup / 'data'), meta, train_steps=2, seed=1)
-    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage')
+    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage', '--words=bank')
     assert result.returncode == 0, result.stderr[-3000:]
+    assert 'note: --words is read by projection, which this run does not run: not used' in result.stdout
     assert ("earlier results in" in result.stdout and "(projection, alignment) are not kept: the "
             "checkpoint's weights differ" in result.stdout), result.stdout
     summary = json.loads((report / 'senses.json').read_text())
@@ -212,6 +213,12 @@ def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(s
     assert {'senses.json', 'senses.md', 'senses.tex', 'sense_projections.png',
             'sense_alignment_en-fr.png'} <= {p.name for p in aside.iterdir()}
     assert json.loads((aside / 'senses.json').read_text())['analyses']['alignment'] == old_alignment
+    # the same weights, the analysis run again and skipped now: its figures leave the report too
+    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage', '--max_sentences=1')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'are not kept' not in result.stdout and 'did not write again moved to' in result.stdout
+    assert not [p for p in report.iterdir() if p.name.startswith('sense_usage')]
+    assert 'usage' in json.loads((report / 'senses.json').read_text())['skipped']
 
 
 def test_kept_results_must_share_the_weights_and_the_data():
