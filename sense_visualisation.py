@@ -214,6 +214,12 @@ def check_needs(needs):
         raise Skipped(f"needs gold sense annotation ({gold_dir(root, dataset)}/lexicon.tsv, "
                       f"written with the demo corpus by python data/demo/prepare.py); dataset "
                       f"'{dataset}' has none")
+    if 'heldout' in needs and not has_heldout_text(root, dataset, split):
+        other = 'test' if split == 'val' else 'val'
+        raise Skipped(f"needs the held-out {split} text of {dataset} ({', '.join(languages)}), which is "
+                      f"not there under {root}: prepare it (python data/{dataset}/prepare.py), or "
+                      f"choose --split={other}" + (f" (it has {other} text)" if has_heldout_text(root, dataset, other)
+                                                   else ''))
 
 
 # -----------------------------------------------------------------------------

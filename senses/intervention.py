@@ -39,7 +39,7 @@ from senses.vectors import (is_backpack, locate_occurrences, occurrence_batches,
                             occurrence_sense_weights, output_embedding)
 
 TITLE = 'Interventions'
-NEEDS = ('senses', 'gold')
+NEEDS = ('senses', 'gold', 'heldout')
 
 
 SPEC_HELP = "expected WORD:SENSES[=FACTOR];... e.g. 'bank:3,7' or 'bank:*=0.5;vol:2'"

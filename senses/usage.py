@@ -31,7 +31,7 @@ from senses.report import format_p, p_text
 from senses.vectors import output_embedding, padded_batch, sense_contributions, with_eot
 
 TITLE = 'Sense usage per language'
-NEEDS = ('senses',)
+NEEDS = ('senses', 'heldout')
 
 USAGE_METRICS = ('norm_share', 'logit_share', 'self_weight', 'logit_contribution')
 

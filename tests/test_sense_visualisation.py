@@ -6,6 +6,7 @@ import json
 import os
 from importlib import import_module
 import re
+import shutil
 import subprocess
 import sys
 
@@ -262,3 +263,19 @@ def test_the_header_names_the_split_of_the_results_shown():
     assert data_line('demo', '/data', two, modules) == (
         '- data: demo under /data; held-out splits differ (val split: Sense usage per language; '
         'test split: Polysemy probe)')
+
+
+def test_a_split_the_held_out_data_lacks_is_named_as_the_reason(setup, tmp_path):
+    """Not 'no occurrence could be scored' or 'no line uses a polysemous word': the held-out
+    text of the split is not there, and the other split is."""
+    shutil.copytree(setup / 'data', tmp_path / 'data')
+    for path in (tmp_path / 'data' / 'sensefix').glob('*_val.txt'):
+        path.unlink()
+    result = run(f'--out_dir={setup / "bkp"}', f'--data_root={tmp_path / "data"}', f'--report_dir={tmp_path / "r"}',
+                 '--split=val', '--analyses=usage,probe,intervention')
+    assert result.returncode == 0, result.stderr[-3000:]
+    skipped = json.loads((tmp_path / 'r' / 'senses.json').read_text())['skipped']
+    assert set(skipped) == {'usage', 'probe', 'intervention'}
+    for reason in skipped.values():
+        assert reason.startswith('needs the held-out val text of sensefix (en, fr)'), reason
+        assert 'choose --split=test (it has test text)' in reason
