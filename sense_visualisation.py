@@ -97,7 +97,7 @@ device = default_device()
 dtype = 'float32'  # 'float32', 'bfloat16', 'float16' or 'auto'
 ranges = dict(analyses=non_empty(), split=one_of('val', 'test'), max_sentences=at_least(1),
               multi_token=one_of('first', 'average'), top_k=at_least(1), report_words=at_least(0),
-              figure_words=at_least(0), max_pairs=at_least(1), intervention_senses=at_least(1),
+              figure_words=at_least(0), max_pairs=at_least(3), intervention_senses=at_least(1),
               intervention_prompts=at_least(1), max_new_tokens=at_least(1), n_permutations=at_least(1),
               n_bootstrap=at_least(1), seed=at_least(0), batch_size=at_least(1))
 # -----------------------------------------------------------------------------
@@ -147,7 +147,8 @@ if simlex and similarity_csv and 'similarity' in selected:
 _, dtype = resolve_device(device, dtype)
 ctx = autocast_context(device, dtype)
 torch.manual_seed(seed)
-report_dir = default_report_dir(report_dir, [out_dir])  # writable, checked before any work
+# writable, checked before any work; an out_dir given as its ckpt.pt file: the folder holding it
+report_dir = default_report_dir(report_dir, [os.path.dirname(checkpoint_path(out_dir)) or '.'])
 
 model, checkpoint = load_model(out_dir, device, model_name or None)
 label = checkpoint['model_name']
@@ -195,6 +196,14 @@ models = [(label, model, tok)] + ([baseline] if baseline else [])  # for the pro
 # the files and words the user gave, read (and checked) before any analysis runs: a mistake in
 # the last one's is found before the first has spent its time
 word_list = read_word_list(words, words_file) if 'projection' in selected else []
+for word, lang in word_list:
+    if lang and lang not in languages:
+        print(f"note: --words_file lists {word!r} as {lang}, a language the held-out data ({', '.join(languages)}) "
+              f"does not have: its table is headed {lang}")
+if 'intervention' in selected and is_backpack(model) and intervention_senses >= model.config.n_sense_vector:
+    raise UserError(f"--intervention_senses={intervention_senses} but the model has "
+                    f"{model.config.n_sense_vector} senses per token: choose at most "
+                    f"{model.config.n_sense_vector - 1} (all of them would zero the whole word for every meaning)")
 if 'alignment' in selected and translation_pairs:
     read_translation_files(translation_pairs, languages)
 if simlex and {'alignment', 'similarity'} & set(selected):
@@ -252,7 +261,7 @@ def write_report():
     write_json(summary_path, {'checkpoint': identity, 'config': config, 'analyses': results,
                               'skipped': skipped, 'seconds': timings})
     header = {'title': f"Sense analysis of {out_dir}",
-              'lines': [f"- checkpoint: {os.path.join(out_dir, 'ckpt.pt')} ({about}; sha256 "
+              'lines': [f"- checkpoint: {checkpoint_path(out_dir)} ({about}; sha256 "
                         f"{identity['sha256'][:12]}...)",
                         data_line(dataset, root, results, modules),
                         f"- languages: {', '.join(map(language_name, languages))}",

@@ -25,7 +25,7 @@ import re
 
 from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 from common.errors import UserError
-from common.languages import MULTISIMLEX_CODES
+from common.languages import MULTISIMLEX_CODES, language_code
 from common.text_input import read_text, read_text_lines
 
 # A balanced list of common parliamentary words, as translation pairs: the default words of the
@@ -62,9 +62,10 @@ def default_words(sense_lexicon=None, languages=('en', 'fr')):
 
 
 def read_word_list(words='', words_file=''):
-    """--words=a,b and/or --words_file=FILE (one word per line, or 'word<TAB>language';
-    '#' starts a comment) -> [(word, language or '')]; [] when neither is given. Given but
-    holding no word, either is an error (not a quiet fall back to the default words)."""
+    """--words=a,b and/or --words_file=FILE (one word per line, or 'word<TAB>language', the
+    language by code or name; '#' starts a comment) -> [(word, language code or '')]; [] when
+    neither is given. Given but holding no word, either is an error (not a quiet fall back to
+    the default words)."""
     result = [(w.strip(), '') for w in words.split(',') if w.strip()] if words else []
     if words and not result:
         raise UserError(f"--words={words!r} names no word: give comma-separated words "
@@ -77,7 +78,8 @@ def read_word_list(words='', words_file=''):
             line = line.split('#', 1)[0].strip()
             if line:
                 parts = line.split('\t')
-                from_file.append((parts[0].strip(), parts[1].strip() if len(parts) > 1 else ''))
+                language = parts[1].strip() if len(parts) > 1 else ''
+                from_file.append((parts[0].strip(), language_code(language) or language))
         if not from_file:
             raise UserError(f"--words_file={words_file} holds no word (it is empty, or only blank "
                             f"and '#' comment lines): it should hold one word per line, optionally "

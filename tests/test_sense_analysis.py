@@ -417,8 +417,9 @@ def test_multisimlex_and_csv_readers(tmp_path):
 
 def test_a_word_list_given_but_empty_is_refused_not_replaced_by_the_default_words(tmp_path):
     path = tmp_path / 'words.txt'
-    path.write_text('bank\t en\n# a comment\n\nbanque  # French\n')
-    assert read_word_list('river, ', str(path)) == [('river', ''), ('bank', 'en'), ('banque', '')]
+    path.write_text('bank\t en\n# a comment\n\nbanque  # French\nrive\tFrançais\nBank\tDeutsch\nx\txx\n')
+    assert read_word_list('river, ', str(path)) == [('river', ''), ('bank', 'en'), ('banque', ''),
+                                                    ('rive', 'fr'), ('Bank', 'de'), ('x', 'xx')]
     assert read_word_list() == []
     for text in ('', '\n\n', '# only comments\n   # and blanks\n\n'):
         path.write_text(text)

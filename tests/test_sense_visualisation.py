@@ -177,6 +177,9 @@ def test_user_mistakes_get_a_message(setup):
                  f'--words_file={setup / "no_words.txt"}')
     assert result.returncode != 0 and 'Traceback' not in result.stderr
     assert 'no_words.txt holds no word' in result.stderr and 'alignment...' not in result.stdout
+    result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=intervention',
+                 '--intervention_senses=4')
+    assert result.returncode != 0 and 'the model has 4 senses per token: choose at most 3' in result.stderr
     result = run(f'--out_dir={setup / "bkp"}', '--model_name=gpt2')
     assert result.returncode != 0 and 'backpack-lm' in result.stderr and 'Traceback' not in result.stderr
     result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=similarity',
@@ -279,3 +282,11 @@ def test_a_split_the_held_out_data_lacks_is_named_as_the_reason(setup, tmp_path)
     for reason in skipped.values():
         assert reason.startswith('needs the held-out val text of sensefix (en, fr)'), reason
         assert 'choose --split=test (it has test text)' in reason
+
+
+def test_an_out_dir_given_as_its_checkpoint_file_reports_beside_it(setup, tmp_path):
+    shutil.copy(setup / 'gpt' / 'ckpt.pt', tmp_path / 'ckpt.pt')
+    result = run(f'--out_dir={tmp_path / "ckpt.pt"}', '--analyses=similarity', f'--similarity_csv={setup / "sim.csv"}')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / 'senses.json').is_file() and (tmp_path / 'lexical_similarity.csv').is_file()
+    assert f"- checkpoint: {tmp_path / 'ckpt.pt'} (gpt2" in (tmp_path / 'senses.md').read_text()
