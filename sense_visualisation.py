@@ -147,8 +147,7 @@ if simlex and similarity_csv and 'similarity' in selected:
 _, dtype = resolve_device(device, dtype)
 ctx = autocast_context(device, dtype)
 torch.manual_seed(seed)
-# writable, checked before any work; an out_dir given as its ckpt.pt file: the folder holding it
-report_dir = default_report_dir(report_dir, [os.path.dirname(checkpoint_path(out_dir)) or '.'])
+report_dir = default_report_dir(report_dir, [out_dir])  # writable, checked before any work
 
 model, checkpoint = load_model(out_dir, device, model_name or None)
 label = checkpoint['model_name']

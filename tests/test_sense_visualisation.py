@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from evaluation.checkpoints import default_report_dir
 from sense_fixtures import write_checkpoint, write_sense_dataset
 from senses.report import data_line, identity_changes, markdown_report, move_aside, result_files
 
@@ -285,6 +286,9 @@ def test_a_split_the_held_out_data_lacks_is_named_as_the_reason(setup, tmp_path)
 
 
 def test_an_out_dir_given_as_its_checkpoint_file_reports_beside_it(setup, tmp_path):
+    # every evaluation script's default report folder (not 'report_dir=.../ckpt.pt is a file')
+    assert default_report_dir('', [str(tmp_path / 'ckpt.pt')]) == str(tmp_path)
+    assert default_report_dir('', [str(tmp_path / 'run')]) == str(tmp_path / 'run')
     shutil.copy(setup / 'gpt' / 'ckpt.pt', tmp_path / 'ckpt.pt')
     result = run(f'--out_dir={tmp_path / "ckpt.pt"}', '--analyses=similarity', f'--similarity_csv={setup / "sim.csv"}')
     assert result.returncode == 0, result.stderr[-3000:]
