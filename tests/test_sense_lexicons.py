@@ -313,6 +313,9 @@ def test_a_single_english_french_result_written_before_pairs_is_still_read():
            'multi_token': 'first', 'pairs': [['a', 'b']], 'files': {'figure': 'sense_alignment.png'}}
     assert alignment.headline(old, 100).startswith('- Cross-lingual alignment: sense k of an English word')
     assert '![alignment](sense_alignment.png)' in alignment.markdown(old)
+    # a result kept from a run of other options states its own p-value floor, not this run's
+    floor = dict(old, p_value=1 / 101)
+    assert 'permutation p <= 0.0099' in alignment.headline(floor, n_permutations=1000)
     assert language_pairs(['en', 'fr', 'de']) == [('en', 'fr'), ('en', 'de'), ('fr', 'de')]
 
 
