@@ -368,8 +368,8 @@ def read_multisimlex(directory, languages=('en', 'fr')):
 
 
 def read_similarity_csv(path, languages=()):
-    """A CSV with columns word1, word2, score (and optionally language1, language2, language
-    codes) -> pairs as read_multisimlex returns them; pair_type 'en-en', 'en-fr' etc. when the
+    """A CSV with columns word1, word2, score (and optionally language1, language2: language
+    codes or names) -> pairs as read_multisimlex returns them; pair_type 'en-en', 'en-fr' etc. when the
     languages are given (see pair_type), else 'all'."""
     if not os.path.exists(path):
         raise UserError(f"--similarity_csv={path}: no such file (columns word1,word2,score)")
@@ -379,13 +379,13 @@ def read_similarity_csv(path, languages=()):
     if missing:
         raise UserError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
                              f"header 'word1,word2,score' (optionally language1,language2)")
-    by_lower = {lang.lower(): lang for lang in languages}
     pairs = []
     for row in reader:
         if not any((value or '').strip() for value in row.values() if isinstance(value, str)):
             continue
         get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
-        language1, language2 = (by_lower.get(get(c).lower(), get(c)) for c in ('language1', 'language2'))
+        # a language by code, whatever its case, or by name ('French', 'français')
+        language1, language2 = (language_code(get(c), languages) or get(c) for c in ('language1', 'language2'))
         pairs.append(_pair(get('word1'), language1, get('word2'), language2,
                            _float_or_none(get('score')), languages))
     if not pairs:

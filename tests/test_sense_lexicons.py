@@ -140,9 +140,10 @@ def test_multisimlex_with_spanish_and_finnish(tmp_path):
 
 def test_similarity_csv_pair_types_for_any_codes(tmp_path):
     path = write(tmp_path / 'sim.csv', 'word1,word2,score,language1,language2\nhaus,house,4,DE,en\n'
-                                      'haus,baum,1,de,de\ncat,gato,5,en,es\ndog,hund,,en,\n')
+                                      'haus,baum,1,de,de\ncat,gato,5,en,es\ndog,hund,,en,\n'
+                                      'Haus,maison,5,Deutsch,French\n')
     pairs = read_similarity_csv(path, ['en', 'de'])
-    assert [p['pair_type'] for p in pairs] == ['en-de', 'de-de', 'en-es', 'all']
+    assert [p['pair_type'] for p in pairs] == ['en-de', 'de-de', 'en-es', 'all', 'de-fr']
     assert pairs[0]['language1'] == 'de' and pairs[3]['score'] is None
     assert pair_type('fr', 'en') == 'en-fr' and pair_type('fr', 'en', ['fr', 'en']) == 'fr-en'
 
