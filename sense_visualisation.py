@@ -128,10 +128,11 @@ ANALYSES = {
 requested = list(dict.fromkeys(a.strip().lower() for a in analyses.split(',') if a.strip()))
 selected = list(ANALYSES) if requested == ['all'] else requested
 unknown = [a for a in selected if a not in ANALYSES]
-if unknown:
+if unknown or not selected:
     hints = [f"{a!r}" + ''.join(f" (did you mean {close}?)" for close in difflib.get_close_matches(a, ANALYSES, 1))
              for a in unknown]
     raise UserError(f"--analyses={analyses}: " + (
+        "no analysis named" if not selected else
         "'all' runs every analysis: give it alone, or list the analyses" if unknown == ['all'] else
         f"{', '.join(hints)} {'is' if len(unknown) == 1 else 'are'} not an analysis")
         + f"; choose 'all' or some of {','.join(ANALYSES)}")

@@ -167,6 +167,8 @@ def test_user_mistakes_get_a_message(setup):
     assert "'projektion' (did you mean projection?) is not an analysis" in result.stderr
     result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=all,usage')
     assert result.returncode != 0 and "'all' runs every analysis: give it alone" in result.stderr
+    result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses= , ')
+    assert result.returncode != 0 and 'no analysis named' in result.stderr
     # the baseline is the model itself: refused, not compared with itself
     result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "bkp"}',
                  f'--report_dir={setup / "r3"}', '--analyses=probe')
@@ -290,7 +292,11 @@ def test_an_out_dir_given_as_its_checkpoint_file_reports_beside_it(setup, tmp_pa
     assert default_report_dir('', [str(tmp_path / 'ckpt.pt')]) == str(tmp_path)
     assert default_report_dir('', [str(tmp_path / 'run')]) == str(tmp_path / 'run')
     shutil.copy(setup / 'gpt' / 'ckpt.pt', tmp_path / 'ckpt.pt')
+    (tmp_path / 'senses.json').write_text('{"cut short')  # an earlier report, broken: set aside, said
     result = run(f'--out_dir={tmp_path / "ckpt.pt"}', '--analyses=similarity', f'--similarity_csv={setup / "sim.csv"}')
     assert result.returncode == 0, result.stderr[-3000:]
+    assert 'are not kept: senses.json cannot be read (JSONDecodeError' in result.stdout
+    [aside] = tmp_path.glob('senses-replaced-*')
+    assert (aside / 'senses.json').read_text() == '{"cut short'
     assert (tmp_path / 'senses.json').is_file() and (tmp_path / 'lexical_similarity.csv').is_file()
     assert f"- checkpoint: {tmp_path / 'ckpt.pt'} (gpt2" in (tmp_path / 'senses.md').read_text()
