@@ -129,8 +129,8 @@ requested = list(dict.fromkeys(a.strip().lower() for a in analyses.split(',') if
 selected = list(ANALYSES) if requested == ['all'] else requested
 unknown = [a for a in selected if a not in ANALYSES]
 if unknown or not selected:
-    hints = [f"{a!r}" + ''.join(f" (did you mean {close}?)" for close in difflib.get_close_matches(a, ANALYSES, 1))
-             for a in unknown]
+    hints = [f"{a!r}" + ''.join(f" (did you mean {close}?)"
+                                for close in difflib.get_close_matches(a, ANALYSES, 1)) for a in unknown]
     raise UserError(f"--analyses={analyses}: " + (
         "no analysis named" if not selected else
         "'all' runs every analysis: give it alone, or list the analyses" if unknown == ['all'] else
@@ -198,12 +198,13 @@ models = [(label, model, tok)] + ([baseline] if baseline else [])  # for the pro
 word_list = read_word_list(words, words_file) if 'projection' in selected else []
 for word, lang in word_list:
     if lang and lang not in languages:
-        print(f"note: --words_file lists {word!r} as {lang}, a language the held-out data ({', '.join(languages)}) "
-              f"does not have: its table is headed {lang}")
+        print(f"note: --words_file lists {word!r} as {lang}, a language the held-out data "
+              f"({', '.join(languages)}) does not have: its table is headed {lang}")
 if 'intervention' in selected and is_backpack(model) and intervention_senses >= model.config.n_sense_vector:
     raise UserError(f"--intervention_senses={intervention_senses} but the model has "
                     f"{model.config.n_sense_vector} senses per token: choose at most "
-                    f"{model.config.n_sense_vector - 1} (all of them would zero the whole word for every meaning)")
+                    f"{model.config.n_sense_vector - 1} (all of them would zero the whole word, "
+                    f"whichever meaning it has)")
 if 'alignment' in selected and translation_pairs:
     read_translation_files(translation_pairs, languages)
 if simlex and {'alignment', 'similarity'} & set(selected):
@@ -225,10 +226,10 @@ def check_needs(needs):
                       f"'{dataset}' has none")
     if 'heldout' in needs and not has_heldout_text(root, dataset, split):
         other = 'test' if split == 'val' else 'val'
-        raise Skipped(f"needs the held-out {split} text of {dataset} ({', '.join(languages)}), which is "
-                      f"not there under {root}: prepare it (python data/{dataset}/prepare.py), or "
-                      f"choose --split={other}" + (f" (it has {other} text)" if has_heldout_text(root, dataset, other)
-                                                   else ''))
+        has_other = f" (it has {other} text)" if has_heldout_text(root, dataset, other) else ''
+        raise Skipped(f"needs the held-out {split} text of {dataset} ({', '.join(languages)}), which "
+                      f"is not there under {root}: prepare it (python data/{dataset}/prepare.py), "
+                      f"or choose --split={other}{has_other}")
 
 
 # -----------------------------------------------------------------------------

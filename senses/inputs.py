@@ -299,8 +299,8 @@ def multisimlex_layout_error(directory, paths, words, scores=None):
     the columns expected and those found (scores: None when only translation.csv is read)."""
     def found(columns):
         names = list(columns)
-        return (', '.join(repr(n) for n in names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else '')
-                if names else 'no header')
+        more = f" and {len(names) - 12} more" if len(names) > 12 else ''
+        return ', '.join(repr(n) for n in names[:12]) + more if names else 'no header'
     example = ', '.join(f"'{iso3} 1', '{iso3} 2'" for iso3 in ('ENG', 'FRA'))
     expected = (f"{paths['translation']} needs two columns per language, its ISO 639-3 code and 1 or 2 "
                 f"({example}, ...; codes {', '.join(MULTISIMLEX_CODES)})")
@@ -385,7 +385,8 @@ def read_similarity_csv(path, languages=()):
             continue
         get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
         # a language by code, whatever its case, or by name ('French', 'français')
-        language1, language2 = (language_code(get(c), languages) or get(c) for c in ('language1', 'language2'))
+        language1, language2 = (language_code(get(c), languages) or get(c)
+                                for c in ('language1', 'language2'))
         pairs.append(_pair(get('word1'), language1, get('word2'), language2,
                            _float_or_none(get('score')), languages))
     if not pairs:

@@ -95,7 +95,7 @@ def _identity_value(identity, key):
     if key.endswith('sha256'):
         weights = 'checkpoint' if key == 'sha256' else 'baseline'
         where = identity.get(weights)
-        iteration = f"iteration {identity['iter_num']}, " if key == 'sha256' and 'iter_num' in identity else ''
+        iteration = f"iteration {identity.get('iter_num')}, " if key == 'sha256' else ''
         return (f"{where}, {iteration}sha256 {value[:12]}..." if value else
                 'none' if key == 'baseline_sha256' and key in identity else 'not recorded')
     if key == 'languages' and value:
@@ -134,9 +134,11 @@ def result_files(result):
 
 
 def move_aside(report_dir, names):
-    """Move those of the files `names` that are in report_dir into report_dir/senses-replaced-<time>/
-    (nothing is deleted); returns that folder, or None when there was nothing to move."""
-    present = sorted(n for n in set(names) if os.path.isfile(os.path.join(report_dir, n)))
+    """Move those of the files `names` (plain names, no folders) that are in report_dir into
+    report_dir/senses-replaced-<time>/ (nothing is deleted); returns that folder, or None when
+    there was nothing to move."""
+    present = sorted(n for n in set(names) if n == os.path.basename(n) and n not in ('.', '..')
+                     and os.path.isfile(os.path.join(report_dir, n)))
     if not present:
         return None
     aside = os.path.join(report_dir, f"senses-replaced-{time.strftime('%Y%m%d-%H%M%S')}")
