@@ -480,6 +480,23 @@ def test_sense_scale_specs(fixture_data):
         sense_scale_from_spec(gpt, tok, 'bank:1')
 
 
+def test_a_sense_scale_refuses_a_word_of_several_tokens_and_takes_a_token_by_id(fixture_data):
+    """Scaling the first piece of a split word (' b' of 'banana') would change every word made
+    with it: the word is refused, its tokens named, and id:N scales that one token."""
+    _, meta, tok = fixture_data
+    model = tiny_backpack(vocab_size=meta['vocab_size'])
+    pieces = tok.encode(' zqxjw')
+    assert len(pieces) > 1 and not surface_variant_tokens(tok, 'zqxjw')
+    with pytest.raises(UserError, match=rf"no single token .* {len(pieces)} tokens, "
+                                        rf"{re.escape(repr(tok.token_str(pieces[0])))} \(id:{pieces[0]}\)"):
+        sense_scale_from_spec(model, tok, 'zqxjw:3')
+    scale, described = sense_scale_from_spec(model, tok, f'id:{pieces[0]}:1=0.5')
+    assert described[0]['token_ids'] == [pieces[0]]
+    assert (scale == 0.5).sum() == 1 and scale[pieces[0], 1] == 0.5
+    with pytest.raises(UserError, match=r"token ids are 0\.\."):
+        sense_scale_from_spec(model, tok, f"id:{meta['vocab_size']}:1")
+
+
 def test_intervention_words_outside_the_gold_lexicon_are_named(fixture_data):
     root = fixture_data[0]
     lexicon = read_sense_lexicon(str(root / 'sensefix' / 'gold'))
@@ -506,8 +523,12 @@ def test_suppressing_the_sense_of_a_meaning_lowers_its_translation(selection):
     tok = WordTokenizer(ORACLE_WORDS)
     model = OracleBackpack(tok)
     chosen_on = oracle_occurrences() if selection == 'context' else None
-    result = intervention_study(model, tok, ORACLE_LEXICON, oracle_occurrences(), chosen_on,
-                                n_examples=0, n_bootstrap=100)
+    # a word of several tokens is skipped and said, as sample.py refuses it
+    split_word = {('zqx', 'en'): dict(ORACLE_LEXICON[('bank', 'en')], word='zqx')}
+    result = intervention_study(model, tok, {**ORACLE_LEXICON, **split_word}, oracle_occurrences(),
+                                chosen_on, n_examples=0, n_bootstrap=100)
+    assert any(note.startswith("sense scale for 'zqx': the word is no single token")
+               and note.endswith('; skipped') for note in result['notes'])
     assert result['selection'] == [selection]
     rows = {r['sense_id']: r for r in result['rows']}
     assert rows['bank/finance']['suppressed_senses'] == [0]
