@@ -25,6 +25,7 @@ describe the same weights and data (the sha256 of ckpt.pt and of the baseline's,
 the held-out dataset and its languages); else the earlier report is moved, whole, to
 report_dir/senses-replaced-<time>/, and the run says why. With a GPT-2 checkpoint, the analyses
 that need sense vectors say so and are skipped; the GPT-2 baselines (probe, similarity) still run.
+When every analysis chosen is skipped, the run says why and stops (status 1), writing nothing.
 """
 
 import difflib
@@ -242,13 +243,12 @@ try:
     changes = identity_changes(previous.get('checkpoint') or {}, identity) if previous else []
 except (ValueError, AttributeError) as e:  # not JSON, or not senses.json's
     previous, changes = {}, [f"senses.json cannot be read ({type(e).__name__}: {str(e)[:100]})"]
+replaced = None  # (its files, why): moved aside when this run has a result to write instead
 if changes:
     earlier = list(previous.get('analyses', {})) + list(previous.get('skipped', {}))
-    names = set(REPORT_FILES).union(*map(result_files, previous.get('analyses', {}).values()))
-    aside = move_aside(report_dir, names)
-    print(f"the earlier results in {report_dir}" + (f" ({', '.join(earlier)})" if earlier else '')
-          + " are not kept: " + '; '.join(changes)
-          + (f". Moved, with their senses.md and senses.json, to {aside}" if aside else ''))
+    replaced = (set(REPORT_FILES).union(*map(result_files, previous.get('analyses', {}).values())),
+                f"the earlier results in {report_dir}" + (f" ({', '.join(earlier)})" if earlier else '')
+                + " are not kept: " + '; '.join(changes))
     previous = {}
 results = dict(previous.get('analyses', {}))
 skipped = dict(previous.get('skipped', {}))
@@ -273,6 +273,7 @@ def write_report():
 
 
 stale = set()  # files of an earlier run of an analysis run now that this run does not write
+done = []  # the analyses of this run that have a result
 for name in selected:
     t0 = time.time()
     print(f"{name}...", flush=True)
@@ -282,6 +283,7 @@ for name in selected:
         check_needs(module.NEEDS)
         results[name] = run()
         skipped.pop(name, None)
+        done.append(name)
     except Skipped as reason:
         results.pop(name, None)
         skipped[name] = str(reason)
@@ -289,8 +291,18 @@ for name in selected:
     stale |= before - result_files(results.get(name, {}))
     timings[name] = round(time.time() - t0, 2)
     print(f"  {timings[name]:.1f}s")
-    write_report()
+    if done:  # until then, the earlier report stays as it was (a run of skips only writes none)
+        if replaced:
+            aside = move_aside(report_dir, replaced[0])
+            print(replaced[1] + (f". Moved, with their senses.md and senses.json, to {aside}"
+                                 if aside else ''))
+            replaced = None
+        write_report()
 
+if not done:
+    raise UserError("nothing to report: every analysis chosen was skipped ("
+                    + '; '.join(f"{name}: {skipped[name]}" for name in selected)
+                    + f"). {report_dir} is left as it was")
 aside = move_aside(report_dir, stale - set().union(*map(result_files, results.values())))
 if aside:
     print(f"files of earlier runs that this run did not write again moved to {aside}")

@@ -158,6 +158,13 @@ def test_a_gpt2_checkpoint_skips_the_sense_analyses_and_runs_the_baselines(setup
     assert {(r['probe'], r['decision']) for r in summary['analyses']['probe']['overall']} == {
         ('token_embedding', 'raw'), ('output', 'raw'), ('output', 'centred')}
     assert {r['representation'] for r in summary['analyses']['similarity']['rows']} == {'token embedding'}
+    # only analyses it skips: said, status 1, and the report of the same weights left as it was
+    before = {p.name: p.read_bytes() for p in report.iterdir()}
+    result = run(f'--out_dir={setup / "gpt"}', f'--report_dir={report}', '--analyses=projection')
+    assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+    assert ('nothing to report: every analysis chosen was skipped (projection: needs sense vectors, '
+            f'but {setup / "gpt"} holds a gpt2 model') in result.stderr
+    assert {p.name: p.read_bytes() for p in report.iterdir()} == before
     assert '## Skipped' in (report / 'senses.md').read_text()
 
 
@@ -201,6 +208,11 @@ def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(s
     assert result.returncode == 0, result.stderr[-3000:]
     old_alignment = json.loads((report / 'senses.json').read_text())['analyses']['alignment']
     write_checkpoint(str(out_dir), 'backpack-lm', str(setup / 'data'), meta, train_steps=2, seed=1)
+    # a run of skips only moves nothing aside: the earlier report stays whole where it was
+    before = {p.name: p.read_bytes() for p in report.iterdir()}
+    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage', '--max_sentences=1')
+    assert result.returncode == 1 and 'every analysis chosen was skipped (usage: ' in result.stderr
+    assert {p.name: p.read_bytes() for p in report.iterdir()} == before and 'not kept' not in result.stdout
     result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage', '--words=bank')
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'note: --words is read by projection, which this run does not run: not used' in result.stdout
@@ -220,8 +232,10 @@ def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(s
     assert {'senses.json', 'senses.md', 'senses.tex', 'sense_projections.png',
             'sense_alignment_en-fr.png'} <= {p.name for p in aside.iterdir()}
     assert json.loads((aside / 'senses.json').read_text())['analyses']['alignment'] == old_alignment
-    # the same weights, the analysis run again and skipped now: its figures leave the report too
-    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage', '--max_sentences=1')
+    # the same weights, the analysis run again and skipped now beside one that runs: its figures
+    # leave the report too
+    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage,projection',
+                 '--words=bank', '--max_sentences=1')
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'are not kept' not in result.stdout and 'did not write again moved to' in result.stdout
     assert not [p for p in report.iterdir() if p.name.startswith('sense_usage')]
@@ -279,12 +293,11 @@ def test_a_split_the_held_out_data_lacks_is_named_as_the_reason(setup, tmp_path)
         path.unlink()
     result = run(f'--out_dir={setup / "bkp"}', f'--data_root={tmp_path / "data"}', f'--report_dir={tmp_path / "r"}',
                  '--split=val', '--analyses=usage,probe,intervention')
-    assert result.returncode == 0, result.stderr[-3000:]
-    skipped = json.loads((tmp_path / 'r' / 'senses.json').read_text())['skipped']
-    assert set(skipped) == {'usage', 'probe', 'intervention'}
-    for reason in skipped.values():
-        assert reason.startswith('needs the held-out val text of sensefix (en, fr)'), reason
-        assert 'choose --split=test (it has test text)' in reason
+    assert result.returncode == 1 and not (tmp_path / 'r' / 'senses.json').exists(), result.stderr[-3000:]
+    for name in ('usage', 'probe', 'intervention'):
+        assert (f"{name}: needs the held-out val text of sensefix (en, fr), which is not there under "
+                f"{tmp_path / 'data'}: prepare it (python data/sensefix/prepare.py), or choose "
+                f"--split=test (it has test text)") in result.stderr, result.stderr[-3000:]
 
 
 def test_an_out_dir_given_as_its_checkpoint_file_reports_beside_it(setup, tmp_path):
