@@ -125,10 +125,10 @@ def lines_read_by_all(readers, lines):
 
 
 def default_report_dir(report_dir, out_dirs):
-    """--report_dir, else the (first) checkpoint's out_dir; checked writable before any work, but
-    created only with the report (the writers make it), so a run stopped before its end leaves
-    no empty folder behind."""
-    report_dir = report_dir or out_dirs[0]
+    """--report_dir, else the (first) checkpoint's out_dir (the folder holding it when given as
+    its .pt file); checked writable before any work, but created only with the report (the
+    writers make it), so a run stopped before its end leaves no empty folder behind."""
+    report_dir = report_dir or os.path.dirname(checkpoint_path(out_dirs[0])) or '.'
     if os.path.exists(report_dir):
         prepare_out_dir(report_dir, key='report_dir')
         return report_dir

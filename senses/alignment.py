@@ -286,7 +286,8 @@ def markdown(result):
 
 
 def headline(result, n_permutations=None):
-    """The alignment in one sentence (demo.py's report)."""
+    """The alignment in one sentence (demo.py's report). n_permutations: for a result that does
+    not record its own (the floor of its p-values depends on it)."""
     pairs = results_by_pair(result)
     if len(pairs) == 1:
         one = next(iter(pairs.values()))
@@ -294,10 +295,12 @@ def headline(result, n_permutations=None):
         return (f"- Cross-lingual alignment: sense k of {_article(first)} {first} word is closer (cosine) "
                 f"to sense k of its {second} translation than to the translation's other senses: "
                 f"diagonal minus off-diagonal {one['statistic']:.3f}, against {one['null_mean']:.3f} "
-                f"for shuffled pairs (permutation p {format_p(one['p_value'], n_permutations)}, "
+                f"for shuffled pairs (permutation p "
+                f"{format_p(one['p_value'], one.get('n_permutations', n_permutations))}, "
                 f"{one['n_pairs']} pairs).")
     return ("- Cross-lingual alignment: sense k of a word against sense k of its translation, "
             "diagonal minus off-diagonal per pair of languages, against shuffled pairs: "
             + '; '.join(f"{pair_name(*r['languages'])} {r['statistic']:.3f} against "
-                        f"{r['null_mean']:.3f} (permutation p {format_p(r['p_value'], n_permutations)}, "
+                        f"{r['null_mean']:.3f} (permutation p "
+                        f"{format_p(r['p_value'], r.get('n_permutations', n_permutations))}, "
                         f"{r['n_pairs']} pairs)" for r in pairs.values()) + '.')

@@ -30,7 +30,7 @@ from senses.vectors import (is_backpack, locate_occurrences, occurrence_vectors,
                             word_embeddings, word_sense_vectors)
 
 TITLE = 'Polysemy probe'
-NEEDS = ('gold',)
+NEEDS = ('gold', 'heldout')
 
 
 PROBES = {
