@@ -71,12 +71,14 @@ report_dir = ''  # default: bench/ under the current folder
 seed = 1337
 sweep = ''  # 'block_size:256,512,1024' (or n_sense_vector, batch_size): one entry per point
 speed_items = 32  # cloze items and perplexity windows for the evaluation speeds (0 skips them)
-ranges = dict(block_size=at_least(1), batch_size=at_least(1), n_layer=at_least(1), n_embd=at_least(1),
+ranges = dict(block_size=at_least(1), batch_size=at_least(1), n_layer=at_least(1),
+              n_embd=at_least(1),
               # each head, and each sense, gets an equal share of n_embd (a swept n_sense_vector is
               # checked point by point in parse_sweep)
               n_head=at_least(1) & divisor_of('n_embd'),
               n_sense_vector=at_least(1) & divisor_of('n_embd').only_if(
-                  lambda c: not str(c['sweep']).startswith('n_sense_vector:'), "unless --sweep varies it"),
+                  lambda c: not str(c['sweep']).startswith('n_sense_vector:'),
+                  "unless --sweep varies it"),
               sense_intermediate_scale=at_least(1),
               warmup_steps=at_least(0), timed_steps=at_least(1), eval_steps=at_least(1),
               prompt_tokens=at_least(1), new_tokens=at_least(1), generation_repeats=at_least(1),
@@ -168,8 +170,8 @@ def draw_batches(data):
     batches come from the training split's evaluation stream: every dataset has a training split,
     and the models have not trained on them."""
     def draw(n, stream='train'):
-        return [data.get_batch('train', batch_size, block_size, seed, step, 0, 1.0, None, device, stream)
-                for step in range(n)]
+        return [data.get_batch('train', batch_size, block_size, seed, step, 0, 1.0, None, device,
+                               stream) for step in range(n)]
     return draw(warmup_steps + timed_steps), draw(eval_steps + 1, 'eval'), draw(memory_steps)
 
 
@@ -522,10 +524,10 @@ def check_imports():
         except ImportError:
             missing.append(name)
     if missing:
-        raise UserError(f"bench.py needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
-                        f"not installed here: pip install {' '.join(missing)} (or pip install -r "
-                        f"requirements.txt)" + ("; or skip the tokenization measurements with "
-                                                "--tokenize_megabytes=0" if not sweep else ""))
+        skip = "" if sweep else "; or leave out the tokenization measures: --tokenize_megabytes=0"
+        raise UserError(f"bench.py needs {', '.join(missing)}, which "
+                        f"{'is' if len(missing) == 1 else 'are'} not installed here: pip install "
+                        f"{' '.join(missing)} (or: pip install -r requirements.txt){skip}")
 
 
 def setup():

@@ -123,7 +123,8 @@ def below(bound):
 
 def divisor_of(bound):
     """A whole number that divides bound (a number or, by name, another key's value)."""
-    text = f"a divisor of {bound}" + (f" (the value of --{bound})" if isinstance(bound, str) else "")
+    text = f"a divisor of {bound}" + (f" (the value of --{bound})" if isinstance(bound, str)
+                                       else "")
     return Range(lambda v, c: (_number(v) and v != 0 and _number(_bound(bound, c))
                                and _bound(bound, c) % v == 0), text)
 

@@ -54,7 +54,8 @@ if start.startswith('FILE:'):
     prompt_file = start[len('FILE:'):]
     start = read_text(prompt_file, '--start=FILE:')
     if not start.strip():
-        print(f"note: the prompt file {prompt_file} holds no text: the samples start from a new line")
+        print(f"note: the prompt file {prompt_file} holds no text: the samples start from a "
+              f"new line")
 prompt = model_prompt_ids(model, tok, start, '--start')
 if len(prompt) > model.config.block_size:
     print(f"note: the prompt has {len(prompt)} tokens; the model sees the last "
@@ -69,8 +70,8 @@ if sense_scale:
               + (f" ({s['note']})" if s['note'] else ''))
 
 if temperature == 0 and num_samples > 1:
-    print(f"note: --temperature=0 always takes the most likely token, so the {num_samples} samples would "
-          f"be the same: printing one (a temperature above 0 draws different ones)")
+    print(f"note: --temperature=0 always takes the most likely token, so the {num_samples} "
+          f"samples would be the same: printing one (a temperature above 0 draws different ones)")
     num_samples = 1
 
 for text in sample_texts(model, tok, start, num_samples, max_new_tokens, temperature, top_k, seed,

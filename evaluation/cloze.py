@@ -268,7 +268,8 @@ def items_with_rows(tok, items, contexts, rows):
         if ids_without_rows(context, rows):
             why = f"its context holds tokens the model has no row for (ids >= {rows})"
         elif ids_without_rows(answer, rows):
-            why = f"its answer {item.answer!r} is written with {missing_rows_message(tok, answer, rows)}"
+            why = (f"its answer {item.answer!r} is written with "
+                   f"{missing_rows_message(tok, answer, rows)}")
         else:
             kept.append(item)
             kept_contexts.append(context)

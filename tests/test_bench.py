@@ -85,10 +85,12 @@ def bench_functions(monkeypatch, *args):
 def test_sizes_that_do_not_divide_n_embd_are_refused_before_any_work(monkeypatch):
     with pytest.raises(UserError) as refused:
         bench_functions(monkeypatch, '--n_embd=32', '--n_head=5', '--n_sense_vector=5')
-    assert '--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd)' in str(refused.value)
+    assert ('--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd)'
+            in str(refused.value))
     assert '--n_sense_vector=5: must be >= 1 and a divisor of n_embd' in str(refused.value)
     # a swept n_sense_vector is checked point by point, not the value the sweep replaces
-    bench = bench_functions(monkeypatch, '--n_embd=48', '--n_sense_vector=5', '--sweep=n_sense_vector:4,8')
+    bench = bench_functions(monkeypatch, '--n_embd=48', '--n_sense_vector=5',
+                            '--sweep=n_sense_vector:4,8')
     assert bench['parse_sweep'](bench['sweep']) == ('n_sense_vector', [4, 8])
 
 
@@ -100,7 +102,8 @@ def test_a_report_dir_that_cannot_be_written_is_refused_before_any_work(monkeypa
         bench['setup']()  # before the data (which does not exist) is even looked at
     assert a_file.read_text() == 'mine'
     bench = bench_functions(monkeypatch, f'--report_dir={tmp_path}', '--data_root=/nonexistent')
-    monkeypatch.setattr(os, 'access', lambda path, mode: False)  # read-only; the tests may run as root
+    # read-only (the tests may run as root, who may write anywhere)
+    monkeypatch.setattr(os, 'access', lambda path, mode: False)
     with pytest.raises(UserError, match='cannot be written'):
         bench['setup']()
 
@@ -117,8 +120,8 @@ def test_each_measurement_gets_the_batches_it_asks_for(monkeypatch, tmp_path_fac
     """--eval_steps was capped at warmup_steps + timed_steps - 1, and at 0 the run failed after
     all its measuring (no median of no times)."""
     data_root = tiny_data_root(tmp_path_factory)
-    bench = bench_functions(monkeypatch, *TINY, '--warmup_steps=0', '--timed_steps=1', '--eval_steps=3',
-                            '--memory_steps=2')
+    bench = bench_functions(monkeypatch, *TINY, '--warmup_steps=0', '--timed_steps=1',
+                            '--eval_steps=3', '--memory_steps=2')
     training, evaluation, memory = bench['draw_batches'](PreparedData(data_root, [DATASET]))
     assert (len(training), len(evaluation), len(memory)) == (1, 4, 2)
     assert all(x.shape == (4, 32) for x, _ in training + evaluation + memory)
