@@ -66,8 +66,7 @@ forward_kwargs = {}
 if sense_scale:
     forward_kwargs['token_sense_scale'], scaled = sense_scale_from_spec(model, tok, sense_scale)
     for s in scaled:
-        print(f"scaling senses {s['senses']} of {s['word']} (tokens {s['tokens']}) by {s['factor']}"
-              + (f" ({s['note']})" if s['note'] else ''))
+        print(f"scaling senses {s['senses']} of {s['word']} (tokens {s['tokens']}) by {s['factor']}")
 
 if temperature == 0 and num_samples > 1:
     print(f"note: --temperature=0 always takes the most likely token, so the {num_samples} "

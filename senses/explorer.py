@@ -283,7 +283,6 @@ def steer_view(model, tokenizer, prompt, word='', senses='', factor='0', seed=13
         entry = (checked_word(word, 'word to steer'), _parsed(parse_senses, senses, 'senses'),
                  _parsed(parse_factor, factor, 'factor'))
         scale, scaled = sense_scale_for_words(model, tokenizer, [entry])
-        notes += [s['note'] for s in scaled if s['note']]
     else:
         notes.append(NO_STEERING)
 

@@ -139,7 +139,7 @@ def word_scale_tokens(tokenizer, word, vocab_size):
 
 def sense_scale_from_spec(model, tokenizer, spec):
     """(V, K) factors from a spec (see the module docstring) and a description of what is
-    scaled: [{'word', 'token_ids', 'tokens', 'senses', 'factor', 'note'}]."""
+    scaled: [{'word', 'token_ids', 'tokens', 'senses', 'factor'}]."""
     return sense_scale_for_words(model, tokenizer, parse_sense_scale_spec(spec))
 
 
@@ -155,8 +155,7 @@ def sense_scale_for_words(model, tokenizer, entries):
         scaled.append((ids, senses, factor))
         described.append({'word': word, 'token_ids': ids,
                           'tokens': [tokenizer.token_str(i) for i in ids],
-                          'senses': senses if senses is not None else 'all', 'factor': factor,
-                          'note': ''})
+                          'senses': senses if senses is not None else 'all', 'factor': factor})
     return sense_scale(model, scaled), described
 
 

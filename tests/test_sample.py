@@ -43,12 +43,13 @@ def test_sense_scale_steers_a_backpack_and_is_refused_for_gpt2(tmp_path_factory)
     greedy = ['--num_samples=1', '--max_new_tokens=12', '--temperature=0', '--device=cpu',
               '--start=The committee']
     sampled = ['--num_samples=2', '--max_new_tokens=30', '--temperature=1.0', '--seed=3',
-               '--device=cpu', '--start=The committee']
+               '--device=cpu', '--start=The committee supports the budget']
     plain = run_script('sample.py', f'--out_dir={backpack}', *sampled).stdout
+    # single tokens: a word of several tokens is refused (senses.intervention.word_scale_tokens)
     steered = run_script('sample.py', f'--out_dir={backpack}', *sampled,
-                         '--sense_scale=committee:*;supports:*;the:*').stdout
+                         '--sense_scale=budget:*;the:*').stdout
     lines = steered.split('\n')
-    assert lines[0].startswith('scaling senses all of committee')
+    assert lines[0].startswith('scaling senses all of budget')
     # same seed, other distributions: removing those senses changes the continuations
     assert '\n'.join(l for l in lines if not l.startswith('scaling senses')) != plain
     gpt = tiny_checkpoint(tmp_path_factory, 'gpt2')
