@@ -385,7 +385,7 @@ def measure_evaluation_speeds(models, data, ctx):
     if not lines:
         print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
         return None
-    tok = load_tokenizer(data.tokenizer, data.data_root)
+    tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
     lang = sorted(lines)[0]
     stride = max(1, block_size // 2)
     stream = tok.encode_lines_with_eot(lines[lang])[:block_size + stride * (speed_items - 1)]
@@ -430,10 +430,10 @@ def nanogpt_prepare(lines, tok, out_path):
     concatenated shard by shard into a .bin memmap."""
     from datasets import Dataset, disable_progress_bars
     disable_progress_bars()
-    encoding, eot = tok.encoding, tok.eot_token
+    eot = tok.eot_token
 
     def process(example):
-        ids = encoding.encode_ordinary(example['text'])
+        ids = tok.encode(example['text'])  # tiktoken's encode_ordinary for ours, as nanoGPT
         ids.append(eot)
         return {'ids': ids, 'len': len(ids)}
 
@@ -466,7 +466,7 @@ def measure_prepare(data):
     n = min(len(lines[lang]) for lang in languages)
     size = sum(len(line.encode('utf-8')) for line in lines[languages[0]][:n])
     repeat = max(1, int(tokenize_megabytes * 1e6 // max(size, 1)))
-    tok = load_tokenizer(data.tokenizer, data.data_root)
+    tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
         raw = {}
@@ -661,7 +661,7 @@ def measure_tokenization(data):
         return None
     size = sum(len(line.encode('utf-8')) for line in lines)
     repeat = max(1, int(tokenize_megabytes * 1e6 // max(size, 1)))
-    tok = load_tokenizer(data.tokenizer, data.data_root)
+    tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
     result = tokenization_throughput(lines * repeat, tok, num_proc=tokenize_processes)
     print(f"tokenization: {result['batch_mb_per_s']:.1f} MB/s in batches on {tokenize_processes} "
           f"processes ({result['batch_one_process_mb_per_s']:.1f} MB/s on one), "

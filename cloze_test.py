@@ -11,7 +11,10 @@ Several checkpoints compared, 500 items per dataset and language:
 $ python cloze_test.py --out_dirs=out-gpt2-mini,out-bkp-mini-16 --max_items=500 --report_dir=out-compare
 
 The model, its datasets, data root and tokenizer come from the checkpoint (--data_root and
---list_of_datasets override the last ones); a training config file may be given first.
+--list_of_datasets override the last ones); a training config file may be given first. The same
+checkpoint given twice in --out_dirs (a,./a or a,a/ckpt.pt) is refused; two files of the same
+weights (a copy) are scored both, with a note. A --k above --beam_width is noted on screen and
+in cloze.md: the beam then holds fewer candidates than the top-k asks for (a lower bound).
 
 Writes to --report_dir (default: the out_dir of the (first) checkpoint):
   cloze.md, cloze.csv      one row per checkpoint, dataset and language (code and name)
@@ -25,18 +28,21 @@ Writes to --report_dir (default: the out_dir of the (first) checkpoint):
   where the metrics of one dataset and language are
     items, top1_hits, top1_accuracy, top1_accuracy_ci95: [low, high], topk_hits, topk_accuracy,
     topk_accuracy_ci95,
-    skipped_lines (held-out lines that gave no item), and what produced them: out_dir,
-    model_name, iter_num, source ('<split> split' or the cloze file), k, beam_width,
-    case_sensitive, min_context_words;
-  and, when items of the cloze files were skipped, skipped_items: [{file, line, id, reason}]
-  (malformed, an answer that can never be a hit, a language the model lacks; --strict=True refuses
-  them instead).
+    skipped_lines (held-out lines that gave no item, and items skipped) and skipped_lines_by_reason,
+    and what produced them: out_dir, checkpoint_sha256 (of its ckpt.pt: which weights), model_name,
+    iter_num, source ('<split> split' or the cloze file), k, beam_width, case_sensitive,
+    min_context_words;
+  and, when items were skipped, skipped_items: [{file, line, id, kind, reason}] (the cloze file or
+  held-out file and its line; malformed, an answer that can never be a hit, a language the model
+  lacks (with out_dir), tokens the model has no row for (with out_dir); --strict=True refuses the
+  first three instead). When no item at all is scored, the script ends by counting these reasons.
 """
 
 import json
 import os
 import sys
 import time
+from collections import Counter
 
 import torch
 from tqdm import tqdm
@@ -44,13 +50,15 @@ from tqdm import tqdm
 from common.checkpoint import load_model
 from common.device_setup import autocast_context, default_device, resolve_device
 from common.reporting import write_text
-from configurator import at_least, configure, one_of
-from evaluation.cloze import (accuracy, context_ids, file_item_groups, is_hit, items_from_lines, predict_items,
-                              read_cloze_file, tokenizer_classes)
-from evaluation.results import BarChart, CheckpointResults, with_ci95
+from configurator import at_least, configure, distinct, one_of
+from evaluation.cloze import (accuracy, check_cloze_file_names, context_ids, file_item_groups, is_hit,
+                              items_from_lines, predict_items, read_cloze_file, skip_hints, skipped_item,
+                              tokenizer_classes)
+from evaluation.results import BarChart, CheckpointResults, skip_summary, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
-                                    default_report_dir, file_label, untrained_languages_note)
-from data.prepared import dataset_languages, read_heldout_lines
+                                    default_report_dir, file_label, one_text_per_dataset,
+                                    untrained_languages_note)
+from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)
@@ -72,7 +80,8 @@ report_dir = ''  # '' -> the (first) checkpoint's out_dir
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
 ranges = dict(split=one_of('test', 'val'), min_context_words=at_least(1), max_items=at_least(0),
-              beam_width=at_least(1), k=at_least(1), max_word_tokens=at_least(1), batch_size=at_least(1))
+              beam_width=at_least(1), k=at_least(1), max_word_tokens=at_least(1), batch_size=at_least(1),
+              list_of_datasets=distinct())
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
@@ -81,16 +90,31 @@ config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 _, dtype = resolve_device(device, dtype)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
+if not cloze_files:
+    one_text_per_dataset(checkpoints, data_root, list_of_datasets, split)
 autocast = autocast_context(device, dtype)
-skipped_items = []  # malformed items of the cloze files, and those whose answer can never be a hit
+# a top-k wider than the beam is noted, not refused: a quick run with a narrow beam stays possible
+beam_note = (f"--k={k} is above --beam_width={beam_width}: the search keeps {beam_width} candidates per "
+             f"token step, so the top-{k} holds only the words they lead to and top-{k} accuracy is a "
+             f"lower bound (--beam_width={k} or more gives a full top-{k})") if k > beam_width else ''
+if beam_note:
+    print(f"note: {beam_note}")
+skipped_items = []  # every item left out, where it comes from and why (cloze.skipped_item)
+skipped_lines = Counter()  # why held-out lines gave no item, over every checkpoint
+check_cloze_file_names(cloze_files)
 file_items = {path: read_cloze_file(path, skipped=None if strict else skipped_items)
               for path in cloze_files}
 
 
-def report_skipped(problems):
-    for p in problems:
+NO_ROW = 'tokens the model has no row for'  # a tokenizer with more tokens than the model has rows
+
+
+def report_skipped(problems, at_most=20):
+    for p in problems[:at_most]:
         print(f"  skipped {p['file']}, line {p['line']}" + (f" (id {p['id']})" if p['id'] else '')
               + f": {p['reason']}")
+    if len(problems) > at_most:
+        print(f"  ... and {len(problems) - at_most:,} more (all in cloze.json: skipped_items)")
 
 
 if skipped_items:
@@ -100,6 +124,7 @@ if skipped_items:
 # -----------------------------------------------------------------------------
 # every checkpoint: its items per dataset and language, the beam search over them, the hits
 results = CheckpointResults(checkpoints)
+predictions_files = {}
 for ckpt_dir in checkpoints:
     model, checkpoint = load_model(ckpt_dir, device, model_name if len(checkpoints) == 1 else None)
     if model.config.block_size <= max_word_tokens + 1:
@@ -116,8 +141,8 @@ for ckpt_dir in checkpoints:
                              f"({lacking[0]['reason']}); without --strict=True they are skipped")
         if lacking:
             print(f"{len(lacking)} item(s) in a language the model lacks, skipped:")
-            report_skipped(lacking[:20])
-            skipped_items.extend(p for p in lacking if p not in skipped_items)
+            report_skipped(lacking)
+            skipped_items.extend({**p, 'out_dir': ckpt_dir} for p in lacking)
     else:  # items from the held-out text, tokenized with the model's tokenizer
         groups = {}
         for dataset in datasets:
@@ -126,8 +151,10 @@ for ckpt_dir in checkpoints:
                 print(note)
             for lang in dataset_languages(root, dataset):
                 lines = read_heldout_lines(root, dataset, lang, split)
-                items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items)
+                items, skipped = items_from_lines(lines, dataset, lang, split, min_context_words, max_items,
+                                                  path=heldout_path(root, dataset, lang, split))
                 groups[(dataset, lang)] = (items, f'{split} split', skipped)
+                skipped_lines.update(skipped)
     print(f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}; "
           f"{sum(len(g[0]) for g in groups.values()):,} items from "
           f"{', '.join(cloze_files) if cloze_files else f'the {split} split of ' + ', '.join(datasets)}; "
@@ -137,19 +164,23 @@ for ckpt_dir in checkpoints:
         t0 = time.time()
         if not items and not cloze_files:
             # listed with 0 items all the same: the language was evaluated and gave nothing
-            print(f"  {dataset}/{lang}: none of its {skipped:,} {split} lines gives an item (a last "
-                  f"word of letters after a space and at least {min_context_words} words): lower "
-                  f"--min_context_words, or give --cloze_files for a language that does not put "
-                  f"spaces between words")
+            print(f"  {dataset}/{lang}: none of its {sum(skipped.values()):,} {split} lines gives an "
+                  f"item (a last word of letters after a space and at least {min_context_words} words "
+                  f"before it): {skip_summary(skipped) or 'the file is empty'}"
+                  + ''.join(f"; {hint}" for hint in skip_hints(skipped)))
         contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
         readable = [max(c) < model.config.vocab_size for c in contexts]
-        if not all(readable):  # a tokenizer with more tokens than the model has rows
-            unreadable = len(readable) - sum(readable)
-            print(f"  {dataset}/{lang}: {unreadable:,} items skipped: they hold tokens the model "
+        unreadable = [{**skipped_item(item, NO_ROW,
+                                      f"its context holds tokens the model has no row for (ids >= "
+                                      f"{model.config.vocab_size})"), 'out_dir': ckpt_dir}
+                      for item, ok in zip(items, readable) if not ok]
+        if unreadable:  # a tokenizer with more tokens than the model has rows
+            print(f"  {dataset}/{lang}: {len(unreadable):,} items skipped: they hold tokens the model "
                   f"has no row for")
+            report_skipped(unreadable)
+            skipped_items.extend(unreadable)
             items = [item for item, ok in zip(items, readable) if ok]
             contexts = [c for c, ok in zip(contexts, readable) if ok]
-            skipped += unreadable
         progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', leave=False,
                                         disable=None)
         predictions = predict_items(model, contexts, classes, beam_width, k, max_word_tokens,
@@ -165,27 +196,36 @@ for ckpt_dir in checkpoints:
                             'logprobs': [round(s, 4) for _, s in words],
                             'top1_hit': top1[-1], 'topk_hit': topk[-1]})
         metrics = accuracy(top1, topk)
-        metrics.update(skipped_lines=skipped, out_dir=ckpt_dir, model_name=checkpoint['model_name'],
+        by_reason = skipped + Counter({NO_ROW: len(unreadable)})  # Counter's + drops a count of 0
+        metrics.update(skipped_lines=sum(by_reason.values()), skipped_lines_by_reason=dict(by_reason),
+                       out_dir=ckpt_dir, model_name=checkpoint['model_name'],
                        iter_num=checkpoint.get('iter_num'), source=source, k=k,
                        beam_width=beam_width, case_sensitive=case_sensitive,
                        min_context_words=min_context_words)
         results.add(ckpt_dir, dataset, lang, metrics)
-        print(f"  {dataset}/{lang}: {metrics['items']:,} items: top-1 {metrics['top1_accuracy']:.1%} "
+        print(f"  {dataset}/{lang}: " + ("0 items" if not metrics['items'] else
+              f"{metrics['items']:,} items: top-1 {metrics['top1_accuracy']:.1%} "
               f"({metrics['top1_hits']}), top-{k} {metrics['topk_accuracy']:.1%} "
-              f"({metrics['topk_hits']}) ({time.time() - t0:.1f}s)")
+              f"({metrics['topk_hits']}) ({time.time() - t0:.1f}s)"))
     name = ('cloze_predictions.jsonl' if len(checkpoints) == 1
             else f'cloze_predictions_{file_label(ckpt_dir)}.jsonl')
-    write_text(os.path.join(report_dir, name),
-               ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
+    predictions_files[name] = records  # written with the results, when there are any
     del model
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 
 # -----------------------------------------------------------------------------
-# the outputs: cloze.md, .csv, .json and .png in report_dir (the predictions are written above)
-if not results.rows:
-    raise SystemExit("no cloze items: the held-out lines are all too short "
-                     "(lower --min_context_words) or the cloze files are empty")
+# the outputs: the predictions, cloze.md, .csv, .json and .png in report_dir
+if not any(row['items'] for row in results.rows):
+    # the reasons recorded above, counted: not a guess at what usually goes wrong
+    why = skip_summary(skipped_lines + Counter(p['kind'] for p in skipped_items))
+    raise SystemExit(f"no cloze item was scored; skipped, and why: "
+                     f"{why or 'nothing: the held-out files or the cloze files are empty'}"
+                     + ''.join(f"; {hint}" for hint in skip_hints(skipped_lines))
+                     + (" (the skipped items are listed above)" if skipped_items else ''))
+for name, records in predictions_files.items():
+    write_text(os.path.join(report_dir, name),
+               ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
 
 
 def accuracy_cell(name):
@@ -198,11 +238,12 @@ results.write(
     report_dir, 'cloze',
     header=(f"Cloze test ({', '.join(checkpoints)}): the masked last word guessed by beam search "
             f"(beam width {beam_width}); a hit is an exact whole-word match"
-            f"{'' if case_sensitive else ' (case-insensitive)'}; 95% Wilson intervals.\n\n"),
+            f"{'' if case_sensitive else ' (case-insensitive)'}; 95% Wilson intervals."
+            f"{f' Note: {beam_note}.' if beam_note else ''}\n\n"),
     table_columns=['model_name', 'dataset', 'language', 'items',
                    ('top-1 [95% CI] (hits)', accuracy_cell('top1')),
                    (f'top-{k} [95% CI] (hits)', accuracy_cell('topk'))],
-    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'source', 'items',
+    csv_columns=['model', 'checkpoint_sha256', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'source', 'items',
                  'skipped_lines', 'top1_hits', 'top1_accuracy', 'top1_accuracy_ci95_low',
                  'top1_accuracy_ci95_high', 'topk_hits', 'topk_accuracy', 'topk_accuracy_ci95_low',
                  'topk_accuracy_ci95_high', 'k', 'beam_width', 'case_sensitive', 'min_context_words'],

@@ -8,9 +8,11 @@ in train.py and the other scripts, e.g.
 
     python train.py config/train_small_16.py --out_dir=out-bkp-small-16 --model_name=backpack-lm
 
-What it adds to nanoGPT's: an unknown key is an error naming the closest valid keys; a value of
-the wrong type is an error naming the key, the expected type and the value; and a script states
-the valid range of its keys once, next to the defaults, in a dict given to configure:
+What it adds to nanoGPT's: an unknown key is an error naming the closest valid keys (a config
+file that does not exist, the closest config files); a value of the wrong type is an error naming
+the key, the expected type, the value and how to write it (a whole float such as 6e5 is accepted
+for an int, true/false in any case for a bool); and a script states the valid range of its keys
+once, next to the defaults, in a dict given to configure:
 
     eval_interval = 2000
     split = 'test'
@@ -31,6 +33,7 @@ import os
 from common.errors import UserError, exit_on_user_error
 
 CONFIG_TYPES = (bool, int, float, str, list, tuple, type(None))
+CONFIG_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'config')
 
 
 class ConfigError(UserError):
@@ -132,6 +135,12 @@ def non_empty():
     return Range(lambda v, c: len(v.strip() if isinstance(v, str) else v) > 0, "not empty")
 
 
+def distinct():
+    """A list whose items are all different: a dataset or a file named twice would be read and
+    reported twice, as if it were two."""
+    return Range(lambda v, c: len(set(v)) == len(v), "a list naming each item once")
+
+
 def check_ranges(config, ranges, problems=()):
     """Raise one ConfigError listing every value out of its range, and the problems (sentences
     about several keys) the script found itself; nothing when all is well."""
@@ -141,6 +150,15 @@ def check_ranges(config, ranges, problems=()):
         raise ConfigError(f"{len(problems)} value(s) out of range:\n  " + '\n  '.join(problems))
 
 
+def _config_files_like(path):
+    """The config files (*.py) with names closest to path: in the folder it names, and in the
+    project's config/ folder."""
+    folders = {os.path.relpath(CONFIG_FOLDER)} | ({os.path.dirname(path)} if os.path.dirname(path) else set())
+    files = {os.path.normpath(os.path.join(folder, name)) for folder in folders if os.path.isdir(folder)
+             for name in os.listdir(folder) if name.endswith('.py')}
+    return difflib.get_close_matches(os.path.normpath(path), sorted(files), n=3, cutoff=0.6)
+
+
 def _unknown_key(key, keys, origin):
     close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
@@ -148,21 +166,37 @@ def _unknown_key(key, keys, origin):
                        f"Valid keys: {', '.join(sorted(keys))}")
 
 
-def _checked(key, value, default, origin):
-    """value converted to the type of the default, or an error saying what was expected."""
-    if default is None or value is None:
+def _checked(key, value, current, default, origin, on_command_line):
+    """value converted to the type of the key's current value, or an error saying what was
+    expected and how to write it."""
+    if current is None or value is None:
         return value
-    expected = type(default)
+    expected = type(current)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if expected is int and isinstance(value, float) and value.is_integer():
+        return int(value)  # max_iters=6e5
+    if expected is bool and isinstance(value, str) and value.lower() in ('true', 'false'):
+        return value.lower() == 'true'
     if expected in (list, tuple) and isinstance(value, (list, tuple)):
         return expected(value)
     if expected in (list, tuple) and isinstance(value, str):
         return expected(v.strip() for v in value.split(',') if v.strip())  # --a=x,y
     if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
         return value
-    raise ConfigError(f"key '{key}' expects {expected.__name__} (default {default!r}) but got "
-                      f"{value!r} of type {type(value).__name__} ({origin})")
+    # a config file or an earlier argument may have set the value the new one was checked against
+    shown = f"default {default!r}" if current == default else f"current value {current!r}, default {default!r}"
+    message = (f"key '{key}' expects {expected.__name__} ({shown}) but got {value!r} of type "
+               f"{type(value).__name__} ({origin})")
+    form = (lambda v: f"--{key}={v!r}") if on_command_line else (lambda v: f"{key} = {v!r}")
+    if expected is bool:
+        message += f": write {form(True)} or {form(False)}"
+    elif expected is int:
+        near = sorted({math.floor(value), math.ceil(value)}) if _number(value) else [current]
+        message += f": write a whole number, e.g. {' or '.join(map(form, near))}"
+    elif expected is float:
+        message += f": write a number, e.g. {form(current)}"
+    raise ConfigError(message)
 
 
 def _parse_value(text):
@@ -184,11 +218,18 @@ def configure(namespace, argv, ranges=None, strict_files=True):
     keys = config_keys(namespace)
     unknown = sorted(set(ranges or {}) - set(keys))
     assert not unknown, f"ranges for keys the script does not have: {unknown}"
+    defaults = {k: namespace[k] for k in keys}
     for arg in argv:
-        if not arg.startswith('--'):
-            if not os.path.isfile(arg):
-                raise ConfigError(f"config file '{arg}' not found (arguments are config files "
-                                  f"and --key=value overrides)")
+        if arg.startswith('--'):
+            if '=' not in arg:
+                raise ConfigError(f"'{arg}' has no value: write --key=value, e.g. "
+                                  f"--{arg[2:] or 'batch_size'}=...")
+            key, text = arg[2:].split('=', 1)
+            if key not in keys:
+                raise _unknown_key(key, keys, f"from {arg}")
+            value = text if isinstance(namespace[key], str) else _parse_value(text)
+            namespace[key] = _checked(key, value, namespace[key], defaults[key], f"from {arg}", True)
+        elif os.path.isfile(arg):
             file_namespace = {k: namespace[k] for k in keys}
             try:
                 with open(arg) as f:
@@ -202,17 +243,15 @@ def configure(namespace, argv, ranges=None, strict_files=True):
                     if strict_files:
                         raise _unknown_key(key, keys, f"set in {arg}")
                     continue
-                namespace[key] = _checked(key, value, namespace[key], f"in {arg}")
+                namespace[key] = _checked(key, value, namespace[key], defaults[key], f"in {arg}", False)
+        elif arg.startswith('-'):
+            raise ConfigError(f"'{arg}' is not a config file, and an override starts with two dashes: "
+                              f"write --{arg.lstrip('-')}")
         else:
-            if '=' not in arg:
-                raise ConfigError(f"'{arg}' has no value: write --key=value, e.g. "
-                                  f"--{arg[2:] or 'batch_size'}=...")
-            key, text = arg[2:].split('=', 1)
-            if key not in keys:
-                raise _unknown_key(key, keys, f"from {arg}")
-            default = namespace[key]
-            value = text if isinstance(default, str) else _parse_value(text)
-            namespace[key] = _checked(key, value, default, f"from {arg}")
+            close = _config_files_like(arg)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
+            raise ConfigError(f"config file '{arg}' not found (arguments are config files and "
+                              f"--key=value overrides).{hint}")
     config = {k: namespace[k] for k in keys}
     check_ranges(config, ranges or {})
     return config

@@ -6,7 +6,8 @@ folder, or a hub id), into DIR/ckpt.pt with its tokenizer beside it:
 $ python convert_checkpoint.py --source=checkpoints/mini-backpack-16/ckpt.pt --tokenizer=BkpTokenizer.json/ --out_dir=out-orig-mini-backpack-16
 $ python convert_checkpoint.py --source=stanfordnlp/backpack-gpt2 --out_dir=out-backpack-gpt2
 $ python convert_checkpoint.py --source=path/to/gpt2_folder --out_dir=out-gpt2-hf
-Export one of ours (config.json, model.safetensors, tokenizer.json, tokenizer_config.json):
+Export one of ours (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) into a
+new or empty folder; end-of-text is its begin, end and padding token:
 $ python convert_checkpoint.py --source=out-bkp-mini-16 --hf_dir=hf-bkp-mini-16
 
 The converted model computes the source's logits (float32, relative error < 1e-5: see
@@ -22,6 +23,7 @@ import socket
 import sys
 import tempfile
 
+import numpy as np
 import torch
 
 from common import tokenizer as tokenizer_module
@@ -107,34 +109,39 @@ def source_tokenizer(source_path, model_args):
          f"was trained with (the original project's: its folder tokenizer/BkpTokenizer.json/)")
 
 
-def unreadable_tokens_warning(tok, rows):
+def unreadable_tokens_warning(tok, rows, consequence):
     """The tokens a model of `rows` rows cannot embed, named; None when there is none."""
-    if tok.n_vocab <= rows:
+    missing = tokenizer_module.tokens_without_rows(tok, rows)
+    if not missing:
         return None
-    names = ', '.join(f"{i} {tok.token_str(i)!r}" for i in range(rows, min(tok.n_vocab, rows + 10)))
-    more = f" and {tok.n_vocab - rows - 10} more" if tok.n_vocab - rows > 10 else ''
-    return (f"warning: the tokenizer has {tok.n_vocab} tokens but the model only {rows} rows: it "
-            f"cannot read token id(s) {names}{more}. The evaluation scripts skip and count the "
-            f"lines that need them.")
+    return (f"warning: the tokenizer has {tok.n_vocab} ids, among them "
+            f"{tokenizer_module.missing_rows_message(tok, missing, rows)}. {consequence}")
 
 
 def import_model():
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        fail(f"--out_dir={out_dir} is a file, not a folder: choose a folder for the checkpoint")
     if os.path.isfile(os.path.join(out_dir, CKPT_NAME)):
         fail(f"{out_dir}/{CKPT_NAME} exists: choose another --out_dir (a conversion never "
              f"overwrites a checkpoint)")
     source_path = resolve_source(source)
     model_name, model_args, state = read_source(source_path, source_format)
     tok, tokenizer_path = source_tokenizer(source_path, model_args)
-    warning = unreadable_tokens_warning(tok, model_args['vocab_size'])
+    existing = os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE)
+    if tokenizer_path and os.path.isfile(existing) and \
+            tokenizer_module.file_sha256(existing) != tok.sha256:
+        fail(f"{existing} exists and is another tokenizer than {tokenizer_path}: choose another "
+             f"--out_dir (a conversion never overwrites a file it did not write)")
+    warning = unreadable_tokens_warning(
+        tok, model_args['vocab_size'], "The evaluation scripts skip and count the lines that need "
+        "them; the other tools refuse such text, naming the tokens.")
     if warning:
         print(warning)
     with torch.device('meta'):  # its configuration and counts only: the weights are `state`'s
         model = build_model(model_name, **model_args)
     os.makedirs(out_dir, exist_ok=True)
     if tokenizer_path:
-        tmp = os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE + '.tmp')
-        shutil.copyfile(tokenizer_path, tmp)
-        os.replace(tmp, os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE))
+        tokenizer_module.copy_hf_tokenizer(tokenizer_path, out_dir)
     save_checkpoint({
         'model': {k: v.contiguous() for k, v in state.items()}, 'model_name': model_name, 'model_args': model_args_of(model),
         'config': {'converted_from': source, 'source_format': source_format},
@@ -146,17 +153,50 @@ def import_model():
           f"parameters; tokenizer {tok.name} ({tok.n_vocab} tokens)")
 
 
+def export_destination_problem(path):
+    """Why --hf_dir=path cannot receive an export, or None: it must be new or an empty folder
+    (an export never mixes its files with a user's, nor replaces them)."""
+    if os.path.isdir(path):
+        if os.listdir(path):
+            return f"--hf_dir={path} exists and is not empty: choose a new folder"
+        return None
+    if os.path.lexists(path):
+        return f"--hf_dir={path} is a file, not a folder: choose a new folder for the export"
+    parent = os.path.dirname(os.path.abspath(path))
+    existing = parent
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"--hf_dir={path}: {existing} is a file, so no folder can be made under it"
+    return None
+
+
+def folder_permissions():
+    """The mode a folder made with os.mkdir gets: 0o777 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
 def export_model():
-    if os.path.exists(hf_dir) and os.listdir(hf_dir):
-        fail(f"--hf_dir={hf_dir} exists and is not empty: choose a new folder")
+    problem = export_destination_problem(hf_dir)
+    if problem:
+        fail(problem)
     model, checkpoint = load_model(source)
-    config_json, weights = hf_export(model)
     root = data_root or (checkpoint.get('data') or {}).get('data_root') or 'data'
     tok = checkpoint_tokenizer(checkpoint, root, model)
+    warning = unreadable_tokens_warning(
+        tok, model.config.vocab_size, "The exported tokenizer still produces them: text that "
+        "needs them cannot be given to the exported model.")
+    if warning:
+        print(warning)
+    config_json, weights = hf_export(model, tok.eot_token)
     tokenizer_json = tokenizer_module.hf_tokenizer_json(tok)  # the same ids, as a tokenizer.json
     parent = os.path.dirname(os.path.abspath(hf_dir))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.hf_export_', dir=parent)  # renamed into place when complete
+    # renamed into place when complete; made as any folder is (mkdtemp's would be the owner's only)
+    tmp = tempfile.mkdtemp(prefix='.hf_export_', dir=parent)
+    os.chmod(tmp, folder_permissions())
     try:
         from safetensors.torch import save_file
         save_file(weights, os.path.join(tmp, 'model.safetensors'), metadata={'format': 'pt'})
@@ -167,10 +207,23 @@ def export_model():
         eot = tokenizer_module.EOT
         with open(os.path.join(tmp, 'tokenizer_config.json'), 'w') as f:
             json.dump({'tokenizer_class': 'PreTrainedTokenizerFast', 'bos_token': eot,
-                       'eos_token': eot, 'unk_token': eot,
+                       'eos_token': eot, 'unk_token': eot, 'pad_token': eot,
                        'model_max_length': model.config.block_size}, f, indent=2)
+        rows = tokenizer_module.token_rows(tok, model.config.vocab_size)
+        no_token = np.flatnonzero(~rows).tolist()
+        if no_token:  # rows past the tokenizer: generate must never draw them
+            with open(os.path.join(tmp, 'generation_config.json'), 'w') as f:
+                json.dump({'bos_token_id': tok.eot_token, 'eos_token_id': tok.eot_token,
+                           'pad_token_id': tok.eot_token, 'suppress_tokens': no_token}, f)
+        file_mode = folder_permissions() & 0o666
+        for name in os.listdir(tmp):
+            os.chmod(os.path.join(tmp, name), file_mode)
         if os.path.isdir(hf_dir):
-            os.rmdir(hf_dir)
+            try:
+                os.rmdir(hf_dir)  # empty when checked
+            except OSError:
+                fail(f"--hf_dir={hf_dir} is no longer empty: something wrote there during the "
+                     f"export. Nothing of it was changed; choose a new folder")
         os.replace(tmp, hf_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

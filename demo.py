@@ -14,26 +14,31 @@ writes out/demo/report.md (with its figures beside it). Steps, each a script you
                                                        interventions
   6. the report: out/demo/report.md
 
-A step whose output is already there is skipped (a finished checkpoint, a prepared corpus); run
-with --fresh=True to redo everything. Other options: --max_iters=N (both models, for a quicker or
-longer run), --seed=N (another initialisation and order of batches), --device=cuda.
+A step whose output is already there is skipped (a finished checkpoint, a prepared corpus). Ctrl-C
+stops the demo after the training it interrupts has saved its checkpoint; python demo.py again
+resumes that training (same seed, corpus and settings), and starts over only a model trained
+otherwise, whose files train.py moves aside. Run with --fresh=True to redo everything: it removes
+what the demo writes in out_root (gpt2/, backpack/, perplexity/, cloze/, senses/, report.md) and
+nothing else; other files there are left as they are, and named. Other options: --out_root=DIR,
+--max_iters=N (both models, for a quicker or longer run), --seed=N (another initialisation and order
+of batches), --device=cuda.
 """
 
 import csv
 import os
 import re
-import shutil
+import signal
 import subprocess
 import sys
 import time
 
 import torch
 
-from common.checkpoint import CKPT_NAME, load_checkpoint_file, model_from_checkpoint
+from common.checkpoint import load_checkpoint_file, model_from_checkpoint
 from configurator import at_least, configure
 from common.device_setup import default_device
-from common.errors import UserError
 from common.reporting import markdown_table, read_json, write_text
+from common.run_folder import prepare_out_dir, remove_outputs, run_progress
 from data.prepared import SPLITS, prepared_datasets, read_meta
 from senses import alignment, intervention, probe
 
@@ -54,33 +59,60 @@ config = configure(globals(), sys.argv[1:], ranges)
 # -----------------------------------------------------------------------------
 REPO = os.path.dirname(os.path.abspath(__file__))
 MODELS = {'gpt2': 'config/train_demo_gpt2.py', 'backpack': 'config/train_demo_backpack.py'}
+REPORT_STEPS = ('perplexity', 'cloze', 'senses')
+REPORT_NAME = 'report.md'
+DEMO_OUTPUTS = (*MODELS, *REPORT_STEPS, REPORT_NAME)  # all it writes in out_root: what --fresh removes
 out_dirs = {name: os.path.join(out_root, name) for name in MODELS}
-report_dirs = {step: os.path.join(out_root, step) for step in ('perplexity', 'cloze', 'senses')}
+report_dirs = {step: os.path.join(out_root, step) for step in REPORT_STEPS}
 timings = []
 
 
-def run(title, args):
-    """Run one step as its own process (the scripts are what a user would run by hand)."""
+def run(title, args, training=None):
+    """Run one step as its own process (the scripts are what a user would run by hand). training:
+    (out_dir, settings) of a training step, to say what an interruption saved."""
     print(f"\n=== {title}\n$ {' '.join(['python'] + args)}", flush=True)
     start = time.time()
-    result = subprocess.run([sys.executable] + args, cwd=REPO)
-    if result.returncode != 0:
-        raise SystemExit(f"demo stopped: '{' '.join(args)}' failed (exit code {result.returncode}); "
+    process = subprocess.Popen([sys.executable] + args, cwd=REPO)
+    try:
+        returncode = process.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the whole foreground process group, the step too: it stops by itself
+        # (train.py after saving its checkpoint), so wait for it instead of killing it mid-save
+        print(f"\ndemo: Ctrl-C; waiting for {args[0]} to stop", file=sys.stderr, flush=True)
+        returncode = wait_through_interrupts(process)
+        stopped_by_interrupt(title, training)
+    if returncode == 128 + signal.SIGINT:  # the step alone was interrupted
+        stopped_by_interrupt(title, training)
+    if returncode != 0:
+        raise SystemExit(f"demo stopped: '{' '.join(args)}' failed (exit code {returncode}); "
                          f"its messages are above. Fix what they say and run python demo.py "
                          f"again: finished steps are not redone.")
     timings.append((title, time.time() - start))
 
 
-def finished_checkpoint(out_dir, iterations):
-    path = os.path.join(out_dir, CKPT_NAME)
-    if not os.path.isfile(path):
-        return False
-    try:
-        ckpt = load_checkpoint_file(path)
-    except UserError:
-        return False
-    return (ckpt['iter_num'] >= iterations and ckpt['config'].get('seed') == seed
-            and ckpt['data']['tokenizer'] == read_meta(data_root, 'demo')['tokenizer'])
+def wait_through_interrupts(process):
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:  # a second Ctrl-C reaches the step too, which then stops at once
+            pass
+
+
+def stopped_by_interrupt(title, training):
+    """End the demo after an interrupted step, saying what was kept and how to go on."""
+    message = f"demo stopped by Ctrl-C during '{title}'."
+    if training:
+        out_dir, settings = training
+        progress = run_progress(out_dir, settings, demo_tokenizer())
+        if progress:
+            message += (f" The training was saved in {out_dir} at iteration {progress} of "
+                        f"{settings['max_iters']}: python demo.py again resumes it.")
+        else:
+            message += " Nothing of that training was saved: python demo.py again starts it over."
+    else:
+        message += " Finished steps are kept: python demo.py again goes on from this step."
+    print(message, file=sys.stderr)
+    raise SystemExit(128 + signal.SIGINT)
 
 
 def config_values(config_file):
@@ -89,10 +121,29 @@ def config_values(config_file):
     return values
 
 
+def training_settings(config_file):
+    """What train.py is given for one model (its config file, then the demo's overrides), out_dir
+    and the machine aside: a checkpoint trained with these settings is this demo's, to resume."""
+    settings = {k: v for k, v in config_values(config_file).items() if k != 'out_dir'}
+    iterations = max_iters or settings['max_iters']
+    # warmup < lr_decay_iters, for short runs too
+    settings.update(max_iters=iterations, lr_decay_iters=iterations,
+                    warmup_iters=min(settings['warmup_iters'], iterations // 10), seed=seed)
+    return settings
+
+
+def demo_tokenizer():
+    return read_meta(data_root, 'demo')['tokenizer']
+
+
 started = time.time()
-if fresh and os.path.isdir(out_root):
-    shutil.rmtree(out_root)
-os.makedirs(out_root, exist_ok=True)
+if fresh:
+    removed, kept = remove_outputs(out_root, DEMO_OUTPUTS)
+    if removed:
+        print(f"--fresh=True: removed the demo's {', '.join(removed)} from {out_root}")
+    if kept:
+        print(f"--fresh=True: left {', '.join(kept)} in {out_root} as they were (not the demo's)")
+prepare_out_dir(out_root, key='out_root')  # or say why it cannot be written
 
 # 1. data
 if fresh or 'demo' not in prepared_datasets(data_root):
@@ -103,16 +154,23 @@ else:
 
 # 2. training, same number of tokens for both models
 for name, config_file in MODELS.items():
-    defaults = config_values(config_file)
-    iterations = max_iters or defaults['max_iters']
-    warmup = min(defaults['warmup_iters'], iterations // 10)  # warmup < lr_decay_iters, for short runs too
-    overrides = [f'--out_dir={out_dirs[name]}', f'--data_root={data_root}', f'--device={device}',
-                 f'--max_iters={iterations}', f'--lr_decay_iters={iterations}', f'--warmup_iters={warmup}',
-                 f'--seed={seed}', '--overwrite=True']  # an unfinished run of an earlier demo is moved aside
-    if finished_checkpoint(out_dirs[name], iterations):
+    settings = training_settings(config_file)
+    iterations = settings['max_iters']
+    progress = run_progress(out_dirs[name], settings, demo_tokenizer())
+    if progress is not None and progress >= iterations:
         print(f"=== 2. {name}: a finished checkpoint is in {out_dirs[name]} (--fresh=True retrains)")
         continue
-    run(f'2. training {name}', ['train.py', config_file] + overrides)
+    overrides = [f'--out_dir={out_dirs[name]}', f'--data_root={data_root}', f'--device={device}',
+                 *(f'--{key}={settings[key]}' for key in ('max_iters', 'lr_decay_iters', 'warmup_iters', 'seed')),
+                 # this demo's unfinished run goes on; any other run there is moved aside
+                 '--init_from=resume' if progress is not None else '--overwrite=True']
+    run(f'2. training {name}', ['train.py', config_file] + overrides, (out_dirs[name], settings))
+    progress = run_progress(out_dirs[name], settings, demo_tokenizer())
+    if progress is None or progress < iterations:  # stopped early, e.g. by a SIGTERM of its own
+        raise SystemExit(f"demo stopped: the training of {name} ended at iteration {progress or 0} of "
+                         f"{iterations}, and evaluating it beside a finished model would compare "
+                         f"unequal runs. python demo.py again "
+                         + ("resumes it." if progress else "trains it again."))
 
 # 3-5. evaluation
 both = ','.join(out_dirs[name] for name in MODELS)
@@ -257,7 +315,7 @@ they are the numbers that compare English with French, whose text takes more tok
 Steps and their wall time on this machine ({device}, {torch.get_num_threads()} threads):
 """ + '\n'.join(f"- {title}: {seconds:.0f} s" for title, seconds in timings) + \
     f"\n- total: {time.time() - started:.0f} s\n"
-report_path = os.path.join(out_root, 'report.md')
+report_path = os.path.join(out_root, REPORT_NAME)
 write_text(report_path, report)
 print(f"\ndone in {time.time() - started:.0f} s: the report is {os.path.abspath(report_path)}")
 print(f"explore the Backpack in the browser: python explore.py --out_dir={out_dirs['backpack']}")

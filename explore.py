@@ -25,7 +25,7 @@ import torch
 from common.checkpoint import load_model
 from configurator import at_least, between, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
-from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
+from evaluation.checkpoints import checkpoint_data_root, checkpoint_tokenizer
 from senses.explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page, describe_model,
                              steer_page, word_page)
 from senses.vectors import is_backpack
@@ -57,8 +57,7 @@ with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET) as probe:
                          f"port, or the host is not an address of this machine; pass --port=N "
                          f"or --host=ADDRESS")
 model, checkpoint = load_model(out_dir, device, model_name or None)
-root, _ = checkpoint_datasets(checkpoint, data_root)
-tok = checkpoint_tokenizer(checkpoint, root, model)
+tok = checkpoint_tokenizer(checkpoint, checkpoint_data_root(checkpoint, data_root), model)
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports sent anywhere
 import gradio as gr  # noqa: E402 (after the checks above: importing it takes seconds)
 
@@ -95,7 +94,7 @@ def show_steer(prompt, word, senses, factor, seed, max_new_tokens, temperature):
 
 
 with gr.Blocks(title=f"Sense explorer: {out_dir}") as app:
-    gr.Markdown(f"## Sense explorer: `{out_dir}`\n{describe_model(model, checkpoint)}",
+    gr.Markdown(f"## Sense explorer: `{out_dir}`\n{describe_model(model, checkpoint, tok)}",
                 elem_id='model_description')
     with gr.Tabs():
         with gr.Tab("Word senses", id='word_tab'):
@@ -173,6 +172,6 @@ with gr.Blocks(title=f"Sense explorer: {out_dir}") as app:
 _, local_url, share_url = app.launch(server_name=host, server_port=port, share=share, quiet=True,
                                      prevent_thread_lock=True, css=PAGE_CSS, ssr_mode=False,
                                      footer_links=[])
-print(f"exploring {out_dir} ({describe_model(model)}) at {local_url}"
+print(f"exploring {out_dir} ({describe_model(model, tokenizer=tok)}) at {local_url}"
       + (f" and publicly at {share_url}" if share_url else ''), flush=True)
 app.block_thread()

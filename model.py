@@ -333,11 +333,12 @@ class LanguageModel(nn.Module):
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, use_cache=True,
-                 generator=None, **forward_kwargs):
+                 generator=None, allowed=None, **forward_kwargs):
         """Continue each sequence of idx (B, T) by max_new_tokens tokens. temperature 0 is
-        greedy decoding. With use_cache, keys, values (and for the Backpack, sense keys and
-        sense vectors) of earlier positions are kept; once the context is longer than
-        block_size, the window is recomputed from scratch, exactly like without the cache."""
+        greedy decoding; allowed, a bool (padded vocabulary,), the only ids that may be drawn.
+        With use_cache, keys, values (and for the Backpack, sense keys and sense vectors) of
+        earlier positions are kept; once the context is longer than block_size, the window is
+        recomputed from scratch, exactly like without the cache."""
         cache = None
         fed = 0  # how many tokens of idx the cache holds
         for _ in range(max_new_tokens):
@@ -356,6 +357,8 @@ class LanguageModel(nn.Module):
             else:
                 logits, _ = self(idx_cond, **forward_kwargs)
             logits = logits[:, -1, :]
+            if allowed is not None:  # rows that are no token of the tokenizer: never drawn
+                logits = logits.masked_fill(~allowed, float('-inf'))
             if temperature == 0:
                 idx_next = logits.argmax(dim=-1, keepdim=True)
             else:

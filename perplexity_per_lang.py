@@ -26,23 +26,27 @@ Writes to --report_dir (default: the out_dir of the (first) checkpoint):
   where the metrics of one dataset and language are
     token_perplexity, word_perplexity, bits_per_byte, each with <metric>_ci95: [low, high],
     nll_per_token (nats), nll_total, tokens, words, bytes, lines,
-    and what produced them: out_dir, model_name, iter_num, split, block_size, stride.
+    and what produced them: out_dir, checkpoint_sha256 (of its ckpt.pt: which weights, since an
+    out_dir may be trained into again), model_name, iter_num, split, block_size, stride.
+The same checkpoint given twice in --out_dirs (a,./a or a,a/ckpt.pt) is refused; two files of the
+same weights (a copy) are scored both, with a note.
 """
 
 import sys
 import time
+from collections import Counter
 
 import torch
 from tqdm import tqdm
 
 from common.checkpoint import load_model
 from common.device_setup import autocast_context, default_device, resolve_device
-from configurator import at_least, configure, one_of
+from configurator import at_least, configure, distinct, one_of
 from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll
-from evaluation.results import BarChart, CheckpointResults, with_ci95
+from evaluation.results import BarChart, CheckpointResults, skip_summary, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
                                     checkpoint_tokenizer, default_report_dir, lines_read_by_all,
-                                    untrained_languages_note)
+                                    one_text_per_dataset, untrained_languages_note)
 from data.prepared import (bin_mismatch, dataset_languages, prepared_with, read_heldout_lines,
                            tokenize_lines)
 
@@ -61,7 +65,8 @@ bootstrap_resamples = 1000
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
 ranges = dict(split=one_of('test', 'val'), stride=at_least(0), batch_size=at_least(1),
-              max_lines=at_least(0), bootstrap_resamples=at_least(1))
+              max_lines=at_least(0), bootstrap_resamples=at_least(1),
+              list_of_datasets=distinct())
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
@@ -70,6 +75,7 @@ config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 _, dtype = resolve_device(device, dtype)
 checkpoints = checkpoint_out_dirs(out_dir, out_dirs)
 report_dir = default_report_dir(report_dir, checkpoints)
+one_text_per_dataset(checkpoints, data_root, list_of_datasets, split)
 autocast = autocast_context(device, dtype)
 # several checkpoints are scored on the same lines: those that every one of their tokenizers
 # turns into tokens its model has rows for
@@ -78,6 +84,7 @@ readers = [checkpoint_reader(d, data_root, list_of_datasets) for d in checkpoint
 # -----------------------------------------------------------------------------
 # every checkpoint, dataset and language: the held-out text, scored once with sliding windows
 results = CheckpointResults(checkpoints)
+skipped = Counter()  # why held-out text was not scored, for the last word when nothing was
 for ckpt_dir in checkpoints:
     model, checkpoint = load_model(ckpt_dir, device, model_name if len(checkpoints) == 1 else None)
     block_size = model.config.block_size
@@ -102,11 +109,13 @@ for ckpt_dir in checkpoints:
             lines = read_heldout_lines(root, dataset, lang, split, max_lines)
             if not lines:
                 print(f"  {dataset}/{lang}: no {split} lines, skipped")
+                skipped[f'an empty {split} file'] += 1
                 continue
             lines, unreadable = lines_read_by_all(readers or [(tok, model.config.vocab_size)], lines)
             if unreadable:
                 print(f"  {dataset}/{lang}: {unreadable:,} lines skipped: they hold tokens "
                       f"{'one of the models' if readers else 'the model'} has no row for")
+                skipped['lines holding tokens a model has no row for'] += unreadable
                 if not lines:
                     continue
             ids, line_lengths = tokenize_lines(tok, lines)
@@ -136,7 +145,7 @@ for ckpt_dir in checkpoints:
 # -----------------------------------------------------------------------------
 # the outputs: perplexity.md, .csv, .json and .png in report_dir
 if not results.rows:
-    raise SystemExit("nothing was scored: the held-out files are empty")
+    raise SystemExit(f"nothing was scored; skipped, and why: {skip_summary(skipped) or 'no language'}")
 results.write(
     report_dir, 'perplexity',
     header=(f"Perplexity on the {split} split ({', '.join(checkpoints)}): every token scored once with "
@@ -147,7 +156,7 @@ results.write(
                    ('word ppl [95% CI]', lambda row: with_ci95(row, 'word_perplexity', '.3f')),
                    ('bits/byte [95% CI]', lambda row: with_ci95(row, 'bits_per_byte', '.4f'))],
     table_formats={c: ',' for c in ('lines', 'words', 'bytes', 'tokens')},
-    csv_columns=['model', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'split', 'block_size',
+    csv_columns=['model', 'checkpoint_sha256', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'split', 'block_size',
                  'stride', 'lines', 'words', 'bytes', 'tokens', 'nll_total', 'nll_per_token',
                  'token_perplexity', 'token_perplexity_ci95_low', 'token_perplexity_ci95_high',
                  'word_perplexity', 'word_perplexity_ci95_low', 'word_perplexity_ci95_high',

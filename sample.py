@@ -12,7 +12,8 @@ Every prompt starts after an end-of-text token, the start of a line as the model
 training; an end-of-text token in the output ends a line and is printed as a newline. The same
 --seed gives the same samples (on the same device, dtype and library versions). The model and the
 tokenizer come from the checkpoint (--data_root: where the tokenizer files are, if the checkpoint's
-data root moved).
+data root moved). Only tokens of the tokenizer are drawn (a converted model may have more rows);
+a prompt holding tokens the model has no row for is refused, naming them.
 """
 
 import sys
@@ -20,8 +21,8 @@ import sys
 from common.checkpoint import load_model
 from configurator import at_least, configure, finite
 from common.device_setup import autocast_context, default_device, resolve_device
-from common.sampling import prompt_ids, sample_texts
-from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
+from common.sampling import model_prompt_ids, sample_texts
+from evaluation.checkpoints import checkpoint_data_root, checkpoint_tokenizer
 from senses.intervention import sense_scale_from_spec
 from common.text_input import read_text
 
@@ -46,12 +47,11 @@ config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 
 _, dtype = resolve_device(device, dtype)
 model, checkpoint = load_model(out_dir, device, model_name or None)
-root, _ = checkpoint_datasets(checkpoint, data_root)
-tok = checkpoint_tokenizer(checkpoint, root, model)
+tok = checkpoint_tokenizer(checkpoint, checkpoint_data_root(checkpoint, data_root), model)
 
 if start.startswith('FILE:'):
     start = read_text(start[len('FILE:'):], '--start=FILE:')
-prompt = prompt_ids(tok, start)
+prompt = model_prompt_ids(model, tok, start, '--start')
 if len(prompt) > model.config.block_size:
     print(f"note: the prompt has {len(prompt)} tokens; the model sees the last "
           f"{model.config.block_size} (its block size)")

@@ -24,15 +24,17 @@ from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from common.checkpoint import (CKPT_NAME, LAST_CKPT_NAME, resume_checkpoint_path, load_checkpoint_file, load_model_state,
-                        model_state_dict, saved_model_args, checkpoint_path, fine_tuning_model_args, rng_states, save_checkpoint, set_rng_states)
+                        model_state_dict, saved_model_args, checkpoint_path, fine_tuning_checkpoint,
+                        fine_tuning_model_args, resume_changes_text, rng_states, save_checkpoint,
+                        set_rng_states)
 from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
-                          one_of)
+                          non_empty, one_of)
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
                                  reuse_freed_memory, warn_slow_sense_sum)
 from data.prepared import PreparedData
 from model import MODEL_CLASSES, build_model, model_args_of
-from common.run_folder import lock_out_dir, prepare_out_dir, resume_command, start_fresh
-from common.training_log import TrainingLog, evaluation_text, sampling_text
+from common.run_folder import check_start, lock_out_dir, prepare_out_dir, resume_command, start_fresh
+from common.training_log import TrainingLog, closing_text, evaluation_text, sampling_text, validation_text
 from common.errors import UserError
 
 # -----------------------------------------------------------------------------
@@ -42,7 +44,7 @@ out_dir = 'out'
 eval_interval = 2000
 log_interval = 1
 eval_iters = 200
-eval_only = False  # if True, evaluate once and exit
+eval_only = False  # if True, evaluate once and exit (a trained model: init_from='resume' or DIR)
 always_save_checkpoint = True  # if False, ckpt.pt is written only when val loss improves, and
                                # the state at an interruption or at the end goes to ckpt_last.pt
 backup_checkpoint_step = 0  # if > 0, also keep ckpt_{iter}.pt every this many iterations
@@ -90,13 +92,17 @@ peak_flops = 0.0  # FLOP/s of one device for MFU; 0 looks the GPU up in a table
 seed = 1337
 # valid values, checked all at once before any work
 ranges = dict(
-    eval_interval=at_least(1), log_interval=at_least(1), eval_iters=at_least(1),
+    out_dir=non_empty(), eval_interval=at_least(1), log_interval=at_least(1), eval_iters=at_least(1),
     backup_checkpoint_step=at_least(0), xlm_alpha=at_least(0),
     init_from=one_of('scratch', 'resume') | Range(lambda v, c: os.path.isfile(checkpoint_path(v)),
                                                   f"a folder holding a {CKPT_NAME} to fine-tune"),
     gradient_accumulation_steps=at_least(1), batch_size=at_least(1), block_size=at_least(1),
-    model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_head=at_least(1), n_embd=at_least(1),
-    dropout=between(0, 1, high_open=True), n_sense_vector=at_least(1), sense_intermediate_scale=at_least(1),
+    model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_embd=at_least(1),
+    # each head, and each sense of a Backpack, gets an equal share of n_embd
+    n_head=at_least(1) & Range(lambda v, c: c['n_embd'] % v == 0, "a divisor of n_embd (the value of --n_embd)"),
+    n_sense_vector=at_least(1) & Range(lambda v, c: c['model_name'] != 'backpack-lm' or c['n_embd'] % v == 0,
+                                       "a divisor of n_embd (the value of --n_embd) in a backpack-lm"),
+    dropout=between(0, 1, high_open=True), sense_intermediate_scale=at_least(1),
     learning_rate=greater_than(0), max_iters=at_least(1), weight_decay=at_least(0),
     beta1=between(0, 1, high_open=True), beta2=between(0, 1, high_open=True), grad_clip=at_least(0),
     warmup_iters=at_least(0) & below('lr_decay_iters'), lr_decay_iters=at_least(1),
@@ -104,6 +110,9 @@ ranges = dict(
     backend=one_of('auto', 'nccl', 'gloo'), peak_flops=at_least(0))
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges)
+# what init_from, out_dir, overwrite and model_name ask for together, before anything is written
+check_start(out_dir, init_from, overwrite, eval_only, sys.argv)
+fine_tuned = fine_tuning_checkpoint(init_from, model_name) if init_from not in ('scratch', 'resume') else None
 # -----------------------------------------------------------------------------
 
 # various inits, derived attributes, I/O setup
@@ -158,6 +167,8 @@ if master_process:
     print(f"data: {', '.join(data.datasets)}; tokenizer {data.tokenizer['name']}, "
           f"vocabulary {data.vocab_size}")
     print(sampling_text(data, xlm_alpha))
+    if note := validation_text(data, block_size):
+        print(note)
 
 
 def get_batch(split, step, micro_step, language=None, stream='train'):
@@ -177,6 +188,9 @@ if init_from == 'resume':
     if master_process:
         print(f"resuming from {ckpt_path}")
     checkpoint = load_checkpoint_file(ckpt_path, map_location='cpu')
+    if 'optimizer' not in checkpoint:  # a converted model: weights without a training run's state
+        raise UserError(f"{ckpt_path} holds a model but no training state to resume (a converted "
+                        f"checkpoint?): fine-tune it with --init_from={out_dir} and another --out_dir")
     if checkpoint['model_name'] != model_name:
         raise UserError(f"{ckpt_path} holds a '{checkpoint['model_name']}' model but "
                               f"model_name={model_name}: resume with --model_name="
@@ -193,11 +207,12 @@ if init_from == 'resume':
             f"{ckpt_path} holds a model of another shape than this configuration asks for: "
             + ', '.join(f"{k}={saved} in the checkpoint but {now} now" for k, (saved, now) in differ.items())
             + ". Resume with the configuration it was trained with, or use another out_dir.")
+    if master_process and (note := resume_changes_text(checkpoint.get('config', {}), config)):
+        print(note)
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     model_args = dict(saved_model_args(checkpoint), dropout=dropout)  # its design, e.g. its sense network
 elif init_from != 'scratch':  # fine-tuning: another checkpoint's model and weights, a fresh optimizer
-    checkpoint = load_checkpoint_file(init_from)
-    model_name = checkpoint['model_name']
+    checkpoint, fine_tuned = fine_tuned, None
     model_args = fine_tuning_model_args(checkpoint, data.tokenizer, data.vocab_size, block_size, dropout)
     if master_process:
         print(f"fine-tuning the {model_name} of {init_from}")
@@ -312,23 +327,30 @@ def make_checkpoint():
     }
 
 
+checkpoints_written = []
+
+
 def write_checkpoint(name):
     ckpt = make_checkpoint()  # collective: every process takes part
     if master_process:
         path = os.path.join(out_dir, name)
         save_checkpoint(ckpt, path)
+        checkpoints_written.append(name)
         print(f"saved checkpoint {path} (next iteration {iter_num})")
 
 
-# SIGINT / SIGTERM: finish the iteration, save, say how to resume, exit 0
+# SIGINT / SIGTERM: finish the iteration, save, say how to resume. Then exit 130 after Ctrl-C, so
+# that what comes next (`train.py && evaluate`, demo.py) does not take the unfinished run for a
+# finished one; 0 after SIGTERM, a scheduler's stop whose save is all it asked for
 stop_requested = False
+stop_signal = None
 
 
 def request_stop(signum, frame):
-    global stop_requested
+    global stop_requested, stop_signal
     if stop_requested:  # a second Ctrl-C: stop now, without saving
         raise KeyboardInterrupt
-    stop_requested = True
+    stop_requested, stop_signal = True, signum
     if master_process:
         print(f"\n{signal.Signals(signum).name} received: finishing this iteration (an evaluation "
               f"stops at once), then saving", flush=True)
@@ -437,6 +459,8 @@ if stop_now or stop_during_eval:
 
 if master_process:
     log.finish()
-    print(f"done: checkpoint and logs in {out_dir} (metrics.csv, train_log.csv, loss.png)")
+    print(closing_text(out_dir, checkpoints_written))
 if ddp:
     destroy_process_group()
+if stop_signal == signal.SIGINT:
+    sys.exit(128 + signal.SIGINT)  # 130, the shell's code for a command stopped by Ctrl-C

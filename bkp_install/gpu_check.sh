@@ -28,6 +28,11 @@ if ! "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() el
   exit 1
 fi
 
+if ! "$python" -c 'import pytest' 2>/dev/null; then
+  echo "The CUDA tests need pytest, a test requirement: bash bkp_install/python_env.sh --test, then run this again." >&2
+  exit 1
+fi
+
 mkdir -p "$report_dir"
 started=$(date +%s)
 echo "== GPU: $(nvidia-smi -L 2>/dev/null | head -n 1 || echo unknown)"

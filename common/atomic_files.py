@@ -3,7 +3,8 @@ Writing a file so that nothing is lost when writing fails: the data goes to a te
 to the target, unique to this writer (pid and a random suffix, so two processes never share one),
 and replaces the target only once it is complete. When writing fails (a full disk, a read-only
 folder, Ctrl-C) the temporary file is removed, the previous file is left as it was, and the error
-says what could not be written, where, and why.
+says what could not be written, where, and why. A writer killed outright (kill -9, a power cut)
+cannot remove its temporary file: remove_stale_temporaries does, once nothing else can be writing.
 
     with written_atomically('out/ckpt.pt') as tmp:
         torch.save(checkpoint, tmp)
@@ -12,9 +13,22 @@ says what could not be written, where, and why.
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
 from common.errors import UserError
+
+TEMPORARY_NAME = re.compile(r'(?P<target>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp')
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+files_written = []  # every file this process replaced, in order: an interrupted run names them
+
+
+def _written(path):
+    if path not in files_written:
+        files_written.append(path)
 
 
 def temporary_path(path):
@@ -29,8 +43,9 @@ def write_failure(path, error):
         free = shutil.disk_usage(folder).free
     except OSError:
         free = None
-    disk_full = getattr(error, 'errno', None) in (errno.ENOSPC, errno.EDQUOT) or (free is not None and free < 2**20)
-    if disk_full:
+    code = getattr(error, 'errno', None)
+    # a small free space explains an error without an errno, never a read-only folder's
+    if code in DISK_FULL_ERRNOS or (code not in READ_ONLY_ERRNOS and free is not None and free < 2**20):
         reason = "the disk is full (no space left on device)"
     elif isinstance(error, OSError) and error.strerror:
         reason = error.strerror
@@ -49,6 +64,7 @@ def written_atomically(path):
         yield tmp
         fsync(tmp)
         os.replace(tmp, path)
+        _written(path)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.remove(tmp)
@@ -69,12 +85,57 @@ def written_together(paths, folder):
         yield tmp
         for key, path in paths.items():
             os.replace(tmp[key], path)
+            _written(path)
     except OSError as e:
         raise write_failure(e.filename or folder, e) from e
     finally:
         for path in tmp.values():
             with contextlib.suppress(OSError):
                 os.remove(path)
+
+
+def remove_stale_temporaries(folder, is_target):
+    """Remove the temporary files in folder (`<name>.<pid>-<hex>.tmp`, for the names that
+    is_target accepts) whose writer is gone: no process has that pid, or the process that has it
+    now started after the file was last written (the pid was reused, as in a new container).
+    Returns [(name, size in bytes)] of the files removed."""
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        match = TEMPORARY_NAME.fullmatch(name)
+        path = os.path.join(folder, name)
+        if not match or not is_target(match['target']) or not os.path.isfile(path):
+            continue
+        stat = os.stat(path)
+        if writer_alive(int(match['pid']), stat.st_mtime):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+            removed.append((name, stat.st_size))
+    return removed
+
+
+def writer_alive(pid, written_at):
+    """Whether process pid may still be writing a file last written at time written_at."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process: alive
+        pass
+    started = process_start_time(pid)
+    return started is None or written_at > started - 2  # /proc's times: to the second
+
+
+def process_start_time(pid):
+    """When process pid started (seconds since the epoch), from Linux's /proc; None elsewhere."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            ticks = int(f.read().rsplit(')', 1)[1].split()[19])  # field 22: starttime
+        with open('/proc/stat') as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith('btime '))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf('SC_CLK_TCK')
 
 
 def fsync(path):

@@ -89,6 +89,39 @@ def saved_model_args(checkpoint):
     return {**LEGACY_MODEL_ARGS.get(checkpoint['model_name'], {}), **checkpoint['model_args']}
 
 
+# the training keys a resume keeps to draw the same batches and make the same updates (max_iters
+# is not one: raising it to train longer is what a resume is for)
+EXACT_RESUME_KEYS = ('list_of_datasets', 'xlm_alpha', 'seed', 'batch_size', 'gradient_accumulation_steps',
+                     'dropout', 'learning_rate', 'decay_lr', 'warmup_iters', 'lr_decay_iters', 'min_lr',
+                     'weight_decay', 'beta1', 'beta2', 'grad_clip')
+
+
+def resume_changes_text(saved_config, config):
+    """A note naming each of EXACT_RESUME_KEYS whose value in config differs from the checkpoint's
+    configuration (saved_config), old -> new; '' when none does."""
+    changed = [f"{key} {saved_config[key]!r} -> {config[key]!r}" for key in EXACT_RESUME_KEYS
+               if key in saved_config and key in config and saved_config[key] != config[key]]
+    if not changed:
+        return ''
+    return (f"note: resuming with settings other than the checkpoint's ({', '.join(changed)}): the "
+            f"run goes on, but it is no longer an exact resume (other batches, learning rates or "
+            f"updates than the original run would have had)")
+
+
+def fine_tuning_checkpoint(init_from, model_name):
+    """The checkpoint in init_from (a folder or a .pt file) to fine-tune, refused unless its model
+    is a model_name: fine-tuning trains the model it holds, whatever the configuration asks for."""
+    checkpoint = load_checkpoint_file(init_from)
+    held = checkpoint['model_name']
+    if held != model_name:
+        raise UserError(
+            f"init_from={init_from} holds a '{held}' model but model_name={model_name}: fine-tuning "
+            f"trains the model it holds, not a new {model_name}. To fine-tune it, add "
+            f"--model_name={held}; to train a new {model_name}, drop --init_from or point it at a "
+            f"{model_name} checkpoint.")
+    return checkpoint
+
+
 def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_size, dropout):
     """model_args to fine-tune the checkpoint's model on data prepared with data_tokenizer (its
     identity): refused unless it is the tokenizer the model was trained with. A tokenizer with

@@ -55,8 +55,9 @@ def check_dtype(dtype, device):
         raise UserError(f"--dtype={dtype} is not supported: use one of {', '.join(DTYPES)}")
     dev_type = torch.device(device).type
     if dev_type == 'cpu' and dtype == 'float16':
-        raise UserError("--dtype=float16 needs a GPU (float16 training needs a gradient scaler "
-                          "and CPUs have no fast float16 matrix units): on CPU use bfloat16 or float32")
+        # every script asks, evaluations too: the message names no task
+        raise UserError("--dtype=float16 needs a GPU (CPUs have no fast float16 matrix units): on "
+                        "CPU use --dtype=bfloat16 or --dtype=float32")
     if dev_type == 'cuda' and dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
         raise UserError("--dtype=bfloat16 is not supported by this GPU: use float16")
     return DTYPES[dtype]

@@ -1,6 +1,7 @@
 """
 Languages by code: the names reports show (a code that is not listed is shown as it is), the
-codes Multi-SimLex uses for the same languages, and the language pairs Europarl v7 publishes.
+codes Multi-SimLex uses for the same languages, the language pairs Europarl v7 publishes, and the
+code of a language a user names in words (a header of a word list: 'French', 'français', 'FR').
 """
 
 # ISO 639-1 codes: Europarl v7's 21 languages, and the other languages of Multi-SimLex
@@ -12,6 +13,16 @@ LANGUAGE_NAMES = {
     'sv': 'Swedish',
     'ar': 'Arabic', 'cy': 'Welsh', 'he': 'Hebrew', 'ru': 'Russian', 'sw': 'Swahili',
     'zh': 'Chinese (Mandarin)', 'yue': 'Chinese (Cantonese)',
+}
+
+# each language's name in itself, for headers written by its speakers ('français', 'Deutsch')
+NATIVE_NAMES = {
+    'bg': 'български', 'cs': 'čeština', 'da': 'dansk', 'de': 'deutsch', 'el': 'ελληνικά',
+    'en': 'english', 'es': 'español', 'et': 'eesti', 'fi': 'suomi', 'fr': 'français',
+    'hu': 'magyar', 'it': 'italiano', 'lt': 'lietuvių', 'lv': 'latviešu', 'nl': 'nederlands',
+    'pl': 'polski', 'pt': 'português', 'ro': 'română', 'sk': 'slovenčina', 'sl': 'slovenščina',
+    'sv': 'svenska', 'ar': 'العربية', 'cy': 'cymraeg', 'he': 'עברית', 'ru': 'русский',
+    'sw': 'kiswahili', 'zh': '中文',
 }
 
 # Multi-SimLex names its languages by ISO 639-3 codes
@@ -35,3 +46,14 @@ def language_name(code):
 def pair_name(first, second):
     """('en', 'de') -> 'English-German'."""
     return f"{language_name(first)}-{language_name(second)}"
+
+
+def language_code(name, codes=()):
+    """The code of a language named by its code, its English name or its own name, whatever the
+    case ('FR', 'French', 'français' -> 'fr'); codes: more codes to recognise (a model's
+    languages). None when the name is no language we know."""
+    key = name.strip().lower()
+    known = {code.lower(): code for code in [*LANGUAGE_NAMES, *codes]}
+    known.update({english.lower(): code for code, english in LANGUAGE_NAMES.items()})
+    known.update({native: code for code, native in NATIVE_NAMES.items()})
+    return known.get(key)

@@ -4,7 +4,7 @@ Models from elsewhere, as this project's models, and ours as Hugging Face models
 docs/backpack.md, "Checkpoints from elsewhere".
 
     model_name, model_args, state = read_source(path)            # any supported format
-    config, weights = hf_export(model)                             # ours -> Hugging Face
+    config, weights = hf_export(model, eot_token)                  # ours -> Hugging Face
 
 Read:  the original multilingual project's ckpt.pt ('original_project'), and Hugging Face
        folders (config.json + model.safetensors or pytorch_model.bin) of GPT2LMHeadModel
@@ -333,10 +333,12 @@ def _refuse(reason):
     raise UserError(f"this model cannot be exported exactly: {reason}")
 
 
-def hf_export(model):
+def hf_export(model, eot_token):
     """(config dict, state dict) of the Hugging Face model that computes what ours does:
     GPT2LMHeadModel for a GPT, BackpackGPT2LMHeadModel for a Backpack. Biases a model was built
-    without are written as zeros (the target always has them)."""
+    without are written as zeros (the target always has them). eot_token, the tokenizer's
+    <|endoftext|> id, is the begin, end and padding token: without them transformers takes
+    GPT-2's 50256, and generate would never stop at the end of a text."""
     cfg = model.config
     backpack = hasattr(cfg, 'n_sense_vector')
     activation = {'gelu_tanh': 'gelu_new', 'gelu': 'gelu'}[cfg.activation]
@@ -348,6 +350,7 @@ def hf_export(model):
         'scale_attn_by_inverse_layer_idx': cfg.scale_attn_by_inverse_layer_idx,
         'scale_attn_weights': True, 'tie_word_embeddings': True,
         'resid_pdrop': cfg.dropout, 'embd_pdrop': cfg.dropout, 'attn_pdrop': cfg.dropout,
+        'bos_token_id': eot_token, 'eos_token_id': eot_token, 'pad_token_id': eot_token,
     }
     if backpack:
         if cfg.sense_network != 'canonical':

@@ -15,10 +15,29 @@ from contextlib import nullcontext
 
 import torch
 
+from common.tokenizer import check_rows, token_rows
+
 
 def prompt_ids(tokenizer, text):
     """The token ids the model is given for a prompt: end-of-text, then the text's tokens."""
     return [tokenizer.eot_token] + tokenizer.encode(text)
+
+
+def model_prompt_ids(model, tokenizer, text, what='the prompt'):
+    """prompt_ids, or an UserError naming the tokens the model has no row for (a converted model
+    whose tokenizer has more ids than it has rows)."""
+    ids = prompt_ids(tokenizer, text)
+    check_rows(tokenizer, ids, model.config.vocab_size, what)
+    return ids
+
+
+def predictable_tokens(model, tokenizer):
+    """bool (padded vocabulary,) on the model's device: the rows that are tokens of the
+    tokenizer, the only ids a tool may predict, rank or draw (the others decode to nothing)."""
+    rows = model.config.vocab_size
+    mask = torch.zeros(model.lm_head.weight.size(0), dtype=torch.bool)
+    mask[:rows] = torch.from_numpy(token_rows(tokenizer, rows))
+    return mask.to(model.lm_head.weight.device)
 
 
 def decode_lines(tokenizer, ids):
@@ -38,13 +57,18 @@ def sample_texts(model, tokenizer, prompt, num_samples, max_new_tokens, temperat
                  top_k=200, seed=1337, autocast=None, **forward_kwargs):
     """Yield num_samples texts (the prompt and its continuation), drawn with one generator
     seeded with seed. forward_kwargs go to the model's forward pass while generating (the
-    Backpack's token_sense_scale, for instance). autocast: a context for mixed precision."""
+    Backpack's token_sense_scale, for instance). autocast: a context for mixed precision. Only
+    tokens of the tokenizer are drawn; a prompt holding tokens the model has no row for is an
+    UserError."""
     device = model.lm_head.weight.device
-    x = torch.tensor(prompt_ids(tokenizer, prompt), dtype=torch.long, device=device)[None, :]
+    ids = model_prompt_ids(model, tokenizer, prompt)
+    x = torch.tensor(ids, dtype=torch.long, device=device)[None, :]
+    allowed = predictable_tokens(model, tokenizer)
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
     for _ in range(num_samples):
         with autocast or nullcontext():
             y = model.generate(x, max_new_tokens, temperature=temperature, top_k=top_k or None,
-                               use_cache=True, generator=generator, **forward_kwargs)
+                               use_cache=True, generator=generator, allowed=allowed,
+                               **forward_kwargs)
         yield decode_lines(tokenizer, y[0, 1:].tolist())  # without the end-of-text token put first

@@ -15,6 +15,8 @@ UTF16_BOMS = (b'\xff\xfe', b'\xfe\xff')
 def read_text(path, what='file'):
     """The text of a UTF-8 file, its line ends made '\\n'; what names the file in messages (e.g.
     '--words_file')."""
+    if os.path.isdir(path):
+        raise UserError(f"{what} {path} is a folder: give the file in it")
     if not os.path.isfile(path):
         raise UserError(f"{what} {path}: no such file")
     try:

@@ -14,6 +14,10 @@ and load_tokenizer checks them. The name 'gpt2' gives tiktoken's GPT-2 encoding 
     from common import tokenizer
     tok = tokenizer.load_tokenizer(meta["tokenizer"], data_root="data")
     ids = tok.encode("La séance est ouverte.")
+
+A model's rows and its tokenizer's ids need not match (converted models): token_rows says which
+rows are tokens (the only ones a tool shows, ranks or samples), check_rows refuses text holding a
+token the model has no row for, naming it.
 """
 
 import base64
@@ -41,15 +45,19 @@ CONNECT_TIMEOUT_S = 3.0
 
 
 class Tokenizer:
-    """A tiktoken Encoding plus the identity (name, sha256, path) that prepared data records."""
+    """One interface for every tokenizer of the project: `encoding` is the library object that
+    encodes (a tiktoken Encoding here, a `tokenizers` Tokenizer in HFTokenizer), `name`,
+    `sha256` and `path` the identity that prepared data records, token ids are below `n_vocab`
+    (the vocabulary size; `is_token` says which of them are tokens) and `eot_token` is the id of
+    <|endoftext|>."""
 
-    def __init__(self, encoding, name, sha256, path=None):
+    def __init__(self, encoding, name, sha256, path=None, n_vocab=None, eot_token=None):
         self.encoding = encoding
         self.name = name
         self.sha256 = sha256
         self.path = path  # the .tiktoken file relative to the data root; None for 'gpt2'
-        self.n_vocab = encoding.n_vocab
-        self.eot_token = encoding.eot_token
+        self.n_vocab = encoding.n_vocab if n_vocab is None else n_vocab
+        self.eot_token = encoding.eot_token if eot_token is None else eot_token
 
     def __repr__(self):
         return f"Tokenizer(name={self.name!r}, n_vocab={self.n_vocab}, sha256={self.sha256[:12]}...)"
@@ -113,6 +121,16 @@ class Tokenizer:
         UTF-8 character written as '\\xe2'."""
         text = self.token_bytes(token_id).decode("utf-8", errors="backslashreplace")
         return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+    def token_mask(self):
+        """bool numpy (n_vocab,): which ids below n_vocab are tokens (every one, for tiktoken)."""
+        return np.ones(self.n_vocab, dtype=bool)
+
+
+def tiktoken_ranks_and_pattern(encoding):
+    """({token bytes: rank}, pre-tokenization regex) of a tiktoken Encoding: the one place that
+    reads its private attributes (tiktoken has no public accessor for them)."""
+    return encoding._mergeable_ranks, encoding._pat_str
 
 
 def _split_at_eot(flat, eot_token):
@@ -210,7 +228,7 @@ def _load_gpt2():
         encoding = tiktoken.get_encoding("gpt2")
     except Exception as e:  # requests errors, hash mismatch, unwritable cache...
         raise UserError(f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}")
-    ranks = encoding._mergeable_ranks
+    ranks, _ = tiktoken_ranks_and_pattern(encoding)
     return Tokenizer(encoding, "gpt2", hashlib.sha256(tiktoken_file_bytes(ranks)).hexdigest(), None)
 
 
@@ -220,7 +238,8 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     """The tokenizer named in meta.json (a {"name", "sha256", "path"} dict, sha256 checked), or the
     tokenizer with that name ('gpt2', or one trained under <data_root>/tokenizers/).
 
-    `dataset` only makes the error messages name the right prepare script."""
+    `dataset` makes the error messages name the right prepare script; a Hugging Face tokenizer.json
+    that prepared data uses is found in that dataset's folder."""
     if isinstance(identity_or_name, dict) and identity_or_name.get("format") == "huggingface":
         if dataset is None:
             raise UserError(f"tokenizer {identity_or_name['name']} is a tokenizer.json kept with "
@@ -277,17 +296,18 @@ class HFTokenizer(Tokenizer):
     def __init__(self, path, name=None):
         from tokenizers import Tokenizer as RustTokenizer
         try:
-            self.hf = RustTokenizer.from_file(path)
+            encoding = RustTokenizer.from_file(path)
         except Exception as e:
             raise UserError(f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: "
                              f"{str(e)[:200]})")
-        self.name = name or hf_tokenizer_name(path)
-        self.sha256 = file_sha256(path)
-        self.path = path
-        self.n_vocab = self.hf.get_vocab_size(with_added_tokens=True)
-        self.eot_token = self.hf.token_to_id(EOT)
-        if self.eot_token is None:
+        eot_token = encoding.token_to_id(EOT)
+        if eot_token is None:
             raise UserError(f"{path} has no {EOT} token: this project ends every line with it")
+        ids = encoding.get_vocab(with_added_tokens=True).values()
+        self._ids = np.array(sorted(ids), dtype=np.int64)
+        # ids need not be contiguous: n_vocab bounds them, token_mask says which exist
+        super().__init__(encoding, name or hf_tokenizer_name(path), file_sha256(path), path,
+                         n_vocab=int(self._ids[-1]) + 1, eot_token=eot_token)
         self._decoder = byte_decoder()
 
     def identity(self):
@@ -295,10 +315,10 @@ class HFTokenizer(Tokenizer):
                 "format": "huggingface"}
 
     def encode(self, text):
-        return self.hf.encode(text, add_special_tokens=False).ids
+        return self.encoding.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts, num_threads=8):
-        return [e.ids for e in self.hf.encode_batch(list(texts), add_special_tokens=False)]
+        return [e.ids for e in self.encoding.encode_batch(list(texts), add_special_tokens=False)]
 
     def encode_lines_with_eot(self, lines):
         flat = []
@@ -309,15 +329,62 @@ class HFTokenizer(Tokenizer):
 
     def decode(self, ids):
         ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
-        return self.hf.decode(ids, skip_special_tokens=False)
+        return self.encoding.decode(ids, skip_special_tokens=False)
 
     def token_bytes(self, token_id):
-        token = self.hf.id_to_token(int(token_id))
+        token = self.encoding.id_to_token(int(token_id))
         if token is None:
             raise ValueError(f"token id {token_id} is not in {self.path} ({self.n_vocab} tokens)")
         if all(c in self._decoder for c in token):  # byte-level BPE: one character per byte
             return bytes(self._decoder[c] for c in token)
         return token.encode("utf-8")
+
+    def token_mask(self):
+        mask = np.zeros(self.n_vocab, dtype=bool)
+        mask[self._ids] = True
+        return mask
+
+
+# -----------------------------------------------------------------------------
+# a tokenizer and the rows of a model: neither need cover the other. A model may have more rows
+# than its tokenizer has tokens (padding; the original project's 50,304 rows for 10,001 tokens),
+# or fewer (its 10,000-row models with the same 10,001-token tokenizer).
+
+def token_rows(tokenizer, rows):
+    """bool numpy (rows,): which of a model's `rows` rows are tokens of the tokenizer. Tools that
+    rank or sample tokens leave the others out: no text stands for them."""
+    mask = np.zeros(rows, dtype=bool)
+    known = tokenizer.token_mask()[:rows]
+    mask[:len(known)] = known
+    return mask
+
+
+def tokens_without_rows(tokenizer, rows):
+    """The ids of the tokenizer's tokens that a model of `rows` rows has no row for."""
+    return (rows + np.flatnonzero(tokenizer.token_mask()[rows:])).tolist()
+
+
+def ids_without_rows(ids, rows):
+    """The distinct ids, in increasing order, that a model of `rows` rows cannot embed."""
+    return sorted({int(i) for i in ids if i >= rows})
+
+
+def missing_rows_message(tokenizer, ids, rows):
+    """The ids of `ids` that a model of `rows` rows has no row for, named with their tokens."""
+    missing = ids_without_rows(ids, rows)
+    named = ", ".join(f"{i} {tokenizer.token_str(i)!r}" for i in missing[:10])
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    return (f"token id(s) {named}{more}, which the model has no row for ({rows:,} rows for the "
+            f"{tokenizer.n_vocab:,} ids of tokenizer {tokenizer.name}: it was trained without "
+            f"them)")
+
+
+def check_rows(tokenizer, ids, rows, what):
+    """An UserError, naming them, when `what` (a prompt, a word) holds tokens the model cannot
+    read."""
+    if ids_without_rows(ids, rows):
+        raise UserError(f"{what} holds {missing_rows_message(tokenizer, ids, rows)}. Leave out or "
+                        f"rephrase the text that needs them.")
 
 
 def hf_tokenizer_file(path):
@@ -400,7 +467,7 @@ def hf_tokenizer_json(tok):
         with open(tok.path, encoding="utf-8") as f:
             return f.read()
     from tokenizers import Regex, Tokenizer as RustTokenizer, decoders, models, pre_tokenizers
-    ranks = tok.encoding._mergeable_ranks
+    ranks, pattern = tiktoken_ranks_and_pattern(tok.encoding)
     to_char = {b: c for c, b in byte_decoder().items()}
     text = lambda token: "".join(to_char[b] for b in token)
     vocab = {text(token): rank for token, rank in ranks.items()}
@@ -414,7 +481,7 @@ def hf_tokenizer_json(tok):
             merges.append((text(parts[0]), text(parts[1])))
     hf = RustTokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
     hf.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(tok.encoding._pat_str), behavior="isolated"),
+        pre_tokenizers.Split(Regex(pattern), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     hf.decoder = decoders.ByteLevel()
     hf.add_special_tokens([EOT])

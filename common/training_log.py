@@ -5,7 +5,8 @@ What train.py records about a run, next to its checkpoint:
 - out_dir/loss.png: train loss and val loss per language against the iteration;
 - Weights & Biases, when wandb_log=True (WANDB_MODE=offline works without network);
 and what it prints about its languages, by name, readable with ten of them: how each is sampled
-(sampling_text) and the validation loss of each at every evaluation (evaluation_text).
+(sampling_text), those without validation data (validation_text), the validation loss of each at
+every evaluation (evaluation_text), and what a run left in out_dir when it ends (closing_text).
 On resume, rows from iterations at or after the resumed one are dropped, since the run redoes them.
 """
 
@@ -123,6 +124,29 @@ def sampling_text(data, xlm_alpha):
         lines.append(f"  {f'{language_name(lang)} ({lang})':<{width}}  {shares[lang]:6.1%} -> {p:6.1%}  "
                      f"({', '.join(holders)})")
     return '\n'.join(lines)
+
+
+def validation_text(data, block_size):
+    """A note naming the languages that have no validation sequence of block_size + 1 tokens in
+    data (a PreparedData), so that no validation loss is measured for them; '' when all have."""
+    missing = data.languages_without('val', block_size)
+    if not missing:
+        return ''
+    names = ', '.join(f"{language_name(lang)} ({lang})" for lang in missing)
+    consequence = ("no validation loss will be measured (the training loss stands in for it)"
+                   if len(missing) == len(data.languages) else
+                   "their validation loss will not be measured, nor count in the overall one")
+    return (f"note: no validation data of more than {block_size + 1} tokens in {names} "
+            f"({', '.join(data.datasets)}): {consequence}. Prepare the data with a validation "
+            f"split to measure it.")
+
+
+def closing_text(out_dir, checkpoints):
+    """The last line of a run: where its logs are, and the checkpoints it wrote (names), if any."""
+    logs = f"logs in {out_dir} (metrics.csv, train_log.csv, loss.png)"
+    if not checkpoints:
+        return f"done: {logs}; this run wrote no checkpoint"
+    return f"done: {', '.join(sorted(set(checkpoints)))} and {logs}"
 
 
 class TrainingLog:

@@ -23,7 +23,7 @@ import sys
 
 import tiktoken
 
-from common.atomic_files import written_atomically
+from common.atomic_files import fsync, written_together
 from common.errors import UserError
 from common.tokenizer import (EOT, TOKENIZERS_DIR, Tokenizer, byte_decoder, tiktoken_file_bytes,
                               tokenizer_paths)
@@ -183,10 +183,13 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
         "versions": {"tokenizers": hf.__version__, "tiktoken": tiktoken.__version__},
         **(extra_info or {}),
     }
-    for path, content in ((tiktoken_path, data),
-                          (json_path, (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))):
-        with written_atomically(path) as tmp, open(tmp, "wb") as f:
-            f.write(content)
+    # the .tiktoken last: its presence says the tokenizer exists, so an interrupted save is trained again
+    contents = {json_path: (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), tiktoken_path: data}
+    with written_together({path: path for path in contents}, os.path.dirname(tiktoken_path)) as tmp:
+        for path, content in contents.items():
+            with open(tmp[path], "wb") as f:
+                f.write(content)
+            fsync(tmp[path])
 
     if verbose:
         sizes = ", ".join(f"{lang} {stats['lines']:,} lines / {stats['bytes'] / 1e6:.1f} MB"

@@ -22,8 +22,12 @@ other set of languages gets a tokenizer named for its languages (shared_tokenize
 
 import json
 import os
+import shlex
 
 from common.languages import EUROPARL_LANGUAGES, EUROPARL_PAIRS
+
+DEFAULT_DATA_ROOT = os.path.dirname(os.path.abspath(__file__))  # data/, where get_data.sh and the scripts write
+PREPARE_SCRIPTS = ("data/europarl/prepare.py", "data/multiun/prepare.py", "data/hf/prepare.py", "data/demo/prepare.py")
 
 RAW_FILES = {  # raw file names as distributed, in data/<dataset>/raw/ (data/get_data.sh puts them there)
     "europarl": {"en": "europarl-v7.fr-en.en", "fr": "europarl-v7.fr-en.fr"},
@@ -84,12 +88,43 @@ def recorded_prepare_command(dataset, data_root):
     return command if isinstance(command, str) else None
 
 
+def in_data_root(command, data_root):
+    """`command` (steps joined by ' && ') made to write under `data_root` when it is not data/:
+    DATA_ROOT=... before get_data.sh, --data_root=... after a prepare script not given one."""
+    if not data_root or os.path.abspath(data_root) == DEFAULT_DATA_ROOT:
+        return command
+    steps = []
+    for step in command.split(" && "):
+        if step.startswith("bash data/get_data.sh"):
+            step = f"DATA_ROOT={shlex.quote(data_root)} {step}"
+        elif step.startswith("python data/") and "--data_root=" not in step:
+            step += f" --data_root={shlex.quote(data_root)}"
+        steps.append(step)
+    return " && ".join(steps)
+
+
+def download_command(arguments, data_root=None):
+    """get_data.sh with `arguments` ('europarl --pair=de-en'), into `data_root`."""
+    return in_data_root(f"bash data/get_data.sh {arguments}", data_root)
+
+
 def prepare_command(dataset, data_root=None):
-    """The command line that prepares `dataset` (its download first, where it has raw files). With
-    `data_root`, a command recorded in the dataset's meta.json comes first."""
+    """The command line that prepares `dataset` under `data_root` (its download first, where it
+    has raw files). A command recorded in the dataset's meta.json comes first. A dataset no
+    script makes by that name gets the prepare scripts there are."""
     recorded = recorded_prepare_command(dataset, data_root) if data_root else None
     if recorded:
         return recorded
+    if is_registered(dataset) or dataset.startswith("hf-"):
+        return in_data_root(_prepare_command(dataset), data_root)
+    # no script makes it by that name (data/<dataset>/prepare.py does not exist): text of one's own
+    # is read by the Hugging Face script
+    command = f"python data/hf/prepare.py --hf_dataset=FOLDER --languages=xx,yy --name={dataset}"
+    return (f"{in_data_root(command, data_root)} (FOLDER: your parallel text as JSON lines, CSV or parquet; "
+            f"no script makes a dataset '{dataset}' by itself: the prepare scripts are {', '.join(PREPARE_SCRIPTS)})")
+
+
+def _prepare_command(dataset):
     pair = europarl_pair_of(dataset)
     if pair and pair != EUROPARL_DEFAULT_PAIR:
         return f"bash data/get_data.sh europarl --pair={pair} && python data/europarl/prepare.py --pair={pair}"
@@ -99,8 +134,9 @@ def prepare_command(dataset, data_root=None):
         return f"bash data/get_data.sh europarl --pair={pairs} && python data/europarl/prepare.py --pair={pairs} --join=True"
     if dataset.startswith("hf-"):
         return f"python data/hf/prepare.py --hf_dataset=NAME_OR_FOLDER --languages=xx,yy --name={dataset}"
-    command = f"python data/{dataset}/prepare.py"
-    return f"bash data/get_data.sh {dataset} && {command}" if dataset in RAW_FILES else command
+    if dataset in RAW_FILES:
+        return f"bash data/get_data.sh {dataset} && python data/{dataset}/prepare.py"
+    return f"python data/{dataset}/prepare.py"
 
 
 def raw_files_of(dataset, raw_dir):
@@ -125,7 +161,12 @@ def shared_tokenizer_name(source, languages, vocab_size):
     europarl-multiun-bpe10k."""
     if source == "europarl" and sorted(set(languages)) == ["en", "fr"]:
         return default_tokenizer_name(vocab_size)
-    return f"{source}-{'-'.join(sorted(set(languages)))}-bpe{_size_label(vocab_size, 1000)}"
+    return dataset_tokenizer_name(f"{source}-{'-'.join(sorted(set(languages)))}", vocab_size)
+
+
+def dataset_tokenizer_name(dataset, vocab_size):
+    """The tokenizer of one dataset's own: mine-bpe10k for 10,000 tokens."""
+    return f"{dataset}-bpe{_size_label(vocab_size, 1000)}"
 
 
 def demo_tokenizer_name(vocab_size):

@@ -23,7 +23,8 @@ set -euo pipefail
 
 EUROPARL_URL="${EUROPARL_URL:-https://www.statmt.org/europarl/v7/fr-en.tgz}"
 MULTIUN_URL="${MULTIUN_URL:-https://object.pouta.csc.fi/OPUS-MultiUN/v1/moses/en-fr.txt.zip}"
-DATA_ROOT="${DATA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+DEFAULT_DATA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+DATA_ROOT="${DATA_ROOT:-$DEFAULT_DATA_ROOT}"
 CONNECT_TIMEOUT=10
 
 EUROPARL_LANGUAGES="bg cs da de el es et fi fr hu it lt lv nl pl pt ro sk sl sv"
@@ -170,7 +171,6 @@ get_corpus() {  # name url archive_name first_member second_member [prepare comm
     local raw_dir="$DATA_ROOT/$name/raw"
     local en="$raw_dir/$en_member" fr="$raw_dir/$fr_member"
     local archive="$raw_dir/$archive_name" marker="$raw_dir/.max_lines" want="${max_lines:-all}"
-    mkdir -p "$raw_dir"
     # raw text already there: placed by hand (no marker), or extracted before with the same --max_lines
     if [[ -f "$en" && -f "$fr" ]] && { [[ ! -f "$marker" ]] || [[ "$(cat "$marker")" == "$want" ]]; }; then
         echo "$name: raw text already in $raw_dir"
@@ -185,12 +185,15 @@ get_corpus() {  # name url archive_name first_member second_member [prepare comm
     fi
     if [[ ! -f "$archive" ]]; then
         check_reachable "$url" "$name" "$archive" "$en" "$fr"
+        mkdir -p "$raw_dir"  # only now: an unreachable source leaves no empty folder behind
         download "$url" "$archive"
     fi
     extract "$archive" "$en_member" "$en"
     extract "$archive" "$fr_member" "$fr"
     echo "$want" > "$marker"
     check_aligned "$en" "$fr"
+    # the prepare script reads data/ unless told otherwise
+    [[ "$(cd "$DATA_ROOT" && pwd)" == "$DEFAULT_DATA_ROOT" ]] || next="$next --data_root=$(printf '%q' "$DATA_ROOT")"
     echo "$name: done. Next: $next"
 }
 

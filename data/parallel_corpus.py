@@ -18,6 +18,7 @@ prepares a corpus of data/corpora.py with the tokenizer Europarl and MultiUN sha
 
 import collections
 import contextlib
+import difflib
 import hashlib
 import itertools
 import json
@@ -35,7 +36,8 @@ from common.atomic_files import written_together
 from common.errors import UserError
 from configurator import at_least, configure
 from data.bpe import DEFAULT_VOCAB_SIZE, train_bpe_tokenizer
-from data.corpora import SHARED_TOKENIZER_CORPORA, default_tokenizer_name, raw_files_of
+from data.corpora import SHARED_TOKENIZER_CORPORA, default_tokenizer_name, download_command, raw_files_of
+from data.preparation_lock import preparing
 from data.prepared import (HELD_OUT_SPLITS, META_FILE, SPLITS, dataset_meta, heldout_file, line_numbers_file,
                            token_dtype, token_file, write_meta)
 
@@ -272,8 +274,11 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     num_proc = max(1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
 
     # pass 1: line counts (must agree), sha256 and where each chunk starts in each file
+    previous = prepared_meta(dataset_dir)
     scans = aligned_scans(raw_files, chunk_lines, verbose)
     n_lines = scans[languages[0]][0]
+    if previous and verbose:
+        print(replacement_text(dataset_dir, previous, {lang: scan[1] for lang, scan in scans.items()}, tokenizer))
     jobs = [(c * chunk_lines, min(chunk_lines, n_lines - c * chunk_lines),
              {lang: (scans[lang][2][c], scans[lang][2][c + 1]) for lang in languages})
             for c in range(len(scans[languages[0]][2]) - 1)]
@@ -333,15 +338,72 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
                 "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
                 "split_fractions": split_fractions,
                 "split_seed": split_seed,
+                # held-out splits left without a line although their fraction is not 0
+                "empty_splits": [split for split, fraction in zip(SPLITS, split_fractions)
+                                 if split in HELD_OUT_SPLITS and fraction > 0
+                                 and stats[languages[0]][split]["lines"] == 0],
             })
             meta.update(extra_meta or {})
             write_meta(tmp[META_FILE], meta)
     finally:
         results.close()  # stops the pool if we got here by an error
 
+    if previous:
+        _remove_dropped_languages(dataset_dir, previous, languages, verbose)
     if verbose:
         _print_summary(dataset_dir, meta, total_bytes, seconds)
+    if meta["empty_splits"]:
+        print(empty_splits_warning(dataset_dir, meta))
     return meta
+
+
+def replacement_text(dataset_dir, previous, sha256s, tokenizer):
+    """What preparing dataset_dir again replaces: the same raw text (by sha256) or other text,
+    tokenized the same way or not."""
+    old_sources = {lang: (source or {}).get("sha256") for lang, source in (previous.get("sources") or {}).items()}
+    same_text = old_sources == sha256s
+    old_tokenizer = previous.get("tokenizer") or {}
+    same_tokenizer = old_tokenizer.get("sha256") == tokenizer.sha256
+    differing = [lang for lang in dict.fromkeys([*old_sources, *sha256s]) if old_sources.get(lang) != sha256s.get(lang)]
+    old_languages = [str(lang) for lang in previous["languages"]]
+    text = ("the same raw text (the sources' sha256 are those recorded)" if same_text else
+            f"other raw text (of {', '.join(sha256s)}, not {', '.join(old_languages)})"
+            if sorted(old_languages) != sorted(sha256s) else
+            f"other raw text (by sha256: {', '.join(differing)} differ)" if old_sources else
+            "raw text that cannot be compared with it (its meta.json records no sources)")
+    return (f"{dataset_dir} holds a dataset of {', '.join(old_languages)} (tokenizer "
+            f"'{old_tokenizer.get('name')}'): once complete it is replaced by {text}, tokenized with "
+            f"{'the same tokenizer' if same_tokenizer else repr(tokenizer.name)}")
+
+
+def _remove_dropped_languages(dataset_dir, previous, languages, verbose):
+    """The files of the languages the replaced dataset had and this one lacks: left, they would
+    pass for part of the new dataset."""
+    for lang in (str(lang) for lang in previous["languages"] if lang not in languages):
+        names = [token_file(lang, split) for split in SPLITS] + [heldout_file(lang, split) for split in HELD_OUT_SPLITS]
+        removed = [name for name in names if os.path.isfile(os.path.join(dataset_dir, name))]
+        for name in removed:
+            os.remove(os.path.join(dataset_dir, name))
+        if removed and verbose:
+            print(f"removed {', '.join(removed)} from {dataset_dir}: the dataset it replaced had {lang}, this one has not")
+
+
+def empty_splits_warning(dataset_dir, meta):
+    """The warning for a dataset whose val or test split kept no line (too few lines for its
+    split fraction): no validation loss, nothing for the evaluations to score."""
+    fractions = dict(zip(SPLITS, meta["split_fractions"]))
+    kept = sum(meta["splits"][meta["languages"][0]][split]["lines"] for split in SPLITS)
+    by_fraction = {}
+    for split in meta["empty_splits"]:
+        by_fraction.setdefault(fractions[split], []).append(split)
+    return (f"warning: {dataset_dir} has no line in its {' and '.join(meta['empty_splits'])} split"
+            f"{'s' if len(meta['empty_splits']) > 1 else ''}: "
+            + "; ".join(f"{' and '.join(splits)} {'each take' if len(splits) > 1 else 'takes'} {fraction:.1%} of the "
+                        f"lines, so about {round(1 / fraction):,} lines give {'each' if len(splits) > 1 else 'it'} "
+                        f"one line and {round(10 / fraction):,} about ten" for fraction, splits in by_fraction.items())
+            + f"; this data kept {kept:,}. Training on it measures no validation loss (on this dataset), and "
+              f"the evaluations have no test lines of it to score. Prepare more lines (data/hf/prepare.py: a "
+              f"larger --max_rows, or 0 for every row) unless this is only a trial.")
 
 
 def _print_summary(dataset_dir, meta, total_bytes, seconds):
@@ -524,38 +586,100 @@ def tokenizer_info(name, data_root):
     return info
 
 
+def trained_tokenizers(data_root):
+    """The names of the tokenizers trained under <data_root>/tokenizers/, sorted."""
+    try:
+        files = os.listdir(os.path.join(data_root, tokenizer_lib.TOKENIZERS_DIR))
+    except OSError:
+        return []
+    return sorted(name[:-len(".tiktoken")] for name in files if name.endswith(".tiktoken"))
+
+
+def check_tokenizer(tokenizer, default_name, languages_of, data_root="data", allow_new_languages=False,
+                    retrain_hint=None, train_tokenizer=False):
+    """--tokenizer checked before any work, by the rule every prepare script follows. Returns the
+    name of the tokenizer to load, or None when `default_name` / a new name is to be trained.
+
+    '' is the data's default tokenizer (`default_name`), trained when missing. A name given that
+    no tokenizer has is refused, naming the closest ones (a typo must not quietly train a new
+    tokenizer under the misspelt name), unless `train_tokenizer` asks for exactly that. 'gpt2'
+    and a tokenizer.json path are loaded once here, so that a bad one fails now. An existing
+    tokenizer not trained on a language of the data (`languages_of`: {dataset: languages}) is
+    refused with how to fix it (retrain_hint(its languages): the command that prepares all the
+    datasets together), unless `allow_new_languages`."""
+    if tokenizer_lib.is_tokenizer_json_path(tokenizer):
+        tokenizer_lib.HFTokenizer(tokenizer_lib.hf_tokenizer_file(tokenizer))
+        return tokenizer
+    name = tokenizer or default_name
+    if name == "gpt2":
+        tokenizer_lib.load_tokenizer("gpt2", data_root)
+        return name
+    tiktoken_path, _ = tokenizer_lib.tokenizer_paths(name, data_root)
+    if not os.path.exists(tiktoken_path):
+        if name == default_name or train_tokenizer:
+            return None
+        existing = trained_tokenizers(data_root)
+        close = difflib.get_close_matches(name, existing + ["gpt2"], n=3, cutoff=0.6)
+        raise UserError(
+            f"--tokenizer={name}: no tokenizer of that name ({tiktoken_path} does not exist)."
+            + (f" Did you mean {' or '.join(close)}?" if close else "")
+            + (f" The tokenizers in {os.path.dirname(tiktoken_path)}: {', '.join(existing)}." if existing else
+               f" No tokenizer is trained under {data_root} yet.")
+            + f"\nTo train a new tokenizer named {name} on this data, add --train_tokenizer=True; to use "
+              f"the data's own ({default_name}, trained if missing), leave --tokenizer out.")
+    json_path = tokenizer_lib.tokenizer_paths(name, data_root)[1]
+    if not os.path.exists(json_path):  # training stopped between its two files
+        raise UserError(f"tokenizer '{name}' is incomplete: {tiktoken_path} has no {os.path.basename(json_path)} "
+                        f"beside it. Delete {os.path.splitext(tiktoken_path)[0]}.* and run this again"
+                        f"{' with --train_tokenizer=True' if tokenizer else ''} to train it anew (and prepare again "
+                        f"the datasets that used it).")
+    tokenizer_lib.load_tokenizer(name, data_root)  # a file it cannot read is refused now
+    known = tokenizer_info(name, data_root)["languages"]
+    unseen = [lang for lang in dict.fromkeys(lang for langs in languages_of.values() for lang in langs)
+              if lang not in known]
+    if unseen and known and not allow_new_languages:
+        raise UserError(f"{unseen_languages_problem(name, known, unseen, languages_of)}\nEither prepare all the "
+                        f"datasets you will train together in one command, so that one tokenizer is trained on "
+                        f"all their languages{' (' + retrain_hint(known) + ')' if retrain_hint else ''}; or "
+                        f"train a new tokenizer on this data's languages (--tokenizer=NEW_NAME "
+                        f"--train_tokenizer=True); or pass --allow_new_languages=True to use '{name}' anyway.")
+    return name
+
+
+def unseen_languages_problem(name, known, unseen, languages_of):
+    return (f"tokenizer '{name}' was trained on {', '.join(known)}, not on {', '.join(unseen)} "
+            f"(a language of {', '.join(d for d, langs in languages_of.items() if set(unseen) & set(langs))}): "
+            f"it would cut {', '.join(unseen)} text into many more, shorter tokens than the others, "
+            f"and the languages would not be comparable.")
+
+
 def load_or_train_tokenizer(tokenizer, default_name, corpora, train, data_root="data", allow_new_languages=False,
-                            retrain_hint=None):
+                            retrain_hint=None, train_tokenizer=False):
     """The one tokenizer of the datasets `corpora` ({dataset: {lang: raw path}}) prepared together:
     `tokenizer` ('' for `default_name`; 'gpt2'; or a name under <data_root>/tokenizers/), loaded
-    when it exists, else trained by train(name). An existing tokenizer that was not trained on a
-    language of the data is refused, with how to fix it (retrain_hint(its languages): the command
-    that prepares all the datasets together), unless `allow_new_languages` (then a warning)."""
+    when it exists, else trained by train(name) where check_tokenizer allows it. Which it is, is
+    said on screen."""
+    languages_of = {dataset: list(files) for dataset, files in corpora.items()}
     name = tokenizer or default_name
     if name == "gpt2":
         return tokenizer_lib.load_tokenizer("gpt2", data_root)
     tiktoken_path, _ = tokenizer_lib.tokenizer_paths(name, data_root)
-    if not os.path.exists(tiktoken_path):
-        return train(name)
+    with preparing(os.path.splitext(tiktoken_path)[0], f"tokenizer '{name}'"):  # not trained twice at once
+        if check_tokenizer(tokenizer, default_name, languages_of, data_root, allow_new_languages, retrain_hint,
+                           train_tokenizer) is None:
+            print(f"tokenizer '{name}' does not exist yet: training it on {', '.join(corpora)}")
+            return train(name)
     tok = tokenizer_lib.load_tokenizer(name, data_root, dataset=next(iter(corpora)))
     info = tokenizer_info(name, data_root)
     known, trained_on = info["languages"], info.get("trained_on", [])
-    print(f"using tokenizer '{name}' ({tiktoken_path}, trained on {' and '.join(trained_on) or 'other text'}"
-          f"{': ' + ', '.join(known) if known else ''})")
+    print(f"using tokenizer '{name}' ({tiktoken_path}, {tok.n_vocab:,} tokens, "
+          f"trained on {' and '.join(trained_on) or 'other text'}"
+          f"{': ' + ', '.join(known) if known else ''})"
+          f"{' (it exists: --train_tokenizer=True trains none)' if train_tokenizer else ''}")
     stem = os.path.splitext(tiktoken_path)[0]
     unseen = [lang for lang in corpora_languages(corpora) if lang not in known]
     if unseen and known:
-        problem = (f"tokenizer '{name}' was trained on {', '.join(known)}, not on {', '.join(unseen)} "
-                   f"(a language of {', '.join(d for d, files in corpora.items() if set(unseen) & set(files))}): "
-                   f"it would cut {', '.join(unseen)} text into many more, shorter tokens than the others, "
-                   f"and the languages would not be comparable.")
-        if not allow_new_languages:
-            raise UserError(f"{problem}\nEither prepare all the datasets you will train together in one command, "
-                            f"so that one tokenizer is trained on all their languages"
-                            f"{' (' + retrain_hint(known) + ')' if retrain_hint else ''}; or give --tokenizer a new "
-                            f"name (trained on this data's languages); or pass --allow_new_languages=True to "
-                            f"use '{name}' anyway.")
-        print(f"warning: {problem} (--allow_new_languages=True)")
+        print(f"warning: {unseen_languages_problem(name, known, unseen, languages_of)} (--allow_new_languages=True)")
     elif trained_on:
         for dataset in corpora:
             if dataset not in trained_on:
@@ -564,40 +688,76 @@ def load_or_train_tokenizer(tokenizer, default_name, corpora, train, data_root="
     return tok
 
 
-def recorded_tokenizer(dataset_dir):
-    """The tokenizer identity in a prepared dataset's meta.json, or None."""
+def prepared_meta(dataset_dir):
+    """The meta.json of the dataset prepared in dataset_dir, or None (nothing there, or what a
+    failed run left)."""
     try:
         with open(os.path.join(dataset_dir, META_FILE)) as f:
-            return dict(json.load(f)["tokenizer"])
-    except (OSError, ValueError, KeyError, TypeError):
+            meta = json.load(f)
+    except (OSError, ValueError):
         return None
+    return meta if isinstance(meta, dict) and isinstance(meta.get("languages"), list) else None
+
+
+def check_replacement(dataset_dir, languages, overwrite=False, other_source=None):
+    """Refuse to replace the dataset prepared in dataset_dir by one of other `languages`, or of
+    another source (`other_source`: what the caller found different, or None), unless `overwrite`:
+    it is someone's data, and nothing but the name says they are the same."""
+    meta = prepared_meta(dataset_dir)
+    if meta is None or overwrite:
+        return
+    old = [str(lang) for lang in meta["languages"]]
+    problems = ([f"its languages are {', '.join(old)}, not {', '.join(languages)}"]
+                if sorted(old) != sorted(languages) else []) + ([other_source] if other_source else [])
+    if problems:
+        if meta.get("prepare_command"):
+            problems.append(f"made by {meta['prepare_command']}")
+        raise UserError(f"{dataset_dir} already holds a dataset prepared from another source or of other languages "
+                        f"({'; '.join(problems)}): this would replace it. Choose another name for this one, or "
+                        f"pass --overwrite=True to replace it.")
+
+
+def check_some_pair_kept(raw_files):
+    """Refuse raw files of which the pipeline would keep no line pair; reads only up to the
+    first chunk that keeps one."""
+    if not any(len(line_numbers) for _, line_numbers, _ in iter_clean_chunks(raw_files)):
+        aligned_scans(raw_files)  # the reason may be lines that end with \r alone, or unequal files
+        raise UserError(f"no line pairs to prepare in {', '.join(raw_files.values())}: every line has an empty "
+                        f"or markup-only side in some language (such pairs are dropped). Check the raw files.")
 
 
 def prepare_datasets(corpora, tokenizer, default_tokenizer, train, data_root="data", num_proc=0,
-                     allow_new_languages=False, extra_meta=None, retrain_hint=None):
+                     allow_new_languages=False, extra_meta=None, retrain_hint=None, train_tokenizer=False,
+                     overwrite=False):
     """Prepare each of `corpora` ({dataset: {lang: raw path}}) into <data_root>/<dataset>/, all with
     one tokenizer (load_or_train_tokenizer), or with a Hugging Face tokenizer.json when `tokenizer`
     is one (copied into each dataset folder, which meta.json names). `extra_meta` ({dataset: dict})
-    is added to each meta.json. Returns {dataset: meta}."""
+    is added to each meta.json. Each dataset's lock is held throughout (data/preparation_lock.py);
+    a dataset of other languages is not replaced unless `overwrite`, and raw files that would keep
+    no line pair are refused, first. Returns {dataset: meta}."""
     extra_meta = extra_meta or {}
     metas = {}
-    if tokenizer_lib.is_tokenizer_json_path(tokenizer):
+    with contextlib.ExitStack() as locks:
+        for dataset in corpora:
+            locks.enter_context(preparing(os.path.join(data_root, dataset)))
+        for dataset, files in corpora.items():
+            check_replacement(os.path.join(data_root, dataset), list(files), overwrite)
+        for files in corpora.values():
+            check_some_pair_kept(files)  # before a tokenizer is trained or a line tokenized
+        if tokenizer_lib.is_tokenizer_json_path(tokenizer):
+            for dataset, raw_files in corpora.items():
+                dataset_dir = os.path.join(data_root, dataset)
+                tok = tokenizer_lib.copy_hf_tokenizer(tokenizer, dataset_dir)
+                print(f"using the Hugging Face tokenizer {tokenizer} ({tok.n_vocab:,} tokens)")
+                metas[dataset] = prepare_parallel_corpus(dataset_dir, raw_files, tok, data_root=data_root,
+                                                         num_proc=num_proc or None, extra_meta=extra_meta.get(dataset))
+            return metas
+        tok = load_or_train_tokenizer(tokenizer, default_tokenizer, corpora, train, data_root, allow_new_languages,
+                                      retrain_hint, train_tokenizer)
         for dataset, raw_files in corpora.items():
-            dataset_dir = os.path.join(data_root, dataset)
-            tok = tokenizer_lib.copy_hf_tokenizer(tokenizer, dataset_dir)
-            print(f"using the Hugging Face tokenizer {tokenizer} ({tok.n_vocab:,} tokens)")
-            metas[dataset] = prepare_parallel_corpus(dataset_dir, raw_files, tok, data_root=data_root,
-                                                     num_proc=num_proc or None, extra_meta=extra_meta.get(dataset))
-        return metas
-    tok = load_or_train_tokenizer(tokenizer, default_tokenizer, corpora, train, data_root, allow_new_languages,
-                                  retrain_hint)
-    for dataset, raw_files in corpora.items():
-        previous = recorded_tokenizer(os.path.join(data_root, dataset))
-        if previous and previous.get("sha256") != tok.sha256:
-            print(f"{os.path.join(data_root, dataset)} was prepared with tokenizer '{previous.get('name')}': "
-                  f"it is replaced by the same data with '{tok.name}' once complete")
-        metas[dataset] = prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok, data_root=data_root,
-                                                 num_proc=num_proc or None, extra_meta=extra_meta.get(dataset))
+            metas[dataset] = prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok,
+                                                     data_root=data_root, num_proc=num_proc or None,
+                                                     extra_meta=extra_meta.get(dataset))
     return metas
 
 
@@ -613,24 +773,26 @@ def missing_raw_message(script, dataset, raw_files, raw_dir, download):
 
 
 def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="",
-                    data_root="data", raw_dir="", allow_new_languages=False):
+                    data_root="data", raw_dir="", allow_new_languages=False, train_tokenizer=False, overwrite=False):
     """What data/<dataset>/prepare.py does for Europarl and MultiUN: find the raw files, load the
     tokenizer (training the shared one when it does not exist yet), prepare <data_root>/<dataset>/.
     tokenizer: '' for the shared europarl-multiun tokenizer of `vocab_size`, else a name under
-    <data_root>/tokenizers/ (trained under that name when missing), 'gpt2', or the path of a
-    Hugging Face tokenizer.json (or of a folder holding one): a converted model's, so that the
-    data can fine-tune it; it is copied into the dataset folder, which meta.json names."""
+    <data_root>/tokenizers/ (trained under that name when missing, with `train_tokenizer` only),
+    'gpt2', or the path of a Hugging Face tokenizer.json (or of a folder holding one): a converted
+    model's, so that the data can fine-tune it; it is copied into the dataset folder, which
+    meta.json names."""
     raw_dirs = {d: os.path.join(data_root, d, "raw") for d in SHARED_TOKENIZER_CORPORA}
     if raw_dir:
         raw_dirs[dataset] = raw_dir
     raw_files = raw_files_of(dataset, raw_dirs[dataset])
     message = missing_raw_message(f"data/{dataset}/prepare.py", dataset, raw_files, raw_dirs[dataset],
-                                  f"bash data/get_data.sh {dataset}")
+                                  download_command(dataset, data_root))
     if message:
         raise UserError(message)
     return prepare_datasets({dataset: raw_files}, tokenizer, default_tokenizer_name(vocab_size),
                             lambda name: train_shared_tokenizer(name, vocab_size, raw_dirs, data_root),
-                            data_root, num_proc, allow_new_languages)[dataset]
+                            data_root, num_proc, allow_new_languages, train_tokenizer=train_tokenizer,
+                            overwrite=overwrite)[dataset]
 
 
 def script_options(argv, **options):
@@ -642,8 +804,12 @@ def script_options(argv, **options):
         tokenizer='',       # '': the shared tokenizer of the data's languages (trained if missing); else
                             # a name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a
                             # converted model's)
+        train_tokenizer=False,  # True: train --tokenizer=NAME on this data when no tokenizer has that
+                                # name (without it, a name not found is refused as a likely typo)
         data_root='data',
         allow_new_languages=False,  # True: use an existing tokenizer on languages it was not trained on
+        overwrite=False,    # True: replace a dataset of the same name prepared from another source or of
+                            # other languages (without it, that is refused)
         **options,
     )
     ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT, merges

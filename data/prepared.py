@@ -105,6 +105,9 @@ def read_meta(data_root, dataset):
     """The meta.json of a prepared dataset, checked: an error that names the command preparing
     it when it is missing, unreadable or written by another version of the prepare scripts."""
     path = os.path.join(data_root, dataset, META_FILE)
+    if not os.path.isdir(data_root):  # a mistyped --data_root, before any advice about the dataset
+        raise UserError(f"the data root {data_root} does not exist (--data_root): give the folder holding the "
+                        f"prepared datasets, or prepare '{dataset}' there with: {prepare_command(dataset, data_root)}")
     if not os.path.isfile(path):
         known = prepared_datasets(data_root)
         close = difflib.get_close_matches(dataset, known, n=1, cutoff=0.6)
@@ -252,6 +255,11 @@ class PreparedData:
                             "e.g. --list_of_datasets=\"['demo']\"")
         self.data_root = resolve_data_root(data_root)
         self.datasets = list(list_of_datasets)
+        twice = sorted({ds for ds in self.datasets if self.datasets.count(ds) > 1})
+        if twice:  # every dataset would be sampled and evaluated (and its results written) twice
+            raise UserError(f"list_of_datasets names {', '.join(map(repr, twice))} more than once "
+                            f"({self.datasets}): name each dataset once, e.g. "
+                            f"--list_of_datasets=\"{list(dict.fromkeys(self.datasets))}\"")
         self.metas = {ds: read_meta(self.data_root, ds) for ds in self.datasets}
         first = self.datasets[0]
         self.tokenizer = self.metas[first]['tokenizer']
@@ -309,9 +317,15 @@ class PreparedData:
         totals = {lang: sum(n for (d, l, s), n in self.n_tokens.items() if l == lang and s == split)
                   for lang in self.languages}
         totals = {lang: n for lang, n in totals.items() if n > 0}
-        p = np.array(list(totals.values()), dtype=np.float64)
-        q = (p / p.sum()) ** xlm_alpha
+        # in log space: p ** alpha underflows to 0 for every language once alpha is large (2000)
+        log_q = xlm_alpha * np.log(np.array(list(totals.values()), dtype=np.float64))
+        q = np.exp(log_q - log_q.max())
         return dict(zip(totals, q / q.sum()))
+
+    def languages_without(self, split, block_size):
+        """The languages with no `split` sequence of block_size + 1 tokens in any dataset: no
+        loss can be measured on them there (a dataset of a few lines has empty val and test)."""
+        return [lang for lang in self.languages if not self.sources(split, block_size, lang)]
 
     def sources(self, split, block_size, language=None):
         """[(dataset, language, n_tokens)] usable for sequences of block_size + 1 tokens."""

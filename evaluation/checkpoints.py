@@ -19,17 +19,21 @@ from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
 from common.languages import language_name
 from common.run_folder import prepare_out_dir
-from common.tokenizer import checkpoint_tokenizer_from_identity
-from data.prepared import resolve_data_root
+from common.tokenizer import (checkpoint_tokenizer_from_identity, file_sha256, missing_rows_message,
+                              tokens_without_rows)
+from data.prepared import dataset_languages, heldout_path, resolve_data_root
 
 
-def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
-    """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
+def checkpoint_data_root(checkpoint, data_root=''):
+    """The data root where the checkpoint's tokenizer and data are: --data_root, else the one it
+    records; '' for a converted model that records none (its tokenizer.json lies beside it)."""
     data = checkpoint.get('data') or {}
     if data_root:
         root = resolve_data_root(data_root)
     elif data.get('data_root'):
         root = data['data_root']
+    elif (data.get('tokenizer') or {}).get('format') == 'huggingface':
+        return ''
     else:
         raise UserError("the checkpoint does not record its data root: pass --data_root=DIR "
                         "(the folder holding the prepared dataset folders, data/ by default)")
@@ -38,6 +42,16 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
                   "the checkpoint was trained with data there")
         raise UserError(f"data root {root} does not exist here ({origin}): pass --data_root=DIR "
                         f"pointing at the folder that holds the prepared dataset folders")
+    return root
+
+
+def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
+    """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
+    root = checkpoint_data_root(checkpoint, data_root)
+    if not root:
+        raise UserError("the checkpoint (a converted model) records no data: pass --data_root=DIR "
+                        "(the folder holding the prepared dataset folders, data/ by default)")
+    data = checkpoint.get('data') or {}
     datasets = list(list_of_datasets) or list(data.get('list_of_datasets') or [])
     if not datasets:
         raise UserError("no dataset to evaluate on: the checkpoint names none; pass "
@@ -71,9 +85,11 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
                                              data.get('list_of_datasets') or ())
     vocab_size = model.config.vocab_size if model is not None else data.get('vocab_size')
     if data['tokenizer'].get('format') == 'huggingface':
-        if vocab_size is not None and tok.n_vocab > vocab_size:
-            print(f"warning: tokenizer {tok.name} has {tok.n_vocab} tokens but the model only "
-                  f"{vocab_size} rows: lines holding token ids >= {vocab_size} are skipped and counted")
+        missing = tokens_without_rows(tok, vocab_size) if vocab_size is not None else []
+        if missing:
+            print(f"warning: the tokenizer has {tok.n_vocab} ids, among them "
+                  f"{missing_rows_message(tok, missing, vocab_size)}: the evaluations skip and "
+                  f"count the text that needs them, the other tools refuse it")
         return tok
     if vocab_size is not None and tok.n_vocab != vocab_size:
         raise UserError(f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "
@@ -109,9 +125,20 @@ def lines_read_by_all(readers, lines):
 
 
 def default_report_dir(report_dir, out_dirs):
-    """--report_dir, else the (first) checkpoint's out_dir; checked writable before any work."""
-    report_dir = report_dir or out_dirs[0]
-    prepare_out_dir(report_dir, key='report_dir')
+    """--report_dir, else the (first) checkpoint's out_dir (the folder holding it when given as
+    its .pt file); checked writable before any work, but created only with the report (the
+    writers make it), so a run stopped before its end leaves no empty folder behind."""
+    report_dir = report_dir or os.path.dirname(checkpoint_path(out_dirs[0])) or '.'
+    if os.path.exists(report_dir):
+        prepare_out_dir(report_dir, key='report_dir')
+        return report_dir
+    parent = os.path.dirname(os.path.abspath(report_dir))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot create report_dir={report_dir}: {parent} is "
+                        f"{'a file' if not os.path.isdir(parent) else 'not writable'}. Choose a "
+                        f"--report_dir in a folder you can write to.")
     return report_dir
 
 
@@ -123,7 +150,37 @@ def checkpoint_out_dirs(out_dir, out_dirs):
     if missing:
         raise UserError(f"no checkpoint at {', '.join(checkpoint_path(d) for d in missing)}: "
                               f"check --out_dir/--out_dirs (train.py writes out_dir/ckpt.pt)")
+    seen = {}  # one file named twice (a, ./a, a/ckpt.pt) would be scored twice as two models
+    for d in out_dirs:
+        path = os.path.realpath(checkpoint_path(d))
+        if path in seen:
+            raise UserError(f"--out_dirs names the checkpoint {path} twice ({seen[path]} and {d}): "
+                            f"give each checkpoint once")
+        seen[path] = d
     return out_dirs
+
+
+def one_text_per_dataset(out_dirs, data_root, list_of_datasets, split):
+    """Refuse, before any work, checkpoints that name one dataset in data roots whose held-out
+    text differs: their rows would stand side by side in one table as numbers on the same lines.
+    With --data_root every checkpoint reads the same folder."""
+    if len(out_dirs) < 2 or data_root:
+        return
+    first = {}  # dataset -> (out_dir, root, {language: sha256 of its held-out file})
+    for out_dir in out_dirs:
+        root, datasets = checkpoint_datasets(load_checkpoint_file(out_dir), '', list_of_datasets)
+        for dataset in datasets:
+            if dataset in first and first[dataset][1] == root:
+                continue
+            path = lambda lang: heldout_path(root, dataset, lang, split)
+            text = {lang: file_sha256(path(lang)) for lang in dataset_languages(root, dataset)
+                    if os.path.isfile(path(lang))}
+            other, other_root, other_text = first.setdefault(dataset, (out_dir, root, text))
+            if text != other_text:
+                raise UserError(f"{other} and {out_dir} name the dataset {dataset}, but in data roots "
+                                f"whose {split} text differs ({other_root} and {root}): their numbers "
+                                f"would not be on the same lines. Pass --data_root=DIR to score every "
+                                f"checkpoint on one copy, or evaluate them in separate runs")
 
 
 def file_label(label):

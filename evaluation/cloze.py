@@ -26,6 +26,7 @@ import json
 import math
 import os
 import unicodedata
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -52,6 +53,25 @@ class ClozeItem:
     passage: str = ''  # the whole passage, answer in place
     suffix: str = ''  # what follows the masked word (the final punctuation)
     extra: dict = field(default_factory=dict)
+    file: str = ''  # where the item comes from: the cloze file or the held-out text file,
+    line: int = 0  # and its line there (from 1)
+
+
+def skipped_item(item, kind, reason):
+    """The record of an item left out: where it comes from, its id, and why (kind: a short
+    phrase that evaluation.results.skip_summary counts; reason: the whole message)."""
+    return {'file': item.file, 'line': item.line, 'id': item.id, 'kind': kind, 'reason': reason}
+
+
+NO_SPACE = 'no space before the last word'
+TOO_FEW_WORDS = 'fewer than {} words before the last word'
+SKIP_HINTS = {TOO_FEW_WORDS.split('{')[0]: 'lower --min_context_words',
+              NO_SPACE: 'give --cloze_files for a language that does not put spaces between words'}
+
+
+def skip_hints(kinds):
+    """What to do about the reasons in kinds that a user can act on."""
+    return [hint for start, hint in SKIP_HINTS.items() if any(kind.startswith(start) for kind in kinds)]
 
 
 # --- items ------------------------------------------------------------------------------
@@ -63,52 +83,78 @@ def _strip_trailing_punctuation(word):
     return word[:end]
 
 
-def mask_last_word(line, min_context_words=5):
-    """(context, answer, suffix) of a line whose last word (before the final punctuation, if any)
-    is made of letters only and follows a space, with at least min_context_words words before
-    it; None for other lines (too short, ending in a number, 'l'Europe', ...)."""
+def masked_or_why_not(line, min_context_words=5):
+    """((context, answer, suffix), None) of a line whose last word (before the final punctuation,
+    if any) is made of letters only and follows a space, with at least min_context_words words
+    before it; (None, why not) for other lines (too short, ending in a number, 'l'Europe', ...)."""
     line = line.rstrip()
+    if not line.strip():
+        return None, 'an empty line'
     words = line.split(' ')
     i = len(words) - 1
     while i >= 0 and not _strip_trailing_punctuation(words[i]):
         i -= 1  # a whitespace-separated word that is only punctuation, e.g. the French ' ?'
     if i < 1:
-        return None
+        return None, NO_SPACE
     answer = _strip_trailing_punctuation(words[i])
     if not answer.isalpha():
-        return None
+        return None, 'a last word not of letters only'
     context = ' '.join(words[:i])
     if not context.strip() or len(context.split()) < min_context_words:
-        return None
+        return None, TOO_FEW_WORDS.format(min_context_words)
     suffix = line[len(context) + 1 + len(answer):]
-    return context, answer, suffix
+    return (context, answer, suffix), None
 
 
-def items_from_lines(lines, dataset, language, split='test', min_context_words=5, max_items=0):
+def mask_last_word(line, min_context_words=5):
+    """(context, answer, suffix) of a line that gives a cloze item (see masked_or_why_not), or None."""
+    return masked_or_why_not(line, min_context_words)[0]
+
+
+def items_from_lines(lines, dataset, language, split='test', min_context_words=5, max_items=0, path=''):
     """(items, skipped): a cloze item for each line that gives one, in order (the first
-    max_items when max_items > 0); skipped counts the lines passed over."""
-    items, skipped = [], 0
+    max_items when max_items > 0); skipped counts the lines passed over, per reason (a Counter).
+    path: the file the lines were read from, which each item names with its line."""
+    items, skipped = [], Counter()
     for line_number, line in enumerate(lines):
         if max_items and len(items) >= max_items:
             break
-        masked = mask_last_word(line, min_context_words)
+        masked, why_not = masked_or_why_not(line, min_context_words)
         if masked is None:
-            skipped += 1
+            skipped[why_not] += 1
             continue
         context, answer, suffix = masked
         items.append(ClozeItem(id=f"{dataset}/{split}/{language}/{line_number}", dataset=dataset,
                                language=language, context=context, answer=answer,
-                               passage=line.rstrip(), suffix=suffix))
+                               passage=line.rstrip(), suffix=suffix, file=path, line=line_number + 1))
     return items, skipped
+
+
+def cloze_file_dataset(path):
+    """The dataset a cloze file's items are reported under: the file's name."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def check_cloze_file_names(paths):
+    """Refuse two cloze files reported under one name (the same file twice, or two folders'
+    cloze_en.jsonl): their items would be pooled into one row, or counted twice."""
+    named = {}
+    for path in paths:
+        first = named.get(cloze_file_dataset(path))
+        if first is not None:
+            raise UserError(f"--cloze_files names {first} and {path}, which would both be reported as "
+                            f"'{cloze_file_dataset(path)}' (a cloze file's name is its dataset): give "
+                            f"each file once, and rename one of two different files")
+        named[cloze_file_dataset(path)] = path
 
 
 def read_cloze_file(path, dataset=None, skipped=None):
     """Items of a JSON-lines file in the original format; dataset defaults to the file's name.
     A malformed item (not JSON, a key missing, no mask, an answer that can never be a hit: not one
     word, or not the word of the passage at the mask) raises UserError naming the file and
-    the line; when skipped is a list, it is appended there instead ({'file', 'line', 'id',
+    the line; when skipped is a list, it is appended there instead ({'file', 'line', 'id', 'kind',
     'reason'}) and the item left out, so that one bad item does not refuse a whole benchmark."""
-    dataset = dataset or os.path.splitext(os.path.basename(path))[0]
+    dataset = dataset or cloze_file_dataset(path)
     if not os.path.isfile(path):
         raise UserError(f"cloze file {path} does not exist")
     items = []
@@ -118,67 +164,75 @@ def read_cloze_file(path, dataset=None, skipped=None):
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as e:
-            obj, problem = None, f"not valid JSON ({e.msg} at column {e.colno})"
+            obj, problem = None, ('not valid JSON', f"not valid JSON ({e.msg} at column {e.colno})")
         else:
             problem = cloze_item_problem(obj)
         if problem:
-            where = f"{path}, line {line_number}"
+            kind, reason = problem
             if skipped is None:
-                raise UserError(f"{where}: {problem}")
+                raise UserError(f"{path}, line {line_number}: {reason}")
             skipped.append({'file': path, 'line': line_number,
-                            'id': str(obj.get('id')) if isinstance(obj, dict) else None, 'reason': problem})
+                            'id': str(obj.get('id')) if isinstance(obj, dict) else None,
+                            'kind': kind, 'reason': reason})
             continue
         context, suffix = obj['cloze_passage'].split(MASK)
         items.append(ClozeItem(id=str(obj['id']), dataset=dataset, language=obj['language'],
                                context=context, answer=obj['answer'].strip(),
                                passage=obj['original_passage'], suffix=suffix,
-                               extra={'length_of_sentences': obj['length_of_sentences']}))
+                               extra={'length_of_sentences': obj['length_of_sentences']},
+                               file=path, line=line_number))
     return items
 
 
 def file_item_groups(file_items, languages=(), max_items=0):
     """(groups, lacking) of the items read from cloze files, {path: items}: groups is
-    {(dataset, language): (items, the file of its first item, 0 skipped lines)}, at most
+    {(dataset, language): (items, the file of its first item, no skipped lines: Counter())}, at most
     max_items per group when max_items > 0; an item in a language not in languages (when given)
-    is left out, it can never be a hit, and listed in lacking as {'file', 'line': None, 'id',
-    'reason'}, as read_cloze_file lists the malformed ones."""
+    is left out, it can never be a hit, and listed in lacking (skipped_item), as read_cloze_file
+    lists the malformed ones."""
     groups, lacking = {}, []
     for path, items in file_items.items():
         for item in items:
             if languages and item.language not in languages:
-                lacking.append({'file': path, 'line': None, 'id': item.id,
-                                'reason': f"language {item.language!r} ({language_name(item.language)}): the model "
-                                          f"was trained on {', '.join(f'{language_name(l)} ({l})' for l in languages)}"})
+                lacking.append(skipped_item(
+                    item, 'a language the model lacks',
+                    f"language {item.language!r} ({language_name(item.language)}): the model was "
+                    f"trained on {', '.join(f'{language_name(l)} ({l})' for l in languages)}"))
                 continue
             key = (item.dataset, item.language)
             if key not in groups:
-                groups[key] = ([], path, 0)
+                groups[key] = ([], path, Counter())
             if not max_items or len(groups[key][0]) < max_items:
                 groups[key][0].append(item)
     return groups, lacking
 
 
 def cloze_item_problem(obj):
-    """Why a parsed line of a cloze file is not a usable item, or None."""
+    """(kind, message) of why a parsed line of a cloze file is not a usable item, or None."""
+    not_an_item, never_a_hit = 'not an item of the original format', 'an answer that can never be a hit'
     if not isinstance(obj, dict):
-        return f"expected a JSON object with keys {', '.join(ORIGINAL_KEYS)}, got {type(obj).__name__}"
+        return not_an_item, (f"expected a JSON object with keys {', '.join(ORIGINAL_KEYS)}, got "
+                             f"{type(obj).__name__}")
     missing = [k for k in ORIGINAL_KEYS if k not in obj]
     if missing:
-        return f"missing key(s) {', '.join(missing)} (each line needs {', '.join(ORIGINAL_KEYS)})"
+        return not_an_item, (f"missing key(s) {', '.join(missing)} (each line needs "
+                             f"{', '.join(ORIGINAL_KEYS)})")
     for key in ('original_passage', 'cloze_passage', 'answer', 'language'):
         if not isinstance(obj[key], str):
-            return f"'{key}' must be a string, not {type(obj[key]).__name__}"
+            return not_an_item, f"'{key}' must be a string, not {type(obj[key]).__name__}"
     answer = obj['answer'].strip()
     if not answer:
-        return "'answer' is empty"
+        return never_a_hit, "'answer' is empty"
     count = obj['cloze_passage'].count(MASK)
     if count != 1:
-        return f"'cloze_passage' must hold '{MASK.strip()}' once, after a space; it holds it {count} times"
+        return not_an_item, (f"'cloze_passage' must hold '{MASK.strip()}' once, after a space; it "
+                             f"holds it {count} times")
     if len(answer.split()) != 1:
-        return f"the answer {answer!r} is not one word: a prediction (one word) can never match it"
+        return never_a_hit, (f"the answer {answer!r} is not one word: a prediction (one word) can "
+                             f"never match it")
     if obj['original_passage'].strip() and answer not in obj['original_passage']:
-        return (f"the answer {answer!r} is not in 'original_passage': the item does not say "
-                f"which word was masked")
+        return never_a_hit, (f"the answer {answer!r} is not in 'original_passage': the item does "
+                             f"not say which word was masked")
     return None
 
 

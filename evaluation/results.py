@@ -10,7 +10,7 @@ so that the evaluations report alike and name their confidence intervals one way
     CSV    <metric>_ci95_low, <metric>_ci95_high
     tables "value [low, high]"
 
-    results = CheckpointResults(out_dirs)
+    results = CheckpointResults(out_dirs)                 # hashes each checkpoint file
     results.add(out_dir, dataset, language, metrics)      # for every checkpoint, dataset, language
     results.write(report_dir, 'perplexity', header, table_columns, csv_columns, BarChart(...))
 """
@@ -19,8 +19,11 @@ import math
 import os
 from dataclasses import dataclass
 
+from common.atomic_files import written_together
+from common.checkpoint import checkpoint_path
 from common.languages import language_name
 from common.reporting import bar_chart_panels, markdown_table, write_csv, write_json, write_text
+from common.tokenizer import file_sha256
 
 CI_SUFFIX = '_ci95'  # a metric's 95% confidence interval: <metric>_ci95 = [low, high]
 
@@ -29,6 +32,12 @@ def with_ci95(row, metric, fmt):
     """A metric and its 95% interval as one table cell: 'value [low, high]', each in format fmt."""
     low, high = row[metric + CI_SUFFIX]
     return f"{row[metric]:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+
+
+def skip_summary(kinds):
+    """'kind (count), ...' of a Counter of why items or lines were not scored, most frequent first:
+    what an evaluation says when nothing was, instead of guessing."""
+    return ', '.join(f"{kind} ({n:,})" for kind, n in kinds.most_common())
 
 
 @dataclass
@@ -44,10 +53,20 @@ class BarChart:
 
 
 class CheckpointResults:
-    """Metrics per checkpoint (its out_dir), dataset and language, in the order they are added."""
+    """Metrics per checkpoint (its out_dir), dataset and language, in the order they are added.
+    Each carries checkpoint_sha256, the sha256 of the checkpoint file it was computed from: an
+    out_dir names a folder, not weights, and a retrain into it makes other numbers."""
 
     def __init__(self, checkpoints):
         self.checkpoints = list(checkpoints)
+        self.sha256 = {out_dir: file_sha256(checkpoint_path(out_dir)) for out_dir in self.checkpoints}
+        by_hash = {}
+        for out_dir, digest in self.sha256.items():
+            by_hash.setdefault(digest, []).append(out_dir)
+        for copies in by_hash.values():
+            if len(copies) > 1:  # legitimate (a copy kept elsewhere), but worth knowing
+                print(f"note: {' and '.join(copies)} hold the same checkpoint file (sha256 "
+                      f"{self.sha256[copies[0]][:12]}...): their numbers will be the same")
         self.metrics = {out_dir: {} for out_dir in self.checkpoints}  # out_dir -> dataset -> language -> metrics
         self.rows = []  # one per add(): model (the out_dir), dataset, language, the metrics, each interval also as _low, _high
 
@@ -56,6 +75,7 @@ class CheckpointResults:
         self.metrics[out_dir].setdefault(dataset, {})
 
     def add(self, out_dir, dataset, language, metrics):
+        metrics = {**metrics, 'checkpoint_sha256': self.sha256[out_dir]}
         self.metrics[out_dir].setdefault(dataset, {})[language] = metrics
         row = {'model': out_dir, 'dataset': dataset, 'language': language,
                'language_name': language_name(language), **metrics}
@@ -86,11 +106,14 @@ class CheckpointResults:
         series, errors = self._bars(groups, chart)
 
         paths = {ext: os.path.join(report_dir, f'{name}.{ext}') for ext in ('md', 'csv', 'json', 'png')}
-        write_text(paths['md'], header + table)
-        write_csv(paths['csv'], self.rows, csv_columns)
-        write_json(paths['json'], {**(self.metrics if several else self.metrics[self.checkpoints[0]]),
-                                   **(json_extra or {})})
-        self._chart(paths['png'], groups, series, errors, chart)
+        # the four replace the earlier report together: Ctrl-C while the chart is drawn leaves
+        # that report whole, not a new table beside an old chart
+        with written_together(paths, report_dir) as tmp:
+            write_text(tmp['md'], header + table)
+            write_csv(tmp['csv'], self.rows, csv_columns)
+            write_json(tmp['json'], {**(self.metrics if several else self.metrics[self.checkpoints[0]]),
+                                     **(json_extra or {})})
+            self._chart(tmp['png'], groups, series, errors, chart)
         print(f"wrote {', '.join(paths.values())}{also}")
         return paths
 

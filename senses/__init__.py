@@ -1,9 +1,9 @@
 """
 What a Backpack's sense vectors mean, measured. One module per analysis, each with its
 computation, one `run` function from explicit inputs to its result dict (writing its CSV and PNG
-files), what it needs (NEEDS: 'senses', a Backpack; 'gold', gold senses), `markdown`, its section
-of senses.md, and for those demo.py's report quotes, `headline`. sense_visualisation.py runs them
-in turn:
+files), what it needs (NEEDS: 'senses', a Backpack; 'gold', gold senses; 'heldout', the held-out
+text of --split), `markdown`, its section of senses.md, and for those demo.py's report quotes,
+`headline`. sense_visualisation.py runs them in turn:
 
     projection    the tokens each sense vector votes for through the output embedding
     alignment     whether sense k of a word means what sense k of its translation means

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from common.languages import language_name, pair_name
 from common.reporting import heatmap, language_matrix, markdown_table, write_csv
+from common.tokenizer import ids_without_rows, missing_rows_message
 from evaluation.statistics import bootstrap_mean_ci, permutation_test
 from senses import Skipped
 from senses.inputs import word_tokens
@@ -99,10 +100,13 @@ def align_pair(model, tokenizer, a, b, pairs, source, multi_token='first', skip_
     several tokens too when skip_split_words (else multi_token represents it). Writes
     sense_alignment_<a>-<b>.png (the matrix) and .csv to report_dir; Skipped when fewer than 3
     pairs are left."""
-    kept, seen, n_identical, n_split = [], set(), 0, 0
+    kept, seen, n_identical, n_split, without_rows = [], set(), 0, 0, []
     for word_a, word_b in pairs:
         ids_a, ids_b = word_tokens(tokenizer, word_a), word_tokens(tokenizer, word_b)
         if not ids_a or not ids_b:
+            continue
+        if ids_without_rows(ids_a + ids_b, model.config.vocab_size):
+            without_rows += ids_without_rows(ids_a + ids_b, model.config.vocab_size)
             continue
         # what represents each word: its first token, or all its tokens (averaged)
         key = (tuple(ids_a), tuple(ids_b)) if multi_token == 'average' else (ids_a[0], ids_b[0])
@@ -115,6 +119,9 @@ def align_pair(model, tokenizer, a, b, pairs, source, multi_token='first', skip_
         if key not in seen:
             seen.add(key)
             kept.append((word_a, word_b, ids_a, ids_b))
+    if without_rows:
+        print(f"  {a}-{b}: pairs left out, their words hold "
+              f"{missing_rows_message(tokenizer, without_rows, model.config.vocab_size)}")
     kept = kept[:max_pairs]
     if len(kept) < 3:
         raise Skipped(f"only {len(kept)} usable translation pairs from {source} ({n_identical} are "
@@ -279,7 +286,8 @@ def markdown(result):
 
 
 def headline(result, n_permutations=None):
-    """The alignment in one sentence (demo.py's report)."""
+    """The alignment in one sentence (demo.py's report). n_permutations: for a result that does
+    not record its own (the floor of its p-values depends on it)."""
     pairs = results_by_pair(result)
     if len(pairs) == 1:
         one = next(iter(pairs.values()))
@@ -287,10 +295,12 @@ def headline(result, n_permutations=None):
         return (f"- Cross-lingual alignment: sense k of {_article(first)} {first} word is closer (cosine) "
                 f"to sense k of its {second} translation than to the translation's other senses: "
                 f"diagonal minus off-diagonal {one['statistic']:.3f}, against {one['null_mean']:.3f} "
-                f"for shuffled pairs (permutation p {format_p(one['p_value'], n_permutations)}, "
+                f"for shuffled pairs (permutation p "
+                f"{format_p(one['p_value'], one.get('n_permutations', n_permutations))}, "
                 f"{one['n_pairs']} pairs).")
     return ("- Cross-lingual alignment: sense k of a word against sense k of its translation, "
             "diagonal minus off-diagonal per pair of languages, against shuffled pairs: "
             + '; '.join(f"{pair_name(*r['languages'])} {r['statistic']:.3f} against "
-                        f"{r['null_mean']:.3f} (permutation p {format_p(r['p_value'], n_permutations)}, "
+                        f"{r['null_mean']:.3f} (permutation p "
+                        f"{format_p(r['p_value'], r.get('n_permutations', n_permutations))}, "
                         f"{r['n_pairs']} pairs)" for r in pairs.values()) + '.')

@@ -25,7 +25,8 @@ import torch
 
 from common.errors import UserError
 from common.languages import language_name
-from common.sampling import prompt_ids, sample_texts
+from common.sampling import model_prompt_ids, predictable_tokens, sample_texts
+from common.tokenizer import check_rows, token_rows
 from senses.alignment import alignment_matrix
 from senses.inputs import word_tokens
 from senses.intervention import parse_factor, parse_senses, sense_scale_for_words
@@ -43,11 +44,14 @@ NO_STEERING = ("This checkpoint is a GPT-2, which has no senses to steer: the co
 log = logging.getLogger(__name__)
 
 
-def describe_model(model, checkpoint=None):
+def describe_model(model, checkpoint=None, tokenizer=None):
     """One line about the model: its kind and shape, for the page's header."""
     cfg = model.config
     kind = f"Backpack, {cfg.n_sense_vector} senses per token" if is_backpack(model) else "GPT-2"
-    text = (f"{kind}; {cfg.n_layer} layers, {cfg.n_embd} wide, {cfg.vocab_size:,} tokens, "
+    vocabulary = (f"{cfg.vocab_size:,} rows for the {tokenizer.n_vocab:,} ids of its tokenizer"
+                  if tokenizer is not None and tokenizer.n_vocab != cfg.vocab_size else
+                  f"{cfg.vocab_size:,} tokens")
+    text = (f"{kind}; {cfg.n_layer} layers, {cfg.n_embd} wide, {vocabulary}, "
             f"block size {cfg.block_size}; {model.get_num_params() / 1e6:.2f}M parameters")
     data = (checkpoint or {}).get('data') or {}
     if data.get('languages'):
@@ -104,12 +108,13 @@ def require_senses(model):
 
 # --- 1. word senses ------------------------------------------------------------------------
 
-def word_token_ids(tokenizer, word, multi_token):
+def word_token_ids(model, tokenizer, word, multi_token):
     """The tokens a word is read as (senses.inputs.word_tokens, as the scripts do) and a note when
-    it is several tokens."""
+    it is several tokens; an UserError when the model has no row for one of them."""
     ids = word_tokens(tokenizer, word)
     if not ids:
         raise UserError(f"{word!r} has no tokens.")
+    check_rows(tokenizer, ids, model.config.vocab_size, f"The word {word!r}")
     note = ''
     if len(ids) > 1:
         pieces = ' + '.join(repr(tokenizer.token_str(i)) for i in ids)
@@ -131,10 +136,11 @@ def word_senses_view(model, tokenizer, word, multi_token='first', top_k=8):
     if multi_token not in ('first', 'average'):
         raise UserError(f"multi_token={multi_token!r}: choose 'first' or 'average'.")
     top_k = checked_number(top_k, 'number of tokens per sense', integer=True, low=1, high=100)
-    ids, note = word_token_ids(tokenizer, word, multi_token)
+    ids, note = word_token_ids(model, tokenizer, word, multi_token)
     senses = word_sense_vectors(model, [ids], multi_token)  # (1, K, d)
-    high_ids, high_logits = sense_projection(model, senses, top_k)
-    low_ids, low_negated = sense_projection(model, -senses, top_k)  # the lowest logits first
+    tokens_only = torch.from_numpy(token_rows(tokenizer, model.config.vocab_size))
+    high_ids, high_logits = sense_projection(model, senses, top_k, tokens_only)
+    low_ids, low_negated = sense_projection(model, -senses, top_k, tokens_only)  # the lowest first
 
     def tokens(token_ids, logits, sign=1):
         return [{'token_id': i, 'token': tokenizer.token_str(i), 'logit': sign * v}
@@ -155,7 +161,7 @@ def sense_cosine_view(model, tokenizer, word, other_word, multi_token='first'):
     pair, as the cross-lingual alignment computes it over many pairs."""
     require_senses(model)
     words = [checked_word(word), checked_word(other_word, 'second word')]
-    resolved = [word_token_ids(tokenizer, w, multi_token) for w in words]
+    resolved = [word_token_ids(model, tokenizer, w, multi_token) for w in words]
     a, b = (word_sense_vectors(model, [ids], multi_token) for ids, _ in resolved)
     return {'words': words, 'notes': [note for _, note in resolved if note],
             'matrix': alignment_matrix(a, b).tolist()}
@@ -165,9 +171,10 @@ def sense_cosine_view(model, tokenizer, word, other_word, multi_token='first'):
 
 def sentence_token_ids(model, tokenizer, text, what='sentence'):
     """The ids the model reads for a sentence: end-of-text (the start of a line), then its
-    tokens; an UserError when they do not fit in the block size."""
+    tokens; an UserError when they do not fit in the block size or hold a token the model has
+    no row for."""
     text = checked_text(text, what)
-    ids = prompt_ids(tokenizer, text)
+    ids = model_prompt_ids(model, tokenizer, text, f"The {what}")
     block_size = model.config.block_size
     if len(ids) > block_size:
         raise UserError(f"The {what} is {len(ids) - 1} tokens long; this model reads at most "
@@ -179,17 +186,23 @@ def sentence_token_ids(model, tokenizer, text, what='sentence'):
 def next_token_id(tokenizer, text, vocab_size):
     """The token a user asks about: '#123' is token 123; a text that is one token is that token
     (' river', '.'); else a word as it appears inside a sentence (senses.inputs.word_tokens), its
-    first token when it is several. Returns (id, note)."""
+    first token when it is several. Returns (id, note); an UserError for an id that is no token
+    of the tokenizer or has no row among the model's vocab_size."""
     text = checked_text(text, 'next token')
     if text.strip().startswith('#'):
         token_id = checked_number(text.strip()[1:], 'token id', integer=True, low=0, high=vocab_size - 1)
+        if not token_rows(tokenizer, vocab_size)[token_id]:
+            raise UserError(f"Token id {token_id} is a row of the model that no token of its "
+                            f"tokenizer ({tokenizer.n_vocab:,} ids) stands for: choose another.")
         return token_id, ''
     ids = tokenizer.encode(text)
-    if len(ids) == 1:
-        return ids[0], ''
-    ids = word_tokens(tokenizer, text.strip())
+    if len(ids) != 1:
+        ids = word_tokens(tokenizer, text.strip())
     if not ids:
         raise UserError(f"The next token {text!r} has no tokens.")
+    check_rows(tokenizer, ids[:1], vocab_size, f"The next token {text.strip()!r}")
+    if len(ids) == 1:
+        return ids[0], ''
     note = '' if len(ids) == 1 else (f"{text.strip()!r} is several tokens; its first, "
                                      f"{tokenizer.token_str(ids[0])!r}, is the next token shown.")
     return ids[0], note
@@ -214,9 +227,11 @@ def in_context_view(model, tokenizer, text, position=None, next_token='', sense=
     idx = torch.tensor([ids], dtype=torch.long, device=model.lm_head.weight.device)
     with autocast or nullcontext():
         logits, _ = model(idx, all_logits=True)
-    logits = logits[0, position, :V].float()
+    # the distribution over the tokenizer's tokens, as sampling draws from it
+    tokens_only = predictable_tokens(model, tokenizer)
+    logits = logits[0, position].float().masked_fill(~tokens_only, -math.inf)[:V]
     probabilities = torch.softmax(logits, dim=-1)
-    top = probabilities.topk(min(top_n, V))
+    top = probabilities.topk(min(top_n, int(logits.isfinite().sum())))
     notes = []
     if next_token and str(next_token).strip():
         target, note = next_token_id(tokenizer, next_token, V)
@@ -259,7 +274,7 @@ def steer_view(model, tokenizer, prompt, word='', senses='', factor='0', seed=13
     temperature = checked_number(temperature, 'temperature', low=0, high=100)
     top_k = checked_number(top_k, 'top_k', integer=True, low=0, high=model.config.vocab_size)
     notes, scale = [], None
-    n_prompt = len(prompt_ids(tokenizer, prompt))
+    n_prompt = len(model_prompt_ids(model, tokenizer, prompt, 'The prompt'))
     if n_prompt > model.config.block_size:
         notes.append(f"The prompt has {n_prompt} tokens; the model sees the last "
                      f"{model.config.block_size} (its block size).")

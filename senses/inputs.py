@@ -25,7 +25,7 @@ import re
 
 from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 from common.errors import UserError
-from common.languages import MULTISIMLEX_CODES
+from common.languages import MULTISIMLEX_CODES, language_code
 from common.text_input import read_text, read_text_lines
 
 # A balanced list of common parliamentary words, as translation pairs: the default words of the
@@ -62,17 +62,30 @@ def default_words(sense_lexicon=None, languages=('en', 'fr')):
 
 
 def read_word_list(words='', words_file=''):
-    """--words=a,b and/or --words_file=FILE (one word per line, or 'word<TAB>language';
-    '#' starts a comment) -> [(word, language or '')]."""
+    """--words=a,b and/or --words_file=FILE (one word per line, or 'word<TAB>language', the
+    language by code or name; '#' starts a comment) -> [(word, language code or '')]; [] when
+    neither is given. Given but holding no word, either is an error (not a quiet fall back to
+    the default words)."""
     result = [(w.strip(), '') for w in words.split(',') if w.strip()] if words else []
+    if words and not result:
+        raise UserError(f"--words={words!r} names no word: give comma-separated words "
+                        f"(--words=bank,banque), or leave --words out for the default words")
     if words_file:
-        if not os.path.isfile(words_file):
+        if not os.path.exists(words_file):
             raise UserError(f"--words_file={words_file}: no such file (one word per line)")
+        from_file = []
         for line in read_text_lines(words_file, '--words_file'):
             line = line.split('#', 1)[0].strip()
             if line:
                 parts = line.split('\t')
-                result.append((parts[0].strip(), parts[1].strip() if len(parts) > 1 else ''))
+                language = parts[1].strip() if len(parts) > 1 else ''
+                from_file.append((parts[0].strip(), language_code(language) or language))
+        if not from_file:
+            raise UserError(f"--words_file={words_file} holds no word (it is empty, or only blank "
+                            f"and '#' comment lines): it should hold one word per line, optionally "
+                            f"word<TAB>language (e.g. bank<TAB>en); leave --words_file out for the "
+                            f"default words")
+        result += from_file
     return result
 
 
@@ -281,14 +294,35 @@ def read_multisimlex_tables(directory):
     return (paths, *(read_csv_columns(paths[name], what='--simlex') for name in ('translation', 'scores')))
 
 
+def multisimlex_layout_error(directory, paths, words, scores=None):
+    """The UserError for a --simlex folder whose files lack Multi-SimLex's columns: the files,
+    the columns expected and those found (scores: None when only translation.csv is read)."""
+    def found(columns):
+        names = list(columns)
+        more = f" and {len(names) - 12} more" if len(names) > 12 else ''
+        return ', '.join(repr(n) for n in names[:12]) + more if names else 'no header'
+    example = ', '.join(f"'{iso3} 1', '{iso3} 2'" for iso3 in ('ENG', 'FRA'))
+    expected = (f"{paths['translation']} needs two columns per language, its ISO 639-3 code and 1 or 2 "
+                f"({example}, ...; codes {', '.join(MULTISIMLEX_CODES)})")
+    if scores is not None:
+        expected += f", and {paths['scores']} a column per language ('ENG', 'FRA', ...)"
+    has = f"{paths['translation']} has {found(words)}" + (
+        f"; {paths['scores']} has {found(scores)}" if scores is not None else '')
+    return UserError(f"--simlex={directory} is not laid out as Multi-SimLex: {expected}. {has}")
+
+
 def multisimlex_languages(directory):
     """The languages (common.languages codes, 'en' first) a Multi-SimLex folder has words and
     scores for: the XXX 1 and XXX 2 columns of translation.csv (ENG 1, ENG 2 for English) and
-    the XXX column of scores.csv, looked up by name."""
-    _, words, scores = read_multisimlex_tables(directory)
-    return [code for iso3, code in MULTISIMLEX_CODES.items()
-            if find_column(words, f'{iso3} 1') is not None and find_column(words, f'{iso3} 2') is not None
-            and find_column(scores, iso3) is not None]
+    the XXX column of scores.csv, looked up by name. A folder with none is an error naming the
+    columns expected and found (not a language the model lacks)."""
+    paths, words, scores = read_multisimlex_tables(directory)
+    languages = [code for iso3, code in MULTISIMLEX_CODES.items()
+                 if find_column(words, f'{iso3} 1') is not None and find_column(words, f'{iso3} 2') is not None
+                 and find_column(scores, iso3) is not None]
+    if not languages:
+        raise multisimlex_layout_error(directory, paths, words, scores)
+    return languages
 
 
 def read_multisimlex(directory, languages=('en', 'fr')):
@@ -334,10 +368,10 @@ def read_multisimlex(directory, languages=('en', 'fr')):
 
 
 def read_similarity_csv(path, languages=()):
-    """A CSV with columns word1, word2, score (and optionally language1, language2, language
-    codes) -> pairs as read_multisimlex returns them; pair_type 'en-en', 'en-fr' etc. when the
+    """A CSV with columns word1, word2, score (and optionally language1, language2: language
+    codes or names) -> pairs as read_multisimlex returns them; pair_type 'en-en', 'en-fr' etc. when the
     languages are given (see pair_type), else 'all'."""
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise UserError(f"--similarity_csv={path}: no such file (columns word1,word2,score)")
     reader = csv.DictReader(io.StringIO(read_text(path, '--similarity_csv'), newline=''))
     fields = {(c or '').strip().lower(): c for c in reader.fieldnames or []}
@@ -345,13 +379,19 @@ def read_similarity_csv(path, languages=()):
     if missing:
         raise UserError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
                              f"header 'word1,word2,score' (optionally language1,language2)")
-    by_lower = {lang.lower(): lang for lang in languages}
     pairs = []
     for row in reader:
+        if not any((value or '').strip() for value in row.values() if isinstance(value, str)):
+            continue
         get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
-        language1, language2 = (by_lower.get(get(c).lower(), get(c)) for c in ('language1', 'language2'))
+        # a language by code, whatever its case, or by name ('French', 'français')
+        language1, language2 = (language_code(get(c), languages) or get(c)
+                                for c in ('language1', 'language2'))
         pairs.append(_pair(get('word1'), language1, get('word2'), language2,
                            _float_or_none(get('score')), languages))
+    if not pairs:
+        raise UserError(f"--similarity_csv={path} holds no word pairs: under its header "
+                        f"word1,word2,score, one scored pair per line (e.g. bank,money,7.5)")
     return pairs
 
 

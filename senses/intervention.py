@@ -10,8 +10,8 @@ A spec is a ';'-separated list of WORD:SENSES[=FACTOR]: SENSES is a ','-separate
 indices (0..K-1) or '*' for all of them; FACTOR multiplies those senses (default 0: removed;
 1 leaves them as they are). Scaling sense k of a token scales its weight alpha_kij in every
 prediction i that reads it. A word is every single-token surface form of it (' bank', 'bank',
-' Bank', 'Bank'); a word that is no single token is represented by its first token (said so in
-the description).
+' Bank', 'Bank'); a word that is no single token is refused (scaling a piece of it would change
+every word made with that piece), and 'id:N' names token N itself ('id:275:3').
 
 The analysis (intervention_study, run): if a sense carries one meaning of a polysemous word,
 zeroing it should lower what that meaning predicts -- its translations and context words --
@@ -22,6 +22,7 @@ split and the effect measured on the other, so that the measured words do not ch
 
 import math
 import os
+import re
 from contextlib import nullcontext
 
 import numpy as np
@@ -30,6 +31,7 @@ import torch
 from common.errors import UserError
 from common.languages import language_name
 from common.reporting import grouped_bar_chart, markdown_table, write_csv
+from common.tokenizer import check_rows
 from evaluation.statistics import bootstrap_mean_ci
 from senses import Skipped
 from senses.inputs import (polysemous_words, surface_variant_tokens, translation_candidates,
@@ -39,7 +41,7 @@ from senses.vectors import (is_backpack, locate_occurrences, occurrence_batches,
                             occurrence_sense_weights, output_embedding)
 
 TITLE = 'Interventions'
-NEEDS = ('senses', 'gold')
+NEEDS = ('senses', 'gold', 'heldout')
 
 
 SPEC_HELP = "expected WORD:SENSES[=FACTOR];... e.g. 'bank:3,7' or 'bank:*=0.5;vol:2'"
@@ -110,15 +112,29 @@ def sense_scale(model, scaled):
     return scale
 
 
-def word_scale_tokens(tokenizer, word):
-    """The token ids an intervention on a word acts on, and a note when the word is no single
-    token (its first token is used)."""
+def word_scale_tokens(tokenizer, word, vocab_size):
+    """The token ids an intervention on a word acts on: every single-token surface form of it,
+    or the one token 'id:N' names. A word that is no single token is refused: scaling one of its
+    pieces (' b' of 'banana') would change every word made with that piece."""
+    token_id = re.fullmatch(r'id:(\d+)', word.strip())
+    if token_id:
+        token_id = int(token_id.group(1))
+        if token_id >= vocab_size:
+            raise UserError(f"sense scale for {word!r}: this model's token ids are 0..{vocab_size - 1}")
+        return [token_id]
     ids = surface_variant_tokens(tokenizer, word)
     if ids:
-        return ids, ''
-    first = word_tokens(tokenizer, word)[:1]
-    return first, (f"'{word}' is no single token: its first token "
-                   f"{tokenizer.token_str(first[0])!r} is scaled" if first else f"'{word}' is empty")
+        return ids
+    pieces = tokenizer.encode(' ' + word.strip())
+    if not pieces:
+        raise UserError(f"sense scale for {word!r}: the word has no tokens")
+    named = ', '.join(f"{tokenizer.token_str(i)!r} (id:{i})" for i in pieces)
+    example = next((i for i in pieces if tokenizer.token_str(i).strip()), pieces[0])
+    raise UserError(f"sense scale for {word!r}: the word is no single token of this model's "
+                    f"vocabulary but {len(pieces)} tokens, {named}; scaling one of them would change every "
+                    f"word made with it. "
+                    f"Name a word that is one token, or one token as id:N (e.g. "
+                    f"id:{example} for {tokenizer.token_str(example)!r}).")
 
 
 def sense_scale_from_spec(model, tokenizer, spec):
@@ -134,14 +150,13 @@ def sense_scale_for_words(model, tokenizer, entries):
                               "a GPT-2 has no senses")
     scaled, described = [], []
     for word, senses, factor in entries:
-        ids, note = word_scale_tokens(tokenizer, word)
-        if not ids:
-            raise UserError(f"sense scale for {word!r}: the word has no tokens")
+        ids = word_scale_tokens(tokenizer, word, model.config.vocab_size)
+        check_rows(tokenizer, ids, model.config.vocab_size, f"sense scale for {word!r}")
         scaled.append((ids, senses, factor))
         described.append({'word': word, 'token_ids': ids,
                           'tokens': [tokenizer.token_str(i) for i in ids],
                           'senses': senses if senses is not None else 'all', 'factor': factor,
-                          'note': note})
+                          'note': ''})
     return sense_scale(model, scaled), described
 
 
@@ -176,7 +191,8 @@ def sense_weights_by_meaning(model, tokenizer, occurrences, word, language, n_me
     occurrence_sense_weights (how much the predictions after the word use each of its senses);
     None when some meaning has no occurrence."""
     mine = [o for o in occurrences if (o['word'], o['language']) == (word, language)]
-    sequences, positions, located = locate_occurrences(tokenizer, mine, model.config.block_size)
+    sequences, positions, located = locate_occurrences(tokenizer, mine, model.config.block_size,
+                                                       model.config.vocab_size)
     meanings = np.array([mine[i]['sense_index'] for i in located])
     if any(not (meanings == m).any() for m in range(n_meanings)):
         return None
@@ -258,11 +274,13 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
     for (word, lang), entry in polysemous_words(lexicon).items():
         if words and word not in words:
             continue
+        try:
+            scale_tokens = word_scale_tokens(tokenizer, word, model.config.vocab_size)
+        except UserError as e:
+            notes.append(f"{e}; skipped")
+            continue
         translations, _ = translation_candidates(tokenizer, entry, 'translations')
         contexts, _ = translation_candidates(tokenizer, entry, 'context_words')
-        scale_tokens, note = word_scale_tokens(tokenizer, word)
-        if note:
-            notes.append(note)
         token = word_tokens(tokenizer, word)[0]
         weights = None
         if selection_occurrences is not None:
@@ -292,7 +310,8 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
                        if (o['word'], o['language'], o['sense_index']) == (word, lang, s)]
             prompts = prompts[:max_prompts]
             sequences, positions, located = locate_occurrences(tokenizer, prompts,
-                                                               model.config.block_size)
+                                                               model.config.block_size,
+                                                               model.config.vocab_size)
             row = {'word': word, 'language': lang, 'sense_id': sense['sense_id'],
                    'suppressed_senses': chosen, 'selection': selection,
                    'tokens': [tokenizer.token_str(t) for t in scale_tokens],
@@ -353,26 +372,42 @@ def _example(model, tokenizer, line, sequence, position, scale, sense_id, chosen
 
 # --- the analysis as sense_visualisation.py runs it ----------------------------------------
 
+def chosen_words(lexicon, words):
+    """--intervention_words=a,b -> the lowercased words (None: '' chooses every polysemous word
+    of the gold lexicon); a word the lexicon has no senses for is an error naming the ones it has
+    (else it would be measured on no line, and the message would blame the held-out text)."""
+    chosen = [w.strip().lower() for w in words.split(',') if w.strip()]
+    if words.strip() and not chosen:
+        raise UserError(f"--intervention_words={words!r} names no word: give comma-separated words "
+                        f"of the gold lexicon, or leave it out for all of them")
+    known = list(dict.fromkeys(word for word, _ in polysemous_words(lexicon)))
+    unknown = [w for w in chosen if w not in known]
+    if unknown:
+        raise UserError(f"--intervention_words: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
+                        f"no polysemous word of the gold lexicon (it has {', '.join(known) or 'none'})")
+    return chosen or None
+
+
 def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max_prompts=40,
         max_new_tokens=20, batch_size=32, n_bootstrap=1000, seed=0, autocast=None, report_dir='.'):
     """intervention_study of gold's polysemous words (a GoldSenses of dataset; words: a
     comma-separated choice of them, '' for all), the senses chosen on the other held-out split
     and the effect measured on split. Writes sense_intervention.csv and sense_intervention.png
     to report_dir."""
-    chosen_words = [w.strip().lower() for w in words.split(',') if w.strip()] or None
+    chosen = chosen_words(gold.lexicon, words)
     # the senses to zero are chosen on the other held-out split, the effect measured on this one
     selection_split = 'val' if split == 'test' else 'test'
     if gold.occurrences(split) is None:
         raise Skipped(f"the gold annotation has no {split}.jsonl: prepare the demo corpus again")
     result = intervention_study(model, tokenizer, gold.lexicon, gold.occurrences(split),
-                                gold.occurrences(selection_split), chosen_words, n_senses,
+                                gold.occurrences(selection_split), chosen, n_senses,
                                 max_prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                 n_bootstrap=n_bootstrap, seed=seed, autocast=autocast)
     result.update(split=split, selection_split=selection_split)
     measured = [r for r in result['rows'] if r['n_prompts']]
     if not measured:
         raise Skipped(f"no held-out line of {dataset}/{split} uses "
-                      f"{'these words' if chosen_words else 'a polysemous word of the lexicon'}")
+                      f"{'these words' if chosen else 'a polysemous word of the lexicon'}")
     rows = []
     for r in result['rows']:
         row = {'word': r['word'], 'language': r['language'], 'sense_id': r['sense_id'],

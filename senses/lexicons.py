@@ -4,11 +4,13 @@ compares. A lexicon of the languages (a, b) is a list of word pairs (a word of a
 translation in b). For each pair of languages the first of these that has words for it is used:
 
 1. --translation_pairs: TSV files, comma-separated. A line is `word<TAB>translation`; '#' starts
-   a comment line. The first line may name the languages of the columns, by code or English name
-   (`en<TAB>de`, `English<TAB>German`); a header of three or more columns (`en<TAB>fr<TAB>de`)
-   makes each line one meaning in every column's language, and the file a lexicon of every pair
-   of its columns (an empty cell: no word in that language). A file without a header is
-   English<TAB>French (further columns ignored), as it always was.
+   a comment line. The first line may name the languages of the columns, by code, English name or
+   the language's own name (`en<TAB>de`, `English<TAB>German`, `english<TAB>français`); a header
+   of three or more columns (`en<TAB>fr<TAB>de`) makes each line one meaning in every column's
+   language, and the file a lexicon of every pair of its columns (an empty cell: no word in that
+   language). A file without a header is English<TAB>French (further columns ignored), as it
+   always was; a first line that looks like a header (`word<TAB>translation`, `English<TAB>Fench`)
+   but names no pair of languages is an error, not a word pair.
 2. the gold lexicon of the held-out dataset (gold/lexicon_all.tsv, one lemma_<code> column per
    language, as data/demo/prepare.py writes it): every pair of its languages.
 3. Multi-SimLex's translation.csv (--simlex): row i translates the English pair (ENG 1, ENG 2)
@@ -22,9 +24,10 @@ import itertools
 import os
 
 from common.errors import UserError
-from common.languages import LANGUAGE_NAMES, MULTISIMLEX_CODES, language_name, pair_name
+from common.languages import MULTISIMLEX_CODES, language_code, language_name, pair_name
 from common.text_input import read_text_lines
-from senses.inputs import PARLIAMENTARY_WORD_PAIRS, find_column, multisimlex_files, read_csv_columns
+from senses.inputs import (PARLIAMENTARY_WORD_PAIRS, find_column, multisimlex_files,
+                           multisimlex_layout_error, read_csv_columns)
 
 
 def language_pairs(languages):
@@ -50,23 +53,46 @@ def oriented(lexicon, a, b):
 
 # --- user TSV files ------------------------------------------------------------------------
 
+# column titles a first line may hold instead of languages: a header, not a word pair
+COLUMN_TITLES = {'word', 'words', 'translation', 'translations', 'source', 'target', 'language',
+                 'languages', 'lang', 'term', 'terms', 'lemma', 'src', 'tgt'}
+
+
 def _header_codes(fields, languages):
-    """The language codes a header line names, or None when the line is not a header: each
-    field a code of `languages` or one that common.languages knows, or an English language name
-    ('German'), each language once."""
-    by_name = {code.lower(): code for code in list(LANGUAGE_NAMES) + list(languages)}
-    by_name.update({name.lower(): code for code, name in LANGUAGE_NAMES.items()})
-    codes = [by_name.get(f.strip().lower()) for f in fields]
+    """The language codes a first line names, each field a language (its code, English name or
+    own name, see common.languages.language_code; the model's codes too) and each language
+    once; None when it is no such header."""
+    codes = [language_code(f, languages) for f in fields]
     if len(codes) < 2 or None in codes or len(set(codes)) < len(codes):
         return None
     return codes
 
 
+def _looks_like_a_header(fields):
+    """Whether a first line that names no pair of languages still reads as a header: a field is
+    a language named in words ('English', 'français') or a column title ('word', 'translation')."""
+    return any(f.lower() in COLUMN_TITLES or f.lower().startswith('lemma_')
+               or (len(f) > 3 and language_code(f)) for f in fields)
+
+
+def _not_a_header_message(path, line_number, fields, languages):
+    unknown = [f for f in fields if language_code(f, languages) is None]
+    named = [language_code(f, languages) for f in fields if f not in unknown]
+    why = (f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} no language we know"
+           if unknown else f"it names {language_name(max(named, key=named.count))} twice")
+    return (f"{path}, line {line_number}: {'<TAB>'.join(fields)!r} looks like a header but names no "
+            f"pair of languages ({why}): name each column's language by its code or name (en<TAB>fr, "
+            f"English<TAB>French, english<TAB>français), or, if the line is a word pair, put such a "
+            f"header above it")
+
+
 def read_translation_pairs(path, languages=()):
     """A TSV lexicon (see the module's docstring) -> {(a, b): [(word of a, word of b)]} for every
     pair of its columns' languages; no header: {('en', 'fr'): [...]}. languages: the model's
-    codes, recognised in a header beside the codes common.languages knows."""
-    if not os.path.isfile(path):
+    codes, recognised in a header beside the codes common.languages knows. A first line that
+    looks like a header but names no pair of languages, and a file without word pairs, are
+    errors that say what the file should hold."""
+    if not os.path.exists(path):
         raise UserError(f"--translation_pairs={path}: no such file (a TSV of word<TAB>translation "
                         f"lines, optionally under a header naming the languages, e.g. en<TAB>de)")
     codes, rows = None, []
@@ -78,11 +104,17 @@ def read_translation_pairs(path, languages=()):
             codes = _header_codes(fields, languages)
             if codes is not None:
                 continue
+            if _looks_like_a_header(fields):
+                raise UserError(_not_a_header_message(path, line_number, fields, languages))
         expected = f"{len(codes)} tab-separated words ({'<TAB>'.join(codes)})" if codes else \
             "'english<TAB>french' (or a first line naming the languages, e.g. en<TAB>de)"
         if len(fields) < 2 or (codes and len(fields) > len(codes)):
             raise UserError(f"{path}, line {line_number}: expected {expected}, got {line[:80]!r}")
         rows.append(fields)
+    if not rows:
+        raise UserError(f"--translation_pairs={path} holds no word pairs: expected lines "
+                        f"word<TAB>translation (English<TAB>French, or the languages a first "
+                        f"line names, e.g. en<TAB>de)")
     codes = codes or ['en', 'fr']
     lexicon = {}
     for a, b in language_pairs(range(len(codes))):
@@ -128,8 +160,10 @@ MULTISIMLEX_LANGUAGE = {code: iso3 for iso3, code in MULTISIMLEX_CODES.items()} 
 def multisimlex_translations(directory, languages):
     """{(a, b): word pairs} from Multi-SimLex's translation.csv for every pair of those of
     `languages` it has: row i gives (a 1, b 1) and (a 2, b 2)."""
-    path = multisimlex_files(directory)['translation']
-    columns = read_csv_columns(path, what='--simlex')
+    paths = multisimlex_files(directory)
+    columns = read_csv_columns(paths['translation'], what='--simlex')
+    if not any(find_column(columns, f"{iso3} {i}") is not None for iso3 in MULTISIMLEX_CODES for i in (1, 2)):
+        raise multisimlex_layout_error(directory, paths, columns)
     words = {lang: [find_column(columns, f"{MULTISIMLEX_LANGUAGE[lang]} {i}") for i in (1, 2)]
              for lang in languages if lang in MULTISIMLEX_LANGUAGE}
     present = [lang for lang, (first, second) in words.items() if first is not None and second is not None]

@@ -21,6 +21,7 @@ import torch
 
 from common.languages import language_name
 from common.reporting import grouped_bar_chart, markdown_table, write_csv
+from common.tokenizer import token_rows
 from evaluation.statistics import wilson_interval
 from senses import Skipped
 from senses.inputs import polysemous_words, translation_candidates, word_tokens
@@ -29,7 +30,7 @@ from senses.vectors import (is_backpack, locate_occurrences, occurrence_vectors,
                             word_embeddings, word_sense_vectors)
 
 TITLE = 'Polysemy probe'
-NEEDS = ('gold',)
+NEEDS = ('gold', 'heldout')
 
 
 PROBES = {
@@ -125,6 +126,8 @@ def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
       much a target is favoured whatever the context.
     Rows carry model, probe, decision ('raw' or 'centred') and target."""
     E = output_embedding(model)
+    # rows that are no token of the tokenizer rank nothing
+    tokens_only = torch.from_numpy(token_rows(tokenizer, E.size(0))).to(E.device)
     notes, candidates = [], {target: {} for target in targets}
     for key, entry in polysemous_words(lexicon).items():
         for target in targets:
@@ -144,7 +147,8 @@ def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
                 vectors = word_sense_vectors(model, [ids], multi_token)[0]
             else:
                 vectors = word_embeddings(model, [ids], multi_token)
-            ranks = static_sense_ranks(vectors.to(E.device) @ E.T, cands)
+            logits = (vectors.to(E.device) @ E.T).masked_fill(~tokens_only, -math.inf)
+            ranks = static_sense_ranks(logits, cands)
             for sense, rank in zip(lexicon[(word, lang)]['senses'], ranks):
                 static.append({'model': label, 'representation': representation, 'target': target,
                                'word': word, 'language': lang, 'sense_id': sense['sense_id'],
@@ -155,7 +159,8 @@ def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
     probed = [key for key in polysemous_words(lexicon) if any(key in c for c in candidates.values())]
     of_probed_words = [o for o in occurrences if (o['word'], o['language']) in set(probed)]
     sequences, positions, located = locate_occurrences(tokenizer, of_probed_words,
-                                                       model.config.block_size)
+                                                       model.config.block_size,
+                                                       model.config.vocab_size)
     usable = [of_probed_words[i] for i in located]
     gold = np.array([o['sense_index'] for o in usable], dtype=int)
     of_word = {key: np.array([(o['word'], o['language']) == key for o in usable], dtype=bool)

@@ -13,10 +13,12 @@ import math
 import os
 from collections import Counter
 
+import numpy as np
 import torch
 
 from common.reporting import markdown_table, save_figure, write_csv, write_text
 from common.languages import language_name
+from common.tokenizer import ids_without_rows, missing_rows_message, token_rows
 from data.prepared import HELD_OUT_SPLITS, heldout_path, read_heldout_lines
 from senses import Skipped
 from senses.inputs import WORD_PATTERN, known_words, word_tokens
@@ -31,7 +33,7 @@ NEEDS = ('senses',)
 def sense_projection(model, senses, top_k=10, allowed=None, chunk=16):
     """The top_k tokens of each sense through the output embedding: senses (n, K, d) ->
     (token ids (n, K, top_k), logits (n, K, top_k)). allowed: optional bool (V,) mask of the
-    tokens that may appear (e.g. whole words)."""
+    tokens that may appear: the rows that are tokens (token_rows), or whole words."""
     E = output_embedding(model)
     top_k = min(top_k, E.size(0) if allowed is None else int(allowed.sum()))
     ids, values = [], []
@@ -48,8 +50,8 @@ def sense_projection(model, senses, top_k=10, allowed=None, chunk=16):
 def whole_word_mask(tokenizer, vocab_size, words):
     """bool (V,): tokens whose text, without its leading space, is a known whole word."""
     mask = torch.zeros(vocab_size, dtype=torch.bool)
-    for token_id in range(vocab_size):
-        if token_id == getattr(tokenizer, 'eot_token', None):
+    for token_id in np.flatnonzero(token_rows(tokenizer, vocab_size)).tolist():
+        if token_id == tokenizer.eot_token:
             continue
         text = tokenizer.token_bytes(token_id).decode('utf-8', errors='replace').strip()
         mask[token_id] = bool(text) and text.isalpha() and text.lower() in words
@@ -137,8 +139,8 @@ def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token=
         if not ids:
             print(f"  note: {word!r} has no tokens: left out of the sense tables")
             continue
-        if max(ids) >= model.config.vocab_size:  # more tokens than the model has rows
-            unreadable.append(word)
+        if ids_without_rows(ids, model.config.vocab_size):  # more tokens than the model has rows
+            unreadable.append((word, ids))
             continue
         resolved.append({'word': word, 'language': lang, 'token_ids': ids,
                          'tokens': [tokenizer.token_str(i) for i in ids], 'split': len(ids) > 1})
@@ -148,12 +150,15 @@ def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token=
             print(f"  note: {word!r} is not one token of the vocabulary ({len(ids)} tokens): its "
                   f"senses are those of {shown} (--multi_token=average to change that)")
     if unreadable:
-        print(f"  {len(unreadable)} word(s) skipped, their tokens have no row in the model: "
-              f"{', '.join(unreadable[:10])}")
+        missing = [i for _, ids in unreadable for i in ids]
+        print(f"  {len(unreadable)} word(s) skipped: "
+              f"{', '.join(word for word, _ in unreadable[:10])}"
+              f"{' ...' if len(unreadable) > 10 else ''}: they hold "
+              f"{missing_rows_message(tokenizer, missing, model.config.vocab_size)}")
     if not resolved:
         raise Skipped("no words to show: give some with --words=a,b or --words_file=FILE")
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}
-    allowed = None
+    allowed = torch.from_numpy(token_rows(tokenizer, model.config.vocab_size))
     if whole_words:
         known, source = known_words(text)
         mask = whole_word_mask(tokenizer, model.config.vocab_size, known) if known else None

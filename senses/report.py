@@ -2,10 +2,18 @@
 senses.md as a whole and the pieces of text every analysis's section uses: p-values, intervals,
 tokens. Each analysis writes its own section (senses/<analysis>.py, `markdown`) from its result
 dict in senses.json, so the report can be rebuilt from the JSON alone.
+
+A report folder may keep the results of analyses not run again, but only those of the same
+weights and data: senses.json records what its results describe (`checkpoint`: the sha256 of
+ckpt.pt and of the baseline's, the data root, the held-out dataset and its languages), and a run
+that describes anything else moves the earlier report aside (move_aside) instead of presenting
+it as its own.
 """
 
 import math
+import os
 import re
+import time
 
 
 def token_label(text):
@@ -68,3 +76,88 @@ def markdown_report(header, results, skipped, analyses, section_options=None, he
     if link_prefix:
         text = re.sub(r'(!\[[^\]]*\]\()', lambda m: m.group(1) + link_prefix, text)
     return text
+
+
+# --- what results kept from an earlier run must share with this one ------------------------
+
+# the keys of senses.json's 'checkpoint' that results kept from an earlier run must share, and
+# what a difference in each is called, in the message that drops them (the paths may differ: a
+# moved out_dir holds the same weights)
+KEPT_IF_SAME = {'sha256': "the checkpoint's weights differ",
+                'baseline_sha256': "the baseline's weights differ",
+                'data_root': 'the data root differs', 'dataset': 'the held-out dataset differs',
+                'languages': 'the languages of the held-out data differ'}
+REPORT_FILES = ('senses.json', 'senses.md', 'senses.tex')  # beside those each result lists
+
+
+def _identity_value(identity, key):
+    value = identity.get(key)
+    if key.endswith('sha256'):
+        weights = 'checkpoint' if key == 'sha256' else 'baseline'
+        where = identity.get(weights)
+        iteration = f"iteration {identity.get('iter_num')}, " if key == 'sha256' else ''
+        return (f"{where}, {iteration}sha256 {value[:12]}..." if value else
+                'none' if key == 'baseline_sha256' and key in identity else 'not recorded')
+    if key == 'languages' and value:
+        return ', '.join(value)
+    return str(value) if value is not None else 'not recorded'
+
+
+def identity_changes(previous, current):
+    """What differs between the identity of an earlier report (senses.json's 'checkpoint') and
+    this run's: ["the checkpoint's weights differ (out/ckpt.pt, iteration 30, sha256 1a2b...
+    then; ... now)", ...]; [] when results kept from it describe the same weights and data."""
+    if not previous.get('sha256'):
+        return ["senses.json does not record the weights its results describe (an older version "
+                "wrote it)"]
+    return [f"{what} ({_identity_value(previous, key)} then; {_identity_value(current, key)} now)"
+            for key, what in KEPT_IF_SAME.items() if previous.get(key) != current.get(key)]
+
+
+def result_files(result):
+    """The names of the files (in the report folder) a result lists under its 'files' keys, at
+    any depth (an alignment lists those of each pair of languages)."""
+    names = set()
+
+    def collect(x, listed):
+        if isinstance(x, dict):
+            for key, value in x.items():
+                collect(value, listed or key == 'files')
+        elif isinstance(x, (list, tuple)):
+            for value in x:
+                collect(value, listed)
+        elif listed and isinstance(x, str) and x:
+            names.add(x)
+
+    collect(result, False)
+    return names
+
+
+def move_aside(report_dir, names):
+    """Move those of the files `names` (plain names, no folders) that are in report_dir into
+    report_dir/senses-replaced-<time>/ (nothing is deleted); returns that folder, or None when
+    there was nothing to move."""
+    present = sorted(n for n in set(names) if n == os.path.basename(n) and n not in ('.', '..')
+                     and os.path.isfile(os.path.join(report_dir, n)))
+    if not present:
+        return None
+    aside = os.path.join(report_dir, f"senses-replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.makedirs(aside, exist_ok=True)
+    for name in present:
+        os.replace(os.path.join(report_dir, name), os.path.join(aside, name))
+    return aside
+
+
+def data_line(dataset, data_root, results, analyses):
+    """The header line naming the data: '- data: demo (test split) under data'; when the results
+    shown read different held-out splits (one kept from an earlier run), each split with the
+    sections that read it. analyses: {name: its module}, for the section titles."""
+    splits = {}  # split -> the titles of the sections that read it, in the order of the sections
+    for name, module in analyses.items():
+        if isinstance(results.get(name), dict) and results[name].get('split'):
+            splits.setdefault(results[name]['split'], []).append(module.TITLE)
+    if len(splits) > 1:
+        each = '; '.join(f"{split} split: {', '.join(titles)}" for split, titles in splits.items())
+        return f"- data: {dataset} under {data_root}; held-out splits differ ({each})"
+    split = f" ({next(iter(splits))} split)" if splits else ''
+    return f"- data: {dataset}{split} under {data_root}"

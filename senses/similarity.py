@@ -18,6 +18,7 @@ import re
 
 from common.languages import language_name, pair_name
 from common.reporting import grouped_bar_chart, language_matrix, markdown_table, write_csv
+from common.tokenizer import ids_without_rows, missing_rows_message
 from senses import Skipped
 from senses.inputs import multisimlex_languages, read_multisimlex, read_similarity_csv, word_tokens
 from senses.lexicons import language_pairs, pair_key
@@ -94,11 +95,13 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
     multi_token); a pair without a score or a word is counted as missing.
     Returns (rows, {'oov_words': [...], 'n_pairs', 'n_oov', 'n_missing', 'n_scored'})."""
     status, ids1, ids2, scored = [], [], [], []
-    oov_words = {}
+    oov_words, without_rows = {}, []
     for n, pair in enumerate(pairs):
         a, b = (word_tokens(tokenizer, pair['word1']) if pair['word1'] else [],
                 word_tokens(tokenizer, pair['word2']) if pair['word2'] else [])
-        if pair['score'] is None or not a or not b:
+        unreadable = ids_without_rows(a + b, model.config.vocab_size)
+        without_rows += unreadable
+        if pair['score'] is None or not a or not b or unreadable:
             status.append('missing')
             continue
         split = [w for w, ids in ((pair['word1'], a), (pair['word2'], b)) if len(ids) != 1]
@@ -111,6 +114,9 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
         ids1.append(a)
         ids2.append(b)
         scored.append(n)
+    if without_rows:
+        print(f"  {label}: pairs counted as missing, their words hold "
+              f"{missing_rows_message(tokenizer, without_rows, model.config.vocab_size)}")
     status = np.array(status)
     scores = similarity_representations(model, ids1, ids2, multi_token) if scored else {}
     groups = pair_type_order({p['pair_type'] for p in pairs}, languages)

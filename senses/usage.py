@@ -31,7 +31,7 @@ from senses.report import format_p, p_text
 from senses.vectors import output_embedding, padded_batch, sense_contributions, with_eot
 
 TITLE = 'Sense usage per language'
-NEEDS = ('senses',)
+NEEDS = ('senses', 'heldout')
 
 USAGE_METRICS = ('norm_share', 'logit_share', 'self_weight', 'logit_contribution')
 
@@ -294,7 +294,7 @@ def markdown(result):
     positions = ', '.join(counts[:-1]) + f" and {counts[-1]}"
     n_permutations = result['metrics']['norm_share']['n_permutations']
     text = [f"On {result['n_sentences']} held-out {'sentence pairs' if two else 'aligned sentences'} "
-            f"of {result['dataset']} ({result['split']}; {positions} token positions). At each "
+            f"of {result['dataset']} ({result['split']} split; {positions} token positions). At each "
             f"position i, sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction. "
             f"Norm share: ||c_ik|| / sum_k' ||c_ik'||; logit share: the sense's share of the "
             f"absolute contributions to the logit of the token that comes next; self weight: "

@@ -13,6 +13,8 @@ from contextlib import nullcontext
 
 import torch
 
+from common.errors import UserError
+from common.tokenizer import ids_without_rows, missing_rows_message
 from senses.inputs import occurrence_token_index
 
 
@@ -30,6 +32,10 @@ def output_embedding(model):
 def _token_rows(table, token_id_lists, multi_token):
     if multi_token not in ('first', 'average'):
         raise ValueError(f"multi_token={multi_token!r}: choose 'first' or 'average'")
+    missing = ids_without_rows([i for ids in token_id_lists for i in ids], table.size(0))
+    if missing:  # a tokenizer with more ids than the model has rows: never an index error
+        raise UserError(f"token id(s) {', '.join(map(str, missing[:10]))} have no row in the model "
+                        f"({table.size(0):,} rows): leave out the words that need them")
     rows = [table[ids].float().mean(0) if multi_token == 'average' else table[ids[0]].float()
             for ids in token_id_lists]
     return torch.stack(rows)
@@ -151,12 +157,19 @@ def occurrence_vectors(model, sequences, positions, probes, batch_size=32, autoc
     return out
 
 
-def locate_occurrences(tokenizer, occurrences, block_size):
+def locate_occurrences(tokenizer, occurrences, block_size, rows=None):
     """Tokenize each occurrence's line (after an end-of-text token) and find its word:
-    (sequences, positions j of the word's first token, indices of the occurrences located)."""
+    (sequences, positions j of the word's first token, indices of the occurrences located).
+    With rows (the model's), an occurrence whose line holds a token the model has no row for is
+    left out, and the count said."""
     sequences, positions, located = [], [], []
+    unreadable, missing = 0, set()
     for n, occurrence in enumerate(occurrences):
         ids = tokenizer.encode(occurrence['line'])
+        if rows is not None and ids_without_rows(ids, rows):
+            unreadable += 1
+            missing.update(ids_without_rows(ids, rows))
+            continue
         j = occurrence_token_index(tokenizer, occurrence['line'], ids, occurrence['word_index'],
                                    occurrence.get('surface', occurrence['word']))
         if j is None or j + 1 >= block_size:
@@ -164,4 +177,7 @@ def locate_occurrences(tokenizer, occurrences, block_size):
         sequences.append(with_eot(ids, tokenizer.eot_token, block_size))
         positions.append(j + 1)
         located.append(n)
+    if unreadable:
+        print(f"  {unreadable} annotated occurrence(s) left out: their lines hold "
+              f"{missing_rows_message(tokenizer, missing, rows)}")
     return sequences, positions, located

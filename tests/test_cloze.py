@@ -6,14 +6,16 @@ import json
 import math
 import os
 import re
+from collections import Counter
 
 import pytest
 import torch
 
-from evaluation.cloze import (context_ids, is_hit, items_from_lines, mask_last_word,
+from evaluation.cloze import (check_cloze_file_names, context_ids, is_hit, items_from_lines, mask_last_word,
                    original_format, predict_items, predict_words, read_cloze_file, token_classes,
                    tokenizer_classes)
 from data.prepared import read_heldout_lines
+from evaluation.results import skip_summary
 from model import KVCache, build_model
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root, torch_threads
 from common.tokenizer import load_tokenizer
@@ -34,9 +36,15 @@ def test_the_last_word_before_the_final_punctuation_is_masked():
     assert mask_last_word("Nous parlons de l'avenir de l'Europe.") is None
     lines = ["Too short.", "The Commission has taken note of these remarks.", "",
              "Le Parlement a adopté la résolution hier."]
-    items, skipped = items_from_lines(lines, 'europarl', 'en', 'test', min_context_words=5)
-    assert skipped == 2 and [(i.id, i.answer) for i in items] == [
+    items, skipped = items_from_lines(lines, 'europarl', 'en', 'test', min_context_words=5,
+                                      path='data/europarl/en_test.txt')
+    assert skipped == {'fewer than 5 words before the last word': 1, 'an empty line': 1}
+    assert [(i.id, i.answer) for i in items] == [
         ("europarl/test/en/1", "remarks"), ("europarl/test/en/3", "hier")]
+    # each item names the line of the file it comes from (counted from 1, as editors do)
+    assert [(i.file, i.line) for i in items] == [('data/europarl/en_test.txt', 2), ('data/europarl/en_test.txt', 4)]
+    assert items_from_lines(["The year was 1999 when it was decided in the end, 1999."], 'e', 'en')[1] == {
+        'a last word not of letters only': 1}
     assert items_from_lines(lines, 'europarl', 'en', max_items=1)[0][0].answer == "remarks"
 
 
@@ -48,7 +56,7 @@ def test_items_come_from_any_language_that_puts_spaces_between_words():
     assert is_hit("KÄSE", "Käse") and is_hit("Ka\u0308se", "Käse")  # case and Unicode forms
     # a language without spaces between words gives no item: the line is one 'word'
     items, skipped = items_from_lines(["委员会今天审议了这项提案。"] * 3, 'un', 'zh', 'test')
-    assert items == [] and skipped == 3
+    assert items == [] and skipped == {'no space before the last word': 3}
 
 
 def test_whole_word_match_never_a_substring():
@@ -100,6 +108,10 @@ def test_original_format_files_are_read_and_errors_name_the_line(tmp_path):
     assert [s['line'] for s in skipped] == list(range(2, 2 + len(bad_lines)))
     for message, problem in zip(bad_lines, skipped):
         assert message in problem['reason'] and problem['file'] == path
+    assert [s['kind'] for s in skipped] == ['not valid JSON'] + ['not an item of the original format'] * 4 + [
+        'an answer that can never be a hit'] * 2
+    assert [(i.file, i.line) for i in read_cloze_file(path, skipped=[])] == [
+        (path, 1), (path, 2 + len(bad_lines))]
     assert skipped[1]['id'] == str(good['id']) and skipped[0]['id'] is None
 
 
@@ -289,10 +301,48 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={bad}',
                         f'--report_dir={tmp_path / "skipping"}', '--device=cpu', '--beam_width=2')
     assert f"skipped {bad}, line 2: not valid JSON" in result.stdout and "(id german): language 'de'" in result.stdout
+    # k=5 (the default) from a beam 2 wide: said before any work and above the table
+    note = "--k=5 is above --beam_width=2: the search keeps 2 candidates per token step"
+    assert f"note: {note}" in result.stdout
+    assert note in (tmp_path / 'skipping' / 'cloze.md').read_text()
     results = json.loads((tmp_path / 'skipping' / 'cloze.json').read_text())
     assert results['bad']['fr']['items'] == 1
-    assert [(p['line'], p['id']) for p in results['skipped_items']] == [(2, None), (None, 'german')]
+    assert [(p['file'], p['line'], p['id'], p['kind']) for p in results['skipped_items']] == [
+        (bad, 2, None, 'not valid JSON'), (bad, 3, 'german', 'a language the model lacks')]
+    assert f"skipped {bad}, line 3 (id german)" in result.stdout and 'line None' not in result.stdout
     result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={bad}',
                         '--device=cpu', '--strict=True', check=False)
     assert result.returncode != 0 and f"{bad}, line 2" in result.stderr
     assert 'Traceback' not in result.stderr
+
+    # every item skipped: the last line counts the reasons that were recorded, nothing else, and
+    # no empty predictions file replaces an earlier run's
+    only_bad = write_lines(tmp_path / 'only_bad.jsonl', ['{"id": 2,', json.dumps(german)])
+    (tmp_path / 'none').mkdir()
+    (tmp_path / 'none' / 'cloze_predictions.jsonl').write_text('an earlier run\n')
+    result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={only_bad}',
+                        f'--report_dir={tmp_path / "none"}', '--device=cpu', check=False)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "no cloze item was scored; skipped, and why: not valid JSON (1), a language the model lacks (1) "
+        "(the skipped items are listed above)")
+    assert (tmp_path / 'none' / 'cloze_predictions.jsonl').read_text() == 'an earlier run\n'
+    # held-out lines: their reasons, counted over every language
+    result = run_script('cloze_test.py', f'--out_dir={backpack}', '--min_context_words=50',
+                        f'--report_dir={tmp_path / "none"}', '--device=cpu', check=False)
+    assert result.returncode == 1
+    reasons = sum((items_from_lines(read_heldout_lines(data_root, DATASET, lang, 'test'), DATASET, lang,
+                                    min_context_words=50)[1] for lang in ('en', 'fr')), Counter())
+    assert set(reasons) == {'fewer than 50 words before the last word', 'a last word not of letters only'}
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"no cloze item was scored; skipped, and why: {skip_summary(reasons)}; lower --min_context_words")
+
+
+def test_a_cloze_file_is_reported_under_its_name_once(tmp_path):
+    for folder in ('a', 'b'):
+        (tmp_path / folder).mkdir()
+    check_cloze_file_names([str(tmp_path / 'a' / 'cloze_en.jsonl'), str(tmp_path / 'b' / 'cloze_fr.jsonl')])
+    for twice in (['a/cloze_en.jsonl', 'b/cloze_en.jsonl'], ['a/cloze_en.jsonl', './a/cloze_en.jsonl'],
+                  ['a/cloze_en.jsonl', 'a/cloze_en.jsonl']):
+        with pytest.raises(UserError, match=r"would both be reported as 'cloze_en'"):
+            check_cloze_file_names(twice)

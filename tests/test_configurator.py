@@ -119,6 +119,17 @@ def test_ranges_report_every_problem_at_once_with_the_valid_range():
     assert between(0, 1, high_open=True).accepts(0.5, {}) and not between(0, 1, high_open=True).accepts(1.0, {})
 
 
+def test_a_list_that_must_name_each_item_once():
+    from configurator import distinct
+    ns = {'list_of_datasets': [], 'out_dirs': []}
+    ranges = dict(list_of_datasets=distinct(), out_dirs=distinct())
+    assert configure(dict(ns), ['--list_of_datasets=europarl,multiun'], ranges)['list_of_datasets'] == [
+        'europarl', 'multiun']
+    with pytest.raises(ConfigError, match=r"--list_of_datasets=\['europarl', 'europarl'\]: must be a list "
+                                          r"naming each item once"):
+        configure(dict(ns), ['--list_of_datasets=europarl,europarl'], ranges)
+
+
 def test_only_names_the_script_assigns_are_keys(tmp_path):
     script = tmp_path / 'script.py'
     script.write_text("from os import sep as SEPARATOR\nbatch_size = 12\n")
@@ -126,3 +137,35 @@ def test_only_names_the_script_assigns_are_keys(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key 'SEPARATOR'"):
         configure(dict(ns), ['--SEPARATOR=x'])
     assert configure(dict(ns), ['--batch_size=3']) == {'batch_size': 3}
+
+
+def test_booleans_and_whole_numbers_are_read_as_people_write_them():
+    ns = defaults()
+    configure(ns, ['--compile=true', '--batch_size=6e1'])  # 6e5 is a common way to write max_iters
+    assert ns['compile'] is True and ns['batch_size'] == 60 and isinstance(ns['batch_size'], int)
+    configure(ns, ['--compile=FALSE', '--batch_size=5.0'])
+    assert ns['compile'] is False and ns['batch_size'] == 5
+
+
+def test_a_wrong_type_says_how_to_write_it_and_shows_the_current_value(tmp_path):
+    with pytest.raises(ConfigError, match=r"got 'yes' .*: write --compile=True or --compile=False$"):
+        configure(defaults(), ['--compile=yes'])
+    # the value checked against is the one an earlier argument set, not the script's default
+    with pytest.raises(ConfigError, match=r"'batch_size' expects int \(current value 4, default 12\) but got 2.5 "
+                                          r".*: write a whole number, e.g. --batch_size=2 or --batch_size=3$"):
+        configure(defaults(), ['--batch_size=4', '--batch_size=2.5'])
+    f = tmp_path / 'cfg.py'
+    f.write_text("compile = 'yes'\n")
+    with pytest.raises(ConfigError, match=r"in .*cfg.py\): write compile = True or compile = False$"):
+        configure(defaults(), [str(f)])
+
+
+def test_an_argument_with_one_dash_or_a_missing_config_file_says_what_was_meant(tmp_path):
+    with pytest.raises(ConfigError, match=r"'-batch_size=5' is not a config file.*write --batch_size=5$"):
+        configure(defaults(), ['-batch_size=5'])
+    with pytest.raises(ConfigError, match=r"config file 'config/train_mini16.py' not found .*"
+                                          r"Did you mean \S*config/train_mini_16.py"):
+        configure(defaults(), ['config/train_mini16.py'])
+    (tmp_path / 'my_run.py').write_text("batch_size = 3\n")
+    with pytest.raises(ConfigError, match=r"Did you mean .*my_run.py"):
+        configure(defaults(), [str(tmp_path / 'my_runn.py')])

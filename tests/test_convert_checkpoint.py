@@ -8,7 +8,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -17,6 +16,7 @@ from common.checkpoint import load_model
 from model import build_model
 from common.model_conversion import read_source
 from common.errors import UserError
+from converted_models import convert, original_project_checkpoint, write_byte_tokenizer
 
 transformers = pytest.importorskip('transformers')
 from safetensors.torch import load_file, save_file  # noqa: E402
@@ -66,13 +66,6 @@ def our_logits(model, idx):
     with torch.no_grad():
         logits, _ = model(idx, all_logits=True)
     return logits[..., :model.config.vocab_size]
-
-
-def convert(source, out_dir, *extra):
-    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'OMP_NUM_THREADS': '1'}  # never a download in tests
-    return subprocess.run([sys.executable, os.path.join(ROOT, 'convert_checkpoint.py'),
-                           f'--source={source}', *extra] + ([f'--out_dir={out_dir}'] if out_dir else []),
-                          capture_output=True, text=True, cwd=ROOT, env=env)
 
 
 def reference_gpt2(**overrides):
@@ -128,7 +121,7 @@ def test_hf_backpack_converts_exactly_through_the_script(tmp_path, weights_file)
     write_hf_folder(tmp_path / 'hf', reference, config, weights_file)
     result = convert(tmp_path / 'hf', tmp_path / 'out', '--tokenizer=gpt2_free')
     assert result.returncode != 0 and 'gpt2_free' in result.stderr  # a tokenizer that is not there
-    _write_byte_tokenizer(tmp_path / 'tok.json')
+    write_byte_tokenizer(tmp_path / 'tok.json')
     result = convert(tmp_path / 'hf', tmp_path / 'out', f'--tokenizer={tmp_path / "tok.json"}')
     assert result.returncode == 0, result.stderr
     model, checkpoint = load_model(str(tmp_path / 'out'))
@@ -140,73 +133,7 @@ def test_hf_backpack_converts_exactly_through_the_script(tmp_path, weights_file)
     assert os.path.isfile(tmp_path / 'out' / 'tokenizer.json')
 
 
-def _write_byte_tokenizer(path, n_merges=0, last=None):
-    """A byte-level BPE tokenizer.json with <|endoftext|> = id 0 and 256 byte tokens (257 entries);
-    `last`, an ASCII character, gets the highest id (256)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    byte_chars = sorted(pre_tokenizers.ByteLevel.alphabet(), key=lambda c: (c == last, c))
-    vocab = {'<|endoftext|>': 0, **{c: i + 1 for i, c in enumerate(byte_chars)}}
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(['<|endoftext|>'])
-    tok.save(str(path))
-
-
 # --- the original multilingual project -----------------------------------------------------
-
-def original_project_checkpoint(model_name, n_layer=3, d=32, n_head=4, K=4, rows=V, bias=False,
-                                block_size=24, compiled=True, seed=0):
-    """A ckpt.pt of the original project, with the key layout and shapes of backpack.md."""
-    g = torch.Generator().manual_seed(seed)
-    rand = lambda *shape: 0.3 * torch.randn(*shape, generator=g)
-    norm = lambda n: {'weight': 1 + rand(n), **({'bias': rand(n)} if bias else {})}
-    linear = lambda n_out, n_in: {'weight': rand(n_out, n_in), **({'bias': rand(n_out)} if bias else {})}
-    state = {}
-
-    def put(prefix, params):
-        for k, v in params.items():
-            state[f'{prefix}.{k}'] = v
-
-    def transformer(prefix, blocks):
-        put(prefix + '.wpe', {'weight': rand(block_size, d)})
-        for i in range(blocks):
-            h = f'{prefix}.h.{i}'
-            put(h + '.ln_1', norm(d))
-            put(h + '.attn.c_attn', linear(3 * d, d))
-            put(h + '.attn.c_proj', linear(d, d))
-            state[h + '.attn.bias'] = torch.ones(block_size, block_size).tril().view(1, 1, block_size, block_size)
-            put(h + '.ln_2', norm(d))
-            put(h + '.mlp.c_fc', linear(4 * d, d))
-            put(h + '.mlp.c_proj', linear(d, 4 * d))
-        put(prefix + '.ln_f', norm(d))
-
-    E = rand(rows, d)
-    model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=d, block_size=block_size, bias=bias,
-                      vocab_size=rows, dropout=0.1)
-    if model_name == 'gpt2':
-        state['transformer.wte.weight'] = state['lm_head.weight'] = E
-        transformer('transformer', n_layer)
-    else:
-        model_args['n_sense_vector'] = K
-        for name in ('backpack.sense_vector_layer.wte.weight', 'backpack.logit_layer.lm_head.weight',
-                     'backpack.contextualization_layer.transformer.wte.weight'):
-            state[name] = E
-        s = 'backpack.sense_vector_layer'
-        put(s + '.ff_1.c_fc', linear(4 * d, d))
-        put(s + '.ff_1.c_proj', linear(d, 4 * d))
-        put(s + '.ln_1', norm(d))
-        put(s + '.ff_2.c_fc', linear(4 * d, d))
-        put(s + '.ff_2.c_proj', linear(d * K, 4 * d))
-        put(s + '.ln_2', norm(d * K))
-        transformer('backpack.contextualization_layer.transformer', n_layer - 1)
-        state['backpack.contextualization_layer.c_attn.weight'] = rand(2 * d, d)
-        state['backpack.contextualization_layer.bias'] = torch.ones(block_size, block_size).tril()
-    if compiled:
-        state = {'_orig_mod.' + k: v for k, v in state.items()}
-    return {'model': state, 'optimizer': {}, 'model_args': model_args, 'iter_num': 1000,
-            'best_val_loss': 3.0, 'config': {'model_name': model_name, 'batch_size': 8}}
-
 
 def documented_logits(checkpoint, idx):
     """The original project's model written out from backpack.md, with no code of model.py."""
@@ -280,7 +207,7 @@ def our_checkpoint(tmp_path, model_name, **args):
     model = perturb(build_model(model_name, **dict(base, **args)).eval())
     out = tmp_path / 'ours'
     os.makedirs(out, exist_ok=True)
-    _write_byte_tokenizer(out / 'tokenizer.json')
+    write_byte_tokenizer(out / 'tokenizer.json')
     save_checkpoint({'model': model.state_dict(), 'model_name': model_name,
                      'model_args': model_args_of(model), 'config': {}, 'iter_num': 0,
                      'data': {'tokenizer': {'name': 'tokenizer.json', 'format': 'huggingface',
@@ -331,7 +258,7 @@ def test_exported_backpack_loads_in_the_published_code_with_our_logits(tmp_path,
 def test_export_refuses_what_the_target_cannot_express(tmp_path):
     checkpoint = original_project_checkpoint('backpack-lm')
     torch.save(checkpoint, tmp_path / 'ckpt.pt')
-    _write_byte_tokenizer(tmp_path / 'tok.json')
+    write_byte_tokenizer(tmp_path / 'tok.json')
     assert convert(tmp_path / 'ckpt.pt', tmp_path / 'out', f'--tokenizer={tmp_path / "tok.json"}').returncode == 0
     result = convert(tmp_path / 'out', None, f'--hf_dir={tmp_path / "hf"}')
     assert result.returncode != 0 and 'original_project' in result.stderr
@@ -386,7 +313,7 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     all_lines = lines['en'] + lines['fr']
     letter = min('abcdefghijklmnopqrstuvwxyz',
                  key=lambda c: abs(sum(c in line for line in all_lines) - len(all_lines) / 2))
-    _write_byte_tokenizer(tmp_path / 'tok.json', last=letter)  # 257 tokens
+    write_byte_tokenizer(tmp_path / 'tok.json', last=letter)  # 257 tokens
     split_rows = 256
     readable = {lang: sum(letter not in line for line in lines[lang]) for lang in lines}
     assert 0 < sum(readable.values()) < 40, "the corpus gives no split of the lines to test"
@@ -397,7 +324,7 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
         assert result.returncode == 0, result.stderr
         converted[rows] = str(tmp_path / f'out{rows}')
         if rows == 200:
-            assert 'cannot read token id(s) 200' in result.stdout
+            assert 'token id(s) 200' in result.stdout and 'which the model has no row for' in result.stdout
     out = run_script('perplexity_per_lang.py', f'--out_dirs={ours},{converted[257]},{converted[split_rows]}',
                      f'--data_root={data_root}', f'--list_of_datasets={DATASET}', '--max_lines=20',
                      '--bootstrap_resamples=10', f'--report_dir={tmp_path / "report"}', '--device=cpu')
@@ -447,7 +374,7 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
     en, fr = parallel_lines(400)
     (raw / 'europarl-v7.fr-en.en').write_text(''.join(line + '\n' for line in en), encoding='utf-8')
     (raw / 'europarl-v7.fr-en.fr').write_text(''.join(line + '\n' for line in fr), encoding='utf-8')
-    _write_byte_tokenizer(tmp_path / 'tok.json')
+    write_byte_tokenizer(tmp_path / 'tok.json')
     torch.save(original_project_checkpoint('backpack-lm', rows=257), tmp_path / 'ckpt.pt')
     assert convert(tmp_path / 'ckpt.pt', tmp_path / 'converted', f'--tokenizer={tmp_path / "tok.json"}').returncode == 0
     data_root = tmp_path / 'data'

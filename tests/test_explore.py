@@ -120,19 +120,20 @@ def test_in_context_contributions_sum_to_the_models_logit(backpack):
 
 def test_steered_text_is_what_sample_py_prints(backpack):
     model, tok = loaded(backpack)
-    args = dict(prompt="The committee", seed=5, max_new_tokens=20, temperature=1.0, top_k=50)
-    view = steer_view(model, tok, word='committee', senses='*', factor='0', **args)
-    script = ['sample.py', f'--out_dir={backpack}', '--start=The committee', '--num_samples=1',
+    args = dict(prompt="The committee supports the budget", seed=5, max_new_tokens=20,
+                temperature=1.0, top_k=50)
+    view = steer_view(model, tok, word='budget', senses='*', factor='0', **args)
+    script = ['sample.py', f'--out_dir={backpack}', f"--start={args['prompt']}", '--num_samples=1',
               '--seed=5', '--max_new_tokens=20', '--temperature=1.0', '--top_k=50', '--device=cpu']
     plain = run_script(*script).stdout
-    steered = run_script(*script, '--sense_scale=committee:*=0').stdout
+    steered = run_script(*script, '--sense_scale=budget:*=0').stdout
     assert plain == view['baseline'] + '\n---------------\n'
     assert steered.split('\n', 1)[1] == view['steered'] + '\n---------------\n'
     assert view['steered'] != view['baseline'] and view['steered'].startswith("The committee")
     assert view['scaled'][0]['senses'] == 'all' and view['scaled'][0]['factor'] == 0
-    message, baseline, with_it = steer_page(model, tok, "The committee", 'committee', '0,1', '2.5', 5,
-                                            20, 1.0, 50)
-    assert 'Scaling senses [0, 1] of committee' in message and with_it and baseline == view['baseline']
+    message, baseline, with_it = steer_page(model, tok, args['prompt'], 'budget', '0,1', '2.5',
+                                            5, 20, 1.0, 50)
+    assert 'Scaling senses [0, 1] of budget' in message and with_it and baseline == view['baseline']
 
 
 BAD_WORDS = [('', 'is empty'), ('   ', 'is empty'), ('two words', 'several words'),
@@ -157,13 +158,14 @@ def test_bad_input_gets_a_message_and_no_traceback(backpack, monkeypatch):
         message = context_page(model, tok, sentence, position, next_token, sense)[0]
         assert expected in message, (sentence[:20], message)
     for word, senses, factor, seed, expected in [
-            ('committee', '0', 'abc', 1, "Factor 'abc' is not a number"),
-            ('committee', '0', 'nan', 1, 'not a finite number'),
-            ('committee', 'one', '0', 1, 'are not integers'),
-            ('committee', '9', '0', 1, 'sense 9 does not exist'),
+            ('budget', '0', 'abc', 1, "Factor 'abc' is not a number"),
+            ('budget', '0', 'nan', 1, 'not a finite number'),
+            ('budget', 'one', '0', 1, 'are not integers'),
+            ('budget', '9', '0', 1, 'sense 9 does not exist'),
             ('', '0', '0', 1, 'word to steer is empty'),
-            ('committee', '0', '0', 'x', "seed 'x' is not a number"),
-            ('committee', '0', '0', 1.5, 'not a whole number')]:
+            ('committee', '0', '0', 1, "'committee': the word is no single token"),
+            ('budget', '0', '0', 'x', "seed 'x' is not a number"),
+            ('budget', '0', '0', 1.5, 'not a whole number')]:
         message = steer_page(model, tok, 'The committee', word, senses, factor, seed, 5)[0]
         assert expected in message, (factor, seed, message)
 

@@ -2,6 +2,7 @@
 one, two runs in one out_dir, values out of range in every script, a full disk, a read-only or
 impossible output folder, SIGTERM during an evaluation."""
 
+import collections
 import errno
 import fcntl
 import os
@@ -14,7 +15,7 @@ import time
 import pytest
 import torch
 
-from common.atomic_files import temporary_path
+from common.atomic_files import temporary_path, write_failure
 from common.checkpoint import load_checkpoint_file, save_checkpoint
 from common.reporting import write_text
 from common.run_folder import LOCK_NAME, lock_out_dir, prepare_out_dir
@@ -58,6 +59,102 @@ def test_a_run_from_scratch_never_replaces_a_previous_run(data_root, tmp_path):
     assert load_checkpoint_file(str(out))['iter_num'] == 3
     [aside] = [p for p in out.iterdir() if p.name.startswith('replaced-')]
     assert files(aside) == before
+
+
+# --- init_from, out_dir and overwrite that would lose or misuse a run ------------------------
+
+def test_fine_tuning_a_run_into_its_own_out_dir_is_refused_before_anything_moves(data_root, tmp_path):
+    out = tmp_path / 'run'
+    train(data_root, out, '--max_iters=2', '--eval_interval=2')
+    before = files(out)
+    for overwrite in ('--overwrite=True', '--overwrite=False'):
+        refused = train(data_root, out, f'--init_from={out}', overwrite, '--max_iters=4', check=False)
+        assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+        assert f'init_from={out} is the checkpoint of out_dir={out} itself' in refused.stderr
+        assert '--init_from=resume' in refused.stderr and 'choose another --out_dir' in refused.stderr
+        assert files(out) == before and not [p for p in out.iterdir() if p.name.startswith('replaced-')]
+
+
+def test_fine_tuning_a_gpt2_as_a_backpack_is_refused_before_any_work(data_root, tmp_path):
+    gpt2 = tmp_path / 'gpt2'
+    train(data_root, gpt2, '--model_name=gpt2', '--max_iters=2', '--eval_interval=2')
+    refused = train(data_root, tmp_path / 'tuned', f'--init_from={gpt2}', '--model_name=backpack-lm',
+                    check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert f"init_from={gpt2} holds a 'gpt2' model but model_name=backpack-lm" in refused.stderr
+    assert '--model_name=gpt2' in refused.stderr
+    assert not (tmp_path / 'tuned').exists()
+
+
+def test_fine_tuning_a_backpack_as_a_gpt2_is_refused(tmp_path):
+    from common.checkpoint import fine_tuning_checkpoint
+    save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'backpack-lm'}, str(tmp_path / 'ckpt.pt'))
+    with pytest.raises(UserError, match=r"holds a 'backpack-lm' model but model_name=gpt2.*--model_name=backpack-lm"):
+        fine_tuning_checkpoint(str(tmp_path), 'gpt2')
+    assert fine_tuning_checkpoint(str(tmp_path / 'ckpt.pt'), 'backpack-lm')['model_name'] == 'backpack-lm'
+
+
+def test_resume_with_nothing_to_resume_is_refused_before_anything_is_written(data_root, tmp_path):
+    refused = train(data_root, tmp_path / 'typo', '--init_from=resume', check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert 'holds no ckpt.pt to resume' in refused.stderr and '--init_from=scratch' in refused.stderr
+    assert not (tmp_path / 'typo').exists()
+
+
+def test_resuming_a_converted_model_is_refused_with_how_to_fine_tune_it(data_root, tmp_path):
+    converted = tmp_path / 'converted'
+    converted.mkdir()
+    save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'backpack-lm', 'iter_num': 0,
+                     'config': {'converted_from': 'elsewhere'}}, str(converted / 'ckpt.pt'))
+    refused = train(data_root, converted, '--init_from=resume', check=False)
+    assert refused.returncode != 0 and 'Traceback' not in refused.stderr
+    assert 'no training state to resume' in refused.stderr and f'--init_from={converted}' in refused.stderr
+
+
+def test_contradictory_starts_are_refused_in_process(tmp_path):
+    from common.run_folder import check_start
+    argv = ['train.py', f'--out_dir={tmp_path}']
+    save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'gpt2'}, str(tmp_path / 'ckpt.pt'))
+    with pytest.raises(UserError, match="init_from='resume' continues the run .* overwrite=True starts"):
+        check_start(str(tmp_path), 'resume', True, False, argv)
+    check_start(str(tmp_path), 'resume', False, False, argv)
+    check_start(str(tmp_path), str(tmp_path / 'replaced-1' / 'ckpt.pt'), True, False, argv)  # an older run's
+    for init_from in (str(tmp_path), str(tmp_path / 'ckpt.pt'), str(tmp_path / 'ckpt_2.pt')):
+        with pytest.raises(UserError, match='is the checkpoint of out_dir'):
+            check_start(str(tmp_path), init_from, True, False, argv)
+    logs_only = tmp_path / 'logs_only'
+    logs_only.mkdir()
+    (logs_only / 'metrics.csv').write_text('iter\n')
+    with pytest.raises(UserError, match=r'logs of a run \(metrics.csv\) but no checkpoint.*--overwrite=True'):
+        check_start(str(logs_only), 'resume', False, False, argv)
+    other_run = str(tmp_path / 'replaced-1')
+    with pytest.raises(UserError, match='eval_only=True trains and saves nothing.*--init_from=resume --eval_only=True'):
+        check_start(str(tmp_path), other_run, True, True, argv)
+    check_start(str(tmp_path), 'scratch', True, False, argv)
+    check_start(str(tmp_path / 'empty'), other_run, True, True, argv)  # nothing there to move aside
+    # an evaluation of random weights, which wrote logs that then blocked a training (c99)
+    for folder in (tmp_path, tmp_path / 'new'):
+        with pytest.raises(UserError, match=r"eval_only=True evaluates a trained model, but init_from='scratch' "
+                                            r"has none.*--init_from=resume.*--init_from=DIR"):
+            check_start(str(folder), 'scratch', False, True, argv)
+    assert not (tmp_path / 'new').exists()
+
+
+def test_a_run_without_a_checkpoint_is_offered_no_resume(tmp_path):
+    """A run stopped before its first save has nothing to resume: the refusal of a new run over
+    its logs names them and offers --overwrite=True only (c15c)."""
+    from common.run_folder import start_fresh
+    argv = ['train.py', f'--out_dir={tmp_path}']
+    (tmp_path / 'metrics.csv').write_text('iter\n')
+    (tmp_path / 'train_log.csv').write_text('iter\n')
+    with pytest.raises(UserError) as refused:
+        start_fresh(str(tmp_path), False, argv)
+    message = str(refused.value)
+    assert 'metrics.csv, train_log.csv' in message and 'no ckpt.pt to resume' in message
+    assert '--init_from=resume' not in message and '--overwrite=True' in message
+    save_checkpoint({'model': {}, 'model_args': {}, 'model_name': 'gpt2'}, str(tmp_path / 'ckpt.pt'))
+    with pytest.raises(UserError, match=r'(?s)holds a previous run .*To continue it:.*--init_from=resume'):
+        start_fresh(str(tmp_path), False, argv)
 
 
 # --- 2. two trainings in one out_dir ---------------------------------------------------------
@@ -117,6 +214,30 @@ def test_temporary_files_are_unique_per_writer(tmp_path):
     assert a != b and str(os.getpid()) in a and a.startswith(path)
 
 
+def test_taking_the_lock_removes_what_killed_saves_left(tmp_path, capsys):
+    """kill -9 during a save leaves ckpt.pt.<pid>-<hex>.tmp (GBs on real models): the next run
+    removes it once it holds the lock, and says so (c15, c16). A live writer's file, a file of its
+    pid written before the process started (a reused pid) and other tools' files are told apart."""
+    dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True,
+                          text=True).stdout.strip()
+    live = str(os.getpid())
+    names = {'killed': f'ckpt.pt.{dead}-0e163291.tmp', 'killed_log': f'metrics.csv.{dead}-00000000.tmp',
+             'reused_pid': f'ckpt_last.pt.{live}-11111111.tmp', 'writing': f'ckpt.pt.{live}-22222222.tmp',
+             'other_tool': f'perplexity.md.{dead}-33333333.tmp', 'not_temporary': f'notes.{dead}-x.tmp'}
+    for name in names.values():
+        (tmp_path / name).write_bytes(b'x' * 3 * 2**20)
+    os.utime(tmp_path / names['reused_pid'], (1000, 1000))  # written long before this process began
+    lock_out_dir(str(tmp_path)).close()
+    kept = set(os.listdir(tmp_path)) - {LOCK_NAME}
+    assert kept == {names['writing'], names['other_tool'], names['not_temporary']}
+    said = capsys.readouterr().out
+    for key in ('killed', 'killed_log', 'reused_pid'):
+        assert names[key] in said
+    assert '(3.0 MiB)' in said and 'killed run' in said
+    lock_out_dir(str(tmp_path)).close()
+    assert capsys.readouterr().out == ''  # nothing to remove, nothing said
+
+
 # --- 3. and every other value out of range, in every script ----------------------------------
 
 # script -> (bad arguments, pieces of the one message: each key with its valid range)
@@ -124,7 +245,8 @@ RANGE_TABLE = {
     'train.py': (['--grad_clip=-1', '--eval_interval=0', '--log_interval=0', '--eval_iters=-3',
                   '--batch_size=0', '--block_size=0', '--gradient_accumulation_steps=0', '--max_iters=0',
                   '--learning_rate=-1e-3', '--warmup_iters=5000', '--lr_decay_iters=100', '--dropout=1.0',
-                  '--beta2=1.5', "--init_from=scratchy", '--weight_decay=1e999'],
+                  '--beta2=1.5', "--init_from=scratchy", '--weight_decay=1e999', '--n_head=5',
+                  '--n_sense_vector=5', '--out_dir='],
                  ['--grad_clip=-1.0: must be >= 0', '--eval_interval=0: must be >= 1',
                   '--log_interval=0: must be >= 1', '--eval_iters=-3: must be >= 1',
                   '--batch_size=0: must be >= 1', '--block_size=0: must be >= 1',
@@ -134,7 +256,10 @@ RANGE_TABLE = {
                   '--dropout=1.0: must be 0 <= value < 1', '--beta2=1.5: must be 0 <= value < 1',
                   "--init_from='scratchy': must be one of 'scratch', 'resume', or a folder holding a ckpt.pt "
                   "to fine-tune", '--weight_decay=inf: must be >= 0',
-                  '--min_lr=6e-05: must be >= 0 and <= learning_rate (the value of --learning_rate)']),
+                  '--min_lr=6e-05: must be >= 0 and <= learning_rate (the value of --learning_rate)',
+                  '--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd)',
+                  '--n_sense_vector=5: must be >= 1 and a divisor of n_embd (the value of --n_embd) in a backpack-lm',
+                  "--out_dir='': must be not empty"]),
     'sample.py': (['--num_samples=0', '--max_new_tokens=0', '--top_k=-1', '--temperature=-0.5'],
                   ['--num_samples=0: must be >= 1', '--max_new_tokens=0: must be >= 1',
                    '--top_k=-1: must be >= 0, or None', '--temperature=-0.5: must be >= 0']),
@@ -262,6 +387,20 @@ def test_read_only_missing_or_file_output_folders(tmp_path, monkeypatch):
     monkeypatch.setattr('builtins.open', read_only_open)
     with pytest.raises(UserError, match=r'could not write .*report.md: Read-only file system'):
         write_text(str(tmp_path / 'report.md'), 'text')
+
+
+def test_a_read_only_folder_on_a_small_disk_is_not_called_full(tmp_path, monkeypatch):
+    """write_failure looks at the errno before the free space (c108b: a 100 KiB read-only tmpfs
+    read as a full disk); the free space explains only an error without one (torch.save's)."""
+    usage = collections.namedtuple('usage', 'total used free')
+    monkeypatch.setattr('shutil.disk_usage', lambda path: usage(100 * 2**10, 0, 100 * 2**10))
+    path = str(tmp_path / 'bench.json')
+    for code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        message = str(write_failure(path, OSError(code, os.strerror(code), path)))
+        assert os.strerror(code) in message and 'disk is full' not in message
+    for error in (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), OSError(errno.EDQUOT, 'quota'),
+                  RuntimeError('PytorchStreamWriter failed writing file data/3: file write failed')):
+        assert 'the disk is full' in str(write_failure(path, error))
 
 
 # --- SIGTERM during an evaluation -----------------------------------------------------------

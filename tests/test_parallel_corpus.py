@@ -454,3 +454,144 @@ def test_pairs_joined_on_english_are_aligned_across_three_languages(tmp_path):
                for lang in ("en", "de", "fr")]
         assert ids[0] == ids[1] == ids[2]
     assert prepare_command("europarl-de-en-fr").endswith("prepare.py --pair=de-en,fr-en --join=True")
+
+
+# -----------------------------------------------------------------------------
+# what a new user runs into: two preparations at once, a misspelt tokenizer, typos in --pair, empty data
+
+def hold_lock_in_another_process(path):
+    """A process holding data/preparation_lock.py's lock of `path`, started and holding it."""
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); from data.preparation_lock import preparing\n"
+            "with preparing(sys.argv[2]):\n    print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code, REPO, path], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_two_preparations_of_one_dataset_or_tokenizer_at_once_are_refused(tmp_path):
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    holder = hold_lock_in_another_process(os.path.join(root, "europarl-de-en"))
+    try:
+        with pytest.raises(UserError, match=rf"dataset .*europarl-de-en is being prepared by process {holder.pid} "
+                                            rf"\(python -c .*\).*kill {holder.pid}"):
+            europarl(root, "--pair=de-en")
+        # the demo's own script holds the same lock
+        demo_holder = hold_lock_in_another_process(os.path.join(root, "demo"))
+        result = subprocess.run([sys.executable, os.path.join(REPO, "data", "demo", "prepare.py"), f"--data_root={root}",
+                                 "--n_sentences=100", "--vocab_size=300", "--num_proc=1"],
+                                capture_output=True, text=True, timeout=120)
+        demo_holder.kill()
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert f"is being prepared by process {demo_holder.pid}" in result.stderr
+    finally:
+        holder.kill()  # as kill -9 would: its lock file stays behind, unlocked
+        holder.wait()
+    assert os.path.exists(os.path.join(root, "europarl-de-en.lock"))
+    assert not os.path.exists(os.path.join(root, "europarl-de-en", "meta.json"))
+    assert not os.path.exists(os.path.join(root, "tokenizers"))
+    # a tokenizer being trained by another process is not trained a second time beside it
+    tokenizer_holder = hold_lock_in_another_process(os.path.join(root, "tokenizers", "europarl-de-en-bpe300"))
+    try:
+        with pytest.raises(UserError, match=rf"tokenizer 'europarl-de-en-bpe300' is being prepared by process "
+                                            rf"{tokenizer_holder.pid}"):
+            europarl(root, "--pair=de-en")
+    finally:
+        tokenizer_holder.kill()
+        tokenizer_holder.wait()
+    # the lock of a process that has ended never blocks, and goes when the next preparation ends
+    europarl(root, "--pair=de-en")
+    assert os.path.exists(os.path.join(root, "europarl-de-en", "meta.json"))
+    assert not os.path.exists(os.path.join(root, "europarl-de-en.lock"))
+    assert not [name for name in os.listdir(os.path.join(root, "tokenizers")) if name.endswith(".lock")]
+
+
+def test_a_tokenizer_name_that_does_not_exist_is_trained_only_when_asked(tmp_path, capsys):
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    europarl(root, "--pair=de-en")
+    assert "tokenizer 'europarl-de-en-bpe300' does not exist yet: training it" in capsys.readouterr().out
+    # a typo is refused, naming the closest tokenizer and the option that trains a new one
+    with pytest.raises(UserError, match=r"(?s)--tokenizer=europarl-de-en-bpe30: no tokenizer of that name.*"
+                                        r"Did you mean europarl-de-en-bpe300\?.*add --train_tokenizer=True"):
+        europarl(root, "--pair=de-en", "--tokenizer=europarl-de-en-bpe30")
+    with pytest.raises(UserError, match="Did you mean gpt2"):
+        europarl(root, "--pair=de-en", "--tokenizer=gpt-2")
+    assert not os.path.exists(tokenizer.tokenizer_paths("europarl-de-en-bpe30", root)[0])
+    # asked for, a new name is trained, and said so
+    meta = europarl(root, "--pair=de-en", "--tokenizer=mine", "--train_tokenizer=True")["europarl-de-en"]
+    assert meta["tokenizer"]["name"] == "mine"
+    assert "tokenizer 'mine' does not exist yet: training it on europarl-de-en" in capsys.readouterr().out
+    europarl(root, "--pair=de-en", "--tokenizer=mine", "--train_tokenizer=True")  # the same command again: reused
+    assert "using tokenizer 'mine'" in capsys.readouterr().out
+    # half a tokenizer (training stopped between its two files) is named, not a traceback
+    os.remove(tokenizer.tokenizer_paths("mine", root)[1])
+    with pytest.raises(UserError, match=r"tokenizer 'mine' is incomplete: .*mine.tiktoken has no mine.json"):
+        europarl(root, "--pair=de-en", "--tokenizer=mine")
+
+
+def test_a_bad_tokenizer_is_refused_before_the_join(tmp_path, capsys):
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    write_pair(root, "fr-en", range(300))
+    with pytest.raises(UserError, match="does not exist. Give a Hugging Face tokenizer.json"):
+        europarl(root, "--pair=de-en,fr-en", "--join=True", f"--tokenizer={tmp_path / 'missing' / 'tokenizer.json'}")
+    with pytest.raises(UserError, match="no tokenizer of that name"):
+        europarl(root, "--pair=de-en,fr-en", "--join=True", "--tokenizer=typo")
+    assert "join:" not in capsys.readouterr().out and not os.path.exists(os.path.join(root, "europarl-de-en-fr"))
+
+
+def test_pair_typos_and_repeats_and_raw_files_with_nothing_to_keep(tmp_path, capsys):
+    root = str(tmp_path)
+    with pytest.raises(UserError, match=r"DE-EN \(write de-en\), de_en \(write de-en\), en-fr \(write fr-en\)"):
+        europarl(root, "--pair=DE-EN,de_en,en-fr")
+    with pytest.raises(UserError, match="joins several pairs.*--pair=de-en,de-en names only de-en"):
+        europarl(root, "--pair=de-en,de-en", "--join=True")
+    assert "note: --pair names de-en more than once; each pair is prepared once" in capsys.readouterr().out
+    raw = os.path.join(root, "europarl-de-en", "raw")
+    os.makedirs(raw)
+    for lang, lines in (("en", ["<P>", "", "a line"] * 50), ("de", ["eine Zeile", "eine Zeile", ""] * 50)):
+        with open(os.path.join(raw, f"europarl-v7.de-en.{lang}"), "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+    with pytest.raises(UserError, match="no line pairs to prepare in .*every line has an empty or markup-only side"):
+        europarl(root, "--pair=de-en")
+    assert sorted(os.listdir(root)) == ["europarl-de-en"] and os.listdir(os.path.join(root, "europarl-de-en")) == ["raw"]
+
+
+def test_an_interrupted_tokenizer_save_leaves_no_half_tokenizer(tmp_path, monkeypatch, capsys):
+    import builtins
+    import data.bpe
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+
+    def interrupted_open(path, *args, **kwargs):
+        if ".json." in os.path.basename(str(path)):  # the .json's temporary file: Ctrl-C there
+            raise KeyboardInterrupt
+        return builtins.open(path, *args, **kwargs)
+    monkeypatch.setattr(data.bpe, "open", interrupted_open, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        europarl(root, "--pair=de-en")
+    assert not os.path.exists(os.path.join(root, "tokenizers"))  # nor an empty folder
+    monkeypatch.undo()
+    europarl(root, "--pair=de-en")  # trained again, not taken for an existing one
+    assert "tokenizer 'europarl-de-en-bpe300' does not exist yet: training it" in capsys.readouterr().out
+
+
+def test_preparing_again_says_what_it_replaces_and_refuses_other_languages(tmp_path, capsys):
+    root = str(tmp_path)
+    write_pair(root, "de-en", range(300))
+    europarl(root, "--pair=de-en")
+    write_pair(root, "de-en", range(320))  # the raw text changed
+    capsys.readouterr()
+    europarl(root, "--pair=de-en")
+    assert "once complete it is replaced by other raw text (by sha256: en, de differ), tokenized with the same " \
+           "tokenizer" in capsys.readouterr().out
+    europarl(root, "--pair=de-en")
+    assert "replaced by the same raw text (the sources' sha256 are those recorded)" in capsys.readouterr().out
+    meta_path = os.path.join(root, "europarl-de-en", "meta.json")
+    meta = json.load(open(meta_path))
+    json.dump({**meta, "languages": ["en", "fr"]}, open(meta_path, "w"))  # a folder of other languages
+    with pytest.raises(UserError, match=r"europarl-de-en already holds .*its languages are en, fr, not en, de.*"
+                                        r"--overwrite=True to replace it"):
+        europarl(root, "--pair=de-en")
+    assert europarl(root, "--pair=de-en", "--overwrite=True")["europarl-de-en"]["languages"] == ["en", "de"]

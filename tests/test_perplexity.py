@@ -187,3 +187,61 @@ def test_languages_the_model_was_not_trained_on_are_named():
         "  note: europarl-de-en: the model was not trained on German (de)")
     assert untrained_languages_note(checkpoint, 'demo', ['en', 'fr']) is None
     assert untrained_languages_note({'data': {}}, 'converted', ['de']) is None  # it does not say
+
+
+def test_a_checkpoint_named_twice_is_refused_and_a_copy_is_not(tmp_path, monkeypatch):
+    from evaluation.checkpoints import checkpoint_out_dirs
+    from common.errors import UserError
+    monkeypatch.chdir(tmp_path)
+    for folder in ('a', 'copy-of-a'):
+        os.makedirs(folder)
+        (tmp_path / folder / 'ckpt.pt').write_bytes(b'the same weights')
+    assert checkpoint_out_dirs('out', ['a', 'copy-of-a']) == ['a', 'copy-of-a']  # results say they match
+    for twice in (['a', 'a'], ['a', './a'], ['a', 'a/ckpt.pt'], ['a', str(tmp_path / 'a')]):
+        with pytest.raises(UserError, match=r"names the checkpoint .*a/ckpt.pt twice .*give each checkpoint once"):
+            checkpoint_out_dirs('out', twice)
+
+
+def test_one_dataset_name_in_two_data_roots_must_hold_the_same_text(tmp_path_factory, tmp_path):
+    """Two checkpoints trained on 'tiny' from different folders are compared on the same lines
+    only when those folders hold the same held-out text; else refused before any work."""
+    import shutil
+    from evaluation.checkpoints import one_text_per_dataset
+    from common.errors import UserError
+    data_root, backpack = tiny_data_root(tmp_path_factory), tiny_checkpoint(tmp_path_factory)
+    checkpoint = torch.load(os.path.join(backpack, 'ckpt.pt'), map_location='cpu', weights_only=False)
+    other_root = tmp_path / 'data'
+    shutil.copytree(data_root, other_root)
+    checkpoint['data']['data_root'] = str(other_root)
+    os.makedirs(tmp_path / 'other')
+    torch.save(checkpoint, tmp_path / 'other' / 'ckpt.pt')
+    pair = [backpack, str(tmp_path / 'other')]
+    one_text_per_dataset(pair, '', [], 'test')  # a copy of the same text
+    with open(other_root / DATASET / 'fr_test.txt', 'a', encoding='utf-8') as f:
+        f.write("Une ligne de plus.\n")
+    with pytest.raises(UserError, match=rf"name the dataset {DATASET}, but in data roots whose test text "
+                                        r"differs .*Pass --data_root=DIR"):
+        one_text_per_dataset(pair, '', [], 'test')
+    one_text_per_dataset(pair, '', [], 'val')  # that split is still the same
+    one_text_per_dataset(pair, data_root, [], 'test')  # --data_root: both read one folder
+
+
+def test_when_nothing_is_scored_the_reasons_are_counted(tmp_path_factory, tmp_path):
+    import shutil
+    data_root, backpack = tiny_data_root(tmp_path_factory), tiny_checkpoint(tmp_path_factory)
+    emptied = tmp_path / 'data'
+    shutil.copytree(data_root, emptied)
+    for lang in ('en', 'fr'):
+        (emptied / DATASET / f'{lang}_test.txt').write_text('')
+    result = run_script('perplexity_per_lang.py', f'--out_dir={backpack}', f'--data_root={emptied}',
+                        f'--report_dir={tmp_path / "report"}', '--device=cpu', check=False)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "nothing was scored; skipped, and why: an empty test file (2)"
+    assert not (tmp_path / 'report').exists()  # a run that ends without a report leaves no folder
+
+
+@pytest.mark.parametrize('script', ['perplexity_per_lang.py', 'cloze_test.py'])
+def test_a_dataset_named_twice_is_refused_before_any_work(script, tmp_path):
+    result = run_script(script, f'--out_dir={tmp_path}', '--list_of_datasets=europarl,europarl', check=False)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert "--list_of_datasets=['europarl', 'europarl']: must be a list naming each item once" in result.stderr

@@ -13,8 +13,8 @@ from common.errors import UserError
 from senses.alignment import sense_alignment
 from senses.inputs import (collect_occurrences, occurrence_token_index, read_multisimlex,
                            read_sense_annotations, read_sense_lexicon, read_similarity_csv,
-                           surface_variant_tokens, word_tokens)
-from senses.intervention import (generate_with_suppressed_senses, intervention_study,
+                           read_word_list, surface_variant_tokens, word_tokens)
+from senses.intervention import (chosen_words, generate_with_suppressed_senses, intervention_study,
                                  parse_sense_scale_spec, sense_scale, sense_scale_from_spec,
                                  word_set_log_probability)
 from senses.probe import center_by_word, polysemy_probe, probe_predictions
@@ -77,6 +77,9 @@ class WordTokenizer:
 
     def token_bytes(self, token_id):
         return self.vocab[token_id].encode()
+
+    def token_mask(self):
+        return np.ones(self.n_vocab, dtype=bool)
 
     def token_str(self, token_id):
         return self.vocab[token_id]
@@ -410,6 +413,27 @@ def test_multisimlex_and_csv_readers(tmp_path):
     (tmp_path / 'bad.csv').write_text('a,b,c\n1,2,3\n')
     with pytest.raises(UserError, match='word1'):
         read_similarity_csv(str(tmp_path / 'bad.csv'))
+    (tmp_path / 'header_only.csv').write_text('word1,word2,score\n,,\n')
+    with pytest.raises(UserError, match='holds no word pairs'):
+        read_similarity_csv(str(tmp_path / 'header_only.csv'))
+
+
+def test_a_word_list_given_but_empty_is_refused_not_replaced_by_the_default_words(tmp_path):
+    path = tmp_path / 'words.txt'
+    path.write_text('bank\t en\n# a comment\n\nbanque  # French\nrive\tFrançais\nBank\tDeutsch\nx\txx\n')
+    assert read_word_list('river, ', str(path)) == [('river', ''), ('bank', 'en'), ('banque', ''),
+                                                    ('rive', 'fr'), ('Bank', 'de'), ('x', 'xx')]
+    assert read_word_list() == []
+    for text in ('', '\n\n', '# only comments\n   # and blanks\n\n'):
+        path.write_text(text)
+        with pytest.raises(UserError) as error:
+            read_word_list(words_file=str(path))
+        assert f"--words_file={path} holds no word" in str(error.value)
+        assert 'one word per line' in str(error.value)
+    with pytest.raises(UserError, match='names no word'):
+        read_word_list(words=' , ,')
+    with pytest.raises(UserError, match='is a folder'):
+        read_word_list(words_file=str(tmp_path))
 
 
 # --- 6. interventions ----------------------------------------------------------------------
@@ -459,6 +483,33 @@ def test_sense_scale_specs(fixture_data):
         sense_scale_from_spec(gpt, tok, 'bank:1')
 
 
+def test_a_sense_scale_refuses_a_word_of_several_tokens_and_takes_a_token_by_id(fixture_data):
+    """Scaling the first piece of a split word (' b' of 'banana') would change every word made
+    with it: the word is refused, its tokens named, and id:N scales that one token."""
+    _, meta, tok = fixture_data
+    model = tiny_backpack(vocab_size=meta['vocab_size'])
+    pieces = tok.encode(' zqxjw')
+    assert len(pieces) > 1 and not surface_variant_tokens(tok, 'zqxjw')
+    with pytest.raises(UserError, match=rf"no single token .* {len(pieces)} tokens, "
+                                        rf"{re.escape(repr(tok.token_str(pieces[0])))} \(id:{pieces[0]}\)"):
+        sense_scale_from_spec(model, tok, 'zqxjw:3')
+    scale, described = sense_scale_from_spec(model, tok, f'id:{pieces[0]}:1=0.5')
+    assert described[0]['token_ids'] == [pieces[0]]
+    assert (scale == 0.5).sum() == 1 and scale[pieces[0], 1] == 0.5
+    with pytest.raises(UserError, match=r"token ids are 0\.\."):
+        sense_scale_from_spec(model, tok, f"id:{meta['vocab_size']}:1")
+
+
+def test_intervention_words_outside_the_gold_lexicon_are_named(fixture_data):
+    root = fixture_data[0]
+    lexicon = read_sense_lexicon(str(root / 'sensefix' / 'gold'))
+    assert chosen_words(lexicon, '') is None and chosen_words(lexicon, ' Bank ,') == ['bank']
+    with pytest.raises(UserError, match=r"zzz is no polysemous word of the gold lexicon \(it has bank, vol\)"):
+        chosen_words(lexicon, 'bank,zzz')
+    with pytest.raises(UserError, match='names no word'):
+        chosen_words(lexicon, ' , ')
+
+
 def test_word_set_log_probability_is_the_mean_over_later_predictions():
     model = tiny_backpack()
     sequence = [63, 5, 9, 13, 21, 8]
@@ -475,8 +526,12 @@ def test_suppressing_the_sense_of_a_meaning_lowers_its_translation(selection):
     tok = WordTokenizer(ORACLE_WORDS)
     model = OracleBackpack(tok)
     chosen_on = oracle_occurrences() if selection == 'context' else None
-    result = intervention_study(model, tok, ORACLE_LEXICON, oracle_occurrences(), chosen_on,
-                                n_examples=0, n_bootstrap=100)
+    # a word of several tokens is skipped and said, as sample.py refuses it
+    split_word = {('zqx', 'en'): dict(ORACLE_LEXICON[('bank', 'en')], word='zqx')}
+    result = intervention_study(model, tok, {**ORACLE_LEXICON, **split_word}, oracle_occurrences(),
+                                chosen_on, n_examples=0, n_bootstrap=100)
+    assert any(note.startswith("sense scale for 'zqx': the word is no single token")
+               and note.endswith('; skipped') for note in result['notes'])
     assert result['selection'] == [selection]
     rows = {r['sense_id']: r for r in result['rows']}
     assert rows['bank/finance']['suppressed_senses'] == [0]

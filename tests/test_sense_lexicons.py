@@ -43,9 +43,25 @@ def write(path, text):
 def test_a_tsv_without_header_is_english_french_as_before(tmp_path):
     path = write(tmp_path / 'pairs.tsv', '# a comment\nbank\tbanque\n\nriver\trive\textra\nbank\tbanque\n')
     assert read_translation_pairs(path) == {('en', 'fr'): [('bank', 'banque'), ('river', 'rive')]}
-    for header in ('en\tfr', 'English\tFrench'):
+    for header in ('en\tfr', 'English\tFrench', 'EN\tFR', 'english\tfrançais', 'English\tFrançais'):
         path = write(tmp_path / 'header.tsv', f'{header}\nbank\tbanque\n')
-        assert read_translation_pairs(path) == {('en', 'fr'): [('bank', 'banque')]}
+        assert read_translation_pairs(path) == {('en', 'fr'): [('bank', 'banque')]}, header
+
+
+def test_a_first_line_that_looks_like_a_header_but_names_no_languages_is_refused(tmp_path):
+    for header, why in (('word\ttranslation', "'word', 'translation' are no language we know"),
+                        ('English\tFench', "'Fench' is no language we know"),
+                        ('English\tEnglish', 'it names English twice')):
+        path = write(tmp_path / 'header.tsv', f'{header}\nbank\tbanque\n')
+        with pytest.raises(UserError) as error:
+            read_translation_pairs(path)
+        message = str(error.value)
+        assert message.startswith(f"{path}, line 1:") and 'looks like a header' in message, message
+        assert why in message and 'en<TAB>fr' in message, message
+    # a file of no word pairs is no lexicon (it was quietly replaced by the next one)
+    for text in ('', '# a comment\n\n', 'en\tde\n'):
+        with pytest.raises(UserError, match='holds no word pairs'):
+            read_translation_pairs(write(tmp_path / 'empty.tsv', text))
 
 
 def test_a_tsv_header_names_its_languages_and_three_columns_give_every_pair(tmp_path):
@@ -124,9 +140,10 @@ def test_multisimlex_with_spanish_and_finnish(tmp_path):
 
 def test_similarity_csv_pair_types_for_any_codes(tmp_path):
     path = write(tmp_path / 'sim.csv', 'word1,word2,score,language1,language2\nhaus,house,4,DE,en\n'
-                                      'haus,baum,1,de,de\ncat,gato,5,en,es\ndog,hund,,en,\n')
+                                      'haus,baum,1,de,de\ncat,gato,5,en,es\ndog,hund,,en,\n'
+                                      'Haus,maison,5,Deutsch,French\n')
     pairs = read_similarity_csv(path, ['en', 'de'])
-    assert [p['pair_type'] for p in pairs] == ['en-de', 'de-de', 'en-es', 'all']
+    assert [p['pair_type'] for p in pairs] == ['en-de', 'de-de', 'en-es', 'all', 'de-fr']
     assert pairs[0]['language1'] == 'de' and pairs[3]['score'] is None
     assert pair_type('fr', 'en') == 'en-fr' and pair_type('fr', 'en', ['fr', 'en']) == 'fr-en'
 
@@ -267,6 +284,28 @@ def test_pairs_without_a_lexicon_and_languages_multisimlex_lacks_are_named(trio,
         similarity.run([('bkp', model, tok)], ['de'], simlex=folder, report_dir=str(tmp_path))
 
 
+def test_multisimlex_files_with_other_columns_are_named_not_blamed_on_the_languages(trio, tmp_path):
+    root, tok, model = trio
+    folder = tmp_path / 'other'
+    folder.mkdir()
+    write(folder / 'translation.csv', 'id,word_a,word_b\n1,house,home\n')
+    write(folder / 'scores.csv', 'id,score\n1,9.5\n')
+    for call in (lambda: similarity.run([('bkp', model, tok)], LANGUAGES, simlex=str(folder),
+                                        report_dir=str(tmp_path)),
+                 lambda: multisimlex_translations(str(folder), LANGUAGES)):
+        with pytest.raises(UserError) as error:
+            call()
+        message = str(error.value)
+        assert f'--simlex={folder} is not laid out as Multi-SimLex' in message
+        assert "'ENG 1', 'ENG 2'" in message  # what was expected
+        assert f"{folder / 'translation.csv'} has 'id', 'word_a', 'word_b'" in message  # what was found
+        assert 'language' not in message.split('is not laid out')[0]
+    # the scores without Multi-SimLex's columns: named too
+    write(folder / 'translation.csv', 'ENG 1,ENG 2,FRA 1,FRA 2\nold,new,vieux,nouveau\n')
+    with pytest.raises(UserError, match=re.escape(f"{folder / 'scores.csv'} has 'id', 'score'")):
+        multisimlex_languages(str(folder))
+
+
 def test_a_single_english_french_result_written_before_pairs_is_still_read():
     old = {'n_pairs': 5, 'n_senses': 2, 'statistic': 0.1, 'null_mean': 0.0, 'p_value': 0.04,
            'statistic_ci95': [0.0, 0.2], 'diagonal_mean': 0.3, 'off_diagonal_mean': 0.2,
@@ -275,6 +314,9 @@ def test_a_single_english_french_result_written_before_pairs_is_still_read():
            'multi_token': 'first', 'pairs': [['a', 'b']], 'files': {'figure': 'sense_alignment.png'}}
     assert alignment.headline(old, 100).startswith('- Cross-lingual alignment: sense k of an English word')
     assert '![alignment](sense_alignment.png)' in alignment.markdown(old)
+    # a result kept from a run of other options states its own p-value floor, not this run's
+    floor = dict(old, p_value=1 / 101)
+    assert 'permutation p <= 0.0099' in alignment.headline(floor, n_permutations=1000)
     assert language_pairs(['en', 'fr', 'de']) == [('en', 'fr'), ('en', 'de'), ('fr', 'de')]
 
 

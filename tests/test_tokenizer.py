@@ -176,3 +176,23 @@ def test_encode_batch_of_numpy_split_is_lists(trained):
     out = tok.encode_batch(["a b", "c"])
     assert all(isinstance(ids, list) and all(isinstance(i, int) for i in ids) for ids in out)
     assert np.concatenate([np.array(ids) for ids in out]).size == sum(len(tok.encode(t)) for t in ["a b", "c"])
+
+
+def test_a_tokenizer_json_with_a_gap_in_its_ids(tmp_path):
+    """Ids need not be contiguous in a tokenizer.json: n_vocab bounds them, token_mask says which
+    are tokens, and token_rows gives a model's rows that are tokens (never the gap, never past the
+    tokenizer)."""
+    from converted_models import write_byte_tokenizer
+    write_byte_tokenizer(tmp_path / "tok.json")
+    spec = json.loads((tmp_path / "tok.json").read_text())
+    spec["model"]["vocab"]["ĠĠ"] = 300  # after a gap of 43 ids
+    (tmp_path / "tok.json").write_text(json.dumps(spec))
+    tok = tokenizer.HFTokenizer(str(tmp_path / "tok.json"))
+    assert tok.n_vocab == 301 and tok.eot_token == 0
+    mask = tok.token_mask()
+    assert mask[:257].all() and not mask[257:300].any() and mask[300]
+    rows = tokenizer.token_rows(tok, 320)
+    assert rows.sum() == 258 and not rows[301:].any()
+    assert tokenizer.token_rows(tok, 200).all()
+    with pytest.raises(UserError, match=r"holds token id\(s\) 200 .*which the model has no row for"):
+        tokenizer.check_rows(tok, [5, 200, 3], 200, "the prompt")

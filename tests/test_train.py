@@ -14,7 +14,9 @@ import torch
 
 from common.checkpoint import load_checkpoint_file, load_model
 from common.languages import language_name
-from common.training_log import evaluation_text, language_colors, plot_losses, sampling_text
+from common.checkpoint import resume_changes_text
+from common.training_log import (closing_text, evaluation_text, language_colors, plot_losses, sampling_text,
+                                 validation_text)
 from data.prepared import PreparedData
 from synthetic_data import markov_tokens, unigram_entropy, write_synthetic_dataset
 from common.errors import UserError
@@ -81,6 +83,7 @@ def test_resume_is_exact(data_root, tmp_path, model_name):
     train(data_root, tmp_path / 'halves', *args, '--max_iters=15', '--eval_interval=5')
     resumed = train(data_root, tmp_path / 'halves', *args, '--max_iters=30', '--init_from=resume')
     assert 'resuming from' in resumed.stdout
+    assert 'no longer an exact resume' not in resumed.stdout  # max_iters and eval_interval changed
     whole, halves = iteration_losses(tmp_path / 'whole'), iteration_losses(tmp_path / 'halves')
     assert len(whole) == len(halves) == 30
     for a, b in zip(whole, halves):
@@ -113,7 +116,10 @@ def test_ddp_two_processes_match_one_process(data_root, tmp_path):
     assert bad.returncode != 0 and 'must be divisible by the number of processes (2)' in bad.stdout + bad.stderr
 
 
-def test_sigterm_saves_a_resumable_checkpoint(data_root, tmp_path):
+@pytest.mark.parametrize('signum,exit_code', [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_sigterm_or_ctrl_c_saves_a_resumable_checkpoint(data_root, tmp_path, signum, exit_code):
+    """Both save; Ctrl-C then exits 130 (unfinished, so a chained evaluation does not go on), a
+    scheduler's SIGTERM 0."""
     out = tmp_path / 'run'
     cmd = [sys.executable, 'train.py', f'--data_root={data_root}', '--list_of_datasets=synth',
            f'--out_dir={out}', *TINY, '--max_iters=1000000', '--eval_interval=100000']
@@ -122,10 +128,11 @@ def test_sigterm_saves_a_resumable_checkpoint(data_root, tmp_path):
     for line in proc.stdout:  # wait until training is under way
         if line.startswith('iter 3:') or time.time() > deadline:
             break
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0, output
-    assert 'SIGTERM received' in output and '--init_from=resume' in output
+    assert proc.returncode == exit_code, output
+    assert f'{signal.Signals(signum).name} received' in output and '--init_from=resume' in output
+    assert 'Traceback' not in output
     ckpt = load_checkpoint_file(str(out))
     done = len(iteration_losses(out))
     assert ckpt['iter_num'] == done >= 4
@@ -144,6 +151,8 @@ def test_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data_ro
                    check=False)
     assert result.returncode != 0
     assert 'diverged' in result.stderr and 'last good checkpoint' in result.stderr
+    assert 'learning_rate 0.0006 -> 1000000000000.0' in result.stdout and 'grad_clip 1.0 -> 0.0' in result.stdout
+    assert 'no longer an exact resume' in result.stdout
     assert (out / 'ckpt.pt').read_bytes() == before
 
 
@@ -174,6 +183,43 @@ def test_resume_with_another_shape_or_tokenizer_is_refused(data_root, tmp_path):
     assert result.returncode != 0 and 'trained with tokenizer synthetic' in result.stderr
     result = train(data_root, out, '--max_iters=4', '--init_from=resume', '--model_name=gpt2', check=False)
     assert result.returncode != 0 and "holds a 'backpack-lm' model" in result.stderr
+
+
+def test_a_resume_with_changed_training_keys_says_it_is_no_longer_exact():
+    """c09: the README promises exact resume; a changed key that draws other batches or makes
+    other updates is named, old -> new. A longer max_iters is what a resume is for: no word."""
+    saved = {'learning_rate': 6e-4, 'seed': 1337, 'xlm_alpha': 0.3, 'batch_size': 12,
+             'gradient_accumulation_steps': 40, 'list_of_datasets': ['europarl'], 'lr_decay_iters': 1000,
+             'warmup_iters': 100, 'max_iters': 1000, 'eval_interval': 100, 'device': 'cuda'}
+    assert resume_changes_text(saved, dict(saved, max_iters=5000, eval_interval=50, device='cpu')) == ''
+    changed = dict(saved, learning_rate=1e-2, seed=1, xlm_alpha=1.0, batch_size=6, gradient_accumulation_steps=80,
+                   list_of_datasets=['europarl', 'multiun'], lr_decay_iters=5000, warmup_iters=0)
+    text = resume_changes_text(saved, changed)
+    for piece in ('learning_rate 0.0006 -> 0.01', 'seed 1337 -> 1', 'xlm_alpha 0.3 -> 1.0', 'batch_size 12 -> 6',
+                  'gradient_accumulation_steps 40 -> 80', "list_of_datasets ['europarl'] -> ['europarl', 'multiun']",
+                  'lr_decay_iters 1000 -> 5000', 'warmup_iters 100 -> 0', 'no longer an exact resume'):
+        assert piece in text, text
+    assert 'max_iters' not in text
+    assert resume_changes_text({}, changed) == ''  # a checkpoint that saved no configuration
+
+
+def test_languages_without_validation_data_are_named_before_training(tmp_path):
+    """c51: data with no validation tokens in a language trained without a word that its
+    validation loss would never be measured."""
+    write_synthetic_dataset(str(tmp_path), 'en_val', languages=('en',))
+    write_synthetic_dataset(str(tmp_path), 'fr_no_val', languages=('fr',), n_heldout=20, seed=1)
+    assert validation_text(PreparedData(str(tmp_path), ['en_val']), 32) == ''
+    text = validation_text(PreparedData(str(tmp_path), ['en_val', 'fr_no_val']), 32)
+    assert 'French (fr)' in text and 'English' not in text and 'will not be measured' in text
+    text = validation_text(PreparedData(str(tmp_path), ['fr_no_val']), 32)
+    assert 'French (fr)' in text and 'no validation loss will be measured' in text
+
+
+def test_the_last_line_claims_only_the_checkpoints_written():
+    """c99: an evaluation alone said 'done: checkpoint and logs in DIR' with no checkpoint there."""
+    assert closing_text('out', []) == ('done: logs in out (metrics.csv, train_log.csv, loss.png); '
+                                       'this run wrote no checkpoint')
+    assert closing_text('out', ['ckpt.pt', 'ckpt.pt', 'ckpt_4.pt']).startswith('done: ckpt.pt, ckpt_4.pt and logs in out')
 
 
 def test_data_errors_name_the_fix(tmp_path):
@@ -260,7 +306,7 @@ def test_torch_compile_with_bfloat16_autocast(data_root, tmp_path, model_name):
 
 def test_user_mistakes_get_clear_messages(data_root, tmp_path):
     result = train(data_root, tmp_path / 'x', '--n_embd=30', '--max_iters=1', check=False)
-    assert result.returncode != 0 and 'divisible by n_sense_vector' in result.stderr
+    assert result.returncode != 0 and '--n_sense_vector=4: must be >= 1 and a divisor of n_embd' in result.stderr
     result = train(data_root, tmp_path / 'x', '--device=cuda', '--max_iters=1', check=False)
     if not torch.cuda.is_available():
         assert result.returncode != 0 and 'no CUDA GPU' in result.stderr

@@ -23,6 +23,7 @@ from data.bpe import train_bpe_tokenizer  # noqa: E402
 from data.corpora import demo_tokenizer_name  # noqa: E402
 from data.demo import generate, senses, structures  # noqa: E402
 from data.parallel_corpus import prepare_parallel_corpus  # noqa: E402
+from data.preparation_lock import hold_until_exit  # noqa: E402
 from data.prepared import HELD_OUT_SPLITS, read_line_numbers  # noqa: E402
 
 n_sentences = 120_000  # sentence pairs; the default gives about 2.5M tokens per language
@@ -48,6 +49,7 @@ if __name__ == '__main__':
     num_proc = num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
     started = time.time()
     dataset_dir = os.path.join(data_root, "demo")
+    hold_until_exit(dataset_dir)  # one preparation of data/demo at a time
     raw_dir = os.path.join(dataset_dir, "raw")
     os.makedirs(raw_dir, exist_ok=True)
 

@@ -26,10 +26,12 @@ import numpy as np
 from common.atomic_files import temporary_path, written_together
 from common.errors import UserError
 from common.languages import EUROPARL_PAIRS
-from data.corpora import (EUROPARL_DEFAULT_PAIR, europarl_dataset, europarl_join_name, europarl_raw_files,
-                          shared_tokenizer_name)
-from data.parallel_corpus import (aligned_scans, corpora_languages, iter_clean_chunks, prepare_dataset,
-                                  prepare_datasets, script_options, train_tokenizer_on)
+from data.corpora import (EUROPARL_DEFAULT_PAIR, download_command, europarl_dataset, europarl_join_name,
+                          europarl_raw_files, shared_tokenizer_name)
+from data.parallel_corpus import (aligned_scans, check_replacement, check_tokenizer, corpora_languages,
+                                  iter_clean_chunks, prepare_dataset, prepare_datasets, script_options,
+                                  train_tokenizer_on)
+from data.preparation_lock import preparing
 
 JOINED_RAW_FILE = "europarl-v7.joined.{lang}"  # in data/<joined dataset>/raw/
 
@@ -40,23 +42,35 @@ def parse_pairs(text):
         return [EUROPARL_DEFAULT_PAIR]
     if text.strip() == "all":
         return list(EUROPARL_PAIRS)
-    pairs = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    named = [p.strip() for p in text.split(",") if p.strip()]
+    pairs = list(dict.fromkeys(named))
     unknown = [p for p in pairs if p not in EUROPARL_PAIRS]
     if unknown:
-        hints = [f"{p} (write {p.split('-')[1]}-en)" if p.startswith("en-") and f"{p.split('-')[1]}-en" in EUROPARL_PAIRS
-                 else p for p in unknown]
+        hints = [f"{p} (write {_spelt_right(p)})" if _spelt_right(p) else p for p in unknown]
         raise UserError(f"--pair: {', '.join(hints)} {'is not a' if len(unknown) == 1 else 'are not'} Europarl v7 "
                         f"pair{'s' if len(unknown) > 1 else ''}. Europarl pairs each language with English: "
                         f"{', '.join(EUROPARL_PAIRS)} (several comma-separated, or --pair=all)")
+    if len(named) > len(pairs):
+        print(f"note: --pair names {', '.join(p for p in pairs if named.count(p) > 1)} more than once; "
+              f"each pair is prepared once")
     return pairs
+
+
+def _spelt_right(pair):
+    """The Europarl pair a misspelt one means (en-de, DE-EN, de_en -> de-en), or None."""
+    codes = pair.lower().replace("_", "-").split("-")
+    if len(codes) == 2 and "en" in codes:
+        guess = f"{codes[0] if codes[1] == 'en' else codes[1]}-en"
+        return guess if guess in EUROPARL_PAIRS else None
+    return None
 
 
 def pair_raw_dir(pair, data_root):
     return os.path.join(data_root, europarl_dataset(pair), "raw")
 
 
-def download_command(pairs):
-    return f"bash data/get_data.sh europarl --pair={','.join(pairs)}"
+def europarl_download_command(pairs, data_root):
+    return download_command(f"europarl --pair={','.join(pairs)}", data_root)
 
 
 def downloaded_pairs(pairs, data_root, every_pair):
@@ -69,17 +83,17 @@ def downloaded_pairs(pairs, data_root, every_pair):
         present = {p: f for p, f in files.items() if p not in missing}
         if not present:
             raise UserError(f"--pair=all: no Europarl pair is downloaded under {data_root}. "
-                            f"Download some first, e.g.: bash data/get_data.sh europarl --pair=de-en,fr-en "
-                            f"(or all 20: {download_command(['all'])})")
+                            f"Download some first, e.g.: {europarl_download_command(['de-en', 'fr-en'], data_root)} "
+                            f"(or all 20: {europarl_download_command(['all'], data_root)})")
         if missing:
             print(f"--pair=all: preparing the {len(present)} downloaded pair(s) ({', '.join(present)}); "
-                  f"not downloaded: {', '.join(missing)}. To add them: {download_command(missing)}")
+                  f"not downloaded: {', '.join(missing)}. To add them: {europarl_download_command(missing, data_root)}")
         return present
     if missing:
         raise UserError("raw Europarl text not found for "
                         + "; ".join(f"{p} ({', '.join(path for path in files[p].values() if not os.path.isfile(path))})"
                                     for p in missing)
-                        + f".\nDownload it with: {download_command(missing)}")
+                        + f".\nDownload it with: {europarl_download_command(missing, data_root)}")
     return files
 
 
@@ -201,7 +215,8 @@ def europarl_script(argv):
     pairs = parse_pairs(pair_text)
     data_root = options["data_root"]
     if join and len(pairs) < 2:
-        raise UserError(f"--join=True joins several pairs on English (e.g. --pair=de-en,fr-en); --pair={pair_text or 'fr-en'} is one")
+        raise UserError(f"--join=True joins several pairs on English (e.g. --pair=de-en,fr-en); "
+                        f"--pair={pair_text or 'fr-en'} names only {pairs[0]}")
     if raw_dir and len(pairs) > 1:
         raise UserError("--raw_dir names the raw folder of one pair; with several, each pair is read from "
                         "<data_root>/europarl-<pair>/raw (data/europarl/raw for fr-en)")
@@ -214,23 +229,33 @@ def europarl_script(argv):
         if missing:
             raise UserError(f"raw Europarl text not found: {', '.join(missing)}")
     pairs = list(pair_files)
+    languages = corpora_languages(pair_files)
+    vocab_size, tokenizer = options.pop("vocab_size"), options.pop("tokenizer")
+    default_tokenizer = shared_tokenizer_name("europarl", languages, vocab_size)
+
+    def retrain_hint(known):
+        return "python data/europarl/prepare.py --pair=" + ",".join(
+            dict.fromkeys([f"{lang}-en" for lang in known if lang != "en"] + pairs))
+
+    corpora = {europarl_dataset(pair): files for pair, files in pair_files.items()}
     extra_meta = {}
-    if join:
-        if len(pairs) < 2:
-            raise UserError(f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
-                            f"Download more with: bash data/get_data.sh europarl --pair=...")
-        name = europarl_join_name(corpora_languages(pair_files))
-        joined, summary = join_on_english(pair_files, os.path.join(data_root, name, "raw"))
-        corpora = {name: joined}
-        extra_meta[name] = {"join": summary}
-    else:
-        corpora = {europarl_dataset(pair): files for pair, files in pair_files.items()}
-    languages = corpora_languages(corpora)
-    vocab_size = options.pop("vocab_size")
-    print(f"preparing {', '.join(corpora)} ({', '.join(languages)}) with one tokenizer")
-    return prepare_datasets(
-        corpora, options.pop("tokenizer"), shared_tokenizer_name("europarl", languages, vocab_size),
-        lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root), data_root,
-        options.pop("num_proc"), options.pop("allow_new_languages"), extra_meta,
-        retrain_hint=lambda known: "python data/europarl/prepare.py --pair=" + ",".join(
-            dict.fromkeys([f"{lang}-en" for lang in known if lang != "en"] + pairs)))
+    with contextlib.ExitStack() as locks:
+        if join:
+            if len(pairs) < 2:
+                raise UserError(f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
+                                f"Download more with: {europarl_download_command(['...'], data_root)}")
+            joined_name = europarl_join_name(languages)
+            # checked before the join, which takes minutes
+            check_tokenizer(tokenizer, default_tokenizer, {joined_name: languages}, data_root,
+                            options["allow_new_languages"], retrain_hint, options["train_tokenizer"])
+            locks.enter_context(preparing(os.path.join(data_root, joined_name)))
+            check_replacement(os.path.join(data_root, joined_name), languages, options["overwrite"])
+            joined, summary = join_on_english(pair_files, os.path.join(data_root, joined_name, "raw"))
+            corpora = {joined_name: joined}
+            extra_meta[joined_name] = {"join": summary}
+        print(f"preparing {', '.join(corpora)} ({', '.join(languages)}) with one tokenizer")
+        return prepare_datasets(
+            corpora, tokenizer, default_tokenizer,
+            lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root), data_root,
+            options["num_proc"], options["allow_new_languages"], extra_meta, retrain_hint, options["train_tokenizer"],
+            options["overwrite"])

@@ -29,8 +29,10 @@ from common.atomic_files import written_together
 from common.errors import UserError
 from common.network import connection_error
 from data.bpe import DEFAULT_VOCAB_SIZE
-from data.corpora import is_registered, shared_tokenizer_name
-from data.parallel_corpus import INLINE_LINE_BREAKS, prepare_datasets, train_tokenizer_on
+from data.corpora import dataset_tokenizer_name, is_registered
+from data.parallel_corpus import (INLINE_LINE_BREAKS, check_replacement, check_tokenizer, prepare_datasets,
+                                  prepared_meta, train_tokenizer_on)
+from data.preparation_lock import preparing
 
 LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 LINE_BREAK = re.compile(f"[\n{INLINE_LINE_BREAKS}]")
@@ -108,6 +110,117 @@ def _saved_without_data(folder):
         return False
 
 
+TEXT_READERS = ("json", "csv", "text")  # datasets' readers of text files, which must be UTF-8
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".7z")
+
+
+def data_files(folder, split=None):
+    """(datasets' reader of `folder`: 'json', 'csv', 'parquet'..., the files of `split` it reads,
+    or of every split when it has no `split`), as datasets.load_dataset(folder) resolves them;
+    (None, []) when it finds none."""
+    try:
+        builder = _datasets().load_dataset_builder(folder)
+    except Exception:  # no data files: load_dataset says so itself
+        return None, []
+    by_split = {str(name): paths for name, paths in (builder.config.data_files or {}).items()}
+    files = by_split[split] if split in by_split else [path for paths in by_split.values() for path in paths]
+    return builder.name, sorted(set(map(str, files)))
+
+
+def _first_invalid_utf8(path, block_bytes=1 << 24):
+    """(line number, byte offset, the bytes at fault) of the first invalid UTF-8 in `path`, or None."""
+    offset, lines, carry = 0, 0, b""  # offset: where data starts in the file
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(block_bytes)
+            data = carry + block
+            if not data:
+                return None
+            try:
+                data.decode("utf-8")
+                good, carry = len(data), b""
+            except UnicodeDecodeError as e:
+                if block and e.reason == "unexpected end of data":  # a character cut by the block's end
+                    good, carry = e.start, data[e.start:]
+                else:
+                    line = lines + data.count(b"\n", 0, e.start) + 1
+                    return line, offset + e.start, data[e.start:e.end]
+            lines += data.count(b"\n", 0, good)
+            offset += good
+
+
+def _first_line_not_json(path):
+    """(line number, what is wrong) of the first non-blank line of a JSON-lines file that is not a
+    JSON object, or None. A file that is one JSON document (an array of rows) is checked whole."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line.rstrip("\r\n"))  # columns counted on the line itself
+            except ValueError as e:
+                if number == 1 and line.lstrip()[:1] in "[{":
+                    break  # perhaps one document over several lines
+                return number, f"not JSON ({e.msg}, column {e.colno})"
+            if not isinstance(row, dict):
+                return number, f"a JSON {type(row).__name__}, not an object (a row of named columns)"
+        else:
+            return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        try:
+            json.load(f)
+        except ValueError as e:
+            return e.lineno, f"not JSON ({e.msg}, column {e.colno})"
+    return None
+
+
+def bad_data_file(folder, split=None, check_json=False):
+    """A UserError naming the file, line and byte of the first thing datasets cannot read in the
+    text data files of `folder` (those of `split`; invalid UTF-8; with `check_json`, a JSON-lines
+    line that is not a JSON object, then in the other splits' files too: datasets reads them all
+    unless streaming), or None. Compressed files are not looked into."""
+    reader, files = data_files(folder, split)
+    if check_json:
+        files += [path for path in data_files(folder)[1] if path not in files]
+    if reader not in TEXT_READERS:
+        return None
+    for path in files:
+        if path.endswith(COMPRESSED) or not os.path.isfile(path):
+            continue
+        invalid = _first_invalid_utf8(path)
+        if invalid:
+            line, offset, found = invalid
+            with open(path, "rb") as f:
+                utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")  # what spreadsheets write as 'Unicode text'
+            encoding = "utf-16" if utf16 else "latin1"
+            return UserError(
+                f"{path}, line {line:,} (byte {offset:,}): {found!r} is not UTF-8, and datasets reads {reader} "
+                f"files as UTF-8 only. Convert the file to UTF-8 (if it is {'UTF-16' if utf16 else 'Latin-1'}: "
+                f"iconv -f {encoding} -t utf-8 {shlex.quote(path)} > FILE.utf8, then put FILE.utf8 in its place) "
+                f"or fix that line, and run this again. Nothing was written.")
+        not_json = check_json and reader == "json" and _first_line_not_json(path)
+        if not_json:
+            line, problem = not_json
+            return UserError(f"{path}, line {line:,}: {problem}; each line of a JSON-lines file must be one "
+                             f"JSON object, such as {{\"en\": \"...\", \"de\": \"...\"}}. Fix that line and run "
+                             f"this again. Nothing was written.")
+    return None
+
+
+def unreadable(hf_dataset, error, where, split=None, first_row=None):
+    """The UserError for `error`, raised by datasets while reading `hf_dataset`: the file and line
+    at fault when a local folder's text files show one, else what datasets said."""
+    if os.path.isdir(hf_dataset) and not is_saved_to_disk(hf_dataset):
+        found = bad_data_file(hf_dataset, split, check_json=True)
+        if found:
+            return found
+    rows = f" (rows {first_row:,} to {first_row + BATCH_ROWS - 1:,})" if first_row is not None else ""
+    advice = (" Some of its text is not valid UTF-8: repair those rows and write the files again."
+              if isinstance(error, UnicodeError) else "")
+    return UserError(f"{where}{rows}: datasets could not read it ({type(error).__name__}: {str(error)[:300]})."
+                     f"{advice} Nothing was written.")
+
+
 def _pick_split(loaded, split, where):
     """The split of a DatasetDict (or the dataset itself), or an error naming the splits there are."""
     if isinstance(loaded, _datasets().DatasetDict):
@@ -118,17 +231,23 @@ def _pick_split(loaded, split, where):
 
 
 def _load_dataset(hf_dataset, hf_config, split, streaming):
-    """datasets.load_dataset, its errors about the arguments turned into messages."""
+    """datasets.load_dataset, its errors about the arguments and a local folder's files turned into messages."""
     datasets = _datasets()
     try:
         return datasets.load_dataset(hf_dataset, hf_config or None, split=split, streaming=streaming)
-    except ValueError as e:  # an unknown split or config
-        raise UserError(f"--hf_dataset={hf_dataset}: {str(e).strip()} (choose with --split=NAME / --hf_config=NAME)")
-    except FileNotFoundError as e:  # EmptyDatasetError, DataFilesNotFoundError too
-        if not os.path.isdir(hf_dataset):
-            raise
-        raise UserError(f"--hf_dataset={hf_dataset}: no data files that datasets.load_dataset reads "
-                        f"(parquet, JSON lines, CSV, or a folder written by save_to_disk): {e}")
+    except Exception as e:
+        local = os.path.isdir(hf_dataset)
+        found = local and bad_data_file(hf_dataset, split, check_json=True)
+        if found:  # a line datasets could not parse, not a wrong argument
+            raise found from None
+        if isinstance(e, ValueError):  # an unknown split or config
+            raise UserError(f"--hf_dataset={hf_dataset}: {str(e).strip()} (choose with --split=NAME / --hf_config=NAME)")
+        if local and isinstance(e, FileNotFoundError):  # EmptyDatasetError, DataFilesNotFoundError too
+            raise UserError(f"--hf_dataset={hf_dataset}: no data files that datasets.load_dataset reads "
+                            f"(parquet, JSON lines, CSV, or a folder written by save_to_disk): {e}")
+        if local:
+            raise unreadable(hf_dataset, e, f"--hf_dataset={hf_dataset}", split) from None
+        raise
 
 
 def _hub_unreachable():
@@ -147,6 +266,9 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
     if os.path.isdir(hf_dataset):
         _go_offline()
         if is_saved_to_disk(hf_dataset):
+            if hf_config:
+                raise UserError(f"--hf_config={hf_config}: {hf_dataset} was written by save_to_disk, which keeps "
+                                f"no configurations; leave --hf_config out")
             try:
                 loaded = _datasets().load_from_disk(hf_dataset)
             except Exception as e:  # datasets fails in many ways on a folder it cannot read
@@ -158,9 +280,14 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
             if rows is loaded and split != "train":
                 print(f"note: {hf_dataset} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored")
             return rows.to_iterable_dataset() if streaming else rows
+        found = bad_data_file(hf_dataset, split)  # seconds for gigabytes; datasets would fail only once it met the line
+        if found:
+            raise found
         return _load_dataset(hf_dataset, hf_config, split, streaming)
     if os.path.exists(hf_dataset) or hf_dataset.startswith((".", "/", "~")):
-        raise UserError(f"--hf_dataset={hf_dataset}: no such folder (a local dataset is a folder written by "
+        what = ("is a file, not a folder: give the folder that holds it" if os.path.isfile(hf_dataset) else
+                "no such folder")
+        raise UserError(f"--hf_dataset={hf_dataset}: {what} (a local dataset is a folder written by "
                         f"save_to_disk, or one holding parquet, JSON lines or CSV files)")
     reason = _hub_unreachable()
     if reason:
@@ -201,18 +328,38 @@ def text_getter(rows, languages, columns, where):
         translation_languages = (list(translation.languages) if hasattr(translation, "languages") else
                                  list(translation) if isinstance(translation, dict) else None)
     per_column = all(columns[lang] in names for lang in languages)
-    if translation_languages is not None and not per_column:
+    named = [lang for lang in languages if columns[lang] != lang]  # by --columns: never ignored
+    if translation_languages is not None and not per_column and not named:
         missing = [lang for lang in languages if lang not in translation_languages]
         if missing:
             raise UserError(f"{where}: its 'translation' rows hold {', '.join(translation_languages)}, not "
                             f"{', '.join(missing)}; pass --languages from those codes")
+        if features is not None and isinstance(features["translation"], dict):
+            _check_text({f"translation.{lang}": features["translation"][lang] for lang in languages}, where, names)
+        elif features is None:
+            _check_text({f"translation.{lang}": first["translation"].get(lang) for lang in languages}, where, names)
         return lambda batch: {lang: [(t or {}).get(lang) for t in batch["translation"]] for lang in languages}
     if not per_column:
         missing = [f"{columns[lang]} (for {lang})" for lang in languages if columns[lang] not in names]
         raise UserError(f"{where}: no column {', '.join(missing)}; its columns are {', '.join(names)}. Rows must "
                         f"be translation-style ({{'translation': {{'en': ..., 'de': ...}}}}) or hold one text "
                         f"column per language: name them with --columns=en:COLUMN,de:COLUMN")
+    _check_text({columns[lang]: (first if features is None else features)[columns[lang]] for lang in languages},
+                where, names)
     return lambda batch: {lang: batch[columns[lang]] for lang in languages}
+
+
+def _check_text(columns, where, names):
+    """Refuse columns ({name: datasets feature, or the first row's value}) that do not hold text:
+    written with str() they would read b'...' or numbers (a binary column, an id column)."""
+    for column, kind in columns.items():
+        if kind is None or isinstance(kind, str) or getattr(kind, "dtype", None) in ("string", "large_string"):
+            continue
+        held = getattr(kind, "dtype", None) or type(kind).__name__
+        advice = (" (bytes: decode them to strings first, e.g. with Dataset.map, and save_to_disk)"
+                  if held in ("binary", "large_binary", "bytes") else "")
+        raise UserError(f"{where}: column {column} holds {held}, not text{advice}. Its columns are "
+                        f"{', '.join(names)}; name the text column of each language with --columns=en:COLUMN,de:COLUMN")
 
 
 def _line(text):
@@ -221,56 +368,108 @@ def _line(text):
     return LINE_BREAK.sub(" ", text if isinstance(text, str) else str(text)).strip()
 
 
-def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbose=True):
+def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbose=True, unreadable_rows=None):
     """Stream `rows` into raw_dir/<stem>.<lang>, one line per row and language; the files replace
-    the old ones only once all are complete. Returns ({lang: path}, rows written)."""
+    the old ones only once all are complete, and only when some row has text in every language.
+    unreadable_rows(error, first row of the batch): the UserError for an error of the datasets
+    library reading the rows. Returns ({lang: path}, rows written)."""
     os.makedirs(raw_dir, exist_ok=True)
     paths = {lang: os.path.join(raw_dir, f"{stem}.{lang}") for lang in languages}
-    n_rows, started = 0, time.time()
+    n_rows, usable, started = 0, 0, time.time()
+    empty = dict.fromkeys(languages, 0)
+    batches = rows.iter(batch_size=BATCH_ROWS)
     with written_together(paths, raw_dir) as tmp, contextlib.ExitStack() as open_files:
         files = {}
         for lang, path in tmp.items():
             files[lang] = open(path, "w", encoding="utf-8", newline="\n")
             open_files.callback(files[lang].close)
-        for batch in rows.iter(batch_size=BATCH_ROWS):
+        while not max_rows or n_rows < max_rows:
+            try:
+                batch = next(batches, None)
+            except Exception as e:  # pyarrow and datasets raise what they like on data they cannot read
+                if unreadable_rows is None:
+                    raise
+                raise unreadable_rows(e, n_rows) from None
+            if batch is None:
+                break
             texts = texts_of(batch)
             count = len(texts[languages[0]])
             if max_rows and n_rows + count > max_rows:
                 count = max_rows - n_rows
+            lines = {lang: [_line(text) for text in texts[lang][:count]] for lang in languages}
             for lang in languages:
-                files[lang].write("".join(_line(text) + "\n" for text in texts[lang][:count]))
+                files[lang].write("".join(line + "\n" for line in lines[lang]))
+                empty[lang] += lines[lang].count("")
+            usable += sum(all(sides) for sides in zip(*lines.values()))
             n_rows += count
             if verbose and n_rows // 100_000 != (n_rows - count) // 100_000:
                 print(f"  {n_rows:,} rows ({time.time() - started:.0f} s)")
-            if max_rows and n_rows >= max_rows:
-                break
         open_files.close()  # before the files replace the old ones
         if n_rows == 0:
             raise UserError("the dataset has no rows to prepare")
+        if usable == 0:  # refused before anything replaces the raw files or a tokenizer is trained
+            raise UserError(f"none of the {n_rows:,} rows has text in every language ("
+                            + ", ".join(f"{lang} empty or missing in {n:,}" for lang, n in empty.items())
+                            + "): there is nothing to prepare. Check --languages and --columns against the rows.")
     return paths, n_rows
 
 
 def command_line(options):
     """The command that prepares the dataset again (recorded in meta.json as prepare_command)."""
     defaults = {"hf_config": "", "split": "train", "streaming": False, "columns": "", "max_rows": 0, "tokenizer": "",
-                "vocab_size": DEFAULT_VOCAB_SIZE, "data_root": "data", "allow_new_languages": False}
+                "train_tokenizer": False, "vocab_size": DEFAULT_VOCAB_SIZE, "data_root": "data",
+                "allow_new_languages": False}
     parts = ["python", "data/hf/prepare.py"]
     for key in ("hf_dataset", "hf_config", "languages", "name", "split", "streaming", "columns", "max_rows",
-                "vocab_size", "tokenizer", "data_root", "allow_new_languages"):
+                "vocab_size", "tokenizer", "train_tokenizer", "data_root", "allow_new_languages"):
         if key in options and options[key] != defaults.get(key, object()):
             parts.append(shlex.quote(f"--{key}={options[key]}"))
     return " ".join(parts)
 
 
+def _same_folder_or_name(a, b):
+    return a == b or (os.path.isdir(a) and os.path.isdir(b) and os.path.samefile(a, b))
+
+
+def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwrite=False):
+    """Refuse to replace <data_root>/<name>/ when it holds a dataset prepared from another source
+    (another dataset, configuration, or not by this script) or of other languages, unless `overwrite`."""
+    folder = os.path.join(data_root, name)
+    meta = prepared_meta(folder)
+    if meta is None:
+        return  # nothing prepared there (or what a failed run left): ours to write
+    source = meta.get("hf") if isinstance(meta.get("hf"), dict) else None
+    other = None
+    if source is None:
+        other = "it was not made from a Hugging Face dataset"
+    elif not (_same_folder_or_name(str(source.get("dataset")), hf_dataset) and (source.get("config") or "") == hf_config):
+        other = f"it was made from {source.get('dataset')}{' (' + source['config'] + ')' if source.get('config') else ''}"
+    try:
+        check_replacement(folder, languages, overwrite, other)
+    except UserError as e:
+        raise UserError(f"--name={name}: {e} Nothing was written.") from None
+
+
+def hf_tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
+    """The tokenizer trained for this data unless --tokenizer names one: the dataset's own
+    (hf-opus-100-de-en-bpe10k); after --name, that name's (mine-bpe10k); for the first --max_rows
+    rows, marked so (hf-opus-100-de-en-rows1000-bpe10k): a tokenizer trained on a sample or on
+    other rows must not pass for the full dataset's, which a later prepare would reuse."""
+    base = (name or default_name(hf_dataset, languages)) + (f"-rows{max_rows}" if max_rows else "")
+    return dataset_tokenizer_name(base, vocab_size)
+
+
 def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="train", streaming=False, columns="",
                        max_rows=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="", data_root="data", num_proc=0,
-                       allow_new_languages=False):
-    """What data/hf/prepare.py does: check the arguments and the rows' columns, write the raw
-    files, train or load the tokenizer of its languages, prepare <data_root>/<name>/."""
+                       allow_new_languages=False, train_tokenizer=False, overwrite=False):
+    """What data/hf/prepare.py does: check the arguments, the tokenizer and the rows' columns,
+    write the raw files, train or load the tokenizer of its languages, prepare <data_root>/<name>/."""
     if not hf_dataset:
         raise UserError("--hf_dataset is required: a hub name (e.g. Helsinki-NLP/opus-100) or a local folder")
     codes = parse_languages(languages)
     column_of = parse_columns(columns, codes)
+    default_tokenizer = hf_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
+    full_dataset_tokenizer = hf_tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
     name = name or default_name(hf_dataset, codes)
     if not LANGUAGE_CODE.fullmatch(name):
         raise UserError(f"--name={name}: a dataset name is a folder name (letters, digits, - and _)")
@@ -278,25 +477,42 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
         raise UserError(f"--name={name} is a dataset of another prepare script; choose another name")
     if max_rows < 0:
         raise UserError(f"--max_rows={max_rows}: 0 (all rows) or a positive number")
+    check_output_name(name, data_root, hf_dataset, hf_config, codes, overwrite)
+    if not tokenizer and default_tokenizer != full_dataset_tokenizer:
+        after = " and ".join(option for option, given in (("--name", name != default_name(hf_dataset, codes)),
+                                                           (f"--max_rows={max_rows}", max_rows)) if given)
+        print(f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
+              f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
+              f"between datasets, pass --tokenizer=NAME)")
+    check_tokenizer(tokenizer, default_tokenizer, {name: codes}, data_root, allow_new_languages,
+                    train_tokenizer=train_tokenizer)  # before the rows are read, not after
     where = f"{hf_dataset}{' (' + hf_config + ')' if hf_config else ''}, split {split}"
-    print(f"reading {where}{' (streaming)' if streaming else ''}")
-    rows = load_rows(hf_dataset, hf_config, split, streaming)
-    if hasattr(rows, "__len__") and not streaming and len(rows) == 0:
-        raise UserError(f"{where} is empty: it has no rows")
-    texts_of = text_getter(rows, codes, column_of, where)
     raw_dir = os.path.join(data_root, name, "raw")
-    raw_files, n_rows = write_raw_files(rows, texts_of, codes, raw_dir, name, max_rows)
-    print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
+    with preparing(os.path.join(data_root, name)):  # and an unwritable data root refused before the rows are read
+        print(f"reading {where}{' (streaming)' if streaming else ''}")
+        rows = load_rows(hf_dataset, hf_config, split, streaming)
+        if hasattr(rows, "__len__") and not streaming and len(rows) == 0:
+            raise UserError(f"{where} is empty: it has no rows")
+        try:
+            texts_of = text_getter(rows, codes, column_of, where)
+        except UserError:
+            raise
+        except Exception as e:  # the first row of streamed data files, read to learn the columns
+            raise unreadable(hf_dataset, e, where, split) from None
+        raw_files, n_rows = write_raw_files(rows, texts_of, codes, raw_dir, name, max_rows,
+                                            unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row))
+        print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
 
-    record = {"prepare_command": command_line(dict(hf_dataset=hf_dataset, hf_config=hf_config, languages=",".join(codes),
-                                                   name=name, split=split, streaming=streaming, columns=columns,
-                                                   max_rows=max_rows, vocab_size=vocab_size, tokenizer=tokenizer,
-                                                   data_root=data_root, allow_new_languages=allow_new_languages)),
-              "hf": {"dataset": hf_dataset, "config": hf_config or None, "split": split, "streaming": streaming,
-                     "rows": n_rows, "columns": column_of if columns else None, "max_rows": max_rows or None,
-                     "local_folder": os.path.isdir(hf_dataset)}}
-    corpora = {name: raw_files}
-    return prepare_datasets(corpora, tokenizer, shared_tokenizer_name(dataset_slug(hf_dataset), codes, vocab_size),
-                            lambda tokenizer_name: train_tokenizer_on(tokenizer_name, vocab_size, corpora, data_root),
-                            data_root, num_proc, allow_new_languages, {name: record},
-                            )[name]
+        record = {"prepare_command": command_line(dict(
+                      hf_dataset=hf_dataset, hf_config=hf_config, languages=",".join(codes), name=name, split=split,
+                      streaming=streaming, columns=columns, max_rows=max_rows, vocab_size=vocab_size,
+                      tokenizer=tokenizer, train_tokenizer=train_tokenizer, data_root=data_root,
+                      allow_new_languages=allow_new_languages)),
+                  "hf": {"dataset": hf_dataset, "config": hf_config or None, "split": split, "streaming": streaming,
+                         "rows": n_rows, "columns": column_of if columns else None, "max_rows": max_rows or None,
+                         "local_folder": os.path.isdir(hf_dataset)}}
+        corpora = {name: raw_files}
+        return prepare_datasets(corpora, tokenizer, default_tokenizer,
+                                lambda tokenizer_name: train_tokenizer_on(tokenizer_name, vocab_size, corpora, data_root),
+                                data_root, num_proc, allow_new_languages, {name: record},
+                                train_tokenizer=train_tokenizer, overwrite=overwrite)[name]

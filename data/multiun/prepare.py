@@ -4,7 +4,8 @@ data/multiun/{en,fr}_{train,val,test}.bin, the held-out text and meta.json. Stre
 of text through a pool of processes; memory stays bounded.
 
 $ bash data/get_data.sh multiun --max_lines 8030892   # once (the original project kept those lines)
-$ python data/multiun/prepare.py [--num_proc=N] [--vocab_size=10000] [--tokenizer=NAME|gpt2|PATH/tokenizer.json] [--data_root=data] [--raw_dir=data/multiun/raw]
+$ python data/multiun/prepare.py [--num_proc=N] [--vocab_size=10000] [--tokenizer=NAME|gpt2|PATH/tokenizer.json]
+      [--train_tokenizer=True] [--data_root=data] [--raw_dir=data/multiun/raw] [--overwrite=True]
 
 Its default tokenizer is the one it shares with Europarl (see data/europarl/prepare.py).
 """
