@@ -1,5 +1,5 @@
-"""bench.py runs end to end on a tiny preset and writes what the README quotes (shape only: no
-timing is asserted in tests)."""
+"""bench.py runs end to end on a tiny preset and writes what docs/performance.md quotes (shape
+only: no timing is asserted in tests)."""
 
 import json
 import os
