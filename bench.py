@@ -20,6 +20,7 @@ peak resident set of a child process per model (which includes PyTorch itself: s
 peak_memory_above_start_ratio for the part the models add).
 """
 
+import importlib
 import multiprocessing
 import os
 import platform
@@ -33,9 +34,10 @@ import time
 import numpy as np
 import torch
 
-from configurator import at_least, configure, format_config
+from configurator import at_least, configure, divisor_of, format_config
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
                                  reuse_freed_memory, warn_slow_sense_sum)
+from common.errors import UserError
 from data.prepared import HELD_OUT_SPLITS, PreparedData
 from model import build_model
 from common.reporting import log_log_chart, markdown_table, write_json, write_text
@@ -69,8 +71,15 @@ report_dir = ''  # default: bench/ under the current folder
 seed = 1337
 sweep = ''  # 'block_size:256,512,1024' (or n_sense_vector, batch_size): one entry per point
 speed_items = 32  # cloze items and perplexity windows for the evaluation speeds (0 skips them)
-ranges = dict(block_size=at_least(1), batch_size=at_least(1), n_layer=at_least(1), n_head=at_least(1),
-              n_embd=at_least(1), n_sense_vector=at_least(1), sense_intermediate_scale=at_least(1),
+ranges = dict(block_size=at_least(1), batch_size=at_least(1), n_layer=at_least(1),
+              n_embd=at_least(1),
+              # each head, and each sense, gets an equal share of n_embd (a swept n_sense_vector is
+              # checked point by point in parse_sweep)
+              n_head=at_least(1) & divisor_of('n_embd'),
+              n_sense_vector=at_least(1) & divisor_of('n_embd').only_if(
+                  lambda c: not str(c['sweep']).startswith('n_sense_vector:'),
+                  "unless --sweep varies it"),
+              sense_intermediate_scale=at_least(1),
               warmup_steps=at_least(0), timed_steps=at_least(1), eval_steps=at_least(1),
               prompt_tokens=at_least(1), new_tokens=at_least(1), generation_repeats=at_least(1),
               tokenize_megabytes=at_least(0), tokenize_processes=at_least(1), memory_steps=at_least(1),
@@ -154,9 +163,16 @@ def synchronize():
         torch.cuda.synchronize()
 
 
-def training_batches(data, n):
-    return [data.get_batch('train', batch_size, block_size, seed, step, 0, 1.0, None, device)
-            for step in range(n)]
+def draw_batches(data):
+    """The batches of one point, as many as each measurement asks for: warmup_steps + timed_steps
+    training steps, eval_steps + 1 evaluation forward passes (the first one a warm-up) and
+    memory_steps steps of the memory measurement (the first training batches). The evaluation
+    batches come from the training split's evaluation stream: every dataset has a training split,
+    and the models have not trained on them."""
+    def draw(n, stream='train'):
+        return [data.get_batch('train', batch_size, block_size, seed, step, 0, 1.0, None, device,
+                               stream) for step in range(n)]
+    return draw(warmup_steps + timed_steps), draw(eval_steps + 1, 'eval'), draw(memory_steps)
 
 
 def build(name, args):
@@ -267,7 +283,7 @@ def measure_costs(data):
     ctx = autocast_context(device, dtype)
     dev_type = torch.device(device).type
     tokens = batch_size * block_size
-    batches = training_batches(data, warmup_steps + timed_steps)
+    batches, eval_batches, memory_batches = draw_batches(data)
     distinct = statistics.mean(x.unique().numel() / x.numel() for x, _ in batches)
 
     models = {name: build(name, args) for name in MODELS}
@@ -290,7 +306,7 @@ def measure_costs(data):
 
     # evaluation forward passes (the Backpack's sense table is computed once, in the warm-up)
     eval_times = {name: [] for name in MODELS}
-    for i, (x, y) in enumerate(batches[:eval_steps + 1]):
+    for i, (x, y) in enumerate(eval_batches):
         for name in MODELS:
             model, runner, _ = models[name]
             model.eval()
@@ -302,10 +318,10 @@ def measure_costs(data):
     if dev_type == 'cuda':  # the memory measurement builds the models afresh, alone on the GPU
         trained = {name: models[name][0].cpu() for name in MODELS}
         del models, model, runner, optimizer  # the optimizers' states too
-        peaks, starts = measure_peak_memory(args, batches[:memory_steps])
+        peaks, starts = measure_peak_memory(args, memory_batches)
         trained = {name: model.to(device) for name, model in trained.items()}
     else:
-        peaks, starts = measure_peak_memory(args, batches[:memory_steps])
+        peaks, starts = measure_peak_memory(args, memory_batches)
         trained = {name: models[name][0] for name in MODELS}
 
     # FLOPs of one training step on these batches (3x forward), and of an evaluation forward
@@ -497,18 +513,39 @@ def measure_prepare(data):
     return result
 
 
+def check_imports():
+    """The packages that the measurements import only when they reach them, minutes into the
+    run, imported now: an environment installed before they were required is told at once."""
+    needed = ['matplotlib'] if sweep else ['tqdm', 'datasets'] if tokenize_megabytes > 0 else []
+    missing = []
+    for name in needed:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        skip = "" if sweep else "; or leave out the tokenization measures: --tokenize_megabytes=0"
+        raise UserError(f"bench.py needs {', '.join(missing)}, which "
+                        f"{'is' if len(missing) == 1 else 'are'} not installed here: pip install "
+                        f"{' '.join(missing)} (or: pip install -r requirements.txt){skip}")
+
+
 def setup():
+    """Everything that can be wrong is found here, before any measuring: the sweep, the report
+    folder (checked writable, made only with the report), the packages, the data."""
+    # imported here, not by the memory-measuring children (which import this file)
+    from evaluation.checkpoints import default_report_dir
     global dtype
     if sweep:
-        parse_sweep(sweep)  # a mistake in --sweep is reported before anything runs
+        parse_sweep(sweep)
+    out = default_report_dir(report_dir, ['bench'])
+    check_imports()
     device_type, dtype = resolve_device(device, dtype)
     if device_type == 'cpu':
         reuse_freed_memory()  # as train.py does: both models are measured the same way
     config['dtype'] = dtype
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
-    out = report_dir or 'bench'
-    os.makedirs(out, exist_ok=True)
     print(f"configuration:\n{format_config(config)}")
     return out, PreparedData(data_root, list_of_datasets)
 

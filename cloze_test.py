@@ -34,7 +34,8 @@ Writes to --report_dir (default: the out_dir of the (first) checkpoint):
     min_context_words;
   and, when items were skipped, skipped_items: [{file, line, id, kind, reason}] (the cloze file or
   held-out file and its line; malformed, an answer that can never be a hit, a language the model
-  lacks (with out_dir), tokens the model has no row for (with out_dir); --strict=True refuses the
+  lacks (with out_dir), a context or answer that needs tokens the model has no row for (with
+  out_dir); --strict=True refuses the
   first three instead). When no item at all is scored, the script ends by counting these reasons.
 """
 
@@ -51,9 +52,9 @@ from common.checkpoint import load_model
 from common.device_setup import autocast_context, default_device, resolve_device
 from common.reporting import write_text
 from configurator import at_least, configure, distinct, one_of
-from evaluation.cloze import (accuracy, check_cloze_file_names, context_ids, file_item_groups, is_hit,
-                              items_from_lines, predict_items, read_cloze_file, skip_hints, skipped_item,
-                              tokenizer_classes)
+from evaluation.cloze import (NO_ROW, accuracy, check_cloze_file_names, context_ids,
+                              file_item_groups, is_hit, items_from_lines, items_with_rows,
+                              predict_items, read_cloze_file, skip_hints, tokenizer_classes)
 from evaluation.results import BarChart, CheckpointResults, skip_summary, with_ci95
 from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
                                     default_report_dir, file_label, one_text_per_dataset,
@@ -104,9 +105,6 @@ skipped_lines = Counter()  # why held-out lines gave no item, over every checkpo
 check_cloze_file_names(cloze_files)
 file_items = {path: read_cloze_file(path, skipped=None if strict else skipped_items)
               for path in cloze_files}
-
-
-NO_ROW = 'tokens the model has no row for'  # a tokenizer with more tokens than the model has rows
 
 
 def report_skipped(problems, at_most=20):
@@ -169,18 +167,13 @@ for ckpt_dir in checkpoints:
                   f"before it): {skip_summary(skipped) or 'the file is empty'}"
                   + ''.join(f"; {hint}" for hint in skip_hints(skipped)))
         contexts = [context_ids(tok, item, model.config.block_size - max_word_tokens) for item in items]
-        readable = [max(c) < model.config.vocab_size for c in contexts]
-        unreadable = [{**skipped_item(item, NO_ROW,
-                                      f"its context holds tokens the model has no row for (ids >= "
-                                      f"{model.config.vocab_size})"), 'out_dir': ckpt_dir}
-                      for item, ok in zip(items, readable) if not ok]
+        items, contexts, unreadable = items_with_rows(tok, items, contexts, model.config.vocab_size)
+        unreadable = [{**p, 'out_dir': ckpt_dir} for p in unreadable]
         if unreadable:  # a tokenizer with more tokens than the model has rows
-            print(f"  {dataset}/{lang}: {len(unreadable):,} items skipped: they hold tokens the model "
-                  f"has no row for")
+            print(f"  {dataset}/{lang}: {len(unreadable):,} items skipped: their context or answer "
+                  f"needs tokens the model has no row for")
             report_skipped(unreadable)
             skipped_items.extend(unreadable)
-            items = [item for item, ok in zip(items, readable) if ok]
-            contexts = [c for c, ok in zip(contexts, readable) if ok]
         progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', leave=False,
                                         disable=None)
         predictions = predict_items(model, contexts, classes, beam_width, k, max_word_tokens,

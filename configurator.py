@@ -79,6 +79,10 @@ class Range:
     def __or__(self, other):
         return Range(lambda v, c: self.test(v, c) or other.test(v, c), f"{self.text}, or {other.text}")
 
+    def only_if(self, condition, text):
+        """This range where condition(config) holds, any value elsewhere; text says where."""
+        return Range(lambda v, c: not condition(c) or self.test(v, c), f"{self.text} {text}")
+
     def or_none(self):
         return Range(self.test, f"{self.text}, or None", allow_none=True)
 
@@ -115,6 +119,14 @@ def greater_than(bound):
 
 def below(bound):
     return _comparison(lambda v, b: v < b, '<', bound)
+
+
+def divisor_of(bound):
+    """A whole number that divides bound (a number or, by name, another key's value)."""
+    text = f"a divisor of {bound}" + (f" (the value of --{bound})" if isinstance(bound, str)
+                                       else "")
+    return Range(lambda v, c: (_number(v) and v != 0 and _number(_bound(bound, c))
+                               and _bound(bound, c) % v == 0), text)
 
 
 def between(low, high, high_open=False):

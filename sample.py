@@ -13,7 +13,8 @@ training; an end-of-text token in the output ends a line and is printed as a new
 --seed gives the same samples (on the same device, dtype and library versions). The model and the
 tokenizer come from the checkpoint (--data_root: where the tokenizer files are, if the checkpoint's
 data root moved). Only tokens of the tokenizer are drawn (a converted model may have more rows);
-a prompt holding tokens the model has no row for is refused, naming them.
+a prompt holding tokens the model has no row for is refused, naming them. --temperature=0 (greedy)
+prints one sample: every other would be the same.
 """
 
 import sys
@@ -50,7 +51,11 @@ model, checkpoint = load_model(out_dir, device, model_name or None)
 tok = checkpoint_tokenizer(checkpoint, checkpoint_data_root(checkpoint, data_root), model)
 
 if start.startswith('FILE:'):
-    start = read_text(start[len('FILE:'):], '--start=FILE:')
+    prompt_file = start[len('FILE:'):]
+    start = read_text(prompt_file, '--start=FILE:')
+    if not start.strip():
+        print(f"note: the prompt file {prompt_file} holds no text: the samples start from a "
+              f"new line")
 prompt = model_prompt_ids(model, tok, start, '--start')
 if len(prompt) > model.config.block_size:
     print(f"note: the prompt has {len(prompt)} tokens; the model sees the last "
@@ -63,6 +68,11 @@ if sense_scale:
     for s in scaled:
         print(f"scaling senses {s['senses']} of {s['word']} (tokens {s['tokens']}) by {s['factor']}"
               + (f" ({s['note']})" if s['note'] else ''))
+
+if temperature == 0 and num_samples > 1:
+    print(f"note: --temperature=0 always takes the most likely token, so the {num_samples} "
+          f"samples would be the same: printing one (a temperature above 0 draws different ones)")
+    num_samples = 1
 
 for text in sample_texts(model, tok, start, num_samples, max_new_tokens, temperature, top_k, seed,
                          autocast_context(device, dtype), **forward_kwargs):

@@ -27,8 +27,8 @@ from common.checkpoint import (CKPT_NAME, LAST_CKPT_NAME, resume_checkpoint_path
                         model_state_dict, saved_model_args, checkpoint_path, fine_tuning_checkpoint,
                         fine_tuning_model_args, resume_changes_text, rng_states, save_checkpoint,
                         set_rng_states)
-from configurator import (Range, at_least, at_most, below, between, configure, format_config, greater_than,
-                          non_empty, one_of)
+from configurator import (Range, at_least, at_most, below, between, configure, divisor_of,
+                          format_config, greater_than, non_empty, one_of)
 from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
                                  reuse_freed_memory, warn_slow_sense_sum)
 from data.prepared import PreparedData
@@ -99,9 +99,9 @@ ranges = dict(
     gradient_accumulation_steps=at_least(1), batch_size=at_least(1), block_size=at_least(1),
     model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_embd=at_least(1),
     # each head, and each sense of a Backpack, gets an equal share of n_embd
-    n_head=at_least(1) & Range(lambda v, c: c['n_embd'] % v == 0, "a divisor of n_embd (the value of --n_embd)"),
-    n_sense_vector=at_least(1) & Range(lambda v, c: c['model_name'] != 'backpack-lm' or c['n_embd'] % v == 0,
-                                       "a divisor of n_embd (the value of --n_embd) in a backpack-lm"),
+    n_head=at_least(1) & divisor_of('n_embd'),
+    n_sense_vector=at_least(1) & divisor_of('n_embd').only_if(
+        lambda c: c['model_name'] == 'backpack-lm', "in a backpack-lm"),
     dropout=between(0, 1, high_open=True), sense_intermediate_scale=at_least(1),
     learning_rate=greater_than(0), max_iters=at_least(1), weight_decay=at_least(0),
     beta1=between(0, 1, high_open=True), beta2=between(0, 1, high_open=True), grad_clip=at_least(0),

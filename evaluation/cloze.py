@@ -37,6 +37,7 @@ from evaluation.statistics import wilson_interval
 from common.text_input import read_text_lines
 from common.errors import UserError
 from common.languages import language_name
+from common.tokenizer import ids_without_rows, missing_rows_message
 
 MASK = ' <mask>'
 ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer',
@@ -250,6 +251,31 @@ def context_ids(tok, item, max_context_tokens):
     assert max_context_tokens >= 1
     ids = [tok.eot_token] + tok.encode(item.context)
     return ids[-max_context_tokens:]
+
+
+NO_ROW = 'tokens the model has no row for'  # a tokenizer with more tokens than the model has rows
+
+
+def items_with_rows(tok, items, contexts, rows):
+    """(items, contexts, skipped) for a model of `rows` rows: the items it can be scored on, their
+    contexts, and a skipped_item (kind NO_ROW) for each of the others. An item is left out when
+    its context holds a token the model has no row for, or when its answer, as the tokenizer
+    writes it after a space, does: the model was never trained on any other spelling of it, so
+    the item would count as a miss that no model of these rows could avoid."""
+    kept, kept_contexts, skipped = [], [], []
+    for item, context in zip(items, contexts):
+        answer = tok.encode(' ' + item.answer)
+        if ids_without_rows(context, rows):
+            why = f"its context holds tokens the model has no row for (ids >= {rows})"
+        elif ids_without_rows(answer, rows):
+            why = (f"its answer {item.answer!r} is written with "
+                   f"{missing_rows_message(tok, answer, rows)}")
+        else:
+            kept.append(item)
+            kept_contexts.append(context)
+            continue
+        skipped.append(skipped_item(item, NO_ROW, why))
+    return kept, kept_contexts, skipped
 
 
 # --- matching ---------------------------------------------------------------------------

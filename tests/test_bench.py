@@ -1,10 +1,17 @@
-"""bench.py runs end to end on a tiny preset and writes what docs/performance.md quotes (shape
-only: no timing is asserted in tests)."""
+"""bench.py runs end to end on a tiny preset and writes what the README quotes (shape only: no
+timing is asserted in tests), and refuses what would fail late before it measures anything."""
 
 import json
 import os
+import runpy
+import sys
 
-from tiny_text_corpus import DATASET, run_script, tiny_data_root
+import pytest
+import torch
+
+from common.errors import UserError
+from data.prepared import PreparedData
+from tiny_text_corpus import DATASET, REPO_ROOT, run_script, tiny_data_root
 
 TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
         '--batch_size=4', '--warmup_steps=1', '--timed_steps=2', '--eval_steps=2', '--memory_steps=1',
@@ -64,3 +71,59 @@ def test_a_wrong_sweep_is_refused_before_any_work(tmp_path):
     assert result.returncode != 0 and 'block_size, n_sense_vector, batch_size' in result.stderr
     result = run_script('bench.py', '--n_embd=48', '--sweep=n_sense_vector:4,5', check=False)
     assert result.returncode != 0 and '[5] are not divisors' in result.stderr
+
+
+def bench_functions(monkeypatch, *args):
+    """bench.py configured with args, in this process and without running main: its functions
+    and settings (the live module namespace)."""
+    monkeypatch.setattr(sys, 'argv', ['bench.py', *args])
+    monkeypatch.setattr(sys, 'excepthook', sys.excepthook)  # configure installs its own
+    namespace = runpy.run_path(os.path.join(REPO_ROOT, 'bench.py'), run_name='bench_in_a_test')
+    return namespace['setup'].__globals__
+
+
+def test_sizes_that_do_not_divide_n_embd_are_refused_before_any_work(monkeypatch):
+    with pytest.raises(UserError) as refused:
+        bench_functions(monkeypatch, '--n_embd=32', '--n_head=5', '--n_sense_vector=5')
+    assert ('--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd)'
+            in str(refused.value))
+    assert '--n_sense_vector=5: must be >= 1 and a divisor of n_embd' in str(refused.value)
+    # a swept n_sense_vector is checked point by point, not the value the sweep replaces
+    bench = bench_functions(monkeypatch, '--n_embd=48', '--n_sense_vector=5',
+                            '--sweep=n_sense_vector:4,8')
+    assert bench['parse_sweep'](bench['sweep']) == ('n_sense_vector', [4, 8])
+
+
+def test_a_report_dir_that_cannot_be_written_is_refused_before_any_work(monkeypatch, tmp_path):
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('mine')
+    bench = bench_functions(monkeypatch, f'--report_dir={a_file}', '--data_root=/nonexistent')
+    with pytest.raises(UserError, match='is a file, not a folder'):
+        bench['setup']()  # before the data (which does not exist) is even looked at
+    assert a_file.read_text() == 'mine'
+    bench = bench_functions(monkeypatch, f'--report_dir={tmp_path}', '--data_root=/nonexistent')
+    # read-only (the tests may run as root, who may write anywhere)
+    monkeypatch.setattr(os, 'access', lambda path, mode: False)
+    with pytest.raises(UserError, match='cannot be written'):
+        bench['setup']()
+
+
+def test_missing_packages_are_named_with_the_install_line_at_the_start(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'datasets', None)  # what an environment without it imports
+    bench = bench_functions(monkeypatch, '--tokenize_megabytes=1')
+    with pytest.raises(UserError, match=r'needs datasets, .*pip install datasets'):
+        bench['check_imports']()
+    bench_functions(monkeypatch, '--tokenize_megabytes=0')['check_imports']()  # not needed then
+
+
+def test_each_measurement_gets_the_batches_it_asks_for(monkeypatch, tmp_path_factory):
+    """--eval_steps was capped at warmup_steps + timed_steps - 1, and at 0 the run failed after
+    all its measuring (no median of no times)."""
+    data_root = tiny_data_root(tmp_path_factory)
+    bench = bench_functions(monkeypatch, *TINY, '--warmup_steps=0', '--timed_steps=1',
+                            '--eval_steps=3', '--memory_steps=2')
+    training, evaluation, memory = bench['draw_batches'](PreparedData(data_root, [DATASET]))
+    assert (len(training), len(evaluation), len(memory)) == (1, 4, 2)
+    assert all(x.shape == (4, 32) for x, _ in training + evaluation + memory)
+    assert torch.equal(memory[0][0], training[0][0])  # the memory steps train on the same batches
+    assert not torch.equal(evaluation[0][0], training[0][0])  # the evaluation stream is apart

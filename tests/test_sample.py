@@ -25,6 +25,19 @@ def test_gpt2_checkpoints_sample_too(tmp_path_factory):
     assert out.startswith("The council") and out.endswith('---------------\n')
 
 
+def test_an_empty_prompt_file_and_identical_greedy_samples_are_said(tmp_path_factory, tmp_path):
+    """Both were silent: an empty file sampled from a new line, and greedy decoding printed the
+    same sample num_samples times."""
+    gpt = tiny_checkpoint(tmp_path_factory, 'gpt2')
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('')
+    out = run_script('sample.py', f'--out_dir={gpt}', f'--start=FILE:{empty}', '--num_samples=3',
+                     '--max_new_tokens=10', '--temperature=0', '--device=cpu').stdout
+    assert f"note: the prompt file {empty} holds no text: the samples start from a new line" in out
+    assert "the 3 samples would be the same: printing one" in out
+    assert out.count('---------------\n') == 1
+
+
 def test_sense_scale_steers_a_backpack_and_is_refused_for_gpt2(tmp_path_factory):
     backpack = tiny_checkpoint(tmp_path_factory)
     greedy = ['--num_samples=1', '--max_new_tokens=12', '--temperature=0', '--device=cpu',
