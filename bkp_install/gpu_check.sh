@@ -5,7 +5,8 @@
 # 1. the CUDA tests (tests/test_cuda.py: fused sense sum, bfloat16, compile, cache, DDP over NCCL);
 # 2. bench.py on the Small preset (config/train_small_16.py) in bfloat16 with torch.compile, MFU
 #    included, at block 256 (batch 32) and block 1024 (batch 8), on the offline demo corpus.
-# Writes gpu_check.md and gpu_check.json (what the README quotes) and stops, saying so, without a GPU.
+# Writes gpu_check.md and gpu_check.json (what docs/gpu.md quotes) and stops, saying so, without a
+# GPU.
 set -euo pipefail
 
 report_dir=out/gpu_check

@@ -1,5 +1,6 @@
-"""bench.py runs end to end on a tiny preset and writes what the README quotes (shape only: no
-timing is asserted in tests), and refuses what would fail late before it measures anything."""
+"""bench.py runs end to end on a tiny preset and writes what docs/performance.md quotes (shape
+only: no timing is asserted in tests), and refuses what would fail late before it measures
+anything."""
 
 import json
 import os

@@ -7,7 +7,8 @@ only in that); here a tiny GPT-2 and a tiny Backpack train a few steps in fresh 
 - Other kernels give other bits for both models alike (layer_norm, softmax, the attention
   kernel, AdamW and the normal_ sampler of the initialisation round differently), but only at
   rounding level: the losses agree to 1e-5 after a few steps. What the demo reports after 900
-  steps is where those differences grow, as a new seed's do (see the README on ranges)."""
+  steps is where those differences grow, as a new seed's do (see docs/reproducibility.md on
+  ranges)."""
 
 import os
 import subprocess
