@@ -29,6 +29,7 @@ import difflib
 import inspect
 import math
 import os
+import re
 
 from common.errors import UserError, exit_on_user_error
 
@@ -153,11 +154,17 @@ def distinct():
     return Range(lambda v, c: len(set(v)) == len(v), "a list naming each item once")
 
 
+def _with_values(text, config):
+    """A range's text with the values of the keys it names: '(the value of --n_embd, 32)'."""
+    return re.sub(r'\(the value of --(\w+)\)',
+                  lambda m: f"(the value of --{m[1]}, {config[m[1]]!r})" if m[1] in config else m[0], text)
+
+
 def check_ranges(config, ranges, problems=()):
     """Raise one ConfigError listing every value out of its range, and the problems (sentences
     about several keys) the script found itself; nothing when all is well."""
-    problems = [f"--{key}={config[key]!r}: must be {valid.text}" for key, valid in ranges.items()
-                if not valid.accepts(config[key], config)] + list(problems)
+    problems = [f"--{key}={config[key]!r}: must be {_with_values(valid.text, config)}"
+                for key, valid in ranges.items() if not valid.accepts(config[key], config)] + list(problems)
     if problems:
         raise ConfigError(f"{len(problems)} value(s) out of range:\n  " + '\n  '.join(problems))
 

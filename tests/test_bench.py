@@ -86,7 +86,7 @@ def bench_functions(monkeypatch, *args):
 def test_sizes_that_do_not_divide_n_embd_are_refused_before_any_work(monkeypatch):
     with pytest.raises(UserError) as refused:
         bench_functions(monkeypatch, '--n_embd=32', '--n_head=5', '--n_sense_vector=5')
-    assert ('--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd)'
+    assert ('--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd, 32)'
             in str(refused.value))
     assert '--n_sense_vector=5: must be >= 1 and a divisor of n_embd' in str(refused.value)
     # a swept n_sense_vector is checked point by point, not the value the sweep replaces

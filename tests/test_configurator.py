@@ -111,7 +111,7 @@ def test_ranges_report_every_problem_at_once_with_the_valid_range():
     assert '6 value(s) out of range' in message
     for piece in ("--batch_size=0: must be >= 1", "--learning_rate=inf: must be >= 0 and <= 1",
                   "--split='train': must be one of 'val', 'test'",
-                  "--warmup_iters=100: must be >= 0 and < lr_decay_iters (the value of --lr_decay_iters)",
+                  "--warmup_iters=100: must be >= 0 and < lr_decay_iters (the value of --lr_decay_iters, 100)",
                   "--out_dir='': must be not empty", "--top_k=-1: must be >= 0, or None"):
         assert piece in message
     with pytest.raises(ConfigError, match=r"--batch_size=None: must be >= 1"):
