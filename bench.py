@@ -34,13 +34,19 @@ import time
 import numpy as np
 import torch
 
-from configurator import at_least, configure, divisor_of, format_config
-from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
-                                 reuse_freed_memory, warn_slow_sense_sum)
+from common.device_setup import (
+    autocast_context,
+    default_device,
+    device_peak_flops,
+    resolve_device,
+    reuse_freed_memory,
+    warn_slow_sense_sum,
+)
 from common.errors import UserError
+from common.reporting import log_log_chart, markdown_table, write_json, write_text
+from configurator import at_least, configure, divisor_of, format_config
 from data.prepared import HELD_OUT_SPLITS, PreparedData
 from model import build_model
-from common.reporting import log_log_chart, markdown_table, write_json, write_text
 
 # -----------------------------------------------------------------------------
 data_root = 'data'
@@ -289,7 +295,7 @@ def measure_costs(data):
     models = {name: build(name, args) for name in MODELS}
     scalers = {name: torch.amp.GradScaler(dev_type, enabled=(dtype == 'float16')) for name in MODELS}
     params = {name: models[name][0].get_num_params() for name in MODELS}
-    print(f"models: " + ', '.join(f"{n} {p / 1e6:.2f}M parameters" for n, p in params.items())
+    print("models: " + ', '.join(f"{n} {p / 1e6:.2f}M parameters" for n, p in params.items())
           + f"; {tokens} tokens per step, {distinct:.1%} of them distinct")
 
     step_times = {name: [] for name in MODELS}
@@ -394,9 +400,9 @@ def measure_evaluation_speeds(models, data, ctx):
     """Tokens/s of perplexity_per_lang.py's scoring path (sliding windows, stride block/2) and
     items/s of cloze_test.py's batched beam search with and without the cache, on held-out
     text, alternating the models; each is timed twice and the faster kept."""
+    from common.tokenizer import load_tokenizer
     from evaluation.cloze import context_ids, items_from_lines, predict_items, tokenizer_classes
     from evaluation.perplexity import token_nll
-    from common.tokenizer import load_tokenizer
     lines = data.heldout_lines('test')
     if not lines:
         print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
@@ -472,8 +478,8 @@ def measure_prepare(data):
     .bin files) against nanoGPT's, on the same held-out text (repeated up to tokenize_megabytes
     per language), each run twice in turn and the faster kept. nanoGPT's way does less (no
     cleaning, no splits), so the comparison favours it."""
-    from data.parallel_corpus import prepare_parallel_corpus
     from common.tokenizer import load_tokenizer
+    from data.parallel_corpus import prepare_parallel_corpus
     lines = data.heldout_lines('val')
     if len(lines) < 2:
         print("prepare: needs the held-out text of two languages, skipped")
@@ -602,7 +608,7 @@ def run_sweep(out, data):
                 raise
             print(f"{name} = {value} does not fit in memory here: {str(error).splitlines()[0]}")
             point = {name: value, 'out_of_memory': str(error).splitlines()[0]}
-        models = None
+        models = None  # noqa: F841 (the last reference: empty_cache can then free their memory)
         if torch.device(device).type == 'cuda':
             torch.cuda.empty_cache()
         points.append(point)
@@ -689,8 +695,8 @@ def sweep_table(name, points, summary):
 
 def measure_tokenization(data):
     """MB/s of the prepare scripts' batch encoding against a per-line loop, on held-out text."""
-    from data.parallel_corpus import tokenization_throughput
     from common.tokenizer import load_tokenizer
+    from data.parallel_corpus import tokenization_throughput
     lines = [line for split in HELD_OUT_SPLITS for text in data.heldout_lines(split).values()
              for line in text]
     if not lines:

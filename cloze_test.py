@@ -52,14 +52,31 @@ from common.checkpoint import load_model
 from common.device_setup import autocast_context, default_device, resolve_device
 from common.reporting import write_text
 from configurator import at_least, configure, distinct, one_of
-from evaluation.cloze import (NO_ROW, accuracy, check_cloze_file_names, context_ids,
-                              file_item_groups, is_hit, items_from_lines, items_with_rows,
-                              predict_items, read_cloze_file, skip_hints, tokenizer_classes)
-from evaluation.results import BarChart, CheckpointResults, skip_summary, with_ci95
-from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_tokenizer,
-                                    default_report_dir, file_label, one_text_per_dataset,
-                                    untrained_languages_note)
 from data.prepared import dataset_languages, heldout_path, read_heldout_lines
+from evaluation.checkpoints import (
+    checkpoint_datasets,
+    checkpoint_out_dirs,
+    checkpoint_tokenizer,
+    default_report_dir,
+    file_label,
+    one_text_per_dataset,
+    untrained_languages_note,
+)
+from evaluation.cloze import (
+    NO_ROW,
+    accuracy,
+    check_cloze_file_names,
+    context_ids,
+    file_item_groups,
+    is_hit,
+    items_from_lines,
+    items_with_rows,
+    predict_items,
+    read_cloze_file,
+    skip_hints,
+    tokenizer_classes,
+)
+from evaluation.results import BarChart, CheckpointResults, skip_summary, with_ci95
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)

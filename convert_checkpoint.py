@@ -28,11 +28,11 @@ import torch
 
 from common import tokenizer as tokenizer_module
 from common.checkpoint import CKPT_NAME, load_model, save_checkpoint
+from common.errors import UserError
+from common.model_conversion import hf_export, read_source
 from configurator import configure
 from evaluation.checkpoints import checkpoint_tokenizer
 from model import build_model, model_args_of
-from common.model_conversion import hf_export, read_source
-from common.errors import UserError
 
 # -----------------------------------------------------------------------------
 source = ''  # a ckpt.pt of the original project, a Hugging Face model folder, a hub id, or (with --hf_dir) one of our out_dirs

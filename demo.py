@@ -35,10 +35,10 @@ import time
 import torch
 
 from common.checkpoint import load_checkpoint_file, model_from_checkpoint
-from configurator import at_least, configure
 from common.device_setup import default_device
 from common.reporting import markdown_table, read_json, write_text
 from common.run_folder import prepare_out_dir, remove_outputs, run_progress
+from configurator import at_least, configure
 from data.prepared import SPLITS, prepared_datasets, read_meta
 from senses import alignment, intervention, probe
 

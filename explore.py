@@ -23,11 +23,18 @@ import sys
 import torch
 
 from common.checkpoint import load_model
-from configurator import at_least, between, configure, one_of
 from common.device_setup import autocast_context, default_device, resolve_device
+from configurator import at_least, between, configure, one_of
 from evaluation.checkpoints import checkpoint_data_root, checkpoint_tokenizer
-from senses.explorer import (NO_SENSES, NO_STEERING, PAGE_CSS, context_page, describe_model,
-                             steer_page, word_page)
+from senses.explorer import (
+    NO_SENSES,
+    NO_STEERING,
+    PAGE_CSS,
+    context_page,
+    describe_model,
+    steer_page,
+    word_page,
+)
 from senses.vectors import is_backpack
 
 # -----------------------------------------------------------------------------

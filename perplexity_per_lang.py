@@ -42,13 +42,19 @@ from tqdm import tqdm
 from common.checkpoint import load_model
 from common.device_setup import autocast_context, default_device, resolve_device
 from configurator import at_least, configure, distinct, one_of
+from data.prepared import bin_mismatch, dataset_languages, prepared_with, read_heldout_lines, tokenize_lines
+from evaluation.checkpoints import (
+    checkpoint_datasets,
+    checkpoint_out_dirs,
+    checkpoint_reader,
+    checkpoint_tokenizer,
+    default_report_dir,
+    lines_read_by_all,
+    one_text_per_dataset,
+    untrained_languages_note,
+)
 from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll
 from evaluation.results import BarChart, CheckpointResults, skip_summary, with_ci95
-from evaluation.checkpoints import (checkpoint_datasets, checkpoint_out_dirs, checkpoint_reader,
-                                    checkpoint_tokenizer, default_report_dir, lines_read_by_all,
-                                    one_text_per_dataset, untrained_languages_note)
-from data.prepared import (bin_mismatch, dataset_languages, prepared_with, read_heldout_lines,
-                           tokenize_lines)
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to evaluate (out_dir/ckpt.pt)

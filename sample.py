@@ -20,12 +20,12 @@ prints one sample: every other would be the same.
 import sys
 
 from common.checkpoint import load_model
-from configurator import at_least, configure, finite
 from common.device_setup import autocast_context, default_device, resolve_device
 from common.sampling import model_prompt_ids, sample_texts
+from common.text_input import read_text
+from configurator import at_least, configure
 from evaluation.checkpoints import checkpoint_data_root, checkpoint_tokenizer
 from senses.intervention import sense_scale_from_spec
-from common.text_input import read_text
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'  # the checkpoint to sample from (out_dir/ckpt.pt)

@@ -36,20 +36,27 @@ import time
 import torch
 
 from common.checkpoint import checkpoint_path, load_model
+from common.device_setup import autocast_context, default_device, resolve_device
 from common.errors import UserError
 from common.languages import language_name
-from common.device_setup import autocast_context, default_device, resolve_device
 from common.reporting import read_json, write_json, write_text
 from common.tokenizer import file_sha256
 from configurator import at_least, configure, non_empty, one_of
-from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer, default_report_dir
 from data.prepared import dataset_languages
+from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer, default_report_dir
 from senses import Skipped, alignment, intervention, probe, projection, similarity, usage
-from senses.inputs import (GoldSenses, default_words, gold_dir, has_gold, has_heldout_text,
-                           multisimlex_languages, read_similarity_csv, read_word_list)
+from senses.inputs import (
+    GoldSenses,
+    default_words,
+    gold_dir,
+    has_gold,
+    has_heldout_text,
+    multisimlex_languages,
+    read_similarity_csv,
+    read_word_list,
+)
 from senses.lexicons import read_translation_files
-from senses.report import (REPORT_FILES, data_line, identity_changes, markdown_report, move_aside,
-                           result_files)
+from senses.report import REPORT_FILES, data_line, identity_changes, markdown_report, move_aside, result_files
 from senses.vectors import is_backpack
 
 # -----------------------------------------------------------------------------

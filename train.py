@@ -23,19 +23,48 @@ import torch
 from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from common.checkpoint import (CKPT_NAME, LAST_CKPT_NAME, resume_checkpoint_path, load_checkpoint_file, load_model_state,
-                        model_state_dict, saved_model_args, checkpoint_path, fine_tuning_checkpoint,
-                        fine_tuning_model_args, resume_changes_text, rng_states, save_checkpoint,
-                        set_rng_states)
-from configurator import (Range, at_least, at_most, below, between, configure, divisor_of,
-                          format_config, greater_than, non_empty, one_of)
-from common.device_setup import (autocast_context, default_device, device_peak_flops, resolve_device,
-                                 reuse_freed_memory, warn_slow_sense_sum)
-from data.prepared import PreparedData
-from model import MODEL_CLASSES, build_model, model_args_of
+from common.checkpoint import (
+    CKPT_NAME,
+    LAST_CKPT_NAME,
+    checkpoint_path,
+    fine_tuning_checkpoint,
+    fine_tuning_model_args,
+    load_checkpoint_file,
+    load_model_state,
+    model_state_dict,
+    resume_changes_text,
+    resume_checkpoint_path,
+    rng_states,
+    save_checkpoint,
+    saved_model_args,
+    set_rng_states,
+)
+from common.device_setup import (
+    autocast_context,
+    default_device,
+    device_peak_flops,
+    resolve_device,
+    reuse_freed_memory,
+    warn_slow_sense_sum,
+)
+from common.errors import UserError
 from common.run_folder import check_start, lock_out_dir, prepare_out_dir, resume_command, start_fresh
 from common.training_log import TrainingLog, closing_text, evaluation_text, sampling_text, validation_text
-from common.errors import UserError
+from configurator import (
+    Range,
+    at_least,
+    at_most,
+    below,
+    between,
+    configure,
+    divisor_of,
+    format_config,
+    greater_than,
+    non_empty,
+    one_of,
+)
+from data.prepared import PreparedData
+from model import MODEL_CLASSES, build_model, model_args_of
 
 # -----------------------------------------------------------------------------
 # default config values: a Small Backpack on Europarl + MultiUN

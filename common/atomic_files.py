@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+
 from common.errors import UserError
 
 TEMPORARY_NAME = re.compile(r'(?P<target>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp')

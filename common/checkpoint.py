@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from common.atomic_files import written_atomically
-from model import LEGACY_MODEL_ARGS, MODEL_CLASSES, build_model
 from common.errors import UserError
+from model import LEGACY_MODEL_ARGS, MODEL_CLASSES, build_model
 
 CKPT_NAME = 'ckpt.pt'  # what evaluation reads and training resumes from
 LAST_CKPT_NAME = 'ckpt_last.pt'  # the latest state, when ckpt.pt keeps the best one instead

@@ -9,6 +9,7 @@ import warnings
 from contextlib import nullcontext
 
 import torch
+
 from common.errors import UserError
 
 DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}

@@ -21,6 +21,7 @@ import os
 import zipfile
 
 import torch
+
 from common.errors import UserError
 
 SOURCE_FORMATS = ('original_project', 'hf_gpt2', 'hf_backpack')

@@ -230,6 +230,7 @@ def language_matrix(path, languages, value_of_pair, title='', colorbar_label='',
     `languages`; with symmetric=True a pair fills both (a, b) and (b, a). Cells without a value
     (the diagonal, untested pairs) are left blank. Readable up to ten or so languages."""
     import numpy as np
+
     from common.languages import language_name
     index = {lang: i for i, lang in enumerate(languages)}
     matrix = np.full((len(languages), len(languages)), np.nan)

@@ -100,10 +100,10 @@ def check_start(out_dir, init_from, overwrite, eval_only, argv):
     (eval_only=True) the untrained model of init_from='scratch'."""
     if eval_only and init_from == 'scratch':
         raise UserError(
-            f"eval_only=True evaluates a trained model, but init_from='scratch' has none (it would "
-            f"score random weights). Evaluate the run in out_dir with --init_from=resume, or a "
-            f"checkpoint elsewhere with --init_from=DIR; perplexity_per_lang.py and cloze_test.py "
-            f"evaluate checkpoints too.")
+            "eval_only=True evaluates a trained model, but init_from='scratch' has none (it would "
+            "score random weights). Evaluate the run in out_dir with --init_from=resume, or a "
+            "checkpoint elsewhere with --init_from=DIR; perplexity_per_lang.py and cloze_test.py "
+            "evaluate checkpoints too.")
     if eval_only and overwrite and os.path.isdir(out_dir) and previous_run_files(out_dir):
         raise UserError(
             f"eval_only=True trains and saves nothing, but overwrite=True would move the run in "

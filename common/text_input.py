@@ -6,6 +6,7 @@ and saying how to convert it, instead of a UnicodeDecodeError from deep inside a
 """
 
 import os
+
 from common.errors import UserError
 
 UTF8_BOM = b'\xef\xbb\xbf'

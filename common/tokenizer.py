@@ -466,7 +466,8 @@ def hf_tokenizer_json(tok):
     if isinstance(tok, HFTokenizer):
         with open(tok.path, encoding="utf-8") as f:
             return f.read()
-    from tokenizers import Regex, Tokenizer as RustTokenizer, decoders, models, pre_tokenizers
+    from tokenizers import Regex, decoders, models, pre_tokenizers
+    from tokenizers import Tokenizer as RustTokenizer
     ranks, pattern = tiktoken_ranks_and_pattern(tok.encoding)
     to_char = {b: c for c, b in byte_decoder().items()}
     text = lambda token: "".join(to_char[b] for b in token)

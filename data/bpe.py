@@ -25,8 +25,14 @@ import tiktoken
 
 from common.atomic_files import fsync, written_together
 from common.errors import UserError
-from common.tokenizer import (EOT, TOKENIZERS_DIR, Tokenizer, byte_decoder, tiktoken_file_bytes,
-                              tokenizer_paths)
+from common.tokenizer import (
+    EOT,
+    TOKENIZERS_DIR,
+    Tokenizer,
+    byte_decoder,
+    tiktoken_file_bytes,
+    tokenizer_paths,
+)
 
 DEFAULT_VOCAB_SIZE = 10000  # as in the original project; EOT included
 

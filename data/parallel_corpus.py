@@ -38,8 +38,17 @@ from configurator import at_least, configure
 from data.bpe import DEFAULT_VOCAB_SIZE, train_bpe_tokenizer
 from data.corpora import SHARED_TOKENIZER_CORPORA, default_tokenizer_name, download_command, raw_files_of
 from data.preparation_lock import preparing
-from data.prepared import (HELD_OUT_SPLITS, META_FILE, SPLITS, dataset_meta, heldout_file, line_numbers_file,
-                           token_dtype, token_file, write_meta)
+from data.prepared import (
+    HELD_OUT_SPLITS,
+    META_FILE,
+    SPLITS,
+    dataset_meta,
+    heldout_file,
+    line_numbers_file,
+    token_dtype,
+    token_file,
+    write_meta,
+)
 
 DEFAULT_SPLIT_FRACTIONS = (0.98, 0.01, 0.01)
 DEFAULT_SPLIT_SEED = 1337

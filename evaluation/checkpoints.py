@@ -19,8 +19,12 @@ from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
 from common.languages import language_name
 from common.run_folder import prepare_out_dir
-from common.tokenizer import (checkpoint_tokenizer_from_identity, file_sha256, missing_rows_message,
-                              tokens_without_rows)
+from common.tokenizer import (
+    checkpoint_tokenizer_from_identity,
+    file_sha256,
+    missing_rows_message,
+    tokens_without_rows,
+)
 from data.prepared import dataset_languages, heldout_path, resolve_data_root
 
 

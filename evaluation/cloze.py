@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from evaluation.statistics import wilson_interval
-from common.text_input import read_text_lines
 from common.errors import UserError
 from common.languages import language_name
+from common.text_input import read_text_lines
 from common.tokenizer import ids_without_rows, missing_rows_message
+from evaluation.statistics import wilson_interval
 
 MASK = ' <mask>'
 ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer',

@@ -23,10 +23,10 @@ import json
 import os
 import re
 
-from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 from common.errors import UserError
 from common.languages import MULTISIMLEX_CODES, language_code
 from common.text_input import read_text, read_text_lines
+from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 
 # A balanced list of common parliamentary words, as translation pairs: the default words of the
 # sense tables and, when no bilingual lexicon is at hand, the default pairs of the alignment.

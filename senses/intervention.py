@@ -34,11 +34,15 @@ from common.reporting import grouped_bar_chart, markdown_table, write_csv
 from common.tokenizer import check_rows
 from evaluation.statistics import bootstrap_mean_ci
 from senses import Skipped
-from senses.inputs import (polysemous_words, surface_variant_tokens, translation_candidates,
-                           word_tokens)
+from senses.inputs import polysemous_words, surface_variant_tokens, translation_candidates, word_tokens
 from senses.report import format_ci
-from senses.vectors import (is_backpack, locate_occurrences, occurrence_batches,
-                            occurrence_sense_weights, output_embedding)
+from senses.vectors import (
+    is_backpack,
+    locate_occurrences,
+    occurrence_batches,
+    occurrence_sense_weights,
+    output_embedding,
+)
 
 TITLE = 'Interventions'
 NEEDS = ('senses', 'gold', 'heldout')
@@ -465,7 +469,7 @@ def markdown(result):
             rows.append({'words': label, 'n': o['n'], 'change': o['mean'], 'ci95': format_ci(o['mean_ci95'], '.3g'),
                          'lowered': o['fraction_lowered']})
     pooled = result.get('pooled_selection', 'context')
-    text.append(f"All words and senses pooled"
+    text.append("All words and senses pooled"
                 + (" (the meanings whose senses were chosen on the other split; the 'projection' "
                    "ones are left out)" if pooled == 'context' and 'projection' in result['selection']
                    else '') + ":\n\n")

@@ -26,8 +26,14 @@ from evaluation.statistics import wilson_interval
 from senses import Skipped
 from senses.inputs import polysemous_words, translation_candidates, word_tokens
 from senses.report import format_ci, format_p
-from senses.vectors import (is_backpack, locate_occurrences, occurrence_vectors, output_embedding,
-                            word_embeddings, word_sense_vectors)
+from senses.vectors import (
+    is_backpack,
+    locate_occurrences,
+    occurrence_vectors,
+    output_embedding,
+    word_embeddings,
+    word_sense_vectors,
+)
 
 TITLE = 'Polysemy probe'
 NEEDS = ('gold', 'heldout')

@@ -16,8 +16,8 @@ from collections import Counter
 import numpy as np
 import torch
 
-from common.reporting import markdown_table, save_figure, write_csv, write_text
 from common.languages import language_name
+from common.reporting import markdown_table, save_figure, write_csv, write_text
 from common.tokenizer import ids_without_rows, missing_rows_message, token_rows
 from data.prepared import HELD_OUT_SPLITS, heldout_path, read_heldout_lines
 from senses import Skipped

@@ -10,11 +10,10 @@ single token is out of vocabulary and counted.
 
 import math
 import os
+import re
 
 import numpy as np
 import torch.nn.functional as F
-
-import re
 
 from common.languages import language_name, pair_name
 from common.reporting import grouped_bar_chart, language_matrix, markdown_table, write_csv

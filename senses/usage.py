@@ -22,9 +22,9 @@ import torch
 from common.errors import UserError
 from common.languages import language_name, pair_name
 from common.reporting import grouped_bar_chart, language_matrix, markdown_table, save_figure, write_csv
-from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
-from evaluation.checkpoints import readable_lines
 from data.prepared import dataset_languages, heldout_path, read_heldout_lines
+from evaluation.checkpoints import readable_lines
+from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
 from senses import Skipped
 from senses.inputs import has_heldout_text
 from senses.report import format_p, p_text

@@ -11,12 +11,12 @@ import os
 
 import numpy as np
 import torch
+from prepared_dataset import write_prepared_dataset
 
 from common.checkpoint import save_checkpoint
 from data.bpe import train_bpe_tokenizer
 from data.prepared import HELD_OUT_SPLITS, SPLITS, PreparedData
 from model import build_model, model_args_of
-from prepared_dataset import write_prepared_dataset
 
 SUBJECTS = [('council', 'le conseil', 'du conseil'), ('farmer', "l'agriculteur", "de l'agriculteur"),
             ('minister', 'le ministre', 'du ministre'), ('committee', 'le comité', 'du comité')]

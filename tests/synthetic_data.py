@@ -4,7 +4,6 @@ each language is a Markov chain whose next token is a fixed function of the curr
 the time, so a trained model's loss falls far below the unigram entropy (about log V)."""
 
 import numpy as np
-
 from prepared_dataset import write_prepared_dataset
 
 FAKE_TOKENIZER = {'name': 'synthetic', 'sha256': '0' * 64, 'path': 'tokenizers/synthetic.tiktoken'}

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 import torch
+from tiny_text_corpus import DATASET, REPO_ROOT, run_script, tiny_data_root
 
 from common.errors import UserError
 from data.prepared import PreparedData
-from tiny_text_corpus import DATASET, REPO_ROOT, run_script, tiny_data_root
 
 TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
         '--batch_size=4', '--warmup_steps=1', '--timed_steps=2', '--eval_steps=2', '--memory_steps=1',

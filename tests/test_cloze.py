@@ -10,16 +10,26 @@ from collections import Counter
 
 import pytest
 import torch
+from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root, torch_threads
 
-from evaluation.cloze import (check_cloze_file_names, context_ids, is_hit, items_from_lines, mask_last_word,
-                   original_format, predict_items, predict_words, read_cloze_file, token_classes,
-                   tokenizer_classes)
+from common.errors import UserError
+from common.tokenizer import load_tokenizer
 from data.prepared import read_heldout_lines
+from evaluation.cloze import (
+    check_cloze_file_names,
+    context_ids,
+    is_hit,
+    items_from_lines,
+    mask_last_word,
+    original_format,
+    predict_items,
+    predict_words,
+    read_cloze_file,
+    token_classes,
+    tokenizer_classes,
+)
 from evaluation.results import skip_summary
 from model import KVCache, build_model
-from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root, torch_threads
-from common.tokenizer import load_tokenizer
-from common.errors import UserError
 
 
 def test_the_last_word_before_the_final_punctuation_is_masked():

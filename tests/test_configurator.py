@@ -76,8 +76,8 @@ def test_the_shipped_configs_are_valid():
     import glob
     import os
 
-    from common import checkpoint
     import configurator
+    from common import checkpoint
     from model import MODEL_CLASSES
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     tree = ast.parse(open(os.path.join(root, 'train.py')).read())

@@ -11,12 +11,12 @@ import subprocess
 
 import pytest
 import torch
+from converted_models import convert, original_project_checkpoint, write_byte_tokenizer
 
 from common.checkpoint import load_model
-from model import build_model
-from common.model_conversion import read_source
 from common.errors import UserError
-from converted_models import convert, original_project_checkpoint, write_byte_tokenizer
+from common.model_conversion import read_source
+from model import build_model
 
 transformers = pytest.importorskip('transformers')
 from safetensors.torch import load_file, save_file  # noqa: E402
@@ -303,8 +303,9 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     """perplexity_per_lang.py tokenizes the held-out text with each model's own tokenizer; lines
     holding a token one of the compared models has no row for are skipped for all of them, so
     every model of the table is scored on the same lines."""
-    from data.prepared import read_heldout_lines
     from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
+
+    from data.prepared import read_heldout_lines
     data_root = tiny_data_root(tmp_path_factory)
     ours = tiny_checkpoint(tmp_path_factory, 'gpt2')
     lines = {lang: read_heldout_lines(data_root, DATASET, lang, 'test', 20) for lang in ('en', 'fr')}
@@ -401,9 +402,10 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
 def test_one_of_our_trained_models_exports_with_a_tokenizer_giving_the_same_ids(tmp_path, tmp_path_factory):
     """Our tokenizers are tiktoken files: the export writes a tokenizer.json that
     AutoTokenizer loads and that encodes the held-out text to the same ids."""
+    from tiny_text_corpus import DATASET, tiny_checkpoint, tiny_data_root
+
     from data.prepared import read_heldout_lines
     from evaluation.checkpoints import checkpoint_tokenizer
-    from tiny_text_corpus import DATASET, tiny_checkpoint, tiny_data_root
     data_root = tiny_data_root(tmp_path_factory)
     ours_dir = tiny_checkpoint(tmp_path_factory, 'gpt2')
     result = convert(ours_dir, None, f'--hf_dir={tmp_path / "hf"}')

@@ -9,21 +9,26 @@ import math
 import os
 import stat
 
-import numpy as np
 import pytest
 import torch
+from converted_models import (
+    EXTRA_ROWS,
+    KINDS,
+    MISSING_WORD,
+    convert,
+    converted_models,
+    original_project_checkpoint,
+)
+from tiny_text_corpus import run_script, torch_threads
 
 from common.checkpoint import load_model
 from common.errors import UserError
 from common.sampling import predictable_tokens, sample_texts
 from common.tokenizer import HFTokenizer, token_rows
-from converted_models import (EXTRA_ROWS, KINDS, MISSING_WORD, convert, converted_models,
-                              original_project_checkpoint)
 from evaluation.checkpoints import checkpoint_tokenizer
 from evaluation.cloze import NO_ROW, ClozeItem, context_ids, items_with_rows
 from senses import explorer
 from senses.vectors import locate_occurrences, word_sense_vectors
-from tiny_text_corpus import run_script, torch_threads
 
 MISSING = f"' {MISSING_WORD}', which the model has no row for"  # how the tools name it
 

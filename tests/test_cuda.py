@@ -23,10 +23,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from synthetic_data import markov_tokens, write_synthetic_dataset
 
 from common.device_setup import warn_slow_sense_sum
 from model import build_model, sense_sum
-from synthetic_data import markov_tokens, write_synthetic_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')

@@ -11,10 +11,10 @@ import sys
 import time
 
 import pytest
+from tiny_text_corpus import REPO_ROOT, run_script
 
 from common.checkpoint import load_checkpoint_file
 from common.run_folder import LOCK_NAME
-from tiny_text_corpus import REPO_ROOT, run_script
 
 
 def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):

@@ -13,16 +13,24 @@ import time
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_text_corpus import REPO_ROOT, run_script, tiny_checkpoint, torch_threads
 
 from common.checkpoint import load_model
 from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
 from senses import explorer
-from senses.explorer import (NO_SENSES, context_page, in_context_view, sense_cosine_view,
-                             steer_page, steer_view, word_page, word_senses_view)
+from senses.explorer import (
+    NO_SENSES,
+    context_page,
+    in_context_view,
+    sense_cosine_view,
+    steer_page,
+    steer_view,
+    word_page,
+    word_senses_view,
+)
 from senses.inputs import word_tokens
 from senses.projection import sense_projection
 from senses.vectors import output_embedding, word_sense_vectors
-from tiny_text_corpus import REPO_ROOT, run_script, tiny_checkpoint, torch_threads
 
 CHROMIUM, CHROMEDRIVER = '/usr/bin/chromium', '/usr/bin/chromedriver'
 

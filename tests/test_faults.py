@@ -4,7 +4,6 @@ impossible output folder, SIGTERM during an evaluation."""
 
 import collections
 import errno
-import fcntl
 import os
 import shlex
 import signal
@@ -14,15 +13,14 @@ import time
 
 import pytest
 import torch
+from synthetic_data import write_synthetic_dataset
+from test_train import REPO, TINY, train
 
 from common.atomic_files import temporary_path, write_failure
 from common.checkpoint import load_checkpoint_file, save_checkpoint
+from common.errors import UserError
 from common.reporting import write_text
 from common.run_folder import LOCK_NAME, lock_out_dir, prepare_out_dir
-from synthetic_data import write_synthetic_dataset
-
-from test_train import REPO, TINY, train
-from common.errors import UserError
 
 
 @pytest.fixture(scope='module')
@@ -448,6 +446,7 @@ def test_text_files_other_encodings_and_line_ends(tmp_path):
 
 def test_prepared_data_is_checked_before_training(tmp_path):
     import numpy as np
+
     from data.prepared import PreparedData
     write_synthetic_dataset(str(tmp_path), 'synth', vocab_size=96)
     tokens = np.fromfile(tmp_path / 'synth' / 'fr_val.bin', dtype=np.uint16)
@@ -474,9 +473,10 @@ def test_a_dataset_name_with_a_typo_names_the_prepared_ones(tmp_path):
 
 
 def test_full_disk_while_preparing_a_dataset_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from test_parallel_corpus import EN, FR
+
     from data import parallel_corpus
     from data.bpe import train_bpe_tokenizer
-    from test_parallel_corpus import EN, FR
     tok = train_bpe_tokenizer({'en': EN * 20, 'fr': FR * 20}, vocab_size=300, name='full-disk',
                               data_root=str(tmp_path), verbose=False)
     raw = {'en': tmp_path / 'a.en', 'fr': tmp_path / 'a.fr'}

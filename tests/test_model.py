@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from model import KVCache, GPT, BackpackConfig, BackpackLM, GPTConfig, build_model
+from model import GPT, BackpackConfig, BackpackLM, GPTConfig, KVCache, build_model
 
 TINY = dict(block_size=24, vocab_size=50, n_layer=2, n_head=2, n_embd=16, dropout=0.0, bias=True)
 

@@ -52,7 +52,7 @@ def write_europarl_like(raw_dir, n_lines, seed=0):
         elif r < 0.13:
             fr = b"  \t "
         if i == 7:
-            en, fr = b"  Bad byte \xff here [7].\r", f"  Octet invalide [7]. ".encode()
+            en, fr = b"  Bad byte \xff here [7].\r", "  Octet invalide [7]. ".encode()
         en_lines.append(en)
         fr_lines.append(fr)
         if en.strip() and fr.strip() and not en.startswith(b"<"):
@@ -560,6 +560,7 @@ def test_pair_typos_and_repeats_and_raw_files_with_nothing_to_keep(tmp_path, cap
 
 def test_an_interrupted_tokenizer_save_leaves_no_half_tokenizer(tmp_path, monkeypatch, capsys):
     import builtins
+
     import data.bpe
     root = str(tmp_path)
     write_pair(root, "de-en", range(300))

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-
-from data.prepared import read_heldout_lines, tokenize_lines
-from model import build_model
-from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll, window_plan
-from evaluation.checkpoints import untrained_languages_note
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
+
 from common.tokenizer import load_tokenizer
+from data.prepared import read_heldout_lines, tokenize_lines
+from evaluation.checkpoints import untrained_languages_note
+from evaluation.perplexity import line_sums, perplexity_metrics, text_counts, token_nll, window_plan
+from model import build_model
 
 
 class UniformLM(nn.Module):
@@ -190,8 +190,8 @@ def test_languages_the_model_was_not_trained_on_are_named():
 
 
 def test_a_checkpoint_named_twice_is_refused_and_a_copy_is_not(tmp_path, monkeypatch):
-    from evaluation.checkpoints import checkpoint_out_dirs
     from common.errors import UserError
+    from evaluation.checkpoints import checkpoint_out_dirs
     monkeypatch.chdir(tmp_path)
     for folder in ('a', 'copy-of-a'):
         os.makedirs(folder)
@@ -206,8 +206,9 @@ def test_one_dataset_name_in_two_data_roots_must_hold_the_same_text(tmp_path_fac
     """Two checkpoints trained on 'tiny' from different folders are compared on the same lines
     only when those folders hold the same held-out text; else refused before any work."""
     import shutil
-    from evaluation.checkpoints import one_text_per_dataset
+
     from common.errors import UserError
+    from evaluation.checkpoints import one_text_per_dataset
     data_root, backpack = tiny_data_root(tmp_path_factory), tiny_checkpoint(tmp_path_factory)
     checkpoint = torch.load(os.path.join(backpack, 'ckpt.pt'), map_location='cpu', weights_only=False)
     other_root = tmp_path / 'data'

@@ -11,12 +11,13 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from synthetic_data import write_synthetic_dataset  # noqa: E402
+
 from common.errors import UserError  # noqa: E402
 from common.training_log import validation_text  # noqa: E402
 from data.corpora import prepare_command  # noqa: E402
 from data.europarl.pairs import downloaded_pairs  # noqa: E402
 from data.prepared import PreparedData, read_meta  # noqa: E402
-from synthetic_data import write_synthetic_dataset  # noqa: E402
 
 
 def test_language_probabilities_stay_valid_at_any_alpha(tmp_path):

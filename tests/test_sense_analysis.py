@@ -6,24 +6,37 @@ import re
 import numpy as np
 import pytest
 import torch
+from sense_fixtures import write_sense_dataset
 
-from model import BackpackConfig, BackpackLM, build_model
-from evaluation.statistics import jensen_shannon_divergence
 from common.errors import UserError
+from evaluation.statistics import jensen_shannon_divergence
+from model import BackpackConfig, BackpackLM, build_model
 from senses.alignment import sense_alignment
-from senses.inputs import (collect_occurrences, occurrence_token_index, read_multisimlex,
-                           read_sense_annotations, read_sense_lexicon, read_similarity_csv,
-                           read_word_list, surface_variant_tokens, word_tokens)
-from senses.intervention import (chosen_words, generate_with_suppressed_senses, intervention_study,
-                                 parse_sense_scale_spec, sense_scale, sense_scale_from_spec,
-                                 word_set_log_probability)
+from senses.inputs import (
+    collect_occurrences,
+    occurrence_token_index,
+    read_multisimlex,
+    read_sense_annotations,
+    read_sense_lexicon,
+    read_similarity_csv,
+    read_word_list,
+    surface_variant_tokens,
+    word_tokens,
+)
+from senses.intervention import (
+    chosen_words,
+    generate_with_suppressed_senses,
+    intervention_study,
+    parse_sense_scale_spec,
+    sense_scale,
+    sense_scale_from_spec,
+    word_set_log_probability,
+)
 from senses.probe import center_by_word, polysemy_probe, probe_predictions
 from senses.projection import sense_projection, whole_word_mask
 from senses.similarity import similarity_study, spearman
 from senses.usage import compare_language_usage, sentence_sense_usage
-from senses.vectors import (occurrence_vectors, output_embedding, sense_contributions,
-                            word_sense_vectors)
-from sense_fixtures import write_sense_dataset
+from senses.vectors import occurrence_vectors, output_embedding, sense_contributions, word_sense_vectors
 
 
 @pytest.fixture(autouse=True, scope='module')

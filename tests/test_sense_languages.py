@@ -12,11 +12,11 @@ import sys
 
 import numpy as np
 import pytest
+from sense_fixtures import write_checkpoint, write_sense_dataset
 
 from common.errors import UserError
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
 from model import build_model
-from sense_fixtures import write_checkpoint, write_sense_dataset
 from senses import Skipped, usage
 from senses.explorer import describe_model
 from senses.projection import frequent_words, guess_languages, words_of_each_language

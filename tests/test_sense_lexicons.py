@@ -9,18 +9,32 @@ import subprocess
 import sys
 
 import pytest
+from prepared_dataset import write_prepared_dataset
+from sense_fixtures import write_checkpoint
 
 from common.errors import UserError
 from data.bpe import train_bpe_tokenizer
 from data.prepared import HELD_OUT_SPLITS, SPLITS
-from prepared_dataset import write_prepared_dataset
-from sense_fixtures import write_checkpoint
 from senses import Skipped, alignment, similarity
-from senses.inputs import (GoldSenses, default_words, has_heldout_text, heldout_languages,
-                           multisimlex_languages, pair_type, read_multisimlex, read_similarity_csv,
-                           word_tokens)
-from senses.lexicons import (language_pairs, lexicons_for, multisimlex_translations,
-                             read_lemma_lexicon, read_translation_files, read_translation_pairs)
+from senses.inputs import (
+    GoldSenses,
+    default_words,
+    has_heldout_text,
+    heldout_languages,
+    multisimlex_languages,
+    pair_type,
+    read_multisimlex,
+    read_similarity_csv,
+    word_tokens,
+)
+from senses.lexicons import (
+    language_pairs,
+    lexicons_for,
+    multisimlex_translations,
+    read_lemma_lexicon,
+    read_translation_files,
+    read_translation_pairs,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANGUAGES = ['en', 'fr', 'de']

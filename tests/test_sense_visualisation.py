@@ -4,16 +4,16 @@ parallel corpus with gold senses."""
 import hashlib
 import json
 import os
-from importlib import import_module
 import re
 import shutil
 import subprocess
 import sys
+from importlib import import_module
 
 import pytest
+from sense_fixtures import write_checkpoint, write_sense_dataset
 
 from evaluation.checkpoints import default_report_dir
-from sense_fixtures import write_checkpoint, write_sense_dataset
 from senses.report import data_line, identity_changes, markdown_report, move_aside, result_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

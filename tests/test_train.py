@@ -11,15 +11,20 @@ import time
 
 import pytest
 import torch
-
-from common.checkpoint import load_checkpoint_file, load_model
-from common.languages import language_name
-from common.checkpoint import resume_changes_text
-from common.training_log import (closing_text, evaluation_text, language_colors, plot_losses, sampling_text,
-                                 validation_text)
-from data.prepared import PreparedData
 from synthetic_data import markov_tokens, unigram_entropy, write_synthetic_dataset
+
+from common.checkpoint import load_checkpoint_file, load_model, resume_changes_text
 from common.errors import UserError
+from common.languages import language_name
+from common.training_log import (
+    closing_text,
+    evaluation_text,
+    language_colors,
+    plot_losses,
+    sampling_text,
+    validation_text,
+)
+from data.prepared import PreparedData
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
@@ -138,7 +143,7 @@ def test_sigterm_or_ctrl_c_saves_a_resumable_checkpoint(data_root, tmp_path, sig
     assert ckpt['iter_num'] == done >= 4
     resumed = train(data_root, out, f'--max_iters={done + 3}', '--eval_interval=100000',
                     '--init_from=resume')
-    assert f'resuming from' in resumed.stdout
+    assert 'resuming from' in resumed.stdout
     assert len(iteration_losses(out)) == done + 3
 
 

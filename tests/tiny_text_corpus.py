@@ -9,8 +9,9 @@ import subprocess
 import sys
 from contextlib import contextmanager
 
-from data.prepared import HELD_OUT_SPLITS, SPLITS
 from prepared_dataset import write_prepared_dataset
+
+from data.prepared import HELD_OUT_SPLITS, SPLITS
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASET = 'tiny'

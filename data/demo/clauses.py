@@ -5,7 +5,7 @@ question form (English do-support and auxiliaries; French conjugation, passé co
 
 from . import french
 from . import lexicon as lx
-from .phrases import Lit, NP, Nationality, Person, Place, Template, words
+from .phrases import NP, Lit, Nationality, Person, Place, Template, words
 
 # ---------------------------------------------------------------------------------------------
 # The lexicon, parsed once

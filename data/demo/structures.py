@@ -8,7 +8,7 @@ are functions that build questions, relative clauses, infinitives and imperative
 """
 
 from . import french
-from .clauses import ADJECTIVES, Pronoun, VERBS
+from .clauses import ADJECTIVES, VERBS, Pronoun
 from .phrases import Lit, Template, words
 
 # (name, weight, English, French). Weights below 1 for structures with few variants.

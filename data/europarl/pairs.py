@@ -26,11 +26,25 @@ import numpy as np
 from common.atomic_files import temporary_path, written_together
 from common.errors import UserError
 from common.languages import EUROPARL_PAIRS
-from data.corpora import (EUROPARL_DEFAULT_PAIR, download_command, europarl_dataset, europarl_join_name,
-                          europarl_raw_files, shared_tokenizer_name)
-from data.parallel_corpus import (aligned_scans, check_replacement, check_tokenizer, corpora_languages,
-                                  iter_clean_chunks, prepare_dataset, prepare_datasets, script_options,
-                                  train_tokenizer_on)
+from data.corpora import (
+    EUROPARL_DEFAULT_PAIR,
+    download_command,
+    europarl_dataset,
+    europarl_join_name,
+    europarl_raw_files,
+    shared_tokenizer_name,
+)
+from data.parallel_corpus import (
+    aligned_scans,
+    check_replacement,
+    check_tokenizer,
+    corpora_languages,
+    iter_clean_chunks,
+    prepare_dataset,
+    prepare_datasets,
+    script_options,
+    train_tokenizer_on,
+)
 from data.preparation_lock import preparing
 
 JOINED_RAW_FILE = "europarl-v7.joined.{lang}"  # in data/<joined dataset>/raw/

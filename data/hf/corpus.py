@@ -30,8 +30,14 @@ from common.errors import UserError
 from common.network import connection_error
 from data.bpe import DEFAULT_VOCAB_SIZE
 from data.corpora import dataset_tokenizer_name, is_registered
-from data.parallel_corpus import (INLINE_LINE_BREAKS, check_replacement, check_tokenizer, prepare_datasets,
-                                  prepared_meta, train_tokenizer_on)
+from data.parallel_corpus import (
+    INLINE_LINE_BREAKS,
+    check_replacement,
+    check_tokenizer,
+    prepare_datasets,
+    prepared_meta,
+    train_tokenizer_on,
+)
 from data.preparation_lock import preparing
 
 LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
