@@ -77,19 +77,32 @@ report_dir = ''  # default: bench/ under the current folder
 seed = 1337
 sweep = ''  # 'block_size:256,512,1024' (or n_sense_vector, batch_size): one entry per point
 speed_items = 32  # cloze items and perplexity windows for the evaluation speeds (0 skips them)
-ranges = dict(block_size=at_least(1), batch_size=at_least(1), n_layer=at_least(1),
-              n_embd=at_least(1),
-              # each head, and each sense, gets an equal share of n_embd (a swept n_sense_vector is
-              # checked point by point in parse_sweep)
-              n_head=at_least(1) & divisor_of('n_embd'),
-              n_sense_vector=at_least(1) & divisor_of('n_embd').only_if(
-                  lambda c: not str(c['sweep']).startswith('n_sense_vector:'),
-                  "unless --sweep varies it"),
-              sense_intermediate_scale=at_least(1),
-              warmup_steps=at_least(0), timed_steps=at_least(1), eval_steps=at_least(1),
-              prompt_tokens=at_least(1), new_tokens=at_least(1), generation_repeats=at_least(1),
-              tokenize_megabytes=at_least(0), tokenize_processes=at_least(1), memory_steps=at_least(1),
-              peak_flops=at_least(0), seed=at_least(0), speed_items=at_least(0))
+ranges = dict(
+    block_size=at_least(1),
+    batch_size=at_least(1),
+    n_layer=at_least(1),
+    n_embd=at_least(1),
+    # each head, and each sense, gets an equal share of n_embd (a swept n_sense_vector is
+    # checked point by point in parse_sweep)
+    n_head=at_least(1) & divisor_of('n_embd'),
+    n_sense_vector=at_least(1)
+    & divisor_of('n_embd').only_if(
+        lambda c: not str(c['sweep']).startswith('n_sense_vector:'), "unless --sweep varies it"
+    ),
+    sense_intermediate_scale=at_least(1),
+    warmup_steps=at_least(0),
+    timed_steps=at_least(1),
+    eval_steps=at_least(1),
+    prompt_tokens=at_least(1),
+    new_tokens=at_least(1),
+    generation_repeats=at_least(1),
+    tokenize_megabytes=at_least(0),
+    tokenize_processes=at_least(1),
+    memory_steps=at_least(1),
+    peak_flops=at_least(0),
+    seed=at_least(0),
+    speed_items=at_least(0),
+)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
@@ -102,8 +115,9 @@ class OutOfMemory(Exception):
 
 
 def is_out_of_memory(error):
-    return (isinstance(error, (torch.OutOfMemoryError, MemoryError))
-            or (isinstance(error, RuntimeError) and "can't allocate memory" in str(error)))
+    return isinstance(error, (torch.OutOfMemoryError, MemoryError)) or (
+        isinstance(error, RuntimeError) and "can't allocate memory" in str(error)
+    )
 
 
 def proc_bytes(path, field):
@@ -141,8 +155,10 @@ def parse_sweep(text):
     """'block_size:256,512' -> ('block_size', [256, 512]), checked before any work starts."""
     name, _, values = text.partition(':')
     if name not in SWEEPABLE or not values:
-        raise SystemExit(f"--sweep={text}: write --sweep=name:v1,v2,... with name one of "
-                         f"{', '.join(SWEEPABLE)}, e.g. --sweep=block_size:256,512,1024")
+        raise SystemExit(
+            f"--sweep={text}: write --sweep=name:v1,v2,... with name one of "
+            f"{', '.join(SWEEPABLE)}, e.g. --sweep=block_size:256,512,1024"
+        )
     try:
         points = [int(v) for v in values.split(',')]
     except ValueError:
@@ -150,18 +166,32 @@ def parse_sweep(text):
     if any(v < 1 for v in points) or len(set(points)) != len(points):
         raise SystemExit(f"--sweep={text}: the values must be positive and distinct")
     if name == 'n_sense_vector' and any(n_embd % v for v in points):
-        raise SystemExit(f"--sweep={text}: n_embd ({n_embd}) must be divisible by every "
-                         f"n_sense_vector; {[v for v in points if n_embd % v]} are not divisors")
+        raise SystemExit(
+            f"--sweep={text}: n_embd ({n_embd}) must be divisible by every "
+            f"n_sense_vector; {[v for v in points if n_embd % v]} are not divisors"
+        )
     return name, sorted(points)
 
 
 def model_args(vocab_size):
-    shared = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size, bias=bias,
-                  vocab_size=vocab_size, dropout=0.0)
-    return {'gpt2': shared,
-            'backpack-lm': dict(shared, n_sense_vector=n_sense_vector,
-                                sense_intermediate_scale=sense_intermediate_scale,
-                                sense_dedup=sense_dedup)}
+    shared = dict(
+        n_layer=n_layer,
+        n_head=n_head,
+        n_embd=n_embd,
+        block_size=block_size,
+        bias=bias,
+        vocab_size=vocab_size,
+        dropout=0.0,
+    )
+    return {
+        'gpt2': shared,
+        'backpack-lm': dict(
+            shared,
+            n_sense_vector=n_sense_vector,
+            sense_intermediate_scale=sense_intermediate_scale,
+            sense_dedup=sense_dedup,
+        ),
+    }
 
 
 def synchronize():
@@ -175,9 +205,13 @@ def draw_batches(data):
     memory_steps steps of the memory measurement (the first training batches). The evaluation
     batches come from the training split's evaluation stream: every dataset has a training split,
     and the models have not trained on them."""
+
     def draw(n, stream='train'):
-        return [data.get_batch('train', batch_size, block_size, seed, step, 0, 1.0, None, device,
-                               stream) for step in range(n)]
+        return [
+            data.get_batch('train', batch_size, block_size, seed, step, 0, 1.0, None, device, stream)
+            for step in range(n)
+        ]
+
     return draw(warmup_steps + timed_steps), draw(eval_steps + 1, 'eval'), draw(memory_steps)
 
 
@@ -253,8 +287,10 @@ def memory_child(name, args, batches):
             break
         except queue_module.Empty:
             if not child.is_alive():
-                raise OutOfMemory(f"the process measuring {name}'s memory ended with exit code "
-                                  f"{child.exitcode} (killed: most likely out of memory)")
+                raise OutOfMemory(
+                    f"the process measuring {name}'s memory ended with exit code "
+                    f"{child.exitcode} (killed: most likely out of memory)"
+                )
     child.join()
     if result[0] == 'out of memory':
         raise OutOfMemory(f"{name}: {result[1]}")
@@ -295,8 +331,11 @@ def measure_costs(data):
     models = {name: build(name, args) for name in MODELS}
     scalers = {name: torch.amp.GradScaler(dev_type, enabled=(dtype == 'float16')) for name in MODELS}
     params = {name: models[name][0].get_num_params() for name in MODELS}
-    print("models: " + ', '.join(f"{n} {p / 1e6:.2f}M parameters" for n, p in params.items())
-          + f"; {tokens} tokens per step, {distinct:.1%} of them distinct")
+    print(
+        "models: "
+        + ', '.join(f"{n} {p / 1e6:.2f}M parameters" for n, p in params.items())
+        + f"; {tokens} tokens per step, {distinct:.1%} of them distinct"
+    )
 
     step_times = {name: [] for name in MODELS}
     for i, batch in enumerate(batches):
@@ -307,8 +346,10 @@ def measure_costs(data):
             if i >= warmup_steps:
                 step_times[name].append(t)
     pair_ratios = [b / g for g, b in zip(step_times['gpt2'], step_times['backpack-lm'])]
-    print(f"training step: median {statistics.median(step_times['gpt2']) * 1000:.0f} ms (gpt2), "
-          f"{statistics.median(step_times['backpack-lm']) * 1000:.0f} ms (backpack-lm)")
+    print(
+        f"training step: median {statistics.median(step_times['gpt2']) * 1000:.0f} ms (gpt2), "
+        f"{statistics.median(step_times['backpack-lm']) * 1000:.0f} ms (backpack-lm)"
+    )
 
     # evaluation forward passes (the Backpack's sense table is computed once, in the warm-up)
     eval_times = {name: [] for name in MODELS}
@@ -332,8 +373,12 @@ def measure_costs(data):
 
     # FLOPs of one training step on these batches (3x forward), and of an evaluation forward
     # pass with the sense table cached (its cost is paid once, not per batch)
-    flops = {name: trained[name].forward_flops_per_token(
-        block_size, distinct if (name == 'backpack-lm' and sense_dedup) else 1.0) for name in MODELS}
+    flops = {
+        name: trained[name].forward_flops_per_token(
+            block_size, distinct if (name == 'backpack-lm' and sense_dedup) else 1.0
+        )
+        for name in MODELS
+    }
     eval_flops = {name: trained[name].forward_flops_per_token(block_size, 0.0) for name in MODELS}
     peak = device_peak_flops(device, dtype, peak_flops)
     median_step = {n: statistics.median(step_times[n]) for n in MODELS}
@@ -381,13 +426,18 @@ def measure_generation(models, batches, ctx):
                 with ctx:
                     start = time.perf_counter()
                     results[(name, use_cache)] = models[name].generate(
-                        prompt, new_tokens, temperature=0, use_cache=use_cache)
+                        prompt, new_tokens, temperature=0, use_cache=use_cache
+                    )
                     synchronize()
                 gen_times[(name, use_cache)].append(time.perf_counter() - start)
     generation = {key: statistics.median(times) for key, times in gen_times.items()}
     identical = {name: bool(torch.equal(results[(name, True)], results[(name, False)])) for name in MODELS}
-    print("generation: " + ', '.join(f"{n} {generation[(n, False)] / generation[(n, True)]:.1f}x "
-                                     f"faster with the cache" for n in MODELS))
+    print(
+        "generation: "
+        + ', '.join(
+            f"{n} {generation[(n, False)] / generation[(n, True)]:.1f}x faster with the cache" for n in MODELS
+        )
+    )
     return {
         'generation_cache_speedup': {n: generation[(n, False)] / generation[(n, True)] for n in MODELS},
         'generation_tokens_identical': identical,
@@ -403,6 +453,7 @@ def measure_evaluation_speeds(models, data, ctx):
     from common.tokenizer import load_tokenizer
     from evaluation.cloze import context_ids, items_from_lines, predict_items, tokenizer_classes
     from evaluation.perplexity import token_nll
+
     lines = data.heldout_lines('test')
     if not lines:
         print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
@@ -410,7 +461,7 @@ def measure_evaluation_speeds(models, data, ctx):
     tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
     lang = sorted(lines)[0]
     stride = max(1, block_size // 2)
-    stream = tok.encode_lines_with_eot(lines[lang])[:block_size + stride * (speed_items - 1)]
+    stream = tok.encode_lines_with_eot(lines[lang])[: block_size + stride * (speed_items - 1)]
     items, _ = items_from_lines(lines[lang], 'bench', lang, max_items=speed_items)
     max_word_tokens = 12
     contexts = [context_ids(tok, item, block_size - max_word_tokens) for item in items]
@@ -421,28 +472,56 @@ def measure_evaluation_speeds(models, data, ctx):
             model.eval()
             with torch.no_grad():
                 for key, run in (
-                        (('perplexity', name), lambda: token_nll(model, stream, tok.eot_token, block_size,
-                                                                 stride, 8, device, ctx)),
-                        (('cloze cache', name), lambda: predict_items(
-                            model, contexts, tokenizer_classes(tok, model.config.padded_vocab_size, device),
-                            max_word_tokens=max_word_tokens, use_cache=True, autocast=ctx)),
-                        (('cloze no cache', name), lambda: predict_items(
-                            model, contexts, tokenizer_classes(tok, model.config.padded_vocab_size, device),
-                            max_word_tokens=max_word_tokens, use_cache=False, autocast=ctx))):
+                    (
+                        ('perplexity', name),
+                        lambda: token_nll(model, stream, tok.eot_token, block_size, stride, 8, device, ctx),
+                    ),
+                    (
+                        ('cloze cache', name),
+                        lambda: predict_items(
+                            model,
+                            contexts,
+                            tokenizer_classes(tok, model.config.padded_vocab_size, device),
+                            max_word_tokens=max_word_tokens,
+                            use_cache=True,
+                            autocast=ctx,
+                        ),
+                    ),
+                    (
+                        ('cloze no cache', name),
+                        lambda: predict_items(
+                            model,
+                            contexts,
+                            tokenizer_classes(tok, model.config.padded_vocab_size, device),
+                            max_word_tokens=max_word_tokens,
+                            use_cache=False,
+                            autocast=ctx,
+                        ),
+                    ),
+                ):
                     t = timed(run)
                     seconds[key] = min(t, seconds.get(key, t))
     result = {
         'language': lang,
-        'perplexity_tokens': len(stream), 'perplexity_stride': stride, 'cloze_items': len(items),
+        'perplexity_tokens': len(stream),
+        'perplexity_stride': stride,
+        'cloze_items': len(items),
         'perplexity_tokens_per_s': {n: len(stream) / seconds[('perplexity', n)] for n in MODELS},
         'cloze_items_per_s_with_cache': {n: len(items) / seconds[('cloze cache', n)] for n in MODELS},
         'cloze_items_per_s_without_cache': {n: len(items) / seconds[('cloze no cache', n)] for n in MODELS},
     }
-    print("perplexity scoring: " + ', '.join(f"{n} {result['perplexity_tokens_per_s'][n]:,.0f} tokens/s"
-                                             for n in MODELS))
-    print("cloze beam search: " + ', '.join(
-        f"{n} {result['cloze_items_per_s_with_cache'][n]:.2f} items/s with the cache, "
-        f"{result['cloze_items_per_s_without_cache'][n]:.2f} without" for n in MODELS))
+    print(
+        "perplexity scoring: "
+        + ', '.join(f"{n} {result['perplexity_tokens_per_s'][n]:,.0f} tokens/s" for n in MODELS)
+    )
+    print(
+        "cloze beam search: "
+        + ', '.join(
+            f"{n} {result['cloze_items_per_s_with_cache'][n]:.2f} items/s with the cache, "
+            f"{result['cloze_items_per_s_without_cache'][n]:.2f} without"
+            for n in MODELS
+        )
+    )
     return result
 
 
@@ -451,6 +530,7 @@ def nanogpt_prepare(lines, tok, out_path):
     per core and one encode_ordinary call per document (here a line) plus EOT, then the ids
     concatenated shard by shard into a .bin memmap."""
     from datasets import Dataset, disable_progress_bars
+
     disable_progress_bars()
     eot = tok.eot_token
 
@@ -459,15 +539,18 @@ def nanogpt_prepare(lines, tok, out_path):
         ids.append(eot)
         return {'ids': ids, 'len': len(ids)}
 
-    tokenized = Dataset.from_dict({'text': lines}).map(process, remove_columns=['text'],
-                                                       num_proc=os.cpu_count())
+    tokenized = Dataset.from_dict({'text': lines}).map(
+        process, remove_columns=['text'], num_proc=os.cpu_count()
+    )
     arr = np.memmap(out_path, dtype=np.uint32, mode='w+', shape=(int(np.sum(tokenized['len'])),))
     idx = 0
     total_batches = min(1024, len(tokenized))
     for batch_idx in range(total_batches):
-        batch = tokenized.shard(num_shards=total_batches, index=batch_idx, contiguous=True).with_format('numpy')
+        batch = tokenized.shard(num_shards=total_batches, index=batch_idx, contiguous=True).with_format(
+            'numpy'
+        )
         arr_batch = np.concatenate(batch['ids'])
-        arr[idx:idx + len(arr_batch)] = arr_batch
+        arr[idx : idx + len(arr_batch)] = arr_batch
         idx += len(arr_batch)
     arr.flush()
     return np.array(arr)
@@ -480,6 +563,7 @@ def measure_prepare(data):
     cleaning, no splits), so the comparison favours it."""
     from common.tokenizer import load_tokenizer
     from data.parallel_corpus import prepare_parallel_corpus
+
     lines = data.heldout_lines('val')
     if len(lines) < 2:
         print("prepare: needs the held-out text of two languages, skipped")
@@ -501,21 +585,35 @@ def measure_prepare(data):
             for way in ('ours', 'nanogpt'):
                 start = time.perf_counter()
                 if way == 'ours':
-                    prepare_parallel_corpus(os.path.join(tmp, f'ours{attempt}'), raw, tok, data_root=tmp,
-                                            num_proc=tokenize_processes, verbose=False)
+                    prepare_parallel_corpus(
+                        os.path.join(tmp, f'ours{attempt}'),
+                        raw,
+                        tok,
+                        data_root=tmp,
+                        num_proc=tokenize_processes,
+                        verbose=False,
+                    )
                 else:
                     for lang in languages:
                         with open(raw[lang], encoding='utf-8') as f:
-                            nanogpt_prepare(f.read().splitlines(), tok,
-                                            os.path.join(tmp, f'nanogpt{attempt}_{lang}.bin'))
+                            nanogpt_prepare(
+                                f.read().splitlines(), tok, os.path.join(tmp, f'nanogpt{attempt}_{lang}.bin')
+                            )
                 t = time.perf_counter() - start
                 seconds[way] = min(t, seconds.get(way, t))
-    result = {'megabytes': round(megabytes, 3), 'num_proc': tokenize_processes, 'cpu_count': os.cpu_count(),
-              'ours_mb_per_s': megabytes / seconds['ours'], 'nanogpt_mb_per_s': megabytes / seconds['nanogpt'],
-              'speedup_over_nanogpt': seconds['nanogpt'] / seconds['ours']}
-    print(f"prepare ({megabytes:.1f} MB): {result['ours_mb_per_s']:.1f} MB/s (ours, {tokenize_processes} "
-          f"processes), {result['nanogpt_mb_per_s']:.1f} MB/s (nanoGPT's datasets map, "
-          f"{os.cpu_count()} processes): {result['speedup_over_nanogpt']:.2f}x")
+    result = {
+        'megabytes': round(megabytes, 3),
+        'num_proc': tokenize_processes,
+        'cpu_count': os.cpu_count(),
+        'ours_mb_per_s': megabytes / seconds['ours'],
+        'nanogpt_mb_per_s': megabytes / seconds['nanogpt'],
+        'speedup_over_nanogpt': seconds['nanogpt'] / seconds['ours'],
+    }
+    print(
+        f"prepare ({megabytes:.1f} MB): {result['ours_mb_per_s']:.1f} MB/s (ours, {tokenize_processes} "
+        f"processes), {result['nanogpt_mb_per_s']:.1f} MB/s (nanoGPT's datasets map, "
+        f"{os.cpu_count()} processes): {result['speedup_over_nanogpt']:.2f}x"
+    )
     return result
 
 
@@ -531,9 +629,11 @@ def check_imports():
             missing.append(name)
     if missing:
         skip = "" if sweep else "; or leave out the tokenization measures: --tokenize_megabytes=0"
-        raise UserError(f"bench.py needs {', '.join(missing)}, which "
-                        f"{'is' if len(missing) == 1 else 'are'} not installed here: pip install "
-                        f"{' '.join(missing)} (or: pip install -r requirements.txt){skip}")
+        raise UserError(
+            f"bench.py needs {', '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed here: pip install "
+            f"{' '.join(missing)} (or: pip install -r requirements.txt){skip}"
+        )
 
 
 def setup():
@@ -541,6 +641,7 @@ def setup():
     folder (checked writable, made only with the report), the packages, the data."""
     # imported here, not by the memory-measuring children (which import this file)
     from evaluation.checkpoints import default_report_dir
+
     global dtype
     if sweep:
         parse_sweep(sweep)
@@ -569,16 +670,23 @@ def main():
     # whole prepare against nanoGPT's way
     tokenization = measure_tokenization(data) if tokenize_megabytes > 0 else None
     prepare = measure_prepare(data) if tokenize_megabytes > 0 else None
-    result.update({
-        'generation_cache_speedup': generation['generation_cache_speedup'],
-        'generation_tokens_identical': generation['generation_tokens_identical'],
-        'tokenize_speedup': tokenization['tokenize_speedup'] if tokenization else None,
-        'prepare_speedup_over_nanogpt': prepare['speedup_over_nanogpt'] if prepare else None,
-    })
-    result['measurements'].update({
-        'generation_seconds': generation['seconds'],
-        'generation_tokens_per_s_with_cache': generation['tokens_per_s_with_cache'],
-        'evaluation_speeds': speeds, 'tokenization': tokenization, 'prepare': prepare})
+    result.update(
+        {
+            'generation_cache_speedup': generation['generation_cache_speedup'],
+            'generation_tokens_identical': generation['generation_tokens_identical'],
+            'tokenize_speedup': tokenization['tokenize_speedup'] if tokenization else None,
+            'prepare_speedup_over_nanogpt': prepare['speedup_over_nanogpt'] if prepare else None,
+        }
+    )
+    result['measurements'].update(
+        {
+            'generation_seconds': generation['seconds'],
+            'generation_tokens_per_s_with_cache': generation['tokens_per_s_with_cache'],
+            'evaluation_speeds': speeds,
+            'tokenization': tokenization,
+            'prepare': prepare,
+        }
+    )
     result.update({'config': config, 'machine': machine_description()})
     write_json(os.path.join(out, 'bench.json'), result)
     table = summary_table(result)
@@ -599,8 +707,9 @@ def run_sweep(out, data):
         needed, available = estimated_training_bytes(data.vocab_size), available_memory()
         try:
             if torch.device(device).type == 'cpu' and available and needed > available:
-                raise OutOfMemory(f"training needs about {needed / 1e9:,.1f} GB and "
-                                  f"{available / 1e9:,.1f} GB are available")
+                raise OutOfMemory(
+                    f"training needs about {needed / 1e9:,.1f} GB and {available / 1e9:,.1f} GB are available"
+                )
             result, models, _ = measure_costs(data)
             point = {name: value, **result}
         except (OutOfMemory, RuntimeError, MemoryError) as error:
@@ -612,13 +721,20 @@ def run_sweep(out, data):
         if torch.device(device).type == 'cuda':
             torch.cuda.empty_cache()
         points.append(point)
-        report = {'sweep': name, 'points': points, 'summary': sweep_summary(name, points),
-                  'config': config, 'machine': machine_description(swept=name)}
+        report = {
+            'sweep': name,
+            'points': points,
+            'summary': sweep_summary(name, points),
+            'config': config,
+            'machine': machine_description(swept=name),
+        }
         write_json(os.path.join(out, 'bench.json'), report)
     plot_path = os.path.join(out, f'bench_{name}.png')
     plot_sweep(plot_path, name, points)
     table = sweep_table(name, points, report['summary'])
-    write_text(os.path.join(out, 'bench.md'), f"{report['machine']}\n\n{table}\n![cost curves](bench_{name}.png)\n")
+    write_text(
+        os.path.join(out, 'bench.md'), f"{report['machine']}\n\n{table}\n![cost curves](bench_{name}.png)\n"
+    )
     print('\n' + table)
     print(f"wrote {os.path.join(out, 'bench.json')}, bench.md and {plot_path}")
 
@@ -631,17 +747,23 @@ def sweep_summary(name, points):
     grow with the block size."""
     fitted = [p for p in points if 'out_of_memory' not in p]
     time_over_flops = [p['train_step_time_ratio'] / p['flop_ratio'] for p in fitted]
-    summary = {'points_measured': [p[name] for p in fitted],
-               'points_out_of_memory': [p[name] for p in points if 'out_of_memory' in p],
-               'time_over_flop_ratio': time_over_flops,
-               'time_ratio_within_1.10_of_flop_ratio': all(r <= 1.10 for r in time_over_flops)}
+    summary = {
+        'points_measured': [p[name] for p in fitted],
+        'points_out_of_memory': [p[name] for p in points if 'out_of_memory' in p],
+        'time_over_flop_ratio': time_over_flops,
+        'time_ratio_within_1.10_of_flop_ratio': all(r <= 1.10 for r in time_over_flops),
+    }
     if name in ('block_size', 'batch_size') and len(fitted) >= 2:
         growth = {}
         for model in MODELS:
             growth[model] = [
-                (b['measurements']['peak_memory_bytes'][model] - a['measurements']['peak_memory_bytes'][model])
+                (
+                    b['measurements']['peak_memory_bytes'][model]
+                    - a['measurements']['peak_memory_bytes'][model]
+                )
                 / ((b[name] - a[name]) * (batch_size if name == 'block_size' else block_size))
-                for a, b in zip(fitted, fitted[1:])]
+                for a, b in zip(fitted, fitted[1:])
+            ]
         summary['memory_bytes_per_token'] = growth
     return summary
 
@@ -652,14 +774,27 @@ def plot_sweep(path, name, points):
         return
     x = [p[name] for p in fitted]
     labels = {'gpt2': 'GPT-2', 'backpack-lm': 'Backpack'}
-    step = {f"{labels[m]} training step": [statistics.median(p['measurements']['train_step_seconds'][m])
-                                           for p in fitted] for m in MODELS}
-    step.update({f"{labels[m]} evaluation forward": [statistics.median(p['measurements']['eval_forward_seconds'][m])
-                                                     for p in fitted] for m in MODELS})
-    memory = {f"{labels[m]} peak training memory": [p['measurements']['peak_memory_bytes'][m] / 1e6
-                                                    for p in fitted] for m in MODELS}
-    log_log_chart(path, x, [('seconds', step), ('MB', memory)], xlabel=name,
-                  title=machine_description(swept=name))
+    step = {
+        f"{labels[m]} training step": [
+            statistics.median(p['measurements']['train_step_seconds'][m]) for p in fitted
+        ]
+        for m in MODELS
+    }
+    step.update(
+        {
+            f"{labels[m]} evaluation forward": [
+                statistics.median(p['measurements']['eval_forward_seconds'][m]) for p in fitted
+            ]
+            for m in MODELS
+        }
+    )
+    memory = {
+        f"{labels[m]} peak training memory": [p['measurements']['peak_memory_bytes'][m] / 1e6 for p in fitted]
+        for m in MODELS
+    }
+    log_log_chart(
+        path, x, [('seconds', step), ('MB', memory)], xlabel=name, title=machine_description(swept=name)
+    )
 
 
 def sweep_table(name, points, summary):
@@ -669,27 +804,50 @@ def sweep_table(name, points, summary):
             rows.append({name: p[name], 'note': f"does not fit in memory: {p['out_of_memory']}"})
             continue
         m = p['measurements']
-        rows.append({name: p[name],
-                     'GPT-2 step (ms)': statistics.median(m['train_step_seconds']['gpt2']) * 1000,
-                     'Backpack step (ms)': statistics.median(m['train_step_seconds']['backpack-lm']) * 1000,
-                     'time ratio': p['train_step_time_ratio'], 'FLOP ratio': p['flop_ratio'],
-                     'GPT-2 memory (MB)': m['peak_memory_bytes']['gpt2'] / 1e6,
-                     'Backpack memory (MB)': m['peak_memory_bytes']['backpack-lm'] / 1e6,
-                     'memory ratio': p['peak_memory_ratio'],
-                     'eval time ratio': p['eval_forward_time_ratio']})
-    columns = [name, 'GPT-2 step (ms)', 'Backpack step (ms)', 'time ratio', 'FLOP ratio',
-               'GPT-2 memory (MB)', 'Backpack memory (MB)', 'memory ratio', 'eval time ratio']
+        rows.append(
+            {
+                name: p[name],
+                'GPT-2 step (ms)': statistics.median(m['train_step_seconds']['gpt2']) * 1000,
+                'Backpack step (ms)': statistics.median(m['train_step_seconds']['backpack-lm']) * 1000,
+                'time ratio': p['train_step_time_ratio'],
+                'FLOP ratio': p['flop_ratio'],
+                'GPT-2 memory (MB)': m['peak_memory_bytes']['gpt2'] / 1e6,
+                'Backpack memory (MB)': m['peak_memory_bytes']['backpack-lm'] / 1e6,
+                'memory ratio': p['peak_memory_ratio'],
+                'eval time ratio': p['eval_forward_time_ratio'],
+            }
+        )
+    columns = [
+        name,
+        'GPT-2 step (ms)',
+        'Backpack step (ms)',
+        'time ratio',
+        'FLOP ratio',
+        'GPT-2 memory (MB)',
+        'Backpack memory (MB)',
+        'memory ratio',
+        'eval time ratio',
+    ]
     columns += ['note'] if summary['points_out_of_memory'] else []
     formats = {c: ',.0f' for c in columns if c.endswith(')')}
-    formats.update({'time ratio': '.3f', 'FLOP ratio': '.3f', 'memory ratio': '.3f', 'eval time ratio': '.3f'})
+    formats.update(
+        {'time ratio': '.3f', 'FLOP ratio': '.3f', 'memory ratio': '.3f', 'eval time ratio': '.3f'}
+    )
     table = markdown_table(rows, columns, formats)
     within = summary['time_ratio_within_1.10_of_flop_ratio']
-    table += (f"\nTime ratio over FLOP ratio: {', '.join(f'{r:.3f}' for r in summary['time_over_flop_ratio'])}"
-              f" ({'within' if within else 'NOT within'} 1.10 at every point).\n")
+    table += (
+        f"\nTime ratio over FLOP ratio: {', '.join(f'{r:.3f}' for r in summary['time_over_flop_ratio'])}"
+        f" ({'within' if within else 'NOT within'} 1.10 at every point).\n"
+    )
     if 'memory_bytes_per_token' in summary:
-        table += ("Peak memory growth per token of the batch between consecutive points: " + '; '.join(
-            f"{model} {', '.join(f'{g / 1e3:.1f}' for g in growth)} kB" for model, growth
-            in summary['memory_bytes_per_token'].items()) + " (constant = linear).\n")
+        table += (
+            "Peak memory growth per token of the batch between consecutive points: "
+            + '; '.join(
+                f"{model} {', '.join(f'{g / 1e3:.1f}' for g in growth)} kB"
+                for model, growth in summary['memory_bytes_per_token'].items()
+            )
+            + " (constant = linear).\n"
+        )
     return table
 
 
@@ -697,8 +855,10 @@ def measure_tokenization(data):
     """MB/s of the prepare scripts' batch encoding against a per-line loop, on held-out text."""
     from common.tokenizer import load_tokenizer
     from data.parallel_corpus import tokenization_throughput
-    lines = [line for split in HELD_OUT_SPLITS for text in data.heldout_lines(split).values()
-             for line in text]
+
+    lines = [
+        line for split in HELD_OUT_SPLITS for text in data.heldout_lines(split).values() for line in text
+    ]
     if not lines:
         print("tokenization: no held-out text (.txt) in these datasets, skipped")
         return None
@@ -706,9 +866,11 @@ def measure_tokenization(data):
     repeat = max(1, int(tokenize_megabytes * 1e6 // max(size, 1)))
     tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
     result = tokenization_throughput(lines * repeat, tok, num_proc=tokenize_processes)
-    print(f"tokenization: {result['batch_mb_per_s']:.1f} MB/s in batches on {tokenize_processes} "
-          f"processes ({result['batch_one_process_mb_per_s']:.1f} MB/s on one), "
-          f"{result['per_line_mb_per_s']:.1f} MB/s line by line")
+    print(
+        f"tokenization: {result['batch_mb_per_s']:.1f} MB/s in batches on {tokenize_processes} "
+        f"processes ({result['batch_one_process_mb_per_s']:.1f} MB/s on one), "
+        f"{result['per_line_mb_per_s']:.1f} MB/s line by line"
+    )
     return result
 
 
@@ -728,59 +890,96 @@ def machine_description(swept=None):
     if torch.device(device).type == 'cuda':
         what = torch.cuda.get_device_name(torch.device(device))
     else:
-        what = (f"{cpu_model()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} threads, "
-                f"{torch.backends.cpu.get_cpu_capability()} kernels")
-    shape = {'n_sense_vector': f"{n_sense_vector} senses", 'block_size': f"block {block_size}",
-             'batch_size': f"batch {batch_size}"}
+        what = (
+            f"{cpu_model()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} threads, "
+            f"{torch.backends.cpu.get_cpu_capability()} kernels"
+        )
+    shape = {
+        'n_sense_vector': f"{n_sense_vector} senses",
+        'block_size': f"block {block_size}",
+        'batch_size': f"batch {batch_size}",
+    }
     if swept:
         shape[swept] = f"{swept} swept"
-    return (f"Machine: {what}; PyTorch {torch.__version__}; device {device}, dtype {dtype}"
-            f"{', torch.compile' if compile else ''}; {n_layer} layers, {n_head} heads, {n_embd} wide, "
-            f"{', '.join(shape.values())}, datasets {list_of_datasets}.")
+    return (
+        f"Machine: {what}; PyTorch {torch.__version__}; device {device}, dtype {dtype}"
+        f"{', torch.compile' if compile else ''}; {n_layer} layers, {n_head} heads, {n_embd} wide, "
+        f"{', '.join(shape.values())}, datasets {list_of_datasets}."
+    )
 
 
 def summary_table(result):
     m = result['measurements']
     rows = [
-        {'measure': 'training step (tokens/s)', 'gpt2': m['train_tokens_per_s']['gpt2'],
-         'backpack-lm': m['train_tokens_per_s']['backpack-lm'],
-         'ratio': result['train_step_time_ratio'], 'FLOP ratio': result['flop_ratio']},
-        {'measure': 'peak training memory (MB)', 'gpt2': m['peak_memory_bytes']['gpt2'] / 1e6,
-         'backpack-lm': m['peak_memory_bytes']['backpack-lm'] / 1e6,
-         'ratio': result['peak_memory_ratio']},
-        {'measure': 'evaluation forward (tokens/s)', 'gpt2': m['eval_tokens_per_s']['gpt2'],
-         'backpack-lm': m['eval_tokens_per_s']['backpack-lm'],
-         'ratio': result['eval_forward_time_ratio'], 'FLOP ratio': result['eval_flop_ratio']},
-        {'measure': 'generation with cache (tokens/s)',
-         'gpt2': m['generation_tokens_per_s_with_cache']['gpt2'],
-         'backpack-lm': m['generation_tokens_per_s_with_cache']['backpack-lm']},
-        {'measure': 'cache speedup (x)', 'gpt2': result['generation_cache_speedup']['gpt2'],
-         'backpack-lm': result['generation_cache_speedup']['backpack-lm']},
+        {
+            'measure': 'training step (tokens/s)',
+            'gpt2': m['train_tokens_per_s']['gpt2'],
+            'backpack-lm': m['train_tokens_per_s']['backpack-lm'],
+            'ratio': result['train_step_time_ratio'],
+            'FLOP ratio': result['flop_ratio'],
+        },
+        {
+            'measure': 'peak training memory (MB)',
+            'gpt2': m['peak_memory_bytes']['gpt2'] / 1e6,
+            'backpack-lm': m['peak_memory_bytes']['backpack-lm'] / 1e6,
+            'ratio': result['peak_memory_ratio'],
+        },
+        {
+            'measure': 'evaluation forward (tokens/s)',
+            'gpt2': m['eval_tokens_per_s']['gpt2'],
+            'backpack-lm': m['eval_tokens_per_s']['backpack-lm'],
+            'ratio': result['eval_forward_time_ratio'],
+            'FLOP ratio': result['eval_flop_ratio'],
+        },
+        {
+            'measure': 'generation with cache (tokens/s)',
+            'gpt2': m['generation_tokens_per_s_with_cache']['gpt2'],
+            'backpack-lm': m['generation_tokens_per_s_with_cache']['backpack-lm'],
+        },
+        {
+            'measure': 'cache speedup (x)',
+            'gpt2': result['generation_cache_speedup']['gpt2'],
+            'backpack-lm': result['generation_cache_speedup']['backpack-lm'],
+        },
     ]
     speeds = m.get('evaluation_speeds')
     if speeds:
-        for label, key in (('perplexity scoring (tokens/s)', 'perplexity_tokens_per_s'),
-                           ('cloze with cache (items/s)', 'cloze_items_per_s_with_cache'),
-                           ('cloze without cache (items/s)', 'cloze_items_per_s_without_cache')):
-            rows.append({'measure': label, 'gpt2': speeds[key]['gpt2'], 'backpack-lm': speeds[key]['backpack-lm'],
-                         'ratio': speeds[key]['gpt2'] / speeds[key]['backpack-lm']})
+        for label, key in (
+            ('perplexity scoring (tokens/s)', 'perplexity_tokens_per_s'),
+            ('cloze with cache (items/s)', 'cloze_items_per_s_with_cache'),
+            ('cloze without cache (items/s)', 'cloze_items_per_s_without_cache'),
+        ):
+            rows.append(
+                {
+                    'measure': label,
+                    'gpt2': speeds[key]['gpt2'],
+                    'backpack-lm': speeds[key]['backpack-lm'],
+                    'ratio': speeds[key]['gpt2'] / speeds[key]['backpack-lm'],
+                }
+            )
     if m['mfu']:
-        rows.append({'measure': 'training MFU', 'gpt2': m['mfu']['gpt2'], 'backpack-lm': m['mfu']['backpack-lm']})
+        rows.append(
+            {'measure': 'training MFU', 'gpt2': m['mfu']['gpt2'], 'backpack-lm': m['mfu']['backpack-lm']}
+        )
     formats = {'gpt2': ',.4g', 'backpack-lm': ',.4g', 'ratio': '.3f', 'FLOP ratio': '.3f'}
     headers = {'ratio': 'Backpack / GPT-2 (time, memory)', 'gpt2': 'GPT-2', 'backpack-lm': 'Backpack'}
     table = markdown_table(rows, ['measure', 'gpt2', 'backpack-lm', 'ratio', 'FLOP ratio'], formats, headers)
     t = m['tokenization']
     if t:
-        table += (f"\nTokenization of held-out text ({t['megabytes']:.1f} MB): "
-                  f"{t['batch_mb_per_s']:.1f} MB/s in batches on {t['num_proc']} processes "
-                  f"({t['batch_one_process_mb_per_s']:.1f} MB/s on one), "
-                  f"{t['per_line_mb_per_s']:.1f} MB/s line by line: {t['tokenize_speedup']:.1f}x.\n")
+        table += (
+            f"\nTokenization of held-out text ({t['megabytes']:.1f} MB): "
+            f"{t['batch_mb_per_s']:.1f} MB/s in batches on {t['num_proc']} processes "
+            f"({t['batch_one_process_mb_per_s']:.1f} MB/s on one), "
+            f"{t['per_line_mb_per_s']:.1f} MB/s line by line: {t['tokenize_speedup']:.1f}x.\n"
+        )
     p = m.get('prepare')
     if p:
-        table += (f"Prepare ({p['megabytes']:.1f} MB of parallel text, read, cleaned, split, tokenized, "
-                  f"written): {p['ours_mb_per_s']:.1f} MB/s on {p['num_proc']} processes; nanoGPT's "
-                  f"way (datasets map, {p['cpu_count']} processes, one encode per line) "
-                  f"{p['nanogpt_mb_per_s']:.1f} MB/s: {p['speedup_over_nanogpt']:.2f}x.\n")
+        table += (
+            f"Prepare ({p['megabytes']:.1f} MB of parallel text, read, cleaned, split, tokenized, "
+            f"written): {p['ours_mb_per_s']:.1f} MB/s on {p['num_proc']} processes; nanoGPT's "
+            f"way (datasets map, {p['cpu_count']} processes, one encode per line) "
+            f"{p['nanogpt_mb_per_s']:.1f} MB/s: {p['speedup_over_nanogpt']:.2f}x.\n"
+        )
     return table
 
 

@@ -48,9 +48,14 @@ def config_keys(namespace):
     """The configurable names of a script: public module-level values of simple types that the
     script assigns itself (a constant it imports, e.g. CKPT_NAME, is not a configuration key)."""
     assigned = _assigned_names(namespace.get('__file__'))
-    return [k for k, v in namespace.items()
-            if not k.startswith('_') and isinstance(v, CONFIG_TYPES) and not callable(v)
-            and (assigned is None or k in assigned)]
+    return [
+        k
+        for k, v in namespace.items()
+        if not k.startswith('_')
+        and isinstance(v, CONFIG_TYPES)
+        and not callable(v)
+        and (assigned is None or k in assigned)
+    ]
 
 
 def _assigned_names(path):
@@ -61,12 +66,19 @@ def _assigned_names(path):
         tree = ast.parse(f.read(), path)
     names = set()
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         names.update(t.id for t in targets if isinstance(t, ast.Name))
     return names
 
 
 # --- valid ranges ---------------------------------------------------------------------------
+
 
 class Range:
     """A set of valid values: test(value, config) -> bool, and how to say it (e.g. '>= 1')."""
@@ -124,10 +136,10 @@ def below(bound):
 
 def divisor_of(bound):
     """A whole number that divides bound (a number or, by name, another key's value)."""
-    text = f"a divisor of {bound}" + (f" (the value of --{bound})" if isinstance(bound, str)
-                                       else "")
-    return Range(lambda v, c: (_number(v) and v != 0 and _number(_bound(bound, c))
-                               and _bound(bound, c) % v == 0), text)
+    text = f"a divisor of {bound}" + (f" (the value of --{bound})" if isinstance(bound, str) else "")
+    return Range(
+        lambda v, c: _number(v) and v != 0 and _number(_bound(bound, c)) and _bound(bound, c) % v == 0, text
+    )
 
 
 def between(low, high, high_open=False):
@@ -156,15 +168,21 @@ def distinct():
 
 def _with_values(text, config):
     """A range's text with the values of the keys it names: '(the value of --n_embd, 32)'."""
-    return re.sub(r'\(the value of --(\w+)\)',
-                  lambda m: f"(the value of --{m[1]}, {config[m[1]]!r})" if m[1] in config else m[0], text)
+    return re.sub(
+        r'\(the value of --(\w+)\)',
+        lambda m: f"(the value of --{m[1]}, {config[m[1]]!r})" if m[1] in config else m[0],
+        text,
+    )
 
 
 def check_ranges(config, ranges, problems=()):
     """Raise one ConfigError listing every value out of its range, and the problems (sentences
     about several keys) the script found itself; nothing when all is well."""
-    problems = [f"--{key}={config[key]!r}: must be {_with_values(valid.text, config)}"
-                for key, valid in ranges.items() if not valid.accepts(config[key], config)] + list(problems)
+    problems = [
+        f"--{key}={config[key]!r}: must be {_with_values(valid.text, config)}"
+        for key, valid in ranges.items()
+        if not valid.accepts(config[key], config)
+    ] + list(problems)
     if problems:
         raise ConfigError(f"{len(problems)} value(s) out of range:\n  " + '\n  '.join(problems))
 
@@ -173,16 +191,20 @@ def _config_files_like(path):
     """The config files (*.py) with names closest to path: in the folder it names, and in the
     project's config/ folder."""
     folders = {os.path.relpath(CONFIG_FOLDER)} | ({os.path.dirname(path)} if os.path.dirname(path) else set())
-    files = {os.path.normpath(os.path.join(folder, name)) for folder in folders if os.path.isdir(folder)
-             for name in os.listdir(folder) if name.endswith('.py')}
+    files = {
+        os.path.normpath(os.path.join(folder, name))
+        for folder in folders
+        if os.path.isdir(folder)
+        for name in os.listdir(folder)
+        if name.endswith('.py')
+    }
     return difflib.get_close_matches(os.path.normpath(path), sorted(files), n=3, cutoff=0.6)
 
 
 def _unknown_key(key, keys, origin):
     close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
-    return ConfigError(f"unknown key '{key}' ({origin}).{hint} "
-                       f"Valid keys: {', '.join(sorted(keys))}")
+    return ConfigError(f"unknown key '{key}' ({origin}).{hint} Valid keys: {', '.join(sorted(keys))}")
 
 
 def _checked(key, value, current, default, origin, on_command_line):
@@ -204,9 +226,13 @@ def _checked(key, value, current, default, origin, on_command_line):
     if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
         return value
     # a config file or an earlier argument may have set the value the new one was checked against
-    shown = f"default {default!r}" if current == default else f"current value {current!r}, default {default!r}"
-    message = (f"key '{key}' expects {expected.__name__} ({shown}) but got {value!r} of type "
-               f"{type(value).__name__} ({origin})")
+    shown = (
+        f"default {default!r}" if current == default else f"current value {current!r}, default {default!r}"
+    )
+    message = (
+        f"key '{key}' expects {expected.__name__} ({shown}) but got {value!r} of type "
+        f"{type(value).__name__} ({origin})"
+    )
     form = (lambda v: f"--{key}={v!r}") if on_command_line else (lambda v: f"{key} = {v!r}")
     if expected is bool:
         message += f": write {form(True)} or {form(False)}"
@@ -241,8 +267,9 @@ def configure(namespace, argv, ranges=None, strict_files=True):
     for arg in argv:
         if arg.startswith('--'):
             if '=' not in arg:
-                raise ConfigError(f"'{arg}' has no value: write --key=value, e.g. "
-                                  f"--{arg[2:] or 'batch_size'}=...")
+                raise ConfigError(
+                    f"'{arg}' has no value: write --key=value, e.g. --{arg[2:] or 'batch_size'}=..."
+                )
             key, text = arg[2:].split('=', 1)
             if key not in keys:
                 raise _unknown_key(key, keys, f"from {arg}")
@@ -264,13 +291,16 @@ def configure(namespace, argv, ranges=None, strict_files=True):
                     continue
                 namespace[key] = _checked(key, value, namespace[key], defaults[key], f"in {arg}", False)
         elif arg.startswith('-'):
-            raise ConfigError(f"'{arg}' is not a config file, and an override starts with two dashes: "
-                              f"write --{arg.lstrip('-')}")
+            raise ConfigError(
+                f"'{arg}' is not a config file, and an override starts with two dashes: "
+                f"write --{arg.lstrip('-')}"
+            )
         else:
             close = _config_files_like(arg)
             hint = f" Did you mean {' or '.join(close)}?" if close else ""
-            raise ConfigError(f"config file '{arg}' not found (arguments are config files and "
-                              f"--key=value overrides).{hint}")
+            raise ConfigError(
+                f"config file '{arg}' not found (arguments are config files and --key=value overrides).{hint}"
+            )
     config = {k: namespace[k] for k in keys}
     check_ranges(config, ranges or {})
     return config

@@ -56,27 +56,35 @@ def fail(message):
 
 def hub_folder(repo_id):
     """The hub model's files, downloaded (or found in the Hugging Face cache)."""
-    local = ("download its config.json, tokenizer.json and model.safetensors (or pytorch_model.bin) "
-             f"from https://huggingface.co/{repo_id} by other means into a folder, and give "
-             f"--source=THAT_FOLDER")
+    local = (
+        "download its config.json, tokenizer.json and model.safetensors (or pytorch_model.bin) "
+        f"from https://huggingface.co/{repo_id} by other means into a folder, and give "
+        f"--source=THAT_FOLDER"
+    )
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        fail(f"--source={repo_id} is not a local path, and reading hub ids needs huggingface_hub "
-             f"(pip install huggingface_hub). Or {local}")
+        fail(
+            f"--source={repo_id} is not a local path, and reading hub ids needs huggingface_hub "
+            f"(pip install huggingface_hub). Or {local}"
+        )
     patterns = ['config.json', 'tokenizer.json', 'model.safetensors', 'pytorch_model.bin']
     try:
         return snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True)
     except Exception:
         pass  # not cached: download
     if os.environ.get('HF_HUB_OFFLINE', '').lower() in ('1', 'true', 'yes'):
-        fail(f"--source={repo_id}: not a local path, not in the Hugging Face cache, and "
-             f"HF_HUB_OFFLINE is set. Either run once online, or {local}")
+        fail(
+            f"--source={repo_id}: not a local path, not in the Hugging Face cache, and "
+            f"HF_HUB_OFFLINE is set. Either run once online, or {local}"
+        )
     try:
         socket.create_connection((HUB_HOST, 443), timeout=3).close()
     except OSError as e:
-        fail(f"--source={repo_id}: not a local path, not in the Hugging Face cache, and "
-             f"{HUB_HOST} cannot be reached ({e}). Either run once with internet access, or {local}")
+        fail(
+            f"--source={repo_id}: not a local path, not in the Hugging Face cache, and "
+            f"{HUB_HOST} cannot be reached ({e}). Either run once with internet access, or {local}"
+        )
     try:
         return snapshot_download(repo_id, allow_patterns=patterns)
     except Exception as e:
@@ -88,8 +96,7 @@ def resolve_source(path):
         return path
     if HUB_ID.match(path) and not path.endswith('.pt'):
         return hub_folder(path)
-    fail(f"--source={path} does not exist (and is not a hub id such as gpt2 or "
-         f"stanfordnlp/backpack-gpt2)")
+    fail(f"--source={path} does not exist (and is not a hub id such as gpt2 or stanfordnlp/backpack-gpt2)")
 
 
 def source_tokenizer(source_path, model_args):
@@ -102,11 +109,15 @@ def source_tokenizer(source_path, model_args):
     if os.path.isfile(candidate):
         return tokenizer_module.HFTokenizer(candidate), candidate
     if model_args['vocab_size'] in GPT2_VOCABULARIES:
-        print(f"no tokenizer.json beside the source: using GPT-2's BPE (tiktoken's 'gpt2'), as the "
-              f"{model_args['vocab_size']}-row vocabulary suggests; give --tokenizer otherwise")
+        print(
+            f"no tokenizer.json beside the source: using GPT-2's BPE (tiktoken's 'gpt2'), as the "
+            f"{model_args['vocab_size']}-row vocabulary suggests; give --tokenizer otherwise"
+        )
         return tokenizer_module.load_tokenizer('gpt2'), None
-    fail(f"no tokenizer.json beside {source_path}: give --tokenizer=PATH, the tokenizer.json the model "
-         f"was trained with (the original project's: its folder tokenizer/BkpTokenizer.json/)")
+    fail(
+        f"no tokenizer.json beside {source_path}: give --tokenizer=PATH, the tokenizer.json the model "
+        f"was trained with (the original project's: its folder tokenizer/BkpTokenizer.json/)"
+    )
 
 
 def unreadable_tokens_warning(tok, rows, consequence):
@@ -114,27 +125,35 @@ def unreadable_tokens_warning(tok, rows, consequence):
     missing = tokenizer_module.tokens_without_rows(tok, rows)
     if not missing:
         return None
-    return (f"warning: the tokenizer has {tok.n_vocab} ids, among them "
-            f"{tokenizer_module.missing_rows_message(tok, missing, rows)}. {consequence}")
+    return (
+        f"warning: the tokenizer has {tok.n_vocab} ids, among them "
+        f"{tokenizer_module.missing_rows_message(tok, missing, rows)}. {consequence}"
+    )
 
 
 def import_model():
     if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
         fail(f"--out_dir={out_dir} is a file, not a folder: choose a folder for the checkpoint")
     if os.path.isfile(os.path.join(out_dir, CKPT_NAME)):
-        fail(f"{out_dir}/{CKPT_NAME} exists: choose another --out_dir (a conversion never "
-             f"overwrites a checkpoint)")
+        fail(
+            f"{out_dir}/{CKPT_NAME} exists: choose another --out_dir (a conversion never "
+            f"overwrites a checkpoint)"
+        )
     source_path = resolve_source(source)
     model_name, model_args, state = read_source(source_path, source_format)
     tok, tokenizer_path = source_tokenizer(source_path, model_args)
     existing = os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE)
-    if tokenizer_path and os.path.isfile(existing) and \
-            tokenizer_module.file_sha256(existing) != tok.sha256:
-        fail(f"{existing} exists and is another tokenizer than {tokenizer_path}: choose another "
-             f"--out_dir (a conversion never overwrites a file it did not write)")
+    if tokenizer_path and os.path.isfile(existing) and tokenizer_module.file_sha256(existing) != tok.sha256:
+        fail(
+            f"{existing} exists and is another tokenizer than {tokenizer_path}: choose another "
+            f"--out_dir (a conversion never overwrites a file it did not write)"
+        )
     warning = unreadable_tokens_warning(
-        tok, model_args['vocab_size'], "The evaluation scripts skip and count the lines that need "
-        "them; the other tools refuse such text, naming the tokens.")
+        tok,
+        model_args['vocab_size'],
+        "The evaluation scripts skip and count the lines that need "
+        "them; the other tools refuse such text, naming the tokens.",
+    )
     if warning:
         print(warning)
     with torch.device('meta'):  # its configuration and counts only: the weights are `state`'s
@@ -142,15 +161,27 @@ def import_model():
     os.makedirs(out_dir, exist_ok=True)
     if tokenizer_path:
         tokenizer_module.copy_hf_tokenizer(tokenizer_path, out_dir)
-    save_checkpoint({
-        'model': {k: v.contiguous() for k, v in state.items()}, 'model_name': model_name, 'model_args': model_args_of(model),
-        'config': {'converted_from': source, 'source_format': source_format},
-        'iter_num': 0, 'best_val_loss': float('nan'),
-        'data': {'tokenizer': tok.identity(), 'vocab_size': tok.n_vocab, 'list_of_datasets': [],
-                 'languages': []},
-    }, os.path.join(out_dir, CKPT_NAME))
-    print(f"{source} -> {out_dir}/{CKPT_NAME}: {model_name}, {model.get_num_params() / 1e6:.2f}M "
-          f"parameters; tokenizer {tok.name} ({tok.n_vocab} tokens)")
+    save_checkpoint(
+        {
+            'model': {k: v.contiguous() for k, v in state.items()},
+            'model_name': model_name,
+            'model_args': model_args_of(model),
+            'config': {'converted_from': source, 'source_format': source_format},
+            'iter_num': 0,
+            'best_val_loss': float('nan'),
+            'data': {
+                'tokenizer': tok.identity(),
+                'vocab_size': tok.n_vocab,
+                'list_of_datasets': [],
+                'languages': [],
+            },
+        },
+        os.path.join(out_dir, CKPT_NAME),
+    )
+    print(
+        f"{source} -> {out_dir}/{CKPT_NAME}: {model_name}, {model.get_num_params() / 1e6:.2f}M "
+        f"parameters; tokenizer {tok.name} ({tok.n_vocab} tokens)"
+    )
 
 
 def export_destination_problem(path):
@@ -186,8 +217,11 @@ def export_model():
     root = data_root or (checkpoint.get('data') or {}).get('data_root') or 'data'
     tok = checkpoint_tokenizer(checkpoint, root, model)
     warning = unreadable_tokens_warning(
-        tok, model.config.vocab_size, "The exported tokenizer still produces them: text that "
-        "needs them cannot be given to the exported model.")
+        tok,
+        model.config.vocab_size,
+        "The exported tokenizer still produces them: text that "
+        "needs them cannot be given to the exported model.",
+    )
     if warning:
         print(warning)
     config_json, weights = hf_export(model, tok.eot_token)
@@ -199,6 +233,7 @@ def export_model():
     os.chmod(tmp, folder_permissions())
     try:
         from safetensors.torch import save_file
+
         save_file(weights, os.path.join(tmp, 'model.safetensors'), metadata={'format': 'pt'})
         with open(os.path.join(tmp, 'config.json'), 'w') as f:
             json.dump(config_json, f, indent=2)
@@ -206,15 +241,31 @@ def export_model():
             f.write(tokenizer_json)
         eot = tokenizer_module.EOT
         with open(os.path.join(tmp, 'tokenizer_config.json'), 'w') as f:
-            json.dump({'tokenizer_class': 'PreTrainedTokenizerFast', 'bos_token': eot,
-                       'eos_token': eot, 'unk_token': eot, 'pad_token': eot,
-                       'model_max_length': model.config.block_size}, f, indent=2)
+            json.dump(
+                {
+                    'tokenizer_class': 'PreTrainedTokenizerFast',
+                    'bos_token': eot,
+                    'eos_token': eot,
+                    'unk_token': eot,
+                    'pad_token': eot,
+                    'model_max_length': model.config.block_size,
+                },
+                f,
+                indent=2,
+            )
         rows = tokenizer_module.token_rows(tok, model.config.vocab_size)
         no_token = np.flatnonzero(~rows).tolist()
         if no_token:  # rows past the tokenizer: generate must never draw them
             with open(os.path.join(tmp, 'generation_config.json'), 'w') as f:
-                json.dump({'bos_token_id': tok.eot_token, 'eos_token_id': tok.eot_token,
-                           'pad_token_id': tok.eot_token, 'suppress_tokens': no_token}, f)
+                json.dump(
+                    {
+                        'bos_token_id': tok.eot_token,
+                        'eos_token_id': tok.eot_token,
+                        'pad_token_id': tok.eot_token,
+                        'suppress_tokens': no_token,
+                    },
+                    f,
+                )
         file_mode = folder_permissions() & 0o666
         for name in os.listdir(tmp):
             os.chmod(os.path.join(tmp, name), file_mode)
@@ -222,8 +273,10 @@ def export_model():
             try:
                 os.rmdir(hf_dir)  # empty when checked
             except OSError:
-                fail(f"--hf_dir={hf_dir} is no longer empty: something wrote there during the "
-                     f"export. Nothing of it was changed; choose a new folder")
+                fail(
+                    f"--hf_dir={hf_dir} is no longer empty: something wrote there during the "
+                    f"export. Nothing of it was changed; choose a new folder"
+                )
         os.replace(tmp, hf_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -234,8 +287,10 @@ def export_model():
 if not source:
     fail("give --source=PATH_OR_HUB_ID (see the docstring of convert_checkpoint.py)")
 if bool(out_dir) == bool(hf_dir):
-    fail("give exactly one of --out_dir=DIR (import into this project) and --hf_dir=DIR (export "
-         "one of our checkpoints to Hugging Face)")
+    fail(
+        "give exactly one of --out_dir=DIR (import into this project) and --hf_dir=DIR (export "
+        "one of our checkpoints to Hugging Face)"
+    )
 torch.set_grad_enabled(False)
 try:
     import_model() if out_dir else export_model()

@@ -52,8 +52,9 @@ device = default_device()
 seed = 1337  # train.py's seed for both models (initialisation and batches)
 cloze_items = 300  # cloze items per language
 sense_sentences = 200  # held-out sentences for the sense usage and probe analyses
-ranges = dict(max_iters=at_least(0), demo_sentences=at_least(0), cloze_items=at_least(1),
-              sense_sentences=at_least(1))
+ranges = dict(
+    max_iters=at_least(0), demo_sentences=at_least(0), cloze_items=at_least(1), sense_sentences=at_least(1)
+)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges)
 # -----------------------------------------------------------------------------
@@ -84,9 +85,11 @@ def run(title, args, training=None):
     if returncode == 128 + signal.SIGINT:  # the step alone was interrupted
         stopped_by_interrupt(title, training)
     if returncode != 0:
-        raise SystemExit(f"demo stopped: '{' '.join(args)}' failed (exit code {returncode}); "
-                         f"its messages are above. Fix what they say and run python demo.py "
-                         f"again: finished steps are not redone.")
+        raise SystemExit(
+            f"demo stopped: '{' '.join(args)}' failed (exit code {returncode}); "
+            f"its messages are above. Fix what they say and run python demo.py "
+            f"again: finished steps are not redone."
+        )
     timings.append((title, time.time() - start))
 
 
@@ -105,8 +108,10 @@ def stopped_by_interrupt(title, training):
         out_dir, settings = training
         progress = run_progress(out_dir, settings, demo_tokenizer())
         if progress:
-            message += (f" The training was saved in {out_dir} at iteration {progress} of "
-                        f"{settings['max_iters']}: python demo.py again resumes it.")
+            message += (
+                f" The training was saved in {out_dir} at iteration {progress} of "
+                f"{settings['max_iters']}: python demo.py again resumes it."
+            )
         else:
             message += " Nothing of that training was saved: python demo.py again starts it over."
     else:
@@ -127,8 +132,12 @@ def training_settings(config_file):
     settings = {k: v for k, v in config_values(config_file).items() if k != 'out_dir'}
     iterations = max_iters or settings['max_iters']
     # warmup < lr_decay_iters, for short runs too
-    settings.update(max_iters=iterations, lr_decay_iters=iterations,
-                    warmup_iters=min(settings['warmup_iters'], iterations // 10), seed=seed)
+    settings.update(
+        max_iters=iterations,
+        lr_decay_iters=iterations,
+        warmup_iters=min(settings['warmup_iters'], iterations // 10),
+        seed=seed,
+    )
     return settings
 
 
@@ -147,8 +156,11 @@ prepare_out_dir(out_root, key='out_root')  # or say why it cannot be written
 
 # 1. data
 if fresh or 'demo' not in prepared_datasets(data_root):
-    run('1. the demo corpus', ['data/demo/prepare.py', f'--data_root={data_root}']
-        + ([f'--n_sentences={demo_sentences}'] if demo_sentences else []))
+    run(
+        '1. the demo corpus',
+        ['data/demo/prepare.py', f'--data_root={data_root}']
+        + ([f'--n_sentences={demo_sentences}'] if demo_sentences else []),
+    )
 else:
     print(f"=== 1. the demo corpus: already prepared in {data_root}/demo (--fresh=True redoes it)")
 
@@ -160,34 +172,63 @@ for name, config_file in MODELS.items():
     if progress is not None and progress >= iterations:
         print(f"=== 2. {name}: a finished checkpoint is in {out_dirs[name]} (--fresh=True retrains)")
         continue
-    overrides = [f'--out_dir={out_dirs[name]}', f'--data_root={data_root}', f'--device={device}',
-                 *(f'--{key}={settings[key]}' for key in ('max_iters', 'lr_decay_iters', 'warmup_iters', 'seed')),
-                 # this demo's unfinished run goes on; any other run there is moved aside
-                 '--init_from=resume' if progress is not None else '--overwrite=True']
+    overrides = [
+        f'--out_dir={out_dirs[name]}',
+        f'--data_root={data_root}',
+        f'--device={device}',
+        *(f'--{key}={settings[key]}' for key in ('max_iters', 'lr_decay_iters', 'warmup_iters', 'seed')),
+        # this demo's unfinished run goes on; any other run there is moved aside
+        '--init_from=resume' if progress is not None else '--overwrite=True',
+    ]
     run(f'2. training {name}', ['train.py', config_file] + overrides, (out_dirs[name], settings))
     progress = run_progress(out_dirs[name], settings, demo_tokenizer())
     if progress is None or progress < iterations:  # stopped early, e.g. by a SIGTERM of its own
-        raise SystemExit(f"demo stopped: the training of {name} ended at iteration {progress or 0} of "
-                         f"{iterations}, and evaluating it beside a finished model would compare "
-                         f"unequal runs. python demo.py again "
-                         + ("resumes it." if progress else "trains it again."))
+        raise SystemExit(
+            f"demo stopped: the training of {name} ended at iteration {progress or 0} of "
+            f"{iterations}, and evaluating it beside a finished model would compare "
+            f"unequal runs. python demo.py again " + ("resumes it." if progress else "trains it again.")
+        )
 
 # 3-5. evaluation
 both = ','.join(out_dirs[name] for name in MODELS)
-run('3. perplexity', ['perplexity_per_lang.py', f'--out_dirs={both}', f'--device={device}',
-                      f"--report_dir={report_dirs['perplexity']}"])
-run('4. cloze test', ['cloze_test.py', f'--out_dirs={both}', f'--device={device}',
-                      f'--max_items={cloze_items}', f"--report_dir={report_dirs['cloze']}"])
-run('5. senses', ['sense_visualisation.py', f"--out_dir={out_dirs['backpack']}",
-                  f"--baseline_out_dir={out_dirs['gpt2']}", f'--device={device}',
-                  f'--max_sentences={sense_sentences}', f"--report_dir={report_dirs['senses']}"])
+run(
+    '3. perplexity',
+    [
+        'perplexity_per_lang.py',
+        f'--out_dirs={both}',
+        f'--device={device}',
+        f"--report_dir={report_dirs['perplexity']}",
+    ],
+)
+run(
+    '4. cloze test',
+    [
+        'cloze_test.py',
+        f'--out_dirs={both}',
+        f'--device={device}',
+        f'--max_items={cloze_items}',
+        f"--report_dir={report_dirs['cloze']}",
+    ],
+)
+run(
+    '5. senses',
+    [
+        'sense_visualisation.py',
+        f"--out_dir={out_dirs['backpack']}",
+        f"--baseline_out_dir={out_dirs['gpt2']}",
+        f'--device={device}',
+        f'--max_sentences={sense_sentences}',
+        f"--report_dir={report_dirs['senses']}",
+    ],
+)
 
 
 # 6. the report
 def relative_links(markdown, folder):
     """Links and images of a report written in a subfolder, made relative to out_root."""
-    return re.sub(r'(!?\[[^\]]*\]\()(?!https?:|/|#)([^)]+)\)',
-                  lambda m: f"{m.group(1)}{folder}/{m.group(2)})", markdown)
+    return re.sub(
+        r'(!?\[[^\]]*\]\()(?!https?:|/|#)([^)]+)\)', lambda m: f"{m.group(1)}{folder}/{m.group(2)})", markdown
+    )
 
 
 def section_from(folder, file_name, demote=1):
@@ -207,16 +248,23 @@ def model_rows():
         args, cfg = ckpt['model_args'], ckpt['config']
         with open(os.path.join(out_dirs[name], 'metrics.csv')) as f:
             last = list(csv.DictReader(f))[-1]
-        rows.append({
-            'model': ckpt['model_name'],
-            'parameters': model_from_checkpoint(ckpt).get_num_params(),
-            'shape': f"{args['n_layer']} layers, {args['n_head']} heads, {args['n_embd']} wide"
-                     + (f", {args['n_sense_vector']} senses" if 'n_sense_vector' in args else ''),
-            'iterations': ckpt['iter_num'],
-            'tokens seen': ckpt['iter_num'] * cfg['batch_size'] * cfg['block_size']
-                           * cfg['gradient_accumulation_steps'],
-            **{f'val loss {lang}': float(last.get(f'val_loss_{lang}') or 'nan') for lang in meta['languages']},
-        })
+        rows.append(
+            {
+                'model': ckpt['model_name'],
+                'parameters': model_from_checkpoint(ckpt).get_num_params(),
+                'shape': f"{args['n_layer']} layers, {args['n_head']} heads, {args['n_embd']} wide"
+                + (f", {args['n_sense_vector']} senses" if 'n_sense_vector' in args else ''),
+                'iterations': ckpt['iter_num'],
+                'tokens seen': ckpt['iter_num']
+                * cfg['batch_size']
+                * cfg['block_size']
+                * cfg['gradient_accumulation_steps'],
+                **{
+                    f'val loss {lang}': float(last.get(f'val_loss_{lang}') or 'nan')
+                    for lang in meta['languages']
+                },
+            }
+        )
     return rows
 
 
@@ -225,8 +273,15 @@ def data_rows(meta):
     for lang in meta['languages']:
         for split in SPLITS:
             s = meta['splits'][lang][split]
-            rows.append({'language': lang, 'split': split, 'lines': s['lines'], 'words': s.get('words'),
-                         'tokens': s['tokens']})
+            rows.append(
+                {
+                    'language': lang,
+                    'split': split,
+                    'lines': s['lines'],
+                    'words': s.get('words'),
+                    'tokens': s['tokens'],
+                }
+            )
     return rows
 
 
@@ -234,9 +289,11 @@ def summary_rows():
     """The headline numbers: per language, bits per byte, word perplexity and cloze top-1."""
     perplexity = read_json(os.path.join(report_dirs['perplexity'], 'perplexity.json'), {})
     cloze = read_json(os.path.join(report_dirs['cloze'], 'cloze.json'), {})
-    measures = [('bits per byte', perplexity, 'bits_per_byte', '{:.3f}'),
-                ('word perplexity', perplexity, 'word_perplexity', '{:.1f}'),
-                ('cloze top-1', cloze, 'top1_accuracy', '{:.1%}')]
+    measures = [
+        ('bits per byte', perplexity, 'bits_per_byte', '{:.3f}'),
+        ('word perplexity', perplexity, 'word_perplexity', '{:.1f}'),
+        ('cloze top-1', cloze, 'top1_accuracy', '{:.1%}'),
+    ]
     rows = []
     for label, results, key, fmt in measures:
         for lang in meta['languages']:
@@ -254,16 +311,19 @@ def sense_highlights():
     """Three numbers from the sense analysis, in words: each analysis's headline."""
     report = read_json(os.path.join(report_dirs['senses'], 'senses.json'), {})
     senses, n_permutations = report.get('analyses', {}), report.get('config', {}).get('n_permutations')
-    lines = [alignment.headline(senses['alignment'], n_permutations) if senses.get('alignment') else None,
-             probe.headline(senses['probe']) if senses.get('probe') else None,
-             intervention.headline(senses['intervention']) if senses.get('intervention') else None]
+    lines = [
+        alignment.headline(senses['alignment'], n_permutations) if senses.get('alignment') else None,
+        probe.headline(senses['probe']) if senses.get('probe') else None,
+        intervention.headline(senses['intervention']) if senses.get('intervention') else None,
+    ]
     lines = [line for line in lines if line]
     return '\n'.join(lines) + '\n' if lines else '_No sense analysis results._\n'
 
 
 meta = read_meta(data_root, 'demo')
 val_loss_columns = [f'val loss {lang}' for lang in meta['languages']]
-report = f"""# Demo report: GPT-2 and a Backpack on English and French
+report = (
+    f"""# Demo report: GPT-2 and a Backpack on English and French
 
 A small GPT-2 and a Backpack language model with the same Transformer, trained on the same
 number of tokens of the offline demo corpus (a generated miniature parliament whose English and
@@ -274,7 +334,11 @@ merits (for those, train the configurations in config/ on Europarl and MultiUN).
 
 ## Summary
 
-{markdown_table(summary_rows(), ['measure'] + list(MODELS), headers={'gpt2': 'GPT-2', 'backpack': 'Backpack'})}
+{
+        markdown_table(
+            summary_rows(), ['measure'] + list(MODELS), headers={'gpt2': 'GPT-2', 'backpack': 'Backpack'}
+        )
+    }
 Lower is better for bits per byte and word perplexity, higher for cloze; 95% confidence intervals
 in brackets (bootstrap over lines; Wilson for cloze).
 
@@ -284,18 +348,31 @@ in brackets (bootstrap over lines; Wilson for cloze).
 Tokenizer `{meta['tokenizer']['name']}` ({meta['vocab_size']:,} tokens, shared by both languages).
 The validation and test sides are translations of each other, line by line.
 
-{markdown_table(data_rows(meta), ['language', 'split', 'lines', 'words', 'tokens'], {'lines': ',', 'words': ',', 'tokens': ','})}
+{
+        markdown_table(
+            data_rows(meta),
+            ['language', 'split', 'lines', 'words', 'tokens'],
+            {'lines': ',', 'words': ',', 'tokens': ','},
+        )
+    }
 ## Models
 
-{markdown_table(model_rows(), ['model', 'parameters', 'shape', 'iterations', 'tokens seen'] + val_loss_columns,
-                {'parameters': ',', 'tokens seen': ',', **{c: '.3f' for c in val_loss_columns}},
-                {c: f'{c} (nats/token)' for c in val_loss_columns})}
+{
+        markdown_table(
+            model_rows(),
+            ['model', 'parameters', 'shape', 'iterations', 'tokens seen'] + val_loss_columns,
+            {'parameters': ',', 'tokens seen': ',', **{c: '.3f' for c in val_loss_columns}},
+            {c: f'{c} (nats/token)' for c in val_loss_columns},
+        )
+    }
 Parameters: position embeddings excluded, the token embedding (tied to the output layer) counted
 once. Training curves (train loss, and validation loss per language):
 
 | GPT-2 | Backpack |
 |---|---|
-| ![GPT-2 training]({os.path.relpath(os.path.join(out_dirs['gpt2'], 'loss.png'), out_root)}) | ![Backpack training]({os.path.relpath(os.path.join(out_dirs['backpack'], 'loss.png'), out_root)}) |
+| ![GPT-2 training]({
+        os.path.relpath(os.path.join(out_dirs['gpt2'], 'loss.png'), out_root)
+    }) | ![Backpack training]({os.path.relpath(os.path.join(out_dirs['backpack'], 'loss.png'), out_root)}) |
 
 ## Perplexity on the held-out test text
 
@@ -313,8 +390,10 @@ they are the numbers that compare English with French, whose text takes more tok
 {section_from('senses', 'senses.md')}
 ---
 Steps and their wall time on this machine ({device}, {torch.get_num_threads()} threads):
-""" + '\n'.join(f"- {title}: {seconds:.0f} s" for title, seconds in timings) + \
-    f"\n- total: {time.time() - started:.0f} s\n"
+"""
+    + '\n'.join(f"- {title}: {seconds:.0f} s" for title, seconds in timings)
+    + f"\n- total: {time.time() - started:.0f} s\n"
+)
 report_path = os.path.join(out_root, REPORT_NAME)
 write_text(report_path, report)
 print(f"\ndone in {time.time() - started:.0f} s: the report is {os.path.abspath(report_path)}")

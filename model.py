@@ -49,7 +49,6 @@ ACTIVATIONS = {'gelu': 'none', 'gelu_tanh': 'tanh'}
 
 
 class CausalSelfAttention(nn.Module):
-
     def __init__(self, config, layer_idx=0):
         super().__init__()
         if config.n_embd % config.n_head != 0:
@@ -79,8 +78,14 @@ class CausalSelfAttention(nn.Module):
             k, v = cache.extend_layer(self.layer_idx, k, v)
             is_causal, mask = attention_mask(q.size(2), k.size(2), q.device)
         y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=is_causal,
-            dropout_p=self.attn_dropout if self.training else 0.0, scale=self.scale)
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            is_causal=is_causal,
+            dropout_p=self.attn_dropout if self.training else 0.0,
+            scale=self.scale,
+        )
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -133,8 +138,9 @@ class KVCache:
         buffer, which is allocated for `capacity` positions when it is None."""
         end = self.length + new.size(dim)
         if end > self.capacity:
-            raise ValueError(f"the cache holds {self.capacity} positions: cannot add "
-                             f"{new.size(dim)} after {self.length}")
+            raise ValueError(
+                f"the cache holds {self.capacity} positions: cannot add {new.size(dim)} after {self.length}"
+            )
         if buffer is None:
             shape = list(new.shape)
             shape[dim] = self.capacity
@@ -162,15 +168,16 @@ class KVCache:
 
     def reorder(self, index):
         """Keep the rows index (a beam's parents), in that order, of every buffer."""
+
         def rows(buffer):
             return None if buffer is None else buffer.index_select(0, index)
+
         self.keys = [rows(b) for b in self.keys]
         self.values = [rows(b) for b in self.values]
         self.sense_keys, self.senses = rows(self.sense_keys), rows(self.senses)
 
 
 class MLP(nn.Module):
-
     def __init__(self, n_in, n_hidden, n_out, config):
         super().__init__()
         bias = config.bias
@@ -186,7 +193,6 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-
     def __init__(self, config, layer_idx=0):
         super().__init__()
         self.ln_1 = layer_norm(config.n_embd, config)
@@ -240,8 +246,10 @@ class Transformer(nn.Module):
         T = idx.size(1)
         start = cache.length if cache is not None else 0
         if start + T > self.config.block_size:
-            raise ValueError(f"cannot forward a sequence of length {start + T}: the block size "
-                             f"is only {self.config.block_size}")
+            raise ValueError(
+                f"cannot forward a sequence of length {start + T}: the block size "
+                f"is only {self.config.block_size}"
+            )
         pos = torch.arange(start, start + T, dtype=torch.long, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
         for i, block in enumerate(self.h):
@@ -286,8 +294,7 @@ class LanguageModel(nn.Module):
             logits = self._mask_padding(self.lm_head(x[:, [-1], :]))  # inference: last position only
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1),
-                                   ignore_index=-1)
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return logits, loss
 
     def get_num_params(self, non_embedding=True):
@@ -312,8 +319,7 @@ class LanguageModel(nn.Module):
         extra_args = dict(fused=True) if fused_available and device_type == 'cuda' else dict()
         return torch.optim.AdamW(optim_groups, lr=learning_rate, betas=betas, **extra_args)
 
-    def estimate_mfu(self, fwdbwd_per_iter, dt, peak_flops=None, tokens_per_iter=None,
-                     distinct_fraction=1.0):
+    def estimate_mfu(self, fwdbwd_per_iter, dt, peak_flops=None, tokens_per_iter=None, distinct_fraction=1.0):
         """Model FLOPs utilisation: achieved FLOP/s over peak_flops (FLOP/s of the device at the
         dtype used; None -> None). fwdbwd_per_iter sequences of block_size tokens per iteration."""
         if not peak_flops or dt <= 0:
@@ -332,8 +338,17 @@ class LanguageModel(nn.Module):
         return 2 * matmul_params + L * 2 * 2 * T * d
 
     @torch.no_grad()
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, use_cache=True,
-                 generator=None, allowed=None, **forward_kwargs):
+    def generate(
+        self,
+        idx,
+        max_new_tokens,
+        temperature=1.0,
+        top_k=None,
+        use_cache=True,
+        generator=None,
+        allowed=None,
+        **forward_kwargs,
+    ):
         """Continue each sequence of idx (B, T) by max_new_tokens tokens. temperature 0 is
         greedy decoding; allowed, a bool (padded vocabulary,), the only ids that may be drawn.
         With use_cache, keys, values (and for the Backpack, sense keys and sense vectors) of
@@ -343,7 +358,7 @@ class LanguageModel(nn.Module):
         fed = 0  # how many tokens of idx the cache holds
         for _ in range(max_new_tokens):
             if idx.size(1) > self.config.block_size:
-                idx_cond, cache, fed = idx[:, -self.config.block_size:], None, 0
+                idx_cond, cache, fed = idx[:, -self.config.block_size :], None, 0
             else:
                 idx_cond = idx
             if use_cache:
@@ -379,7 +394,6 @@ class LanguageModel(nn.Module):
 
 
 class GPT(LanguageModel):
-
     def __init__(self, config):
         super().__init__()
         assert config.vocab_size is not None
@@ -432,6 +446,7 @@ class SenseNetwork(nn.Module):
     LayerNorm(E[v]) + E[v], one pre-LayerNorm residual block with an MLP (d -> 4d -> d) and no
     attention, then LayerNorm -> MLP d -> s*d -> K*d (s = sense_intermediate_scale), read K-major
     (sense k is columns k*d .. (k+1)*d - 1)."""
+
     embedding_residual = True
 
     @staticmethod
@@ -462,6 +477,7 @@ class SenseNetworkWithoutEmbeddingResidual(SenseNetwork):
     """This project's sense network before it was made canonical: the residual stream starts at
     LayerNorm(E[v]) alone, without + E[v]. Kept so that the checkpoints trained with it load as
     what they are. Its block's MLP is sense_intermediate_scale * d wide, like the final one."""
+
     embedding_residual = False
 
     @staticmethod
@@ -557,8 +573,9 @@ class CausalSenseSum(torch.autograd.Function):
                 grad_k = grad_scores.transpose(-1, -2) @ q[:, :, s:e]
             else:
                 grad_v[:, :e].view(B, e * K, d).baddbmm_(alpha_t, grad_o_block)
-                grad_k[:, :, :e].flatten(0, 1).baddbmm_(grad_scores.transpose(-1, -2).flatten(0, 1),
-                                                         q[:, :, s:e].flatten(0, 1))
+                grad_k[:, :, :e].flatten(0, 1).baddbmm_(
+                    grad_scores.transpose(-1, -2).flatten(0, 1), q[:, :, s:e].flatten(0, 1)
+                )
         return grad_q, grad_k, grad_v, None
 
 
@@ -585,10 +602,13 @@ class BackpackLM(LanguageModel):
                 f"n_embd ({config.n_embd}) must be divisible by n_sense_vector "
                 f"({config.n_sense_vector}): each sense's query and key are n_embd / "
                 f"n_sense_vector wide. Choose, e.g., n_sense_vector in "
-                f"{[k for k in (1, 2, 4, 8, 12, 16, 24, 32) if config.n_embd % k == 0]}.")
+                f"{[k for k in (1, 2, 4, 8, 12, 16, 24, 32) if config.n_embd % k == 0]}."
+            )
         if config.sense_network not in SENSE_NETWORKS:
-            raise ValueError(f"sense_network={config.sense_network!r}: choose one of "
-                             f"{', '.join(repr(n) for n in SENSE_NETWORKS)}")
+            raise ValueError(
+                f"sense_network={config.sense_network!r}: choose one of "
+                f"{', '.join(repr(n) for n in SENSE_NETWORKS)}"
+            )
         self.config = config
         # the contextualization network
         self.transformer = Transformer(config, n_layer=config.n_contextualization_layer)
@@ -680,8 +700,7 @@ class BackpackLM(LanguageModel):
 
     # --- forward passes ------------------------------------------------------------------
 
-    def forward(self, idx, targets=None, all_logits=False, sense_scale=None,
-                token_sense_scale=None):
+    def forward(self, idx, targets=None, all_logits=False, sense_scale=None, token_sense_scale=None):
         """sense_scale (B, T, K) and token_sense_scale (V, K): optional interventions, factors
         on the senses of chosen positions or token ids (see _apply_sense_scale)."""
         h = self.transformer(idx)
@@ -732,10 +751,10 @@ class BackpackLM(LanguageModel):
         d, K = cfg.n_embd, cfg.n_sense_vector
         weight_heads = 2 * (2 * d * d) + 2 * T * d + 2 * K * T * d
         # its matrices, whichever design (their widths differ between designs)
-        sense_network = 2 * sum(m.weight.numel() for m in self.sense_network.modules()
-                                if isinstance(m, nn.Linear))
-        return (self._transformer_flops_per_token(T) + weight_heads
-                + distinct_fraction * sense_network)
+        sense_network = 2 * sum(
+            m.weight.numel() for m in self.sense_network.modules() if isinstance(m, nn.Linear)
+        )
+        return self._transformer_flops_per_token(T) + weight_heads + distinct_fraction * sense_network
 
 
 MODEL_CLASSES = {'gpt2': (GPT, GPTConfig), 'backpack-lm': (BackpackLM, BackpackConfig)}
@@ -749,14 +768,16 @@ LEGACY_MODEL_ARGS = {'gpt2': {}, 'backpack-lm': {'sense_network': 'no_embedding_
 def build_model(model_name, **model_args):
     """model_name 'gpt2' | 'backpack-lm' (the original project's names) -> a new model."""
     if model_name not in MODEL_CLASSES:
-        raise ValueError(f"unknown model_name {model_name!r}: choose one of "
-                         f"{', '.join(repr(n) for n in MODEL_CLASSES)}")
+        raise ValueError(
+            f"unknown model_name {model_name!r}: choose one of {', '.join(repr(n) for n in MODEL_CLASSES)}"
+        )
     model_class, config_class = MODEL_CLASSES[model_name]
     known = [f.name for f in dataclasses.fields(config_class)]
     unknown = [k for k in model_args if k not in known]
     if unknown:
-        raise ValueError(f"unknown model argument(s) {', '.join(unknown)} for {model_name}: "
-                         f"known are {', '.join(known)}")
+        raise ValueError(
+            f"unknown model argument(s) {', '.join(unknown)} for {model_name}: known are {', '.join(known)}"
+        )
     return model_class(config_class(**model_args))
 
 

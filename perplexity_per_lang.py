@@ -70,9 +70,14 @@ report_dir = ''  # '' -> the (first) checkpoint's out_dir
 bootstrap_resamples = 1000
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
-ranges = dict(split=one_of('test', 'val'), stride=at_least(0), batch_size=at_least(1),
-              max_lines=at_least(0), bootstrap_resamples=at_least(1),
-              list_of_datasets=distinct())
+ranges = dict(
+    split=one_of('test', 'val'),
+    stride=at_least(0),
+    batch_size=at_least(1),
+    max_lines=at_least(0),
+    bootstrap_resamples=at_least(1),
+    list_of_datasets=distinct(),
+)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
@@ -85,7 +90,9 @@ one_text_per_dataset(checkpoints, data_root, list_of_datasets, split)
 autocast = autocast_context(device, dtype)
 # several checkpoints are scored on the same lines: those that every one of their tokenizers
 # turns into tokens its model has rows for
-readers = [checkpoint_reader(d, data_root, list_of_datasets) for d in checkpoints] if len(checkpoints) > 1 else None
+readers = (
+    [checkpoint_reader(d, data_root, list_of_datasets) for d in checkpoints] if len(checkpoints) > 1 else None
+)
 
 # -----------------------------------------------------------------------------
 # every checkpoint, dataset and language: the held-out text, scored once with sliding windows
@@ -96,13 +103,16 @@ for ckpt_dir in checkpoints:
     block_size = model.config.block_size
     window_stride = stride or max(1, block_size // 2)
     if not 1 <= window_stride <= block_size:
-        raise SystemExit(f"--stride={stride}: choose 1..{block_size} (the block size), or 0 for "
-                         f"block_size // 2")
+        raise SystemExit(
+            f"--stride={stride}: choose 1..{block_size} (the block size), or 0 for block_size // 2"
+        )
     root, datasets = checkpoint_datasets(checkpoint, data_root, list_of_datasets)
     tok = checkpoint_tokenizer(checkpoint, root, model)
-    print(f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}, "
-          f"block size {block_size}, stride {window_stride}; {split} split of "
-          f"{', '.join(datasets)} under {root}; {device}, {dtype}")
+    print(
+        f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}, "
+        f"block size {block_size}, stride {window_stride}; {split} split of "
+        f"{', '.join(datasets)} under {root}; {device}, {dtype}"
+    )
     for dataset in datasets:
         results.add_dataset(ckpt_dir, dataset)
         languages = dataset_languages(root, dataset)
@@ -119,8 +129,10 @@ for ckpt_dir in checkpoints:
                 continue
             lines, unreadable = lines_read_by_all(readers or [(tok, model.config.vocab_size)], lines)
             if unreadable:
-                print(f"  {dataset}/{lang}: {unreadable:,} lines skipped: they hold tokens "
-                      f"{'one of the models' if readers else 'the model'} has no row for")
+                print(
+                    f"  {dataset}/{lang}: {unreadable:,} lines skipped: they hold tokens "
+                    f"{'one of the models' if readers else 'the model'} has no row for"
+                )
                 skipped['lines holding tokens a model has no row for'] += unreadable
                 if not lines:
                     continue
@@ -129,21 +141,31 @@ for ckpt_dir in checkpoints:
             mismatch = same_ids and bin_mismatch(ids, root, dataset, lang, split, whole=not max_lines)
             if mismatch:
                 print(f"  warning: {mismatch}; the numbers are those of the .txt")
-            progress = lambda batches: tqdm(batches, desc=f"{dataset}/{lang}", unit='batch', disable=None,
-                                            leave=False)
-            nll = token_nll(model, ids, tok.eot_token, block_size, window_stride, batch_size,
-                            device, autocast, progress)
+            progress = lambda batches: tqdm(
+                batches, desc=f"{dataset}/{lang}", unit='batch', disable=None, leave=False
+            )
+            nll = token_nll(
+                model, ids, tok.eot_token, block_size, window_stride, batch_size, device, autocast, progress
+            )
             words, n_bytes = text_counts(lines)
-            metrics = perplexity_metrics(line_sums(nll, line_lengths), line_lengths, words,
-                                         n_bytes, n_resamples=bootstrap_resamples)
-            metrics.update(out_dir=ckpt_dir, model_name=checkpoint['model_name'],
-                           iter_num=checkpoint.get('iter_num'), split=split,
-                           block_size=block_size, stride=window_stride)
+            metrics = perplexity_metrics(
+                line_sums(nll, line_lengths), line_lengths, words, n_bytes, n_resamples=bootstrap_resamples
+            )
+            metrics.update(
+                out_dir=ckpt_dir,
+                model_name=checkpoint['model_name'],
+                iter_num=checkpoint.get('iter_num'),
+                split=split,
+                block_size=block_size,
+                stride=window_stride,
+            )
             results.add(ckpt_dir, dataset, lang, metrics)
-            print(f"  {dataset}/{lang}: {metrics['lines']:,} lines, {metrics['tokens']:,} tokens: "
-                  f"token ppl {metrics['token_perplexity']:.3f}, word ppl "
-                  f"{metrics['word_perplexity']:.3f}, bits/byte {metrics['bits_per_byte']:.4f} "
-                  f"({time.time() - t0:.1f}s)")
+            print(
+                f"  {dataset}/{lang}: {metrics['lines']:,} lines, {metrics['tokens']:,} tokens: "
+                f"token ppl {metrics['token_perplexity']:.3f}, word ppl "
+                f"{metrics['word_perplexity']:.3f}, bits/byte {metrics['bits_per_byte']:.4f} "
+                f"({time.time() - t0:.1f}s)"
+            )
     del model
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -153,19 +175,57 @@ for ckpt_dir in checkpoints:
 if not results.rows:
     raise SystemExit(f"nothing was scored; skipped, and why: {skip_summary(skipped) or 'no language'}")
 results.write(
-    report_dir, 'perplexity',
-    header=(f"Perplexity on the {split} split ({', '.join(checkpoints)}): every token scored once with "
-            f"sliding windows; word ppl = exp(NLL / words), bits/byte = NLL / ln 2 / UTF-8 bytes; "
-            f"95% bootstrap CIs over lines.\n\n"),
-    table_columns=['model_name', 'dataset', 'language', 'lines', 'words', 'bytes', 'tokens',
-                   ('token ppl [95% CI]', lambda row: with_ci95(row, 'token_perplexity', '.3f')),
-                   ('word ppl [95% CI]', lambda row: with_ci95(row, 'word_perplexity', '.3f')),
-                   ('bits/byte [95% CI]', lambda row: with_ci95(row, 'bits_per_byte', '.4f'))],
+    report_dir,
+    'perplexity',
+    header=(
+        f"Perplexity on the {split} split ({', '.join(checkpoints)}): every token scored once with "
+        f"sliding windows; word ppl = exp(NLL / words), bits/byte = NLL / ln 2 / UTF-8 bytes; "
+        f"95% bootstrap CIs over lines.\n\n"
+    ),
+    table_columns=[
+        'model_name',
+        'dataset',
+        'language',
+        'lines',
+        'words',
+        'bytes',
+        'tokens',
+        ('token ppl [95% CI]', lambda row: with_ci95(row, 'token_perplexity', '.3f')),
+        ('word ppl [95% CI]', lambda row: with_ci95(row, 'word_perplexity', '.3f')),
+        ('bits/byte [95% CI]', lambda row: with_ci95(row, 'bits_per_byte', '.4f')),
+    ],
     table_formats={c: ',' for c in ('lines', 'words', 'bytes', 'tokens')},
-    csv_columns=['model', 'checkpoint_sha256', 'model_name', 'iter_num', 'dataset', 'language', 'language_name', 'split', 'block_size',
-                 'stride', 'lines', 'words', 'bytes', 'tokens', 'nll_total', 'nll_per_token',
-                 'token_perplexity', 'token_perplexity_ci95_low', 'token_perplexity_ci95_high',
-                 'word_perplexity', 'word_perplexity_ci95_low', 'word_perplexity_ci95_high',
-                 'bits_per_byte', 'bits_per_byte_ci95_low', 'bits_per_byte_ci95_high'],
-    chart=BarChart({'bits_per_byte': 'bits per byte'}, ylabel='bits per byte (lower is better)',
-                   title=f"Bits per byte on the {split} split (95% CI)", value_format='.3f'))
+    csv_columns=[
+        'model',
+        'checkpoint_sha256',
+        'model_name',
+        'iter_num',
+        'dataset',
+        'language',
+        'language_name',
+        'split',
+        'block_size',
+        'stride',
+        'lines',
+        'words',
+        'bytes',
+        'tokens',
+        'nll_total',
+        'nll_per_token',
+        'token_perplexity',
+        'token_perplexity_ci95_low',
+        'token_perplexity_ci95_high',
+        'word_perplexity',
+        'word_perplexity_ci95_low',
+        'word_perplexity_ci95_high',
+        'bits_per_byte',
+        'bits_per_byte_ci95_low',
+        'bits_per_byte_ci95_high',
+    ],
+    chart=BarChart(
+        {'bits_per_byte': 'bits per byte'},
+        ylabel='bits per byte (lower is better)',
+        title=f"Bits per byte on the {split} split (95% CI)",
+        value_format='.3f',
+    ),
+)

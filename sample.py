@@ -40,8 +40,13 @@ data_root = ''  # '' -> the checkpoint's (where its tokenizer files are)
 device = default_device()
 dtype = 'auto'  # 'auto' (float32 on CPU, bfloat16 or float16 on GPU), 'float32', 'bfloat16', 'float16'
 sense_scale = ''  # Backpack only: 'WORD:SENSES[=FACTOR];...', e.g. 'bank:3,7' (factor 0 removes them)
-ranges = dict(num_samples=at_least(1), max_new_tokens=at_least(1), temperature=at_least(0),
-              top_k=at_least(0).or_none(), seed=at_least(0))
+ranges = dict(
+    num_samples=at_least(1),
+    max_new_tokens=at_least(1),
+    temperature=at_least(0),
+    top_k=at_least(0).or_none(),
+    seed=at_least(0),
+)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
@@ -51,15 +56,16 @@ model, checkpoint = load_model(out_dir, device, model_name or None)
 tok = checkpoint_tokenizer(checkpoint, checkpoint_data_root(checkpoint, data_root), model)
 
 if start.startswith('FILE:'):
-    prompt_file = start[len('FILE:'):]
+    prompt_file = start[len('FILE:') :]
     start = read_text(prompt_file, '--start=FILE:')
     if not start.strip():
-        print(f"note: the prompt file {prompt_file} holds no text: the samples start from a "
-              f"new line")
+        print(f"note: the prompt file {prompt_file} holds no text: the samples start from a new line")
 prompt = model_prompt_ids(model, tok, start, '--start')
 if len(prompt) > model.config.block_size:
-    print(f"note: the prompt has {len(prompt)} tokens; the model sees the last "
-          f"{model.config.block_size} (its block size)")
+    print(
+        f"note: the prompt has {len(prompt)} tokens; the model sees the last "
+        f"{model.config.block_size} (its block size)"
+    )
 
 # keyword arguments for the model's forward pass while generating: interventions go here
 forward_kwargs = {}
@@ -69,11 +75,23 @@ if sense_scale:
         print(f"scaling senses {s['senses']} of {s['word']} (tokens {s['tokens']}) by {s['factor']}")
 
 if temperature == 0 and num_samples > 1:
-    print(f"note: --temperature=0 always takes the most likely token, so the {num_samples} "
-          f"samples would be the same: printing one (a temperature above 0 draws different ones)")
+    print(
+        f"note: --temperature=0 always takes the most likely token, so the {num_samples} "
+        f"samples would be the same: printing one (a temperature above 0 draws different ones)"
+    )
     num_samples = 1
 
-for text in sample_texts(model, tok, start, num_samples, max_new_tokens, temperature, top_k, seed,
-                         autocast_context(device, dtype), **forward_kwargs):
+for text in sample_texts(
+    model,
+    tok,
+    start,
+    num_samples,
+    max_new_tokens,
+    temperature,
+    top_k,
+    seed,
+    autocast_context(device, dtype),
+    **forward_kwargs,
+):
     print(text)
     print('---------------')

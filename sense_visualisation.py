@@ -103,56 +103,153 @@ seed = 0
 batch_size = 32
 device = default_device()
 dtype = 'float32'  # 'float32', 'bfloat16', 'float16' or 'auto'
-ranges = dict(analyses=non_empty(), split=one_of('val', 'test'), max_sentences=at_least(1),
-              multi_token=one_of('first', 'average'), top_k=at_least(1), report_words=at_least(0),
-              figure_words=at_least(0), max_pairs=at_least(3), intervention_senses=at_least(1),
-              intervention_prompts=at_least(1), max_new_tokens=at_least(1), n_permutations=at_least(1),
-              n_bootstrap=at_least(1), seed=at_least(0), batch_size=at_least(1))
+ranges = dict(
+    analyses=non_empty(),
+    split=one_of('val', 'test'),
+    max_sentences=at_least(1),
+    multi_token=one_of('first', 'average'),
+    top_k=at_least(1),
+    report_words=at_least(0),
+    figure_words=at_least(0),
+    max_pairs=at_least(3),
+    intervention_senses=at_least(1),
+    intervention_prompts=at_least(1),
+    max_new_tokens=at_least(1),
+    n_permutations=at_least(1),
+    n_bootstrap=at_least(1),
+    seed=at_least(0),
+    batch_size=at_least(1),
+)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 # the analyses, in the order they run and senses.md shows them: name (as --analyses says it) ->
 # (its module, its call); the calls run once the checkpoint and its data are loaded, below
 ANALYSES = {
-    'projection': (projection, lambda: projection.run(
-        model, tok, word_list or projection.words_of_each_language(
-            default_words(lexicon, languages), tok, root, dataset, languages),
-        root, dataset, languages, multi_token, top_k, whole_words, report_words, figure_words,
-        f"{out_dir} ({label})", report_dir)),
-    'alignment': (alignment, lambda: alignment.run(
-        model, tok, languages, translation_pairs, gold, simlex, multi_token, skip_split_words,
-        max_pairs, n_permutations, n_bootstrap, seed, report_dir)),
-    'usage': (usage, lambda: usage.run(
-        model, tok, root, dataset, languages, split, max_sentences, batch_size, ctx,
-        n_permutations, n_bootstrap, seed, report_dir)),
-    'probe': (probe, lambda: probe.run(
-        models, gold, dataset, split, max_sentences, multi_token, batch_size, ctx, report_dir)),
-    'similarity': (similarity, lambda: similarity.run(
-        models, languages, simlex, similarity_csv, multi_token, skip_split_words, report_dir)),
-    'intervention': (intervention, lambda: intervention.run(
-        model, tok, gold, dataset, split, intervention_words, intervention_senses,
-        intervention_prompts, max_new_tokens, batch_size, n_bootstrap, seed, ctx, report_dir)),
+    'projection': (
+        projection,
+        lambda: projection.run(
+            model,
+            tok,
+            word_list
+            or projection.words_of_each_language(
+                default_words(lexicon, languages), tok, root, dataset, languages
+            ),
+            root,
+            dataset,
+            languages,
+            multi_token,
+            top_k,
+            whole_words,
+            report_words,
+            figure_words,
+            f"{out_dir} ({label})",
+            report_dir,
+        ),
+    ),
+    'alignment': (
+        alignment,
+        lambda: alignment.run(
+            model,
+            tok,
+            languages,
+            translation_pairs,
+            gold,
+            simlex,
+            multi_token,
+            skip_split_words,
+            max_pairs,
+            n_permutations,
+            n_bootstrap,
+            seed,
+            report_dir,
+        ),
+    ),
+    'usage': (
+        usage,
+        lambda: usage.run(
+            model,
+            tok,
+            root,
+            dataset,
+            languages,
+            split,
+            max_sentences,
+            batch_size,
+            ctx,
+            n_permutations,
+            n_bootstrap,
+            seed,
+            report_dir,
+        ),
+    ),
+    'probe': (
+        probe,
+        lambda: probe.run(
+            models, gold, dataset, split, max_sentences, multi_token, batch_size, ctx, report_dir
+        ),
+    ),
+    'similarity': (
+        similarity,
+        lambda: similarity.run(
+            models, languages, simlex, similarity_csv, multi_token, skip_split_words, report_dir
+        ),
+    ),
+    'intervention': (
+        intervention,
+        lambda: intervention.run(
+            model,
+            tok,
+            gold,
+            dataset,
+            split,
+            intervention_words,
+            intervention_senses,
+            intervention_prompts,
+            max_new_tokens,
+            batch_size,
+            n_bootstrap,
+            seed,
+            ctx,
+            report_dir,
+        ),
+    ),
 }
 requested = list(dict.fromkeys(a.strip().lower() for a in analyses.split(',') if a.strip()))
 selected = list(ANALYSES) if requested == ['all'] else requested
 unknown = [a for a in selected if a not in ANALYSES]
 if unknown or not selected:
-    hints = [f"{a!r}" + ''.join(f" (did you mean {close}?)"
-                                for close in difflib.get_close_matches(a, ANALYSES, 1)) for a in unknown]
-    raise UserError(f"--analyses={analyses}: " + (
-        "no analysis named" if not selected else
-        "'all' runs every analysis: give it alone, or list the analyses" if unknown == ['all'] else
-        f"{', '.join(hints)} {'is' if len(unknown) == 1 else 'are'} not an analysis")
-        + f"; choose 'all' or some of {','.join(ANALYSES)}")
+    hints = [
+        f"{a!r}" + ''.join(f" (did you mean {close}?)" for close in difflib.get_close_matches(a, ANALYSES, 1))
+        for a in unknown
+    ]
+    raise UserError(
+        f"--analyses={analyses}: "
+        + (
+            "no analysis named"
+            if not selected
+            else "'all' runs every analysis: give it alone, or list the analyses"
+            if unknown == ['all']
+            else f"{', '.join(hints)} {'is' if len(unknown) == 1 else 'are'} not an analysis"
+        )
+        + f"; choose 'all' or some of {','.join(ANALYSES)}"
+    )
 # options that only some analyses read: given while none of those runs, said (not silently unused)
-for key, readers in {'words': ('projection',), 'words_file': ('projection',),
-                     'translation_pairs': ('alignment',), 'simlex': ('alignment', 'similarity'),
-                     'similarity_csv': ('similarity',), 'intervention_words': ('intervention',)}.items():
+for key, readers in {
+    'words': ('projection',),
+    'words_file': ('projection',),
+    'translation_pairs': ('alignment',),
+    'simlex': ('alignment', 'similarity'),
+    'similarity_csv': ('similarity',),
+    'intervention_words': ('intervention',),
+}.items():
     if globals()[key] and not set(readers) & set(selected):
         print(f"note: --{key} is read by {' and '.join(readers)}, which this run does not run: not used")
 if simlex and similarity_csv and 'similarity' in selected:
-    print(f"note: the similarity reads Multi-SimLex (--simlex={simlex}); --similarity_csv={similarity_csv} "
-          f"is not used (leave out --simlex to use it)")
+    print(
+        f"note: the similarity reads Multi-SimLex (--simlex={simlex}); --similarity_csv={similarity_csv} "
+        f"is not used (leave out --simlex to use it)"
+    )
 _, dtype = resolve_device(device, dtype)
 ctx = autocast_context(device, dtype)
 torch.manual_seed(seed)
@@ -169,15 +266,24 @@ dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(root,
 languages = dataset_languages(root, dataset)  # the codes in the held-out data (meta.json), in its order
 gold = GoldSenses(root, dataset) if has_gold(root, dataset) else None  # the demo corpus's senses
 lexicon = gold.lexicon if gold else None
-about = (f"{label}, iteration {checkpoint.get('iter_num')}, {model.get_num_params() / 1e6:.2f}M "
-         f"parameters" + (f", {model.config.n_sense_vector} senses per token" if is_backpack(model) else ''))
+about = f"{label}, iteration {checkpoint.get('iter_num')}, {model.get_num_params() / 1e6:.2f}M parameters" + (
+    f", {model.config.n_sense_vector} senses per token" if is_backpack(model) else ''
+)
 print(f"{out_dir}: {about}; data {dataset} under {root}" + (", with gold senses" if lexicon else ''))
 # what the results describe: the weights (the sha256 of ckpt.pt, streamed: about a second per GB,
 # read from the page cache torch.load has just filled; once per run) and the data
 checkpoint_file = os.path.abspath(checkpoint_path(out_dir))
-identity = {'checkpoint': checkpoint_file, 'sha256': file_sha256(checkpoint_file), 'model_name': label,
-            'iter_num': checkpoint.get('iter_num'), 'baseline': None, 'baseline_sha256': None,
-            'data_root': root, 'dataset': dataset, 'languages': list(languages)}
+identity = {
+    'checkpoint': checkpoint_file,
+    'sha256': file_sha256(checkpoint_file),
+    'model_name': label,
+    'iter_num': checkpoint.get('iter_num'),
+    'baseline': None,
+    'baseline_sha256': None,
+    'data_root': root,
+    'dataset': dataset,
+    'languages': list(languages),
+}
 
 baseline = None  # (label, model, tokenizer) of a GPT-2 for the baselines
 if baseline_out_dir:
@@ -185,20 +291,26 @@ if baseline_out_dir:
     baseline_model, baseline_checkpoint = load_model(baseline_out_dir, device)
     identity.update(baseline=baseline_file, baseline_sha256=file_sha256(baseline_file))
     if identity['baseline_sha256'] == identity['sha256']:
-        raise UserError(f"--baseline_out_dir={baseline_out_dir} holds the same weights as "
-                        f"--out_dir={out_dir} ({baseline_file}): the baseline would be the model itself. "
-                        f"Give another model's out_dir (a GPT-2 trained alike), or leave it out")
+        raise UserError(
+            f"--baseline_out_dir={baseline_out_dir} holds the same weights as "
+            f"--out_dir={out_dir} ({baseline_file}): the baseline would be the model itself. "
+            f"Give another model's out_dir (a GPT-2 trained alike), or leave it out"
+        )
     if is_backpack(baseline_model):
-        print(f"note: the baseline {baseline_out_dir} is a {baseline_checkpoint['model_name']} model, "
-              f"not a GPT-2: the probe reads its senses as it reads the analysed model's")
+        print(
+            f"note: the baseline {baseline_out_dir} is a {baseline_checkpoint['model_name']} model, "
+            f"not a GPT-2: the probe reads its senses as it reads the analysed model's"
+        )
     baseline_tok = tok
     if baseline_checkpoint['data']['tokenizer'].get('sha256') != tok.sha256:
         baseline_root, _ = checkpoint_datasets(baseline_checkpoint, data_root)
         baseline_tok = checkpoint_tokenizer(baseline_checkpoint, baseline_root, baseline_model)
     baseline_label = f"{baseline_checkpoint['model_name']} (baseline)"
     baseline = (baseline_label, baseline_model, baseline_tok)
-    print(f"baseline {baseline_out_dir}: {baseline_checkpoint['model_name']}, iteration "
-          f"{baseline_checkpoint.get('iter_num')}")
+    print(
+        f"baseline {baseline_out_dir}: {baseline_checkpoint['model_name']}, iteration "
+        f"{baseline_checkpoint.get('iter_num')}"
+    )
 models = [(label, model, tok)] + ([baseline] if baseline else [])  # for the probe and similarity
 
 # the files and words the user gave, read (and checked) before any analysis runs: a mistake in
@@ -206,13 +318,17 @@ models = [(label, model, tok)] + ([baseline] if baseline else [])  # for the pro
 word_list = read_word_list(words, words_file) if 'projection' in selected else []
 for word, lang in word_list:
     if lang and lang not in languages:
-        print(f"note: --words_file lists {word!r} as {lang}, a language the held-out data "
-              f"({', '.join(languages)}) does not have: its table is headed {lang}")
+        print(
+            f"note: --words_file lists {word!r} as {lang}, a language the held-out data "
+            f"({', '.join(languages)}) does not have: its table is headed {lang}"
+        )
 if 'intervention' in selected and is_backpack(model) and intervention_senses >= model.config.n_sense_vector:
-    raise UserError(f"--intervention_senses={intervention_senses} but the model has "
-                    f"{model.config.n_sense_vector} senses per token: choose at most "
-                    f"{model.config.n_sense_vector - 1} (all of them would zero the whole word, "
-                    f"whichever meaning it has)")
+    raise UserError(
+        f"--intervention_senses={intervention_senses} but the model has "
+        f"{model.config.n_sense_vector} senses per token: choose at most "
+        f"{model.config.n_sense_vector - 1} (all of them would zero the whole word, "
+        f"whichever meaning it has)"
+    )
 if 'alignment' in selected and translation_pairs:
     read_translation_files(translation_pairs, languages)
 if simlex and {'alignment', 'similarity'} & set(selected):
@@ -226,18 +342,23 @@ if intervention_words and 'intervention' in selected and lexicon is not None:
 def check_needs(needs):
     """Skipped, saying why, when an analysis needs what this checkpoint or data lacks."""
     if 'senses' in needs and not is_backpack(model):
-        raise Skipped(f"needs sense vectors, but {out_dir} holds a {label} model (use a "
-                      f"backpack-lm checkpoint)")
+        raise Skipped(
+            f"needs sense vectors, but {out_dir} holds a {label} model (use a backpack-lm checkpoint)"
+        )
     if 'gold' in needs and gold is None:
-        raise Skipped(f"needs gold sense annotation ({gold_dir(root, dataset)}/lexicon.tsv, "
-                      f"written with the demo corpus by python data/demo/prepare.py); dataset "
-                      f"'{dataset}' has none")
+        raise Skipped(
+            f"needs gold sense annotation ({gold_dir(root, dataset)}/lexicon.tsv, "
+            f"written with the demo corpus by python data/demo/prepare.py); dataset "
+            f"'{dataset}' has none"
+        )
     if 'heldout' in needs and not has_heldout_text(root, dataset, split):
         other = 'test' if split == 'val' else 'val'
         has_other = f" (it has {other} text)" if has_heldout_text(root, dataset, other) else ''
-        raise Skipped(f"needs the held-out {split} text of {dataset} ({', '.join(languages)}), which "
-                      f"is not there under {root}: prepare it (python data/{dataset}/prepare.py), "
-                      f"or choose --split={other}{has_other}")
+        raise Skipped(
+            f"needs the held-out {split} text of {dataset} ({', '.join(languages)}), which "
+            f"is not there under {root}: prepare it (python data/{dataset}/prepare.py), "
+            f"or choose --split={other}{has_other}"
+        )
 
 
 # -----------------------------------------------------------------------------
@@ -253,9 +374,13 @@ except (ValueError, AttributeError) as e:  # not JSON, or not senses.json's
 replaced = None  # (its files, why): moved aside when this run has a result to write instead
 if changes:
     earlier = list(previous.get('analyses', {})) + list(previous.get('skipped', {}))
-    replaced = (set(REPORT_FILES).union(*map(result_files, previous.get('analyses', {}).values())),
-                f"the earlier results in {report_dir}" + (f" ({', '.join(earlier)})" if earlier else '')
-                + " are not kept: " + '; '.join(changes))
+    replaced = (
+        set(REPORT_FILES).union(*map(result_files, previous.get('analyses', {}).values())),
+        f"the earlier results in {report_dir}"
+        + (f" ({', '.join(earlier)})" if earlier else '')
+        + " are not kept: "
+        + '; '.join(changes),
+    )
     previous = {}
 results = dict(previous.get('analyses', {}))
 skipped = dict(previous.get('skipped', {}))
@@ -266,17 +391,38 @@ modules = {name: module for name, (module, _) in ANALYSES.items()}
 def write_report():
     """senses.json and senses.md of the results so far: after each analysis, so that a later
     one's failure (a fault, Ctrl-C) loses none of those done."""
-    write_json(summary_path, {'checkpoint': identity, 'config': config, 'analyses': results,
-                              'skipped': skipped, 'seconds': timings})
-    header = {'title': f"Sense analysis of {out_dir}",
-              'lines': [f"- checkpoint: {checkpoint_path(out_dir)} ({about}; sha256 "
-                        f"{identity['sha256'][:12]}...)",
-                        data_line(dataset, root, results, modules),
-                        f"- languages: {', '.join(map(language_name, languages))}",
-                        *([f"- baseline: {baseline_out_dir} ({baseline_checkpoint['model_name']}, "
-                           f"iteration {baseline_checkpoint.get('iter_num')})"] if baseline else [])]}
-    write_text(os.path.join(report_dir, 'senses.md'), markdown_report(
-        header, results, skipped, modules, section_options={'projection': {'n_words': report_words}}))
+    write_json(
+        summary_path,
+        {
+            'checkpoint': identity,
+            'config': config,
+            'analyses': results,
+            'skipped': skipped,
+            'seconds': timings,
+        },
+    )
+    header = {
+        'title': f"Sense analysis of {out_dir}",
+        'lines': [
+            f"- checkpoint: {checkpoint_path(out_dir)} ({about}; sha256 {identity['sha256'][:12]}...)",
+            data_line(dataset, root, results, modules),
+            f"- languages: {', '.join(map(language_name, languages))}",
+            *(
+                [
+                    f"- baseline: {baseline_out_dir} ({baseline_checkpoint['model_name']}, "
+                    f"iteration {baseline_checkpoint.get('iter_num')})"
+                ]
+                if baseline
+                else []
+            ),
+        ],
+    }
+    write_text(
+        os.path.join(report_dir, 'senses.md'),
+        markdown_report(
+            header, results, skipped, modules, section_options={'projection': {'n_words': report_words}}
+        ),
+    )
 
 
 stale = set()  # files of an earlier run of an analysis run now that this run does not write
@@ -301,17 +447,23 @@ for name in selected:
     if done:  # until then, the earlier report stays as it was (a run of skips only writes none)
         if replaced:
             aside = move_aside(report_dir, replaced[0])
-            print(replaced[1] + (f". Moved, with their senses.md and senses.json, to {aside}"
-                                 if aside else ''))
+            print(
+                replaced[1] + (f". Moved, with their senses.md and senses.json, to {aside}" if aside else '')
+            )
             replaced = None
         write_report()
 
 if not done:
-    raise UserError("nothing to report: every analysis chosen was skipped ("
-                    + '; '.join(f"{name}: {skipped[name]}" for name in selected)
-                    + f"). {report_dir} is left as it was")
+    raise UserError(
+        "nothing to report: every analysis chosen was skipped ("
+        + '; '.join(f"{name}: {skipped[name]}" for name in selected)
+        + f"). {report_dir} is left as it was"
+    )
 aside = move_aside(report_dir, stale - set().union(*map(result_files, results.values())))
 if aside:
     print(f"files of earlier runs that this run did not write again moved to {aside}")
-print(f"wrote {os.path.join(report_dir, 'senses.md')} and senses.json"
-      + (", senses.tex" if 'projection' in results else '') + f", CSV and PNG files in {report_dir}")
+print(
+    f"wrote {os.path.join(report_dir, 'senses.md')} and senses.json"
+    + (", senses.tex" if 'projection' in results else '')
+    + f", CSV and PNG files in {report_dir}"
+)

@@ -75,10 +75,12 @@ log_interval = 1
 eval_iters = 200
 eval_only = False  # if True, evaluate once and exit (a trained model: init_from='resume' or DIR)
 always_save_checkpoint = True  # if False, ckpt.pt is written only when val loss improves, and
-                               # the state at an interruption or at the end goes to ckpt_last.pt
+# the state at an interruption or at the end goes to ckpt_last.pt
 backup_checkpoint_step = 0  # if > 0, also keep ckpt_{iter}.pt every this many iterations
 init_from = 'scratch'  # 'scratch', 'resume', or DIR: fine-tune the checkpoint in DIR (any, converted ones too) with a fresh optimizer
-overwrite = False  # a new run (scratch or DIR) into an out_dir that holds a run: True starts over, replacing it
+overwrite = (
+    False  # a new run (scratch or DIR) into an out_dir that holds a run: True starts over, replacing it
+)
 # wandb logging
 wandb_log = False
 wandb_project = 'multilingual-backpack'
@@ -121,22 +123,38 @@ peak_flops = 0.0  # FLOP/s of one device for MFU; 0 looks the GPU up in a table
 seed = 1337
 # valid values, checked all at once before any work
 ranges = dict(
-    out_dir=non_empty(), eval_interval=at_least(1), log_interval=at_least(1), eval_iters=at_least(1),
-    backup_checkpoint_step=at_least(0), xlm_alpha=at_least(0),
-    init_from=one_of('scratch', 'resume') | Range(lambda v, c: os.path.isfile(checkpoint_path(v)),
-                                                  f"a folder holding a {CKPT_NAME} to fine-tune"),
-    gradient_accumulation_steps=at_least(1), batch_size=at_least(1), block_size=at_least(1),
-    model_name=one_of(*MODEL_CLASSES), n_layer=at_least(1), n_embd=at_least(1),
+    out_dir=non_empty(),
+    eval_interval=at_least(1),
+    log_interval=at_least(1),
+    eval_iters=at_least(1),
+    backup_checkpoint_step=at_least(0),
+    xlm_alpha=at_least(0),
+    init_from=one_of('scratch', 'resume')
+    | Range(lambda v, c: os.path.isfile(checkpoint_path(v)), f"a folder holding a {CKPT_NAME} to fine-tune"),
+    gradient_accumulation_steps=at_least(1),
+    batch_size=at_least(1),
+    block_size=at_least(1),
+    model_name=one_of(*MODEL_CLASSES),
+    n_layer=at_least(1),
+    n_embd=at_least(1),
     # each head, and each sense of a Backpack, gets an equal share of n_embd
     n_head=at_least(1) & divisor_of('n_embd'),
-    n_sense_vector=at_least(1) & divisor_of('n_embd').only_if(
-        lambda c: c['model_name'] == 'backpack-lm', "in a backpack-lm"),
-    dropout=between(0, 1, high_open=True), sense_intermediate_scale=at_least(1),
-    learning_rate=greater_than(0), max_iters=at_least(1), weight_decay=at_least(0),
-    beta1=between(0, 1, high_open=True), beta2=between(0, 1, high_open=True), grad_clip=at_least(0),
-    warmup_iters=at_least(0) & below('lr_decay_iters'), lr_decay_iters=at_least(1),
+    n_sense_vector=at_least(1)
+    & divisor_of('n_embd').only_if(lambda c: c['model_name'] == 'backpack-lm', "in a backpack-lm"),
+    dropout=between(0, 1, high_open=True),
+    sense_intermediate_scale=at_least(1),
+    learning_rate=greater_than(0),
+    max_iters=at_least(1),
+    weight_decay=at_least(0),
+    beta1=between(0, 1, high_open=True),
+    beta2=between(0, 1, high_open=True),
+    grad_clip=at_least(0),
+    warmup_iters=at_least(0) & below('lr_decay_iters'),
+    lr_decay_iters=at_least(1),
     min_lr=at_least(0) & at_most('learning_rate'),
-    backend=one_of('auto', 'nccl', 'gloo'), peak_flops=at_least(0))
+    backend=one_of('auto', 'nccl', 'gloo'),
+    peak_flops=at_least(0),
+)
 # -----------------------------------------------------------------------------
 config = configure(globals(), sys.argv[1:], ranges)
 # what init_from, out_dir, overwrite and model_name ask for together, before anything is written
@@ -164,9 +182,11 @@ if ddp:
 else:
     ddp_rank, ddp_world_size, master_process = 0, 1, True
 if gradient_accumulation_steps % ddp_world_size != 0:
-    raise SystemExit(f"gradient_accumulation_steps={gradient_accumulation_steps} must be divisible "
-                     f"by the number of processes ({ddp_world_size}): it is the global number of "
-                     f"micro-steps per iteration, shared between processes")
+    raise SystemExit(
+        f"gradient_accumulation_steps={gradient_accumulation_steps} must be divisible "
+        f"by the number of processes ({ddp_world_size}): it is the global number of "
+        f"micro-steps per iteration, shared between processes"
+    )
 # this process's global micro-steps: what each one sees depends on (seed, iteration, micro-step)
 # only, so the global batch is the same whatever the number of processes
 local_micro_steps = list(range(ddp_rank, gradient_accumulation_steps, ddp_world_size))
@@ -181,8 +201,10 @@ if master_process:
     if init_from != 'resume':  # from scratch, or fine-tuning another run's model
         start_fresh(out_dir, overwrite, sys.argv)
     print(f"configuration:\n{format_config(config)}")
-    print(f"tokens per iteration: {tokens_per_iter:,} ({gradient_accumulation_steps} micro-steps x "
-          f"{batch_size} sequences x {block_size} tokens, over {ddp_world_size} process(es))")
+    print(
+        f"tokens per iteration: {tokens_per_iter:,} ({gradient_accumulation_steps} micro-steps x "
+        f"{batch_size} sequences x {block_size} tokens, over {ddp_world_size} process(es))"
+    )
 torch.manual_seed(seed + ddp_rank)
 torch.backends.cuda.matmul.allow_tf32 = True
 torch.backends.cudnn.allow_tf32 = True
@@ -193,24 +215,36 @@ if device_type == 'cpu':
 # data
 data = PreparedData(data_root, list_of_datasets)
 if master_process:
-    print(f"data: {', '.join(data.datasets)}; tokenizer {data.tokenizer['name']}, "
-          f"vocabulary {data.vocab_size}")
+    print(
+        f"data: {', '.join(data.datasets)}; tokenizer {data.tokenizer['name']}, vocabulary {data.vocab_size}"
+    )
     print(sampling_text(data, xlm_alpha))
     if note := validation_text(data, block_size):
         print(note)
 
 
 def get_batch(split, step, micro_step, language=None, stream='train'):
-    return data.get_batch(split, batch_size, block_size, seed, step, micro_step, xlm_alpha,
-                          language, device, stream)
+    return data.get_batch(
+        split, batch_size, block_size, seed, step, micro_step, xlm_alpha, language, device, stream
+    )
 
 
 # model
-model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size,
-                  bias=bias, vocab_size=data.vocab_size, dropout=dropout)
+model_args = dict(
+    n_layer=n_layer,
+    n_head=n_head,
+    n_embd=n_embd,
+    block_size=block_size,
+    bias=bias,
+    vocab_size=data.vocab_size,
+    dropout=dropout,
+)
 if model_name == 'backpack-lm':
-    model_args.update(n_sense_vector=n_sense_vector,
-                      sense_intermediate_scale=sense_intermediate_scale, sense_dedup=sense_dedup)
+    model_args.update(
+        n_sense_vector=n_sense_vector,
+        sense_intermediate_scale=sense_intermediate_scale,
+        sense_dedup=sense_dedup,
+    )
 iter_num, best_val_loss, checkpoint = 0, 1e9, None
 if init_from == 'resume':
     ckpt_path = resume_checkpoint_path(out_dir)
@@ -218,24 +252,34 @@ if init_from == 'resume':
         print(f"resuming from {ckpt_path}")
     checkpoint = load_checkpoint_file(ckpt_path, map_location='cpu')
     if 'optimizer' not in checkpoint:  # a converted model: weights without a training run's state
-        raise UserError(f"{ckpt_path} holds a model but no training state to resume (a converted "
-                        f"checkpoint?): fine-tune it with --init_from={out_dir} and another --out_dir")
+        raise UserError(
+            f"{ckpt_path} holds a model but no training state to resume (a converted "
+            f"checkpoint?): fine-tune it with --init_from={out_dir} and another --out_dir"
+        )
     if checkpoint['model_name'] != model_name:
-        raise UserError(f"{ckpt_path} holds a '{checkpoint['model_name']}' model but "
-                              f"model_name={model_name}: resume with --model_name="
-                              f"{checkpoint['model_name']} or use another out_dir")
+        raise UserError(
+            f"{ckpt_path} holds a '{checkpoint['model_name']}' model but "
+            f"model_name={model_name}: resume with --model_name="
+            f"{checkpoint['model_name']} or use another out_dir"
+        )
     saved_tokenizer = checkpoint['data']['tokenizer']
     if saved_tokenizer.get('sha256') != data.tokenizer.get('sha256'):
-        raise UserError(f"{ckpt_path} was trained with tokenizer {saved_tokenizer.get('name')} "
-                              f"but the data now uses {data.tokenizer.get('name')} (different "
-                              f"sha256): resume on the data it was trained on, or start a new out_dir")
-    differ = {k: (checkpoint['model_args'].get(k), v) for k, v in model_args.items()
-              if k != 'dropout' and checkpoint['model_args'].get(k) != v}
+        raise UserError(
+            f"{ckpt_path} was trained with tokenizer {saved_tokenizer.get('name')} "
+            f"but the data now uses {data.tokenizer.get('name')} (different "
+            f"sha256): resume on the data it was trained on, or start a new out_dir"
+        )
+    differ = {
+        k: (checkpoint['model_args'].get(k), v)
+        for k, v in model_args.items()
+        if k != 'dropout' and checkpoint['model_args'].get(k) != v
+    }
     if differ:
         raise UserError(
             f"{ckpt_path} holds a model of another shape than this configuration asks for: "
             + ', '.join(f"{k}={saved} in the checkpoint but {now} now" for k, (saved, now) in differ.items())
-            + ". Resume with the configuration it was trained with, or use another out_dir.")
+            + ". Resume with the configuration it was trained with, or use another out_dir."
+        )
     if master_process and (note := resume_changes_text(checkpoint.get('config', {}), config)):
         print(note)
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
@@ -257,8 +301,10 @@ model_args = model_args_of(model)  # every field, so that the checkpoint says wh
 model.to(device)
 warn_slow_sense_sum(model, device, dtype)
 if master_process:
-    print(f"{model_name}: {model.get_num_params() / 1e6:.2f}M parameters "
-          f"(position embeddings excluded, tied token embedding counted once)")
+    print(
+        f"{model_name}: {model.get_num_params() / 1e6:.2f}M parameters "
+        f"(position embeddings excluded, tied token embedding counted once)"
+    )
 
 # optimizer and gradient scaler (float16 only: bfloat16 and float32 need no loss scaling)
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
@@ -270,8 +316,10 @@ if init_from == 'resume':
     if len(states) == ddp_world_size:
         set_rng_states(states[ddp_rank])
     elif master_process:
-        print(f"note: the checkpoint holds the random states of {len(states)} process(es), this "
-              f"run has {ddp_world_size}: dropout masks will differ from the original run")
+        print(
+            f"note: the checkpoint holds the random states of {len(states)} process(es), this "
+            f"run has {ddp_world_size}: dropout masks will differ from the original run"
+        )
     checkpoint = None  # free memory
 
 raw_model = model
@@ -381,8 +429,11 @@ def request_stop(signum, frame):
         raise KeyboardInterrupt
     stop_requested, stop_signal = True, signum
     if master_process:
-        print(f"\n{signal.Signals(signum).name} received: finishing this iteration (an evaluation "
-              f"stops at once), then saving", flush=True)
+        print(
+            f"\n{signal.Signals(signum).name} received: finishing this iteration (an evaluation "
+            f"stops at once), then saving",
+            flush=True,
+        )
 
 
 signal.signal(signal.SIGINT, request_stop)
@@ -390,9 +441,15 @@ signal.signal(signal.SIGTERM, request_stop)
 
 log = None
 if master_process:
-    log = TrainingLog(out_dir, config, data.languages,
-                      resume_from_iter=iter_num if init_from == 'resume' else None,
-                      wandb_log=wandb_log, wandb_project=wandb_project, wandb_run_name=wandb_run_name)
+    log = TrainingLog(
+        out_dir,
+        config,
+        data.languages,
+        resume_from_iter=iter_num if init_from == 'resume' else None,
+        wandb_log=wandb_log,
+        wandb_project=wandb_project,
+        wandb_run_name=wandb_run_name,
+    )
 device_peak = device_peak_flops(device, dtype, peak_flops)
 resumed_at = iter_num if init_from == 'resume' else None
 
@@ -416,9 +473,11 @@ while True:
             log.log_eval({'iter': iter_num, 'tokens': iter_num * tokens_per_iter, 'lr': lr, **losses})
         val_loss = losses.get('val_loss', losses.get('train_loss'))
         if not math.isfinite(val_loss):
-            raise SystemExit(f"validation loss is {val_loss} at iteration {iter_num}: training "
-                             f"diverged. The last good checkpoint in {out_dir} was left as it was; "
-                             f"lower learning_rate or use dtype=bfloat16/float32.")
+            raise SystemExit(
+                f"validation loss is {val_loss} at iteration {iter_num}: training "
+                f"diverged. The last good checkpoint in {out_dir} was left as it was; "
+                f"lower learning_rate or use dtype=bfloat16/float32."
+            )
         improved = val_loss < best_val_loss
         best_val_loss = min(best_val_loss, val_loss)
         if iter_num > 0 and iter_num != resumed_at and not eval_only:
@@ -438,7 +497,7 @@ while True:
         X, Y = get_batch('train', iter_num, micro_step)
         if ddp:
             # synchronise gradients on the last micro-step only
-            model.require_backward_grad_sync = (i == len(local_micro_steps) - 1)
+            model.require_backward_grad_sync = i == len(local_micro_steps) - 1
         with ctx:
             logits, loss = model(X, Y)
             loss = loss / gradient_accumulation_steps
@@ -450,9 +509,11 @@ while True:
         torch.distributed.all_reduce(status)
     lossf, stop_now = status[0].item(), status[1].item() > 0
     if not math.isfinite(lossf):
-        raise SystemExit(f"loss is {lossf} at iteration {iter_num}: training diverged. Nothing was "
-                         f"saved, so the last good checkpoint in {out_dir} is intact; resume from it "
-                         f"with a lower learning_rate, or use dtype=bfloat16/float32.")
+        raise SystemExit(
+            f"loss is {lossf} at iteration {iter_num}: training diverged. Nothing was "
+            f"saved, so the last good checkpoint in {out_dir} is intact; resume from it "
+            f"with a lower learning_rate, or use dtype=bfloat16/float32."
+        )
     if grad_clip != 0.0:
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -463,15 +524,29 @@ while True:
     t1 = time.time()
     dt, t0 = t1 - t0, t1
     if master_process and iter_num % log_interval == 0:
-        mfu = raw_model.estimate_mfu(batch_size * gradient_accumulation_steps, dt,
-                                     device_peak) if device_peak else None
+        mfu = (
+            raw_model.estimate_mfu(batch_size * gradient_accumulation_steps, dt, device_peak)
+            if device_peak
+            else None
+        )
         if mfu is not None:
             running_mfu = mfu if running_mfu == -1.0 else 0.9 * running_mfu + 0.1 * mfu
         mfu_text = f", mfu {running_mfu * 100:.1f}%" if mfu is not None else ""
-        print(f"iter {iter_num}: loss {lossf:.4f}, time {dt * 1000:.0f}ms, "
-              f"{tokens_per_iter / dt:,.0f} tokens/s{mfu_text}", flush=True)
-        log.log_iteration({'iter': iter_num, 'loss': repr(lossf), 'lr': lr, 'time_ms': dt * 1000,
-                           'tokens_per_s': tokens_per_iter / dt, 'mfu': mfu})
+        print(
+            f"iter {iter_num}: loss {lossf:.4f}, time {dt * 1000:.0f}ms, "
+            f"{tokens_per_iter / dt:,.0f} tokens/s{mfu_text}",
+            flush=True,
+        )
+        log.log_iteration(
+            {
+                'iter': iter_num,
+                'loss': repr(lossf),
+                'lr': lr,
+                'time_ms': dt * 1000,
+                'tokens_per_s': tokens_per_iter / dt,
+                'mfu': mfu,
+            }
+        )
     iter_num += 1
 
     if stop_now:

@@ -53,8 +53,10 @@ def write_failure(path, error):
     else:
         reason = f"{type(error).__name__}: {str(error)[:200]}"
     space = f"; {free / 2**20:,.0f} MiB free in {folder}" if free is not None else ""
-    return UserError(f"could not write {path}: {reason}{space}. Nothing was left half-written: "
-                      f"the previous {os.path.basename(path)}, if there was one, is unchanged.")
+    return UserError(
+        f"could not write {path}: {reason}{space}. Nothing was left half-written: "
+        f"the previous {os.path.basename(path)}, if there was one, is unchanged."
+    )
 
 
 @contextlib.contextmanager

@@ -49,24 +49,33 @@ def load_checkpoint_file(out_dir_or_path, map_location='cpu'):
     if not os.path.exists(path):
         folder = os.path.dirname(path) or '.'
         if os.path.isdir(folder):
-            raise UserError(f"no checkpoint at {path}: train one first (python train.py "
-                                  f"... --out_dir={folder}), or point --out_dir at a folder "
-                                  f"holding {CKPT_NAME}")
-        raise UserError(f"no checkpoint at {path}: the folder {folder} does not exist. Check "
-                              f"--out_dir (train.py writes checkpoints to out_dir/{CKPT_NAME})")
+            raise UserError(
+                f"no checkpoint at {path}: train one first (python train.py "
+                f"... --out_dir={folder}), or point --out_dir at a folder "
+                f"holding {CKPT_NAME}"
+            )
+        raise UserError(
+            f"no checkpoint at {path}: the folder {folder} does not exist. Check "
+            f"--out_dir (train.py writes checkpoints to out_dir/{CKPT_NAME})"
+        )
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        backups = sorted(f for f in os.listdir(os.path.dirname(path) or '.')
-                         if f.startswith('ckpt_') and f.endswith('.pt'))
-        hint = (f" Backups in the same folder: {', '.join(backups)}; copy one to {CKPT_NAME} "
-                f"to use it." if backups else "")
-        raise UserError(f"{path} is not a readable checkpoint (truncated or corrupt? "
-                              f"{type(e).__name__}: {str(e)[:200]}).{hint}")
+        backups = sorted(
+            f for f in os.listdir(os.path.dirname(path) or '.') if f.startswith('ckpt_') and f.endswith('.pt')
+        )
+        hint = (
+            f" Backups in the same folder: {', '.join(backups)}; copy one to {CKPT_NAME} to use it."
+            if backups
+            else ""
+        )
+        raise UserError(
+            f"{path} is not a readable checkpoint (truncated or corrupt? "
+            f"{type(e).__name__}: {str(e)[:200]}).{hint}"
+        )
     missing = [k for k in ('model', 'model_args', 'model_name') if k not in checkpoint]
     if missing:
-        raise UserError(f"{path} lacks {', '.join(missing)}: it was not written by this "
-                              f"project's train.py")
+        raise UserError(f"{path} lacks {', '.join(missing)}: it was not written by this project's train.py")
     return checkpoint
 
 
@@ -80,7 +89,7 @@ def model_state_dict(model):
 def load_model_state(model, state_dict):
     # checkpoints written by older code saved torch.compile's wrapped names
     prefix = '_orig_mod.'
-    state_dict = {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
+    state_dict = {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
     model.load_state_dict(state_dict)
 
 
@@ -91,21 +100,40 @@ def saved_model_args(checkpoint):
 
 # the training keys a resume keeps to draw the same batches and make the same updates (max_iters
 # is not one: raising it to train longer is what a resume is for)
-EXACT_RESUME_KEYS = ('list_of_datasets', 'xlm_alpha', 'seed', 'batch_size', 'gradient_accumulation_steps',
-                     'dropout', 'learning_rate', 'decay_lr', 'warmup_iters', 'lr_decay_iters', 'min_lr',
-                     'weight_decay', 'beta1', 'beta2', 'grad_clip')
+EXACT_RESUME_KEYS = (
+    'list_of_datasets',
+    'xlm_alpha',
+    'seed',
+    'batch_size',
+    'gradient_accumulation_steps',
+    'dropout',
+    'learning_rate',
+    'decay_lr',
+    'warmup_iters',
+    'lr_decay_iters',
+    'min_lr',
+    'weight_decay',
+    'beta1',
+    'beta2',
+    'grad_clip',
+)
 
 
 def resume_changes_text(saved_config, config):
     """A note naming each of EXACT_RESUME_KEYS whose value in config differs from the checkpoint's
     configuration (saved_config), old -> new; '' when none does."""
-    changed = [f"{key} {saved_config[key]!r} -> {config[key]!r}" for key in EXACT_RESUME_KEYS
-               if key in saved_config and key in config and saved_config[key] != config[key]]
+    changed = [
+        f"{key} {saved_config[key]!r} -> {config[key]!r}"
+        for key in EXACT_RESUME_KEYS
+        if key in saved_config and key in config and saved_config[key] != config[key]
+    ]
     if not changed:
         return ''
-    return (f"note: resuming with settings other than the checkpoint's ({', '.join(changed)}): the "
-            f"run goes on, but it is no longer an exact resume (other batches, learning rates or "
-            f"updates than the original run would have had)")
+    return (
+        f"note: resuming with settings other than the checkpoint's ({', '.join(changed)}): the "
+        f"run goes on, but it is no longer an exact resume (other batches, learning rates or "
+        f"updates than the original run would have had)"
+    )
 
 
 def fine_tuning_checkpoint(init_from, model_name):
@@ -118,7 +146,8 @@ def fine_tuning_checkpoint(init_from, model_name):
             f"init_from={init_from} holds a '{held}' model but model_name={model_name}: fine-tuning "
             f"trains the model it holds, not a new {model_name}. To fine-tune it, add "
             f"--model_name={held}; to train a new {model_name}, drop --init_from or point it at a "
-            f"{model_name} checkpoint.")
+            f"{model_name} checkpoint."
+        )
     return checkpoint
 
 
@@ -133,19 +162,26 @@ def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_si
             f"the checkpoint was trained with tokenizer {source.get('name')!r} but the data was "
             f"prepared with {data_tokenizer.get('name')!r} (different sha256): the token ids would "
             f"mean other words. Prepare the data with its tokenizer (python data/<dataset>/prepare.py "
-            f"--tokenizer=CHECKPOINT_DIR/tokenizer.json)")
+            f"--tokenizer=CHECKPOINT_DIR/tokenizer.json)"
+        )
     model_args = dict(saved_model_args(checkpoint), dropout=dropout)
     if block_size > model_args['block_size']:
-        raise UserError(f"block_size={block_size} but the checkpoint's model reads at most "
-                              f"{model_args['block_size']} positions: choose block_size <= "
-                              f"{model_args['block_size']}")
+        raise UserError(
+            f"block_size={block_size} but the checkpoint's model reads at most "
+            f"{model_args['block_size']} positions: choose block_size <= "
+            f"{model_args['block_size']}"
+        )
     if data_vocab_size > model_args['vocab_size']:
         padded = -(-model_args['vocab_size'] // 64) * 64
         if data_vocab_size > padded:
-            raise UserError(f"the data's tokenizer has {data_vocab_size} tokens but the model "
-                                  f"only {model_args['vocab_size']} rows")
-        print(f"note: the model has {model_args['vocab_size']} rows for {data_vocab_size} tokens: "
-              f"the missing ones are learnt from zero")
+            raise UserError(
+                f"the data's tokenizer has {data_vocab_size} tokens but the model "
+                f"only {model_args['vocab_size']} rows"
+            )
+        print(
+            f"note: the model has {model_args['vocab_size']} rows for {data_vocab_size} tokens: "
+            f"the missing ones are learnt from zero"
+        )
         model_args['vocab_size'] = data_vocab_size
     return model_args
 
@@ -167,7 +203,8 @@ def load_model(out_dir, device='cpu', model_name=None):
         raise UserError(
             f"--model_name={model_name} but the checkpoint in {out_dir} holds a "
             f"'{checkpoint['model_name']}' model: drop --model_name (it is read from the "
-            f"checkpoint) or point --out_dir at a {model_name} checkpoint")
+            f"checkpoint) or point --out_dir at a {model_name} checkpoint"
+        )
     if model_name and model_name not in MODEL_CLASSES:
         raise UserError(f"unknown model_name {model_name!r}: choose one of {list(MODEL_CLASSES)}")
     model = model_from_checkpoint(checkpoint, device)
@@ -177,6 +214,7 @@ def load_model(out_dir, device='cpu', model_name=None):
 
 
 # --- random number generator states, for exact resume -------------------------------------
+
 
 def rng_states():
     """This process's RNG states, as types torch.load(weights_only=True) accepts."""

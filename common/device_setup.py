@@ -17,9 +17,20 @@ DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch
 # Dense bfloat16/float16 tensor-core peak FLOP/s by GPU name (from the vendors' data sheets).
 # float32 matrix multiplies run as TF32 on these (train.py enables it), at half the bf16 peak.
 GPU_PEAK_FLOPS = [
-    ('H200', 989e12), ('H100', 989e12), ('GH200', 989e12), ('A100', 312e12), ('A800', 312e12),
-    ('L40S', 362e12), ('L40', 181e12), ('A6000', 155e12), ('A40', 150e12), ('A10', 125e12),
-    ('L4', 121e12), ('V100', 125e12), ('T4', 65e12), ('RTX 4090', 165e12),
+    ('H200', 989e12),
+    ('H100', 989e12),
+    ('GH200', 989e12),
+    ('A100', 312e12),
+    ('A800', 312e12),
+    ('L40S', 362e12),
+    ('L40', 181e12),
+    ('A6000', 155e12),
+    ('A40', 150e12),
+    ('A10', 125e12),
+    ('L4', 121e12),
+    ('V100', 125e12),
+    ('T4', 65e12),
+    ('RTX 4090', 165e12),
     ('RTX 3090', 71e12),
 ]
 
@@ -41,9 +52,11 @@ def check_device(device):
     except RuntimeError:
         raise UserError(f"--device={device} is not a device name: use cpu, cuda, cuda:N or mps")
     if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise UserError(f"--device={device} but PyTorch sees no CUDA GPU here "
-                          f"(torch {torch.__version__}): use --device=cpu, or install a CUDA build "
-                          f"of PyTorch on a machine with an NVIDIA GPU")
+        raise UserError(
+            f"--device={device} but PyTorch sees no CUDA GPU here "
+            f"(torch {torch.__version__}): use --device=cpu, or install a CUDA build "
+            f"of PyTorch on a machine with an NVIDIA GPU"
+        )
     if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise UserError(f"--device={device} but only {torch.cuda.device_count()} GPU(s) are visible")
     if dev.type == 'mps' and not torch.backends.mps.is_available():
@@ -57,8 +70,10 @@ def check_dtype(dtype, device):
     dev_type = torch.device(device).type
     if dev_type == 'cpu' and dtype == 'float16':
         # every script asks, evaluations too: the message names no task
-        raise UserError("--dtype=float16 needs a GPU (CPUs have no fast float16 matrix units): on "
-                        "CPU use --dtype=bfloat16 or --dtype=float32")
+        raise UserError(
+            "--dtype=float16 needs a GPU (CPUs have no fast float16 matrix units): on "
+            "CPU use --dtype=bfloat16 or --dtype=float32"
+        )
     if dev_type == 'cuda' and dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
         raise UserError("--dtype=bfloat16 is not supported by this GPU: use float16")
     return DTYPES[dtype]
@@ -125,10 +140,12 @@ def warn_slow_sense_sum(model, device, dtype):
     d, multiple = model.config.n_embd, 8 if dtype in ('bfloat16', 'float16') else 4
     if (d // K) % multiple == 0 and d % multiple == 0:
         return None
-    message = (f"n_embd / n_sense_vector = {d} / {K} = {d // K} (and n_embd = {d}) must be multiples "
-               f"of {multiple} for the Backpack's sense sum to run on a fused attention kernel in "
-               f"{dtype}: it will fall back to the math kernel, which keeps (batch, {K}, block, block) "
-               f"weights, so training will be slow and memory-hungry. Choose n_sense_vector so that "
-               f"n_embd / n_sense_vector is a multiple of {multiple}.")
+    message = (
+        f"n_embd / n_sense_vector = {d} / {K} = {d // K} (and n_embd = {d}) must be multiples "
+        f"of {multiple} for the Backpack's sense sum to run on a fused attention kernel in "
+        f"{dtype}: it will fall back to the math kernel, which keeps (batch, {K}, block, block) "
+        f"weights, so training will be slow and memory-hungry. Choose n_sense_vector so that "
+        f"n_embd / n_sense_vector is a multiple of {multiple}."
+    )
     warnings.warn(message, stacklevel=2)
     return message

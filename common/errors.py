@@ -43,8 +43,11 @@ def exit_on_user_error():
 def interrupted_message():
     # looked up, not imported: atomic_files imports this module, a run that never loaded it wrote
     # nothing through it, and an import in the hook would make Python exit 1 instead of by SIGINT
-    written = [path for path in getattr(sys.modules.get('common.atomic_files'), 'files_written', [])
-               if os.path.exists(path)]  # not the temporary files of a set written together
+    written = [
+        path
+        for path in getattr(sys.modules.get('common.atomic_files'), 'files_written', [])
+        if os.path.exists(path)
+    ]  # not the temporary files of a set written together
     if not written:
         return "\ninterrupted (Ctrl-C)"
     return f"\ninterrupted (Ctrl-C); written before it, each complete: {', '.join(written)}"

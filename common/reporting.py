@@ -64,8 +64,10 @@ def markdown_table(rows, columns, formats=None, headers=None):
     headers: {column: header text}."""
     formats, headers = formats or {}, headers or {}
     head = [headers.get(c, c) for c in columns]
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '|' + '|'.join('---:' if _is_numeric_column(rows, c) else '---' for c in columns) + '|']
+    lines = [
+        '| ' + ' | '.join(head) + ' |',
+        '|' + '|'.join('---:' if _is_numeric_column(rows, c) else '---' for c in columns) + '|',
+    ]
     for row in rows:
         cells = [format_value(row.get(c), formats.get(c)).replace('|', '\\|') for c in columns]
         lines.append('| ' + ' | '.join(cells) + ' |')
@@ -88,8 +90,10 @@ def write_csv(path, rows, columns):
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -106,6 +110,7 @@ def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', va
     series: {name: [value per group]}; errors: {name: [(low, high) per group]} (confidence
     intervals drawn as error bars), optional."""
     import numpy as np
+
     plt = _pyplot()
     n = len(series)
     width = 0.8 / max(n, 1)
@@ -116,14 +121,24 @@ def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', va
         yerr = None
         if errors and name in errors:
             # clamped at 0: a bound can sit a rounding error on the wrong side of its value
-            yerr = np.array([[max(0.0, v - lo) if lo is not None else 0 for v, (lo, hi) in zip(values, errors[name])],
-                             [max(0.0, hi - v) if hi is not None else 0 for v, (lo, hi) in zip(values, errors[name])]])
+            yerr = np.array(
+                [
+                    [max(0.0, v - lo) if lo is not None else 0 for v, (lo, hi) in zip(values, errors[name])],
+                    [max(0.0, hi - v) if hi is not None else 0 for v, (lo, hi) in zip(values, errors[name])],
+                ]
+            )
         bars = ax.bar(x + (i - (n - 1) / 2) * width, values, width, label=name, yerr=yerr, capsize=3)
         if value_format:
-            ax.bar_label(bars, labels=[format(v, value_format) if np.isfinite(v) else ''
-                                       for v in values], fontsize=7, padding=2)
+            ax.bar_label(
+                bars,
+                labels=[format(v, value_format) if np.isfinite(v) else '' for v in values],
+                fontsize=7,
+                padding=2,
+            )
     ax.set_xticks(x)
-    ax.set_xticklabels(groups, rotation=0 if len(groups) < 6 else 30, ha='center' if len(groups) < 6 else 'right')
+    ax.set_xticklabels(
+        groups, rotation=0 if len(groups) < 6 else 30, ha='center' if len(groups) < 6 else 'right'
+    )
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
@@ -141,6 +156,7 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
     Panels are laid out max_columns to a row, and share the value axis; a panel's height grows
     with its groups, so ten languages x several checkpoints stay legible."""
     import numpy as np
+
     plt = _pyplot()
     names = list(panels[0][2]) if panels else []
     n = max(len(names), 1)
@@ -151,8 +167,9 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
     panel_height = max(1.6, most_groups * (0.22 * n + 0.25) + 0.6)
     label_width = max((len(str(g)) for p in panels for g in p[1]), default=4)
     panel_width = max(4.5, 3.4 + 0.07 * label_width)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * panel_width, rows * panel_height + 0.6),
-                             dpi=120, squeeze=False)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(columns * panel_width, rows * panel_height + 0.6), dpi=120, squeeze=False
+    )
     colors = [plt.get_cmap('tab10' if n <= 10 else 'tab20')(i % (10 if n <= 10 else 20)) for i in range(n)]
     highest = 0.0
     for ax, (panel_title, groups, series, errors) in zip(axes.flat, panels):
@@ -163,26 +180,43 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
             xerr = None
             if bounds:
                 # clamped at 0: a bound can sit a rounding error on the wrong side of its value
-                xerr = np.array([[max(0.0, v - lo) if lo is not None and np.isfinite(v) else 0 for v, (lo, hi) in zip(values, bounds)],
-                                 [max(0.0, hi - v) if hi is not None and np.isfinite(v) else 0 for v, (lo, hi) in zip(values, bounds)]])
+                xerr = np.array(
+                    [
+                        [
+                            max(0.0, v - lo) if lo is not None and np.isfinite(v) else 0
+                            for v, (lo, hi) in zip(values, bounds)
+                        ],
+                        [
+                            max(0.0, hi - v) if hi is not None and np.isfinite(v) else 0
+                            for v, (lo, hi) in zip(values, bounds)
+                        ],
+                    ]
+                )
             positions = y + (i - (n - 1) / 2) * bar
-            ax.barh(positions, values, bar, xerr=xerr, capsize=2, color=colors[i],
-                    label=name, error_kw={'lw': 0.8})
+            ax.barh(
+                positions,
+                values,
+                bar,
+                xerr=xerr,
+                capsize=2,
+                color=colors[i],
+                label=name,
+                error_kw={'lw': 0.8},
+            )
             ends = values + (xerr[1] if xerr is not None else 0)
             highest = max([highest] + [e for e in ends if np.isfinite(e)])
             if value_format:
                 for position, value, end in zip(positions, values, ends):
                     if np.isfinite(value):
-                        ax.text(end, position, ' ' + format(value, value_format), va='center',
-                                fontsize=6.5)
+                        ax.text(end, position, ' ' + format(value, value_format), va='center', fontsize=6.5)
         ax.set_yticks(y)
         ax.set_yticklabels(groups, fontsize=8)
         ax.set_ylim(most_groups - 0.5, -0.5)  # the first group on top; bars equally thick in all panels
         ax.set_title(panel_title, fontsize=9)
         ax.grid(axis='x', alpha=0.3)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
-    for i, ax in enumerate(axes.flat[:len(panels)]):
+    for i, ax in enumerate(axes.flat[: len(panels)]):
         ax.set_xlim(0, highest * (1.18 if value_format else 1.05) or 1)  # one scale; room for the values
         if i + columns >= len(panels):  # the lowest panel of its column
             ax.set_xlabel(xlabel)
@@ -192,14 +226,31 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
     if len(names) > 1:
         # as many entries to a row as the figure's width holds (~13 characters an inch)
         per_row = int(columns * panel_width * 13 // (max(len(str(name)) for name in names) + 6))
-        fig.legend(*axes[0][0].get_legend_handles_labels(), loc='upper center', fontsize=8,
-                   ncol=max(1, min(len(names), 4, per_row)), bbox_to_anchor=(0.5, 0.0), frameon=False)
+        fig.legend(
+            *axes[0][0].get_legend_handles_labels(),
+            loc='upper center',
+            fontsize=8,
+            ncol=max(1, min(len(names), 4, per_row)),
+            bbox_to_anchor=(0.5, 0.0),
+            frameon=False,
+        )
     save_figure(fig, path)
 
 
-def heatmap(path, matrix, row_labels, column_labels, title='', colorbar_label='', cmap='viridis',
-            vmin=None, vmax=None, annotate=False):
+def heatmap(
+    path,
+    matrix,
+    row_labels,
+    column_labels,
+    title='',
+    colorbar_label='',
+    cmap='viridis',
+    vmin=None,
+    vmax=None,
+    annotate=False,
+):
     import numpy as np
+
     plt = _pyplot()
     matrix = np.asarray(matrix, dtype=float)
     size = max(4.0, 0.35 * max(matrix.shape) + 2)
@@ -215,16 +266,32 @@ def heatmap(path, matrix, row_labels, column_labels, title='', colorbar_label=''
                 if not np.isfinite(matrix[i, j]):
                     continue  # a blank cell: no value
                 light = sum(im.cmap(im.norm(matrix[i, j]))[:3]) > 1.5  # dark text on a light cell
-                ax.text(j, i, f"{matrix[i, j]:.2f}", ha='center', va='center', fontsize=6,
-                        color='k' if light else 'w')
+                ax.text(
+                    j,
+                    i,
+                    f"{matrix[i, j]:.2f}",
+                    ha='center',
+                    va='center',
+                    fontsize=6,
+                    color='k' if light else 'w',
+                )
     if title:
         ax.set_title(title)
     fig.colorbar(im, ax=ax, label=colorbar_label, shrink=0.8)
     save_figure(fig, path)
 
 
-def language_matrix(path, languages, value_of_pair, title='', colorbar_label='', symmetric=True,
-                    cmap='viridis', vmin=None, vmax=None):
+def language_matrix(
+    path,
+    languages,
+    value_of_pair,
+    title='',
+    colorbar_label='',
+    symmetric=True,
+    cmap='viridis',
+    vmin=None,
+    vmax=None,
+):
     """A language x language heatmap of one number per pair of languages, annotated, with the
     languages named (common.languages). value_of_pair: {(a, b): value} for codes a, b of
     `languages`; with symmetric=True a pair fills both (a, b) and (b, a). Cells without a value
@@ -232,6 +299,7 @@ def language_matrix(path, languages, value_of_pair, title='', colorbar_label='',
     import numpy as np
 
     from common.languages import language_name
+
     index = {lang: i for i, lang in enumerate(languages)}
     matrix = np.full((len(languages), len(languages)), np.nan)
     for (a, b), value in value_of_pair.items():
@@ -240,8 +308,18 @@ def language_matrix(path, languages, value_of_pair, title='', colorbar_label='',
             if symmetric:
                 matrix[index[b], index[a]] = value
     names = [language_name(lang) for lang in languages]
-    heatmap(path, matrix, names, names, title=title, colorbar_label=colorbar_label, cmap=cmap,
-            vmin=vmin, vmax=vmax, annotate=True)
+    heatmap(
+        path,
+        matrix,
+        names,
+        names,
+        title=title,
+        colorbar_label=colorbar_label,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        annotate=True,
+    )
     return matrix
 
 

@@ -40,11 +40,15 @@ def prepare_out_dir(out_dir, key='out_dir'):
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as e:
-        raise UserError(f"cannot create {key}={out_dir}: {e.strerror} ({e.filename}). "
-                          f"Choose a --{key} in a folder you can write to.")
+        raise UserError(
+            f"cannot create {key}={out_dir}: {e.strerror} ({e.filename}). "
+            f"Choose a --{key} in a folder you can write to."
+        )
     if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise UserError(f"{key}={out_dir} cannot be written (read-only file system or no "
-                          f"permission): choose a --{key} you can write to")
+        raise UserError(
+            f"{key}={out_dir} cannot be written (read-only file system or no "
+            f"permission): choose a --{key} you can write to"
+        )
 
 
 def lock_out_dir(out_dir):
@@ -64,15 +68,18 @@ def lock_out_dir(out_dir):
         raise UserError(
             f"{out_dir} is in use by another training ({holder}): two runs in one out_dir would "
             f"overwrite each other's checkpoint and logs. Wait until it ends (or stop it), or "
-            f"choose another --out_dir.")
+            f"choose another --out_dir."
+        )
     f.seek(0)
     f.truncate()
     f.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     f.flush()
     removed = remove_stale_temporaries(out_dir, is_run_file)
     if removed:
-        print(f"removed from {out_dir} what the saves of a killed run left half-written: "
-              + ', '.join(f"{name} ({size / 2**20:,.1f} MiB)" for name, size in removed))
+        print(
+            f"removed from {out_dir} what the saves of a killed run left half-written: "
+            + ', '.join(f"{name} ({size / 2**20:,.1f} MiB)" for name, size in removed)
+        )
     return f
 
 
@@ -103,33 +110,41 @@ def check_start(out_dir, init_from, overwrite, eval_only, argv):
             "eval_only=True evaluates a trained model, but init_from='scratch' has none (it would "
             "score random weights). Evaluate the run in out_dir with --init_from=resume, or a "
             "checkpoint elsewhere with --init_from=DIR; perplexity_per_lang.py and cloze_test.py "
-            "evaluate checkpoints too.")
+            "evaluate checkpoints too."
+        )
     if eval_only and overwrite and os.path.isdir(out_dir) and previous_run_files(out_dir):
         raise UserError(
             f"eval_only=True trains and saves nothing, but overwrite=True would move the run in "
             f"out_dir={out_dir} aside for it. To evaluate that run, use --init_from=resume "
-            f"--eval_only=True without --overwrite; to evaluate another model, choose another --out_dir.")
+            f"--eval_only=True without --overwrite; to evaluate another model, choose another --out_dir."
+        )
     if init_from == 'resume':
         if overwrite:
             raise UserError(
                 f"init_from='resume' continues the run in out_dir={out_dir} but overwrite=True starts "
                 f"a new one over it: drop --overwrite=True to resume, or drop --init_from=resume to "
-                f"start over (the previous files are moved aside)")
+                f"start over (the previous files are moved aside)"
+            )
         if not os.path.isfile(resume_checkpoint_path(out_dir)):
             previous = previous_run_files(out_dir) if os.path.isdir(out_dir) else []
             if previous:
                 raise UserError(
                     f"out_dir={out_dir} holds the logs of a run ({', '.join(previous)}) but no "
                     f"checkpoint to resume: it stopped before its first save. Start it over with "
-                    f"--init_from=scratch --overwrite=True (the logs are moved aside)")
-            raise UserError(f"init_from='resume' but out_dir={out_dir} holds no {CKPT_NAME} to "
-                            f"resume: check --out_dir, or start a new run with --init_from=scratch")
-    elif init_from != 'scratch' and (os.path.dirname(os.path.realpath(checkpoint_path(init_from)))
-                                     == os.path.realpath(out_dir)):
+                    f"--init_from=scratch --overwrite=True (the logs are moved aside)"
+                )
+            raise UserError(
+                f"init_from='resume' but out_dir={out_dir} holds no {CKPT_NAME} to "
+                f"resume: check --out_dir, or start a new run with --init_from=scratch"
+            )
+    elif init_from != 'scratch' and (
+        os.path.dirname(os.path.realpath(checkpoint_path(init_from))) == os.path.realpath(out_dir)
+    ):
         raise UserError(
             f"init_from={init_from} is the checkpoint of out_dir={out_dir} itself: a new run there "
             f"would first move it aside. To continue that run:\n  {resume_command(argv)}\n"
-            f"To fine-tune its model into a new run, choose another --out_dir.")
+            f"To fine-tune its model into a new run, choose another --out_dir."
+        )
 
 
 def start_fresh(out_dir, overwrite, argv):
@@ -141,21 +156,28 @@ def start_fresh(out_dir, overwrite, argv):
         return
     if not overwrite:
         if os.path.isfile(resume_checkpoint_path(out_dir)):
-            held = (f"a previous run ({', '.join(previous)}) and a new run would replace it. "
-                    f"To continue it:\n  {resume_command(argv)}\n")
+            held = (
+                f"a previous run ({', '.join(previous)}) and a new run would replace it. "
+                f"To continue it:\n  {resume_command(argv)}\n"
+            )
         else:  # stopped before its first save: a resume would fail
-            held = (f"a previous run ({', '.join(previous)}) with no {CKPT_NAME} to resume, and a "
-                    f"new run would replace it. ")
+            held = (
+                f"a previous run ({', '.join(previous)}) with no {CKPT_NAME} to resume, and a "
+                f"new run would replace it. "
+            )
         raise UserError(
             f"out_dir={out_dir} holds {held}"
             f"To start over on purpose, add --overwrite=True (the previous files are moved to "
-            f"{out_dir}/replaced-<time>/), or choose another --out_dir.")
+            f"{out_dir}/replaced-<time>/), or choose another --out_dir."
+        )
     aside = os.path.join(out_dir, f"replaced-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(aside, exist_ok=True)
     for name in previous:
         os.replace(os.path.join(out_dir, name), os.path.join(aside, name))
-    print(f"overwrite=True: the previous run's files ({', '.join(previous)}) were moved to {aside}; "
-          f"delete it when you no longer need them")
+    print(
+        f"overwrite=True: the previous run's files ({', '.join(previous)}) were moved to {aside}; "
+        f"delete it when you no longer need them"
+    )
 
 
 def run_progress(out_dir, settings, tokenizer):
@@ -171,7 +193,8 @@ def run_progress(out_dir, settings, tokenizer):
         return None
     saved = checkpoint.get('config', {})
     if checkpoint.get('data', {}).get('tokenizer') != tokenizer or any(
-            saved.get(key) != value for key, value in settings.items()):
+        saved.get(key) != value for key, value in settings.items()
+    ):
         return None
     return checkpoint['iter_num']
 

@@ -53,8 +53,18 @@ def decode_lines(tokenizer, ids):
 
 
 @torch.no_grad()
-def sample_texts(model, tokenizer, prompt, num_samples, max_new_tokens, temperature=0.8,
-                 top_k=200, seed=1337, autocast=None, **forward_kwargs):
+def sample_texts(
+    model,
+    tokenizer,
+    prompt,
+    num_samples,
+    max_new_tokens,
+    temperature=0.8,
+    top_k=200,
+    seed=1337,
+    autocast=None,
+    **forward_kwargs,
+):
     """Yield num_samples texts (the prompt and its continuation), drawn with one generator
     seeded with seed. forward_kwargs go to the model's forward pass while generating (the
     Backpack's token_sense_scale, for instance). autocast: a context for mixed precision. Only
@@ -68,7 +78,14 @@ def sample_texts(model, tokenizer, prompt, num_samples, max_new_tokens, temperat
     generator.manual_seed(seed)
     for _ in range(num_samples):
         with autocast or nullcontext():
-            y = model.generate(x, max_new_tokens, temperature=temperature, top_k=top_k or None,
-                               use_cache=True, generator=generator, allowed=allowed,
-                               **forward_kwargs)
+            y = model.generate(
+                x,
+                max_new_tokens,
+                temperature=temperature,
+                top_k=top_k or None,
+                use_cache=True,
+                generator=generator,
+                allowed=allowed,
+                **forward_kwargs,
+            )
         yield decode_lines(tokenizer, y[0, 1:].tolist())  # without the end-of-text token put first

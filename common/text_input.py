@@ -26,10 +26,12 @@ def read_text(path, what='file'):
     except OSError as e:
         raise UserError(f"{what} {path} cannot be read: {e.strerror}")
     if data.startswith(UTF16_BOMS):
-        raise UserError(f"{what} {path} is UTF-16, not UTF-8: convert it, e.g. with "
-                            f"iconv -f UTF-16 -t UTF-8 {path} > {path}.utf8")
+        raise UserError(
+            f"{what} {path} is UTF-16, not UTF-8: convert it, e.g. with "
+            f"iconv -f UTF-16 -t UTF-8 {path} > {path}.utf8"
+        )
     if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+        data = data[len(UTF8_BOM) :]
     data = data.replace(b'\r\n', b'\n').replace(b'\r', b'\n')
     try:
         return data.decode('utf-8')
@@ -39,7 +41,8 @@ def read_text(path, what='file'):
         raise UserError(
             f"{what} {path}, line {line}, column {e.start - line_start + 1}: byte "
             f"{data[e.start]:#04x} is not UTF-8 (is the file Latin-1 or Windows-1252?). Convert it, "
-            f"e.g. with iconv -f WINDOWS-1252 -t UTF-8 {path} > {path}.utf8")
+            f"e.g. with iconv -f WINDOWS-1252 -t UTF-8 {path} > {path}.utf8"
+        )
 
 
 def read_text_lines(path, what='file'):

@@ -80,6 +80,7 @@ class Tokenizer:
         bounds = np.linspace(0, len(texts), num_threads + 1).astype(int)
         groups = [texts[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
         from concurrent.futures import ThreadPoolExecutor  # tiktoken releases the GIL while encoding
+
         with ThreadPoolExecutor(num_threads) as pool:
             flats = list(pool.map(self.encode_lines_with_eot, groups))
         return [ids for flat in flats for ids in _split_at_eot(flat, self.eot_token)]
@@ -142,6 +143,7 @@ def _split_at_eot(flat, eot_token):
 # -----------------------------------------------------------------------------
 # files: <name>.tiktoken (the ranks) and <name>.json (everything else)
 
+
 def tokenizer_paths(name, data_root="data"):
     """(.tiktoken path, .json path) of the tokenizer `name` under the data root."""
     base = os.path.join(data_root, TOKENIZERS_DIR, name)
@@ -158,8 +160,10 @@ def file_sha256(path):
 
 def tiktoken_file_bytes(ranks):
     """The content of a .tiktoken file holding `ranks` ({token bytes: rank})."""
-    return b"".join(base64.b64encode(token) + b" " + str(rank).encode() + b"\n"
-                    for token, rank in sorted(ranks.items(), key=lambda item: item[1]))
+    return b"".join(
+        base64.b64encode(token) + b" " + str(rank).encode() + b"\n"
+        for token, rank in sorted(ranks.items(), key=lambda item: item[1])
+    )
 
 
 def _read_tiktoken_file(path):
@@ -172,8 +176,10 @@ def _read_tiktoken_file(path):
                 token, rank = line.split()
                 ranks[base64.b64decode(token, validate=True)] = int(rank)
             except ValueError:
-                raise UserError(f"{path}, line {line_number}: not a tiktoken BPE file "
-                                 "(expected '<base64 token> <rank>' lines)")
+                raise UserError(
+                    f"{path}, line {line_number}: not a tiktoken BPE file "
+                    "(expected '<base64 token> <rank>' lines)"
+                )
     if sorted(ranks.values()) != list(range(len(ranks))):
         raise UserError(f"{path}: the ranks are not 0..{len(ranks) - 1}; not a tokenizer this code wrote")
     return ranks
@@ -181,22 +187,27 @@ def _read_tiktoken_file(path):
 
 def _trained_tokenizer(name, data_root, dataset=None):
     tiktoken_path, json_path = tokenizer_paths(name, data_root)
-    redo = (f"run `python data/{dataset}/prepare.py`, which trains it" if dataset else
-            "prepare the dataset that uses it again (python data/<dataset>/prepare.py), which trains it")
+    redo = (
+        f"run `python data/{dataset}/prepare.py`, which trains it"
+        if dataset
+        else "prepare the dataset that uses it again (python data/<dataset>/prepare.py), which trains it"
+    )
     for path in (tiktoken_path, json_path):
         if not os.path.exists(path):
             raise UserError(f"tokenizer '{name}' not found: {path} does not exist. To create it, {redo}.")
     with open(json_path) as f:
         info = json.load(f)
     ranks = _read_tiktoken_file(tiktoken_path)
-    encoding = tiktoken.Encoding(name, pat_str=info["pat_str"], mergeable_ranks=ranks,
-                                 special_tokens=info["special_tokens"])
+    encoding = tiktoken.Encoding(
+        name, pat_str=info["pat_str"], mergeable_ranks=ranks, special_tokens=info["special_tokens"]
+    )
     path = os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
     return Tokenizer(encoding, name, file_sha256(tiktoken_path), path)
 
 
 # -----------------------------------------------------------------------------
 # tiktoken's GPT-2 encoding, which must fail fast and clearly when offline
+
 
 def _tiktoken_cache_dir():
     """Where tiktoken caches downloaded files (the same rule as tiktoken.load.read_file_cached)."""
@@ -205,13 +216,15 @@ def _tiktoken_cache_dir():
     if "DATA_GYM_CACHE_DIR" in os.environ:
         return os.environ["DATA_GYM_CACHE_DIR"]
     import tempfile
+
     return os.path.join(tempfile.gettempdir(), "data-gym-cache")
 
 
 def _gpt2_files_cached():
     cache_dir = _tiktoken_cache_dir()
     return bool(cache_dir) and all(
-        os.path.exists(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())) for url in GPT2_FILES)
+        os.path.exists(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())) for url in GPT2_FILES
+    )
 
 
 def _load_gpt2():
@@ -223,16 +236,20 @@ def _load_gpt2():
                 f"and are not in tiktoken's cache ({_tiktoken_cache_dir() or 'caching disabled'}).\n"
                 f"Either run once with internet access (tiktoken caches the files), copy a cache holding them "
                 f"and point TIKTOKEN_CACHE_DIR at it, or use the BPE tokenizer trained by the prepare script "
-                f"(the default).")
+                f"(the default)."
+            )
     try:
         encoding = tiktoken.get_encoding("gpt2")
     except Exception as e:  # requests errors, hash mismatch, unwritable cache...
-        raise UserError(f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}")
+        raise UserError(
+            f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}"
+        )
     ranks, _ = tiktoken_ranks_and_pattern(encoding)
     return Tokenizer(encoding, "gpt2", hashlib.sha256(tiktoken_file_bytes(ranks)).hexdigest(), None)
 
 
 # -----------------------------------------------------------------------------
+
 
 def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     """The tokenizer named in meta.json (a {"name", "sha256", "path"} dict, sha256 checked), or the
@@ -242,8 +259,10 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     that prepared data uses is found in that dataset's folder."""
     if isinstance(identity_or_name, dict) and identity_or_name.get("format") == "huggingface":
         if dataset is None:
-            raise UserError(f"tokenizer {identity_or_name['name']} is a tokenizer.json kept with "
-                             f"its dataset: name the dataset to load it")
+            raise UserError(
+                f"tokenizer {identity_or_name['name']} is a tokenizer.json kept with "
+                f"its dataset: name the dataset to load it"
+            )
         return checkpoint_tokenizer_from_identity(identity_or_name, os.path.join(data_root, dataset))
     if isinstance(identity_or_name, str):
         name = identity_or_name
@@ -255,7 +274,9 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     else:
         path = identity.get("path") or os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
         if os.path.normpath(path) != os.path.normpath(os.path.join(TOKENIZERS_DIR, name + ".tiktoken")):
-            raise UserError(f"meta.json names tokenizer '{name}' at {path}, expected {TOKENIZERS_DIR}/{name}.tiktoken")
+            raise UserError(
+                f"meta.json names tokenizer '{name}' at {path}, expected {TOKENIZERS_DIR}/{name}.tiktoken"
+            )
         tok = _trained_tokenizer(name, data_root, dataset)
     if expected and tok.sha256 != expected:
         redo = f"python data/{dataset}/prepare.py" if dataset else "python data/<dataset>/prepare.py"
@@ -264,14 +285,18 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
             f"{os.path.join(data_root, tok.path) if tok.path else name} has sha256 {tok.sha256[:16]}..., "
             f"meta.json expects {expected[:16]}...\n"
             f"The token ids in the .bin files belong to the old tokenizer. Prepare the data again ({redo}) "
-            f"or restore the tokenizer files it was prepared with.")
+            f"or restore the tokenizer files it was prepared with."
+        )
     return tok
 
 
 def byte_decoder():
     """GPT-2's byte-to-printable-character table, reversed: the `tokenizers` ByteLevel alphabet."""
-    printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-                 + list(range(ord("®"), ord("ÿ") + 1)))
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     chars, extra = dict(), 0
     for b in range(256):
         if b in printable:
@@ -295,24 +320,31 @@ class HFTokenizer(Tokenizer):
 
     def __init__(self, path, name=None):
         from tokenizers import Tokenizer as RustTokenizer
+
         try:
             encoding = RustTokenizer.from_file(path)
         except Exception as e:
-            raise UserError(f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: "
-                             f"{str(e)[:200]})")
+            raise UserError(
+                f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: {str(e)[:200]})"
+            )
         eot_token = encoding.token_to_id(EOT)
         if eot_token is None:
             raise UserError(f"{path} has no {EOT} token: this project ends every line with it")
         ids = encoding.get_vocab(with_added_tokens=True).values()
         self._ids = np.array(sorted(ids), dtype=np.int64)
         # ids need not be contiguous: n_vocab bounds them, token_mask says which exist
-        super().__init__(encoding, name or hf_tokenizer_name(path), file_sha256(path), path,
-                         n_vocab=int(self._ids[-1]) + 1, eot_token=eot_token)
+        super().__init__(
+            encoding,
+            name or hf_tokenizer_name(path),
+            file_sha256(path),
+            path,
+            n_vocab=int(self._ids[-1]) + 1,
+            eot_token=eot_token,
+        )
         self._decoder = byte_decoder()
 
     def identity(self):
-        return {"name": self.name, "sha256": self.sha256, "path": HF_TOKENIZER_FILE,
-                "format": "huggingface"}
+        return {"name": self.name, "sha256": self.sha256, "path": HF_TOKENIZER_FILE, "format": "huggingface"}
 
     def encode(self, text):
         return self.encoding.encode(text, add_special_tokens=False).ids
@@ -350,12 +382,13 @@ class HFTokenizer(Tokenizer):
 # than its tokenizer has tokens (padding; the original project's 50,304 rows for 10,001 tokens),
 # or fewer (its 10,000-row models with the same 10,001-token tokenizer).
 
+
 def token_rows(tokenizer, rows):
     """bool numpy (rows,): which of a model's `rows` rows are tokens of the tokenizer. Tools that
     rank or sample tokens leave the others out: no text stands for them."""
     mask = np.zeros(rows, dtype=bool)
     known = tokenizer.token_mask()[:rows]
-    mask[:len(known)] = known
+    mask[: len(known)] = known
     return mask
 
 
@@ -374,27 +407,36 @@ def missing_rows_message(tokenizer, ids, rows):
     missing = ids_without_rows(ids, rows)
     named = ", ".join(f"{i} {tokenizer.token_str(i)!r}" for i in missing[:10])
     more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-    return (f"token id(s) {named}{more}, which the model has no row for ({rows:,} rows for the "
-            f"{tokenizer.n_vocab:,} ids of tokenizer {tokenizer.name}: it was trained without "
-            f"them)")
+    return (
+        f"token id(s) {named}{more}, which the model has no row for ({rows:,} rows for the "
+        f"{tokenizer.n_vocab:,} ids of tokenizer {tokenizer.name}: it was trained without "
+        f"them)"
+    )
 
 
 def check_rows(tokenizer, ids, rows, what):
     """An UserError, naming them, when `what` (a prompt, a word) holds tokens the model cannot
     read."""
     if ids_without_rows(ids, rows):
-        raise UserError(f"{what} holds {missing_rows_message(tokenizer, ids, rows)}. Leave out or "
-                        f"rephrase the text that needs them.")
+        raise UserError(
+            f"{what} holds {missing_rows_message(tokenizer, ids, rows)}. Leave out or "
+            f"rephrase the text that needs them."
+        )
 
 
 def hf_tokenizer_file(path):
     """A tokenizer.json, or the tokenizer.json inside a folder."""
     candidate = os.path.join(path, HF_TOKENIZER_FILE) if os.path.isdir(path) else path
     if not os.path.isfile(candidate):
-        where = (f"the folder {path} holds no {HF_TOKENIZER_FILE}" if os.path.isdir(path)
-                 else f"{path} does not exist")
-        raise UserError(f"tokenizer: {where}. Give a Hugging Face tokenizer.json or a folder "
-                         f"holding one (the original project's is tokenizer/BkpTokenizer.json/)")
+        where = (
+            f"the folder {path} holds no {HF_TOKENIZER_FILE}"
+            if os.path.isdir(path)
+            else f"{path} does not exist"
+        )
+        raise UserError(
+            f"tokenizer: {where}. Give a Hugging Face tokenizer.json or a folder "
+            f"holding one (the original project's is tokenizer/BkpTokenizer.json/)"
+        )
     return candidate
 
 
@@ -404,7 +446,7 @@ def hf_tokenizer_name(path):
     base = os.path.basename(path)
     if base == HF_TOKENIZER_FILE:
         return os.path.basename(os.path.dirname(path)) or base
-    return base[:-len(".json")] if base.endswith(".json") else base
+    return base[: -len(".json")] if base.endswith(".json") else base
 
 
 def is_tokenizer_json_path(value):
@@ -429,17 +471,23 @@ def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data
     if identity.get("format") != "huggingface":
         return load_tokenizer(identity, data_root)
     name = identity.get("path") or HF_TOKENIZER_FILE
-    candidates = [os.path.join(folder, name) for folder in
-                  [checkpoint_dir] + [os.path.join(data_root, d) for d in datasets]]
+    candidates = [
+        os.path.join(folder, name)
+        for folder in [checkpoint_dir] + [os.path.join(data_root, d) for d in datasets]
+    ]
     path = next((c for c in candidates if os.path.isfile(c)), None)
     if path is None:
-        raise UserError(f"the checkpoint in {checkpoint_dir} uses the tokenizer {name}, which is "
-                         f"in none of {', '.join(candidates)}: copy the tokenizer.json it was "
-                         f"converted with beside it")
+        raise UserError(
+            f"the checkpoint in {checkpoint_dir} uses the tokenizer {name}, which is "
+            f"in none of {', '.join(candidates)}: copy the tokenizer.json it was "
+            f"converted with beside it"
+        )
     tok = HFTokenizer(path, identity.get("name"))
     if identity.get("sha256") and tok.sha256 != identity["sha256"]:
-        raise UserError(f"{path} is not the tokenizer the checkpoint was converted with "
-                         f"(sha256 {tok.sha256[:16]}..., expected {identity['sha256'][:16]}...)")
+        raise UserError(
+            f"{path} is not the tokenizer the checkpoint was converted with "
+            f"(sha256 {tok.sha256[:16]}..., expected {identity['sha256'][:16]}...)"
+        )
     return tok
 
 
@@ -456,7 +504,7 @@ def _bpe_parts(token, ranks):
         if best is None:
             break
         i = best[1]
-        parts = parts[:i] + [parts[i] + parts[i + 1]] + parts[i + 2:]
+        parts = parts[:i] + [parts[i] + parts[i + 1]] + parts[i + 2 :]
     return parts
 
 
@@ -468,6 +516,7 @@ def hf_tokenizer_json(tok):
             return f.read()
     from tokenizers import Regex, decoders, models, pre_tokenizers
     from tokenizers import Tokenizer as RustTokenizer
+
     ranks, pattern = tiktoken_ranks_and_pattern(tok.encoding)
     to_char = {b: c for c, b in byte_decoder().items()}
     text = lambda token: "".join(to_char[b] for b in token)
@@ -477,16 +526,22 @@ def hf_tokenizer_json(tok):
         if len(token) > 1:
             parts = _bpe_parts(token, ranks)
             if len(parts) != 2:
-                raise UserError(f"tokenizer {tok.name}: token {token!r} is no merge of two tokens; "
-                                 f"it cannot be written as a Hugging Face BPE")
+                raise UserError(
+                    f"tokenizer {tok.name}: token {token!r} is no merge of two tokens; "
+                    f"it cannot be written as a Hugging Face BPE"
+                )
             merges.append((text(parts[0]), text(parts[1])))
     hf = RustTokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
-    hf.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(pattern), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    hf.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(pattern), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     hf.decoder = decoders.ByteLevel()
     hf.add_special_tokens([EOT])
     if hf.token_to_id(EOT) != tok.eot_token:
-        raise UserError(f"tokenizer {tok.name}: {EOT} would get id {hf.token_to_id(EOT)}, not "
-                         f"{tok.eot_token}")
+        raise UserError(
+            f"tokenizer {tok.name}: {EOT} would get id {hf.token_to_id(EOT)}, not {tok.eot_token}"
+        )
     return hf.to_str()

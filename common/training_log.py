@@ -45,6 +45,7 @@ class CsvLog:
 def language_colors(n):
     """n distinct colours, one per language: tab10's, or tab20's beyond ten languages."""
     import matplotlib
+
     cmap = matplotlib.colormaps['tab10' if n <= 10 else 'tab20']
     return [cmap(i % cmap.N) for i in range(n)]
 
@@ -54,12 +55,16 @@ def plot_losses(metrics_rows, train_rows, path):
     train and validation loss and the validation loss per language (one colour each, named in
     the legend; outside the plot when there are many)."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     def series(rows, key):
-        pts = [(int(r['iter']), float(r[key])) for r in rows
-               if r.get(key) not in (None, '') and math.isfinite(float(r[key]))]
+        pts = [
+            (int(r['iter']), float(r[key]))
+            for r in rows
+            if r.get(key) not in (None, '') and math.isfinite(float(r[key]))
+        ]
         return [p[0] for p in pts], [p[1] for p in pts]
 
     lang_keys = [k for k in metrics_rows[-1] if k.startswith('val_loss_')] if metrics_rows else []
@@ -71,8 +76,15 @@ def plot_losses(metrics_rows, train_rows, path):
         ax.plot(*series(metrics_rows, 'train_loss'), 'o-', color='k', ms=3, label='train (eval)')
         ax.plot(*series(metrics_rows, 'val_loss'), 's-', color='0.4', ms=3, label='val (all languages)')
         for key, color in zip(lang_keys, language_colors(len(lang_keys))):
-            ax.plot(*series(metrics_rows, key), '--', color=color, lw=1.2, marker='.', ms=4,
-                    label=f"val {language_name(key[len('val_loss_'):])}")
+            ax.plot(
+                *series(metrics_rows, key),
+                '--',
+                color=color,
+                lw=1.2,
+                marker='.',
+                ms=4,
+                label=f"val {language_name(key[len('val_loss_') :])}",
+            )
     ax.set_xlabel('iteration')
     ax.set_ylabel('cross-entropy (nats per token)')
     ax.grid(alpha=0.3)
@@ -104,9 +116,12 @@ def per_language_lines(label, values, width=100, indent='  '):
 def evaluation_text(iter_num, losses):
     """The printout of an evaluation: the train and val loss on one line, the val loss of each
     language below it (readable with ten languages and more)."""
-    overall = [f"{split} loss {losses[f'{split}_loss']:.4f}" for split in ('train', 'val')
-               if f'{split}_loss' in losses]
-    per_language = {k[len('val_loss_'):]: f"{v:.4f}" for k, v in losses.items() if k.startswith('val_loss_')}
+    overall = [
+        f"{split} loss {losses[f'{split}_loss']:.4f}"
+        for split in ('train', 'val')
+        if f'{split}_loss' in losses
+    ]
+    per_language = {k[len('val_loss_') :]: f"{v:.4f}" for k, v in losses.items() if k.startswith('val_loss_')}
     text = f"step {iter_num}: " + ', '.join(overall)
     return text + ('\n' + per_language_lines('val loss by language', per_language) if per_language else '')
 
@@ -117,12 +132,16 @@ def sampling_text(data, xlm_alpha):
     and the datasets that hold it."""
     shares, q = data.language_probabilities(1.0), data.language_probabilities(xlm_alpha)
     width = max(len(f"{language_name(lang)} ({lang})") for lang in q)
-    lines = [f"languages sampled (xlm_alpha={xlm_alpha}): share of the training tokens -> "
-             f"probability of a sequence, and the datasets that hold the language"]
+    lines = [
+        f"languages sampled (xlm_alpha={xlm_alpha}): share of the training tokens -> "
+        f"probability of a sequence, and the datasets that hold the language"
+    ]
     for lang, p in q.items():
         holders = [ds for ds in data.datasets if lang in data.metas[ds]['languages']]
-        lines.append(f"  {f'{language_name(lang)} ({lang})':<{width}}  {shares[lang]:6.1%} -> {p:6.1%}  "
-                     f"({', '.join(holders)})")
+        lines.append(
+            f"  {f'{language_name(lang)} ({lang})':<{width}}  {shares[lang]:6.1%} -> {p:6.1%}  "
+            f"({', '.join(holders)})"
+        )
     return '\n'.join(lines)
 
 
@@ -133,12 +152,16 @@ def validation_text(data, block_size):
     if not missing:
         return ''
     names = ', '.join(f"{language_name(lang)} ({lang})" for lang in missing)
-    consequence = ("no validation loss will be measured (the training loss stands in for it)"
-                   if len(missing) == len(data.languages) else
-                   "their validation loss will not be measured, nor count in the overall one")
-    return (f"note: no validation data of more than {block_size + 1} tokens in {names} "
-            f"({', '.join(data.datasets)}): {consequence}. Prepare the data with a validation "
-            f"split to measure it.")
+    consequence = (
+        "no validation loss will be measured (the training loss stands in for it)"
+        if len(missing) == len(data.languages)
+        else "their validation loss will not be measured, nor count in the overall one"
+    )
+    return (
+        f"note: no validation data of more than {block_size + 1} tokens in {names} "
+        f"({', '.join(data.datasets)}): {consequence}. Prepare the data with a validation "
+        f"split to measure it."
+    )
 
 
 def closing_text(out_dir, checkpoints):
@@ -150,30 +173,50 @@ def closing_text(out_dir, checkpoints):
 
 
 class TrainingLog:
-
-    def __init__(self, out_dir, config, languages, resume_from_iter=None, wandb_log=False,
-                 wandb_project='', wandb_run_name=''):
+    def __init__(
+        self,
+        out_dir,
+        config,
+        languages,
+        resume_from_iter=None,
+        wandb_log=False,
+        wandb_project='',
+        wandb_run_name='',
+    ):
         self.out_dir = out_dir
-        self.metrics = CsvLog(os.path.join(out_dir, 'metrics.csv'),
-                              ['iter', 'tokens', 'lr', 'train_loss', 'val_loss']
-                              + [f'val_loss_{lang}' for lang in languages], resume_from_iter)
-        self.iterations = CsvLog(os.path.join(out_dir, 'train_log.csv'),
-                                 ['iter', 'loss', 'lr', 'time_ms', 'tokens_per_s', 'mfu'],
-                                 resume_from_iter)
+        self.metrics = CsvLog(
+            os.path.join(out_dir, 'metrics.csv'),
+            ['iter', 'tokens', 'lr', 'train_loss', 'val_loss'] + [f'val_loss_{lang}' for lang in languages],
+            resume_from_iter,
+        )
+        self.iterations = CsvLog(
+            os.path.join(out_dir, 'train_log.csv'),
+            ['iter', 'loss', 'lr', 'time_ms', 'tokens_per_s', 'mfu'],
+            resume_from_iter,
+        )
         self.wandb = None
         if wandb_log:
             try:
                 import wandb
             except ImportError:
-                raise UserError("wandb_log=True but wandb is not installed: pip install wandb, "
-                                 "or run with --wandb_log=False")
+                raise UserError(
+                    "wandb_log=True but wandb is not installed: pip install wandb, "
+                    "or run with --wandb_log=False"
+                )
             try:
-                wandb.init(project=wandb_project, name=wandb_run_name, config=config,
-                           dir=out_dir, resume='allow' if resume_from_iter else None)
+                wandb.init(
+                    project=wandb_project,
+                    name=wandb_run_name,
+                    config=config,
+                    dir=out_dir,
+                    resume='allow' if resume_from_iter else None,
+                )
             except Exception as e:
-                raise UserError(f"wandb could not start ({type(e).__name__}: {e}). Log in with "
-                                 f"`wandb login`, or log locally with WANDB_MODE=offline, or run "
-                                 f"with --wandb_log=False")
+                raise UserError(
+                    f"wandb could not start ({type(e).__name__}: {e}). Log in with "
+                    f"`wandb login`, or log locally with WANDB_MODE=offline, or run "
+                    f"with --wandb_log=False"
+                )
             self.wandb = wandb
 
     def log_eval(self, row):
@@ -185,8 +228,9 @@ class TrainingLog:
     def log_iteration(self, row):
         self.iterations.append(row)
         if self.wandb:
-            self.wandb.log({f"iter/{k}": v for k, v in row.items() if k != 'iter' and v is not None},
-                           step=row['iter'])
+            self.wandb.log(
+                {f"iter/{k}": v for k, v in row.items() if k != 'iter' and v is not None}, step=row['iter']
+            )
 
     def finish(self):
         if self.metrics.rows or self.iterations.rows:

@@ -1,11 +1,11 @@
 """Data preparation beside the data.
 
-    prepared.py          the prepared-data format: file names, meta.json, held-out text, batches
-    corpora.py           which corpora exist: raw files, the command preparing each, tokenizer names
-    parallel_corpus.py   line-aligned parallel text -> the prepared format (prepare_dataset())
-    bpe.py               training the BPE tokenizer
-    preparation_lock.py  one preparation at a time of each dataset folder and tokenizer
-    demo/ europarl/ multiun/ hf/   one prepare.py per corpus; the prepared files land beside it
-                         (europarl/pairs.py: Europarl's other pairs and their join on English;
-                         hf/corpus.py: Hugging Face datasets -> raw files -> prepared data)
+prepared.py          the prepared-data format: file names, meta.json, held-out text, batches
+corpora.py           which corpora exist: raw files, the command preparing each, tokenizer names
+parallel_corpus.py   line-aligned parallel text -> the prepared format (prepare_dataset())
+bpe.py               training the BPE tokenizer
+preparation_lock.py  one preparation at a time of each dataset folder and tokenizer
+demo/ europarl/ multiun/ hf/   one prepare.py per corpus; the prepared files land beside it
+                     (europarl/pairs.py: Europarl's other pairs and their join on English;
+                     hf/corpus.py: Hugging Face datasets -> raw files -> prepared data)
 """

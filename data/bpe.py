@@ -46,7 +46,9 @@ DEFAULT_VOCAB_SIZE = 10000  # as in the original project; EOT included
 PRETOKENIZE_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+"""
 
 
-def _training_sample(texts_by_lang, max_bytes_per_language, heldout_every, max_heldout_lines, batch_lines=1000):
+def _training_sample(
+    texts_by_lang, max_bytes_per_language, heldout_every, max_heldout_lines, batch_lines=1000
+):
     """Batches of training lines, language-balanced by UTF-8 bytes, plus what was held out.
 
     Always reads next from the language with the fewest bytes so far, and stops when one language
@@ -98,13 +100,28 @@ def compression_stats(tok, lines):
     tokens = sum(len(ids) for ids in tok.encode_batch(lines))
     words = sum(len(line.split()) for line in lines)
     n_bytes = sum(len(line.encode("utf-8")) for line in lines)
-    return {"lines": len(lines), "words": words, "bytes": n_bytes, "tokens": tokens,
-            "tokens_per_word": round(tokens / max(words, 1), 4), "bytes_per_token": round(n_bytes / max(tokens, 1), 4)}
+    return {
+        "lines": len(lines),
+        "words": words,
+        "bytes": n_bytes,
+        "tokens": tokens,
+        "tokens_per_word": round(tokens / max(words, 1), 4),
+        "bytes_per_token": round(n_bytes / max(tokens, 1), 4),
+    }
 
 
-def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None, data_root="data",
-                        max_bytes_per_language=64_000_000, heldout_by_lang=None, heldout_every=50,
-                        max_heldout_lines=2000, extra_info=None, verbose=True):
+def train_bpe_tokenizer(
+    texts_by_lang,
+    vocab_size=DEFAULT_VOCAB_SIZE,
+    name=None,
+    data_root="data",
+    max_bytes_per_language=64_000_000,
+    heldout_by_lang=None,
+    heldout_every=50,
+    max_heldout_lines=2000,
+    extra_info=None,
+    verbose=True,
+):
     """Train a byte-level BPE with `vocab_size` tokens (EOT included) on a language-balanced sample
     of `texts_by_lang` ({"en": iterable of lines, "fr": ...}), save it under
     <data_root>/tokenizers/<name>.tiktoken (+ .json) and return it loaded through tiktoken.
@@ -115,26 +132,43 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
     import tokenizers as hf
 
     if name is None:
-        name = f"{'-'.join(texts_by_lang)}-bpe{vocab_size // 1000}k" if vocab_size % 1000 == 0 else f"bpe{vocab_size}"
+        name = (
+            f"{'-'.join(texts_by_lang)}-bpe{vocab_size // 1000}k"
+            if vocab_size % 1000 == 0
+            else f"bpe{vocab_size}"
+        )
     if vocab_size <= 257:
-        raise UserError(f"vocab_size={vocab_size}: a byte-level BPE needs more than 257 tokens (256 bytes + EOT)")
+        raise UserError(
+            f"vocab_size={vocab_size}: a byte-level BPE needs more than 257 tokens (256 bytes + EOT)"
+        )
     if vocab_size > 2**32 - 1:
         raise UserError(f"vocab_size={vocab_size} is too large for uint32 token ids")
 
-    batches, sample = _training_sample(texts_by_lang, max_bytes_per_language,
-                                       0 if heldout_by_lang is not None else heldout_every, max_heldout_lines)
+    batches, sample = _training_sample(
+        texts_by_lang,
+        max_bytes_per_language,
+        0 if heldout_by_lang is not None else heldout_every,
+        max_heldout_lines,
+    )
     model = hf.Tokenizer(hf.models.BPE())
-    model.pre_tokenizer = hf.pre_tokenizers.Sequence([
-        hf.pre_tokenizers.Split(hf.Regex(PRETOKENIZE_PATTERN), behavior="isolated"),
-        hf.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
-    trainer = hf.trainers.BpeTrainer(vocab_size=vocab_size - 1,  # EOT is added after, as the last id
-                                     initial_alphabet=hf.pre_tokenizers.ByteLevel.alphabet(),
-                                     special_tokens=[], show_progress=verbose and sys.stderr.isatty())
+    model.pre_tokenizer = hf.pre_tokenizers.Sequence(
+        [
+            hf.pre_tokenizers.Split(hf.Regex(PRETOKENIZE_PATTERN), behavior="isolated"),
+            hf.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    trainer = hf.trainers.BpeTrainer(
+        vocab_size=vocab_size - 1,  # EOT is added after, as the last id
+        initial_alphabet=hf.pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+        show_progress=verbose and sys.stderr.isatty(),
+    )
     model.train_from_iterator(batches, trainer=trainer)
     trained_bytes = {lang: stats["bytes"] for lang, stats in sample.items()}
     if not any(trained_bytes.values()):
-        raise UserError(f"tokenizer '{name}': no training text (languages {list(texts_by_lang)} gave no lines)")
+        raise UserError(
+            f"tokenizer '{name}': no training text (languages {list(texts_by_lang)} gave no lines)"
+        )
 
     # ranks: the 256 bytes, then each merged token in the order it was learned
     decode = byte_decoder()
@@ -147,15 +181,20 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
             ranks[token] = len(ranks)
     special_tokens = {EOT: len(ranks)}
     if len(ranks) + 1 < vocab_size:  # saved under a name that promises vocab_size, it would mislead
-        raise UserError(f"tokenizer '{name}': the training text supports only {len(ranks) + 1:,} tokens, "
-                         f"not the {vocab_size:,} asked for. Ask for --vocab_size={len(ranks) + 1} or "
-                         f"fewer, or train on more text; nothing was saved.")
-    encoding = tiktoken.Encoding(name, pat_str=PRETOKENIZE_PATTERN, mergeable_ranks=ranks,
-                                 special_tokens=special_tokens)
+        raise UserError(
+            f"tokenizer '{name}': the training text supports only {len(ranks) + 1:,} tokens, "
+            f"not the {vocab_size:,} asked for. Ask for --vocab_size={len(ranks) + 1} or "
+            f"fewer, or train on more text; nothing was saved."
+        )
+    encoding = tiktoken.Encoding(
+        name, pat_str=PRETOKENIZE_PATTERN, mergeable_ranks=ranks, special_tokens=special_tokens
+    )
 
     # held-out text: what was set aside, trimmed to line indices every language reached
     if heldout_by_lang is not None:
-        heldout = {lang: [line.strip() for line in lines if line.strip()] for lang, lines in heldout_by_lang.items()}
+        heldout = {
+            lang: [line.strip() for line in lines if line.strip()] for lang, lines in heldout_by_lang.items()
+        }
     else:
         shortest = min(len(stats["heldout"]) for stats in sample.values())
         heldout = {lang: stats["heldout"][:shortest] for lang, stats in sample.items()}
@@ -163,7 +202,9 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
     tiktoken_path, json_path = tokenizer_paths(name, data_root)
     os.makedirs(os.path.dirname(tiktoken_path), exist_ok=True)
     data = tiktoken_file_bytes(ranks)
-    tok = Tokenizer(encoding, name, hashlib.sha256(data).hexdigest(), os.path.join(TOKENIZERS_DIR, name + ".tiktoken"))
+    tok = Tokenizer(
+        encoding, name, hashlib.sha256(data).hexdigest(), os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
+    )
 
     # the trainer's own encoder and tiktoken must agree token for token
     agreement_lines = [line for lines in heldout.values() for line in lines]
@@ -180,9 +221,13 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
         "eot_token": tok.eot_token,
         "pat_str": PRETOKENIZE_PATTERN,
         "special_tokens": special_tokens,
-        "training_sample": {lang: {"lines": stats["lines"], "bytes": stats["bytes"]} for lang, stats in sample.items()},
+        "training_sample": {
+            lang: {"lines": stats["lines"], "bytes": stats["bytes"]} for lang, stats in sample.items()
+        },
         "max_bytes_per_language": max_bytes_per_language,
-        "heldout": "given" if heldout_by_lang is not None else f"every {heldout_every}th line, at most {max_heldout_lines}",
+        "heldout": "given"
+        if heldout_by_lang is not None
+        else f"every {heldout_every}th line, at most {max_heldout_lines}",
         "compression_heldout": compression,
         "trainer_tiktoken_mismatched_lines": mismatches,
         "trainer_tiktoken_compared_lines": len(agreement_lines),
@@ -190,7 +235,10 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
         **(extra_info or {}),
     }
     # the .tiktoken last: its presence says the tokenizer exists, so an interrupted save is trained again
-    contents = {json_path: (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), tiktoken_path: data}
+    contents = {
+        json_path: (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        tiktoken_path: data,
+    }
     with written_together({path: path for path in contents}, os.path.dirname(tiktoken_path)) as tmp:
         for path, content in contents.items():
             with open(tmp[path], "wb") as f:
@@ -198,15 +246,21 @@ def train_bpe_tokenizer(texts_by_lang, vocab_size=DEFAULT_VOCAB_SIZE, name=None,
             fsync(tmp[path])
 
     if verbose:
-        sizes = ", ".join(f"{lang} {stats['lines']:,} lines / {stats['bytes'] / 1e6:.1f} MB"
-                          for lang, stats in sample.items())
+        sizes = ", ".join(
+            f"{lang} {stats['lines']:,} lines / {stats['bytes'] / 1e6:.1f} MB"
+            for lang, stats in sample.items()
+        )
         print(f"tokenizer '{name}': {tok.n_vocab:,} tokens (EOT = {tok.eot_token}) trained on {sizes}")
         for lang, stats in compression.items():
-            print(f"  {lang}: {stats['tokens_per_word']:.3f} tokens/word, {stats['bytes_per_token']:.3f} bytes/token "
-                  f"on {stats['lines']:,} held-out lines")
+            print(
+                f"  {lang}: {stats['tokens_per_word']:.3f} tokens/word, {stats['bytes_per_token']:.3f} bytes/token "
+                f"on {stats['lines']:,} held-out lines"
+            )
         if mismatches:
-            print(f"  warning: tiktoken and the trainer tokenize {mismatches} of {len(agreement_lines)} held-out "
-                  f"lines differently (tiktoken's ids are the ones used everywhere and still decode exactly; "
-                  f"differences mean the two do not pre-tokenize or merge alike)")
+            print(
+                f"  warning: tiktoken and the trainer tokenize {mismatches} of {len(agreement_lines)} held-out "
+                f"lines differently (tiktoken's ids are the ones used everywhere and still decode exactly; "
+                f"differences mean the two do not pre-tokenize or merge alike)"
+            )
         print(f"  saved {tiktoken_path} (sha256 {tok.sha256[:16]}...)")
     return tok

@@ -26,8 +26,15 @@ import shlex
 
 from common.languages import EUROPARL_LANGUAGES, EUROPARL_PAIRS
 
-DEFAULT_DATA_ROOT = os.path.dirname(os.path.abspath(__file__))  # data/, where get_data.sh and the scripts write
-PREPARE_SCRIPTS = ("data/europarl/prepare.py", "data/multiun/prepare.py", "data/hf/prepare.py", "data/demo/prepare.py")
+DEFAULT_DATA_ROOT = os.path.dirname(
+    os.path.abspath(__file__)
+)  # data/, where get_data.sh and the scripts write
+PREPARE_SCRIPTS = (
+    "data/europarl/prepare.py",
+    "data/multiun/prepare.py",
+    "data/hf/prepare.py",
+    "data/demo/prepare.py",
+)
 
 RAW_FILES = {  # raw file names as distributed, in data/<dataset>/raw/ (data/get_data.sh puts them there)
     "europarl": {"en": "europarl-v7.fr-en.en", "fr": "europarl-v7.fr-en.fr"},
@@ -48,14 +55,17 @@ def europarl_pair_of(dataset):
     or None."""
     if dataset == "europarl":
         return EUROPARL_DEFAULT_PAIR
-    pair = dataset[len("europarl-"):] if dataset.startswith("europarl-") else None
+    pair = dataset[len("europarl-") :] if dataset.startswith("europarl-") else None
     return pair if pair in EUROPARL_PAIRS and pair != EUROPARL_DEFAULT_PAIR else None
 
 
 def europarl_raw_files(pair, raw_dir):
     """{language: path} of a Europarl v7 pair's files (as get_data.sh places them), English first."""
     lang = pair.split("-")[0]
-    return {"en": os.path.join(raw_dir, f"europarl-v7.{pair}.en"), lang: os.path.join(raw_dir, f"europarl-v7.{pair}.{lang}")}
+    return {
+        "en": os.path.join(raw_dir, f"europarl-v7.{pair}.en"),
+        lang: os.path.join(raw_dir, f"europarl-v7.{pair}.{lang}"),
+    }
 
 
 def europarl_join_name(languages):
@@ -65,17 +75,26 @@ def europarl_join_name(languages):
 
 def europarl_join_pairs(dataset):
     """The pairs a joined Europarl dataset is made of ('europarl-de-en-fr' -> ['de-en', 'fr-en']), or None."""
-    codes = dataset[len("europarl-"):].split("-") if dataset.startswith("europarl-") else []
+    codes = dataset[len("europarl-") :].split("-") if dataset.startswith("europarl-") else []
     others = [c for c in codes if c != "en"]
-    if len(others) < 2 or "en" not in codes or codes != sorted(codes) or len(set(codes)) != len(codes) \
-            or any(c not in EUROPARL_LANGUAGES for c in others):
+    if (
+        len(others) < 2
+        or "en" not in codes
+        or codes != sorted(codes)
+        or len(set(codes)) != len(codes)
+        or any(c not in EUROPARL_LANGUAGES for c in others)
+    ):
         return None
     return [f"{c}-en" for c in others]
 
 
 def is_registered(dataset):
     """Whether `dataset` is a name this registry knows how to prepare (not a typo of one)."""
-    return dataset in DATASETS or europarl_pair_of(dataset) is not None or europarl_join_pairs(dataset) is not None
+    return (
+        dataset in DATASETS
+        or europarl_pair_of(dataset) is not None
+        or europarl_join_pairs(dataset) is not None
+    )
 
 
 def recorded_prepare_command(dataset, data_root):
@@ -120,14 +139,18 @@ def prepare_command(dataset, data_root=None):
     # no script makes it by that name (data/<dataset>/prepare.py does not exist): text of one's own
     # is read by the Hugging Face script
     command = f"python data/hf/prepare.py --hf_dataset=FOLDER --languages=xx,yy --name={dataset}"
-    return (f"{in_data_root(command, data_root)} (FOLDER: your parallel text as JSON lines, CSV or parquet; "
-            f"no script makes a dataset '{dataset}' by itself: the prepare scripts are {', '.join(PREPARE_SCRIPTS)})")
+    return (
+        f"{in_data_root(command, data_root)} (FOLDER: your parallel text as JSON lines, CSV or parquet; "
+        f"no script makes a dataset '{dataset}' by itself: the prepare scripts are {', '.join(PREPARE_SCRIPTS)})"
+    )
 
 
 def _prepare_command(dataset):
     pair = europarl_pair_of(dataset)
     if pair and pair != EUROPARL_DEFAULT_PAIR:
-        return f"bash data/get_data.sh europarl --pair={pair} && python data/europarl/prepare.py --pair={pair}"
+        return (
+            f"bash data/get_data.sh europarl --pair={pair} && python data/europarl/prepare.py --pair={pair}"
+        )
     pairs = europarl_join_pairs(dataset)
     if pairs:
         pairs = ",".join(pairs)

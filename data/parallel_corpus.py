@@ -63,8 +63,10 @@ INLINE_LINE_BREAK = re.compile(f"[{INLINE_LINE_BREAKS}]")
 def check_split_fractions(split_fractions):
     fractions = [float(f) for f in split_fractions]
     if len(fractions) != len(SPLITS) or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9:
-        raise UserError(f"split_fractions={tuple(split_fractions)}: need 3 non-negative fractions "
-                         f"(train, val, test) summing to 1, e.g. {DEFAULT_SPLIT_FRACTIONS}")
+        raise UserError(
+            f"split_fractions={tuple(split_fractions)}: need 3 non-negative fractions "
+            f"(train, val, test) summing to 1, e.g. {DEFAULT_SPLIT_FRACTIONS}"
+        )
     return fractions
 
 
@@ -94,6 +96,7 @@ def split_of_line(line_number, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_se
 # -----------------------------------------------------------------------------
 # reading: one pass for line counts, sha256 and chunk offsets; then chunks read by the workers
 
+
 def scan_file(path, chunk_lines=DEFAULT_CHUNK_LINES, block_bytes=1 << 24):
     """(line count, sha256, byte offset where each chunk of `chunk_lines` lines starts), streaming.
     Lines end with b'\\n'; a last line without one still counts. A file whose lines end with
@@ -113,9 +116,11 @@ def scan_file(path, chunk_lines=DEFAULT_CHUNK_LINES, block_bytes=1 << 24):
             position += len(block)
             last_byte = block[-1:]
     if returns > 2 * newlines + 1:
-        raise UserError(f"{path} has {returns:,} carriage returns (\\r) but {newlines:,} line feeds "
-                         f"(\\n): its lines end with \\r alone and would read as one line. Convert "
-                         f"it first, e.g. with: tr '\\r' '\\n' < {path} > {path}.lf && mv {path}.lf {path}")
+        raise UserError(
+            f"{path} has {returns:,} carriage returns (\\r) but {newlines:,} line feeds "
+            f"(\\n): its lines end with \\r alone and would read as one line. Convert "
+            f"it first, e.g. with: tr '\\r' '\\n' < {path} > {path}.lf && mv {path}.lf {path}"
+        )
     lines = newlines + (last_byte != b"\n")
     starts = [s for s in starts if s < position] if lines else []
     return lines, digest.hexdigest(), starts + [position]
@@ -138,8 +143,10 @@ def _read_chunk(path, start, end, expected_lines):
         text = INLINE_LINE_BREAK.sub(" ", text)
     lines = text.split("\n")
     if len(lines) != expected_lines:
-        raise RuntimeError(f"{path} changed while it was being prepared (bytes {start}-{end} now hold "
-                           f"{len(lines)} lines, not {expected_lines}); run the prepare script again")
+        raise RuntimeError(
+            f"{path} changed while it was being prepared (bytes {start}-{end} now hold "
+            f"{len(lines)} lines, not {expected_lines}); run the prepare script again"
+        )
     return lines, replaced
 
 
@@ -193,8 +200,12 @@ def _process_chunk(job):
             ids = tok.encode_lines_with_eot(lines).astype(dtype)
             joined = "\n".join(lines)
             result["ids"][lang, split] = ids
-            result["stats"][lang, split] = {"lines": len(lines), "tokens": len(ids), "words": len(joined.split()),
-                                            "bytes": len(joined.encode("utf-8")) - max(len(lines) - 1, 0)}
+            result["stats"][lang, split] = {
+                "lines": len(lines),
+                "tokens": len(ids),
+                "words": len(joined.split()),
+                "bytes": len(joined.encode("utf-8")) - max(len(lines) - 1, 0),
+            }
             if split in HELD_OUT_SPLITS:
                 result["text"][lang, split] = joined + "\n" if lines else ""
     return result
@@ -249,6 +260,7 @@ def _ordered_results(jobs, num_proc, tok, config, max_in_flight=None):
 
 # -----------------------------------------------------------------------------
 
+
 def _relative_to(path, root):
     path, root = os.path.abspath(path), os.path.abspath(root)
     return os.path.relpath(path, root) if os.path.commonpath([path, root]) == root else path
@@ -263,16 +275,27 @@ def aligned_scans(raw_files, chunk_lines=DEFAULT_CHUNK_LINES, verbose=False):
         scans[lang] = scan_file(path, chunk_lines)
     counts = {lang: scan[0] for lang, scan in scans.items()}
     if len(set(counts.values())) > 1:
-        raise UserError("the raw files are not line-aligned: "
-                         + ", ".join(f"{raw_files[lang]} has {n:,} lines" for lang, n in counts.items())
-                         + ". Each line must be the translation of the same line in the other file; "
-                           "re-download them (bash data/get_data.sh) or fix the files.")
+        raise UserError(
+            "the raw files are not line-aligned: "
+            + ", ".join(f"{raw_files[lang]} has {n:,} lines" for lang, n in counts.items())
+            + ". Each line must be the translation of the same line in the other file; "
+            "re-download them (bash data/get_data.sh) or fix the files."
+        )
     return scans
 
 
-def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
-                            split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed=DEFAULT_SPLIT_SEED,
-                            num_proc=None, extra_meta=None, chunk_lines=DEFAULT_CHUNK_LINES, verbose=True):
+def prepare_parallel_corpus(
+    dataset_dir,
+    raw_files,
+    tokenizer,
+    data_root="data",
+    split_fractions=DEFAULT_SPLIT_FRACTIONS,
+    split_seed=DEFAULT_SPLIT_SEED,
+    num_proc=None,
+    extra_meta=None,
+    chunk_lines=DEFAULT_CHUNK_LINES,
+    verbose=True,
+):
     """Write the prepared-data layout for the line-aligned `raw_files` ({"en": path, "fr": path})
     into `dataset_dir`, tokenized with `tokenizer`, and return meta.json as a dict."""
     split_fractions = check_split_fractions(split_fractions)
@@ -280,26 +303,44 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
     for lang, path in raw_files.items():
         if not os.path.isfile(path):
             raise UserError(f"raw {lang} file not found: {path}")
-    num_proc = max(1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
+    num_proc = max(
+        1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    )
 
     # pass 1: line counts (must agree), sha256 and where each chunk starts in each file
     previous = prepared_meta(dataset_dir)
     scans = aligned_scans(raw_files, chunk_lines, verbose)
     n_lines = scans[languages[0]][0]
     if previous and verbose:
-        print(replacement_text(dataset_dir, previous, {lang: scan[1] for lang, scan in scans.items()}, tokenizer))
-    jobs = [(c * chunk_lines, min(chunk_lines, n_lines - c * chunk_lines),
-             {lang: (scans[lang][2][c], scans[lang][2][c + 1]) for lang in languages})
-            for c in range(len(scans[languages[0]][2]) - 1)]
-    config = {"languages": languages, "raw_files": {lang: os.path.abspath(p) for lang, p in raw_files.items()},
-              "split_fractions": split_fractions, "split_seed": split_seed}
+        print(
+            replacement_text(
+                dataset_dir, previous, {lang: scan[1] for lang, scan in scans.items()}, tokenizer
+            )
+        )
+    jobs = [
+        (
+            c * chunk_lines,
+            min(chunk_lines, n_lines - c * chunk_lines),
+            {lang: (scans[lang][2][c], scans[lang][2][c + 1]) for lang in languages},
+        )
+        for c in range(len(scans[languages[0]][2]) - 1)
+    ]
+    config = {
+        "languages": languages,
+        "raw_files": {lang: os.path.abspath(p) for lang, p in raw_files.items()},
+        "split_fractions": split_fractions,
+        "split_seed": split_seed,
+    }
 
     # pass 2: clean + tokenize in the pool, append to .tmp files in order
     os.makedirs(dataset_dir, exist_ok=True)
     outputs = [token_file(lang, split) for lang in languages for split in SPLITS]
     outputs += [heldout_file(lang, split) for lang in languages for split in HELD_OUT_SPLITS]
     outputs += [line_numbers_file(split) for split in HELD_OUT_SPLITS]
-    stats = {lang: {split: {"lines": 0, "tokens": 0, "words": 0, "bytes": 0} for split in SPLITS} for lang in languages}
+    stats = {
+        lang: {split: {"lines": 0, "tokens": 0, "words": 0, "bytes": 0} for split in SPLITS}
+        for lang in languages
+    }
     dropped, invalid = collections.Counter(), collections.Counter()
     total_bytes = sum(os.path.getsize(p) for p in raw_files.values())
     results = _ordered_results(jobs, num_proc, tokenizer, config)
@@ -313,8 +354,13 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
             for name in outputs:
                 files[name] = open(tmp[name], "wb")
                 open_files.callback(files[name].close)
-            progress = tqdm(total=total_bytes, unit="B", unit_scale=True, disable=None if verbose else True,
-                            desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)")
+            progress = tqdm(
+                total=total_bytes,
+                unit="B",
+                unit_scale=True,
+                disable=None if verbose else True,
+                desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)",
+            )
             for job, result in zip(jobs, results):
                 for (lang, split), ids in result["ids"].items():
                     ids.tofile(files[token_file(lang, split)])
@@ -323,7 +369,9 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
                 for (lang, split), text in result["text"].items():
                     files[heldout_file(lang, split)].write(text.encode("utf-8"))
                 for split, numbers in result["line_numbers"].items():
-                    files[line_numbers_file(split)].write("".join(f"{n}\n" for n in numbers.tolist()).encode())
+                    files[line_numbers_file(split)].write(
+                        "".join(f"{n}\n" for n in numbers.tolist()).encode()
+                    )
                 dropped.update(result["counters"]["dropped"])
                 invalid.update(result["counters"]["invalid_utf8"])
                 progress.update(sum(end - start for start, end in job[2].values()))
@@ -333,25 +381,45 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
 
             kept = sum(stats[languages[0]][split]["lines"] for split in SPLITS)
             if kept == 0:
-                raise UserError(f"no line pairs left in {', '.join(raw_files.values())} "
-                                 f"({n_lines:,} lines, {sum(dropped.values()):,} dropped as empty or markup)")
-            meta = dataset_meta(os.path.basename(os.path.normpath(dataset_dir)), tokenizer.identity(),
-                                tokenizer.n_vocab, tokenizer.eot_token, languages, stats)
-            meta.update({
-                "sources": {lang: {"path": _relative_to(path, data_root), "sha256": scans[lang][1], "lines": n_lines}
-                            for lang, path in raw_files.items()},
-                "raw_lines": n_lines,
-                "dropped_pairs": sum(dropped.values()),
-                "dropped_pairs_by_reason": {"empty": dropped["empty"], "markup": dropped["markup"]},
-                "invalid_utf8_replaced": sum(invalid.values()),
-                "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
-                "split_fractions": split_fractions,
-                "split_seed": split_seed,
-                # held-out splits left without a line although their fraction is not 0
-                "empty_splits": [split for split, fraction in zip(SPLITS, split_fractions)
-                                 if split in HELD_OUT_SPLITS and fraction > 0
-                                 and stats[languages[0]][split]["lines"] == 0],
-            })
+                raise UserError(
+                    f"no line pairs left in {', '.join(raw_files.values())} "
+                    f"({n_lines:,} lines, {sum(dropped.values()):,} dropped as empty or markup)"
+                )
+            meta = dataset_meta(
+                os.path.basename(os.path.normpath(dataset_dir)),
+                tokenizer.identity(),
+                tokenizer.n_vocab,
+                tokenizer.eot_token,
+                languages,
+                stats,
+            )
+            meta.update(
+                {
+                    "sources": {
+                        lang: {
+                            "path": _relative_to(path, data_root),
+                            "sha256": scans[lang][1],
+                            "lines": n_lines,
+                        }
+                        for lang, path in raw_files.items()
+                    },
+                    "raw_lines": n_lines,
+                    "dropped_pairs": sum(dropped.values()),
+                    "dropped_pairs_by_reason": {"empty": dropped["empty"], "markup": dropped["markup"]},
+                    "invalid_utf8_replaced": sum(invalid.values()),
+                    "invalid_utf8_replaced_by_language": {lang: invalid[lang] for lang in languages},
+                    "split_fractions": split_fractions,
+                    "split_seed": split_seed,
+                    # held-out splits left without a line although their fraction is not 0
+                    "empty_splits": [
+                        split
+                        for split, fraction in zip(SPLITS, split_fractions)
+                        if split in HELD_OUT_SPLITS
+                        and fraction > 0
+                        and stats[languages[0]][split]["lines"] == 0
+                    ],
+                }
+            )
             meta.update(extra_meta or {})
             write_meta(tmp[META_FILE], meta)
     finally:
@@ -369,32 +437,46 @@ def prepare_parallel_corpus(dataset_dir, raw_files, tokenizer, data_root="data",
 def replacement_text(dataset_dir, previous, sha256s, tokenizer):
     """What preparing dataset_dir again replaces: the same raw text (by sha256) or other text,
     tokenized the same way or not."""
-    old_sources = {lang: (source or {}).get("sha256") for lang, source in (previous.get("sources") or {}).items()}
+    old_sources = {
+        lang: (source or {}).get("sha256") for lang, source in (previous.get("sources") or {}).items()
+    }
     same_text = old_sources == sha256s
     old_tokenizer = previous.get("tokenizer") or {}
     same_tokenizer = old_tokenizer.get("sha256") == tokenizer.sha256
-    differing = [lang for lang in dict.fromkeys([*old_sources, *sha256s]) if old_sources.get(lang) != sha256s.get(lang)]
+    differing = [
+        lang for lang in dict.fromkeys([*old_sources, *sha256s]) if old_sources.get(lang) != sha256s.get(lang)
+    ]
     old_languages = [str(lang) for lang in previous["languages"]]
-    text = ("the same raw text (the sources' sha256 are those recorded)" if same_text else
-            f"other raw text (of {', '.join(sha256s)}, not {', '.join(old_languages)})"
-            if sorted(old_languages) != sorted(sha256s) else
-            f"other raw text (by sha256: {', '.join(differing)} differ)" if old_sources else
-            "raw text that cannot be compared with it (its meta.json records no sources)")
-    return (f"{dataset_dir} holds a dataset of {', '.join(old_languages)} (tokenizer "
-            f"'{old_tokenizer.get('name')}'): once complete it is replaced by {text}, tokenized with "
-            f"{'the same tokenizer' if same_tokenizer else repr(tokenizer.name)}")
+    text = (
+        "the same raw text (the sources' sha256 are those recorded)"
+        if same_text
+        else f"other raw text (of {', '.join(sha256s)}, not {', '.join(old_languages)})"
+        if sorted(old_languages) != sorted(sha256s)
+        else f"other raw text (by sha256: {', '.join(differing)} differ)"
+        if old_sources
+        else "raw text that cannot be compared with it (its meta.json records no sources)"
+    )
+    return (
+        f"{dataset_dir} holds a dataset of {', '.join(old_languages)} (tokenizer "
+        f"'{old_tokenizer.get('name')}'): once complete it is replaced by {text}, tokenized with "
+        f"{'the same tokenizer' if same_tokenizer else repr(tokenizer.name)}"
+    )
 
 
 def _remove_dropped_languages(dataset_dir, previous, languages, verbose):
     """The files of the languages the replaced dataset had and this one lacks: left, they would
     pass for part of the new dataset."""
     for lang in (str(lang) for lang in previous["languages"] if lang not in languages):
-        names = [token_file(lang, split) for split in SPLITS] + [heldout_file(lang, split) for split in HELD_OUT_SPLITS]
+        names = [token_file(lang, split) for split in SPLITS] + [
+            heldout_file(lang, split) for split in HELD_OUT_SPLITS
+        ]
         removed = [name for name in names if os.path.isfile(os.path.join(dataset_dir, name))]
         for name in removed:
             os.remove(os.path.join(dataset_dir, name))
         if removed and verbose:
-            print(f"removed {', '.join(removed)} from {dataset_dir}: the dataset it replaced had {lang}, this one has not")
+            print(
+                f"removed {', '.join(removed)} from {dataset_dir}: the dataset it replaced had {lang}, this one has not"
+            )
 
 
 def empty_splits_warning(dataset_dir, meta):
@@ -405,35 +487,54 @@ def empty_splits_warning(dataset_dir, meta):
     by_fraction = {}
     for split in meta["empty_splits"]:
         by_fraction.setdefault(fractions[split], []).append(split)
-    return (f"warning: {dataset_dir} has no line in its {' and '.join(meta['empty_splits'])} split"
-            f"{'s' if len(meta['empty_splits']) > 1 else ''}: "
-            + "; ".join(f"{' and '.join(splits)} {'each take' if len(splits) > 1 else 'takes'} {fraction:.1%} of the "
-                        f"lines, so about {round(1 / fraction):,} lines give {'each' if len(splits) > 1 else 'it'} "
-                        f"one line and {round(10 / fraction):,} about ten" for fraction, splits in by_fraction.items())
-            + f"; this data kept {kept:,}. Training on it measures no validation loss (on this dataset), and "
-              f"the evaluations have no test lines of it to score. Prepare more lines (data/hf/prepare.py: a "
-              f"larger --max_rows, or 0 for every row) unless this is only a trial.")
+    return (
+        f"warning: {dataset_dir} has no line in its {' and '.join(meta['empty_splits'])} split"
+        f"{'s' if len(meta['empty_splits']) > 1 else ''}: "
+        + "; ".join(
+            f"{' and '.join(splits)} {'each take' if len(splits) > 1 else 'takes'} {fraction:.1%} of the "
+            f"lines, so about {round(1 / fraction):,} lines give {'each' if len(splits) > 1 else 'it'} "
+            f"one line and {round(10 / fraction):,} about ten"
+            for fraction, splits in by_fraction.items()
+        )
+        + f"; this data kept {kept:,}. Training on it measures no validation loss (on this dataset), and "
+        f"the evaluations have no test lines of it to score. Prepare more lines (data/hf/prepare.py: a "
+        f"larger --max_rows, or 0 for every row) unless this is only a trial."
+    )
 
 
 def _print_summary(dataset_dir, meta, total_bytes, seconds):
-    print(f"wrote {dataset_dir}: {meta['raw_lines']:,} raw line pairs, {meta['dropped_pairs']:,} dropped "
-          f"({meta['dropped_pairs_by_reason']['empty']:,} with an empty side, "
-          f"{meta['dropped_pairs_by_reason']['markup']:,} markup only), "
-          f"{meta['invalid_utf8_replaced']:,} invalid UTF-8 sequences replaced")
+    print(
+        f"wrote {dataset_dir}: {meta['raw_lines']:,} raw line pairs, {meta['dropped_pairs']:,} dropped "
+        f"({meta['dropped_pairs_by_reason']['empty']:,} with an empty side, "
+        f"{meta['dropped_pairs_by_reason']['markup']:,} markup only), "
+        f"{meta['invalid_utf8_replaced']:,} invalid UTF-8 sequences replaced"
+    )
     for lang in meta["languages"]:
-        counts = ", ".join(f"{split} {s['lines']:,} lines / {s['tokens']:,} tokens"
-                           for split, s in meta["splits"][lang].items())
+        counts = ", ".join(
+            f"{split} {s['lines']:,} lines / {s['tokens']:,} tokens"
+            for split, s in meta["splits"][lang].items()
+        )
         print(f"  {lang}: {counts}")
-    print(f"  {total_bytes / 1e6:,.1f} MB of raw text in {seconds:.1f} s ({total_bytes / 1e6 / max(seconds, 1e-9):.1f} MB/s), "
-          f"dtype {meta['dtype']}, tokenizer {meta['tokenizer']['name']} (vocab {meta['vocab_size']:,})")
+    print(
+        f"  {total_bytes / 1e6:,.1f} MB of raw text in {seconds:.1f} s ({total_bytes / 1e6 / max(seconds, 1e-9):.1f} MB/s), "
+        f"dtype {meta['dtype']}, tokenizer {meta['tokenizer']['name']} (vocab {meta['vocab_size']:,})"
+    )
 
 
-def iter_clean_chunks(raw_files, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed=DEFAULT_SPLIT_SEED,
-                      chunk_lines=DEFAULT_CHUNK_LINES):
+def iter_clean_chunks(
+    raw_files,
+    split_fractions=DEFAULT_SPLIT_FRACTIONS,
+    split_seed=DEFAULT_SPLIT_SEED,
+    chunk_lines=DEFAULT_CHUNK_LINES,
+):
     """What prepare_parallel_corpus keeps of line-aligned `raw_files`, chunk by chunk, streaming:
     ({lang: kept lines}, their raw line numbers, their split ids). Files are assumed line-aligned."""
-    config = {"languages": list(raw_files), "raw_files": raw_files,
-              "split_fractions": split_fractions, "split_seed": split_seed}
+    config = {
+        "languages": list(raw_files),
+        "raw_files": raw_files,
+        "split_fractions": split_fractions,
+        "split_seed": split_seed,
+    }
     offsets = {other: 0 for other in raw_files}
     handles = {other: open(path, "rb") for other, path in raw_files.items()}
     try:
@@ -443,7 +544,10 @@ def iter_clean_chunks(raw_files, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_
             n_lines = min(len(b) for b in blocks.values())
             if n_lines == 0:
                 return
-            ends = {other: offsets[other] + sum(len(line) for line in blocks[other][:n_lines]) for other in raw_files}
+            ends = {
+                other: offsets[other] + sum(len(line) for line in blocks[other][:n_lines])
+                for other in raw_files
+            }
             job = (first_line, n_lines, {other: (offsets[other], ends[other]) for other in raw_files})
             kept, line_numbers, splits, _ = _clean_chunk(job, config)
             yield kept, line_numbers, splits
@@ -453,8 +557,14 @@ def iter_clean_chunks(raw_files, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_
             f.close()
 
 
-def iter_clean_lines(raw_files, lang, split="train", split_fractions=DEFAULT_SPLIT_FRACTIONS,
-                     split_seed=DEFAULT_SPLIT_SEED, chunk_lines=DEFAULT_CHUNK_LINES):
+def iter_clean_lines(
+    raw_files,
+    lang,
+    split="train",
+    split_fractions=DEFAULT_SPLIT_FRACTIONS,
+    split_seed=DEFAULT_SPLIT_SEED,
+    chunk_lines=DEFAULT_CHUNK_LINES,
+):
     """The lines of language `lang` that prepare_parallel_corpus puts in `split`, in raw order,
     streaming (used to train the tokenizer on training lines only). Files are assumed line-aligned."""
     wanted = SPLITS.index(split)
@@ -464,6 +574,7 @@ def iter_clean_lines(raw_files, lang, split="train", split_fractions=DEFAULT_SPL
 
 # -----------------------------------------------------------------------------
 # throughput of the parallel batch path against the plain per-line loop
+
 
 def _encode_range(bounds):
     """Worker task of tokenization_throughput: lines [a, b) of the text the pool was made with."""
@@ -503,8 +614,11 @@ def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CH
     with _process_pool(num_proc, tokenizer, {"lines": lines}) as pool:
         pool.map(_encode_range, [(0, min(100, len(lines)))] * num_proc)  # workers started and warm
         for _ in range(repeats):
-            for path, run in (("loop", loop), ("one", one_process),
-                              ("pool", lambda: pool.map(_encode_range, bounds, chunksize=1))):
+            for path, run in (
+                ("loop", loop),
+                ("one", one_process),
+                ("pool", lambda: pool.map(_encode_range, bounds, chunksize=1)),
+            ):
                 started = time.perf_counter()
                 ids = run()
                 seconds[path].append(time.perf_counter() - started)
@@ -559,28 +673,43 @@ def train_tokenizer_on(name, vocab_size, corpora, data_root, max_bytes_per_langu
     languages = corpora_languages(corpora)
 
     def lines(lang, split):
-        return _roundrobin(*(iter_clean_lines(files, lang, split) for files in corpora.values() if lang in files))
+        return _roundrobin(
+            *(iter_clean_lines(files, lang, split) for files in corpora.values() if lang in files)
+        )
 
     train = {lang: lines(lang, "train") for lang in languages}
-    heldout = {lang: list(itertools.islice(lines(lang, "val"), HELDOUT_LINES_FOR_COMPRESSION)) for lang in languages}
-    return train_bpe_tokenizer(train, vocab_size=vocab_size, name=name, data_root=data_root,
-                               max_bytes_per_language=max_bytes_per_language, heldout_by_lang=heldout,
-                               extra_info={"trained_on": list(corpora), "languages": languages})
+    heldout = {
+        lang: list(itertools.islice(lines(lang, "val"), HELDOUT_LINES_FOR_COMPRESSION)) for lang in languages
+    }
+    return train_bpe_tokenizer(
+        train,
+        vocab_size=vocab_size,
+        name=name,
+        data_root=data_root,
+        max_bytes_per_language=max_bytes_per_language,
+        heldout_by_lang=heldout,
+        extra_info={"trained_on": list(corpora), "languages": languages},
+    )
 
 
 def train_shared_tokenizer(name, vocab_size, raw_dirs, data_root, max_bytes_per_language=64_000_000):
     """Train tokenizer `name` on the training lines of whichever of the corpora in `raw_dirs`
     ({dataset: raw dir}) are present, lines of the corpora interleaved; compression is measured on
     their validation lines."""
-    present = {d: raw_files_of(d, raw_dir) for d, raw_dir in raw_dirs.items()
-               if all(os.path.isfile(p) for p in raw_files_of(d, raw_dir).values())}
+    present = {
+        d: raw_files_of(d, raw_dir)
+        for d, raw_dir in raw_dirs.items()
+        if all(os.path.isfile(p) for p in raw_files_of(d, raw_dir).values())
+    }
     missing = [d for d in raw_dirs if d not in present]
     if not present:
         raise UserError("no raw corpus to train the tokenizer on; run: bash data/get_data.sh europarl")
     if missing:
-        print(f"tokenizer '{name}': raw {' and '.join(missing)} not found, training on {' and '.join(present)} only "
-              f"(datasets prepared later reuse this tokenizer; to retrain it on all corpora, delete "
-              f"{os.path.join(data_root, tokenizer_lib.TOKENIZERS_DIR, name)}.* and prepare them again)")
+        print(
+            f"tokenizer '{name}': raw {' and '.join(missing)} not found, training on {' and '.join(present)} only "
+            f"(datasets prepared later reuse this tokenizer; to retrain it on all corpora, delete "
+            f"{os.path.join(data_root, tokenizer_lib.TOKENIZERS_DIR, name)}.* and prepare them again)"
+        )
     else:
         print(f"tokenizer '{name}': training on {' and '.join(present)}")
     return train_tokenizer_on(name, vocab_size, present, data_root, max_bytes_per_language)
@@ -601,11 +730,18 @@ def trained_tokenizers(data_root):
         files = os.listdir(os.path.join(data_root, tokenizer_lib.TOKENIZERS_DIR))
     except OSError:
         return []
-    return sorted(name[:-len(".tiktoken")] for name in files if name.endswith(".tiktoken"))
+    return sorted(name[: -len(".tiktoken")] for name in files if name.endswith(".tiktoken"))
 
 
-def check_tokenizer(tokenizer, default_name, languages_of, data_root="data", allow_new_languages=False,
-                    retrain_hint=None, train_tokenizer=False):
+def check_tokenizer(
+    tokenizer,
+    default_name,
+    languages_of,
+    data_root="data",
+    allow_new_languages=False,
+    retrain_hint=None,
+    train_tokenizer=False,
+):
     """--tokenizer checked before any work, by the rule every prepare script follows. Returns the
     name of the tokenizer to load, or None when `default_name` / a new name is to be trained.
 
@@ -632,38 +768,59 @@ def check_tokenizer(tokenizer, default_name, languages_of, data_root="data", all
         raise UserError(
             f"--tokenizer={name}: no tokenizer of that name ({tiktoken_path} does not exist)."
             + (f" Did you mean {' or '.join(close)}?" if close else "")
-            + (f" The tokenizers in {os.path.dirname(tiktoken_path)}: {', '.join(existing)}." if existing else
-               f" No tokenizer is trained under {data_root} yet.")
+            + (
+                f" The tokenizers in {os.path.dirname(tiktoken_path)}: {', '.join(existing)}."
+                if existing
+                else f" No tokenizer is trained under {data_root} yet."
+            )
             + f"\nTo train a new tokenizer named {name} on this data, add --train_tokenizer=True; to use "
-              f"the data's own ({default_name}, trained if missing), leave --tokenizer out.")
+            f"the data's own ({default_name}, trained if missing), leave --tokenizer out."
+        )
     json_path = tokenizer_lib.tokenizer_paths(name, data_root)[1]
     if not os.path.exists(json_path):  # training stopped between its two files
-        raise UserError(f"tokenizer '{name}' is incomplete: {tiktoken_path} has no {os.path.basename(json_path)} "
-                        f"beside it. Delete {os.path.splitext(tiktoken_path)[0]}.* and run this again"
-                        f"{' with --train_tokenizer=True' if tokenizer else ''} to train it anew (and prepare again "
-                        f"the datasets that used it).")
+        raise UserError(
+            f"tokenizer '{name}' is incomplete: {tiktoken_path} has no {os.path.basename(json_path)} "
+            f"beside it. Delete {os.path.splitext(tiktoken_path)[0]}.* and run this again"
+            f"{' with --train_tokenizer=True' if tokenizer else ''} to train it anew (and prepare again "
+            f"the datasets that used it)."
+        )
     tokenizer_lib.load_tokenizer(name, data_root)  # a file it cannot read is refused now
     known = tokenizer_info(name, data_root)["languages"]
-    unseen = [lang for lang in dict.fromkeys(lang for langs in languages_of.values() for lang in langs)
-              if lang not in known]
+    unseen = [
+        lang
+        for lang in dict.fromkeys(lang for langs in languages_of.values() for lang in langs)
+        if lang not in known
+    ]
     if unseen and known and not allow_new_languages:
-        raise UserError(f"{unseen_languages_problem(name, known, unseen, languages_of)}\nEither prepare all the "
-                        f"datasets you will train together in one command, so that one tokenizer is trained on "
-                        f"all their languages{' (' + retrain_hint(known) + ')' if retrain_hint else ''}; or "
-                        f"train a new tokenizer on this data's languages (--tokenizer=NEW_NAME "
-                        f"--train_tokenizer=True); or pass --allow_new_languages=True to use '{name}' anyway.")
+        raise UserError(
+            f"{unseen_languages_problem(name, known, unseen, languages_of)}\nEither prepare all the "
+            f"datasets you will train together in one command, so that one tokenizer is trained on "
+            f"all their languages{' (' + retrain_hint(known) + ')' if retrain_hint else ''}; or "
+            f"train a new tokenizer on this data's languages (--tokenizer=NEW_NAME "
+            f"--train_tokenizer=True); or pass --allow_new_languages=True to use '{name}' anyway."
+        )
     return name
 
 
 def unseen_languages_problem(name, known, unseen, languages_of):
-    return (f"tokenizer '{name}' was trained on {', '.join(known)}, not on {', '.join(unseen)} "
-            f"(a language of {', '.join(d for d, langs in languages_of.items() if set(unseen) & set(langs))}): "
-            f"it would cut {', '.join(unseen)} text into many more, shorter tokens than the others, "
-            f"and the languages would not be comparable.")
+    return (
+        f"tokenizer '{name}' was trained on {', '.join(known)}, not on {', '.join(unseen)} "
+        f"(a language of {', '.join(d for d, langs in languages_of.items() if set(unseen) & set(langs))}): "
+        f"it would cut {', '.join(unseen)} text into many more, shorter tokens than the others, "
+        f"and the languages would not be comparable."
+    )
 
 
-def load_or_train_tokenizer(tokenizer, default_name, corpora, train, data_root="data", allow_new_languages=False,
-                            retrain_hint=None, train_tokenizer=False):
+def load_or_train_tokenizer(
+    tokenizer,
+    default_name,
+    corpora,
+    train,
+    data_root="data",
+    allow_new_languages=False,
+    retrain_hint=None,
+    train_tokenizer=False,
+):
     """The one tokenizer of the datasets `corpora` ({dataset: {lang: raw path}}) prepared together:
     `tokenizer` ('' for `default_name`; 'gpt2'; or a name under <data_root>/tokenizers/), loaded
     when it exists, else trained by train(name) where check_tokenizer allows it. Which it is, is
@@ -674,26 +831,42 @@ def load_or_train_tokenizer(tokenizer, default_name, corpora, train, data_root="
         return tokenizer_lib.load_tokenizer("gpt2", data_root)
     tiktoken_path, _ = tokenizer_lib.tokenizer_paths(name, data_root)
     with preparing(os.path.splitext(tiktoken_path)[0], f"tokenizer '{name}'"):  # not trained twice at once
-        if check_tokenizer(tokenizer, default_name, languages_of, data_root, allow_new_languages, retrain_hint,
-                           train_tokenizer) is None:
+        if (
+            check_tokenizer(
+                tokenizer,
+                default_name,
+                languages_of,
+                data_root,
+                allow_new_languages,
+                retrain_hint,
+                train_tokenizer,
+            )
+            is None
+        ):
             print(f"tokenizer '{name}' does not exist yet: training it on {', '.join(corpora)}")
             return train(name)
     tok = tokenizer_lib.load_tokenizer(name, data_root, dataset=next(iter(corpora)))
     info = tokenizer_info(name, data_root)
     known, trained_on = info["languages"], info.get("trained_on", [])
-    print(f"using tokenizer '{name}' ({tiktoken_path}, {tok.n_vocab:,} tokens, "
-          f"trained on {' and '.join(trained_on) or 'other text'}"
-          f"{': ' + ', '.join(known) if known else ''})"
-          f"{' (it exists: --train_tokenizer=True trains none)' if train_tokenizer else ''}")
+    print(
+        f"using tokenizer '{name}' ({tiktoken_path}, {tok.n_vocab:,} tokens, "
+        f"trained on {' and '.join(trained_on) or 'other text'}"
+        f"{': ' + ', '.join(known) if known else ''})"
+        f"{' (it exists: --train_tokenizer=True trains none)' if train_tokenizer else ''}"
+    )
     stem = os.path.splitext(tiktoken_path)[0]
     unseen = [lang for lang in corpora_languages(corpora) if lang not in known]
     if unseen and known:
-        print(f"warning: {unseen_languages_problem(name, known, unseen, languages_of)} (--allow_new_languages=True)")
+        print(
+            f"warning: {unseen_languages_problem(name, known, unseen, languages_of)} (--allow_new_languages=True)"
+        )
     elif trained_on:
         for dataset in corpora:
             if dataset not in trained_on:
-                print(f"  note: it was trained without {dataset}; to retrain it on all the corpora, delete "
-                      f"{stem}.* and prepare the datasets together again")
+                print(
+                    f"  note: it was trained without {dataset}; to retrain it on all the corpora, delete "
+                    f"{stem}.* and prepare the datasets together again"
+                )
     return tok
 
 
@@ -716,14 +889,19 @@ def check_replacement(dataset_dir, languages, overwrite=False, other_source=None
     if meta is None or overwrite:
         return
     old = [str(lang) for lang in meta["languages"]]
-    problems = ([f"its languages are {', '.join(old)}, not {', '.join(languages)}"]
-                if sorted(old) != sorted(languages) else []) + ([other_source] if other_source else [])
+    problems = (
+        [f"its languages are {', '.join(old)}, not {', '.join(languages)}"]
+        if sorted(old) != sorted(languages)
+        else []
+    ) + ([other_source] if other_source else [])
     if problems:
         if meta.get("prepare_command"):
             problems.append(f"made by {meta['prepare_command']}")
-        raise UserError(f"{dataset_dir} already holds a dataset prepared from another source or of other languages "
-                        f"({'; '.join(problems)}): this would replace it. Choose another name for this one, or "
-                        f"pass --overwrite=True to replace it.")
+        raise UserError(
+            f"{dataset_dir} already holds a dataset prepared from another source or of other languages "
+            f"({'; '.join(problems)}): this would replace it. Choose another name for this one, or "
+            f"pass --overwrite=True to replace it."
+        )
 
 
 def check_some_pair_kept(raw_files):
@@ -731,13 +909,25 @@ def check_some_pair_kept(raw_files):
     first chunk that keeps one."""
     if not any(len(line_numbers) for _, line_numbers, _ in iter_clean_chunks(raw_files)):
         aligned_scans(raw_files)  # the reason may be lines that end with \r alone, or unequal files
-        raise UserError(f"no line pairs to prepare in {', '.join(raw_files.values())}: every line has an empty "
-                        f"or markup-only side in some language (such pairs are dropped). Check the raw files.")
+        raise UserError(
+            f"no line pairs to prepare in {', '.join(raw_files.values())}: every line has an empty "
+            f"or markup-only side in some language (such pairs are dropped). Check the raw files."
+        )
 
 
-def prepare_datasets(corpora, tokenizer, default_tokenizer, train, data_root="data", num_proc=0,
-                     allow_new_languages=False, extra_meta=None, retrain_hint=None, train_tokenizer=False,
-                     overwrite=False):
+def prepare_datasets(
+    corpora,
+    tokenizer,
+    default_tokenizer,
+    train,
+    data_root="data",
+    num_proc=0,
+    allow_new_languages=False,
+    extra_meta=None,
+    retrain_hint=None,
+    train_tokenizer=False,
+    overwrite=False,
+):
     """Prepare each of `corpora` ({dataset: {lang: raw path}}) into <data_root>/<dataset>/, all with
     one tokenizer (load_or_train_tokenizer), or with a Hugging Face tokenizer.json when `tokenizer`
     is one (copied into each dataset folder, which meta.json names). `extra_meta` ({dataset: dict})
@@ -758,15 +948,34 @@ def prepare_datasets(corpora, tokenizer, default_tokenizer, train, data_root="da
                 dataset_dir = os.path.join(data_root, dataset)
                 tok = tokenizer_lib.copy_hf_tokenizer(tokenizer, dataset_dir)
                 print(f"using the Hugging Face tokenizer {tokenizer} ({tok.n_vocab:,} tokens)")
-                metas[dataset] = prepare_parallel_corpus(dataset_dir, raw_files, tok, data_root=data_root,
-                                                         num_proc=num_proc or None, extra_meta=extra_meta.get(dataset))
+                metas[dataset] = prepare_parallel_corpus(
+                    dataset_dir,
+                    raw_files,
+                    tok,
+                    data_root=data_root,
+                    num_proc=num_proc or None,
+                    extra_meta=extra_meta.get(dataset),
+                )
             return metas
-        tok = load_or_train_tokenizer(tokenizer, default_tokenizer, corpora, train, data_root, allow_new_languages,
-                                      retrain_hint, train_tokenizer)
+        tok = load_or_train_tokenizer(
+            tokenizer,
+            default_tokenizer,
+            corpora,
+            train,
+            data_root,
+            allow_new_languages,
+            retrain_hint,
+            train_tokenizer,
+        )
         for dataset, raw_files in corpora.items():
-            metas[dataset] = prepare_parallel_corpus(os.path.join(data_root, dataset), raw_files, tok,
-                                                     data_root=data_root, num_proc=num_proc or None,
-                                                     extra_meta=extra_meta.get(dataset))
+            metas[dataset] = prepare_parallel_corpus(
+                os.path.join(data_root, dataset),
+                raw_files,
+                tok,
+                data_root=data_root,
+                num_proc=num_proc or None,
+                extra_meta=extra_meta.get(dataset),
+            )
     return metas
 
 
@@ -775,14 +984,25 @@ def missing_raw_message(script, dataset, raw_files, raw_dir, download):
     missing = [path for path in raw_files.values() if not os.path.isfile(path)]
     if not missing:
         return None
-    return (f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
-            f"Download it with: {download}\n"
-            f"(or place {' and '.join(os.path.basename(p) for p in raw_files.values())} in {raw_dir} yourself, "
-            f"or point --raw_dir at them)")
+    return (
+        f"{script}: raw {dataset} text not found ({', '.join(missing)}).\n"
+        f"Download it with: {download}\n"
+        f"(or place {' and '.join(os.path.basename(p) for p in raw_files.values())} in {raw_dir} yourself, "
+        f"or point --raw_dir at them)"
+    )
 
 
-def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="",
-                    data_root="data", raw_dir="", allow_new_languages=False, train_tokenizer=False, overwrite=False):
+def prepare_dataset(
+    dataset,
+    num_proc=0,
+    vocab_size=DEFAULT_VOCAB_SIZE,
+    tokenizer="",
+    data_root="data",
+    raw_dir="",
+    allow_new_languages=False,
+    train_tokenizer=False,
+    overwrite=False,
+):
     """What data/<dataset>/prepare.py does for Europarl and MultiUN: find the raw files, load the
     tokenizer (training the shared one when it does not exist yet), prepare <data_root>/<dataset>/.
     tokenizer: '' for the shared europarl-multiun tokenizer of `vocab_size`, else a name under
@@ -794,31 +1014,43 @@ def prepare_dataset(dataset, num_proc=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenize
     if raw_dir:
         raw_dirs[dataset] = raw_dir
     raw_files = raw_files_of(dataset, raw_dirs[dataset])
-    message = missing_raw_message(f"data/{dataset}/prepare.py", dataset, raw_files, raw_dirs[dataset],
-                                  download_command(dataset, data_root))
+    message = missing_raw_message(
+        f"data/{dataset}/prepare.py",
+        dataset,
+        raw_files,
+        raw_dirs[dataset],
+        download_command(dataset, data_root),
+    )
     if message:
         raise UserError(message)
-    return prepare_datasets({dataset: raw_files}, tokenizer, default_tokenizer_name(vocab_size),
-                            lambda name: train_shared_tokenizer(name, vocab_size, raw_dirs, data_root),
-                            data_root, num_proc, allow_new_languages, train_tokenizer=train_tokenizer,
-                            overwrite=overwrite)[dataset]
+    return prepare_datasets(
+        {dataset: raw_files},
+        tokenizer,
+        default_tokenizer_name(vocab_size),
+        lambda name: train_shared_tokenizer(name, vocab_size, raw_dirs, data_root),
+        data_root,
+        num_proc,
+        allow_new_languages,
+        train_tokenizer=train_tokenizer,
+        overwrite=overwrite,
+    )[dataset]
 
 
 def script_options(argv, **options):
     """The keys every prepare script of data/corpora.py's corpora takes, then `options` (the
     script's own keys, with their defaults), set from argv and checked against their ranges."""
     options = dict(
-        num_proc=0,         # worker processes; 0: one per CPU core
+        num_proc=0,  # worker processes; 0: one per CPU core
         vocab_size=DEFAULT_VOCAB_SIZE,  # tokens of the trained tokenizer, <|endoftext|> included
-        tokenizer='',       # '': the shared tokenizer of the data's languages (trained if missing); else
-                            # a name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a
-                            # converted model's)
+        tokenizer='',  # '': the shared tokenizer of the data's languages (trained if missing); else
+        # a name under <data_root>/tokenizers/, 'gpt2', or a tokenizer.json (a
+        # converted model's)
         train_tokenizer=False,  # True: train --tokenizer=NAME on this data when no tokenizer has that
-                                # name (without it, a name not found is refused as a likely typo)
+        # name (without it, a name not found is refused as a likely typo)
         data_root='data',
         allow_new_languages=False,  # True: use an existing tokenizer on languages it was not trained on
-        overwrite=False,    # True: replace a dataset of the same name prepared from another source or of
-                            # other languages (without it, that is refused)
+        overwrite=False,  # True: replace a dataset of the same name prepared from another source or of
+        # other languages (without it, that is refused)
         **options,
     )
     ranges = dict(num_proc=at_least(0), vocab_size=at_least(258))  # a byte-level BPE: 256 bytes, EOT, merges

@@ -76,10 +76,14 @@ def _acquire(lock_path, what):
             f = open(lock_path, "a+")
         except OSError as e:
             where = e.filename or lock_path
-            problem = ("is a file, not a folder" if os.path.isfile(where) and where != lock_path else
-                       f"cannot be written ({e.strerror})")
-            raise UserError(f"cannot prepare {what}: {where} {problem}. Choose a --data_root you can "
-                            f"write to.") from None
+            problem = (
+                "is a file, not a folder"
+                if os.path.isfile(where) and where != lock_path
+                else f"cannot be written ({e.strerror})"
+            )
+            raise UserError(
+                f"cannot prepare {what}: {where} {problem}. Choose a --data_root you can write to."
+            ) from None
         if fcntl is None:
             return f
         try:
@@ -87,13 +91,17 @@ def _acquire(lock_path, what):
         except BlockingIOError:
             f.close()
             holder, pid = _holder(lock_path)
-            raise UserError(f"{what} is being prepared by {holder} right now; two preparations at once would "
-                            f"mix their files. Wait until it ends{f' (or stop it: kill {pid})' if pid else ''} "
-                            f"and run this again. (Its lock: {lock_path}; the lock of a process that has "
-                            f"ended never blocks.)") from None
+            raise UserError(
+                f"{what} is being prepared by {holder} right now; two preparations at once would "
+                f"mix their files. Wait until it ends{f' (or stop it: kill {pid})' if pid else ''} "
+                f"and run this again. (Its lock: {lock_path}; the lock of a process that has "
+                f"ended never blocks.)"
+            ) from None
         except OSError as e:  # a file system without flock
-            print(f"note: {lock_path} cannot be locked ({e.strerror}); nothing stops another preparation "
-                  f"of {what} at the same time")
+            print(
+                f"note: {lock_path} cannot be locked ({e.strerror}); nothing stops another preparation "
+                f"of {what} at the same time"
+            )
             return f
         try:
             same_file = os.path.samestat(os.fstat(f.fileno()), os.stat(lock_path))
@@ -103,8 +111,10 @@ def _acquire(lock_path, what):
             with contextlib.suppress(OSError):  # a full disk: locked all the same, the refusal names no pid
                 f.seek(0)
                 f.truncate()
-                f.write(f"{os.getpid()}\n{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n"
-                        f"{shlex.join([os.path.basename(sys.executable)] + sys.argv)}\n")
+                f.write(
+                    f"{os.getpid()}\n{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n"
+                    f"{shlex.join([os.path.basename(sys.executable)] + sys.argv)}\n"
+                )
                 f.flush()
             return f
         f.close()

@@ -81,13 +81,20 @@ def prepared_datasets(data_root):
 # -----------------------------------------------------------------------------
 # meta.json
 
+
 def dataset_meta(dataset, tokenizer, vocab_size, eot_token, languages, splits, dtype=None):
     """What every meta.json begins with: the dataset's name, its vocabulary and token dtype
     (token_dtype(vocab_size) unless given), the end-of-text id, the languages, the tokenizer's
     identity ({"name", "sha256", "path"}) and the counts of each language and split."""
-    return {'dataset': dataset, 'vocab_size': vocab_size, 'dtype': dtype or token_dtype(vocab_size).name,
-            'eot_token': eot_token, 'languages': list(languages), 'tokenizer': dict(tokenizer),
-            'splits': splits}
+    return {
+        'dataset': dataset,
+        'vocab_size': vocab_size,
+        'dtype': dtype or token_dtype(vocab_size).name,
+        'eot_token': eot_token,
+        'languages': list(languages),
+        'tokenizer': dict(tokenizer),
+        'splits': splits,
+    }
 
 
 def meta_text(meta):
@@ -106,27 +113,37 @@ def read_meta(data_root, dataset):
     it when it is missing, unreadable or written by another version of the prepare scripts."""
     path = os.path.join(data_root, dataset, META_FILE)
     if not os.path.isdir(data_root):  # a mistyped --data_root, before any advice about the dataset
-        raise UserError(f"the data root {data_root} does not exist (--data_root): give the folder holding the "
-                        f"prepared datasets, or prepare '{dataset}' there with: {prepare_command(dataset, data_root)}")
+        raise UserError(
+            f"the data root {data_root} does not exist (--data_root): give the folder holding the "
+            f"prepared datasets, or prepare '{dataset}' there with: {prepare_command(dataset, data_root)}"
+        )
     if not os.path.isfile(path):
         known = prepared_datasets(data_root)
         close = difflib.get_close_matches(dataset, known, n=1, cutoff=0.6)
         if close and not is_registered(dataset):  # a typo, more likely than a dataset to prepare
-            raise UserError(f"no dataset '{dataset}' under {data_root}: did you mean '{close[0]}'? "
-                            f"(prepared there: {', '.join(known)})")
-        raise UserError(f"dataset '{dataset}' is not prepared: {path} does not exist. "
-                        f"Prepare it with: {prepare_command(dataset, data_root)}"
-                        + (f" (prepared under {data_root}: {', '.join(known)})" if known else ''))
+            raise UserError(
+                f"no dataset '{dataset}' under {data_root}: did you mean '{close[0]}'? "
+                f"(prepared there: {', '.join(known)})"
+            )
+        raise UserError(
+            f"dataset '{dataset}' is not prepared: {path} does not exist. "
+            f"Prepare it with: {prepare_command(dataset, data_root)}"
+            + (f" (prepared under {data_root}: {', '.join(known)})" if known else '')
+        )
     try:
         with open(path) as f:
             meta = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"{path} is not readable JSON ({e}). Prepare the dataset again with: "
-                        f"{prepare_command(dataset, data_root)}")
+        raise UserError(
+            f"{path} is not readable JSON ({e}). Prepare the dataset again with: "
+            f"{prepare_command(dataset, data_root)}"
+        )
     missing = [k for k in META_REQUIRED_KEYS if k not in meta]
     if missing:
-        raise UserError(f"{path} lacks {', '.join(missing)}: it was written by another version "
-                        f"of the prepare scripts. Prepare it again with: {prepare_command(dataset, data_root)}")
+        raise UserError(
+            f"{path} lacks {', '.join(missing)}: it was written by another version "
+            f"of the prepare scripts. Prepare it again with: {prepare_command(dataset, data_root)}"
+        )
     if meta['dtype'] not in ('uint16', 'uint32'):
         raise UserError(f"{path}: dtype must be uint16 or uint32, not {meta['dtype']!r}")
     return meta
@@ -146,15 +163,18 @@ def dataset_languages(data_root, dataset, tok=None):
     been prepared with it, or its token ids would mean other things."""
     meta = read_meta(data_root, dataset)
     if tok is not None and meta['tokenizer'].get('sha256') != tok.sha256:
-        raise UserError(f"dataset '{dataset}' was prepared with tokenizer "
-                        f"{tokenizer_label(meta['tokenizer'])} but the model uses "
-                        f"{tokenizer_label(tok.identity())}: evaluate it on data prepared with its "
-                        f"own tokenizer (--list_of_datasets, --data_root)")
+        raise UserError(
+            f"dataset '{dataset}' was prepared with tokenizer "
+            f"{tokenizer_label(meta['tokenizer'])} but the model uses "
+            f"{tokenizer_label(tok.identity())}: evaluate it on data prepared with its "
+            f"own tokenizer (--list_of_datasets, --data_root)"
+        )
     return list(meta['languages'])
 
 
 # -----------------------------------------------------------------------------
 # token ids: the .bin files, and the end-of-text line convention
+
 
 def check_token_file(path, meta, dataset, chunk=2**26):
     """The number of tokens of a .bin file, after checking that it is whole and that every id
@@ -162,17 +182,21 @@ def check_token_file(path, meta, dataset, chunk=2**26):
     itemsize = np.dtype(meta['dtype']).itemsize
     size = os.path.getsize(path)
     if size % itemsize:
-        raise UserError(f"{path} is {size:,} bytes, not a whole number of {meta['dtype']} tokens: "
-                        f"it is truncated. Prepare the dataset again with: {prepare_command(dataset, os.path.dirname(os.path.dirname(path)))}")
+        raise UserError(
+            f"{path} is {size:,} bytes, not a whole number of {meta['dtype']} tokens: "
+            f"it is truncated. Prepare the dataset again with: {prepare_command(dataset, os.path.dirname(os.path.dirname(path)))}"
+        )
     tokens = np.memmap(path, mode='r', dtype=meta['dtype']) if size else np.zeros(0, meta['dtype'])
     for start in range(0, len(tokens), chunk):
-        largest = int(tokens[start:start + chunk].max())
+        largest = int(tokens[start : start + chunk].max())
         if largest >= meta['vocab_size']:
-            position = start + int(np.argmax(tokens[start:start + chunk] >= meta['vocab_size']))
-            raise UserError(f"{path} holds token id {largest} (first bad id at token {position:,}) but "
-                            f"meta.json says the vocabulary has {meta['vocab_size']} ids: the .bin "
-                            f"and meta.json come from different preparations. Prepare the dataset "
-                            f"again with: {prepare_command(dataset, os.path.dirname(os.path.dirname(path)))}")
+            position = start + int(np.argmax(tokens[start : start + chunk] >= meta['vocab_size']))
+            raise UserError(
+                f"{path} holds token id {largest} (first bad id at token {position:,}) but "
+                f"meta.json says the vocabulary has {meta['vocab_size']} ids: the .bin "
+                f"and meta.json come from different preparations. Prepare the dataset "
+                f"again with: {prepare_command(dataset, os.path.dirname(os.path.dirname(path)))}"
+            )
     return size // itemsize
 
 
@@ -190,7 +214,7 @@ def tokenize_lines(tok, lines):
     ids = np.empty(int(line_lengths.sum()), dtype=np.int64)
     position = 0
     for line_ids in per_line:
-        ids[position:position + len(line_ids)] = line_ids
+        ids[position : position + len(line_ids)] = line_ids
         position += len(line_ids)
         ids[position] = tok.eot_token
         position += 1
@@ -206,7 +230,7 @@ def bin_mismatch(ids, data_root, dataset, lang, split, whole=True):
     stored = np.memmap(path, mode='r', dtype=read_meta(data_root, dataset)['dtype'])
     if whole and len(stored) != len(ids):
         return f"{path} holds {len(stored):,} tokens, the re-tokenized text {len(ids):,}"
-    if len(stored) < len(ids) or not np.array_equal(stored[:len(ids)].astype(np.int64), ids):
+    if len(stored) < len(ids) or not np.array_equal(stored[: len(ids)].astype(np.int64), ids):
         return f"{path} holds other token ids than the re-tokenized {heldout_file(lang, split)}"
     return None
 
@@ -214,13 +238,16 @@ def bin_mismatch(ids, data_root, dataset, lang, split, whole=True):
 # -----------------------------------------------------------------------------
 # the held-out text
 
+
 def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
     """The held-out lines (first max_lines of them when max_lines > 0), without their newline.
     Only '\\n' ends a line, as in the files the prepare scripts write."""
     path = heldout_path(data_root, dataset, lang, split)
     if not os.path.isfile(path):
-        raise UserError(f"{path} does not exist: the held-out text is written by the prepare "
-                        f"script; prepare the dataset again with: {prepare_command(dataset, data_root)}")
+        raise UserError(
+            f"{path} does not exist: the held-out text is written by the prepare "
+            f"script; prepare the dataset again with: {prepare_command(dataset, data_root)}"
+        )
     lines = []
     with open(path, 'rb') as f:
         for line in f:
@@ -229,9 +256,11 @@ def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
             try:
                 lines.append(line.decode('utf-8').removesuffix('\n'))
             except UnicodeDecodeError as e:
-                raise UserError(f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
-                                f"held-out text is written by the prepare script, prepare the dataset "
-                                f"again with: {prepare_command(dataset, data_root)}")
+                raise UserError(
+                    f"{path}, line {len(lines) + 1}, column {e.start + 1}: not UTF-8; the "
+                    f"held-out text is written by the prepare script, prepare the dataset "
+                    f"again with: {prepare_command(dataset, data_root)}"
+                )
     return lines
 
 
@@ -244,6 +273,7 @@ def read_line_numbers(dataset_dir, split):
 # -----------------------------------------------------------------------------
 # training and evaluation batches
 
+
 class PreparedData:
     """The token files of one or more prepared datasets that share a tokenizer."""
 
@@ -251,15 +281,19 @@ class PreparedData:
         if isinstance(list_of_datasets, str):
             list_of_datasets = [list_of_datasets]
         if not list_of_datasets:
-            raise UserError("list_of_datasets is empty: name at least one folder under data/, "
-                            "e.g. --list_of_datasets=\"['demo']\"")
+            raise UserError(
+                "list_of_datasets is empty: name at least one folder under data/, "
+                "e.g. --list_of_datasets=\"['demo']\""
+            )
         self.data_root = resolve_data_root(data_root)
         self.datasets = list(list_of_datasets)
         twice = sorted({ds for ds in self.datasets if self.datasets.count(ds) > 1})
         if twice:  # every dataset would be sampled and evaluated (and its results written) twice
-            raise UserError(f"list_of_datasets names {', '.join(map(repr, twice))} more than once "
-                            f"({self.datasets}): name each dataset once, e.g. "
-                            f"--list_of_datasets=\"{list(dict.fromkeys(self.datasets))}\"")
+            raise UserError(
+                f"list_of_datasets names {', '.join(map(repr, twice))} more than once "
+                f"({self.datasets}): name each dataset once, e.g. "
+                f"--list_of_datasets=\"{list(dict.fromkeys(self.datasets))}\""
+            )
         self.metas = {ds: read_meta(self.data_root, ds) for ds in self.datasets}
         first = self.datasets[0]
         self.tokenizer = self.metas[first]['tokenizer']
@@ -270,27 +304,35 @@ class PreparedData:
                     f"datasets '{first}' and '{ds}' were made with different tokenizers "
                     f"({tokenizer_label(self.tokenizer)} vs {tokenizer_label(other)}), so their "
                     f"token ids mean different things and cannot be mixed. Prepare both with the "
-                    f"same tokenizer (the prepare scripts take --tokenizer=NAME).")
+                    f"same tokenizer (the prepare scripts take --tokenizer=NAME)."
+                )
         self.vocab_size = self.metas[first]['vocab_size']
         self.languages = sorted({lang for m in self.metas.values() for lang in m['languages']})
         # (dataset, language, split) -> number of tokens, from the files themselves
         self.n_tokens = {}
         for ds, meta in self.metas.items():
-            missing = [self.path(ds, lang, 'train') for lang in meta['languages']
-                       if not os.path.isfile(self.path(ds, lang, 'train'))]
+            missing = [
+                self.path(ds, lang, 'train')
+                for lang in meta['languages']
+                if not os.path.isfile(self.path(ds, lang, 'train'))
+            ]
             if missing:
-                raise UserError(f"dataset '{ds}' lacks {', '.join(missing)} (meta.json names the "
-                                f"languages {', '.join(meta['languages'])}): training would see the "
-                                f"other language(s) only. Prepare it again with: {prepare_command(ds, self.data_root)}")
+                raise UserError(
+                    f"dataset '{ds}' lacks {', '.join(missing)} (meta.json names the "
+                    f"languages {', '.join(meta['languages'])}): training would see the "
+                    f"other language(s) only. Prepare it again with: {prepare_command(ds, self.data_root)}"
+                )
             for lang in meta['languages']:
                 for split in SPLITS:
                     path = self.path(ds, lang, split)
                     if os.path.isfile(path):
                         self.n_tokens[(ds, lang, split)] = check_token_file(path, meta, ds)
         if not any(s == 'train' for (_, _, s) in self.n_tokens):
-            raise UserError(f"no training tokens found under {self.data_root} for "
-                            f"{self.datasets}. Prepare them with: "
-                            f"{' && '.join(prepare_command(d, self.data_root) for d in self.datasets)}")
+            raise UserError(
+                f"no training tokens found under {self.data_root} for "
+                f"{self.datasets}. Prepare them with: "
+                f"{' && '.join(prepare_command(d, self.data_root) for d in self.datasets)}"
+            )
 
     def path(self, dataset, lang, split):
         return token_path(self.data_root, dataset, lang, split)
@@ -306,16 +348,22 @@ class PreparedData:
 
     def identity(self):
         """What a checkpoint records about its data."""
-        return {'list_of_datasets': self.datasets, 'data_root': self.data_root,
-                'tokenizer': self.tokenizer, 'vocab_size': self.vocab_size,
-                'languages': self.languages}
+        return {
+            'list_of_datasets': self.datasets,
+            'data_root': self.data_root,
+            'tokenizer': self.tokenizer,
+            'vocab_size': self.vocab_size,
+            'languages': self.languages,
+        }
 
     def language_probabilities(self, xlm_alpha, split='train'):
         """XLM's smoothed language sampling: q_lang proportional to p_lang ** xlm_alpha, with
         p_lang the language's share of the split's tokens (alpha 1: proportional, alpha 0:
         uniform over languages)."""
-        totals = {lang: sum(n for (d, l, s), n in self.n_tokens.items() if l == lang and s == split)
-                  for lang in self.languages}
+        totals = {
+            lang: sum(n for (d, l, s), n in self.n_tokens.items() if l == lang and s == split)
+            for lang in self.languages
+        }
         totals = {lang: n for lang, n in totals.items() if n > 0}
         # in log space: p ** alpha underflows to 0 for every language once alpha is large (2000)
         log_q = xlm_alpha * np.log(np.array(list(totals.values()), dtype=np.float64))
@@ -329,21 +377,37 @@ class PreparedData:
 
     def sources(self, split, block_size, language=None):
         """[(dataset, language, n_tokens)] usable for sequences of block_size + 1 tokens."""
-        return [(d, l, n) for (d, l, s), n in sorted(self.n_tokens.items())
-                if s == split and n > block_size + 1 and (language is None or l == language)]
+        return [
+            (d, l, n)
+            for (d, l, s), n in sorted(self.n_tokens.items())
+            if s == split and n > block_size + 1 and (language is None or l == language)
+        ]
 
-    def get_batch(self, split, batch_size, block_size, seed, step, micro_step=0, xlm_alpha=1.0,
-                  language=None, device='cpu', stream='train'):
+    def get_batch(
+        self,
+        split,
+        batch_size,
+        block_size,
+        seed,
+        step,
+        micro_step=0,
+        xlm_alpha=1.0,
+        language=None,
+        device='cpu',
+        stream='train',
+    ):
         """x, y (batch_size, block_size) int64 tensors. Each sequence draws a language (with
         xlm_alpha smoothing, or the given one), then a dataset of that language in proportion
         to its tokens, then a uniform start. The draw depends only on the arguments; stream
         ('train' or 'eval') keeps evaluation batches apart from training ones."""
         sources = self.sources(split, block_size, language)
         if not sources:
-            raise UserError(f"no {split} data with more than {block_size + 1} tokens"
-                            f"{' in language ' + language if language else ''} in "
-                            f"{self.datasets} under {self.data_root}: use a smaller block_size "
-                            f"or prepare more data")
+            raise UserError(
+                f"no {split} data with more than {block_size + 1} tokens"
+                f"{' in language ' + language if language else ''} in "
+                f"{self.datasets} under {self.data_root}: use a smaller block_size "
+                f"or prepare more data"
+            )
         split_code = SPLITS.index(split)
         lang_code = 0 if language is None else 1 + self.languages.index(language)
         stream_code = STREAMS.index(stream)
@@ -365,12 +429,14 @@ class PreparedData:
             ds, lang, n = candidates[rng.choice(len(candidates), p=sizes / sizes.sum())]
             start = int(rng.integers(0, n - block_size - 1))
             if (ds, lang) not in maps:
-                maps[(ds, lang)] = np.memmap(self.path(ds, lang, split), mode='r',
-                                             dtype=self.metas[ds]['dtype'])
-            chunk = maps[(ds, lang)][start:start + block_size + 1].astype(np.int64)
+                maps[(ds, lang)] = np.memmap(
+                    self.path(ds, lang, split), mode='r', dtype=self.metas[ds]['dtype']
+                )
+            chunk = maps[(ds, lang)][start : start + block_size + 1].astype(np.int64)
             x[b], y[b] = chunk[:-1], chunk[1:]
         del maps
         import torch  # imported here: the prepare scripts use this module and never need torch
+
         x, y = torch.from_numpy(x), torch.from_numpy(y)
         if torch.device(device).type == 'cuda':
             return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)

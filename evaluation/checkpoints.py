@@ -39,13 +39,16 @@ def checkpoint_data_root(checkpoint, data_root=''):
     elif (data.get('tokenizer') or {}).get('format') == 'huggingface':
         return ''
     else:
-        raise UserError("the checkpoint does not record its data root: pass --data_root=DIR "
-                        "(the folder holding the prepared dataset folders, data/ by default)")
+        raise UserError(
+            "the checkpoint does not record its data root: pass --data_root=DIR "
+            "(the folder holding the prepared dataset folders, data/ by default)"
+        )
     if not os.path.isdir(root):
-        origin = (f"--data_root={data_root}" if data_root else
-                  "the checkpoint was trained with data there")
-        raise UserError(f"data root {root} does not exist here ({origin}): pass --data_root=DIR "
-                        f"pointing at the folder that holds the prepared dataset folders")
+        origin = f"--data_root={data_root}" if data_root else "the checkpoint was trained with data there"
+        raise UserError(
+            f"data root {root} does not exist here ({origin}): pass --data_root=DIR "
+            f"pointing at the folder that holds the prepared dataset folders"
+        )
     return root
 
 
@@ -53,13 +56,16 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
     """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
     root = checkpoint_data_root(checkpoint, data_root)
     if not root:
-        raise UserError("the checkpoint (a converted model) records no data: pass --data_root=DIR "
-                        "(the folder holding the prepared dataset folders, data/ by default)")
+        raise UserError(
+            "the checkpoint (a converted model) records no data: pass --data_root=DIR "
+            "(the folder holding the prepared dataset folders, data/ by default)"
+        )
     data = checkpoint.get('data') or {}
     datasets = list(list_of_datasets) or list(data.get('list_of_datasets') or [])
     if not datasets:
-        raise UserError("no dataset to evaluate on: the checkpoint names none; pass "
-                        "--list_of_datasets=NAME[,NAME...]")
+        raise UserError(
+            "no dataset to evaluate on: the checkpoint names none; pass --list_of_datasets=NAME[,NAME...]"
+        )
     return root, datasets
 
 
@@ -71,8 +77,10 @@ def untrained_languages_note(checkpoint, dataset, languages):
     unseen = [lang for lang in languages if trained and lang not in trained]
     if not unseen:
         return None
-    return (f"  note: {dataset}: the model was not trained on "
-            f"{', '.join(f'{language_name(lang)} ({lang})' for lang in unseen)}")
+    return (
+        f"  note: {dataset}: the model was not trained on "
+        f"{', '.join(f'{language_name(lang)} ({lang})' for lang in unseen)}"
+    )
 
 
 def checkpoint_tokenizer(checkpoint, data_root, model=None):
@@ -82,23 +90,28 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
     rows): then the lines that need the others are skipped and counted (readable_lines)."""
     data = checkpoint.get('data') or {}
     if not data.get('tokenizer'):
-        raise UserError("the checkpoint does not record its tokenizer: it was not written by this "
-                        "project's train.py")
-    tok = checkpoint_tokenizer_from_identity(data['tokenizer'], checkpoint.get('out_dir', '.'),
-                                             data_root,
-                                             data.get('list_of_datasets') or ())
+        raise UserError(
+            "the checkpoint does not record its tokenizer: it was not written by this project's train.py"
+        )
+    tok = checkpoint_tokenizer_from_identity(
+        data['tokenizer'], checkpoint.get('out_dir', '.'), data_root, data.get('list_of_datasets') or ()
+    )
     vocab_size = model.config.vocab_size if model is not None else data.get('vocab_size')
     if data['tokenizer'].get('format') == 'huggingface':
         missing = tokens_without_rows(tok, vocab_size) if vocab_size is not None else []
         if missing:
-            print(f"warning: the tokenizer has {tok.n_vocab} ids, among them "
-                  f"{missing_rows_message(tok, missing, vocab_size)}: the evaluations skip and "
-                  f"count the text that needs them, the other tools refuse it")
+            print(
+                f"warning: the tokenizer has {tok.n_vocab} ids, among them "
+                f"{missing_rows_message(tok, missing, vocab_size)}: the evaluations skip and "
+                f"count the text that needs them, the other tools refuse it"
+            )
         return tok
     if vocab_size is not None and tok.n_vocab != vocab_size:
-        raise UserError(f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "
-                        f"for {vocab_size}: the tokenizer files under {data_root} are not the ones "
-                        f"it was trained with")
+        raise UserError(
+            f"tokenizer {tok.name} has {tok.n_vocab} tokens but the model was built "
+            f"for {vocab_size}: the tokenizer files under {data_root} are not the ones "
+            f"it was trained with"
+        )
     return tok
 
 
@@ -140,9 +153,11 @@ def default_report_dir(report_dir, out_dirs):
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"cannot create report_dir={report_dir}: {parent} is "
-                        f"{'a file' if not os.path.isdir(parent) else 'not writable'}. Choose a "
-                        f"--report_dir in a folder you can write to.")
+        raise UserError(
+            f"cannot create report_dir={report_dir}: {parent} is "
+            f"{'a file' if not os.path.isdir(parent) else 'not writable'}. Choose a "
+            f"--report_dir in a folder you can write to."
+        )
     return report_dir
 
 
@@ -152,14 +167,18 @@ def checkpoint_out_dirs(out_dir, out_dirs):
     out_dirs = list(out_dirs) if out_dirs else [out_dir]
     missing = [d for d in out_dirs if not os.path.isfile(checkpoint_path(d))]
     if missing:
-        raise UserError(f"no checkpoint at {', '.join(checkpoint_path(d) for d in missing)}: "
-                              f"check --out_dir/--out_dirs (train.py writes out_dir/ckpt.pt)")
+        raise UserError(
+            f"no checkpoint at {', '.join(checkpoint_path(d) for d in missing)}: "
+            f"check --out_dir/--out_dirs (train.py writes out_dir/ckpt.pt)"
+        )
     seen = {}  # one file named twice (a, ./a, a/ckpt.pt) would be scored twice as two models
     for d in out_dirs:
         path = os.path.realpath(checkpoint_path(d))
         if path in seen:
-            raise UserError(f"--out_dirs names the checkpoint {path} twice ({seen[path]} and {d}): "
-                            f"give each checkpoint once")
+            raise UserError(
+                f"--out_dirs names the checkpoint {path} twice ({seen[path]} and {d}): "
+                f"give each checkpoint once"
+            )
         seen[path] = d
     return out_dirs
 
@@ -177,14 +196,19 @@ def one_text_per_dataset(out_dirs, data_root, list_of_datasets, split):
             if dataset in first and first[dataset][1] == root:
                 continue
             path = lambda lang: heldout_path(root, dataset, lang, split)
-            text = {lang: file_sha256(path(lang)) for lang in dataset_languages(root, dataset)
-                    if os.path.isfile(path(lang))}
+            text = {
+                lang: file_sha256(path(lang))
+                for lang in dataset_languages(root, dataset)
+                if os.path.isfile(path(lang))
+            }
             other, other_root, other_text = first.setdefault(dataset, (out_dir, root, text))
             if text != other_text:
-                raise UserError(f"{other} and {out_dir} name the dataset {dataset}, but in data roots "
-                                f"whose {split} text differs ({other_root} and {root}): their numbers "
-                                f"would not be on the same lines. Pass --data_root=DIR to score every "
-                                f"checkpoint on one copy, or evaluate them in separate runs")
+                raise UserError(
+                    f"{other} and {out_dir} name the dataset {dataset}, but in data roots "
+                    f"whose {split} text differs ({other_root} and {root}): their numbers "
+                    f"would not be on the same lines. Pass --data_root=DIR to score every "
+                    f"checkpoint on one copy, or evaluate them in separate runs"
+                )
 
 
 def file_label(label):

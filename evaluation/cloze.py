@@ -40,8 +40,7 @@ from common.tokenizer import ids_without_rows, missing_rows_message
 from evaluation.statistics import wilson_interval
 
 MASK = ' <mask>'
-ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer',
-                 'language')
+ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer', 'language')
 
 
 @dataclass
@@ -66,8 +65,10 @@ def skipped_item(item, kind, reason):
 
 NO_SPACE = 'no space before the last word'
 TOO_FEW_WORDS = 'fewer than {} words before the last word'
-SKIP_HINTS = {TOO_FEW_WORDS.split('{')[0]: 'lower --min_context_words',
-              NO_SPACE: 'give --cloze_files for a language that does not put spaces between words'}
+SKIP_HINTS = {
+    TOO_FEW_WORDS.split('{')[0]: 'lower --min_context_words',
+    NO_SPACE: 'give --cloze_files for a language that does not put spaces between words',
+}
 
 
 def skip_hints(kinds):
@@ -76,6 +77,7 @@ def skip_hints(kinds):
 
 
 # --- items ------------------------------------------------------------------------------
+
 
 def _strip_trailing_punctuation(word):
     end = len(word)
@@ -103,7 +105,7 @@ def masked_or_why_not(line, min_context_words=5):
     context = ' '.join(words[:i])
     if not context.strip() or len(context.split()) < min_context_words:
         return None, TOO_FEW_WORDS.format(min_context_words)
-    suffix = line[len(context) + 1 + len(answer):]
+    suffix = line[len(context) + 1 + len(answer) :]
     return (context, answer, suffix), None
 
 
@@ -125,9 +127,19 @@ def items_from_lines(lines, dataset, language, split='test', min_context_words=5
             skipped[why_not] += 1
             continue
         context, answer, suffix = masked
-        items.append(ClozeItem(id=f"{dataset}/{split}/{language}/{line_number}", dataset=dataset,
-                               language=language, context=context, answer=answer,
-                               passage=line.rstrip(), suffix=suffix, file=path, line=line_number + 1))
+        items.append(
+            ClozeItem(
+                id=f"{dataset}/{split}/{language}/{line_number}",
+                dataset=dataset,
+                language=language,
+                context=context,
+                answer=answer,
+                passage=line.rstrip(),
+                suffix=suffix,
+                file=path,
+                line=line_number + 1,
+            )
+        )
     return items, skipped
 
 
@@ -143,9 +155,11 @@ def check_cloze_file_names(paths):
     for path in paths:
         first = named.get(cloze_file_dataset(path))
         if first is not None:
-            raise UserError(f"--cloze_files names {first} and {path}, which would both be reported as "
-                            f"'{cloze_file_dataset(path)}' (a cloze file's name is its dataset): give "
-                            f"each file once, and rename one of two different files")
+            raise UserError(
+                f"--cloze_files names {first} and {path}, which would both be reported as "
+                f"'{cloze_file_dataset(path)}' (a cloze file's name is its dataset): give "
+                f"each file once, and rename one of two different files"
+            )
         named[cloze_file_dataset(path)] = path
 
 
@@ -172,16 +186,31 @@ def read_cloze_file(path, dataset=None, skipped=None):
             kind, reason = problem
             if skipped is None:
                 raise UserError(f"{path}, line {line_number}: {reason}")
-            skipped.append({'file': path, 'line': line_number,
-                            'id': str(obj.get('id')) if isinstance(obj, dict) else None,
-                            'kind': kind, 'reason': reason})
+            skipped.append(
+                {
+                    'file': path,
+                    'line': line_number,
+                    'id': str(obj.get('id')) if isinstance(obj, dict) else None,
+                    'kind': kind,
+                    'reason': reason,
+                }
+            )
             continue
         context, suffix = obj['cloze_passage'].split(MASK)
-        items.append(ClozeItem(id=str(obj['id']), dataset=dataset, language=obj['language'],
-                               context=context, answer=obj['answer'].strip(),
-                               passage=obj['original_passage'], suffix=suffix,
-                               extra={'length_of_sentences': obj['length_of_sentences']},
-                               file=path, line=line_number))
+        items.append(
+            ClozeItem(
+                id=str(obj['id']),
+                dataset=dataset,
+                language=obj['language'],
+                context=context,
+                answer=obj['answer'].strip(),
+                passage=obj['original_passage'],
+                suffix=suffix,
+                extra={'length_of_sentences': obj['length_of_sentences']},
+                file=path,
+                line=line_number,
+            )
+        )
     return items
 
 
@@ -195,10 +224,14 @@ def file_item_groups(file_items, languages=(), max_items=0):
     for path, items in file_items.items():
         for item in items:
             if languages and item.language not in languages:
-                lacking.append(skipped_item(
-                    item, 'a language the model lacks',
-                    f"language {item.language!r} ({language_name(item.language)}): the model was "
-                    f"trained on {', '.join(f'{language_name(l)} ({l})' for l in languages)}"))
+                lacking.append(
+                    skipped_item(
+                        item,
+                        'a language the model lacks',
+                        f"language {item.language!r} ({language_name(item.language)}): the model was "
+                        f"trained on {', '.join(f'{language_name(l)} ({l})' for l in languages)}",
+                    )
+                )
                 continue
             key = (item.dataset, item.language)
             if key not in groups:
@@ -212,12 +245,14 @@ def cloze_item_problem(obj):
     """(kind, message) of why a parsed line of a cloze file is not a usable item, or None."""
     not_an_item, never_a_hit = 'not an item of the original format', 'an answer that can never be a hit'
     if not isinstance(obj, dict):
-        return not_an_item, (f"expected a JSON object with keys {', '.join(ORIGINAL_KEYS)}, got "
-                             f"{type(obj).__name__}")
+        return not_an_item, (
+            f"expected a JSON object with keys {', '.join(ORIGINAL_KEYS)}, got {type(obj).__name__}"
+        )
     missing = [k for k in ORIGINAL_KEYS if k not in obj]
     if missing:
-        return not_an_item, (f"missing key(s) {', '.join(missing)} (each line needs "
-                             f"{', '.join(ORIGINAL_KEYS)})")
+        return not_an_item, (
+            f"missing key(s) {', '.join(missing)} (each line needs {', '.join(ORIGINAL_KEYS)})"
+        )
     for key in ('original_passage', 'cloze_passage', 'answer', 'language'):
         if not isinstance(obj[key], str):
             return not_an_item, f"'{key}' must be a string, not {type(obj[key]).__name__}"
@@ -226,23 +261,30 @@ def cloze_item_problem(obj):
         return never_a_hit, "'answer' is empty"
     count = obj['cloze_passage'].count(MASK)
     if count != 1:
-        return not_an_item, (f"'cloze_passage' must hold '{MASK.strip()}' once, after a space; it "
-                             f"holds it {count} times")
+        return not_an_item, (
+            f"'cloze_passage' must hold '{MASK.strip()}' once, after a space; it holds it {count} times"
+        )
     if len(answer.split()) != 1:
-        return never_a_hit, (f"the answer {answer!r} is not one word: a prediction (one word) can "
-                             f"never match it")
+        return never_a_hit, (
+            f"the answer {answer!r} is not one word: a prediction (one word) can never match it"
+        )
     if obj['original_passage'].strip() and answer not in obj['original_passage']:
-        return never_a_hit, (f"the answer {answer!r} is not in 'original_passage': the item does "
-                             f"not say which word was masked")
+        return never_a_hit, (
+            f"the answer {answer!r} is not in 'original_passage': the item does not say which word was masked"
+        )
     return None
 
 
 def original_format(item, length_of_sentences):
     """An item as a line of the original format (a dict to json.dumps)."""
-    return {'id': item.id, 'original_passage': item.passage,
-            'length_of_sentences': length_of_sentences,
-            'cloze_passage': item.context + MASK + item.suffix, 'answer': item.answer,
-            'language': item.language}
+    return {
+        'id': item.id,
+        'original_passage': item.passage,
+        'length_of_sentences': length_of_sentences,
+        'cloze_passage': item.context + MASK + item.suffix,
+        'answer': item.answer,
+        'language': item.language,
+    }
 
 
 def context_ids(tok, item, max_context_tokens):
@@ -268,8 +310,7 @@ def items_with_rows(tok, items, contexts, rows):
         if ids_without_rows(context, rows):
             why = f"its context holds tokens the model has no row for (ids >= {rows})"
         elif ids_without_rows(answer, rows):
-            why = (f"its answer {item.answer!r} is written with "
-                   f"{missing_rows_message(tok, answer, rows)}")
+            why = f"its answer {item.answer!r} is written with {missing_rows_message(tok, answer, rows)}"
         else:
             kept.append(item)
             kept_contexts.append(context)
@@ -279,6 +320,7 @@ def items_with_rows(tok, items, contexts, rows):
 
 
 # --- matching ---------------------------------------------------------------------------
+
 
 def normalise_word(word, case_sensitive=False):
     word = unicodedata.normalize('NFC', word.strip())
@@ -318,6 +360,7 @@ def _starts_with_whitespace(piece):
 class TokenClasses:
     """Per token id (padded vocabulary): which tokens may begin the masked word (a space, then
     letters or digits: the mask follows a space), which may continue it, and which end it."""
+
     token_bytes: list
     first: torch.Tensor  # bool (V,)
     continuation: torch.Tensor  # bool (V,)
@@ -338,23 +381,31 @@ def token_classes(token_bytes, eot_token, padded_vocab_size=None, device='cpu'):
         if not piece:
             continue
         body = piece[1:]
-        first[i] = (piece[:1] == b' ' and bool(body) and not _starts_with_whitespace(body)
-                    and not _is_punctuation(body))
+        first[i] = (
+            piece[:1] == b' '
+            and bool(body)
+            and not _starts_with_whitespace(body)
+            and not _is_punctuation(body)
+        )
         ends_word = _starts_with_whitespace(piece) or _is_punctuation(piece)
         boundary[i] = ends_word
         continuation[i] = not ends_word
-    return TokenClasses(list(token_bytes) + [b''] * (V - len(token_bytes)),
-                        *(torch.from_numpy(m).to(device) for m in (first, continuation, boundary)))
+    return TokenClasses(
+        list(token_bytes) + [b''] * (V - len(token_bytes)),
+        *(torch.from_numpy(m).to(device) for m in (first, continuation, boundary)),
+    )
 
 
 def tokenizer_classes(tok, padded_vocab_size, device='cpu'):
     # a tokenizer may have more tokens than the model rows: the model never predicts those
-    pieces = [b'' if i == tok.eot_token else tok.token_bytes(i)
-              for i in range(min(tok.n_vocab, padded_vocab_size))]
+    pieces = [
+        b'' if i == tok.eot_token else tok.token_bytes(i) for i in range(min(tok.n_vocab, padded_vocab_size))
+    ]
     return token_classes(pieces, tok.eot_token, padded_vocab_size, device)
 
 
 # --- next-token scoring, with or without the KV cache ------------------------------------
+
 
 class CachedScorer:
     """Next-token log-probabilities of growing sequences; the context runs once through the
@@ -398,9 +449,11 @@ class RecomputingScorer:
 
 # --- beam search over words --------------------------------------------------------------
 
+
 @torch.no_grad()
-def predict_words(model, contexts, classes, beam_width=10, k=5, max_word_tokens=12,
-                  use_cache=True, autocast=None):
+def predict_words(
+    model, contexts, classes, beam_width=10, k=5, max_word_tokens=12, use_cache=True, autocast=None
+):
     """The k best words (word, log-probability), best first, after each context.
     contexts: equally long lists of token ids (batch them by length); each must leave
     max_word_tokens positions free in the model's block."""
@@ -425,7 +478,8 @@ def predict_words(model, contexts, classes, beam_width=10, k=5, max_word_tokens=
             top = logprobs.masked_fill(~allowed, -math.inf).topk(min(beam_width, logprobs.size(-1)), dim=-1)
             candidates = [[] for _ in range(n)]
             for row, ((item, ids, score), values, tokens) in enumerate(
-                    zip(beams, top.values.tolist(), top.indices.tolist())):
+                zip(beams, top.values.tolist(), top.indices.tolist())
+            ):
                 for value, token in zip(values, tokens):
                     if value > -math.inf:
                         candidates[item].append((score + value, row, ids + (token,)))
@@ -444,23 +498,45 @@ def predict_words(model, contexts, classes, beam_width=10, k=5, max_word_tokens=
             if not new_beams:
                 break
             beams = new_beams
-            logprobs = scorer.step(torch.tensor(parents, device=device),
-                                   torch.tensor(new_tokens, device=device))
+            logprobs = scorer.step(
+                torch.tensor(parents, device=device), torch.tensor(new_tokens, device=device)
+            )
     return [sorted(words.items(), key=lambda w: (-w[1], w[0]))[:k] for words in finished]
 
 
-def predict_items(model, item_contexts, classes, beam_width=10, k=5, max_word_tokens=12,
-                  batch_size=16, use_cache=True, autocast=None, progress=None):
+def predict_items(
+    model,
+    item_contexts,
+    classes,
+    beam_width=10,
+    k=5,
+    max_word_tokens=12,
+    batch_size=16,
+    use_cache=True,
+    autocast=None,
+    progress=None,
+):
     """predict_words for contexts of any lengths, batched by length; results in input order."""
     by_length = {}
     for index, ids in enumerate(item_contexts):
         by_length.setdefault(len(ids), []).append(index)
-    batches = [indices[i:i + batch_size] for _, indices in sorted(by_length.items())
-               for i in range(0, len(indices), batch_size)]
+    batches = [
+        indices[i : i + batch_size]
+        for _, indices in sorted(by_length.items())
+        for i in range(0, len(indices), batch_size)
+    ]
     predictions = [None] * len(item_contexts)
-    for batch in (progress(batches) if progress else batches):
-        words = predict_words(model, [item_contexts[i] for i in batch], classes, beam_width, k,
-                              max_word_tokens, use_cache, autocast)
+    for batch in progress(batches) if progress else batches:
+        words = predict_words(
+            model,
+            [item_contexts[i] for i in batch],
+            classes,
+            beam_width,
+            k,
+            max_word_tokens,
+            use_cache,
+            autocast,
+        )
         for index, w in zip(batch, words):
             predictions[index] = w
     return predictions
@@ -470,8 +546,12 @@ def accuracy(hits_top1, hits_topk):
     """Counts, top-1 and top-k accuracy, and their 95% Wilson intervals (<metric>_ci95)."""
     n = len(hits_top1)
     top1, topk = int(sum(hits_top1)), int(sum(hits_topk))
-    return {'items': n,
-            'top1_hits': top1, 'top1_accuracy': top1 / n if n else math.nan,
-            'top1_accuracy_ci95': list(wilson_interval(top1, n)),
-            'topk_hits': topk, 'topk_accuracy': topk / n if n else math.nan,
-            'topk_accuracy_ci95': list(wilson_interval(topk, n))}
+    return {
+        'items': n,
+        'top1_hits': top1,
+        'top1_accuracy': top1 / n if n else math.nan,
+        'top1_accuracy_ci95': list(wilson_interval(top1, n)),
+        'topk_hits': topk,
+        'topk_accuracy': topk / n if n else math.nan,
+        'topk_accuracy_ci95': list(wilson_interval(topk, n)),
+    }

@@ -52,8 +52,9 @@ def window_plan(n_tokens, block_size, stride):
 
 
 @torch.no_grad()
-def token_nll(model, stream, eot_token, block_size, stride, batch_size=8, device='cpu',
-              autocast=None, progress=None):
+def token_nll(
+    model, stream, eot_token, block_size, stride, batch_size=8, device='cpu', autocast=None, progress=None
+):
     """Negative log-likelihood (nats, float64) of every token of stream (1-D ints), in order.
     model follows the call convention logits, _ = model(idx, all_logits=True) with logits
     (B, T, V). autocast: a context manager for mixed precision (None: none). progress: a tqdm-like
@@ -64,8 +65,8 @@ def token_nll(model, stream, eot_token, block_size, stride, batch_size=8, device
     windows = window_plan(n, block_size, stride)
     T = min(block_size, n)
     nll = np.full(n, np.nan)
-    batches = [windows[i:i + batch_size] for i in range(0, len(windows), batch_size)]
-    for batch in (progress(batches) if progress else batches):
+    batches = [windows[i : i + batch_size] for i in range(0, len(windows), batch_size)]
+    for batch in progress(batches) if progress else batches:
         starts = torch.tensor([s for s, _ in batch])
         offsets = starts[:, None] + torch.arange(T)[None, :]
         idx, targets = x[offsets].to(device), x[offsets + 1].to(device)
@@ -74,11 +75,18 @@ def token_nll(model, stream, eot_token, block_size, stride, batch_size=8, device
                 logits, _ = model(idx, all_logits=True)
         else:
             logits, _ = model(idx, all_logits=True)
-        losses = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1),
-                                 reduction='none').view(len(batch), T).double().cpu().numpy()
+        losses = (
+            F.cross_entropy(
+                logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1), reduction='none'
+            )
+            .view(len(batch), T)
+            .double()
+            .cpu()
+            .numpy()
+        )
         for (s, n_scored), row in zip(batch, losses):
             # target x[j] is stream[j - 1]: this window's targets are stream[s : s + T]
-            nll[s + T - n_scored:s + T] = row[T - n_scored:]
+            nll[s + T - n_scored : s + T] = row[T - n_scored :]
     assert not np.isnan(nll).any(), "a token was left unscored"
     return nll
 
@@ -106,8 +114,9 @@ def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resample
     ln2 = math.log(2)
 
     def ci(denominators, transform):
-        low, high = bootstrap_ratio_ci(line_nll, denominators, transform=transform,
-                                       n_resamples=n_resamples, level=0.95, seed=seed)
+        low, high = bootstrap_ratio_ci(
+            line_nll, denominators, transform=transform, n_resamples=n_resamples, level=0.95, seed=seed
+        )
         return [low, high]
 
     return {
@@ -119,5 +128,8 @@ def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resample
         'bits_per_byte_ci95': ci(line_bytes, lambda r: r / ln2),
         'nll_per_token': total / tokens if tokens else math.nan,
         'nll_total': total,
-        'tokens': tokens, 'words': words, 'bytes': n_bytes, 'lines': len(line_nll),
+        'tokens': tokens,
+        'words': words,
+        'bytes': n_bytes,
+        'lines': len(line_nll),
     }

@@ -45,6 +45,7 @@ class BarChart:
     """The chart of an evaluation: for each dataset/language, one bar per checkpoint and metric
     (metrics: {metric: its label in the legend}), each value times scale, with its interval;
     ylabel names the value axis (horizontal: the bars are)."""
+
     metrics: dict
     ylabel: str
     title: str
@@ -65,9 +66,13 @@ class CheckpointResults:
             by_hash.setdefault(digest, []).append(out_dir)
         for copies in by_hash.values():
             if len(copies) > 1:  # legitimate (a copy kept elsewhere), but worth knowing
-                print(f"note: {' and '.join(copies)} hold the same checkpoint file (sha256 "
-                      f"{self.sha256[copies[0]][:12]}...): their numbers will be the same")
-        self.metrics = {out_dir: {} for out_dir in self.checkpoints}  # out_dir -> dataset -> language -> metrics
+                print(
+                    f"note: {' and '.join(copies)} hold the same checkpoint file (sha256 "
+                    f"{self.sha256[copies[0]][:12]}...): their numbers will be the same"
+                )
+        self.metrics = {
+            out_dir: {} for out_dir in self.checkpoints
+        }  # out_dir -> dataset -> language -> metrics
         self.rows = []  # one per add(): model (the out_dir), dataset, language, the metrics, each interval also as _low, _high
 
     def add_dataset(self, out_dir, dataset):
@@ -77,15 +82,30 @@ class CheckpointResults:
     def add(self, out_dir, dataset, language, metrics):
         metrics = {**metrics, 'checkpoint_sha256': self.sha256[out_dir]}
         self.metrics[out_dir].setdefault(dataset, {})[language] = metrics
-        row = {'model': out_dir, 'dataset': dataset, 'language': language,
-               'language_name': language_name(language), **metrics}
+        row = {
+            'model': out_dir,
+            'dataset': dataset,
+            'language': language,
+            'language_name': language_name(language),
+            **metrics,
+        }
         for key, value in metrics.items():
             if key.endswith(CI_SUFFIX):
                 row[f'{key}_low'], row[f'{key}_high'] = value
         self.rows.append(row)
 
-    def write(self, report_dir, name, header, table_columns, csv_columns, chart, table_formats=None,
-              json_extra=None, also=''):
+    def write(
+        self,
+        report_dir,
+        name,
+        header,
+        table_columns,
+        csv_columns,
+        chart,
+        table_formats=None,
+        json_extra=None,
+        also='',
+    ):
         """Prints the table and writes report_dir/<name>.md, .csv, .json and .png.
         header: the text above the table in the .md. table_columns: row keys, or (heading,
         function of a row) pairs for computed cells; a 'model' column comes first when there are
@@ -96,10 +116,12 @@ class CheckpointResults:
         columns = (['model'] if several else []) + [c if isinstance(c, str) else c[0] for c in table_columns]
         if 'language' in columns:  # the language's name beside its code
             columns.insert(columns.index('language') + 1, 'language_name')
-        table_rows = [{**row, **{heading: cell(row) for heading, cell in computed.items()}}
-                      for row in self.rows]
-        table = markdown_table(table_rows, columns, formats=table_formats,
-                               headers={'language_name': 'language name'})
+        table_rows = [
+            {**row, **{heading: cell(row) for heading, cell in computed.items()}} for row in self.rows
+        ]
+        table = markdown_table(
+            table_rows, columns, formats=table_formats, headers={'language_name': 'language name'}
+        )
         print()
         print(table)
         groups = list(dict.fromkeys((r['dataset'], r['language']) for r in self.rows))  # as added
@@ -111,8 +133,10 @@ class CheckpointResults:
         with written_together(paths, report_dir) as tmp:
             write_text(tmp['md'], header + table)
             write_csv(tmp['csv'], self.rows, csv_columns)
-            write_json(tmp['json'], {**(self.metrics if several else self.metrics[self.checkpoints[0]]),
-                                     **(json_extra or {})})
+            write_json(
+                tmp['json'],
+                {**(self.metrics if several else self.metrics[self.checkpoints[0]]), **(json_extra or {})},
+            )
             self._chart(tmp['png'], groups, series, errors, chart)
         print(f"wrote {', '.join(paths.values())}{also}")
         return paths
@@ -123,11 +147,17 @@ class CheckpointResults:
         panels = []
         for dataset in dict.fromkeys(d for d, _ in groups):
             index = [i for i, (d, _) in enumerate(groups) if d == dataset]
-            panels.append((dataset, [language_name(groups[i][1]) for i in index],
-                           {name: [values[i] for i in index] for name, values in series.items()},
-                           {name: [bounds[i] for i in index] for name, bounds in errors.items()}))
-        bar_chart_panels(path, panels, xlabel=chart.ylabel, title=chart.title,
-                         value_format=chart.value_format)
+            panels.append(
+                (
+                    dataset,
+                    [language_name(groups[i][1]) for i in index],
+                    {name: [values[i] for i in index] for name, values in series.items()},
+                    {name: [bounds[i] for i in index] for name, bounds in errors.items()},
+                )
+            )
+        bar_chart_panels(
+            path, panels, xlabel=chart.ylabel, title=chart.title, value_format=chart.value_format
+        )
 
     def _bars(self, groups, chart):
         """{series: [value per group]} and {series: [(low, high) per group]}; a series is a
@@ -137,12 +167,21 @@ class CheckpointResults:
         for out_dir in self.checkpoints:
             found = [by_key.get((out_dir, d, l)) for d, l in groups]
             for metric, label in chart.metrics.items():
-                parts = ([out_dir] if len(self.checkpoints) > 1 else []) + ([label] if len(chart.metrics) > 1 else [])
+                parts = ([out_dir] if len(self.checkpoints) > 1 else []) + (
+                    [label] if len(chart.metrics) > 1 else []
+                )
                 key = ' '.join(parts) or out_dir
-                series[key] = [chart.scale * r[metric] if r and not math.isnan(r[metric]) else None
-                               for r in found]
+                series[key] = [
+                    chart.scale * r[metric] if r and not math.isnan(r[metric]) else None for r in found
+                ]
                 # clamped around the value: a Wilson bound of 0 hits can be 1e-17 above the value 0
-                errors[key] = [(min(chart.scale * r[metric + CI_SUFFIX][0], v),
-                                max(chart.scale * r[metric + CI_SUFFIX][1], v))
-                               if v is not None else (None, None) for r, v in zip(found, series[key])]
+                errors[key] = [
+                    (
+                        min(chart.scale * r[metric + CI_SUFFIX][0], v),
+                        max(chart.scale * r[metric + CI_SUFFIX][1], v),
+                    )
+                    if v is not None
+                    else (None, None)
+                    for r, v in zip(found, series[key])
+                ]
         return series, errors

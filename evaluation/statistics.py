@@ -11,8 +11,7 @@ from statistics import NormalDist
 import numpy as np
 
 
-def bootstrap_ratio_ci(numerators, denominators, transform=None, n_resamples=1000, level=0.95,
-                       seed=0):
+def bootstrap_ratio_ci(numerators, denominators, transform=None, n_resamples=1000, level=0.95, seed=0):
     """Confidence interval of sum(numerators) / sum(denominators) (then transform, e.g. exp for
     a perplexity), resampling the units with replacement. Returns (low, high)."""
     num = np.asarray(numerators, dtype=np.float64)
@@ -36,9 +35,11 @@ def bootstrap_mean_ci(values, n_resamples=1000, level=0.95, seed=0):
     """Confidence interval of the mean of values (a 1-D array of per-unit numbers), or, for a
     2-D array (units x components), of each component's mean: returns (low, high) arrays."""
     values = np.asarray(values, dtype=np.float64)
-    return bootstrap_ratio_ci(values, np.ones(len(values)), n_resamples=n_resamples, level=level,
-                              seed=seed) if values.ndim == 1 else _bootstrap_mean_ci_2d(
-        values, n_resamples, level, seed)
+    return (
+        bootstrap_ratio_ci(values, np.ones(len(values)), n_resamples=n_resamples, level=level, seed=seed)
+        if values.ndim == 1
+        else _bootstrap_mean_ci_2d(values, n_resamples, level, seed)
+    )
 
 
 def _bootstrap_mean_ci_2d(values, n_resamples, level, seed):

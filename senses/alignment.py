@@ -78,14 +78,26 @@ def sense_alignment(first_senses, second_senses, n_permutations=1000, n_bootstra
     low, high = bootstrap_mean_ci(per_pair, n_resamples=n_bootstrap, seed=seed)
     off = (matrix.sum() - matrix.diagonal().sum()) / (K * K - K)
     return {
-        'n_pairs': P, 'n_senses': K, 'matrix': matrix.numpy().tolist(),
-        'diagonal_mean': float(matrix.diagonal().mean()), 'off_diagonal_mean': float(off),
-        'statistic': float(observed), 'statistic_ci95': [low, high], 'p_value': float(p_value),
-        'n_permutations': n_permutations, 'null_mean': float(null.mean()),
+        'n_pairs': P,
+        'n_senses': K,
+        'matrix': matrix.numpy().tolist(),
+        'diagonal_mean': float(matrix.diagonal().mean()),
+        'off_diagonal_mean': float(off),
+        'statistic': float(observed),
+        'statistic_ci95': [low, high],
+        'p_value': float(p_value),
+        'n_permutations': n_permutations,
+        'null_mean': float(null.mean()),
         'null_95th_percentile': float(np.quantile(null, 0.95)),
-        'per_sense': [{'sense': k, 'diagonal': float(diagonal[k]),
-                       'null_mean': float(per_sense_null[k].mean()), 'p_value': float(per_sense_p[k])}
-                      for k in range(K)],
+        'per_sense': [
+            {
+                'sense': k,
+                'diagonal': float(diagonal[k]),
+                'null_mean': float(per_sense_null[k].mean()),
+                'p_value': float(per_sense_p[k]),
+            }
+            for k in range(K)
+        ],
     }
 
 
@@ -93,8 +105,21 @@ def _article(name):
     return 'an' if name[:1].lower() in 'aeiou' else 'a'
 
 
-def align_pair(model, tokenizer, a, b, pairs, source, multi_token='first', skip_split_words=True,
-               max_pairs=1000, n_permutations=1000, n_bootstrap=1000, seed=0, report_dir='.'):
+def align_pair(
+    model,
+    tokenizer,
+    a,
+    b,
+    pairs,
+    source,
+    multi_token='first',
+    skip_split_words=True,
+    max_pairs=1000,
+    n_permutations=1000,
+    n_bootstrap=1000,
+    seed=0,
+    report_dir='.',
+):
     """sense_alignment of up to max_pairs translation pairs [(word of a, word of b)] (from
     `source`). A pair whose words are the same token is left out, and one with a word of
     several tokens too when skip_split_words (else multi_token represents it). Writes
@@ -120,40 +145,81 @@ def align_pair(model, tokenizer, a, b, pairs, source, multi_token='first', skip_
             seen.add(key)
             kept.append((word_a, word_b, ids_a, ids_b))
     if without_rows:
-        print(f"  {a}-{b}: pairs left out, their words hold "
-              f"{missing_rows_message(tokenizer, without_rows, model.config.vocab_size)}")
+        print(
+            f"  {a}-{b}: pairs left out, their words hold "
+            f"{missing_rows_message(tokenizer, without_rows, model.config.vocab_size)}"
+        )
     kept = kept[:max_pairs]
     if len(kept) < 3:
-        raise Skipped(f"only {len(kept)} usable translation pairs from {source} ({n_identical} are "
-                      f"the same token in both languages, {n_split} have a word split into several "
-                      f"tokens: --skip_split_words=False keeps those)")
+        raise Skipped(
+            f"only {len(kept)} usable translation pairs from {source} ({n_identical} are "
+            f"the same token in both languages, {n_split} have a word split into several "
+            f"tokens: --skip_split_words=False keeps those)"
+        )
     senses_a = word_sense_vectors(model, [k[2] for k in kept], multi_token)
     senses_b = word_sense_vectors(model, [k[3] for k in kept], multi_token)
     result = sense_alignment(senses_a, senses_b, n_permutations, n_bootstrap, seed)
     K = result['n_senses']
     name = pair_key(a, b)
-    result.update(languages=[a, b], seed=seed, source=source, n_pairs_given=len(pairs),
-                  n_identical_token=n_identical, n_split=n_split, skip_split_words=skip_split_words,
-                  multi_token=multi_token, pairs=[(x, y) for x, y, _, _ in kept],
-                  files={'figure': f'sense_alignment_{name}.png', 'csv': f'sense_alignment_{name}.csv'})
+    result.update(
+        languages=[a, b],
+        seed=seed,
+        source=source,
+        n_pairs_given=len(pairs),
+        n_identical_token=n_identical,
+        n_split=n_split,
+        skip_split_words=skip_split_words,
+        multi_token=multi_token,
+        pairs=[(x, y) for x, y, _, _ in kept],
+        files={'figure': f'sense_alignment_{name}.png', 'csv': f'sense_alignment_{name}.csv'},
+    )
     matrix = np.array(result['matrix'])
     limit = float(np.abs(matrix).max()) or 1.0
-    heatmap(os.path.join(report_dir, result['files']['figure']), matrix, [f"{a} {k}" for k in range(K)],
-            [f"{b} {k}" for k in range(K)], cmap='RdBu_r', vmin=-limit, vmax=limit,
-            colorbar_label='mean cosine similarity', annotate=K <= 8,
-            title=f"Sense k ({language_name(a)}) vs sense k' ({language_name(b)} translation), "
-                  f"{len(kept)} pairs\ndiagonal - off-diagonal = {result['statistic']:.3f}, permutation "
-                  f"{p_text(result['p_value'], n_permutations)}")
-    rows = [{f'{a}_sense': k, **{f'{b}_{j}': matrix[k, j] for j in range(K)},
-             'diagonal_p_value': result['per_sense'][k]['p_value']} for k in range(K)]
-    write_csv(os.path.join(report_dir, result['files']['csv']), rows,
-              [f'{a}_sense'] + [f'{b}_{j}' for j in range(K)] + ['diagonal_p_value'])
+    heatmap(
+        os.path.join(report_dir, result['files']['figure']),
+        matrix,
+        [f"{a} {k}" for k in range(K)],
+        [f"{b} {k}" for k in range(K)],
+        cmap='RdBu_r',
+        vmin=-limit,
+        vmax=limit,
+        colorbar_label='mean cosine similarity',
+        annotate=K <= 8,
+        title=f"Sense k ({language_name(a)}) vs sense k' ({language_name(b)} translation), "
+        f"{len(kept)} pairs\ndiagonal - off-diagonal = {result['statistic']:.3f}, permutation "
+        f"{p_text(result['p_value'], n_permutations)}",
+    )
+    rows = [
+        {
+            f'{a}_sense': k,
+            **{f'{b}_{j}': matrix[k, j] for j in range(K)},
+            'diagonal_p_value': result['per_sense'][k]['p_value'],
+        }
+        for k in range(K)
+    ]
+    write_csv(
+        os.path.join(report_dir, result['files']['csv']),
+        rows,
+        [f'{a}_sense'] + [f'{b}_{j}' for j in range(K)] + ['diagonal_p_value'],
+    )
     return result
 
 
-def run(model, tokenizer, languages, translation_pairs='', gold=None, simlex='', multi_token='first',
-        skip_split_words=True, max_pairs=1000, n_permutations=1000, n_bootstrap=1000, seed=0,
-        report_dir='.'):
+def run(
+    model,
+    tokenizer,
+    languages,
+    translation_pairs='',
+    gold=None,
+    simlex='',
+    multi_token='first',
+    skip_split_words=True,
+    max_pairs=1000,
+    n_permutations=1000,
+    n_bootstrap=1000,
+    seed=0,
+    report_dir='.',
+):
     """align_pair for each pair of `languages` (the held-out data's, in meta.json order; pairs
     in senses.lexicons.language_pairs order) with its translation lexicon (senses.lexicons:
     the TSV files translation_pairs, gold's bilingual lexicon (a GoldSenses), Multi-SimLex's
@@ -163,12 +229,15 @@ def run(model, tokenizer, languages, translation_pairs='', gold=None, simlex='',
     and, with three languages or more, sense_alignment_languages.png (the statistic per pair of
     languages)."""
     if len(languages) < 2:
-        raise Skipped(f"the held-out data has {len(languages)} language(s) "
-                      f"({', '.join(map(language_name, languages)) or 'none'}): nothing to align across")
+        raise Skipped(
+            f"the held-out data has {len(languages)} language(s) "
+            f"({', '.join(map(language_name, languages)) or 'none'}): nothing to align across"
+        )
     if model.config.n_sense_vector < 2:
         raise Skipped("the model has a single sense per token: nothing to align")
-    lexicons = lexicons_for(languages, translation_pairs, gold.directory if gold is not None else None,
-                            simlex)
+    lexicons = lexicons_for(
+        languages, translation_pairs, gold.directory if gold is not None else None, simlex
+    )
     results, not_aligned = {}, {}
     for index, (a, b) in enumerate(language_pairs(languages)):
         lexicon = lexicons[(a, b)]
@@ -176,33 +245,69 @@ def run(model, tokenizer, languages, translation_pairs='', gold=None, simlex='',
             if lexicon is None:
                 raise Skipped(no_lexicon_message(a, b))
             results[pair_key(a, b)] = align_pair(
-                model, tokenizer, a, b, lexicon['words'], lexicon['source'], multi_token,
-                skip_split_words, max_pairs, n_permutations, n_bootstrap, seed + index, report_dir)
+                model,
+                tokenizer,
+                a,
+                b,
+                lexicon['words'],
+                lexicon['source'],
+                multi_token,
+                skip_split_words,
+                max_pairs,
+                n_permutations,
+                n_bootstrap,
+                seed + index,
+                report_dir,
+            )
         except Skipped as reason:
             not_aligned[pair_key(a, b)] = {'languages': [a, b], 'reason': str(reason)}
     if not results:
         if len(not_aligned) == 1:
             raise Skipped(next(iter(not_aligned.values()))['reason'])
-        raise Skipped('; '.join(f"{pair_name(*n['languages'])}: {n['reason']}"
-                                for n in not_aligned.values()))
-    result = {'languages': list(languages), 'language_pairs': results, 'not_aligned': not_aligned,
-              'files': {'csv': 'sense_alignment.csv',
-                        'matrix_figure': 'sense_alignment_languages.png' if len(languages) > 2 else None}}
-    rows = [{'pair': key, 'language1': r['languages'][0], 'language2': r['languages'][1],
-             'source': r['source'], 'n_pairs': r['n_pairs'], 'n_senses': r['n_senses'],
-             'diagonal_mean': r['diagonal_mean'], 'off_diagonal_mean': r['off_diagonal_mean'],
-             'statistic': r['statistic'], 'statistic_ci95_low': r['statistic_ci95'][0],
-             'statistic_ci95_high': r['statistic_ci95'][1], 'p_value': r['p_value'],
-             'null_mean': r['null_mean'], 'excess_over_shuffled': r['statistic'] - r['null_mean'],
-             'seed': r['seed']} for key, r in results.items()]
+        raise Skipped('; '.join(f"{pair_name(*n['languages'])}: {n['reason']}" for n in not_aligned.values()))
+    result = {
+        'languages': list(languages),
+        'language_pairs': results,
+        'not_aligned': not_aligned,
+        'files': {
+            'csv': 'sense_alignment.csv',
+            'matrix_figure': 'sense_alignment_languages.png' if len(languages) > 2 else None,
+        },
+    }
+    rows = [
+        {
+            'pair': key,
+            'language1': r['languages'][0],
+            'language2': r['languages'][1],
+            'source': r['source'],
+            'n_pairs': r['n_pairs'],
+            'n_senses': r['n_senses'],
+            'diagonal_mean': r['diagonal_mean'],
+            'off_diagonal_mean': r['off_diagonal_mean'],
+            'statistic': r['statistic'],
+            'statistic_ci95_low': r['statistic_ci95'][0],
+            'statistic_ci95_high': r['statistic_ci95'][1],
+            'p_value': r['p_value'],
+            'null_mean': r['null_mean'],
+            'excess_over_shuffled': r['statistic'] - r['null_mean'],
+            'seed': r['seed'],
+        }
+        for key, r in results.items()
+    ]
     write_csv(os.path.join(report_dir, 'sense_alignment.csv'), rows, list(rows[0]))
     if result['files']['matrix_figure']:
         statistics = {tuple(r['languages']): r['statistic'] for r in results.values()}
         limit = max(abs(v) for v in statistics.values()) or 1.0
-        language_matrix(os.path.join(report_dir, result['files']['matrix_figure']), languages,
-                        statistics, cmap='RdBu_r', vmin=-limit, vmax=limit,
-                        colorbar_label='diagonal - off-diagonal (mean cosine)',
-                        title='Sense alignment per pair of languages\n(blank: not aligned)')
+        language_matrix(
+            os.path.join(report_dir, result['files']['matrix_figure']),
+            languages,
+            statistics,
+            cmap='RdBu_r',
+            vmin=-limit,
+            vmax=limit,
+            colorbar_label='diagonal - off-diagonal (mean cosine)',
+            title='Sense alignment per pair of languages\n(blank: not aligned)',
+        )
     return result
 
 
@@ -211,39 +316,66 @@ def results_by_pair(result):
     kept per pair (a single English-French result) is read as its en-fr pair."""
     if 'language_pairs' in result:
         return result['language_pairs']
-    return {'en-fr': {**result, 'languages': ['en', 'fr'],
-                      'files': {'figure': 'sense_alignment.png', 'csv': 'sense_alignment.csv',
-                                **result.get('files', {})}}}
+    return {
+        'en-fr': {
+            **result,
+            'languages': ['en', 'fr'],
+            'files': {
+                'figure': 'sense_alignment.png',
+                'csv': 'sense_alignment.csv',
+                **result.get('files', {}),
+            },
+        }
+    }
 
 
 def pair_markdown(result):
     """The alignment of one pair of languages: the statistic, its interval and p-value, the
     significant senses, the figure."""
     first, second = map(language_name, result['languages'])
-    text = [f"Mean cosine similarity between sense k of {_article(first)} {first} word and sense k' of "
-            f"its {second} translation, over {result['n_pairs']} translation pairs ({result['source']}; "
-            f"{result['n_identical_token']} {'pair' if result['n_identical_token'] == 1 else 'pairs'} "
-            f"left out because both words are the same token, "
-            f"{result['n_split']} because a word is split into several tokens"
-            + ('' if result['skip_split_words'] else
-               ", split words represented by their first token" if result['multi_token'] == 'first'
-               else ", split words represented by the mean over their tokens")
-            + "). If sense k means the same thing in both languages, the diagonal stands out. "
-            f"The statistic is the mean diagonal minus the mean off-diagonal; its p-value comes "
-            f"from {result['n_permutations']} shuffles of which {second} word goes with which "
-            f"{first} word (a sense that is alike in every word does not count).\n\n"]
-    rows = [{'quantity': 'mean diagonal', 'value': result['diagonal_mean']},
-            {'quantity': 'mean off-diagonal', 'value': result['off_diagonal_mean']},
-            {'quantity': 'diagonal - off-diagonal', 'value': result['statistic'],
-             'ci95': format_ci(result['statistic_ci95']), 'p': format_p(result['p_value'], result['n_permutations'])},
-            {'quantity': 'same, pairs shuffled (null mean)', 'value': result['null_mean']},
-            {'quantity': 'excess over shuffled pairs', 'value': result['statistic'] - result['null_mean']}]
-    text.append(markdown_table(rows, ['quantity', 'value', 'ci95', 'p'],
-                               formats={'value': '.4f'},
-                               headers={'ci95': '95% CI (pairs)', 'p': 'permutation p'}))
+    text = [
+        f"Mean cosine similarity between sense k of {_article(first)} {first} word and sense k' of "
+        f"its {second} translation, over {result['n_pairs']} translation pairs ({result['source']}; "
+        f"{result['n_identical_token']} {'pair' if result['n_identical_token'] == 1 else 'pairs'} "
+        f"left out because both words are the same token, "
+        f"{result['n_split']} because a word is split into several tokens"
+        + (
+            ''
+            if result['skip_split_words']
+            else ", split words represented by their first token"
+            if result['multi_token'] == 'first'
+            else ", split words represented by the mean over their tokens"
+        )
+        + "). If sense k means the same thing in both languages, the diagonal stands out. "
+        f"The statistic is the mean diagonal minus the mean off-diagonal; its p-value comes "
+        f"from {result['n_permutations']} shuffles of which {second} word goes with which "
+        f"{first} word (a sense that is alike in every word does not count).\n\n"
+    ]
+    rows = [
+        {'quantity': 'mean diagonal', 'value': result['diagonal_mean']},
+        {'quantity': 'mean off-diagonal', 'value': result['off_diagonal_mean']},
+        {
+            'quantity': 'diagonal - off-diagonal',
+            'value': result['statistic'],
+            'ci95': format_ci(result['statistic_ci95']),
+            'p': format_p(result['p_value'], result['n_permutations']),
+        },
+        {'quantity': 'same, pairs shuffled (null mean)', 'value': result['null_mean']},
+        {'quantity': 'excess over shuffled pairs', 'value': result['statistic'] - result['null_mean']},
+    ]
+    text.append(
+        markdown_table(
+            rows,
+            ['quantity', 'value', 'ci95', 'p'],
+            formats={'value': '.4f'},
+            headers={'ci95': '95% CI (pairs)', 'p': 'permutation p'},
+        )
+    )
     significant = [s['sense'] for s in result['per_sense'] if s['p_value'] < 0.05]
-    text.append(f"\nSenses whose diagonal entry beats shuffled pairs (p < 0.05, uncorrected): "
-                f"{', '.join(map(str, significant)) or 'none'} of {result['n_senses']}.\n\n")
+    text.append(
+        f"\nSenses whose diagonal entry beats shuffled pairs (p < 0.05, uncorrected): "
+        f"{', '.join(map(str, significant)) or 'none'} of {result['n_senses']}.\n\n"
+    )
     text.append(f"![alignment]({result['files']['figure']})\n")
     return ''.join(text)
 
@@ -256,25 +388,44 @@ def markdown(result):
     if len(pairs) == 1 and not not_aligned:
         return pair_markdown(next(iter(pairs.values())))
     names = {key: pair_name(*r['languages']) for key, r in pairs.items()}
-    text = [f"Sense alignment for each pair of languages "
-            f"({', '.join(map(language_name, result.get('languages', [])))}): the mean cosine "
-            f"similarity of sense k of a word with sense k of its translation, minus that with the "
-            f"translation's other senses, against shuffled translation pairs (each pair's section "
-            f"below says more). The i-th pair of languages draws its shuffles from seed + i.\n\n"]
-    rows = [{'languages': names[key], 'source': r['source'], 'n_pairs': r['n_pairs'],
-             'statistic': r['statistic'], 'ci95': format_ci(r['statistic_ci95']),
-             'p': format_p(r['p_value'], r['n_permutations']), 'null_mean': r['null_mean'],
-             'excess': r['statistic'] - r['null_mean'],
-             'senses': f"{sum(s['p_value'] < 0.05 for s in r['per_sense'])} of {r['n_senses']}"}
-            for key, r in pairs.items()]
-    text.append(markdown_table(rows, ['languages', 'source', 'n_pairs', 'statistic', 'ci95', 'p',
-                                      'null_mean', 'excess', 'senses'],
-                               formats={'statistic': '.4f', 'null_mean': '.4f', 'excess': '.4f'},
-                               headers={'source': 'lexicon', 'n_pairs': 'pairs',
-                                        'statistic': 'diagonal - off-diagonal', 'ci95': '95% CI (pairs)',
-                                        'p': 'permutation p', 'null_mean': 'shuffled (null mean)',
-                                        'excess': 'excess over shuffled',
-                                        'senses': 'senses with p < 0.05'}))
+    text = [
+        f"Sense alignment for each pair of languages "
+        f"({', '.join(map(language_name, result.get('languages', [])))}): the mean cosine "
+        f"similarity of sense k of a word with sense k of its translation, minus that with the "
+        f"translation's other senses, against shuffled translation pairs (each pair's section "
+        f"below says more). The i-th pair of languages draws its shuffles from seed + i.\n\n"
+    ]
+    rows = [
+        {
+            'languages': names[key],
+            'source': r['source'],
+            'n_pairs': r['n_pairs'],
+            'statistic': r['statistic'],
+            'ci95': format_ci(r['statistic_ci95']),
+            'p': format_p(r['p_value'], r['n_permutations']),
+            'null_mean': r['null_mean'],
+            'excess': r['statistic'] - r['null_mean'],
+            'senses': f"{sum(s['p_value'] < 0.05 for s in r['per_sense'])} of {r['n_senses']}",
+        }
+        for key, r in pairs.items()
+    ]
+    text.append(
+        markdown_table(
+            rows,
+            ['languages', 'source', 'n_pairs', 'statistic', 'ci95', 'p', 'null_mean', 'excess', 'senses'],
+            formats={'statistic': '.4f', 'null_mean': '.4f', 'excess': '.4f'},
+            headers={
+                'source': 'lexicon',
+                'n_pairs': 'pairs',
+                'statistic': 'diagonal - off-diagonal',
+                'ci95': '95% CI (pairs)',
+                'p': 'permutation p',
+                'null_mean': 'shuffled (null mean)',
+                'excess': 'excess over shuffled',
+                'senses': 'senses with p < 0.05',
+            },
+        )
+    )
     for n in not_aligned.values():
         text.append(f"\n- not aligned, {pair_name(*n['languages'])}: {n['reason']}")
     text.append('\n\n')
@@ -292,15 +443,23 @@ def headline(result, n_permutations=None):
     if len(pairs) == 1:
         one = next(iter(pairs.values()))
         first, second = map(language_name, one['languages'])
-        return (f"- Cross-lingual alignment: sense k of {_article(first)} {first} word is closer (cosine) "
-                f"to sense k of its {second} translation than to the translation's other senses: "
-                f"diagonal minus off-diagonal {one['statistic']:.3f}, against {one['null_mean']:.3f} "
-                f"for shuffled pairs (permutation p "
-                f"{format_p(one['p_value'], one.get('n_permutations', n_permutations))}, "
-                f"{one['n_pairs']} pairs).")
-    return ("- Cross-lingual alignment: sense k of a word against sense k of its translation, "
-            "diagonal minus off-diagonal per pair of languages, against shuffled pairs: "
-            + '; '.join(f"{pair_name(*r['languages'])} {r['statistic']:.3f} against "
-                        f"{r['null_mean']:.3f} (permutation p "
-                        f"{format_p(r['p_value'], r.get('n_permutations', n_permutations))}, "
-                        f"{r['n_pairs']} pairs)" for r in pairs.values()) + '.')
+        return (
+            f"- Cross-lingual alignment: sense k of {_article(first)} {first} word is closer (cosine) "
+            f"to sense k of its {second} translation than to the translation's other senses: "
+            f"diagonal minus off-diagonal {one['statistic']:.3f}, against {one['null_mean']:.3f} "
+            f"for shuffled pairs (permutation p "
+            f"{format_p(one['p_value'], one.get('n_permutations', n_permutations))}, "
+            f"{one['n_pairs']} pairs)."
+        )
+    return (
+        "- Cross-lingual alignment: sense k of a word against sense k of its translation, "
+        "diagonal minus off-diagonal per pair of languages, against shuffled pairs: "
+        + '; '.join(
+            f"{pair_name(*r['languages'])} {r['statistic']:.3f} against "
+            f"{r['null_mean']:.3f} (permutation p "
+            f"{format_p(r['p_value'], r.get('n_permutations', n_permutations))}, "
+            f"{r['n_pairs']} pairs)"
+            for r in pairs.values()
+        )
+        + '.'
+    )

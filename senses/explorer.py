@@ -35,11 +35,15 @@ from senses.vectors import is_backpack, logit_contributions, word_sense_vectors
 
 MAX_TEXT_CHARACTERS = 4000  # more than any block size of this project holds
 MAX_NEW_TOKENS = 200
-NO_SENSES = ("This checkpoint is a GPT-2: it has no sense vectors (its predictions are not a sum "
-             "over words and senses), so there are no senses to show, decompose or steer. Start "
-             "the explorer on a backpack-lm checkpoint to see them.")
-NO_STEERING = ("This checkpoint is a GPT-2, which has no senses to steer: the continuation is "
-               "shown without intervention.")
+NO_SENSES = (
+    "This checkpoint is a GPT-2: it has no sense vectors (its predictions are not a sum "
+    "over words and senses), so there are no senses to show, decompose or steer. Start "
+    "the explorer on a backpack-lm checkpoint to see them."
+)
+NO_STEERING = (
+    "This checkpoint is a GPT-2, which has no senses to steer: the continuation is "
+    "shown without intervention."
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +52,15 @@ def describe_model(model, checkpoint=None, tokenizer=None):
     """One line about the model: its kind and shape, for the page's header."""
     cfg = model.config
     kind = f"Backpack, {cfg.n_sense_vector} senses per token" if is_backpack(model) else "GPT-2"
-    vocabulary = (f"{cfg.vocab_size:,} rows for the {tokenizer.n_vocab:,} ids of its tokenizer"
-                  if tokenizer is not None and tokenizer.n_vocab != cfg.vocab_size else
-                  f"{cfg.vocab_size:,} tokens")
-    text = (f"{kind}; {cfg.n_layer} layers, {cfg.n_embd} wide, {vocabulary}, "
-            f"block size {cfg.block_size}; {model.get_num_params() / 1e6:.2f}M parameters")
+    vocabulary = (
+        f"{cfg.vocab_size:,} rows for the {tokenizer.n_vocab:,} ids of its tokenizer"
+        if tokenizer is not None and tokenizer.n_vocab != cfg.vocab_size
+        else f"{cfg.vocab_size:,} tokens"
+    )
+    text = (
+        f"{kind}; {cfg.n_layer} layers, {cfg.n_embd} wide, {vocabulary}, "
+        f"block size {cfg.block_size}; {model.get_num_params() / 1e6:.2f}M parameters"
+    )
     data = (checkpoint or {}).get('data') or {}
     if data.get('languages'):
         text += f"; languages {', '.join(map(language_name, data['languages']))}"
@@ -63,26 +71,32 @@ def describe_model(model, checkpoint=None, tokenizer=None):
 
 # --- checking what was typed ---------------------------------------------------------------
 
+
 def checked_text(text, what, allow_empty=False):
     """The text a user typed, or an UserError saying why it cannot be used."""
     text = '' if text is None else str(text)
     if not allow_empty and not text.strip():
         raise UserError(f"The {what} is empty: type one.")
     if len(text) > MAX_TEXT_CHARACTERS:
-        raise UserError(f"The {what} has {len(text):,} characters; at most "
-                            f"{MAX_TEXT_CHARACTERS:,} are read (the model sees far fewer tokens).")
+        raise UserError(
+            f"The {what} has {len(text):,} characters; at most "
+            f"{MAX_TEXT_CHARACTERS:,} are read (the model sees far fewer tokens)."
+        )
     odd = sorted({c for c in text if unicodedata.category(c) == 'Cs'})
     if odd:  # lone UTF-16 surrogates: no UTF-8 text holds them, the tokenizer cannot read them
-        raise UserError(f"The {what} holds characters that are not valid text "
-                            f"({', '.join(f'U+{ord(c):04X}' for c in odd[:5])}): remove them.")
+        raise UserError(
+            f"The {what} holds characters that are not valid text "
+            f"({', '.join(f'U+{ord(c):04X}' for c in odd[:5])}): remove them."
+        )
     return text
 
 
 def checked_word(text, what='word'):
     word = checked_text(text, what).strip()
     if len(word.split()) > 1:
-        raise UserError(f"The {what} {word!r} is several words: type one word (its senses "
-                            f"are those of its tokens).")
+        raise UserError(
+            f"The {what} {word!r} is several words: type one word (its senses are those of its tokens)."
+        )
     return word
 
 
@@ -93,8 +107,7 @@ def checked_number(value, what, integer=False, low=None, high=None):
     except ValueError:
         raise UserError(f"The {what} {str(value)!r} is not a number.")
     if not math.isfinite(number) or (integer and number != int(number)):
-        raise UserError(f"The {what} {value!r} is not {'a whole' if integer else 'a finite'} "
-                            f"number.")
+        raise UserError(f"The {what} {value!r} is not {'a whole' if integer else 'a finite'} number.")
     number = int(number) if integer else number
     if (low is not None and number < low) or (high is not None and number > high):
         raise UserError(f"The {what} is {number}: choose one from {low} to {high}.")
@@ -108,6 +121,7 @@ def require_senses(model):
 
 # --- 1. word senses ------------------------------------------------------------------------
 
+
 def word_token_ids(model, tokenizer, word, multi_token):
     """The tokens a word is read as (senses.inputs.word_tokens, as the scripts do) and a note when
     it is several tokens; an UserError when the model has no row for one of them."""
@@ -118,10 +132,10 @@ def word_token_ids(model, tokenizer, word, multi_token):
     note = ''
     if len(ids) > 1:
         pieces = ' + '.join(repr(tokenizer.token_str(i)) for i in ids)
-        shown = ("its first token" if multi_token == 'first' else
-                 f"the average of its {len(ids)} tokens' senses")
-        note = (f"{word!r} is not one token of this model's vocabulary: it is {pieces}; shown: "
-                f"{shown}.")
+        shown = (
+            "its first token" if multi_token == 'first' else f"the average of its {len(ids)} tokens' senses"
+        )
+        note = f"{word!r} is not one token of this model's vocabulary: it is {pieces}; shown: {shown}."
     return ids, note
 
 
@@ -143,15 +157,29 @@ def word_senses_view(model, tokenizer, word, multi_token='first', top_k=8):
     low_ids, low_negated = sense_projection(model, -senses, top_k, tokens_only)  # the lowest first
 
     def tokens(token_ids, logits, sign=1):
-        return [{'token_id': i, 'token': tokenizer.token_str(i), 'logit': sign * v}
-                for i, v in zip(token_ids, logits)]
+        return [
+            {'token_id': i, 'token': tokenizer.token_str(i), 'logit': sign * v}
+            for i, v in zip(token_ids, logits)
+        ]
 
-    return {'word': word, 'token_ids': ids, 'tokens': [tokenizer.token_str(i) for i in ids],
-            'multi_token': multi_token, 'note': note,
-            'senses': [{'sense': k, 'highest': tokens(hi, hv), 'lowest': tokens(lo, lv, -1)}
-                       for k, (hi, hv, lo, lv) in enumerate(zip(
-                           high_ids[0].tolist(), high_logits[0].tolist(),
-                           low_ids[0].tolist(), low_negated[0].tolist()))]}
+    return {
+        'word': word,
+        'token_ids': ids,
+        'tokens': [tokenizer.token_str(i) for i in ids],
+        'multi_token': multi_token,
+        'note': note,
+        'senses': [
+            {'sense': k, 'highest': tokens(hi, hv), 'lowest': tokens(lo, lv, -1)}
+            for k, (hi, hv, lo, lv) in enumerate(
+                zip(
+                    high_ids[0].tolist(),
+                    high_logits[0].tolist(),
+                    low_ids[0].tolist(),
+                    low_negated[0].tolist(),
+                )
+            )
+        ],
+    }
 
 
 @torch.no_grad()
@@ -163,11 +191,15 @@ def sense_cosine_view(model, tokenizer, word, other_word, multi_token='first'):
     words = [checked_word(word), checked_word(other_word, 'second word')]
     resolved = [word_token_ids(model, tokenizer, w, multi_token) for w in words]
     a, b = (word_sense_vectors(model, [ids], multi_token) for ids, _ in resolved)
-    return {'words': words, 'notes': [note for _, note in resolved if note],
-            'matrix': alignment_matrix(a, b).tolist()}
+    return {
+        'words': words,
+        'notes': [note for _, note in resolved if note],
+        'matrix': alignment_matrix(a, b).tolist(),
+    }
 
 
 # --- 2. in context -------------------------------------------------------------------------
+
 
 def sentence_token_ids(model, tokenizer, text, what='sentence'):
     """The ids the model reads for a sentence: end-of-text (the start of a line), then its
@@ -177,9 +209,11 @@ def sentence_token_ids(model, tokenizer, text, what='sentence'):
     ids = model_prompt_ids(model, tokenizer, text, f"The {what}")
     block_size = model.config.block_size
     if len(ids) > block_size:
-        raise UserError(f"The {what} is {len(ids) - 1} tokens long; this model reads at most "
-                            f"{block_size - 1} after the start of the line (block size "
-                            f"{block_size}): shorten it.")
+        raise UserError(
+            f"The {what} is {len(ids) - 1} tokens long; this model reads at most "
+            f"{block_size - 1} after the start of the line (block size "
+            f"{block_size}): shorten it."
+        )
     return ids
 
 
@@ -192,8 +226,10 @@ def next_token_id(tokenizer, text, vocab_size):
     if text.strip().startswith('#'):
         token_id = checked_number(text.strip()[1:], 'token id', integer=True, low=0, high=vocab_size - 1)
         if not token_rows(tokenizer, vocab_size)[token_id]:
-            raise UserError(f"Token id {token_id} is a row of the model that no token of its "
-                            f"tokenizer ({tokenizer.n_vocab:,} ids) stands for: choose another.")
+            raise UserError(
+                f"Token id {token_id} is a row of the model that no token of its "
+                f"tokenizer ({tokenizer.n_vocab:,} ids) stands for: choose another."
+            )
         return token_id, ''
     ids = tokenizer.encode(text)
     if len(ids) != 1:
@@ -203,14 +239,19 @@ def next_token_id(tokenizer, text, vocab_size):
     check_rows(tokenizer, ids[:1], vocab_size, f"The next token {text.strip()!r}")
     if len(ids) == 1:
         return ids[0], ''
-    note = '' if len(ids) == 1 else (f"{text.strip()!r} is several tokens; its first, "
-                                     f"{tokenizer.token_str(ids[0])!r}, is the next token shown.")
+    note = (
+        ''
+        if len(ids) == 1
+        else (
+            f"{text.strip()!r} is several tokens; its first, "
+            f"{tokenizer.token_str(ids[0])!r}, is the next token shown."
+        )
+    )
     return ids[0], note
 
 
 @torch.no_grad()
-def in_context_view(model, tokenizer, text, position=None, next_token='', sense=0, top_n=10,
-                    autocast=None):
+def in_context_view(model, tokenizer, text, position=None, next_token='', sense=0, top_n=10, autocast=None):
     """A sentence read by the model. position (default: the last) is the prediction looked at,
     which reads the tokens 0..position and predicts the token after them. Returns
     {'tokens', 'token_ids', 'position', 'predictions' (the top_n next tokens: token_id, token,
@@ -221,8 +262,11 @@ def in_context_view(model, tokenizer, text, position=None, next_token='', sense=
     'alpha' (T x T: alpha of that sense, prediction i by word j)."""
     ids = sentence_token_ids(model, tokenizer, text)
     T, V = len(ids), model.config.vocab_size
-    position = T - 1 if position in (None, '') else checked_number(
-        position, 'position', integer=True, low=0, high=T - 1)
+    position = (
+        T - 1
+        if position in (None, '')
+        else checked_number(position, 'position', integer=True, low=0, high=T - 1)
+    )
     top_n = checked_number(top_n, 'number of predictions', integer=True, low=1, high=100)
     idx = torch.tensor([ids], dtype=torch.long, device=model.lm_head.weight.device)
     with autocast or nullcontext():
@@ -238,14 +282,25 @@ def in_context_view(model, tokenizer, text, position=None, next_token='', sense=
         notes += [note] if note else []
     else:
         target = int(top.indices[0])
-    view = {'tokens': [tokenizer.token_str(i) for i in ids], 'token_ids': ids, 'position': position,
-            'predictions': [{'token_id': int(i), 'token': tokenizer.token_str(int(i)),
-                             'probability': float(p), 'logit': float(logits[i])}
-                            for p, i in zip(top.values, top.indices)],
-            'target': {'token_id': target, 'token': tokenizer.token_str(target)},
-            'logit': float(logits[target]), 'probability': float(probabilities[target]),
-            'actual_next': (tokenizer.token_str(ids[position + 1]) if position + 1 < T else None),
-            'notes': notes}
+    view = {
+        'tokens': [tokenizer.token_str(i) for i in ids],
+        'token_ids': ids,
+        'position': position,
+        'predictions': [
+            {
+                'token_id': int(i),
+                'token': tokenizer.token_str(int(i)),
+                'probability': float(p),
+                'logit': float(logits[i]),
+            }
+            for p, i in zip(top.values, top.indices)
+        ],
+        'target': {'token_id': target, 'token': tokenizer.token_str(target)},
+        'logit': float(logits[target]),
+        'probability': float(probabilities[target]),
+        'actual_next': (tokenizer.token_str(ids[position + 1]) if position + 1 < T else None),
+        'notes': notes,
+    }
     if not is_backpack(model):
         view['senses_absent'] = NO_SENSES
         return view
@@ -253,15 +308,31 @@ def in_context_view(model, tokenizer, text, position=None, next_token='', sense=
     sense = checked_number(sense, 'sense', integer=True, low=0, high=K - 1)
     with autocast or nullcontext():
         contributions, alpha = logit_contributions(model, idx, position, target)
-    view.update(contributions=contributions.tolist(), contribution_sum=float(contributions.sum()),
-                sense=sense, alpha=alpha[sense].tolist())
+    view.update(
+        contributions=contributions.tolist(),
+        contribution_sum=float(contributions.sum()),
+        sense=sense,
+        alpha=alpha[sense].tolist(),
+    )
     return view
 
 
 # --- 3. steer ------------------------------------------------------------------------------
 
-def steer_view(model, tokenizer, prompt, word='', senses='', factor='0', seed=1337,
-               max_new_tokens=20, temperature=0.8, top_k=200, autocast=None):
+
+def steer_view(
+    model,
+    tokenizer,
+    prompt,
+    word='',
+    senses='',
+    factor='0',
+    seed=1337,
+    max_new_tokens=20,
+    temperature=0.8,
+    top_k=200,
+    autocast=None,
+):
     """A continuation of the prompt without and with an intervention on the senses of a word,
     drawn with the same seed: what sample.py --start=PROMPT --sense_scale="WORD:SENSES=FACTOR"
     --seed=SEED --num_samples=1 prints (the same functions: sense_scale_for_words, sample_texts).
@@ -269,29 +340,51 @@ def steer_view(model, tokenizer, prompt, word='', senses='', factor='0', seed=13
     Returns {'baseline', 'steered' (None for a GPT-2), 'scaled' (what is scaled), 'notes'}."""
     prompt = checked_text(prompt, 'prompt', allow_empty=True)
     seed = checked_number(seed, 'seed', integer=True, low=0, high=2**63 - 1)
-    max_new_tokens = checked_number(max_new_tokens, 'number of new tokens', integer=True, low=1,
-                                    high=MAX_NEW_TOKENS)
+    max_new_tokens = checked_number(
+        max_new_tokens, 'number of new tokens', integer=True, low=1, high=MAX_NEW_TOKENS
+    )
     temperature = checked_number(temperature, 'temperature', low=0, high=100)
     top_k = checked_number(top_k, 'top_k', integer=True, low=0, high=model.config.vocab_size)
     notes, scale = [], None
     n_prompt = len(model_prompt_ids(model, tokenizer, prompt, 'The prompt'))
     if n_prompt > model.config.block_size:
-        notes.append(f"The prompt has {n_prompt} tokens; the model sees the last "
-                     f"{model.config.block_size} (its block size).")
+        notes.append(
+            f"The prompt has {n_prompt} tokens; the model sees the last "
+            f"{model.config.block_size} (its block size)."
+        )
     scaled = []
     if is_backpack(model):
-        entry = (checked_word(word, 'word to steer'), _parsed(parse_senses, senses, 'senses'),
-                 _parsed(parse_factor, factor, 'factor'))
+        entry = (
+            checked_word(word, 'word to steer'),
+            _parsed(parse_senses, senses, 'senses'),
+            _parsed(parse_factor, factor, 'factor'),
+        )
         scale, scaled = sense_scale_for_words(model, tokenizer, [entry])
     else:
         notes.append(NO_STEERING)
 
     def sample(**forward_kwargs):
-        return next(sample_texts(model, tokenizer, prompt, 1, max_new_tokens, temperature, top_k,
-                                 seed, autocast, **forward_kwargs))
+        return next(
+            sample_texts(
+                model,
+                tokenizer,
+                prompt,
+                1,
+                max_new_tokens,
+                temperature,
+                top_k,
+                seed,
+                autocast,
+                **forward_kwargs,
+            )
+        )
 
-    return {'baseline': sample(), 'steered': sample(token_sense_scale=scale) if scale is not None
-            else None, 'scaled': scaled, 'notes': notes}
+    return {
+        'baseline': sample(),
+        'steered': sample(token_sense_scale=scale) if scale is not None else None,
+        'scaled': scaled,
+        'notes': notes,
+    }
 
 
 def _parsed(parse, text, what):
@@ -301,11 +394,14 @@ def _parsed(parse, text, what):
         return parse(text)
     except UserError as e:
         message = str(e)
-        raise UserError(f"{message[:1].upper()}{message[1:]}. Senses are numbers like 3 or "
-                        f"3,7 (or * for all of them); the factor is a number (0 removes them).")
+        raise UserError(
+            f"{message[:1].upper()}{message[1:]}. Senses are numbers like 3 or "
+            f"3,7 (or * for all of them); the factor is a number (0 removes them)."
+        )
 
 
 # --- answering the page --------------------------------------------------------------------
+
 
 def answer(view, *args, **kwargs):
     """(result, None) from a view, or (None, message) when it failed: the message of an
@@ -316,15 +412,18 @@ def answer(view, *args, **kwargs):
         return None, str(e)
     except Exception as e:  # the server keeps serving; the log has the traceback
         log.exception("explorer view %s failed", getattr(view, '__name__', view))
-        return None, (f"Internal error ({type(e).__name__}: {str(e)[:300]}). The server's "
-                      f"console has the details.")
+        return None, (
+            f"Internal error ({type(e).__name__}: {str(e)[:300]}). The server's console has the details."
+        )
 
 
 # --- HTML of the views ---------------------------------------------------------------------
 
+
 def _token_html(token, token_id):
-    return (f'<code class="token" data-token-id="{token_id}" title="token {token_id}">'
-            f'{html.escape(token)}</code>')
+    return (
+        f'<code class="token" data-token-id="{token_id}" title="token {token_id}">{html.escape(token)}</code>'
+    )
 
 
 def _color(value, scale):
@@ -336,8 +435,9 @@ def _color(value, scale):
     return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{abs(t):.3f})"
 
 
-def heatmap_html(matrix, row_labels, column_labels, elem_class, numbers=True, corner='',
-                 highlight_row=None, scale=None):
+def heatmap_html(
+    matrix, row_labels, column_labels, elem_class, numbers=True, corner='', highlight_row=None, scale=None
+):
     """A table whose cells are coloured by value (the page's heatmap): each cell carries its
     value in data-value and its title."""
     finite = [abs(v) for row in matrix for v in row if math.isfinite(v)]
@@ -347,11 +447,15 @@ def heatmap_html(matrix, row_labels, column_labels, elem_class, numbers=True, co
     for r, (label, row) in enumerate(zip(row_labels, matrix)):
         cells = ''.join(
             f'<td data-value="{v:.6g}" title="{v:.4f}" style="background:{_color(v, scale)}">'
-            f'{f"{v:.2f}" if numbers and math.isfinite(v) else ""}</td>' for v in row)
+            f'{f"{v:.2f}" if numbers and math.isfinite(v) else ""}</td>'
+            for v in row
+        )
         mark = ' class="highlight"' if r == highlight_row else ''
         rows.append(f'<tr{mark}><th>{label}</th>{cells}</tr>')
-    return (f'<div class="heatmap-scroll"><table class="heatmap {elem_class}"><thead><tr>'
-            f'<th>{corner}</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    return (
+        f'<div class="heatmap-scroll"><table class="heatmap {elem_class}"><thead><tr>'
+        f'<th>{corner}</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
 
 
 def word_senses_html(view):
@@ -359,28 +463,39 @@ def word_senses_html(view):
     for s in view['senses']:
         high = ' '.join(_token_html(t['token'], t['token_id']) for t in s['highest'])
         low = ' '.join(_token_html(t['token'], t['token_id']) for t in s['lowest'])
-        rows.append(f'<tr class="sense-row" data-sense="{s["sense"]}"><th>{s["sense"]}</th>'
-                    f'<td class="highest">{high}</td><td class="lowest">{low}</td></tr>')
+        rows.append(
+            f'<tr class="sense-row" data-sense="{s["sense"]}"><th>{s["sense"]}</th>'
+            f'<td class="highest">{high}</td><td class="lowest">{low}</td></tr>'
+        )
     pieces = ' + '.join(_token_html(t, i) for t, i in zip(view['tokens'], view['token_ids']))
-    return (f'<div class="word-senses"><p><b>{html.escape(view["word"])}</b> = {pieces}</p>'
-            f'<table class="senses"><thead><tr><th>sense</th><th>ranks highest</th>'
-            f'<th>ranks lowest</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    return (
+        f'<div class="word-senses"><p><b>{html.escape(view["word"])}</b> = {pieces}</p>'
+        f'<table class="senses"><thead><tr><th>sense</th><th>ranks highest</th>'
+        f'<th>ranks lowest</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
 
 
 def sense_cosine_html(view):
     K = len(view['matrix'])
     a, b = (html.escape(w) for w in view['words'])
-    return (f'<p>cos(sense k of <b>{a}</b>, sense l of <b>{b}</b>): rows k, columns l</p>'
-            + heatmap_html(view['matrix'], [str(k) for k in range(K)], [str(k) for k in range(K)],
-                           'cosines', corner=f'{a} \\ {b}', scale=1.0))
+    return f'<p>cos(sense k of <b>{a}</b>, sense l of <b>{b}</b>): rows k, columns l</p>' + heatmap_html(
+        view['matrix'],
+        [str(k) for k in range(K)],
+        [str(k) for k in range(K)],
+        'cosines',
+        corner=f'{a} \\ {b}',
+        scale=1.0,
+    )
 
 
 def tokens_html(view):
     chips = []
     for i, (token, token_id) in enumerate(zip(view['tokens'], view['token_ids'])):
         mark = ' chosen' if i == view['position'] else ''
-        chips.append(f'<span class="position{mark}" data-position="{i}"><sub>{i}</sub>'
-                     f'{_token_html(token, token_id)}</span>')
+        chips.append(
+            f'<span class="position{mark}" data-position="{i}"><sub>{i}</sub>'
+            f'{_token_html(token, token_id)}</span>'
+        )
     return f'<div class="sentence-tokens">{" ".join(chips)}</div>'
 
 
@@ -389,42 +504,62 @@ def predictions_html(view):
         f'<tr class="prediction" data-token-id="{p["token_id"]}"><td>{n}</td>'
         f'<td>{_token_html(p["token"], p["token_id"])}</td>'
         f'<td class="probability">{p["probability"]:.4f}</td><td>{p["logit"]:.3f}</td></tr>'
-        for n, p in enumerate(view['predictions'], 1))
+        for n, p in enumerate(view['predictions'], 1)
+    )
     after = html.escape(view['tokens'][view['position']])
-    actual = ('' if view['actual_next'] is None else
-              f' (in the sentence: <code>{html.escape(view["actual_next"])}</code>)')
-    return (f'<p>After position {view["position"]} (<code>{after}</code>) the model predicts'
-            f'{actual}:</p><table class="predictions"><thead><tr><th>#</th><th>next token</th>'
-            f'<th>probability</th><th>logit</th></tr></thead><tbody>{rows}</tbody></table>')
+    actual = (
+        ''
+        if view['actual_next'] is None
+        else f' (in the sentence: <code>{html.escape(view["actual_next"])}</code>)'
+    )
+    return (
+        f'<p>After position {view["position"]} (<code>{after}</code>) the model predicts'
+        f'{actual}:</p><table class="predictions"><thead><tr><th>#</th><th>next token</th>'
+        f'<th>probability</th><th>logit</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
 
 
 def contributions_html(view):
     if 'contributions' not in view:
         return f'<p class="absent">{html.escape(view["senses_absent"])}</p>'
     target = _token_html(view['target']['token'], view['target']['token_id'])
-    labels = [f'{j} {_token_html(t, i)}' for j, (t, i) in
-              enumerate(zip(view['tokens'], view['token_ids'])) if j <= view['position']]
+    labels = [
+        f'{j} {_token_html(t, i)}'
+        for j, (t, i) in enumerate(zip(view['tokens'], view['token_ids']))
+        if j <= view['position']
+    ]
     K = len(view['contributions'][0])
-    return (f'<p class="logit-sum">Logit of {target} after position {view["position"]}: the sum '
-            f'of the contributions alpha<sub>kij</sub> E[y]·C(x<sub>j</sub>)<sub>k</sub> below is '
-            f'<b class="contribution-sum">{view["contribution_sum"]:.4f}</b>; the model\'s '
-            f'logit is <b class="model-logit">{view["logit"]:.4f}</b> (probability '
-            f'{view["probability"]:.4f}).</p>'
-            + heatmap_html(view['contributions'], labels, [str(k) for k in range(K)],
-                           'contributions', corner='word \\ sense'))
+    return (
+        f'<p class="logit-sum">Logit of {target} after position {view["position"]}: the sum '
+        f'of the contributions alpha<sub>kij</sub> E[y]·C(x<sub>j</sub>)<sub>k</sub> below is '
+        f'<b class="contribution-sum">{view["contribution_sum"]:.4f}</b>; the model\'s '
+        f'logit is <b class="model-logit">{view["logit"]:.4f}</b> (probability '
+        f'{view["probability"]:.4f}).</p>'
+        + heatmap_html(
+            view['contributions'], labels, [str(k) for k in range(K)], 'contributions', corner='word \\ sense'
+        )
+    )
 
 
 def alpha_html(view):
     if 'alpha' not in view:
         return ''
     T = len(view['tokens'])
-    labels = [f'{i} {_token_html(t, ti)}' for i, (t, ti) in enumerate(zip(view['tokens'],
-                                                                           view['token_ids']))]
-    return (f'<p>alpha of sense {view["sense"]}: row i is the prediction after position i, '
-            f'column j the word it reads (each row sums to 1; the chosen position is framed)</p>'
-            + heatmap_html(view['alpha'], labels, [str(j) for j in range(T)], 'alpha',
-                           numbers=False, corner='i \\ j', highlight_row=view['position'],
-                           scale=1.0))
+    labels = [f'{i} {_token_html(t, ti)}' for i, (t, ti) in enumerate(zip(view['tokens'], view['token_ids']))]
+    return (
+        f'<p>alpha of sense {view["sense"]}: row i is the prediction after position i, '
+        f'column j the word it reads (each row sums to 1; the chosen position is framed)</p>'
+        + heatmap_html(
+            view['alpha'],
+            labels,
+            [str(j) for j in range(T)],
+            'alpha',
+            numbers=False,
+            corner='i \\ j',
+            highlight_row=view['position'],
+            scale=1.0,
+        )
+    )
 
 
 def message_html(lines, error=False):
@@ -437,6 +572,7 @@ def message_html(lines, error=False):
 
 
 # --- the page's actions: what typed in -> (message, HTML parts) ----------------------------
+
 
 def word_page(model, tokenizer, word, other_word='', multi_token='first', top_k=8):
     """(message, senses of the word, senses of the second word, their cosine heatmap)."""
@@ -456,24 +592,54 @@ def word_page(model, tokenizer, word, other_word='', multi_token='first', top_k=
     return message_html(notes), word_senses_html(view), other_html, cosine_html
 
 
-def context_page(model, tokenizer, sentence, position=None, next_token='', sense=0, top_n=10,
-                 autocast=None):
+def context_page(model, tokenizer, sentence, position=None, next_token='', sense=0, top_n=10, autocast=None):
     """(message, tokens, predictions, contributions heatmap, alpha heatmap, the positions to
     choose from as (label, position) pairs, the position shown)."""
-    view, error = answer(in_context_view, model, tokenizer, sentence, position, next_token, sense,
-                         top_n, autocast)
+    view, error = answer(
+        in_context_view, model, tokenizer, sentence, position, next_token, sense, top_n, autocast
+    )
     if error:
         return message_html([error], error=True), '', '', '', '', [], None
     choices = [(f"{i}: {token}", i) for i, token in enumerate(view['tokens'])]
-    return (message_html(view['notes']), tokens_html(view), predictions_html(view),
-            contributions_html(view), alpha_html(view), choices, view['position'])
+    return (
+        message_html(view['notes']),
+        tokens_html(view),
+        predictions_html(view),
+        contributions_html(view),
+        alpha_html(view),
+        choices,
+        view['position'],
+    )
 
 
-def steer_page(model, tokenizer, prompt, word, senses, factor, seed, max_new_tokens=20,
-               temperature=0.8, top_k=200, autocast=None):
+def steer_page(
+    model,
+    tokenizer,
+    prompt,
+    word,
+    senses,
+    factor,
+    seed,
+    max_new_tokens=20,
+    temperature=0.8,
+    top_k=200,
+    autocast=None,
+):
     """(message, text without the intervention, text with it)."""
-    view, error = answer(steer_view, model, tokenizer, prompt, word, senses, factor, seed,
-                         max_new_tokens, temperature, top_k, autocast)
+    view, error = answer(
+        steer_view,
+        model,
+        tokenizer,
+        prompt,
+        word,
+        senses,
+        factor,
+        seed,
+        max_new_tokens,
+        temperature,
+        top_k,
+        autocast,
+    )
     if error:
         return message_html([error], error=True), '', ''
     described = []

@@ -31,13 +31,30 @@ from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 # A balanced list of common parliamentary words, as translation pairs: the default words of the
 # sense tables and, when no bilingual lexicon is at hand, the default pairs of the alignment.
 PARLIAMENTARY_WORD_PAIRS = [
-    ('parliament', 'parlement'), ('council', 'conseil'), ('commission', 'commission'),
-    ('president', 'président'), ('member', 'membre'), ('report', 'rapport'), ('vote', 'vote'),
-    ('debate', 'débat'), ('law', 'loi'), ('proposal', 'proposition'), ('amendment', 'amendement'),
-    ('budget', 'budget'), ('country', 'pays'), ('government', 'gouvernement'),
-    ('policy', 'politique'), ('agreement', 'accord'), ('market', 'marché'),
-    ('security', 'sécurité'), ('citizen', 'citoyen'), ('work', 'travail'), ('year', 'année'),
-    ('peace', 'paix'), ('money', 'argent'), ('health', 'santé'),
+    ('parliament', 'parlement'),
+    ('council', 'conseil'),
+    ('commission', 'commission'),
+    ('president', 'président'),
+    ('member', 'membre'),
+    ('report', 'rapport'),
+    ('vote', 'vote'),
+    ('debate', 'débat'),
+    ('law', 'loi'),
+    ('proposal', 'proposition'),
+    ('amendment', 'amendement'),
+    ('budget', 'budget'),
+    ('country', 'pays'),
+    ('government', 'gouvernement'),
+    ('policy', 'politique'),
+    ('agreement', 'accord'),
+    ('market', 'marché'),
+    ('security', 'sécurité'),
+    ('citizen', 'citoyen'),
+    ('work', 'travail'),
+    ('year', 'année'),
+    ('peace', 'paix'),
+    ('money', 'argent'),
+    ('health', 'santé'),
 ]
 
 WORD_PATTERN = re.compile(r"[^\W\d_]+")  # runs of letters: the words of a line, for word lists
@@ -45,16 +62,23 @@ WORD_PATTERN = re.compile(r"[^\W\d_]+")  # runs of letters: the words of a line,
 
 # --- word lists --------------------------------------------------------------------------
 
+
 def default_words(sense_lexicon=None, languages=('en', 'fr')):
     """The polysemous words of the gold lexicon (when there is one), one of each language in
     turn, then the parliamentary words of English and French (those of `languages`), each
     English word followed by its French translation; a word spelt alike in two languages once:
     [(word, language)]."""
-    polysemous = [[(e['word'], e['language']) for e in (sense_lexicon or {}).values()
-                   if e['language'] == lang] for lang in languages]
+    polysemous = [
+        [(e['word'], e['language']) for e in (sense_lexicon or {}).values() if e['language'] == lang]
+        for lang in languages
+    ]
     words = [w for pair in itertools.zip_longest(*polysemous) for w in pair if w]
-    words += [(word, lang) for pair in PARLIAMENTARY_WORD_PAIRS
-              for word, lang in zip(pair, ('en', 'fr')) if lang in languages]
+    words += [
+        (word, lang)
+        for pair in PARLIAMENTARY_WORD_PAIRS
+        for word, lang in zip(pair, ('en', 'fr'))
+        if lang in languages
+    ]
     first = {}
     for word, lang in words:  # a word spelt alike in two languages has one table
         first.setdefault(word, lang)
@@ -68,8 +92,10 @@ def read_word_list(words='', words_file=''):
     the default words)."""
     result = [(w.strip(), '') for w in words.split(',') if w.strip()] if words else []
     if words and not result:
-        raise UserError(f"--words={words!r} names no word: give comma-separated words "
-                        f"(--words=bank,banque), or leave --words out for the default words")
+        raise UserError(
+            f"--words={words!r} names no word: give comma-separated words "
+            f"(--words=bank,banque), or leave --words out for the default words"
+        )
     if words_file:
         if not os.path.exists(words_file):
             raise UserError(f"--words_file={words_file}: no such file (one word per line)")
@@ -81,15 +107,18 @@ def read_word_list(words='', words_file=''):
                 language = parts[1].strip() if len(parts) > 1 else ''
                 from_file.append((parts[0].strip(), language_code(language) or language))
         if not from_file:
-            raise UserError(f"--words_file={words_file} holds no word (it is empty, or only blank "
-                            f"and '#' comment lines): it should hold one word per line, optionally "
-                            f"word<TAB>language (e.g. bank<TAB>en); leave --words_file out for the "
-                            f"default words")
+            raise UserError(
+                f"--words_file={words_file} holds no word (it is empty, or only blank "
+                f"and '#' comment lines): it should hold one word per line, optionally "
+                f"word<TAB>language (e.g. bank<TAB>en); leave --words_file out for the "
+                f"default words"
+            )
         result += from_file
     return result
 
 
 # --- the gold sense annotation of the demo corpus -----------------------------------------
+
 
 def gold_dir(data_root, dataset):
     return os.path.join(data_root, dataset, 'gold')
@@ -101,14 +130,18 @@ def has_gold(data_root, dataset):
 
 def _read_tsv(path, required):
     if not os.path.isfile(path):
-        raise UserError(f"{path} does not exist: prepare the demo corpus (python "
-                             f"data/demo/prepare.py), which writes the gold annotation")
+        raise UserError(
+            f"{path} does not exist: prepare the demo corpus (python "
+            f"data/demo/prepare.py), which writes the gold annotation"
+        )
     with open(path, encoding='utf-8', newline='') as f:
         reader = csv.DictReader(f, delimiter='\t', quoting=csv.QUOTE_NONE)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
-            raise UserError(f"{path} lacks the column(s) {', '.join(missing)} (has "
-                                 f"{reader.fieldnames}): prepare the demo corpus again")
+            raise UserError(
+                f"{path} lacks the column(s) {', '.join(missing)} (has "
+                f"{reader.fieldnames}): prepare the demo corpus again"
+            )
         return list(reader)
 
 
@@ -119,15 +152,22 @@ def _split_bar(text):
 def read_sense_lexicon(directory):
     """lexicon.tsv -> {(word, language): {'word', 'language', 'senses': [{'sense_id', 'gloss',
     'translations', 'context_words'}]}}, in file order."""
-    rows = _read_tsv(os.path.join(directory, 'lexicon.tsv'),
-                     ('word', 'language', 'sense_id', 'gloss', 'translations', 'context_words'))
+    rows = _read_tsv(
+        os.path.join(directory, 'lexicon.tsv'),
+        ('word', 'language', 'sense_id', 'gloss', 'translations', 'context_words'),
+    )
     lexicon = {}
     for row in rows:
         word, language = row['word'].strip().lower(), row['language'].strip()
         entry = lexicon.setdefault((word, language), {'word': word, 'language': language, 'senses': []})
-        entry['senses'].append({'sense_id': row['sense_id'].strip(), 'gloss': row['gloss'].strip(),
-                                'translations': _split_bar(row['translations']),
-                                'context_words': _split_bar(row['context_words'])})
+        entry['senses'].append(
+            {
+                'sense_id': row['sense_id'].strip(),
+                'gloss': row['gloss'].strip(),
+                'translations': _split_bar(row['translations']),
+                'context_words': _split_bar(row['context_words']),
+            }
+        )
     return lexicon
 
 
@@ -149,10 +189,11 @@ class GoldSenses:
             if not os.path.isfile(os.path.join(self.directory, f'{split}.jsonl')):
                 return None
             annotations = read_sense_annotations(self.directory, split)
-            lines = {lang: read_heldout_lines(self.data_root, self.dataset, lang, split)
-                     for lang in heldout_languages(self.data_root, self.dataset, split)}
-            self._occurrences[(split, limit)] = collect_occurrences(annotations, lines,
-                                                                    self.lexicon, limit)
+            lines = {
+                lang: read_heldout_lines(self.data_root, self.dataset, lang, split)
+                for lang in heldout_languages(self.data_root, self.dataset, split)
+            }
+            self._occurrences[(split, limit)] = collect_occurrences(annotations, lines, self.lexicon, limit)
         return self._occurrences[(split, limit)]
 
 
@@ -165,26 +206,28 @@ def read_sense_annotations(directory, split):
     """{split}.jsonl -> one dict per held-out line (a list of occurrences per language code)."""
     path = os.path.join(directory, f'{split}.jsonl')
     if not os.path.isfile(path):
-        raise UserError(f"{path} does not exist: prepare the demo corpus again "
-                             f"(python data/demo/prepare.py)")
+        raise UserError(f"{path} does not exist: prepare the demo corpus again (python data/demo/prepare.py)")
     annotations = []
     with open(path, encoding='utf-8') as f:
         for line_number, line in enumerate(f, 1):
             try:
                 annotations.append(json.loads(line))
             except json.JSONDecodeError as e:
-                raise UserError(f"{path}, line {line_number}: not JSON ({e}); prepare the "
-                                     f"demo corpus again")
+                raise UserError(f"{path}, line {line_number}: not JSON ({e}); prepare the demo corpus again")
     return annotations
 
 
 # --- held-out parallel text ---------------------------------------------------------------
 
+
 def heldout_languages(data_root, dataset, split):
     """The languages of a prepared dataset (meta.json order) whose held-out text of `split` is
     there."""
-    return [lang for lang in dataset_languages(data_root, dataset)
-            if os.path.isfile(heldout_path(data_root, dataset, lang, split))]
+    return [
+        lang
+        for lang in dataset_languages(data_root, dataset)
+        if os.path.isfile(heldout_path(data_root, dataset, lang, split))
+    ]
 
 
 def has_heldout_text(data_root, dataset, split, languages=None):
@@ -195,8 +238,9 @@ def has_heldout_text(data_root, dataset, split, languages=None):
             languages = dataset_languages(data_root, dataset)
         except UserError:
             return False
-    return bool(languages) and all(os.path.isfile(heldout_path(data_root, dataset, lang, split))
-                                   for lang in languages)
+    return bool(languages) and all(
+        os.path.isfile(heldout_path(data_root, dataset, lang, split)) for lang in languages
+    )
 
 
 def known_words(lines_by_language):
@@ -224,9 +268,11 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
     'line', 'word_index'}]. Occurrences of unknown sense ids are left out."""
     for lang, lines in lines_by_language.items():
         if len(lines) != len(annotations):
-            raise UserError(f"the gold annotation has {len(annotations)} lines but the "
-                                 f"{lang} held-out text has {len(lines)}: they were written by "
-                                 f"different runs; prepare the demo corpus again")
+            raise UserError(
+                f"the gold annotation has {len(annotations)} lines but the "
+                f"{lang} held-out text has {len(lines)}: they were written by "
+                f"different runs; prepare the demo corpus again"
+            )
     words = polysemous_words(lexicon)
     occurrences, n_lines = [], 0
     for line_number, annotation in enumerate(annotations):
@@ -242,12 +288,18 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
                 sense_ids = [s['sense_id'] for s in entry['senses']] if entry else []
                 if occurrence.get('sense_id') not in sense_ids:
                     continue
-                found.append({'language': lang, 'word': word, 'surface': surface,
-                              'sense_id': occurrence['sense_id'],
-                              'sense_index': sense_ids.index(occurrence['sense_id']),
-                              'line_number': line_number,
-                              'line': lines_by_language[lang][line_number],
-                              'word_index': int(occurrence['word_index'])})
+                found.append(
+                    {
+                        'language': lang,
+                        'word': word,
+                        'surface': surface,
+                        'sense_id': occurrence['sense_id'],
+                        'sense_index': sense_ids.index(occurrence['sense_id']),
+                        'line_number': line_number,
+                        'line': lines_by_language[lang][line_number],
+                        'word_index': int(occurrence['word_index']),
+                    }
+                )
         if found:
             occurrences.extend(found)
             n_lines += 1
@@ -256,18 +308,18 @@ def collect_occurrences(annotations, lines_by_language, lexicon, max_sentences=N
 
 # --- word similarity datasets -------------------------------------------------------------
 
+
 def read_csv_columns(path, delimiter=',', what='file'):
     """A CSV (or TSV) file with a header -> {column name: [values as text]}, in file order; what
     names the file in messages (e.g. '--simlex')."""
     quoting = csv.QUOTE_NONE if delimiter == '\t' else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(read_text(path, what), newline=''), delimiter=delimiter,
-                        quoting=quoting)
+    reader = csv.reader(io.StringIO(read_text(path, what), newline=''), delimiter=delimiter, quoting=quoting)
     header = [name.strip() for name in next(reader, [])]
     columns = {name: [] for name in header}
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
-        for name, cell in itertools.zip_longest(header, row[:len(header)], fillvalue=''):
+        for name, cell in itertools.zip_longest(header, row[: len(header)], fillvalue=''):
             columns[name].append(cell)
     return columns
 
@@ -283,8 +335,10 @@ def multisimlex_files(directory):
     paths = {name: os.path.join(directory, f'{name}.csv') for name in ('translation', 'scores')}
     for path in paths.values():
         if not os.path.isfile(path):
-            raise UserError(f"--simlex={directory}: {path} does not exist (Multi-SimLex "
-                            f"comes as translation.csv and scores.csv)")
+            raise UserError(
+                f"--simlex={directory}: {path} does not exist (Multi-SimLex "
+                f"comes as translation.csv and scores.csv)"
+            )
     return paths
 
 
@@ -297,17 +351,22 @@ def read_multisimlex_tables(directory):
 def multisimlex_layout_error(directory, paths, words, scores=None):
     """The UserError for a --simlex folder whose files lack Multi-SimLex's columns: the files,
     the columns expected and those found (scores: None when only translation.csv is read)."""
+
     def found(columns):
         names = list(columns)
         more = f" and {len(names) - 12} more" if len(names) > 12 else ''
         return ', '.join(repr(n) for n in names[:12]) + more if names else 'no header'
+
     example = ', '.join(f"'{iso3} 1', '{iso3} 2'" for iso3 in ('ENG', 'FRA'))
-    expected = (f"{paths['translation']} needs two columns per language, its ISO 639-3 code and 1 or 2 "
-                f"({example}, ...; codes {', '.join(MULTISIMLEX_CODES)})")
+    expected = (
+        f"{paths['translation']} needs two columns per language, its ISO 639-3 code and 1 or 2 "
+        f"({example}, ...; codes {', '.join(MULTISIMLEX_CODES)})"
+    )
     if scores is not None:
         expected += f", and {paths['scores']} a column per language ('ENG', 'FRA', ...)"
     has = f"{paths['translation']} has {found(words)}" + (
-        f"; {paths['scores']} has {found(scores)}" if scores is not None else '')
+        f"; {paths['scores']} has {found(scores)}" if scores is not None else ''
+    )
     return UserError(f"--simlex={directory} is not laid out as Multi-SimLex: {expected}. {has}")
 
 
@@ -317,9 +376,13 @@ def multisimlex_languages(directory):
     the XXX column of scores.csv, looked up by name. A folder with none is an error naming the
     columns expected and found (not a language the model lacks)."""
     paths, words, scores = read_multisimlex_tables(directory)
-    languages = [code for iso3, code in MULTISIMLEX_CODES.items()
-                 if find_column(words, f'{iso3} 1') is not None and find_column(words, f'{iso3} 2') is not None
-                 and find_column(scores, iso3) is not None]
+    languages = [
+        code
+        for iso3, code in MULTISIMLEX_CODES.items()
+        if find_column(words, f'{iso3} 1') is not None
+        and find_column(words, f'{iso3} 2') is not None
+        and find_column(scores, iso3) is not None
+    ]
     if not languages:
         raise multisimlex_layout_error(directory, paths, words, scores)
     return languages
@@ -334,28 +397,34 @@ def read_multisimlex(directory, languages=('en', 'fr')):
     languages' scores, as Multi-SimLex builds its cross-lingual sets. A pair with a missing word
     or score is kept with score None (counted, not scored)."""
     paths, words, scores = read_multisimlex_tables(directory)
-    n_rows = {name: len(next(iter(columns.values()), [])) for name, columns in
-              (('translation', words), ('scores', scores))}
+    n_rows = {
+        name: len(next(iter(columns.values()), []))
+        for name, columns in (('translation', words), ('scores', scores))
+    }
     if n_rows['translation'] != n_rows['scores']:
-        raise UserError(f"{paths['translation']} has {n_rows['translation']} rows but "
-                        f"{paths['scores']} has {n_rows['scores']}: they must be row-aligned")
+        raise UserError(
+            f"{paths['translation']} has {n_rows['translation']} rows but "
+            f"{paths['scores']} has {n_rows['scores']}: they must be row-aligned"
+        )
     iso3 = {code: name for name, code in MULTISIMLEX_CODES.items()}
 
     def column(columns, name, path):
         values = find_column(columns, name)
         if values is None:
-            raise UserError(f"{path} has no column '{name}' (columns: {', '.join(columns)}): "
-                            f"expected the Multi-SimLex layout")
+            raise UserError(
+                f"{path} has no column '{name}' (columns: {', '.join(columns)}): "
+                f"expected the Multi-SimLex layout"
+            )
         return values
 
     unknown = [lang for lang in languages if lang not in iso3]
     if unknown:
-        raise UserError(f"Multi-SimLex has no language {', '.join(unknown)} (it has "
-                        f"{', '.join(iso3)})")
+        raise UserError(f"Multi-SimLex has no language {', '.join(unknown)} (it has {', '.join(iso3)})")
     first = {lang: column(words, f'{iso3[lang]} 1', paths['translation']) for lang in languages}
     second = {lang: column(words, f'{iso3[lang]} 2', paths['translation']) for lang in languages}
-    score = {lang: [_float_or_none(v) for v in column(scores, iso3[lang], paths['scores'])]
-             for lang in languages}
+    score = {
+        lang: [_float_or_none(v) for v in column(scores, iso3[lang], paths['scores'])] for lang in languages
+    }
     pairs = []
     for i in range(n_rows['translation']):
         for lang in languages:
@@ -377,21 +446,27 @@ def read_similarity_csv(path, languages=()):
     fields = {(c or '').strip().lower(): c for c in reader.fieldnames or []}
     missing = [c for c in ('word1', 'word2', 'score') if c not in fields]
     if missing:
-        raise UserError(f"{path} lacks the column(s) {', '.join(missing)}: expected a "
-                             f"header 'word1,word2,score' (optionally language1,language2)")
+        raise UserError(
+            f"{path} lacks the column(s) {', '.join(missing)}: expected a "
+            f"header 'word1,word2,score' (optionally language1,language2)"
+        )
     pairs = []
     for row in reader:
         if not any((value or '').strip() for value in row.values() if isinstance(value, str)):
             continue
         get = lambda c: (row.get(fields[c]) or '').strip() if c in fields else ''
         # a language by code, whatever its case, or by name ('French', 'français')
-        language1, language2 = (language_code(get(c), languages) or get(c)
-                                for c in ('language1', 'language2'))
-        pairs.append(_pair(get('word1'), language1, get('word2'), language2,
-                           _float_or_none(get('score')), languages))
+        language1, language2 = (
+            language_code(get(c), languages) or get(c) for c in ('language1', 'language2')
+        )
+        pairs.append(
+            _pair(get('word1'), language1, get('word2'), language2, _float_or_none(get('score')), languages)
+        )
     if not pairs:
-        raise UserError(f"--similarity_csv={path} holds no word pairs: under its header "
-                        f"word1,word2,score, one scored pair per line (e.g. bank,money,7.5)")
+        raise UserError(
+            f"--similarity_csv={path} holds no word pairs: under its header "
+            f"word1,word2,score, one scored pair per line (e.g. bank,money,7.5)"
+        )
     return pairs
 
 
@@ -410,18 +485,26 @@ def pair_type(language1, language2, languages=()):
     if not language1 or not language2:
         return 'all'
     order = {lang: i for i, lang in enumerate(languages)}
-    first, second = sorted((language1, language2),
-                           key=lambda lang: (lang not in order, order.get(lang, 0), lang))
+    first, second = sorted(
+        (language1, language2), key=lambda lang: (lang not in order, order.get(lang, 0), lang)
+    )
     return f"{first}-{second}"
 
 
 def _pair(word1, language1, word2, language2, score, languages=()):
     word1, word2 = str(word1).strip(), str(word2).strip()
-    return {'word1': word1, 'language1': language1, 'word2': word2, 'language2': language2,
-            'score': score, 'pair_type': pair_type(language1, language2, languages)}
+    return {
+        'word1': word1,
+        'language1': language1,
+        'word2': word2,
+        'language2': language2,
+        'score': score,
+        'pair_type': pair_type(language1, language2, languages),
+    }
 
 
 # --- words and tokens ---------------------------------------------------------------------
+
 
 def word_tokens(tokenizer, word):
     """The token ids of a word as it appears inside a sentence (after a space). A word that is
@@ -443,8 +526,7 @@ def word_tokens(tokenizer, word):
 def translation_candidates(tokenizer, entry, field='translations'):
     """Per sense of a lexicon entry, the first tokens of its words in `field` (translations or
     context_words), tokens shared by two senses removed. Returns (candidates, shared)."""
-    return candidate_tokens([[word_tokens(tokenizer, w) for w in sense[field]]
-                             for sense in entry['senses']])
+    return candidate_tokens([[word_tokens(tokenizer, w) for w in sense[field]] for sense in entry['senses']])
 
 
 def candidate_tokens(sense_words):
@@ -462,8 +544,9 @@ def surface_variant_tokens(tokenizer, word):
     """The single-token ids of a word's surface forms: ' word', 'word' (line start, after an
     apostrophe) and the capitalised forms. Empty when none of them is a single token."""
     word = word.strip()
-    variants = dict.fromkeys([' ' + word, word, ' ' + word[:1].upper() + word[1:],
-                              word[:1].upper() + word[1:]])
+    variants = dict.fromkeys(
+        [' ' + word, word, ' ' + word[:1].upper() + word[1:], word[:1].upper() + word[1:]]
+    )
     ids = []
     for text in variants:
         encoded = tokenizer.encode(text)

@@ -110,8 +110,7 @@ def sense_scale(model, scaled):
     for token_ids, senses, factor in scaled:
         for k in senses if senses is not None else range(K):
             if not 0 <= k < K:
-                raise UserError(f"sense {k} does not exist: this model has "
-                                      f"{K} senses per token (0..{K - 1})")
+                raise UserError(f"sense {k} does not exist: this model has {K} senses per token (0..{K - 1})")
             scale[list(token_ids), k] = factor
     return scale
 
@@ -134,11 +133,13 @@ def word_scale_tokens(tokenizer, word, vocab_size):
         raise UserError(f"sense scale for {word!r}: the word has no tokens")
     named = ', '.join(f"{tokenizer.token_str(i)!r} (id:{i})" for i in pieces)
     example = next((i for i in pieces if tokenizer.token_str(i).strip()), pieces[0])
-    raise UserError(f"sense scale for {word!r}: the word is no single token of this model's "
-                    f"vocabulary but {len(pieces)} tokens, {named}; scaling one of them would change every "
-                    f"word made with it. "
-                    f"Name a word that is one token, or one token as id:N (e.g. "
-                    f"id:{example} for {tokenizer.token_str(example)!r}).")
+    raise UserError(
+        f"sense scale for {word!r}: the word is no single token of this model's "
+        f"vocabulary but {len(pieces)} tokens, {named}; scaling one of them would change every "
+        f"word made with it. "
+        f"Name a word that is one token, or one token as id:N (e.g. "
+        f"id:{example} for {tokenizer.token_str(example)!r})."
+    )
 
 
 def sense_scale_from_spec(model, tokenizer, spec):
@@ -150,31 +151,46 @@ def sense_scale_from_spec(model, tokenizer, spec):
 def sense_scale_for_words(model, tokenizer, entries):
     """sense_scale_from_spec for parsed entries [(word, senses or None for all, factor)]."""
     if not is_backpack(model):
-        raise UserError("sense scales need a Backpack checkpoint (model_name='backpack-lm'): "
-                              "a GPT-2 has no senses")
+        raise UserError(
+            "sense scales need a Backpack checkpoint (model_name='backpack-lm'): a GPT-2 has no senses"
+        )
     scaled, described = [], []
     for word, senses, factor in entries:
         ids = word_scale_tokens(tokenizer, word, model.config.vocab_size)
         check_rows(tokenizer, ids, model.config.vocab_size, f"sense scale for {word!r}")
         scaled.append((ids, senses, factor))
-        described.append({'word': word, 'token_ids': ids,
-                          'tokens': [tokenizer.token_str(i) for i in ids],
-                          'senses': senses if senses is not None else 'all', 'factor': factor})
+        described.append(
+            {
+                'word': word,
+                'token_ids': ids,
+                'tokens': [tokenizer.token_str(i) for i in ids],
+                'senses': senses if senses is not None else 'all',
+                'factor': factor,
+            }
+        )
     return sense_scale(model, scaled), described
 
 
 @torch.no_grad()
-def generate_with_suppressed_senses(model, idx, token_sense_scale, max_new_tokens, temperature=1.0,
-                                    top_k=None, generator=None):
+def generate_with_suppressed_senses(
+    model, idx, token_sense_scale, max_new_tokens, temperature=1.0, top_k=None, generator=None
+):
     """model.generate with the senses scaled by token_sense_scale (V, K), e.g. from
     sense_scale_from_spec: the continuation of idx (B, T) by max_new_tokens tokens."""
     if not is_backpack(model):
         raise UserError("suppressing senses needs a Backpack checkpoint: a GPT-2 has no senses")
-    return model.generate(idx, max_new_tokens, temperature=temperature, top_k=top_k,
-                          generator=generator, token_sense_scale=token_sense_scale)
+    return model.generate(
+        idx,
+        max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        generator=generator,
+        token_sense_scale=token_sense_scale,
+    )
 
 
 # --- measuring an intervention -------------------------------------------------------------
+
 
 @torch.no_grad()
 def senses_for_meaning(model, token_id, meaning_ids, other_ids, n_senses=1):
@@ -188,14 +204,16 @@ def senses_for_meaning(model, token_id, meaning_ids, other_ids, n_senses=1):
     return order.tolist(), scores.tolist()
 
 
-def sense_weights_by_meaning(model, tokenizer, occurrences, word, language, n_meanings,
-                             batch_size=32, autocast=None):
+def sense_weights_by_meaning(
+    model, tokenizer, occurrences, word, language, n_meanings, batch_size=32, autocast=None
+):
     """(n_meanings, K): the mean over a word's annotated occurrences of each meaning of
     occurrence_sense_weights (how much the predictions after the word use each of its senses);
     None when some meaning has no occurrence."""
     mine = [o for o in occurrences if (o['word'], o['language']) == (word, language)]
-    sequences, positions, located = locate_occurrences(tokenizer, mine, model.config.block_size,
-                                                       model.config.vocab_size)
+    sequences, positions, located = locate_occurrences(
+        tokenizer, mine, model.config.block_size, model.config.vocab_size
+    )
     meanings = np.array([mine[i]['sense_index'] for i in located])
     if any(not (meanings == m).any() for m in range(n_meanings)):
         return None
@@ -212,8 +230,9 @@ def senses_used_in_context(weights_by_meaning, meaning, n_senses=1):
 
 
 @torch.no_grad()
-def word_set_log_probability(model, sequences, positions, word_sets, token_sense_scale=None,
-                             batch_size=32, autocast=None):
+def word_set_log_probability(
+    model, sequences, positions, word_sets, token_sense_scale=None, batch_size=32, autocast=None
+):
     """(n, S): for each sequence (teacher forcing on the held-out text) and each word set (a
     list of token ids, the first tokens of its words), the mean over the predictions at
     positions i >= j (j = positions[n], to the end of the sequence) of log sum_{t in set} p_i(t):
@@ -239,21 +258,40 @@ def change_summary(delta, n_bootstrap=1000, seed=0):
     if len(delta) == 0:
         return {'mean': None, 'mean_ci95': [None, None], 'fraction_lowered': None, 'n': 0}
     low, high = bootstrap_mean_ci(delta, n_resamples=n_bootstrap, seed=seed)
-    return {'mean': float(delta.mean()), 'mean_ci95': [low, high],
-            'fraction_lowered': float((delta < 0).mean()), 'n': len(delta)}
+    return {
+        'mean': float(delta.mean()),
+        'mean_ci95': [low, high],
+        'fraction_lowered': float((delta < 0).mean()),
+        'n': len(delta),
+    }
 
 
 WORD_SETS = ('translation', 'context', 'other_translation', 'other_context')
 # how much more the meaning's words lose than the other meaning's: zeroing any sense shifts
 # probability between all words, so the specific effect is the difference
-SPECIFICITY = {'translation_vs_other': ('translation', 'other_translation'),
-               'context_vs_other': ('context', 'other_context')}
+SPECIFICITY = {
+    'translation_vs_other': ('translation', 'other_translation'),
+    'context_vs_other': ('context', 'other_context'),
+}
 
 
 @torch.no_grad()
-def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurrences=None,
-                       words=None, n_senses=1, max_prompts=40, n_examples=2, max_new_tokens=20,
-                       batch_size=32, n_bootstrap=1000, seed=0, autocast=None):
+def intervention_study(
+    model,
+    tokenizer,
+    lexicon,
+    occurrences,
+    selection_occurrences=None,
+    words=None,
+    n_senses=1,
+    max_prompts=40,
+    n_examples=2,
+    max_new_tokens=20,
+    batch_size=32,
+    n_bootstrap=1000,
+    seed=0,
+    autocast=None,
+):
     """Does suppressing the sense that carries one meaning of a polysemous word lower what that
     meaning predicts? For each word of the gold lexicon (or of `words`) and each of its senses
     s, n_senses senses of the word are set to 0 on every surface form of the word; on held-out
@@ -287,21 +325,35 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
         token = word_tokens(tokenizer, word)[0]
         weights = None
         if selection_occurrences is not None:
-            weights = sense_weights_by_meaning(model, tokenizer, selection_occurrences, word, lang,
-                                               len(entry['senses']), batch_size, autocast)
+            weights = sense_weights_by_meaning(
+                model,
+                tokenizer,
+                selection_occurrences,
+                word,
+                lang,
+                len(entry['senses']),
+                batch_size,
+                autocast,
+            )
             if weights is None:
-                notes.append(f"{word} ({language_name(lang)}): the selection lines do not use every "
-                             f"meaning of it; its senses are chosen by projection (circular)")
+                notes.append(
+                    f"{word} ({language_name(lang)}): the selection lines do not use every "
+                    f"meaning of it; its senses are chosen by projection (circular)"
+                )
         for s, sense in enumerate(entry['senses']):
             others = [i for i in range(len(entry['senses'])) if i != s]
-            sets = {'translation': translations[s], 'context': contexts[s],
-                    'other_translation': sorted({t for i in others for t in translations[i]}),
-                    'other_context': sorted({t for i in others for t in contexts[i]})}
+            sets = {
+                'translation': translations[s],
+                'context': contexts[s],
+                'other_translation': sorted({t for i in others for t in translations[i]}),
+                'other_context': sorted({t for i in others for t in contexts[i]}),
+            }
             meaning = sets['translation'] + sets['context']
             other = sets['other_translation'] + sets['other_context']
             if not meaning or not other:
-                notes.append(f"{sense['sense_id']}: no word of its own or of the other senses "
-                             f"left to measure; skipped")
+                notes.append(
+                    f"{sense['sense_id']}: no word of its own or of the other senses left to measure; skipped"
+                )
                 continue
             if weights is not None:
                 chosen, selection = senses_used_in_context(weights, s, n_senses), 'context'
@@ -309,35 +361,54 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
                 chosen, _ = senses_for_meaning(model, token, meaning, other, n_senses)
                 selection = 'projection'
             scale = sense_scale(model, [(scale_tokens, chosen, 0.0)])
-            prompts = [o for o in occurrences
-                       if (o['word'], o['language'], o['sense_index']) == (word, lang, s)]
+            prompts = [
+                o for o in occurrences if (o['word'], o['language'], o['sense_index']) == (word, lang, s)
+            ]
             prompts = prompts[:max_prompts]
-            sequences, positions, located = locate_occurrences(tokenizer, prompts,
-                                                               model.config.block_size,
-                                                               model.config.vocab_size)
-            row = {'word': word, 'language': lang, 'sense_id': sense['sense_id'],
-                   'suppressed_senses': chosen, 'selection': selection,
-                   'tokens': [tokenizer.token_str(t) for t in scale_tokens],
-                   'n_prompts': len(sequences)}
+            sequences, positions, located = locate_occurrences(
+                tokenizer, prompts, model.config.block_size, model.config.vocab_size
+            )
+            row = {
+                'word': word,
+                'language': lang,
+                'sense_id': sense['sense_id'],
+                'suppressed_senses': chosen,
+                'selection': selection,
+                'tokens': [tokenizer.token_str(t) for t in scale_tokens],
+                'n_prompts': len(sequences),
+            }
             if sequences:
                 names = [name for name in WORD_SETS if sets[name]]
                 word_sets = [sets[name] for name in names]
-                before = word_set_log_probability(model, sequences, positions, word_sets, None,
-                                                  batch_size, autocast)
-                after = word_set_log_probability(model, sequences, positions, word_sets, scale,
-                                                 batch_size, autocast)
+                before = word_set_log_probability(
+                    model, sequences, positions, word_sets, None, batch_size, autocast
+                )
+                after = word_set_log_probability(
+                    model, sequences, positions, word_sets, scale, batch_size, autocast
+                )
                 delta = {name: after[:, i] - before[:, i] for i, name in enumerate(names)}
                 for name, (own, other) in SPECIFICITY.items():
                     if own in delta and other in delta:
                         delta[name] = delta[own] - delta[other]
                 for name, values in delta.items():
                     row[name] = change_summary(values, n_bootstrap, seed)
-                    pooled.setdefault(selection, {}).setdefault(lang, {m: [] for m in measures})[
-                        name].append(values)
+                    pooled.setdefault(selection, {}).setdefault(lang, {m: [] for m in measures})[name].append(
+                        values
+                    )
                 if len(examples) < n_examples:
-                    examples.append(_example(model, tokenizer, prompts[located[0]]['line'], sequences[0],
-                                             positions[0], scale, sense['sense_id'], chosen,
-                                             max_new_tokens))
+                    examples.append(
+                        _example(
+                            model,
+                            tokenizer,
+                            prompts[located[0]]['line'],
+                            sequences[0],
+                            positions[0],
+                            scale,
+                            sense['sense_id'],
+                            chosen,
+                            max_new_tokens,
+                        )
+                    )
             rows.append(row)
 
     def summary(deltas):
@@ -346,34 +417,48 @@ def intervention_study(model, tokenizer, lexicon, occurrences, selection_occurre
     # pooled over the meanings whose senses were chosen without the measured words, if any
     pooled_selection = 'context' if 'context' in pooled else 'projection'
     by_lang = pooled.get(pooled_selection, {})
-    overall = {name: summary([d for by_name in by_lang.values() for d in by_name[name]])
-               for name in measures}
-    by_language = {lang: {name: summary(by_name[name]) for name in measures}
-                   for lang, by_name in by_lang.items()}
-    return {'rows': rows, 'overall': overall, 'by_language': by_language, 'examples': examples,
-            'notes': notes, 'n_senses_suppressed': n_senses, 'max_prompts': max_prompts,
-            'selection': sorted({r['selection'] for r in rows}), 'pooled_selection': pooled_selection}
+    overall = {name: summary([d for by_name in by_lang.values() for d in by_name[name]]) for name in measures}
+    by_language = {
+        lang: {name: summary(by_name[name]) for name in measures} for lang, by_name in by_lang.items()
+    }
+    return {
+        'rows': rows,
+        'overall': overall,
+        'by_language': by_language,
+        'examples': examples,
+        'notes': notes,
+        'n_senses_suppressed': n_senses,
+        'max_prompts': max_prompts,
+        'selection': sorted({r['selection'] for r in rows}),
+        'pooled_selection': pooled_selection,
+    }
 
 
 def _example(model, tokenizer, line, sequence, position, scale, sense_id, chosen, max_new_tokens):
     device = model.lm_head.weight.device
-    prompt = torch.tensor([sequence[:position + 1]], device=device)
+    prompt = torch.tensor([sequence[: position + 1]], device=device)
     baseline = model.generate(prompt, max_new_tokens, temperature=0)
     suppressed = generate_with_suppressed_senses(model, prompt, scale, max_new_tokens, temperature=0)
 
     def new(out):
-        ids = out[0, prompt.size(1):].tolist()
+        ids = out[0, prompt.size(1) :].tolist()
         if tokenizer.eot_token in ids:  # the line ends there
-            ids = ids[:ids.index(tokenizer.eot_token)]
+            ids = ids[: ids.index(tokenizer.eot_token)]
         text = tokenizer.decode(ids)
         return text if len(ids) == max_new_tokens else (text + ' ' if text else '') + '<end of line>'
 
-    return {'sense_id': sense_id, 'suppressed_senses': chosen, 'line': line,
-            'prompt': tokenizer.decode(sequence[1:position + 1]),
-            'baseline': new(baseline), 'suppressed': new(suppressed)}
+    return {
+        'sense_id': sense_id,
+        'suppressed_senses': chosen,
+        'line': line,
+        'prompt': tokenizer.decode(sequence[1 : position + 1]),
+        'baseline': new(baseline),
+        'suppressed': new(suppressed),
+    }
 
 
 # --- the analysis as sense_visualisation.py runs it ----------------------------------------
+
 
 def chosen_words(lexicon, words):
     """--intervention_words=a,b -> the lowercased words (None: '' chooses every polysemous word
@@ -381,18 +466,36 @@ def chosen_words(lexicon, words):
     (else it would be measured on no line, and the message would blame the held-out text)."""
     chosen = [w.strip().lower() for w in words.split(',') if w.strip()]
     if words.strip() and not chosen:
-        raise UserError(f"--intervention_words={words!r} names no word: give comma-separated words "
-                        f"of the gold lexicon, or leave it out for all of them")
+        raise UserError(
+            f"--intervention_words={words!r} names no word: give comma-separated words "
+            f"of the gold lexicon, or leave it out for all of them"
+        )
     known = list(dict.fromkeys(word for word, _ in polysemous_words(lexicon)))
     unknown = [w for w in chosen if w not in known]
     if unknown:
-        raise UserError(f"--intervention_words: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
-                        f"no polysemous word of the gold lexicon (it has {', '.join(known) or 'none'})")
+        raise UserError(
+            f"--intervention_words: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
+            f"no polysemous word of the gold lexicon (it has {', '.join(known) or 'none'})"
+        )
     return chosen or None
 
 
-def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max_prompts=40,
-        max_new_tokens=20, batch_size=32, n_bootstrap=1000, seed=0, autocast=None, report_dir='.'):
+def run(
+    model,
+    tokenizer,
+    gold,
+    dataset,
+    split='test',
+    words='',
+    n_senses=1,
+    max_prompts=40,
+    max_new_tokens=20,
+    batch_size=32,
+    n_bootstrap=1000,
+    seed=0,
+    autocast=None,
+    report_dir='.',
+):
     """intervention_study of gold's polysemous words (a GoldSenses of dataset; words: a
     comma-separated choice of them, '' for all), the senses chosen on the other held-out split
     and the effect measured on split. Writes sense_intervention.csv and sense_intervention.png
@@ -402,41 +505,75 @@ def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max
     selection_split = 'val' if split == 'test' else 'test'
     if gold.occurrences(split) is None:
         raise Skipped(f"the gold annotation has no {split}.jsonl: prepare the demo corpus again")
-    result = intervention_study(model, tokenizer, gold.lexicon, gold.occurrences(split),
-                                gold.occurrences(selection_split), chosen, n_senses,
-                                max_prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                n_bootstrap=n_bootstrap, seed=seed, autocast=autocast)
+    result = intervention_study(
+        model,
+        tokenizer,
+        gold.lexicon,
+        gold.occurrences(split),
+        gold.occurrences(selection_split),
+        chosen,
+        n_senses,
+        max_prompts,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        autocast=autocast,
+    )
     result.update(split=split, selection_split=selection_split)
     measured = [r for r in result['rows'] if r['n_prompts']]
     if not measured:
-        raise Skipped(f"no held-out line of {dataset}/{split} uses "
-                      f"{'these words' if chosen else 'a polysemous word of the lexicon'}")
+        raise Skipped(
+            f"no held-out line of {dataset}/{split} uses "
+            f"{'these words' if chosen else 'a polysemous word of the lexicon'}"
+        )
     rows = []
     for r in result['rows']:
-        row = {'word': r['word'], 'language': r['language'], 'sense_id': r['sense_id'],
-               'suppressed_senses': ' '.join(map(str, r['suppressed_senses'])),
-               'selection': r['selection'], 'n_prompts': r['n_prompts']}
+        row = {
+            'word': r['word'],
+            'language': r['language'],
+            'sense_id': r['sense_id'],
+            'suppressed_senses': ' '.join(map(str, r['suppressed_senses'])),
+            'selection': r['selection'],
+            'n_prompts': r['n_prompts'],
+        }
         for name in WORD_SETS + tuple(SPECIFICITY):
             if isinstance(r.get(name), dict):
-                row.update({name: r[name]['mean'], f'{name}_low': r[name]['mean_ci95'][0],
-                            f'{name}_high': r[name]['mean_ci95'][1]})
+                row.update(
+                    {
+                        name: r[name]['mean'],
+                        f'{name}_low': r[name]['mean_ci95'][0],
+                        f'{name}_high': r[name]['mean_ci95'][1],
+                    }
+                )
         rows.append(row)
-    write_csv(os.path.join(report_dir, 'sense_intervention.csv'), rows,
-              ['word', 'language', 'sense_id', 'suppressed_senses', 'selection', 'n_prompts']
-              + [f'{n}{s}' for n in WORD_SETS + tuple(SPECIFICITY) for s in ('', '_low', '_high')])
-    measures = {'translation': "its translations", 'context': "its context words",
-                'other_translation': "other's translations", 'other_context': "other's context words",
-                'translation_vs_other': "translations:\nown - other's",
-                'context_vs_other': "context words:\nown - other's"}
-    pools = {'all words': result['overall'],
-             **{f"{language_name(lang)} words": v for lang, v in result['by_language'].items()}}
-    grouped_bar_chart(os.path.join(report_dir, 'sense_intervention.png'), list(measures.values()),
-                      {name: [pool[m]['mean'] for m in measures] for name, pool in pools.items()},
-                      errors={name: [tuple(pool[m]['mean_ci95']) for m in measures]
-                              for name, pool in pools.items()},
-                      ylabel='mean change in log p (nats)',
-                      title=f"Zeroing the sense that carries a meaning "
-                            f"({sum(r['n_prompts'] for r in measured)} held-out prompts)")
+    write_csv(
+        os.path.join(report_dir, 'sense_intervention.csv'),
+        rows,
+        ['word', 'language', 'sense_id', 'suppressed_senses', 'selection', 'n_prompts']
+        + [f'{n}{s}' for n in WORD_SETS + tuple(SPECIFICITY) for s in ('', '_low', '_high')],
+    )
+    measures = {
+        'translation': "its translations",
+        'context': "its context words",
+        'other_translation': "other's translations",
+        'other_context': "other's context words",
+        'translation_vs_other': "translations:\nown - other's",
+        'context_vs_other': "context words:\nown - other's",
+    }
+    pools = {
+        'all words': result['overall'],
+        **{f"{language_name(lang)} words": v for lang, v in result['by_language'].items()},
+    }
+    grouped_bar_chart(
+        os.path.join(report_dir, 'sense_intervention.png'),
+        list(measures.values()),
+        {name: [pool[m]['mean'] for m in measures] for name, pool in pools.items()},
+        errors={name: [tuple(pool[m]['mean_ci95']) for m in measures] for name, pool in pools.items()},
+        ylabel='mean change in log p (nats)',
+        title=f"Zeroing the sense that carries a meaning "
+        f"({sum(r['n_prompts'] for r in measured)} held-out prompts)",
+    )
     result['files'] = {'csv': 'sense_intervention.csv', 'figure': 'sense_intervention.png'}
     return result
 
@@ -444,69 +581,113 @@ def run(model, tokenizer, gold, dataset, split='test', words='', n_senses=1, max
 def markdown(result):
     """The section of senses.md: the pooled changes, per word and meaning, and examples."""
     selection = result.get('selection', [])
-    how = (f"the {result['n_senses_suppressed']} sense(s) of the word whose weight in the "
-           f"predictions after it rises most from the other meaning's lines to this meaning's "
-           f"lines, on the {result.get('selection_split', 'other')} split (chosen without looking "
-           f"at the words measured)")
+    how = (
+        f"the {result['n_senses_suppressed']} sense(s) of the word whose weight in the "
+        f"predictions after it rises most from the other meaning's lines to this meaning's "
+        f"lines, on the {result.get('selection_split', 'other')} split (chosen without looking "
+        f"at the words measured)"
+    )
     if 'projection' in selection:
-        how += (" -- or, where marked 'projection', the sense(s) that vote most for the meaning's "
-                "words through the output embedding (circular: the measured words choose them)")
-    text = [f"For each polysemous word and each of its gold meanings, {how}, are set to 0 on "
-            f"every surface form of the word. On {result.get('split', 'held-out')} lines that use "
-            f"the word in that meaning (at most {result['max_prompts']} each), the mean "
-            f"log-probability, over the predictions from the word to the end of the line, that "
-            f"the next word is one of the meaning's translations or context words, or one of the "
-            f"other meaning's: the change is intervened - baseline (nats; negative = lowered), "
-            f"with bootstrap 95% intervals over prompts. Zeroing any sense shifts probability "
-            f"between all words, so the specific effect is the difference 'own - other's' "
-            f"(negative: the meaning's words lost more than the other meaning's). The same switch "
-            f"is available to generation: `generate_with_suppressed_senses` in "
-            f"senses/intervention.py.\n\n"]
+        how += (
+            " -- or, where marked 'projection', the sense(s) that vote most for the meaning's "
+            "words through the output embedding (circular: the measured words choose them)"
+        )
+    text = [
+        f"For each polysemous word and each of its gold meanings, {how}, are set to 0 on "
+        f"every surface form of the word. On {result.get('split', 'held-out')} lines that use "
+        f"the word in that meaning (at most {result['max_prompts']} each), the mean "
+        f"log-probability, over the predictions from the word to the end of the line, that "
+        f"the next word is one of the meaning's translations or context words, or one of the "
+        f"other meaning's: the change is intervened - baseline (nats; negative = lowered), "
+        f"with bootstrap 95% intervals over prompts. Zeroing any sense shifts probability "
+        f"between all words, so the specific effect is the difference 'own - other's' "
+        f"(negative: the meaning's words lost more than the other meaning's). The same switch "
+        f"is available to generation: `generate_with_suppressed_senses` in "
+        f"senses/intervention.py.\n\n"
+    ]
     rows = []
     for name, label in INTERVENTION_SETS.items():
         o = result['overall'].get(name)
         if o and o['n']:
-            rows.append({'words': label, 'n': o['n'], 'change': o['mean'], 'ci95': format_ci(o['mean_ci95'], '.3g'),
-                         'lowered': o['fraction_lowered']})
+            rows.append(
+                {
+                    'words': label,
+                    'n': o['n'],
+                    'change': o['mean'],
+                    'ci95': format_ci(o['mean_ci95'], '.3g'),
+                    'lowered': o['fraction_lowered'],
+                }
+            )
     pooled = result.get('pooled_selection', 'context')
-    text.append("All words and senses pooled"
-                + (" (the meanings whose senses were chosen on the other split; the 'projection' "
-                   "ones are left out)" if pooled == 'context' and 'projection' in result['selection']
-                   else '') + ":\n\n")
-    text.append(markdown_table(rows, ['words', 'n', 'change', 'ci95', 'lowered'],
-                               formats={'change': '.3g', 'lowered': '.2f'},
-                               headers={'change': 'mean change in log p', 'ci95': '95% CI',
-                                        'lowered': 'fraction of prompts lowered'}) + '\n')
+    text.append(
+        "All words and senses pooled"
+        + (
+            " (the meanings whose senses were chosen on the other split; the 'projection' ones are left out)"
+            if pooled == 'context' and 'projection' in result['selection']
+            else ''
+        )
+        + ":\n\n"
+    )
+    text.append(
+        markdown_table(
+            rows,
+            ['words', 'n', 'change', 'ci95', 'lowered'],
+            formats={'change': '.3g', 'lowered': '.2f'},
+            headers={
+                'change': 'mean change in log p',
+                'ci95': '95% CI',
+                'lowered': 'fraction of prompts lowered',
+            },
+        )
+        + '\n'
+    )
     rows = []
     for r in result['rows']:
-        row = {'sense_id': r['sense_id'], 'n': r['n_prompts'],
-               'suppressed': ', '.join(map(str, r['suppressed_senses']))
-               + (' (projection)' if r.get('selection') == 'projection' else '')}
+        row = {
+            'sense_id': r['sense_id'],
+            'n': r['n_prompts'],
+            'suppressed': ', '.join(map(str, r['suppressed_senses']))
+            + (' (projection)' if r.get('selection') == 'projection' else ''),
+        }
         for name in INTERVENTION_SETS:
             if isinstance(r.get(name), dict) and r[name]['mean'] is not None:
                 row[name] = f"{r[name]['mean']:+.3g} {format_ci(r[name]['mean_ci95'], '.2g')}"
         rows.append(row)
     shown = ['translation', 'context', 'translation_vs_other', 'context_vs_other']
     text.append("Per word and meaning (all columns in sense_intervention.csv):\n\n")
-    text.append(markdown_table(rows, ['sense_id', 'suppressed', 'n', *shown],
-                               headers={'suppressed': 'senses zeroed', 'n': 'prompts',
-                                        **{n: INTERVENTION_SETS[n] for n in shown}}) + '\n')
+    text.append(
+        markdown_table(
+            rows,
+            ['sense_id', 'suppressed', 'n', *shown],
+            headers={
+                'suppressed': 'senses zeroed',
+                'n': 'prompts',
+                **{n: INTERVENTION_SETS[n] for n in shown},
+            },
+        )
+        + '\n'
+    )
     if result['files'].get('figure'):
         text.append(f"![interventions]({result['files']['figure']})\n\n")
     for example in result['examples']:
-        text.append(f"- {example['sense_id']}, senses {example['suppressed_senses']} zeroed. "
-                    f"Prompt: \"{example['prompt']}\"; continuation: \"{example['baseline']}\"; "
-                    f"with the senses zeroed: \"{example['suppressed']}\"\n")
+        text.append(
+            f"- {example['sense_id']}, senses {example['suppressed_senses']} zeroed. "
+            f"Prompt: \"{example['prompt']}\"; continuation: \"{example['baseline']}\"; "
+            f"with the senses zeroed: \"{example['suppressed']}\"\n"
+        )
     for note in result.get('notes', []):
         text.append(f"- {note}\n")
     return ''.join(text)
 
 
-INTERVENTION_SETS = {'translation': 'its translations', 'context': 'its context words',
-                     'other_translation': "other meaning's translations",
-                     'other_context': "other meaning's context words",
-                     'translation_vs_other': "translations: own - other's",
-                     'context_vs_other': "context words: own - other's"}
+INTERVENTION_SETS = {
+    'translation': 'its translations',
+    'context': 'its context words',
+    'other_translation': "other meaning's translations",
+    'other_context': "other meaning's context words",
+    'translation_vs_other': "translations: own - other's",
+    'context_vs_other': "context words: own - other's",
+}
 
 
 def headline(result):
@@ -515,7 +696,9 @@ def headline(result):
     i = result.get('overall', {}).get('translation_vs_other')
     if not i or i.get('mean') is None:
         return None
-    return (f"- Intervention: zeroing the sense chosen for a meaning changes the log-probability "
-            f"of that meaning's translations, relative to the other meaning's, by "
-            f"{i['mean']:+.4f} nats (95% CI {i['mean_ci95'][0]:+.4f} to "
-            f"{i['mean_ci95'][1]:+.4f}).")
+    return (
+        f"- Intervention: zeroing the sense chosen for a meaning changes the log-probability "
+        f"of that meaning's translations, relative to the other meaning's, by "
+        f"{i['mean']:+.4f} nats (95% CI {i['mean_ci95'][0]:+.4f} to "
+        f"{i['mean_ci95'][1]:+.4f})."
+    )

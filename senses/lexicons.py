@@ -59,8 +59,22 @@ def oriented(lexicon, a, b):
 # --- user TSV files ------------------------------------------------------------------------
 
 # column titles a first line may hold instead of languages: a header, not a word pair
-COLUMN_TITLES = {'word', 'words', 'translation', 'translations', 'source', 'target', 'language',
-                 'languages', 'lang', 'term', 'terms', 'lemma', 'src', 'tgt'}
+COLUMN_TITLES = {
+    'word',
+    'words',
+    'translation',
+    'translations',
+    'source',
+    'target',
+    'language',
+    'languages',
+    'lang',
+    'term',
+    'terms',
+    'lemma',
+    'src',
+    'tgt',
+}
 
 
 def _header_codes(fields, languages):
@@ -76,19 +90,26 @@ def _header_codes(fields, languages):
 def _looks_like_a_header(fields):
     """Whether a first line that names no pair of languages still reads as a header: a field is
     a language named in words ('English', 'français') or a column title ('word', 'translation')."""
-    return any(f.lower() in COLUMN_TITLES or f.lower().startswith('lemma_')
-               or (len(f) > 3 and language_code(f)) for f in fields)
+    return any(
+        f.lower() in COLUMN_TITLES or f.lower().startswith('lemma_') or (len(f) > 3 and language_code(f))
+        for f in fields
+    )
 
 
 def _not_a_header_message(path, line_number, fields, languages):
     unknown = [f for f in fields if language_code(f, languages) is None]
     named = [language_code(f, languages) for f in fields if f not in unknown]
-    why = (f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} no language we know"
-           if unknown else f"it names {language_name(max(named, key=named.count))} twice")
-    return (f"{path}, line {line_number}: {'<TAB>'.join(fields)!r} looks like a header but names no "
-            f"pair of languages ({why}): name each column's language by its code or name (en<TAB>fr, "
-            f"English<TAB>French, english<TAB>français), or, if the line is a word pair, put such a "
-            f"header above it")
+    why = (
+        f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} no language we know"
+        if unknown
+        else f"it names {language_name(max(named, key=named.count))} twice"
+    )
+    return (
+        f"{path}, line {line_number}: {'<TAB>'.join(fields)!r} looks like a header but names no "
+        f"pair of languages ({why}): name each column's language by its code or name (en<TAB>fr, "
+        f"English<TAB>French, english<TAB>français), or, if the line is a word pair, put such a "
+        f"header above it"
+    )
 
 
 def read_translation_pairs(path, languages=()):
@@ -98,8 +119,10 @@ def read_translation_pairs(path, languages=()):
     looks like a header but names no pair of languages, and a file without word pairs, are
     errors that say what the file should hold."""
     if not os.path.exists(path):
-        raise UserError(f"--translation_pairs={path}: no such file (a TSV of word<TAB>translation "
-                        f"lines, optionally under a header naming the languages, e.g. en<TAB>de)")
+        raise UserError(
+            f"--translation_pairs={path}: no such file (a TSV of word<TAB>translation "
+            f"lines, optionally under a header naming the languages, e.g. en<TAB>de)"
+        )
     codes, rows = None, []
     for line_number, line in enumerate(read_text_lines(path, '--translation_pairs'), 1):
         if not line.strip() or line.startswith('#'):
@@ -111,15 +134,20 @@ def read_translation_pairs(path, languages=()):
                 continue
             if _looks_like_a_header(fields):
                 raise UserError(_not_a_header_message(path, line_number, fields, languages))
-        expected = f"{len(codes)} tab-separated words ({'<TAB>'.join(codes)})" if codes else \
-            "'english<TAB>french' (or a first line naming the languages, e.g. en<TAB>de)"
+        expected = (
+            f"{len(codes)} tab-separated words ({'<TAB>'.join(codes)})"
+            if codes
+            else "'english<TAB>french' (or a first line naming the languages, e.g. en<TAB>de)"
+        )
         if len(fields) < 2 or (codes and len(fields) > len(codes)):
             raise UserError(f"{path}, line {line_number}: expected {expected}, got {line[:80]!r}")
         rows.append(fields)
     if not rows:
-        raise UserError(f"--translation_pairs={path} holds no word pairs: expected lines "
-                        f"word<TAB>translation (English<TAB>French, or the languages a first "
-                        f"line names, e.g. en<TAB>de)")
+        raise UserError(
+            f"--translation_pairs={path} holds no word pairs: expected lines "
+            f"word<TAB>translation (English<TAB>French, or the languages a first "
+            f"line names, e.g. en<TAB>de)"
+        )
     codes = codes or ['en', 'fr']
     lexicon = {}
     for a, b in language_pairs(range(len(codes))):
@@ -144,6 +172,7 @@ def read_translation_files(paths, languages=()):
 
 # --- the gold lexicon and Multi-SimLex -----------------------------------------------------
 
+
 def read_lemma_lexicon(directory):
     """gold/lexicon_all.tsv -> {(a, b): [(lemma of a, lemma of b)]} for every pair of its
     lemma_<code> columns, in column order, without repeats; {} when there is no such file."""
@@ -151,12 +180,16 @@ def read_lemma_lexicon(directory):
     if not os.path.isfile(path):
         return {}
     columns = read_csv_columns(path, delimiter='\t', what='the gold lexicon')
-    codes = [name[len('lemma_'):] for name in columns if name.startswith('lemma_')]
+    codes = [name[len('lemma_') :] for name in columns if name.startswith('lemma_')]
     if len(codes) < 2:
-        raise UserError(f"{path} has {len(codes)} lemma_<language> column(s) (columns: "
-                        f"{', '.join(columns)}): a lexicon needs two; prepare the corpus again")
-    return {(a, b): _deduplicate(zip(columns[f'lemma_{a}'], columns[f'lemma_{b}']))
-            for a, b in language_pairs(codes)}
+        raise UserError(
+            f"{path} has {len(codes)} lemma_<language> column(s) (columns: "
+            f"{', '.join(columns)}): a lexicon needs two; prepare the corpus again"
+        )
+    return {
+        (a, b): _deduplicate(zip(columns[f'lemma_{a}'], columns[f'lemma_{b}']))
+        for a, b in language_pairs(codes)
+    }
 
 
 MULTISIMLEX_LANGUAGE = {code: iso3 for iso3, code in MULTISIMLEX_CODES.items()}  # 'en' -> 'ENG'
@@ -169,44 +202,65 @@ def multisimlex_translations(directory, languages):
     columns = read_csv_columns(paths['translation'], what='--simlex')
     if not any(find_column(columns, f"{iso3} {i}") is not None for iso3 in MULTISIMLEX_CODES for i in (1, 2)):
         raise multisimlex_layout_error(directory, paths, columns)
-    words = {lang: [find_column(columns, f"{MULTISIMLEX_LANGUAGE[lang]} {i}") for i in (1, 2)]
-             for lang in languages if lang in MULTISIMLEX_LANGUAGE}
+    words = {
+        lang: [find_column(columns, f"{MULTISIMLEX_LANGUAGE[lang]} {i}") for i in (1, 2)]
+        for lang in languages
+        if lang in MULTISIMLEX_LANGUAGE
+    }
     present = [lang for lang, (first, second) in words.items() if first is not None and second is not None]
     lexicon = {}
     for a, b in language_pairs(present):
-        pairs = [(row_a, row_b) for i in range(len(words[a][0]))
-                 for row_a, row_b in ((words[a][0][i], words[b][0][i]), (words[a][1][i], words[b][1][i]))]
+        pairs = [
+            (row_a, row_b)
+            for i in range(len(words[a][0]))
+            for row_a, row_b in ((words[a][0][i], words[b][0][i]), (words[a][1][i], words[b][1][i]))
+        ]
         lexicon[(a, b)] = _deduplicate((x.strip(), y.strip()) for x, y in pairs)
     return lexicon
 
 
 # --- a lexicon for each pair of the model's languages --------------------------------------
 
+
 def lexicons_for(languages, translation_pairs='', gold_directory=None, simlex=''):
     """For each pair (a, b) of `languages` (language_pairs order): {'words': [(word of a, word of
     b)], 'source': where they come from}, or None when no source has words for the pair. The
     sources in order of preference are the module docstring's."""
-    files_lexicon, files = read_translation_files(translation_pairs, languages) if translation_pairs else ({}, {})
+    files_lexicon, files = (
+        read_translation_files(translation_pairs, languages) if translation_pairs else ({}, {})
+    )
     for (a, b), paths in files.items():
         if a not in languages or b not in languages:  # a file for other languages is not silently dropped
-            print(f"  note: --translation_pairs: {', '.join(paths)} gives {pair_name(a, b)} pairs, but the "
-                  f"held-out data is in {', '.join(map(language_name, languages))}: not used")
+            print(
+                f"  note: --translation_pairs: {', '.join(paths)} gives {pair_name(a, b)} pairs, but the "
+                f"held-out data is in {', '.join(map(language_name, languages))}: not used"
+            )
     sources = [(files_lexicon, lambda a, b: ', '.join(files.get((a, b)) or files.get((b, a)) or []))]
     if gold_directory:
         sources.append((read_lemma_lexicon(gold_directory), lambda a, b: 'the gold bilingual lexicon'))
     if simlex:
-        sources.append((multisimlex_translations(simlex, languages),
-                        lambda a, b: f"Multi-SimLex translations, {simlex}"))
-    sources.append(({('en', 'fr'): PARLIAMENTARY_WORD_PAIRS},
-                    lambda a, b: 'built-in parliamentary word pairs'))
+        sources.append(
+            (multisimlex_translations(simlex, languages), lambda a, b: f"Multi-SimLex translations, {simlex}")
+        )
+    sources.append(
+        ({('en', 'fr'): PARLIAMENTARY_WORD_PAIRS}, lambda a, b: 'built-in parliamentary word pairs')
+    )
     chosen = {}
     for a, b in language_pairs(languages):
-        chosen[(a, b)] = next(({'words': oriented(lexicon, a, b), 'source': source(a, b)}
-                               for lexicon, source in sources if oriented(lexicon, a, b)), None)
+        chosen[(a, b)] = next(
+            (
+                {'words': oriented(lexicon, a, b), 'source': source(a, b)}
+                for lexicon, source in sources
+                if oriented(lexicon, a, b)
+            ),
+            None,
+        )
     return chosen
 
 
 def no_lexicon_message(a, b):
-    return (f"no translation lexicon for {pair_name(a, b)} ({a}, {b}): give one with "
-            f"--translation_pairs=FILE (a TSV under a header '{a}<TAB>{b}') or --simlex=DIR "
-            f"(Multi-SimLex, when it has both languages)")
+    return (
+        f"no translation lexicon for {pair_name(a, b)} ({a}, {b}): give one with "
+        f"--translation_pairs=FILE (a TSV under a header '{a}<TAB>{b}') or --simlex=DIR "
+        f"(Multi-SimLex, when it has both languages)"
+    )

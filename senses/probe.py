@@ -41,9 +41,9 @@ NEEDS = ('gold', 'heldout')
 
 PROBES = {
     'word_senses': "the word's own senses, sum over senses k of alpha_kij C(x_j)_k, averaged over "
-                   "the predictions i >= j (Backpack)",
+    "the predictions i >= j (Backpack)",
     'output': "the vectors the predictions i >= j are read from, averaged (Backpack o_i, GPT-2 "
-              "final hidden state)",
+    "final hidden state)",
     'token_embedding': "the word's token embedding E[x_j], the same in every context",
 }
 
@@ -84,12 +84,19 @@ def accuracy_summary(correct, chance, level=0.95):
     """Accuracy with its Wilson interval and the one-sided binomial p-value against chance
     (the mean chance level when words have different numbers of senses)."""
     from scipy.stats import binomtest
+
     n, k = len(correct), int(np.sum(correct))
     chance = float(np.mean(chance)) if n else math.nan
     p_value = binomtest(k, n, chance, alternative='greater').pvalue if n else math.nan
     low, high = wilson_interval(k, n, level)
-    return {'n': n, 'correct': k, 'accuracy': k / n if n else math.nan, 'accuracy_ci95': [low, high],
-            'chance': chance, 'p_value': float(p_value)}
+    return {
+        'n': n,
+        'correct': k,
+        'accuracy': k / n if n else math.nan,
+        'accuracy_ci95': [low, high],
+        'chance': chance,
+        'p_value': float(p_value),
+    }
 
 
 def static_sense_ranks(logits, candidates):
@@ -105,8 +112,14 @@ def static_sense_ranks(logits, candidates):
         ranks = token_ranks(logits, ids)  # (K, m)
         best = int(ranks.argmin())
         k, t = divmod(best, ranks.size(1))
-        result.append({'best_rank': int(ranks.min()), 'best_sense': k, 'best_token': ids[t],
-                       'chance_rank': (V + 1) / (ranks.numel() + 1)})
+        result.append(
+            {
+                'best_rank': int(ranks.min()),
+                'best_sense': k,
+                'best_token': ids[t],
+                'chance_rank': (V + 1) / (ranks.numel() + 1),
+            }
+        )
     return result
 
 
@@ -117,8 +130,18 @@ PROBE_TARGETS = {
 
 
 @torch.no_grad()
-def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
-                   targets=tuple(PROBE_TARGETS), multi_token='first', batch_size=32, autocast=None):
+def polysemy_probe(
+    model,
+    tokenizer,
+    lexicon,
+    occurrences,
+    probes,
+    label,
+    targets=tuple(PROBE_TARGETS),
+    multi_token='first',
+    batch_size=32,
+    autocast=None,
+):
     """The polysemy probe of one model against the gold senses, for each target word set of
     each gold sense (PROBE_TARGETS: its translations, which the issue's probe uses, and its
     same-language context words, which a monolingual line's later predictions can reach).
@@ -141,9 +164,11 @@ def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
             if all(cands):
                 candidates[target][key] = cands
             else:
-                notes.append(f"{entry['word']} ({entry['language']}): no {target} token of its own "
-                             f"for every sense (shared: {[tokenizer.token_str(t) for t in shared]}); "
-                             f"left out of the {target} probe")
+                notes.append(
+                    f"{entry['word']} ({entry['language']}): no {target} token of its own "
+                    f"for every sense (shared: {[tokenizer.token_str(t) for t in shared]}); "
+                    f"left out of the {target} probe"
+                )
     representation = 'senses' if is_backpack(model) else 'token embedding'
     static = []
     for target in targets:
@@ -156,21 +181,31 @@ def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
             logits = (vectors.to(E.device) @ E.T).masked_fill(~tokens_only, -math.inf)
             ranks = static_sense_ranks(logits, cands)
             for sense, rank in zip(lexicon[(word, lang)]['senses'], ranks):
-                static.append({'model': label, 'representation': representation, 'target': target,
-                               'word': word, 'language': lang, 'sense_id': sense['sense_id'],
-                               'word_tokens': len(ids), 'best_rank': rank['best_rank'],
-                               'best_sense': rank['best_sense'] if is_backpack(model) else None,
-                               'best_token': tokenizer.token_str(rank['best_token']),
-                               'chance_rank': rank['chance_rank']})
+                static.append(
+                    {
+                        'model': label,
+                        'representation': representation,
+                        'target': target,
+                        'word': word,
+                        'language': lang,
+                        'sense_id': sense['sense_id'],
+                        'word_tokens': len(ids),
+                        'best_rank': rank['best_rank'],
+                        'best_sense': rank['best_sense'] if is_backpack(model) else None,
+                        'best_token': tokenizer.token_str(rank['best_token']),
+                        'chance_rank': rank['chance_rank'],
+                    }
+                )
     probed = [key for key in polysemous_words(lexicon) if any(key in c for c in candidates.values())]
     of_probed_words = [o for o in occurrences if (o['word'], o['language']) in set(probed)]
-    sequences, positions, located = locate_occurrences(tokenizer, of_probed_words,
-                                                       model.config.block_size,
-                                                       model.config.vocab_size)
+    sequences, positions, located = locate_occurrences(
+        tokenizer, of_probed_words, model.config.block_size, model.config.vocab_size
+    )
     usable = [of_probed_words[i] for i in located]
     gold = np.array([o['sense_index'] for o in usable], dtype=int)
-    of_word = {key: np.array([(o['word'], o['language']) == key for o in usable], dtype=bool)
-               for key in probed}
+    of_word = {
+        key: np.array([(o['word'], o['language']) == key for o in usable], dtype=bool) for key in probed
+    }
     in_context, overall = [], []
     vectors_by_probe = occurrence_vectors(model, sequences, positions, probes, batch_size, autocast)
     for probe in probes:
@@ -180,27 +215,43 @@ def polysemy_probe(model, tokenizer, lexicon, occurrences, probes, label,
                 continue  # the same vector in every context: nothing is left once centred
             vectors = raw if decision == 'raw' else center_by_word(raw, of_word)
             for target in targets:
-                scored = np.array([(o['word'], o['language']) in candidates[target] for o in usable],
-                                  dtype=bool)
+                scored = np.array(
+                    [(o['word'], o['language']) in candidates[target] for o in usable], dtype=bool
+                )
                 if not scored.any():
                     continue
-                cands = [candidates[target][(o['word'], o['language'])]
-                         for o, s in zip(usable, scored) if s]
+                cands = [candidates[target][(o['word'], o['language'])] for o, s in zip(usable, scored) if s]
                 correct = probe_predictions(vectors[torch.from_numpy(scored)], E, cands, gold[scored])
                 n_senses = np.array([len(c) for c in cands])
                 names = {'model': label, 'probe': probe, 'decision': decision, 'target': target}
                 for (word, lang), mask in of_word.items():
                     mask = mask[scored]
                     if mask.any():
-                        in_context.append({**names, 'word': word, 'language': lang,
-                                           'majority': _majority_rate(gold[scored][mask]),
-                                           **accuracy_summary(correct[mask], 1 / n_senses[mask])})
-                overall.append({**names, 'majority': _pooled_majority(
-                                    [o for o, s in zip(usable, scored) if s]),
-                                **accuracy_summary(correct, 1 / n_senses)})
-    return {'static': static, 'in_context': in_context, 'overall': overall, 'notes': notes,
-            'n_occurrences': len(occurrences), 'n_scored': len(usable),
-            'n_not_located': len(of_probed_words) - len(usable)}
+                        in_context.append(
+                            {
+                                **names,
+                                'word': word,
+                                'language': lang,
+                                'majority': _majority_rate(gold[scored][mask]),
+                                **accuracy_summary(correct[mask], 1 / n_senses[mask]),
+                            }
+                        )
+                overall.append(
+                    {
+                        **names,
+                        'majority': _pooled_majority([o for o, s in zip(usable, scored) if s]),
+                        **accuracy_summary(correct, 1 / n_senses),
+                    }
+                )
+    return {
+        'static': static,
+        'in_context': in_context,
+        'overall': overall,
+        'notes': notes,
+        'n_occurrences': len(occurrences),
+        'n_scored': len(usable),
+        'n_not_located': len(of_probed_words) - len(usable),
+    }
 
 
 def _majority_rate(gold):
@@ -215,8 +266,17 @@ def _pooled_majority(occurrences):
     return sum(np.bincount(g).max() for g in by_word.values()) / len(occurrences)
 
 
-def run(models, gold, dataset, split='test', max_sentences=300, multi_token='first',
-        batch_size=32, autocast=None, report_dir='.'):
+def run(
+    models,
+    gold,
+    dataset,
+    split='test',
+    max_sentences=300,
+    multi_token='first',
+    batch_size=32,
+    autocast=None,
+    report_dir='.',
+):
     """The polysemy probe of each of models [(label, model, tokenizer)] (the checkpoint
     analysed first, then its baselines) on the occurrences of gold's polysemous words (a
     GoldSenses of dataset) in the first max_sentences annotated lines of split. Writes
@@ -224,101 +284,189 @@ def run(models, gold, dataset, split='test', max_sentences=300, multi_token='fir
     occurrences = gold.occurrences(split, max_sentences)
     if occurrences is None:
         raise Skipped(f"the gold annotation has no {split}.jsonl: prepare the demo corpus again")
-    result = {'split': split, 'max_sentences': max_sentences, 'n_occurrences': len(occurrences),
-              'vocab_size': models[0][1].config.vocab_size, 'probes': {}, 'targets': PROBE_TARGETS,
-              'static': [], 'in_context': [], 'overall': [], 'notes': [], 'scored': {}}
+    result = {
+        'split': split,
+        'max_sentences': max_sentences,
+        'n_occurrences': len(occurrences),
+        'vocab_size': models[0][1].config.vocab_size,
+        'probes': {},
+        'targets': PROBE_TARGETS,
+        'static': [],
+        'in_context': [],
+        'overall': [],
+        'notes': [],
+        'scored': {},
+    }
     for model_label, m, t in models:
         probes = ['word_senses', 'output'] if is_backpack(m) else ['token_embedding', 'output']
         result['probes'].update({p: PROBES[p] for p in probes})
-        r = polysemy_probe(m, t, gold.lexicon, occurrences, probes, model_label,
-                           multi_token=multi_token, batch_size=batch_size, autocast=autocast)
+        r = polysemy_probe(
+            m,
+            t,
+            gold.lexicon,
+            occurrences,
+            probes,
+            model_label,
+            multi_token=multi_token,
+            batch_size=batch_size,
+            autocast=autocast,
+        )
         for key in ('static', 'in_context', 'overall'):
             result[key].extend(r[key])
         result['notes'].extend(f"{model_label}: {note}" for note in r['notes'])
         result['scored'][model_label] = {'n_scored': r['n_scored'], 'n_not_located': r['n_not_located']}
     if not result['overall']:
-        raise Skipped(f"no annotated occurrence of a polysemous word could be scored in "
-                      f"{dataset}/{split} ({len(occurrences)} occurrences read)")
+        raise Skipped(
+            f"no annotated occurrence of a polysemous word could be scored in "
+            f"{dataset}/{split} ({len(occurrences)} occurrences read)"
+        )
     # all words together, one group per target and decision (per word: the tables and CSV)
     groups = list(dict.fromkeys((r['target'], r['decision']) for r in result['overall']))
     by_probe = {}
     for r in result['overall']:
         by_probe.setdefault(f"{r['model']}: {r['probe']}", {})[(r['target'], r['decision'])] = r
-    grouped_bar_chart(os.path.join(report_dir, 'polysemy_probe.png'),
-                      [f"{target.replace('_', ' ')},\n{decision}" for target, decision in groups],
-                      {name: [rs[g]['accuracy'] if g in rs else None for g in groups]
-                       for name, rs in by_probe.items()},
-                      errors={name: [tuple(rs[g]['accuracy_ci95']) if g in rs else (None, None)
-                                     for g in groups]
-                              for name, rs in by_probe.items()},
-                      ylabel='accuracy (correct sense scored highest)',
-                      title=f"Polysemy probe, all words; chance {result['overall'][0]['chance']:.2f}")
+    grouped_bar_chart(
+        os.path.join(report_dir, 'polysemy_probe.png'),
+        [f"{target.replace('_', ' ')},\n{decision}" for target, decision in groups],
+        {name: [rs[g]['accuracy'] if g in rs else None for g in groups] for name, rs in by_probe.items()},
+        errors={
+            name: [tuple(rs[g]['accuracy_ci95']) if g in rs else (None, None) for g in groups]
+            for name, rs in by_probe.items()
+        },
+        ylabel='accuracy (correct sense scored highest)',
+        title=f"Polysemy probe, all words; chance {result['overall'][0]['chance']:.2f}",
+    )
     rows = result['in_context'] + [{**r, 'word': 'all', 'language': ''} for r in result['overall']]
-    write_csv(os.path.join(report_dir, 'polysemy_probe.csv'),
-              [{**r, 'ci_low': r['accuracy_ci95'][0], 'ci_high': r['accuracy_ci95'][1]} for r in rows],
-              ['model', 'probe', 'decision', 'target', 'word', 'language', 'n', 'correct',
-               'accuracy', 'ci_low', 'ci_high', 'chance', 'majority', 'p_value'])
-    write_csv(os.path.join(report_dir, 'polysemy_probe_static.csv'), result['static'],
-              ['model', 'representation', 'target', 'word', 'language', 'sense_id', 'word_tokens',
-               'best_rank', 'best_sense', 'best_token', 'chance_rank'])
-    result['files'] = {'figure': 'polysemy_probe.png', 'csv': 'polysemy_probe.csv',
-                       'static_csv': 'polysemy_probe_static.csv'}
+    write_csv(
+        os.path.join(report_dir, 'polysemy_probe.csv'),
+        [{**r, 'ci_low': r['accuracy_ci95'][0], 'ci_high': r['accuracy_ci95'][1]} for r in rows],
+        [
+            'model',
+            'probe',
+            'decision',
+            'target',
+            'word',
+            'language',
+            'n',
+            'correct',
+            'accuracy',
+            'ci_low',
+            'ci_high',
+            'chance',
+            'majority',
+            'p_value',
+        ],
+    )
+    write_csv(
+        os.path.join(report_dir, 'polysemy_probe_static.csv'),
+        result['static'],
+        [
+            'model',
+            'representation',
+            'target',
+            'word',
+            'language',
+            'sense_id',
+            'word_tokens',
+            'best_rank',
+            'best_sense',
+            'best_token',
+            'chance_rank',
+        ],
+    )
+    result['files'] = {
+        'figure': 'polysemy_probe.png',
+        'csv': 'polysemy_probe.csv',
+        'static_csv': 'polysemy_probe_static.csv',
+    }
     return result
 
 
 def markdown(result):
     """The section of senses.md: accuracy per model and probe, per word, and the static ranks."""
-    text = [f"Gold senses of the demo corpus ({result['split']} split, {result['n_occurrences']} "
-            f"annotated occurrences in the first {result['max_sentences']} annotated lines). "
-            f"For each occurrence of a polysemous word, does a probe vector, read through the "
-            f"output embedding, score the correct sense's target words (their mean logit) above "
-            f"the other sense's? Targets: "
-            + '; '.join(f"*{name}*: {desc}" for name, desc in result['targets'].items())
-            + ". Probes: " + '; '.join(f"*{name}*: {desc}" for name, desc in result['probes'].items())
-            + ". Decided on the *raw* logits, or *centred*: the probe vectors minus their mean over "
-              "the occurrences of the word (no labels used), so that a target wins where the "
-              "context raises it more than usual rather than because it is favoured everywhere. "
-              "Chance is 1 / number of senses; majority is always answering the word's most "
-              "frequent sense; intervals are Wilson 95%; p is the one-sided binomial test against "
-              "chance.\n\n"]
+    text = [
+        f"Gold senses of the demo corpus ({result['split']} split, {result['n_occurrences']} "
+        f"annotated occurrences in the first {result['max_sentences']} annotated lines). "
+        f"For each occurrence of a polysemous word, does a probe vector, read through the "
+        f"output embedding, score the correct sense's target words (their mean logit) above "
+        f"the other sense's? Targets: "
+        + '; '.join(f"*{name}*: {desc}" for name, desc in result['targets'].items())
+        + ". Probes: "
+        + '; '.join(f"*{name}*: {desc}" for name, desc in result['probes'].items())
+        + ". Decided on the *raw* logits, or *centred*: the probe vectors minus their mean over "
+        "the occurrences of the word (no labels used), so that a target wins where the "
+        "context raises it more than usual rather than because it is favoured everywhere. "
+        "Chance is 1 / number of senses; majority is always answering the word's most "
+        "frequent sense; intervals are Wilson 95%; p is the one-sided binomial test against "
+        "chance.\n\n"
+    ]
     overall = result['overall']
     if overall:
         columns = list(dict.fromkeys(f"{r['target']}, {r['decision']}" for r in overall))
         rows = {}
         for r in overall:
-            row = rows.setdefault((r['model'], r['probe']), {
-                'model': r['model'], 'probe': r['probe'], 'n': r['n'], 'chance': r['chance'],
-                'majority': r['majority']})
+            row = rows.setdefault(
+                (r['model'], r['probe']),
+                {
+                    'model': r['model'],
+                    'probe': r['probe'],
+                    'n': r['n'],
+                    'chance': r['chance'],
+                    'majority': r['majority'],
+                },
+            )
             row[f"{r['target']}, {r['decision']}"] = (
                 f"{r['accuracy']:.3f} {format_ci(r['accuracy_ci95'])} p={format_p(r['p_value'])}"
-                + (f" (n={r['n']})" if r['n'] != row['n'] else ''))
-        text.append(markdown_table(list(rows.values()), ['model', 'probe', 'n', 'chance', 'majority',
-                                                         *columns],
-                                   formats={'chance': '.2f', 'majority': '.2f'}) + '\n')
+                + (f" (n={r['n']})" if r['n'] != row['n'] else '')
+            )
+        text.append(
+            markdown_table(
+                list(rows.values()),
+                ['model', 'probe', 'n', 'chance', 'majority', *columns],
+                formats={'chance': '.2f', 'majority': '.2f'},
+            )
+            + '\n'
+        )
     if result['files'].get('figure'):
         text.append(f"![probe accuracy]({result['files']['figure']})\n\n")
     main = [r for r in result['in_context'] if r['target'] == 'translations']
     if main:
-        text.append("Accuracy per word, translations as targets (every target and interval in "
-                    f"{result['files']['csv']}):\n\n")
+        text.append(
+            "Accuracy per word, translations as targets (every target and interval in "
+            f"{result['files']['csv']}):\n\n"
+        )
         by_word, columns = {}, []
         for r in main:
             column = f"{r['model']}: {r['probe']}, {r['decision']}"
             columns.append(column)
-            row = by_word.setdefault((r['word'], r['language']), {
-                'word': r['word'], 'language': language_name(r['language']), 'n': r['n'],
-                'majority': r['majority']})
+            row = by_word.setdefault(
+                (r['word'], r['language']),
+                {
+                    'word': r['word'],
+                    'language': language_name(r['language']),
+                    'n': r['n'],
+                    'majority': r['majority'],
+                },
+            )
             row[column] = r['accuracy']
         columns = list(dict.fromkeys(columns))
-        text.append(markdown_table(list(by_word.values()), ['word', 'language', 'n', 'majority', *columns],
-                                   formats={c: '.2f' for c in ['majority', *columns]}) + '\n')
+        text.append(
+            markdown_table(
+                list(by_word.values()),
+                ['word', 'language', 'n', 'majority', *columns],
+                formats={c: '.2f' for c in ['majority', *columns]},
+            )
+            + '\n'
+        )
     if result['static']:
-        text.append("Static: the best rank (1 = top of "
-                    f"{result['vocab_size']} tokens) that any sense vector of the word (GPT-2: its "
-                    "token embedding) gives any target word of each gold sense, and the best rank "
-                    "expected by chance for that many draws if ranks were uniform (frequent target "
-                    "words rank high in most vectors, so compare the senses of a word with each "
-                    f"other too; all rows in {result['files']['static_csv']}):\n\n")
+        text.append(
+            "Static: the best rank (1 = top of "
+            f"{result['vocab_size']} tokens) that any sense vector of the word (GPT-2: its "
+            "token embedding) gives any target word of each gold sense, and the best rank "
+            "expected by chance for that many draws if ranks were uniform (frequent target "
+            "words rank high in most vectors, so compare the senses of a word with each "
+            f"other too; all rows in {result['files']['static_csv']}):\n\n"
+        )
         by_sense, columns = {}, []
         for r in result['static']:
             column = f"{r['model']}: {r['target']}"
@@ -326,8 +474,14 @@ def markdown(result):
             row = by_sense.setdefault(r['sense_id'], {'sense_id': r['sense_id']})
             row[column] = f"{r['best_rank']} / {r['chance_rank']:.0f}"
         columns = list(dict.fromkeys(columns))
-        text.append(markdown_table(list(by_sense.values()), ['sense_id', *columns],
-                                   headers={c: f"{c} (best rank / chance)" for c in columns}) + '\n')
+        text.append(
+            markdown_table(
+                list(by_sense.values()),
+                ['sense_id', *columns],
+                headers={c: f"{c} (best rank / chance)" for c in columns},
+            )
+            + '\n'
+        )
     for note in result.get('notes', []):
         text.append(f"- {note}\n")
     return ''.join(text)
@@ -340,7 +494,9 @@ def headline(result):
     r = rows.get(('backpack-lm', 'word_senses', 'centred', 'translations'))
     if not r:
         return None
-    return (f"- Polysemy probe: in context, the senses of an ambiguous word point to the "
-            f"translation of its gold meaning {r['accuracy']:.1%} of the time "
-            f"(95% CI {r['accuracy_ci95'][0]:.1%}-{r['accuracy_ci95'][1]:.1%}, "
-            f"chance {r['chance']:.0%}, n = {r['n']}).")
+    return (
+        f"- Polysemy probe: in context, the senses of an ambiguous word point to the "
+        f"translation of its gold meaning {r['accuracy']:.1%} of the time "
+        f"(95% CI {r['accuracy_ci95'][0]:.1%}-{r['accuracy_ci95'][1]:.1%}, "
+        f"chance {r['chance']:.0%}, n = {r['n']})."
+    )

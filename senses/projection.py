@@ -38,7 +38,7 @@ def sense_projection(model, senses, top_k=10, allowed=None, chunk=16):
     top_k = min(top_k, E.size(0) if allowed is None else int(allowed.sum()))
     ids, values = [], []
     for start in range(0, senses.size(0), chunk):  # bounded memory for long word lists
-        logits = senses[start:start + chunk].to(E.device).float() @ E.T
+        logits = senses[start : start + chunk].to(E.device).float() @ E.T
         if allowed is not None:
             logits = logits.masked_fill(~allowed.to(E.device), float('-inf'))
         v, i = logits.topk(top_k, dim=-1)
@@ -60,9 +60,15 @@ def whole_word_mask(tokenizer, vocab_size, words):
 
 def heldout_text(data_root, dataset, languages):
     """{language: the lines of its held-out files (val, then test) that exist}."""
-    return {lang: [line for s in HELD_OUT_SPLITS if os.path.isfile(heldout_path(data_root, dataset, lang, s))
-                   for line in read_heldout_lines(data_root, dataset, lang, s)]
-            for lang in languages}
+    return {
+        lang: [
+            line
+            for s in HELD_OUT_SPLITS
+            if os.path.isfile(heldout_path(data_root, dataset, lang, s))
+            for line in read_heldout_lines(data_root, dataset, lang, s)
+        ]
+        for lang in languages
+    }
 
 
 def frequent_words(tokenizer, lines, n_words=10, min_letters=4, leave_out=()):
@@ -75,7 +81,9 @@ def frequent_words(tokenizer, lines, n_words=10, min_letters=4, leave_out=()):
         for word in WORD_PATTERN.findall(line):
             if len(word) >= min_letters and word.lower() not in leave_out:
                 spellings.setdefault(word.lower(), Counter())[word] += 1
-    ranked = sorted(spellings.values(), key=lambda counts: -sum(counts.values()))  # stable: ties keep their order
+    ranked = sorted(
+        spellings.values(), key=lambda counts: -sum(counts.values())
+    )  # stable: ties keep their order
     chosen = []
     for counts in ranked:
         if len(chosen) == n_words:
@@ -111,8 +119,10 @@ def words_of_each_language(word_list, tokenizer, data_root, dataset, languages, 
 def guess_languages(word_list, lines_by_language):
     """[(word, language or '')] with each '' replaced by the one language whose lines have the
     word (regardless of case); a word in the lines of several languages, or of none, keeps ''."""
-    vocabulary = {lang: {w.lower() for line in lines for w in WORD_PATTERN.findall(line)}
-                  for lang, lines in lines_by_language.items()}
+    vocabulary = {
+        lang: {w.lower() for line in lines for w in WORD_PATTERN.findall(line)}
+        for lang, lines in lines_by_language.items()
+    }
     guessed = []
     for word, lang in word_list:
         if not lang:
@@ -122,8 +132,21 @@ def guess_languages(word_list, lines_by_language):
     return guessed
 
 
-def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token='first', top_k=10,
-        whole_words=True, n_table_words=8, n_figure_words=6, checkpoint_label='', report_dir='.'):
+def run(
+    model,
+    tokenizer,
+    word_list,
+    data_root,
+    dataset,
+    languages,
+    multi_token='first',
+    top_k=10,
+    whole_words=True,
+    n_table_words=8,
+    n_figure_words=6,
+    checkpoint_label='',
+    report_dir='.',
+):
     """The sense tables of word_list [(word, language)]: each word's tokens (one that is no
     single token is represented by multi_token), the top_k tokens of each of its senses (only
     whole words when whole_words and a word list is at hand: wordfreq, else the held-out text
@@ -142,19 +165,33 @@ def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token=
         if ids_without_rows(ids, model.config.vocab_size):  # more tokens than the model has rows
             unreadable.append((word, ids))
             continue
-        resolved.append({'word': word, 'language': lang, 'token_ids': ids,
-                         'tokens': [tokenizer.token_str(i) for i in ids], 'split': len(ids) > 1})
+        resolved.append(
+            {
+                'word': word,
+                'language': lang,
+                'token_ids': ids,
+                'tokens': [tokenizer.token_str(i) for i in ids],
+                'split': len(ids) > 1,
+            }
+        )
         if len(ids) > 1:  # not a word of the vocabulary: say what stands for it
-            shown = f"its first token {resolved[-1]['tokens'][0]!r}" if multi_token == 'first' else \
-                f"the average of its tokens {' + '.join(map(repr, resolved[-1]['tokens']))}"
-            print(f"  note: {word!r} is not one token of the vocabulary ({len(ids)} tokens): its "
-                  f"senses are those of {shown} (--multi_token=average to change that)")
+            shown = (
+                f"its first token {resolved[-1]['tokens'][0]!r}"
+                if multi_token == 'first'
+                else f"the average of its tokens {' + '.join(map(repr, resolved[-1]['tokens']))}"
+            )
+            print(
+                f"  note: {word!r} is not one token of the vocabulary ({len(ids)} tokens): its "
+                f"senses are those of {shown} (--multi_token=average to change that)"
+            )
     if unreadable:
         missing = [i for _, ids in unreadable for i in ids]
-        print(f"  {len(unreadable)} word(s) skipped: "
-              f"{', '.join(word for word, _ in unreadable[:10])}"
-              f"{' ...' if len(unreadable) > 10 else ''}: they hold "
-              f"{missing_rows_message(tokenizer, missing, model.config.vocab_size)}")
+        print(
+            f"  {len(unreadable)} word(s) skipped: "
+            f"{', '.join(word for word, _ in unreadable[:10])}"
+            f"{' ...' if len(unreadable) > 10 else ''}: they hold "
+            f"{missing_rows_message(tokenizer, missing, model.config.vocab_size)}"
+        )
     if not resolved:
         raise Skipped("no words to show: give some with --words=a,b or --words_file=FILE")
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}
@@ -166,67 +203,110 @@ def run(model, tokenizer, word_list, data_root, dataset, languages, multi_token=
             allowed = mask
             whole.update(applied=True, source=source, n_allowed_tokens=int(mask.sum()))
         elif not known:
-            whole['note'] = ("All tokens are shown: no offline word list to keep whole words with "
-                             "(no held-out text, and the optional wordfreq package is not installed).")
+            whole['note'] = (
+                "All tokens are shown: no offline word list to keep whole words with "
+                "(no held-out text, and the optional wordfreq package is not installed)."
+            )
         else:
-            whole['note'] = (f"All tokens are shown: only {int(mask.sum())} tokens are known whole "
-                             f"words ({source}), fewer than top_k={top_k}.")
+            whole['note'] = (
+                f"All tokens are shown: only {int(mask.sum())} tokens are known whole "
+                f"words ({source}), fewer than top_k={top_k}."
+            )
     senses = word_sense_vectors(model, [r['token_ids'] for r in resolved], multi_token)
     ids, logits = sense_projection(model, senses, top_k, allowed)
     csv_rows = []
     for r, word_ids, word_logits in zip(resolved, ids.tolist(), logits.tolist()):
-        r['senses'] = [{'sense': k, 'tokens': [tokenizer.token_str(i) for i in sense_ids],
-                        'token_ids': sense_ids, 'logits': sense_logits}
-                       for k, (sense_ids, sense_logits) in enumerate(zip(word_ids, word_logits))]
+        r['senses'] = [
+            {
+                'sense': k,
+                'tokens': [tokenizer.token_str(i) for i in sense_ids],
+                'token_ids': sense_ids,
+                'logits': sense_logits,
+            }
+            for k, (sense_ids, sense_logits) in enumerate(zip(word_ids, word_logits))
+        ]
         for s in r['senses']:
             ranked = zip(s['token_ids'], s['tokens'], s['logits'])
             for rank, (token_id, token, logit) in enumerate(ranked, 1):
-                csv_rows.append({'word': r['word'], 'language': r['language'],
-                                 'word_tokens': ' + '.join(r['tokens']), 'sense': s['sense'],
-                                 'rank': rank, 'token': token, 'token_id': token_id, 'logit': logit})
-    result = {'top_k': ids.size(-1), 'multi_token': multi_token, 'whole_words': whole,
-              'words': resolved,
-              'files': {'csv': 'sense_projections.csv', 'figure': 'sense_projections.png',
-                        'latex': 'senses.tex'}}
-    write_csv(os.path.join(report_dir, 'sense_projections.csv'), csv_rows,
-              ['word', 'language', 'word_tokens', 'sense', 'rank', 'token', 'token_id', 'logit'])
+                csv_rows.append(
+                    {
+                        'word': r['word'],
+                        'language': r['language'],
+                        'word_tokens': ' + '.join(r['tokens']),
+                        'sense': s['sense'],
+                        'rank': rank,
+                        'token': token,
+                        'token_id': token_id,
+                        'logit': logit,
+                    }
+                )
+    result = {
+        'top_k': ids.size(-1),
+        'multi_token': multi_token,
+        'whole_words': whole,
+        'words': resolved,
+        'files': {'csv': 'sense_projections.csv', 'figure': 'sense_projections.png', 'latex': 'senses.tex'},
+    }
+    write_csv(
+        os.path.join(report_dir, 'sense_projections.csv'),
+        csv_rows,
+        ['word', 'language', 'word_tokens', 'sense', 'rank', 'token', 'token_id', 'logit'],
+    )
     projection_figure(os.path.join(report_dir, 'sense_projections.png'), result, n_figure_words)
-    write_text(os.path.join(report_dir, 'senses.tex'),
-               latex_sense_tables(result, checkpoint_label, n_table_words))
+    write_text(
+        os.path.join(report_dir, 'senses.tex'), latex_sense_tables(result, checkpoint_label, n_table_words)
+    )
     return result
 
 
 # --- senses.md, senses.tex and the grid figure ---------------------------------------------
 
+
 def markdown(result, n_words=8):
     """The section of senses.md: the tables of the first n_words words."""
-    lines = [f"The {result['top_k']} tokens each sense vector C(w)_k ranks highest through the "
-             f"output embedding (what the sense votes for). "]
+    lines = [
+        f"The {result['top_k']} tokens each sense vector C(w)_k ranks highest through the "
+        f"output embedding (what the sense votes for). "
+    ]
     whole = result['whole_words']
     if whole['applied']:
-        lines.append(f"Only whole words are shown ({whole['source']}; "
-                     f"{whole['n_allowed_tokens']} tokens kept). ")
+        lines.append(
+            f"Only whole words are shown ({whole['source']}; {whole['n_allowed_tokens']} tokens kept). "
+        )
     elif whole.get('note'):
         lines.append(whole['note'] + ' ')
     lines.append("A token inside a word is shown as -piece. ")
     split = [w for w in result['words'] if w['split']]
     if split:
         how = 'the first token' if result['multi_token'] == 'first' else 'the mean over its tokens'
-        lines.append(f"{len(split)} word(s) are split into several tokens and represented by "
-                     f"{how}: " + ', '.join(f"{w['word']} ({' + '.join(map(repr, w['tokens']))})"
-                                            for w in split[:12]) + ('...' if len(split) > 12 else '') + '. ')
+        lines.append(
+            f"{len(split)} word(s) are split into several tokens and represented by "
+            f"{how}: "
+            + ', '.join(f"{w['word']} ({' + '.join(map(repr, w['tokens']))})" for w in split[:12])
+            + ('...' if len(split) > 12 else '')
+            + '. '
+        )
     shown = result['words'][:n_words]
-    lines.append(f"Tables for {len(shown)} of {len(result['words'])} words; all of them are in "
-                 f"{result['files']['csv']} and senses.json.\n\n")
+    lines.append(
+        f"Tables for {len(shown)} of {len(result['words'])} words; all of them are in "
+        f"{result['files']['csv']} and senses.json.\n\n"
+    )
     if result['files'].get('figure'):
         lines.append(f"![sense tables]({result['files']['figure']})\n\n")
     for word in shown:
-        lines.append(f"### {word['word']} ({language_label(word['language'])})"
-                     + (f", token {word['tokens'][0]!r}" if word['split'] else '') + "\n\n")
-        rows = [{'sense': s['sense'], 'tokens': ', '.join(token_label(t) for t in s['tokens'])}
-                for s in word['senses']]
-        lines.append(markdown_table(rows, ['sense', 'tokens'],
-                                    headers={'tokens': f"top {result['top_k']} tokens"}) + '\n')
+        lines.append(
+            f"### {word['word']} ({language_label(word['language'])})"
+            + (f", token {word['tokens'][0]!r}" if word['split'] else '')
+            + "\n\n"
+        )
+        rows = [
+            {'sense': s['sense'], 'tokens': ', '.join(token_label(t) for t in s['tokens'])}
+            for s in word['senses']
+        ]
+        lines.append(
+            markdown_table(rows, ['sense', 'tokens'], headers={'tokens': f"top {result['top_k']} tokens"})
+            + '\n'
+        )
     return ''.join(lines)
 
 
@@ -235,9 +315,18 @@ def language_label(code):
     return language_name(code) if code else '?'
 
 
-LATEX_SPECIAL = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#',
-                 '_': r'\_', '{': r'\{', '}': r'\}', '~': r'\textasciitilde{}',
-                 '^': r'\textasciicircum{}'}
+LATEX_SPECIAL = {
+    '\\': r'\textbackslash{}',
+    '&': r'\&',
+    '%': r'\%',
+    '$': r'\$',
+    '#': r'\#',
+    '_': r'\_',
+    '{': r'\{',
+    '}': r'\}',
+    '~': r'\textasciitilde{}',
+    '^': r'\textasciicircum{}',
+}
 
 
 def latex_escape(text):
@@ -247,42 +336,58 @@ def latex_escape(text):
 def latex_sense_tables(projection, source, n_words=8, n_tokens=None):
     """One table per word: a row per sense with its top tokens (needs \\usepackage{booktabs})."""
     n_tokens = n_tokens or projection['top_k']
-    out = [f"% Sense projection tables written by sense_visualisation.py for {latex_escape(source)}\n"
-           f"% (the top {n_tokens} tokens of each sense vector through the output embedding).\n"
-           f"% Needs \\usepackage{{booktabs}}.\n"]
+    out = [
+        f"% Sense projection tables written by sense_visualisation.py for {latex_escape(source)}\n"
+        f"% (the top {n_tokens} tokens of each sense vector through the output embedding).\n"
+        f"% Needs \\usepackage{{booktabs}}.\n"
+    ]
     for word in projection['words'][:n_words]:
         out.append("\\begin{table}[ht]\n\\centering\n\\small\n\\begin{tabular}{rl}\n\\toprule\n")
-        out.append(f"Sense & Top tokens of \\textbf{{{latex_escape(word['word'])}}} "
-                   f"({latex_escape(language_label(word['language']))}) \\\\\n\\midrule\n")
+        out.append(
+            f"Sense & Top tokens of \\textbf{{{latex_escape(word['word'])}}} "
+            f"({latex_escape(language_label(word['language']))}) \\\\\n\\midrule\n"
+        )
         for s in word['senses']:
             tokens = ', '.join(latex_escape(token_label(t)) for t in s['tokens'][:n_tokens])
             out.append(f"{s['sense']} & {tokens} \\\\\n")
         out.append("\\bottomrule\n\\end{tabular}\n")
-        out.append(f"\\caption{{Sense vectors of ``{latex_escape(word['word'])}'': the tokens each "
-                   f"sense ranks highest.}}\n\\end{{table}}\n\n")
+        out.append(
+            f"\\caption{{Sense vectors of ``{latex_escape(word['word'])}'': the tokens each "
+            f"sense ranks highest.}}\n\\end{{table}}\n\n"
+        )
     return ''.join(out)
 
 
 def projection_figure(path, projection, n_words=6, n_tokens=5):
     """A grid of small tables: one per word, a row per sense with its top n_tokens tokens."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     words = projection['words'][:n_words]
     if not words:
         return None
     n_cols = min(3, len(words))
     n_rows = math.ceil(len(words) / n_cols)
     K = len(words[0]['senses'])
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.6 * n_cols, (0.24 * K + 0.6) * n_rows),
-                             dpi=120, squeeze=False)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(4.6 * n_cols, (0.24 * K + 0.6) * n_rows), dpi=120, squeeze=False
+    )
     for ax in axes.flat:
         ax.axis('off')
     for ax, word in zip(axes.flat, words):
-        cells = [[str(s['sense']), ' '.join(token_label(t) for t in s['tokens'][:n_tokens])]
-                 for s in word['senses']]
-        table = ax.table(cellText=cells, colLabels=['k', f"top {n_tokens} tokens"],
-                         colWidths=[0.08, 0.92], loc='upper center', cellLoc='left')
+        cells = [
+            [str(s['sense']), ' '.join(token_label(t) for t in s['tokens'][:n_tokens])]
+            for s in word['senses']
+        ]
+        table = ax.table(
+            cellText=cells,
+            colLabels=['k', f"top {n_tokens} tokens"],
+            colWidths=[0.08, 0.92],
+            loc='upper center',
+            cellLoc='left',
+        )
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         ax.set_title(f"{word['word']} ({language_label(word['language'])})", fontsize=9)

@@ -48,8 +48,10 @@ def format_ci(ci, fmt='.3f'):
 
 # --- senses.md -----------------------------------------------------------------------------
 
-def markdown_report(header, results, skipped, analyses, section_options=None, heading_level=1,
-                    link_prefix=''):
+
+def markdown_report(
+    header, results, skipped, analyses, section_options=None, heading_level=1, link_prefix=''
+):
     """The whole of senses.md: header (dict with 'title' and 'lines'), the result of each
     analysis run (senses.json's 'analyses') and {analysis: reason} for those skipped. analyses:
     {name: its module} in the order of the sections (each module has TITLE and markdown(result,
@@ -67,12 +69,15 @@ def markdown_report(header, results, skipped, analyses, section_options=None, he
             parts.append('\n')
     if skipped:
         parts.append("## Skipped\n\n")
-        parts.extend(f"- {analyses[name].TITLE if name in analyses else name}: {reason}\n"
-                     for name, reason in skipped.items())
+        parts.extend(
+            f"- {analyses[name].TITLE if name in analyses else name}: {reason}\n"
+            for name, reason in skipped.items()
+        )
     text = ''.join(parts)
     if heading_level > 1:
-        text = re.sub(r'^(#+) ', lambda m: '#' * (len(m.group(1)) + heading_level - 1) + ' ', text,
-                      flags=re.MULTILINE)
+        text = re.sub(
+            r'^(#+) ', lambda m: '#' * (len(m.group(1)) + heading_level - 1) + ' ', text, flags=re.MULTILINE
+        )
     if link_prefix:
         text = re.sub(r'(!\[[^\]]*\]\()', lambda m: m.group(1) + link_prefix, text)
     return text
@@ -83,10 +88,13 @@ def markdown_report(header, results, skipped, analyses, section_options=None, he
 # the keys of senses.json's 'checkpoint' that results kept from an earlier run must share, and
 # what a difference in each is called, in the message that drops them (the paths may differ: a
 # moved out_dir holds the same weights)
-KEPT_IF_SAME = {'sha256': "the checkpoint's weights differ",
-                'baseline_sha256': "the baseline's weights differ",
-                'data_root': 'the data root differs', 'dataset': 'the held-out dataset differs',
-                'languages': 'the languages of the held-out data differ'}
+KEPT_IF_SAME = {
+    'sha256': "the checkpoint's weights differ",
+    'baseline_sha256': "the baseline's weights differ",
+    'data_root': 'the data root differs',
+    'dataset': 'the held-out dataset differs',
+    'languages': 'the languages of the held-out data differ',
+}
 REPORT_FILES = ('senses.json', 'senses.md', 'senses.tex')  # beside those each result lists
 
 
@@ -96,8 +104,13 @@ def _identity_value(identity, key):
         weights = 'checkpoint' if key == 'sha256' else 'baseline'
         where = identity.get(weights)
         iteration = f"iteration {identity.get('iter_num')}, " if key == 'sha256' else ''
-        return (f"{where}, {iteration}sha256 {value[:12]}..." if value else
-                'none' if key == 'baseline_sha256' and key in identity else 'not recorded')
+        return (
+            f"{where}, {iteration}sha256 {value[:12]}..."
+            if value
+            else 'none'
+            if key == 'baseline_sha256' and key in identity
+            else 'not recorded'
+        )
     if key == 'languages' and value:
         return ', '.join(value)
     return str(value) if value is not None else 'not recorded'
@@ -108,10 +121,12 @@ def identity_changes(previous, current):
     this run's: ["the checkpoint's weights differ (out/ckpt.pt, iteration 30, sha256 1a2b...
     then; ... now)", ...]; [] when results kept from it describe the same weights and data."""
     if not previous.get('sha256'):
-        return ["senses.json does not record the weights its results describe (an older version "
-                "wrote it)"]
-    return [f"{what} ({_identity_value(previous, key)} then; {_identity_value(current, key)} now)"
-            for key, what in KEPT_IF_SAME.items() if previous.get(key) != current.get(key)]
+        return ["senses.json does not record the weights its results describe (an older version wrote it)"]
+    return [
+        f"{what} ({_identity_value(previous, key)} then; {_identity_value(current, key)} now)"
+        for key, what in KEPT_IF_SAME.items()
+        if previous.get(key) != current.get(key)
+    ]
 
 
 def result_files(result):
@@ -137,8 +152,11 @@ def move_aside(report_dir, names):
     """Move those of the files `names` (plain names, no folders) that are in report_dir into
     report_dir/senses-replaced-<time>/ (nothing is deleted); returns that folder, or None when
     there was nothing to move."""
-    present = sorted(n for n in set(names) if n == os.path.basename(n) and n not in ('.', '..')
-                     and os.path.isfile(os.path.join(report_dir, n)))
+    present = sorted(
+        n
+        for n in set(names)
+        if n == os.path.basename(n) and n not in ('.', '..') and os.path.isfile(os.path.join(report_dir, n))
+    )
     if not present:
         return None
     aside = os.path.join(report_dir, f"senses-replaced-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -36,6 +36,7 @@ def spearman(human, model_scores):
     """Spearman's rho and its p-value (scipy.stats.spearmanr); NaN when undefined (fewer than 3
     pairs or a constant column)."""
     from scipy.stats import spearmanr
+
     human, model_scores = np.asarray(human, float), np.asarray(model_scores, float)
     if len(human) < 3 or np.ptp(human) == 0 or np.ptp(model_scores) == 0:
         return math.nan, math.nan
@@ -47,12 +48,20 @@ def similarity_representations(model, token_id_lists_1, token_id_lists_2, multi_
     """Cosine similarity of each pair under each representation the model has:
     {'token embedding': (n,)} and, for a Backpack, 'sense k' for each k, 'mean over senses'
     and 'max over senses' (the most similar same-index senses)."""
-    scores = {'token embedding': F.cosine_similarity(
-        word_embeddings(model, token_id_lists_1, multi_token),
-        word_embeddings(model, token_id_lists_2, multi_token), dim=-1).cpu().numpy()}
+    scores = {
+        'token embedding': F.cosine_similarity(
+            word_embeddings(model, token_id_lists_1, multi_token),
+            word_embeddings(model, token_id_lists_2, multi_token),
+            dim=-1,
+        )
+        .cpu()
+        .numpy()
+    }
     if is_backpack(model):
-        by_sense = cosine_by_sense(word_sense_vectors(model, token_id_lists_1, multi_token),
-                                   word_sense_vectors(model, token_id_lists_2, multi_token)).cpu()
+        by_sense = cosine_by_sense(
+            word_sense_vectors(model, token_id_lists_1, multi_token),
+            word_sense_vectors(model, token_id_lists_2, multi_token),
+        ).cpu()
         scores['mean over senses'] = by_sense.mean(1).numpy()
         scores['max over senses'] = by_sense.max(1).values.numpy()
         for k in range(by_sense.size(1)):
@@ -85,8 +94,9 @@ def pair_type_name(pair_type_code, pairs):
     return pair_type_code
 
 
-def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_split_words=True,
-                     languages=()):
+def similarity_study(
+    pairs, model, tokenizer, label, multi_token='first', skip_split_words=True, languages=()
+):
     """Spearman correlation between human similarity scores and the model's cosine
     similarities (see similarity_representations), per pair type in pair_type_order (en-en,
     fr-fr, en-fr, ..., and all of them together when there are several). A pair with a word that is no single token is
@@ -96,8 +106,10 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
     status, ids1, ids2, scored = [], [], [], []
     oov_words, without_rows = {}, []
     for n, pair in enumerate(pairs):
-        a, b = (word_tokens(tokenizer, pair['word1']) if pair['word1'] else [],
-                word_tokens(tokenizer, pair['word2']) if pair['word2'] else [])
+        a, b = (
+            word_tokens(tokenizer, pair['word1']) if pair['word1'] else [],
+            word_tokens(tokenizer, pair['word2']) if pair['word2'] else [],
+        )
         unreadable = ids_without_rows(a + b, model.config.vocab_size)
         without_rows += unreadable
         if pair['score'] is None or not a or not b or unreadable:
@@ -114,8 +126,10 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
         ids2.append(b)
         scored.append(n)
     if without_rows:
-        print(f"  {label}: pairs counted as missing, their words hold "
-              f"{missing_rows_message(tokenizer, without_rows, model.config.vocab_size)}")
+        print(
+            f"  {label}: pairs counted as missing, their words hold "
+            f"{missing_rows_message(tokenizer, without_rows, model.config.vocab_size)}"
+        )
     status = np.array(status)
     scores = similarity_representations(model, ids1, ids2, multi_token) if scored else {}
     groups = pair_type_order({p['pair_type'] for p in pairs}, languages)
@@ -124,26 +138,44 @@ def similarity_study(pairs, model, tokenizer, label, multi_token='first', skip_s
         in_group = np.array([group == 'all' or p['pair_type'] == group for p in pairs], dtype=bool)
         members = [i for i, n in enumerate(scored) if in_group[n]]
         human = [pairs[scored[i]]['score'] for i in members]
-        counts = {'n_pairs': int(in_group.sum()),
-                  'n_oov': int((in_group & np.isin(status, ['oov', 'oov scored'])).sum()),
-                  'n_missing': int((in_group & (status == 'missing')).sum()),
-                  'n_scored': len(members)}
+        counts = {
+            'n_pairs': int(in_group.sum()),
+            'n_oov': int((in_group & np.isin(status, ['oov', 'oov scored'])).sum()),
+            'n_missing': int((in_group & (status == 'missing')).sum()),
+            'n_scored': len(members),
+        }
         group_rows = []
         for representation, values in scores.items():
             rho, p = spearman(human, values[members])
-            group_rows.append({'model': label, 'pair_type': group,
-                               'pair_name': pair_type_name(group, pairs), 'representation': representation,
-                               **counts, 'spearman': rho, 'p_value': p})
-        per_sense = [r for r in group_rows if r['representation'].startswith('sense ')
-                     and not math.isnan(r['spearman'])]
+            group_rows.append(
+                {
+                    'model': label,
+                    'pair_type': group,
+                    'pair_name': pair_type_name(group, pairs),
+                    'representation': representation,
+                    **counts,
+                    'spearman': rho,
+                    'p_value': p,
+                }
+            )
+        per_sense = [
+            r
+            for r in group_rows
+            if r['representation'].startswith('sense ') and not math.isnan(r['spearman'])
+        ]
         if per_sense:
             best = max(per_sense, key=lambda r: r['spearman'])
-            group_rows.append({**best, 'representation': f"best sense ({best['representation']}, "
-                                                         f"chosen on these pairs)"})
+            group_rows.append(
+                {**best, 'representation': f"best sense ({best['representation']}, chosen on these pairs)"}
+            )
         rows.extend(group_rows)
-    summary = {'n_pairs': len(pairs), 'n_oov': int(np.isin(status, ['oov', 'oov scored']).sum()),
-               'n_missing': int((status == 'missing').sum()), 'n_scored': len(scored),
-               'oov_words': sorted(oov_words, key=lambda w: -oov_words[w])[:50]}
+    summary = {
+        'n_pairs': len(pairs),
+        'n_oov': int(np.isin(status, ['oov', 'oov scored']).sum()),
+        'n_missing': int((status == 'missing').sum()),
+        'n_scored': len(scored),
+        'oov_words': sorted(oov_words, key=lambda w: -oov_words[w])[:50],
+    }
     return rows, summary
 
 
@@ -158,8 +190,15 @@ def _file_label(label):
     return re.sub(r'[^a-z0-9]+', '_', label.lower()).strip('_')
 
 
-def run(models, languages, simlex='', similarity_csv='', multi_token='first', skip_split_words=True,
-        report_dir='.'):
+def run(
+    models,
+    languages,
+    simlex='',
+    similarity_csv='',
+    multi_token='first',
+    skip_split_words=True,
+    report_dir='.',
+):
     """similarity_study of each of models [(label, model, tokenizer)] on the pairs of
     Multi-SimLex (the folder simlex: every language of `languages`, the held-out data's, that it
     has, and every pair of them; the others are named as absent) or of similarity_csv. Writes
@@ -172,52 +211,98 @@ def run(models, languages, simlex='', similarity_csv='', multi_token='first', sk
         used = [lang for lang in languages if lang in held]
         absent = [lang for lang in languages if lang not in held]
         if not used:
-            raise Skipped(f"Multi-SimLex ({simlex}) has none of the model's languages "
-                          f"({', '.join(f'{language_name(l)} ({l})' for l in languages)}); it has "
-                          f"{', '.join(map(language_name, held))}: --similarity_csv=FILE gives other pairs")
+            raise Skipped(
+                f"Multi-SimLex ({simlex}) has none of the model's languages "
+                f"({', '.join(f'{language_name(l)} ({l})' for l in languages)}); it has "
+                f"{', '.join(map(language_name, held))}: --similarity_csv=FILE gives other pairs"
+            )
         pairs, source = read_multisimlex(simlex, used), f"Multi-SimLex, {simlex}"
     elif similarity_csv:
         pairs, source = read_similarity_csv(similarity_csv, languages), similarity_csv
     else:
-        raise Skipped("needs word pairs with human similarity scores: --simlex=DIR (Multi-SimLex's "
-                      "translation.csv and scores.csv) or --similarity_csv=FILE (word1,word2,score)")
-    result = {'source': source, 'multi_token': multi_token, 'skip_split_words': skip_split_words,
-              'languages': list(languages), 'absent_languages': absent, 'rows': [], 'summaries': {}}
+        raise Skipped(
+            "needs word pairs with human similarity scores: --simlex=DIR (Multi-SimLex's "
+            "translation.csv and scores.csv) or --similarity_csv=FILE (word1,word2,score)"
+        )
+    result = {
+        'source': source,
+        'multi_token': multi_token,
+        'skip_split_words': skip_split_words,
+        'languages': list(languages),
+        'absent_languages': absent,
+        'rows': [],
+        'summaries': {},
+    }
     for model_label, m, t in models:
-        rows, summary = similarity_study(pairs, m, t, model_label, multi_token, skip_split_words,
-                                         languages)
+        rows, summary = similarity_study(pairs, m, t, model_label, multi_token, skip_split_words, languages)
         result['rows'].extend(rows)
         result['summaries'][model_label] = summary
-    write_csv(os.path.join(report_dir, 'lexical_similarity.csv'), result['rows'],
-              ['model', 'pair_type', 'pair_name', 'representation', 'n_pairs', 'n_oov', 'n_missing',
-               'n_scored', 'spearman', 'p_value'])
-    shown = [r for r in result['rows'] if r['representation'] in
-             ('token embedding', 'mean over senses', 'max over senses')]
+    write_csv(
+        os.path.join(report_dir, 'lexical_similarity.csv'),
+        result['rows'],
+        [
+            'model',
+            'pair_type',
+            'pair_name',
+            'representation',
+            'n_pairs',
+            'n_oov',
+            'n_missing',
+            'n_scored',
+            'spearman',
+            'p_value',
+        ],
+    )
+    shown = [
+        r
+        for r in result['rows']
+        if r['representation'] in ('token embedding', 'mean over senses', 'max over senses')
+    ]
     groups = list(dict.fromkeys(r['pair_type'] for r in shown))
     names = {r['pair_type']: r['pair_name'] for r in shown}
     series = {}
     for r in shown:
         series.setdefault(f"{r['model']}: {r['representation']}", {})[r['pair_type']] = r['spearman']
     if shown:
-        grouped_bar_chart(os.path.join(report_dir, 'lexical_similarity.png'), [names[g] for g in groups],
-                          {name: [v.get(g) for g in groups] for name, v in series.items()},
-                          ylabel="Spearman's rho with human scores", title='Lexical similarity')
-    result['files'] = {'csv': 'lexical_similarity.csv',
-                       'figure': 'lexical_similarity.png' if shown else None, 'matrices': {}}
-    scored_languages = [lang for lang in languages
-                        if any(lang in (p['language1'], p['language2']) for p in pairs)]
+        grouped_bar_chart(
+            os.path.join(report_dir, 'lexical_similarity.png'),
+            [names[g] for g in groups],
+            {name: [v.get(g) for g in groups] for name, v in series.items()},
+            ylabel="Spearman's rho with human scores",
+            title='Lexical similarity',
+        )
+    result['files'] = {
+        'csv': 'lexical_similarity.csv',
+        'figure': 'lexical_similarity.png' if shown else None,
+        'matrices': {},
+    }
+    scored_languages = [
+        lang for lang in languages if any(lang in (p['language1'], p['language2']) for p in pairs)
+    ]
     if len(scored_languages) >= 2:
         for model_label, _, _ in models:
             representation = matrix_representation(result['rows'], model_label)
             of_type = {pair_key(a, b): (a, b) for a in scored_languages for b in scored_languages}
-            values = {of_type[r['pair_type']]: r['spearman'] for r in result['rows']
-                      if r['model'] == model_label and r['representation'] == representation
-                      and r['pair_type'] in of_type and not math.isnan(r['spearman'])}
+            values = {
+                of_type[r['pair_type']]: r['spearman']
+                for r in result['rows']
+                if r['model'] == model_label
+                and r['representation'] == representation
+                and r['pair_type'] in of_type
+                and not math.isnan(r['spearman'])
+            }
             name = f"lexical_similarity_languages_{_file_label(model_label)}.png"
-            language_matrix(os.path.join(report_dir, name), scored_languages, values, cmap='RdBu_r',
-                            vmin=-1, vmax=1, colorbar_label="Spearman's rho with human scores",
-                            title=f"Lexical similarity, {model_label} ({representation})\n"
-                                  f"within a language (diagonal) and across languages")
+            language_matrix(
+                os.path.join(report_dir, name),
+                scored_languages,
+                values,
+                cmap='RdBu_r',
+                vmin=-1,
+                vmax=1,
+                colorbar_label="Spearman's rho with human scores",
+                title=f"Lexical similarity, {model_label} ({representation})\n"
+                f"within a language (diagonal) and across languages",
+            )
             result['files']['matrices'][model_label] = name
     return result
 
@@ -225,34 +310,60 @@ def run(models, languages, simlex='', similarity_csv='', multi_token='first', sk
 def markdown(result):
     """The section of senses.md: the correlations per pair type (a table each), model and
     representation; the languages the word pairs lack; the figures."""
-    text = [f"Spearman correlation between human similarity scores ({result['source']}) and "
-            f"cosine similarities. A pair whose word is no single token of the model's vocabulary "
-            f"is out of vocabulary: "
-            + ("counted and left out" if result['skip_split_words'] else
-               "counted, and represented by its first token" if result['multi_token'] == 'first'
-               else "counted, and represented by the mean over their tokens")
-            + ". 'best sense' is chosen on the same pairs, so it is optimistic. Per-sense "
-              "correlations are in lexical_similarity.csv.\n\n"]
+    text = [
+        f"Spearman correlation between human similarity scores ({result['source']}) and "
+        f"cosine similarities. A pair whose word is no single token of the model's vocabulary "
+        f"is out of vocabulary: "
+        + (
+            "counted and left out"
+            if result['skip_split_words']
+            else "counted, and represented by its first token"
+            if result['multi_token'] == 'first'
+            else "counted, and represented by the mean over their tokens"
+        )
+        + ". 'best sense' is chosen on the same pairs, so it is optimistic. Per-sense "
+        "correlations are in lexical_similarity.csv.\n\n"
+    ]
     if result.get('absent_languages'):
-        text.append(f"Multi-SimLex has no words for "
-                    f"{', '.join(f'{language_name(l)} ({l})' for l in result['absent_languages'])}, "
-                    f"a language of the model: no pairs within or across it.\n\n")
+        text.append(
+            f"Multi-SimLex has no words for "
+            f"{', '.join(f'{language_name(l)} ({l})' for l in result['absent_languages'])}, "
+            f"a language of the model: no pairs within or across it.\n\n"
+        )
     rows = [r for r in result['rows'] if not r['representation'].startswith('sense ')]
     for pair_type_code in dict.fromkeys(r['pair_type'] for r in rows):
         group = [r for r in rows if r['pair_type'] == pair_type_code]
         half = len(pair_type_code) // 2
-        within = pair_type_code[:half] == pair_type_code[half + 1:]  # 'en-en'
-        text.append(f"**{group[0].get('pair_name', pair_type_code)}**"
-                    + (" (within the language)" if within else '') + "\n\n")
-        text.append(markdown_table(group, ['model', 'representation', 'n_pairs', 'n_oov',
-                                           'n_missing', 'n_scored', 'spearman', 'p_value'],
-                                   formats={'spearman': '.3f', 'p_value': '.2g'},
-                                   headers={'n_oov': 'OOV', 'n_missing': 'missing',
-                                            'n_scored': 'scored', 'p_value': 'p'}) + '\n')
+        within = pair_type_code[:half] == pair_type_code[half + 1 :]  # 'en-en'
+        text.append(
+            f"**{group[0].get('pair_name', pair_type_code)}**"
+            + (" (within the language)" if within else '')
+            + "\n\n"
+        )
+        text.append(
+            markdown_table(
+                group,
+                [
+                    'model',
+                    'representation',
+                    'n_pairs',
+                    'n_oov',
+                    'n_missing',
+                    'n_scored',
+                    'spearman',
+                    'p_value',
+                ],
+                formats={'spearman': '.3f', 'p_value': '.2g'},
+                headers={'n_oov': 'OOV', 'n_missing': 'missing', 'n_scored': 'scored', 'p_value': 'p'},
+            )
+            + '\n'
+        )
     for label, summary in result['summaries'].items():
         if summary['oov_words']:
-            text.append(f"- {label}: out-of-vocabulary words (most frequent first): "
-                        f"{', '.join(summary['oov_words'][:20])}\n")
+            text.append(
+                f"- {label}: out-of-vocabulary words (most frequent first): "
+                f"{', '.join(summary['oov_words'][:20])}\n"
+            )
     if result['files'].get('figure'):
         text.append(f"\n![similarity]({result['files']['figure']})\n")
     for label, name in result['files'].get('matrices', {}).items():

@@ -58,7 +58,7 @@ def sentence_sense_usage(model, token_lists, eot_token, batch_size=32, autocast=
     sequences = [with_eot(ids, eot_token, model.config.block_size) for ids in token_lists]
     order = sorted(range(n), key=lambda i: len(sequences[i]))
     for start in range(0, n, batch_size):
-        members = order[start:start + batch_size]
+        members = order[start : start + batch_size]
         idx, lengths = padded_batch([sequences[i] for i in members], eot_token, device)
         with autocast or nullcontext():
             alpha, c = sense_contributions(model, idx)
@@ -82,8 +82,7 @@ def sentence_sense_usage(model, token_lists, eot_token, batch_size=32, autocast=
     return result
 
 
-def compare_language_usage(usages, metric, statistic='jsd', n_permutations=1000, n_bootstrap=1000,
-                           seed=0):
+def compare_language_usage(usages, metric, statistic='jsd', n_permutations=1000, n_bootstrap=1000, seed=0):
     """usages: {language: sentence_sense_usage} of the same aligned sentences, one dict per
     language (two or more; sentence p of each is a translation of the others' sentence p).
     Per language, the per-sense values with bootstrap 95% intervals (resampling sentences); per
@@ -124,29 +123,59 @@ def compare_language_usage(usages, metric, statistic='jsd', n_permutations=1000,
             order[rows, i], order[rows, j] = order[rows, j], order[rows, i]
         return sums[order.T, rows], counts[order.T, rows]
 
-    observed, p_value, _ = permutation_test(mean_difference, (sums, counts), shuffle_languages,
-                                            n_permutations, seed)
-    result = {'statistic': statistic, 'value': float(observed), 'p_value': float(p_value),
-              'n_permutations': n_permutations, 'n_sentences': P,
-              'pairs': [{'languages': [languages[a], languages[b]], 'value': float(value)}
-                        for (a, b), value in zip(pairs, pair_differences((sums, counts)))],
-              'languages': {}}
+    observed, p_value, _ = permutation_test(
+        mean_difference, (sums, counts), shuffle_languages, n_permutations, seed
+    )
+    result = {
+        'statistic': statistic,
+        'value': float(observed),
+        'p_value': float(p_value),
+        'n_permutations': n_permutations,
+        'n_sentences': P,
+        'pairs': [
+            {'languages': [languages[a], languages[b]], 'value': float(value)}
+            for (a, b), value in zip(pairs, pair_differences((sums, counts)))
+        ],
+        'languages': {},
+    }
     for lang, lang_sums, n in zip(languages, sums, counts):
         values = lang_sums.sum(0) / max(n.sum(), 1)
-        cis = [bootstrap_ratio_ci(lang_sums[:, k], n, n_resamples=n_bootstrap, seed=seed)
-               for k in range(lang_sums.shape[1])]
+        cis = [
+            bootstrap_ratio_ci(lang_sums[:, k], n, n_resamples=n_bootstrap, seed=seed)
+            for k in range(lang_sums.shape[1])
+        ]
         result['languages'][lang] = {'values': values.tolist(), 'values_ci95': [list(ci) for ci in cis]}
     return result
 
 
-USAGE_STATISTICS = {'norm_share': 'jsd', 'logit_share': 'jsd', 'self_weight': 'mean_abs_difference',
-                    'logit_contribution': 'mean_abs_difference'}
-USAGE_AXES = {'norm_share': 'share of ||c_ik||', 'logit_share': "share of the next token's logit",
-              'self_weight': 'mean alpha_kii (weight on the current token)'}
+USAGE_STATISTICS = {
+    'norm_share': 'jsd',
+    'logit_share': 'jsd',
+    'self_weight': 'mean_abs_difference',
+    'logit_contribution': 'mean_abs_difference',
+}
+USAGE_AXES = {
+    'norm_share': 'share of ||c_ik||',
+    'logit_share': "share of the next token's logit",
+    'self_weight': 'mean alpha_kii (weight on the current token)',
+}
 
 
-def run(model, tokenizer, data_root, dataset, languages=None, split='test', max_sentences=300,
-        batch_size=32, autocast=None, n_permutations=1000, n_bootstrap=1000, seed=0, report_dir='.'):
+def run(
+    model,
+    tokenizer,
+    data_root,
+    dataset,
+    languages=None,
+    split='test',
+    max_sentences=300,
+    batch_size=32,
+    autocast=None,
+    n_permutations=1000,
+    n_bootstrap=1000,
+    seed=0,
+    report_dir='.',
+):
     """Sense usage on the first max_sentences held-out aligned sentences of data_root/dataset
     (split) that the model can read in every language (languages: codes, in the order of the
     pairs; None = the dataset's, from meta.json): per language and sense, norm share, logit
@@ -157,70 +186,117 @@ def run(model, tokenizer, data_root, dataset, languages=None, split='test', max_
     to report_dir."""
     languages = list(languages or dataset_languages(data_root, dataset))
     if len(languages) < 2:
-        raise Skipped(f"needs held-out text in two or more languages; {dataset} has "
-                      f"{', '.join(map(language_name, languages)) or 'none'}")
+        raise Skipped(
+            f"needs held-out text in two or more languages; {dataset} has "
+            f"{', '.join(map(language_name, languages)) or 'none'}"
+        )
     if not has_heldout_text(data_root, dataset, split, languages):
-        missing = [heldout_path(data_root, dataset, lang, split) for lang in languages
-                   if not os.path.isfile(heldout_path(data_root, dataset, lang, split))]
-        raise Skipped(f"needs held-out parallel text ({', '.join(missing)}, written by the prepare "
-                      f"script: python data/{dataset}/prepare.py)")
+        missing = [
+            heldout_path(data_root, dataset, lang, split)
+            for lang in languages
+            if not os.path.isfile(heldout_path(data_root, dataset, lang, split))
+        ]
+        raise Skipped(
+            f"needs held-out parallel text ({', '.join(missing)}, written by the prepare "
+            f"script: python data/{dataset}/prepare.py)"
+        )
     lines = {lang: read_heldout_lines(data_root, dataset, lang, split) for lang in languages}
     if len({len(text) for text in lines.values()}) > 1:
-        counts = ', '.join(f"{heldout_path(data_root, dataset, lang, split)} has {len(text)}"
-                           for lang, text in lines.items())
-        raise UserError(f"the held-out {split} files of {dataset} differ in length ({counts} "
-                        f"lines): they must be translations line by line; prepare the dataset "
-                        f"again (python data/{dataset}/prepare.py)")
+        counts = ', '.join(
+            f"{heldout_path(data_root, dataset, lang, split)} has {len(text)}" for lang, text in lines.items()
+        )
+        raise UserError(
+            f"the held-out {split} files of {dataset} differ in length ({counts} "
+            f"lines): they must be translations line by line; prepare the dataset "
+            f"again (python data/{dataset}/prepare.py)"
+        )
     aligned = [line for line in zip(*lines.values()) if all(side.strip() for side in line)]
-    readable = [set(readable_lines(tokenizer, [line[i] for line in aligned], model.config.vocab_size)[0])
-                for i in range(len(languages))]
+    readable = [
+        set(readable_lines(tokenizer, [line[i] for line in aligned], model.config.vocab_size)[0])
+        for i in range(len(languages))
+    ]
     kept = [line for line in aligned if all(side in ok for side, ok in zip(line, readable))]
     if len(kept) < len(aligned):
-        print(f"  {len(aligned) - len(kept)} aligned sentences skipped: they hold tokens the model "
-              f"has no row for")
+        print(
+            f"  {len(aligned) - len(kept)} aligned sentences skipped: they hold tokens the model "
+            f"has no row for"
+        )
     aligned = kept[:max_sentences]
     if len(aligned) < 2:
-        raise Skipped(f"{len(aligned)} non-empty held-out aligned sentences in {dataset}/{split}: "
-                      f"too few to compare the languages")
-    usage = {lang: sentence_sense_usage(model, tokenizer.encode_batch([line[i] for line in aligned]),
-                                        tokenizer.eot_token, batch_size, autocast)
-             for i, lang in enumerate(languages)}
-    metrics = {metric: compare_language_usage(usage, metric, USAGE_STATISTICS[metric],
-                                              n_permutations, n_bootstrap, seed)
-               for metric in USAGE_METRICS}
+        raise Skipped(
+            f"{len(aligned)} non-empty held-out aligned sentences in {dataset}/{split}: "
+            f"too few to compare the languages"
+        )
+    usage = {
+        lang: sentence_sense_usage(
+            model,
+            tokenizer.encode_batch([line[i] for line in aligned]),
+            tokenizer.eot_token,
+            batch_size,
+            autocast,
+        )
+        for i, lang in enumerate(languages)
+    }
+    metrics = {
+        metric: compare_language_usage(
+            usage, metric, USAGE_STATISTICS[metric], n_permutations, n_bootstrap, seed
+        )
+        for metric in USAGE_METRICS
+    }
     K = model.config.n_sense_vector
     figures, matrices, rows = {}, {}, []
     for metric, axis in USAGE_AXES.items():
         m = metrics[metric]
         path = f'sense_usage_{metric}.png'
-        title = (f"{axis} per sense; {difference_text(m, languages)}, permutation "
-                 f"{p_text(m['p_value'], n_permutations)}")
+        title = (
+            f"{axis} per sense; {difference_text(m, languages)}, permutation "
+            f"{p_text(m['p_value'], n_permutations)}"
+        )
         usage_chart(os.path.join(report_dir, path), m, languages, K, axis, title)
         figures[metric] = path
         if len(languages) >= 3:
             matrices[metric] = f'sense_usage_{metric}_matrix.png'
             label, values = readable_unit(m['statistic'], [pair['value'] for pair in m['pairs']])
-            language_matrix(os.path.join(report_dir, matrices[metric]), languages,
-                            {tuple(pair['languages']): value for pair, value in zip(m['pairs'], values)},
-                            title=f"{USAGE_LABELS[metric]}: {STATISTIC_NAMES[m['statistic']]} "
-                                  f"per pair of languages; permutation "
-                                  f"{p_text(m['p_value'], n_permutations)} across all",
-                            colorbar_label=label)
+            language_matrix(
+                os.path.join(report_dir, matrices[metric]),
+                languages,
+                {tuple(pair['languages']): value for pair, value in zip(m['pairs'], values)},
+                title=f"{USAGE_LABELS[metric]}: {STATISTIC_NAMES[m['statistic']]} "
+                f"per pair of languages; permutation "
+                f"{p_text(m['p_value'], n_permutations)} across all",
+                colorbar_label=label,
+            )
     for metric, m in metrics.items():
         for k in range(K):
-            rows.append({'metric': metric, 'sense': k,
-                         **{f'{lang}{suffix}': value for lang in languages
-                            for suffix, value in (('', m['languages'][lang]['values'][k]),
-                                                  ('_low', m['languages'][lang]['values_ci95'][k][0]),
-                                                  ('_high', m['languages'][lang]['values_ci95'][k][1]))}})
-    write_csv(os.path.join(report_dir, 'sense_usage.csv'), rows,
-              ['metric', 'sense'] + [f'{lang}{suffix}' for lang in languages
-                                     for suffix in ('', '_low', '_high')])
-    return {'dataset': dataset, 'split': split, 'languages': languages,
-            'n_sentences': len(aligned),
-            'positions': {lang: int(u['positions'].sum()) for lang, u in usage.items()},
-            'metrics': metrics,
-            'files': {'csv': 'sense_usage.csv', 'figures': figures, 'matrices': matrices}}
+            rows.append(
+                {
+                    'metric': metric,
+                    'sense': k,
+                    **{
+                        f'{lang}{suffix}': value
+                        for lang in languages
+                        for suffix, value in (
+                            ('', m['languages'][lang]['values'][k]),
+                            ('_low', m['languages'][lang]['values_ci95'][k][0]),
+                            ('_high', m['languages'][lang]['values_ci95'][k][1]),
+                        )
+                    },
+                }
+            )
+    write_csv(
+        os.path.join(report_dir, 'sense_usage.csv'),
+        rows,
+        ['metric', 'sense'] + [f'{lang}{suffix}' for lang in languages for suffix in ('', '_low', '_high')],
+    )
+    return {
+        'dataset': dataset,
+        'split': split,
+        'languages': languages,
+        'n_sentences': len(aligned),
+        'positions': {lang: int(u['positions'].sum()) for lang, u in usage.items()},
+        'metrics': metrics,
+        'files': {'csv': 'sense_usage.csv', 'figures': figures, 'matrices': matrices},
+    }
 
 
 STATISTIC_NAMES = {'jsd': 'JSD (bits)', 'mean_abs_difference': 'mean absolute difference'}
@@ -232,11 +308,11 @@ def readable_unit(statistic, values):
     values * 1000), and so on by powers of 1000."""
     largest = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0)
     exponent = 0 if largest == 0 or largest >= 1 else 3 * math.ceil(-math.floor(math.log10(largest)) / 3)
-    unit = ' '.join(part for part in (f'1e-{exponent}' if exponent else '',
-                                      'bits' if statistic == 'jsd' else '') if part)
+    unit = ' '.join(
+        part for part in (f'1e-{exponent}' if exponent else '', 'bits' if statistic == 'jsd' else '') if part
+    )
     name = 'JSD' if statistic == 'jsd' else 'mean absolute difference'
-    return (f"{name} ({unit})" if unit else name,
-            [None if v is None else v * 10 ** exponent for v in values])
+    return (f"{name} ({unit})" if unit else name, [None if v is None else v * 10**exponent for v in values])
 
 
 def difference_text(m, languages):
@@ -255,24 +331,37 @@ def usage_chart(path, m, languages, K, axis, title):
     series = {language_name(lang): m['languages'][lang]['values'] for lang in languages}
     errors = {language_name(lang): m['languages'][lang]['values_ci95'] for lang in languages}
     if len(languages) <= 2:
-        grouped_bar_chart(path, [str(k) for k in range(K)], series, errors=errors, ylabel=axis,
-                          title=title)
+        grouped_bar_chart(path, [str(k) for k in range(K)], series, errors=errors, ylabel=axis, title=title)
         return
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     n_cols = min(5, len(languages))
     n_rows = math.ceil(len(languages) / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(2.6, 0.22 * K + 1.2) * n_cols, 2.4 * n_rows + 0.6),
-                             dpi=120, sharex=True, sharey=True, squeeze=False)
-    for ax in axes.flat[len(languages):]:
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(max(2.6, 0.22 * K + 1.2) * n_cols, 2.4 * n_rows + 0.6),
+        dpi=120,
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for ax in axes.flat[len(languages) :]:
         ax.axis('off')
     x = np.arange(K)
     for ax, (name, values) in zip(axes.flat, series.items()):
         values = np.array(values, dtype=float)
         low, high = np.array([[np.nan if v is None else v for v in ci] for ci in errors[name]]).T
-        ax.bar(x, values, 0.8, yerr=np.nan_to_num([np.maximum(0, values - low), np.maximum(0, high - values)]),
-               capsize=2)
+        ax.bar(
+            x,
+            values,
+            0.8,
+            yerr=np.nan_to_num([np.maximum(0, values - low), np.maximum(0, high - values)]),
+            capsize=2,
+        )
         ax.set_title(name, fontsize=9)
         ax.set_xticks(x)
         ax.set_xticklabels([str(k) for k in range(K)], fontsize=7)
@@ -293,43 +382,64 @@ def markdown(result):
     counts = [f"{result['positions'][lang]} {name}" for lang, name in zip(languages, names)]
     positions = ', '.join(counts[:-1]) + f" and {counts[-1]}"
     n_permutations = result['metrics']['norm_share']['n_permutations']
-    text = [f"On {result['n_sentences']} held-out {'sentence pairs' if two else 'aligned sentences'} "
-            f"of {result['dataset']} ({result['split']} split; {positions} token positions). At each "
-            f"position i, sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction. "
-            f"Norm share: ||c_ik|| / sum_k' ||c_ik'||; logit share: the sense's share of the "
-            f"absolute contributions to the logit of the token that comes next; self weight: "
-            f"alpha_kii, the weight the sense keeps on the current token. Intervals: bootstrap over "
-            f"sentences. Differences between the languages: Jensen-Shannon divergence (bits) of the "
-            f"share distributions, mean absolute difference of the self weights, "
-            + ("each with the p-value of "
-               f"{n_permutations} permutations of which side of each pair is called {names[0]}. "
-               if two else
-               f"for each pair of languages; across all {len(languages)} languages their mean over "
-               f"the {len(languages) * (len(languages) - 1) // 2} pairs, with the p-value of "
-               f"{n_permutations} permutations of which language each aligned sentence is called "
-               f"(one test for all languages). ")
-            + "The divergence is the size of the difference: over hundreds of sentences, a tiny "
-              "one can have a small p.\n\n"]
+    text = [
+        f"On {result['n_sentences']} held-out {'sentence pairs' if two else 'aligned sentences'} "
+        f"of {result['dataset']} ({result['split']} split; {positions} token positions). At each "
+        f"position i, sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction. "
+        f"Norm share: ||c_ik|| / sum_k' ||c_ik'||; logit share: the sense's share of the "
+        f"absolute contributions to the logit of the token that comes next; self weight: "
+        f"alpha_kii, the weight the sense keeps on the current token. Intervals: bootstrap over "
+        f"sentences. Differences between the languages: Jensen-Shannon divergence (bits) of the "
+        f"share distributions, mean absolute difference of the self weights, "
+        + (
+            "each with the p-value of "
+            f"{n_permutations} permutations of which side of each pair is called {names[0]}. "
+            if two
+            else f"for each pair of languages; across all {len(languages)} languages their mean over "
+            f"the {len(languages) * (len(languages) - 1) // 2} pairs, with the p-value of "
+            f"{n_permutations} permutations of which language each aligned sentence is called "
+            f"(one test for all languages). "
+        )
+        + "The divergence is the size of the difference: over hundreds of sentences, a tiny "
+        "one can have a small p.\n\n"
+    ]
     rows = []
     for metric, m in result['metrics'].items():
         if metric not in USAGE_LABELS:
             continue
-        label = ('JSD' if m['statistic'] == 'jsd' else f"mean |{languages[0]} - {languages[1]}|") \
-            if two else ('mean pairwise JSD' if m['statistic'] == 'jsd' else 'mean pairwise mean |a - b|')
-        rows.append({'measure': USAGE_LABELS[metric], 'difference': f"{label} = {m['value']:.4g}",
-                     'p': format_p(m['p_value'], m['n_permutations'])})
-    text.append(markdown_table(rows, ['measure', 'difference', 'p'],
-                               headers={'p': 'permutation p'}) + '\n')
+        label = (
+            ('JSD' if m['statistic'] == 'jsd' else f"mean |{languages[0]} - {languages[1]}|")
+            if two
+            else ('mean pairwise JSD' if m['statistic'] == 'jsd' else 'mean pairwise mean |a - b|')
+        )
+        rows.append(
+            {
+                'measure': USAGE_LABELS[metric],
+                'difference': f"{label} = {m['value']:.4g}",
+                'p': format_p(m['p_value'], m['n_permutations']),
+            }
+        )
+    text.append(markdown_table(rows, ['measure', 'difference', 'p'], headers={'p': 'permutation p'}) + '\n')
     shown = [metric for metric in result['metrics'] if metric in USAGE_LABELS]
     if not two:
-        text.append("Per pair of languages (JSD in bits for the shares, mean absolute difference "
-                    "for the self weight):\n\n")
+        text.append(
+            "Per pair of languages (JSD in bits for the shares, mean absolute difference "
+            "for the self weight):\n\n"
+        )
         pair_rows = []
         for i, pair in enumerate(result['metrics']['norm_share']['pairs']):
-            pair_rows.append({'pair': pair_name(*pair['languages']),
-                              **{metric: result['metrics'][metric]['pairs'][i]['value'] for metric in shown}})
-        text.append(markdown_table(pair_rows, ['pair', *shown], formats={m: '.4g' for m in shown},
-                                   headers=USAGE_LABELS) + '\n')
+            pair_rows.append(
+                {
+                    'pair': pair_name(*pair['languages']),
+                    **{metric: result['metrics'][metric]['pairs'][i]['value'] for metric in shown},
+                }
+            )
+        text.append(
+            markdown_table(
+                pair_rows, ['pair', *shown], formats={m: '.4g' for m in shown}, headers=USAGE_LABELS
+            )
+            + '\n'
+        )
         for metric, path in result['files'].get('matrices', {}).items():
             text.append(f"![{USAGE_LABELS.get(metric, metric)} per pair]({path})\n")
         text.append('\n')
@@ -337,15 +447,28 @@ def markdown(result):
     # two languages: one table of every measure; more: one table per measure, a column per language
     for measures in [shown] if two else [[metric] for metric in shown]:
         columns = ['sense'] + [f'{metric}_{lang}' for metric in measures for lang in languages]
-        headers = {f'{metric}_{lang}': f"{USAGE_LABELS[metric]} {lang}" if two else name
-                   for metric in measures for lang, name in zip(languages, names)}
-        per_sense = [{'sense': k, **{f'{metric}_{lang}': result['metrics'][metric]['languages'][lang]['values'][k]
-                                     for metric in measures for lang in languages}}
-                     for k in range(K)]
+        headers = {
+            f'{metric}_{lang}': f"{USAGE_LABELS[metric]} {lang}" if two else name
+            for metric in measures
+            for lang, name in zip(languages, names)
+        }
+        per_sense = [
+            {
+                'sense': k,
+                **{
+                    f'{metric}_{lang}': result['metrics'][metric]['languages'][lang]['values'][k]
+                    for metric in measures
+                    for lang in languages
+                },
+            }
+            for k in range(K)
+        ]
         if not two:
             text.append(f"{USAGE_LABELS[measures[0]].capitalize()} per sense:\n\n")
-        text.append(markdown_table(per_sense, columns, formats={c: '.3f' for c in columns[1:]},
-                                   headers=headers) + '\n')
+        text.append(
+            markdown_table(per_sense, columns, formats={c: '.3f' for c in columns[1:]}, headers=headers)
+            + '\n'
+        )
     for metric, path in result['files']['figures'].items():
         text.append(f"![{USAGE_LABELS.get(metric, metric)}]({path})\n")
     return ''.join(text)

@@ -24,20 +24,25 @@ def is_backpack(model):
 
 def output_embedding(model):
     """E (V, d) in float32, the rows of the real vocabulary (padding rows left out)."""
-    return model.lm_head.weight[:model.config.vocab_size].float()
+    return model.lm_head.weight[: model.config.vocab_size].float()
 
 
 # --- words as vectors ----------------------------------------------------------------------
+
 
 def _token_rows(table, token_id_lists, multi_token):
     if multi_token not in ('first', 'average'):
         raise ValueError(f"multi_token={multi_token!r}: choose 'first' or 'average'")
     missing = ids_without_rows([i for ids in token_id_lists for i in ids], table.size(0))
     if missing:  # a tokenizer with more ids than the model has rows: never an index error
-        raise UserError(f"token id(s) {', '.join(map(str, missing[:10]))} have no row in the model "
-                        f"({table.size(0):,} rows): leave out the words that need them")
-    rows = [table[ids].float().mean(0) if multi_token == 'average' else table[ids[0]].float()
-            for ids in token_id_lists]
+        raise UserError(
+            f"token id(s) {', '.join(map(str, missing[:10]))} have no row in the model "
+            f"({table.size(0):,} rows): leave out the words that need them"
+        )
+    rows = [
+        table[ids].float().mean(0) if multi_token == 'average' else table[ids[0]].float()
+        for ids in token_id_lists
+    ]
     return torch.stack(rows)
 
 
@@ -56,13 +61,14 @@ def word_embeddings(model, token_id_lists, multi_token='first'):
 
 # --- what each sense contributes to a prediction ------------------------------------------
 
+
 def padded_batch(token_lists, pad_id, device):
     """(B, T) int64 tensor of the sequences, right-padded (causal: padding never affects the
     positions before it), and their lengths."""
     lengths = [len(ids) for ids in token_lists]
     idx = torch.full((len(token_lists), max(lengths)), pad_id, dtype=torch.long)
     for b, ids in enumerate(token_lists):
-        idx[b, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        idx[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
     return idx.to(device), lengths
 
 
@@ -80,17 +86,18 @@ def logit_contributions(model, idx, position, token_id):
     j adds to the logit of token y at prediction i = position of the sequence idx (1, T). They
     sum to that logit (E[y] . o_i, the output layer having no bias). Also alpha (K, T, T)."""
     alpha = model.contextualization(idx)[0].float()  # (K, T, T)
-    senses = model.sense_table()[idx[0, :position + 1]].float()  # (j, K, d)
+    senses = model.sense_table()[idx[0, : position + 1]].float()  # (j, K, d)
     votes = senses @ output_embedding(model)[token_id]  # (j, K): E[y] . C(x_j)_k
-    return alpha[:, position, :position + 1].T * votes, alpha
+    return alpha[:, position, : position + 1].T * votes, alpha
 
 
 def with_eot(token_ids, eot_token, block_size):
     """A held-out line as the model saw it in training: after an end-of-text token."""
-    return [eot_token] + list(token_ids)[:block_size - 1]
+    return [eot_token] + list(token_ids)[: block_size - 1]
 
 
 # --- annotated occurrences of a word in held-out lines ------------------------------------
+
 
 def occurrence_batches(model, sequences, positions, batch_size):
     """Batches of occurrences: (members, idx (B, T), js (B,), later (B, T)), later[b, i] = 1
@@ -98,12 +105,13 @@ def occurrence_batches(model, sequences, positions, batch_size):
     device = model.lm_head.weight.device
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     for start in range(0, len(order), batch_size):
-        members = order[start:start + batch_size]
+        members = order[start : start + batch_size]
         idx, lengths = padded_batch([sequences[i] for i in members], 0, device)
         js = torch.tensor([positions[i] for i in members], device=device)
         steps = torch.arange(idx.size(1), device=device)
-        later = ((steps[None, :] >= js[:, None]) &
-                 (steps[None, :] < torch.tensor(lengths, device=device)[:, None])).float()
+        later = (
+            (steps[None, :] >= js[:, None]) & (steps[None, :] < torch.tensor(lengths, device=device)[:, None])
+        ).float()
         yield members, idx, js, later
 
 
@@ -112,8 +120,9 @@ def occurrence_sense_weights(model, sequences, positions, batch_size=32, autocas
     """(n, K): for each occurrence (the word's first token at position j of its sequence), the
     mean over the predictions i >= j of alpha_kij: how much the predictions that follow the word
     use each of its senses."""
-    return occurrence_vectors(model, sequences, positions, ['sense_weights'], batch_size,
-                              autocast)['sense_weights']
+    return occurrence_vectors(model, sequences, positions, ['sense_weights'], batch_size, autocast)[
+        'sense_weights'
+    ]
 
 
 @torch.no_grad()
@@ -136,6 +145,7 @@ def occurrence_vectors(model, sequences, positions, probes, batch_size=32, autoc
         width = model.config.n_sense_vector if probe == 'sense_weights' else model.config.n_embd
         out[probe] = torch.zeros(len(sequences), width)
     for members, idx, js, later in occurrence_batches(model, sequences, positions, batch_size):
+
         def mean_later(x):  # x (B, T, ...) averaged over the positions i >= j
             return (x * later[..., None]).sum(1) / later.sum(-1, keepdim=True)
 
@@ -170,14 +180,21 @@ def locate_occurrences(tokenizer, occurrences, block_size, rows=None):
             unreadable += 1
             missing.update(ids_without_rows(ids, rows))
             continue
-        j = occurrence_token_index(tokenizer, occurrence['line'], ids, occurrence['word_index'],
-                                   occurrence.get('surface', occurrence['word']))
+        j = occurrence_token_index(
+            tokenizer,
+            occurrence['line'],
+            ids,
+            occurrence['word_index'],
+            occurrence.get('surface', occurrence['word']),
+        )
         if j is None or j + 1 >= block_size:
             continue
         sequences.append(with_eot(ids, tokenizer.eot_token, block_size))
         positions.append(j + 1)
         located.append(n)
     if unreadable:
-        print(f"  {unreadable} annotated occurrence(s) left out: their lines hold "
-              f"{missing_rows_message(tokenizer, missing, rows)}")
+        print(
+            f"  {unreadable} annotated occurrence(s) left out: their lines hold "
+            f"{missing_rows_message(tokenizer, missing, rows)}"
+        )
     return sequences, positions, located

@@ -27,15 +27,21 @@ EXTRA_ROWS = 70  # rows of the 'more_rows' model past its tokenizer (padded furt
 def convert(source, out_dir, *extra):
     """convert_checkpoint.py --source=source [--out_dir=out_dir] extra..., never downloading."""
     env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'OMP_NUM_THREADS': '1'}
-    return subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'convert_checkpoint.py'),
-                           f'--source={source}', *extra] + ([f'--out_dir={out_dir}'] if out_dir else []),
-                          capture_output=True, text=True, cwd=REPO_ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, 'convert_checkpoint.py'), f'--source={source}', *extra]
+        + ([f'--out_dir={out_dir}'] if out_dir else []),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+    )
 
 
 def write_byte_tokenizer(path, n_merges=0, last=None):
     """A byte-level BPE tokenizer.json with <|endoftext|> = id 0 and 256 byte tokens (257 entries);
     `last`, an ASCII character, gets the highest id (256)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
     byte_chars = sorted(pre_tokenizers.ByteLevel.alphabet(), key=lambda c: (c == last, c))
     vocab = {'<|endoftext|>': 0, **{c: i + 1 for i, c in enumerate(byte_chars)}}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
@@ -63,8 +69,9 @@ def write_original_style_tokenizer(tok, path, last_text=None):
         json.dump(spec, f, ensure_ascii=False)
 
 
-def original_project_checkpoint(model_name, n_layer=3, d=32, n_head=4, K=4, rows=83, bias=False,
-                                block_size=24, compiled=True, seed=0):
+def original_project_checkpoint(
+    model_name, n_layer=3, d=32, n_head=4, K=4, rows=83, bias=False, block_size=24, compiled=True, seed=0
+):
     """A ckpt.pt of the original project, with the key layout and shapes of backpack.md."""
     g = torch.Generator().manual_seed(seed)
     rand = lambda *shape: 0.3 * torch.randn(*shape, generator=g)
@@ -83,22 +90,34 @@ def original_project_checkpoint(model_name, n_layer=3, d=32, n_head=4, K=4, rows
             put(h + '.ln_1', norm(d))
             put(h + '.attn.c_attn', linear(3 * d, d))
             put(h + '.attn.c_proj', linear(d, d))
-            state[h + '.attn.bias'] = torch.ones(block_size, block_size).tril().view(1, 1, block_size, block_size)
+            state[h + '.attn.bias'] = (
+                torch.ones(block_size, block_size).tril().view(1, 1, block_size, block_size)
+            )
             put(h + '.ln_2', norm(d))
             put(h + '.mlp.c_fc', linear(4 * d, d))
             put(h + '.mlp.c_proj', linear(d, 4 * d))
         put(prefix + '.ln_f', norm(d))
 
     E = rand(rows, d)
-    model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=d, block_size=block_size, bias=bias,
-                      vocab_size=rows, dropout=0.1)
+    model_args = dict(
+        n_layer=n_layer,
+        n_head=n_head,
+        n_embd=d,
+        block_size=block_size,
+        bias=bias,
+        vocab_size=rows,
+        dropout=0.1,
+    )
     if model_name == 'gpt2':
         state['transformer.wte.weight'] = state['lm_head.weight'] = E
         transformer('transformer', n_layer)
     else:
         model_args['n_sense_vector'] = K
-        for name in ('backpack.sense_vector_layer.wte.weight', 'backpack.logit_layer.lm_head.weight',
-                     'backpack.contextualization_layer.transformer.wte.weight'):
+        for name in (
+            'backpack.sense_vector_layer.wte.weight',
+            'backpack.logit_layer.lm_head.weight',
+            'backpack.contextualization_layer.transformer.wte.weight',
+        ):
             state[name] = E
         s = 'backpack.sense_vector_layer'
         put(s + '.ff_1.c_fc', linear(4 * d, d))
@@ -112,8 +131,14 @@ def original_project_checkpoint(model_name, n_layer=3, d=32, n_head=4, K=4, rows
         state['backpack.contextualization_layer.bias'] = torch.ones(block_size, block_size).tril()
     if compiled:
         state = {'_orig_mod.' + k: v for k, v in state.items()}
-    return {'model': state, 'optimizer': {}, 'model_args': model_args, 'iter_num': 1000,
-            'best_val_loss': 3.0, 'config': {'model_name': model_name, 'batch_size': 8}}
+    return {
+        'model': state,
+        'optimizer': {},
+        'model_args': model_args,
+        'iter_num': 1000,
+        'best_val_loss': 3.0,
+        'config': {'model_name': model_name, 'batch_size': 8},
+    }
 
 
 _built = {}
@@ -126,17 +151,23 @@ def converted_models(tmp_path_factory):
     session."""
     if not _built:
         from sense_fixtures import write_sense_dataset
+
         root = tmp_path_factory.mktemp('converted')
         meta, tok = write_sense_dataset(str(root / 'data'))
         write_original_style_tokenizer(tok, root / 'tokenizer.json', ' ' + MISSING_WORD)
-        _built.update(data_root=str(root / 'data'), dataset=meta['dataset'],
-                      tokenizer=str(root / 'tokenizer.json'), n_tokens=tok.n_vocab)
+        _built.update(
+            data_root=str(root / 'data'),
+            dataset=meta['dataset'],
+            tokenizer=str(root / 'tokenizer.json'),
+            n_tokens=tok.n_vocab,
+        )
         for kind in KINDS:
             rows = tok.n_vocab + EXTRA_ROWS if kind == 'more_rows' else tok.n_vocab - 1
             for model_name in ('backpack-lm', 'gpt2'):
                 source = root / f'{kind}-{model_name}.pt'
-                torch.save(original_project_checkpoint(model_name, n_layer=2, rows=rows, block_size=32),
-                           source)
+                torch.save(
+                    original_project_checkpoint(model_name, n_layer=2, rows=rows, block_size=32), source
+                )
                 out_dir = root / f'{kind}-{model_name}'
                 result = convert(source, out_dir, f'--tokenizer={root / "tokenizer.json"}')
                 assert result.returncode == 0, result.stderr

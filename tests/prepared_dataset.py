@@ -9,8 +9,9 @@ import numpy as np
 from data.prepared import META_FILE, dataset_meta, heldout_file, token_file, write_meta
 
 
-def write_prepared_dataset(data_root, name, token_ids, splits, vocab_size, eot_token, tokenizer,
-                           heldout_lines=None, dtype='uint16'):
+def write_prepared_dataset(
+    data_root, name, token_ids, splits, vocab_size, eot_token, tokenizer, heldout_lines=None, dtype='uint16'
+):
     """data_root/name/{lang}_{split}.bin of token_ids[lang][split], {lang}_{split}.txt of
     heldout_lines[lang][split] (one line each), and meta.json with `splits` as its counts per
     language and split. Returns meta.json's content."""

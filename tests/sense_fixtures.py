@@ -18,26 +18,47 @@ from data.bpe import train_bpe_tokenizer
 from data.prepared import HELD_OUT_SPLITS, SPLITS, PreparedData
 from model import build_model, model_args_of
 
-SUBJECTS = [('council', 'le conseil', 'du conseil'), ('farmer', "l'agriculteur", "de l'agriculteur"),
-            ('minister', 'le ministre', 'du ministre'), ('committee', 'le comité', 'du comité')]
+SUBJECTS = [
+    ('council', 'le conseil', 'du conseil'),
+    ('farmer', "l'agriculteur", "de l'agriculteur"),
+    ('minister', 'le ministre', 'du ministre'),
+    ('committee', 'le comité', 'du comité'),
+]
 # the same subjects in German: nominative, dative, accusative, genitive
-SUBJECTS_DE = [('der Rat', 'dem Rat', 'den Rat', 'des Rates'),
-               ('der Landwirt', 'dem Landwirt', 'den Landwirt', 'des Landwirts'),
-               ('der Minister', 'dem Minister', 'den Minister', 'des Ministers'),
-               ('der Ausschuss', 'dem Ausschuss', 'den Ausschuss', 'des Ausschusses')]
+SUBJECTS_DE = [
+    ('der Rat', 'dem Rat', 'den Rat', 'des Rates'),
+    ('der Landwirt', 'dem Landwirt', 'den Landwirt', 'des Landwirts'),
+    ('der Minister', 'dem Minister', 'den Minister', 'des Ministers'),
+    ('der Ausschuss', 'dem Ausschuss', 'den Ausschuss', 'des Ausschusses'),
+]
 
 # (english, french, [(language, word, sense_id)]): {s} is the subject, {de} its French genitive
 TEMPLATES = [
-    ("the {s} took money from the bank .", "{S} a pris de l'argent à la banque .",
-     [('en', 'bank', 'bank/finance')]),
-    ("the {s} walked along the bank of the river .", "{S} a marché le long de la rive du fleuve .",
-     [('en', 'bank', 'bank/river')]),
-    ("Bank loans helped the {s} .", "Les prêts de la banque ont aidé {s_fr} .",
-     [('en', 'bank', 'bank/finance')]),
-    ("the flight of the {s} left for paris .", "le vol {de} est parti pour paris .",
-     [('fr', 'vol', 'vol/flight')]),
-    ("the theft of the car shocked the {s} .", "le vol de la voiture a choqué {s_fr} .",
-     [('fr', 'vol', 'vol/theft')]),
+    (
+        "the {s} took money from the bank .",
+        "{S} a pris de l'argent à la banque .",
+        [('en', 'bank', 'bank/finance')],
+    ),
+    (
+        "the {s} walked along the bank of the river .",
+        "{S} a marché le long de la rive du fleuve .",
+        [('en', 'bank', 'bank/river')],
+    ),
+    (
+        "Bank loans helped the {s} .",
+        "Les prêts de la banque ont aidé {s_fr} .",
+        [('en', 'bank', 'bank/finance')],
+    ),
+    (
+        "the flight of the {s} left for paris .",
+        "le vol {de} est parti pour paris .",
+        [('fr', 'vol', 'vol/flight')],
+    ),
+    (
+        "the theft of the car shocked the {s} .",
+        "le vol de la voiture a choqué {s_fr} .",
+        [('fr', 'vol', 'vol/theft')],
+    ),
     ("the parliament adopted the report of the {s} .", "le parlement a adopté le rapport {de} .", []),
     ("the {s} voted for the budget .", "{S} a voté pour le budget .", []),
 ]
@@ -66,12 +87,36 @@ LEXICON_DE = [
     ('bank', 'de', 'Bank/Ufer', 'side of a river', 'rive|river', 'Flusses|ging'),
 ]
 
-LEXICON_ALL = [('parliament', 'parlement'), ('report', 'rapport'), ('council', 'conseil'),
-               ('farmer', 'agriculteur'), ('minister', 'ministre'), ('money', 'argent'),
-               ('bank', 'banque'), ('river', 'fleuve'), ('car', 'voiture'), ('flight', 'vol'),
-               ('budget', 'budget'), ('committee', 'comité'), ('loan', 'prêt')]
-LEXICON_ALL_DE = ['Parlament', 'Bericht', 'Rat', 'Landwirt', 'Minister', 'Geld', 'Bank', 'Fluss', 'Auto',
-                  'Flug', 'Haushalt', 'Ausschuss', 'Kredit']  # of LEXICON_ALL's words, in its order
+LEXICON_ALL = [
+    ('parliament', 'parlement'),
+    ('report', 'rapport'),
+    ('council', 'conseil'),
+    ('farmer', 'agriculteur'),
+    ('minister', 'ministre'),
+    ('money', 'argent'),
+    ('bank', 'banque'),
+    ('river', 'fleuve'),
+    ('car', 'voiture'),
+    ('flight', 'vol'),
+    ('budget', 'budget'),
+    ('committee', 'comité'),
+    ('loan', 'prêt'),
+]
+LEXICON_ALL_DE = [
+    'Parlament',
+    'Bericht',
+    'Rat',
+    'Landwirt',
+    'Minister',
+    'Geld',
+    'Bank',
+    'Fluss',
+    'Auto',
+    'Flug',
+    'Haushalt',
+    'Ausschuss',
+    'Kredit',
+]  # of LEXICON_ALL's words, in its order
 
 
 def generate_lines(n_lines, seed=0, german=False):
@@ -94,11 +139,14 @@ def generate_lines(n_lines, seed=0, german=False):
         if german:
             nominative, dative, accusative, genitive = SUBJECTS_DE[subject]
             de, gold_de = TEMPLATES_DE[template]
-            de = de.format(N=nominative[:1].upper() + nominative[1:], dat=dative, acc=accusative,
-                           gen=genitive)
+            de = de.format(
+                N=nominative[:1].upper() + nominative[1:], dat=dative, acc=accusative, gen=genitive
+            )
             words = [w.lower() for w in de.split()]
-            annotation['de'] = [{'word': word, 'sense_id': sense_id, 'word_index': words.index(word)}
-                                for word, sense_id in gold_de]
+            annotation['de'] = [
+                {'word': word, 'sense_id': sense_id, 'word_index': words.index(word)}
+                for word, sense_id in gold_de
+            ]
             lines.append((en, fr, annotation, de))
         else:
             lines.append((en, fr, annotation))
@@ -109,8 +157,9 @@ def split_of(line_number):
     return 'val' if line_number % 10 == 3 else 'test' if line_number % 10 == 7 else 'train'
 
 
-def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400, seed=0,
-                        languages=('en', 'fr')):
+def write_sense_dataset(
+    data_root, name='sensefix', n_lines=800, vocab_size=400, seed=0, languages=('en', 'fr')
+):
     """Prepare the fixture corpus under data_root/name, in languages ('en', 'fr') or ('en',
     'fr', 'de'); returns (meta, tokenizer)."""
     if tuple(languages) not in (('en', 'fr'), ('en', 'fr', 'de')):
@@ -120,14 +169,29 @@ def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400,
     column = {'en': 0, 'fr': 1, 'de': 3}  # of a line of generate_lines
     tok = train_bpe_tokenizer(
         {lang: [l[column[lang]] for _, l in by_split['train']] for lang in languages},
-        vocab_size=vocab_size, name=name, data_root=data_root, verbose=False)
-    text = {lang: {split: [l[column[lang]] for _, l in members] for split, members in by_split.items()}
-            for lang in languages}
-    ids = {lang: {split: tok.encode_lines_with_eot(lines) for split, lines in text[lang].items()} for lang in text}
-    splits = {lang: {split: {'lines': len(text[lang][split]), 'tokens': int(len(ids[lang][split]))}
-                     for split in SPLITS} for lang in text}
+        vocab_size=vocab_size,
+        name=name,
+        data_root=data_root,
+        verbose=False,
+    )
+    text = {
+        lang: {split: [l[column[lang]] for _, l in members] for split, members in by_split.items()}
+        for lang in languages
+    }
+    ids = {
+        lang: {split: tok.encode_lines_with_eot(lines) for split, lines in text[lang].items()}
+        for lang in text
+    }
+    splits = {
+        lang: {
+            split: {'lines': len(text[lang][split]), 'tokens': int(len(ids[lang][split]))} for split in SPLITS
+        }
+        for lang in text
+    }
     heldout = {lang: {split: text[lang][split] for split in HELD_OUT_SPLITS} for lang in text}
-    meta = write_prepared_dataset(data_root, name, ids, splits, tok.n_vocab, tok.eot_token, tok.identity(), heldout)
+    meta = write_prepared_dataset(
+        data_root, name, ids, splits, tok.n_vocab, tok.eot_token, tok.identity(), heldout
+    )
     folder = os.path.join(data_root, name)
     os.makedirs(os.path.join(folder, 'gold'), exist_ok=True)
     for split in HELD_OUT_SPLITS:
@@ -150,8 +214,9 @@ def write_sense_dataset(data_root, name='sensefix', n_lines=800, vocab_size=400,
 def write_checkpoint(out_dir, model_name, data_root, meta, train_steps=0, seed=0, **model_args):
     """A tiny model (trained for train_steps on the fixture when > 0), saved as train.py would."""
     torch.manual_seed(seed)
-    args = dict(n_layer=1, n_head=2, n_embd=32, block_size=32, bias=False, dropout=0.0,
-                vocab_size=meta['vocab_size'])
+    args = dict(
+        n_layer=1, n_head=2, n_embd=32, block_size=32, bias=False, dropout=0.0, vocab_size=meta['vocab_size']
+    )
     if model_name == 'backpack-lm':
         args.update(n_sense_vector=4, sense_intermediate_scale=2)
     args.update(model_args)
@@ -166,12 +231,25 @@ def write_checkpoint(out_dir, model_name, data_root, meta, train_steps=0, seed=0
             loss.backward()
             optimizer.step()
     os.makedirs(out_dir, exist_ok=True)
-    save_checkpoint({
-        'model': model.state_dict(), 'optimizer': {}, 'scaler': {}, 'model_name': model_name,
-        'model_args': model_args_of(model), 'config': {'block_size': args['block_size']}, 'iter_num': train_steps,
-        'best_val_loss': 0.0, 'rng_states': [],
-        'data': {'list_of_datasets': [meta['dataset']], 'data_root': os.path.abspath(data_root),
-                 'tokenizer': meta['tokenizer'], 'vocab_size': meta['vocab_size'],
-                 'languages': list(meta['languages'])},
-    }, os.path.join(out_dir, 'ckpt.pt'))
+    save_checkpoint(
+        {
+            'model': model.state_dict(),
+            'optimizer': {},
+            'scaler': {},
+            'model_name': model_name,
+            'model_args': model_args_of(model),
+            'config': {'block_size': args['block_size']},
+            'iter_num': train_steps,
+            'best_val_loss': 0.0,
+            'rng_states': [],
+            'data': {
+                'list_of_datasets': [meta['dataset']],
+                'data_root': os.path.abspath(data_root),
+                'tokenizer': meta['tokenizer'],
+                'vocab_size': meta['vocab_size'],
+                'languages': list(meta['languages']),
+            },
+        },
+        os.path.join(out_dir, 'ckpt.pt'),
+    )
     return model.eval()

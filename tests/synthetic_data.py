@@ -25,8 +25,17 @@ def unigram_entropy(tokens, vocab_size):
     return float(-(p * np.log(p)).sum())
 
 
-def write_synthetic_dataset(data_root, name='synth', vocab_size=96, n_train=20000, n_heldout=3000,
-                            languages=('en', 'fr'), seed=0, tokenizer=FAKE_TOKENIZER, dtype='uint16'):
+def write_synthetic_dataset(
+    data_root,
+    name='synth',
+    vocab_size=96,
+    n_train=20000,
+    n_heldout=3000,
+    languages=('en', 'fr'),
+    seed=0,
+    tokenizer=FAKE_TOKENIZER,
+    dtype='uint16',
+):
     rng = np.random.default_rng(seed)
     tokens, splits = {}, {}
     for li, lang in enumerate(languages):
@@ -34,5 +43,6 @@ def write_synthetic_dataset(data_root, name='synth', vocab_size=96, n_train=2000
         for split, n in (('train', n_train), ('val', n_heldout), ('test', n_heldout)):
             tokens[lang][split] = markov_tokens(n, vocab_size, 3 + 2 * li, rng)
             splits[lang][split] = {'lines': n // 20, 'tokens': n}
-    return write_prepared_dataset(data_root, name, tokens, splits, vocab_size, vocab_size - 1, tokenizer,
-                                  dtype=dtype)
+    return write_prepared_dataset(
+        data_root, name, tokens, splits, vocab_size, vocab_size - 1, tokenizer, dtype=dtype
+    )

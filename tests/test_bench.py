@@ -14,19 +14,44 @@ from tiny_text_corpus import DATASET, REPO_ROOT, run_script, tiny_data_root
 from common.errors import UserError
 from data.prepared import PreparedData
 
-TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
-        '--batch_size=4', '--warmup_steps=1', '--timed_steps=2', '--eval_steps=2', '--memory_steps=1',
-        '--device=cpu']
+TINY = [
+    '--n_layer=1',
+    '--n_head=2',
+    '--n_embd=32',
+    '--n_sense_vector=4',
+    '--block_size=32',
+    '--batch_size=4',
+    '--warmup_steps=1',
+    '--timed_steps=2',
+    '--eval_steps=2',
+    '--memory_steps=1',
+    '--device=cpu',
+]
 
 
 def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
     data_root = tiny_data_root(tmp_path_factory)
-    result = run_script('bench.py', f'--data_root={data_root}', f'--list_of_datasets={DATASET}', *TINY,
-                        '--prompt_tokens=8', '--new_tokens=12', '--tokenize_megabytes=0.2',
-                        '--speed_items=3', f'--report_dir={tmp_path}')
+    result = run_script(
+        'bench.py',
+        f'--data_root={data_root}',
+        f'--list_of_datasets={DATASET}',
+        *TINY,
+        '--prompt_tokens=8',
+        '--new_tokens=12',
+        '--tokenize_megabytes=0.2',
+        '--speed_items=3',
+        f'--report_dir={tmp_path}',
+    )
     bench = json.loads((tmp_path / 'bench.json').read_text())
-    for key in ('train_step_time_ratio', 'peak_memory_ratio', 'eval_forward_time_ratio',
-                'tokenize_speedup', 'flop_ratio', 'eval_flop_ratio', 'prepare_speedup_over_nanogpt'):
+    for key in (
+        'train_step_time_ratio',
+        'peak_memory_ratio',
+        'eval_forward_time_ratio',
+        'tokenize_speedup',
+        'flop_ratio',
+        'eval_flop_ratio',
+        'prepare_speedup_over_nanogpt',
+    ):
         assert isinstance(bench[key], float) and bench[key] > 0, key
     assert set(bench['generation_cache_speedup']) == {'gpt2', 'backpack-lm'}
     assert bench['generation_tokens_identical'] == {'gpt2': True, 'backpack-lm': True}
@@ -41,8 +66,13 @@ def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
     assert m['prepare']['ours_mb_per_s'] > 0 and m['prepare']['nanogpt_mb_per_s'] > 0
     assert bench['config']['n_embd'] == 32 and 'Machine:' in bench['machine']
     table = (tmp_path / 'bench.md').read_text()
-    for row in ('| training step (tokens/s) |', '| perplexity scoring (tokens/s) |',
-                '| cloze with cache (items/s) |', 'Tokenization of held-out text', "nanoGPT's way"):
+    for row in (
+        '| training step (tokens/s) |',
+        '| perplexity scoring (tokens/s) |',
+        '| cloze with cache (items/s) |',
+        'Tokenization of held-out text',
+        "nanoGPT's way",
+    ):
         assert row in table, row
     assert 'training step (tokens/s)' in result.stdout and os.path.isfile(tmp_path / 'bench.md')
 
@@ -50,8 +80,14 @@ def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
 def test_sweep_writes_one_entry_per_point_and_skips_what_does_not_fit(tmp_path_factory, tmp_path):
     data_root = tiny_data_root(tmp_path_factory)
     # 10^9 sequences cannot fit: reported as such before it runs, and the sweep goes on
-    result = run_script('bench.py', f'--data_root={data_root}', f'--list_of_datasets={DATASET}', *TINY,
-                        '--sweep=block_size:32,16,1000000000', f'--report_dir={tmp_path}')
+    result = run_script(
+        'bench.py',
+        f'--data_root={data_root}',
+        f'--list_of_datasets={DATASET}',
+        *TINY,
+        '--sweep=block_size:32,16,1000000000',
+        f'--report_dir={tmp_path}',
+    )
     bench = json.loads((tmp_path / 'bench.json').read_text())
     assert bench['sweep'] == 'block_size'
     assert [p['block_size'] for p in bench['points']] == [16, 32, 1000000000]
@@ -86,12 +122,12 @@ def bench_functions(monkeypatch, *args):
 def test_sizes_that_do_not_divide_n_embd_are_refused_before_any_work(monkeypatch):
     with pytest.raises(UserError) as refused:
         bench_functions(monkeypatch, '--n_embd=32', '--n_head=5', '--n_sense_vector=5')
-    assert ('--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd, 32)'
-            in str(refused.value))
+    assert '--n_head=5: must be >= 1 and a divisor of n_embd (the value of --n_embd, 32)' in str(
+        refused.value
+    )
     assert '--n_sense_vector=5: must be >= 1 and a divisor of n_embd' in str(refused.value)
     # a swept n_sense_vector is checked point by point, not the value the sweep replaces
-    bench = bench_functions(monkeypatch, '--n_embd=48', '--n_sense_vector=5',
-                            '--sweep=n_sense_vector:4,8')
+    bench = bench_functions(monkeypatch, '--n_embd=48', '--n_sense_vector=5', '--sweep=n_sense_vector:4,8')
     assert bench['parse_sweep'](bench['sweep']) == ('n_sense_vector', [4, 8])
 
 
@@ -121,8 +157,9 @@ def test_each_measurement_gets_the_batches_it_asks_for(monkeypatch, tmp_path_fac
     """--eval_steps was capped at warmup_steps + timed_steps - 1, and at 0 the run failed after
     all its measuring (no median of no times)."""
     data_root = tiny_data_root(tmp_path_factory)
-    bench = bench_functions(monkeypatch, *TINY, '--warmup_steps=0', '--timed_steps=1',
-                            '--eval_steps=3', '--memory_steps=2')
+    bench = bench_functions(
+        monkeypatch, *TINY, '--warmup_steps=0', '--timed_steps=1', '--eval_steps=3', '--memory_steps=2'
+    )
     training, evaluation, memory = bench['draw_batches'](PreparedData(data_root, [DATASET]))
     assert (len(training), len(evaluation), len(memory)) == (1, 4, 2)
     assert all(x.shape == (4, 32) for x, _ in training + evaluation + memory)

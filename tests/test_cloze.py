@@ -34,33 +34,52 @@ from model import KVCache, build_model
 
 def test_the_last_word_before_the_final_punctuation_is_masked():
     assert mask_last_word("The session of the House is adjourned.") == (
-        "The session of the House is", "adjourned", ".")
+        "The session of the House is",
+        "adjourned",
+        ".",
+    )
     assert mask_last_word("Est-ce que la séance est vraiment ouverte ?") == (
-        "Est-ce que la séance est vraiment", "ouverte", " ?")
-    assert mask_last_word("We agree with this view entirely") == (
-        "We agree with this view", "entirely", "")
+        "Est-ce que la séance est vraiment",
+        "ouverte",
+        " ?",
+    )
+    assert mask_last_word("We agree with this view entirely") == ("We agree with this view", "entirely", "")
     assert mask_last_word('He said that it was "over".') is None  # opening quote: not a plain word
     assert mask_last_word("The session is adjourned.") is None  # 3 words of context: too short
     assert mask_last_word("The session is adjourned.", min_context_words=3) is not None
     assert mask_last_word("This was decided in the year 1999.") is None
     assert mask_last_word("Nous parlons de l'avenir de l'Europe.") is None
-    lines = ["Too short.", "The Commission has taken note of these remarks.", "",
-             "Le Parlement a adopté la résolution hier."]
-    items, skipped = items_from_lines(lines, 'europarl', 'en', 'test', min_context_words=5,
-                                      path='data/europarl/en_test.txt')
+    lines = [
+        "Too short.",
+        "The Commission has taken note of these remarks.",
+        "",
+        "Le Parlement a adopté la résolution hier.",
+    ]
+    items, skipped = items_from_lines(
+        lines, 'europarl', 'en', 'test', min_context_words=5, path='data/europarl/en_test.txt'
+    )
     assert skipped == {'fewer than 5 words before the last word': 1, 'an empty line': 1}
     assert [(i.id, i.answer) for i in items] == [
-        ("europarl/test/en/1", "remarks"), ("europarl/test/en/3", "hier")]
+        ("europarl/test/en/1", "remarks"),
+        ("europarl/test/en/3", "hier"),
+    ]
     # each item names the line of the file it comes from (counted from 1, as editors do)
-    assert [(i.file, i.line) for i in items] == [('data/europarl/en_test.txt', 2), ('data/europarl/en_test.txt', 4)]
+    assert [(i.file, i.line) for i in items] == [
+        ('data/europarl/en_test.txt', 2),
+        ('data/europarl/en_test.txt', 4),
+    ]
     assert items_from_lines(["The year was 1999 when it was decided in the end, 1999."], 'e', 'en')[1] == {
-        'a last word not of letters only': 1}
+        'a last word not of letters only': 1
+    }
     assert items_from_lines(lines, 'europarl', 'en', max_items=1)[0][0].answer == "remarks"
 
 
 def test_items_come_from_any_language_that_puts_spaces_between_words():
     assert mask_last_word("Der alte Bauer kauft heute den Käse.") == (
-        "Der alte Bauer kauft heute den", "Käse", ".")
+        "Der alte Bauer kauft heute den",
+        "Käse",
+        ".",
+    )
     assert mask_last_word("Η Επιτροπή εξέτασε σήμερα την πρόταση.")[1] == "πρόταση"
     assert mask_last_word("Комисията разгледа днес много внимателно предложението .")[1] == "предложението"
     assert is_hit("KÄSE", "Käse") and is_hit("Ka\u0308se", "Käse")  # case and Unicode forms
@@ -84,16 +103,20 @@ def write_lines(path, lines):
 
 
 def test_original_format_files_are_read_and_errors_name_the_line(tmp_path):
-    items, _ = items_from_lines(["The Commission has taken note of these remarks.",
-                                 "Le Parlement a adopté la résolution hier ."], 'europarl', 'en',
-                                min_context_words=3)
+    items, _ = items_from_lines(
+        ["The Commission has taken note of these remarks.", "Le Parlement a adopté la résolution hier ."],
+        'europarl',
+        'en',
+        min_context_words=3,
+    )
     lines = [json.dumps(original_format(item, 9), ensure_ascii=False) for item in items]
     assert json.loads(lines[1])['cloze_passage'] == "Le Parlement a adopté la résolution <mask> ."
     path = write_lines(tmp_path / 'good.jsonl', [lines[0], '', lines[1]])
     read = read_cloze_file(path)
     assert [(i.dataset, i.context, i.answer, i.suffix) for i in read] == [
         ('good', "The Commission has taken note of these", "remarks", "."),
-        ('good', "Le Parlement a adopté la résolution", "hier", " .")]
+        ('good', "Le Parlement a adopté la résolution", "hier", " ."),
+    ]
     assert read[0].extra['length_of_sentences'] == 9
 
     good = json.loads(lines[0])
@@ -119,21 +142,60 @@ def test_original_format_files_are_read_and_errors_name_the_line(tmp_path):
     for message, problem in zip(bad_lines, skipped):
         assert message in problem['reason'] and problem['file'] == path
     assert [s['kind'] for s in skipped] == ['not valid JSON'] + ['not an item of the original format'] * 4 + [
-        'an answer that can never be a hit'] * 2
+        'an answer that can never be a hit'
+    ] * 2
     assert [(i.file, i.line) for i in read_cloze_file(path, skipped=[])] == [
-        (path, 1), (path, 2 + len(bad_lines))]
+        (path, 1),
+        (path, 2 + len(bad_lines)),
+    ]
     assert skipped[1]['id'] == str(good['id']) and skipped[0]['id'] is None
 
 
 def test_token_classes_say_where_words_begin_and_end():
     pieces = [b' the', b'ed', b'.', b' ?', b'\n', b' ', b'\xc3', b"'s", b' 19', b' \xc2\xa0x', b'']
     classes = token_classes(pieces, eot_token=10, padded_vocab_size=12)
-    assert classes.first.tolist() == [True, False, False, False, False, False, False, False, True,
-                                      False, False, False]
-    assert classes.continuation.tolist() == [False, True, False, False, False, False, True, True,
-                                             False, False, False, False]
-    assert classes.boundary.tolist() == [True, False, True, True, True, True, False, False, True,
-                                         True, True, False]
+    assert classes.first.tolist() == [
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert classes.continuation.tolist() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert classes.boundary.tolist() == [
+        True,
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 class BigramLM(torch.nn.Module):
@@ -164,16 +226,24 @@ class BigramLM(torch.nn.Module):
 def test_words_are_scored_as_wholes_until_a_boundary(use_cache):
     pieces = [b' The', b' session', b' is', b' adjourn', b'ed', b'.', b' closed', b'']
     The, session, is_, adjourn, ed, period, closed, eot = range(8)
-    model = BigramLM({is_: {adjourn: 0.6, closed: 0.4}, adjourn: {ed: 0.7, period: 0.3},
-                      ed: {period: 1.0}, closed: {period: 1.0}, period: {eot: 1.0}}, 8)
+    model = BigramLM(
+        {
+            is_: {adjourn: 0.6, closed: 0.4},
+            adjourn: {ed: 0.7, period: 0.3},
+            ed: {period: 1.0},
+            closed: {period: 1.0},
+            period: {eot: 1.0},
+        },
+        8,
+    )
     classes = token_classes(pieces, eot_token=eot)
-    [words] = predict_words(model, [[eot, The, session, is_]], classes, beam_width=4, k=5,
-                            use_cache=use_cache)
+    [words] = predict_words(
+        model, [[eot, The, session, is_]], classes, beam_width=4, k=5, use_cache=use_cache
+    )
     assert [w for w, _ in words] == ['adjourned', 'closed', 'adjourn']
     assert [math.exp(s) for _, s in words] == pytest.approx([0.6 * 0.7, 0.4, 0.6 * 0.3])
     # ' adjourn' is the likeliest first token, yet the likeliest word is 'adjourned'
-    [[(best, _)]] = predict_words(model, [[eot, The, session, is_]], classes, k=1,
-                                  use_cache=use_cache)
+    [[(best, _)]] = predict_words(model, [[eot, The, session, is_]], classes, k=1, use_cache=use_cache)
     assert best == 'adjourned'
 
 
@@ -190,8 +260,9 @@ def test_cached_search_finds_what_the_recomputing_one_finds(tiny_tokenizer, mode
     tok, data_root = tiny_tokenizer
     torch.manual_seed(0)
     extra = {'n_sense_vector': 4} if model_name == 'backpack-lm' else {}
-    model = build_model(model_name, n_layer=2, n_head=2, n_embd=32, block_size=32,
-                        vocab_size=tok.n_vocab, **extra).eval()
+    model = build_model(
+        model_name, n_layer=2, n_head=2, n_embd=32, block_size=32, vocab_size=tok.n_vocab, **extra
+    ).eval()
     with torch.no_grad():
         model.lm_head.weight.mul_(8)  # spread the logits: no near-ties between candidates
     lines = read_heldout_lines(data_root, DATASET, 'en', 'test')
@@ -200,9 +271,19 @@ def test_cached_search_finds_what_the_recomputing_one_finds(tiny_tokenizer, mode
     assert len({len(c) for c in contexts}) > 1  # several batches of different lengths
     classes = tokenizer_classes(tok, model.config.padded_vocab_size)
     with torch_threads(1):  # k=8: the search goes on for several tokens
-        cached, recomputed = (predict_items(model, contexts, classes, beam_width=4, k=8,
-                                            max_word_tokens=6, batch_size=3, use_cache=use_cache)
-                              for use_cache in (True, False))
+        cached, recomputed = (
+            predict_items(
+                model,
+                contexts,
+                classes,
+                beam_width=4,
+                k=8,
+                max_word_tokens=6,
+                batch_size=3,
+                use_cache=use_cache,
+            )
+            for use_cache in (True, False)
+        )
     assert sum(len(tok.encode(' ' + w)) > 2 for words in cached for w, _ in words) > 10
     for a, b in zip(cached, recomputed):
         assert [w for w, _ in a] == [w for w, _ in b]
@@ -224,15 +305,16 @@ SENTENCES = [
 def memorised_model(tok, steps):
     """A tiny Backpack trained for `steps` Adam steps on SENTENCES (0: untrained)."""
     torch.manual_seed(0)
-    model = build_model('backpack-lm', n_layer=2, n_head=2, n_embd=64, n_sense_vector=4,
-                        block_size=32, vocab_size=tok.n_vocab)
+    model = build_model(
+        'backpack-lm', n_layer=2, n_head=2, n_embd=64, n_sense_vector=4, block_size=32, vocab_size=tok.n_vocab
+    )
     sequences = [[tok.eot_token] + tok.encode(s) + [tok.eot_token] for s in SENTENCES]
     T = max(len(s) for s in sequences) - 1
     idx = torch.full((len(sequences), T), tok.eot_token)
     targets = torch.full((len(sequences), T), -1)
     for row, s in enumerate(sequences):
-        idx[row, :len(s) - 1] = torch.tensor(s[:-1])
-        targets[row, :len(s) - 1] = torch.tensor(s[1:])
+        idx[row, : len(s) - 1] = torch.tensor(s[:-1])
+        targets[row, : len(s) - 1] = torch.tensor(s[1:])
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(steps):
         _, loss = model(idx, targets)
@@ -243,13 +325,26 @@ def memorised_model(tok, steps):
 
 
 def cloze_hits(model, tok, k=3):
-    items = [item for lang in ('en', 'fr') for item in items_from_lines(
-        [s for s in SENTENCES if (s.startswith(('The', 'Our', 'This')) == (lang == 'en'))],
-        'memorised', lang, min_context_words=3)[0]]
+    items = [
+        item
+        for lang in ('en', 'fr')
+        for item in items_from_lines(
+            [s for s in SENTENCES if (s.startswith(('The', 'Our', 'This')) == (lang == 'en'))],
+            'memorised',
+            lang,
+            min_context_words=3,
+        )[0]
+    ]
     assert len(items) == len(SENTENCES)
     classes = tokenizer_classes(tok, model.config.padded_vocab_size)
-    predictions = predict_items(model, [context_ids(tok, item, 32 - 8) for item in items],
-                                classes, beam_width=5, k=k, max_word_tokens=8)
+    predictions = predict_items(
+        model,
+        [context_ids(tok, item, 32 - 8) for item in items],
+        classes,
+        beam_width=5,
+        k=k,
+        max_word_tokens=8,
+    )
     top1 = sum(is_hit(words[0][0], item.answer) for item, words in zip(items, predictions))
     topk = sum(any(is_hit(w, item.answer) for w, _ in words) for item, words in zip(items, predictions))
     return top1, topk
@@ -268,8 +363,15 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     tok, data_root = tiny_tokenizer.__wrapped__(tmp_path_factory)
     gpt, backpack = tiny_checkpoint(tmp_path_factory, 'gpt2'), tiny_checkpoint(tmp_path_factory)
     compare = tmp_path / 'compare'
-    out = run_script('cloze_test.py', f'--out_dirs={gpt},{backpack}', '--max_items=6',
-                     f'--report_dir={compare}', '--device=cpu', '--beam_width=4', '--k=3').stdout
+    out = run_script(
+        'cloze_test.py',
+        f'--out_dirs={gpt},{backpack}',
+        '--max_items=6',
+        f'--report_dir={compare}',
+        '--device=cpu',
+        '--beam_width=4',
+        '--k=3',
+    ).stdout
     assert 'top-3' in out and str(compare / 'cloze.md') in out
     for ext in ('md', 'csv', 'json', 'png'):
         assert (compare / f'cloze.{ext}').stat().st_size > 0
@@ -292,12 +394,23 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     # items from a file in the original format, on one checkpoint
     lines = read_heldout_lines(data_root, DATASET, 'fr', 'test')
     items, _ = items_from_lines(lines, DATASET, 'fr', max_items=5)
-    path = write_lines(tmp_path / 'cloze_fr.jsonl', [
-        json.dumps(original_format(item, len(tok.encode(item.passage))), ensure_ascii=False)
-        for item in items])
+    path = write_lines(
+        tmp_path / 'cloze_fr.jsonl',
+        [
+            json.dumps(original_format(item, len(tok.encode(item.passage))), ensure_ascii=False)
+            for item in items
+        ],
+    )
     single = tmp_path / 'single'
-    run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={path}',
-               f'--report_dir={single}', '--device=cpu', '--beam_width=4', '--k=3')
+    run_script(
+        'cloze_test.py',
+        f'--out_dir={backpack}',
+        f'--cloze_files={path}',
+        f'--report_dir={single}',
+        '--device=cpu',
+        '--beam_width=4',
+        '--k=3',
+    )
     results = json.loads((single / 'cloze.json').read_text())
     assert list(results) == ['cloze_fr'] and results['cloze_fr']['fr']['items'] == 5
     records = [json.loads(line) for line in (single / 'cloze_predictions.jsonl').read_text().splitlines()]
@@ -306,11 +419,21 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     # a malformed item and one in a language the model lacks are skipped, counted and listed;
     # --strict=True refuses the file
     german = {**original_format(items[1], 5), 'language': 'de', 'id': 'german'}
-    bad = write_lines(tmp_path / 'bad.jsonl', [json.dumps(original_format(items[0], 5)), '{"id": 2,',
-                                                json.dumps(german)])
-    result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={bad}',
-                        f'--report_dir={tmp_path / "skipping"}', '--device=cpu', '--beam_width=2')
-    assert f"skipped {bad}, line 2: not valid JSON" in result.stdout and "(id german): language 'de'" in result.stdout
+    bad = write_lines(
+        tmp_path / 'bad.jsonl', [json.dumps(original_format(items[0], 5)), '{"id": 2,', json.dumps(german)]
+    )
+    result = run_script(
+        'cloze_test.py',
+        f'--out_dir={backpack}',
+        f'--cloze_files={bad}',
+        f'--report_dir={tmp_path / "skipping"}',
+        '--device=cpu',
+        '--beam_width=2',
+    )
+    assert (
+        f"skipped {bad}, line 2: not valid JSON" in result.stdout
+        and "(id german): language 'de'" in result.stdout
+    )
     # k=5 (the default) from a beam 2 wide: said before any work and above the table
     note = "--k=5 is above --beam_width=2: the search keeps 2 candidates per token step"
     assert f"note: {note}" in result.stdout
@@ -318,10 +441,18 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     results = json.loads((tmp_path / 'skipping' / 'cloze.json').read_text())
     assert results['bad']['fr']['items'] == 1
     assert [(p['file'], p['line'], p['id'], p['kind']) for p in results['skipped_items']] == [
-        (bad, 2, None, 'not valid JSON'), (bad, 3, 'german', 'a language the model lacks')]
+        (bad, 2, None, 'not valid JSON'),
+        (bad, 3, 'german', 'a language the model lacks'),
+    ]
     assert f"skipped {bad}, line 3 (id german)" in result.stdout and 'line None' not in result.stdout
-    result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={bad}',
-                        '--device=cpu', '--strict=True', check=False)
+    result = run_script(
+        'cloze_test.py',
+        f'--out_dir={backpack}',
+        f'--cloze_files={bad}',
+        '--device=cpu',
+        '--strict=True',
+        check=False,
+    )
     assert result.returncode != 0 and f"{bad}, line 2" in result.stderr
     assert 'Traceback' not in result.stderr
 
@@ -330,29 +461,53 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     only_bad = write_lines(tmp_path / 'only_bad.jsonl', ['{"id": 2,', json.dumps(german)])
     (tmp_path / 'none').mkdir()
     (tmp_path / 'none' / 'cloze_predictions.jsonl').write_text('an earlier run\n')
-    result = run_script('cloze_test.py', f'--out_dir={backpack}', f'--cloze_files={only_bad}',
-                        f'--report_dir={tmp_path / "none"}', '--device=cpu', check=False)
+    result = run_script(
+        'cloze_test.py',
+        f'--out_dir={backpack}',
+        f'--cloze_files={only_bad}',
+        f'--report_dir={tmp_path / "none"}',
+        '--device=cpu',
+        check=False,
+    )
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "no cloze item was scored; skipped, and why: not valid JSON (1), a language the model lacks (1) "
-        "(the skipped items are listed above)")
+        "(the skipped items are listed above)"
+    )
     assert (tmp_path / 'none' / 'cloze_predictions.jsonl').read_text() == 'an earlier run\n'
     # held-out lines: their reasons, counted over every language
-    result = run_script('cloze_test.py', f'--out_dir={backpack}', '--min_context_words=50',
-                        f'--report_dir={tmp_path / "none"}', '--device=cpu', check=False)
+    result = run_script(
+        'cloze_test.py',
+        f'--out_dir={backpack}',
+        '--min_context_words=50',
+        f'--report_dir={tmp_path / "none"}',
+        '--device=cpu',
+        check=False,
+    )
     assert result.returncode == 1
-    reasons = sum((items_from_lines(read_heldout_lines(data_root, DATASET, lang, 'test'), DATASET, lang,
-                                    min_context_words=50)[1] for lang in ('en', 'fr')), Counter())
+    reasons = sum(
+        (
+            items_from_lines(
+                read_heldout_lines(data_root, DATASET, lang, 'test'), DATASET, lang, min_context_words=50
+            )[1]
+            for lang in ('en', 'fr')
+        ),
+        Counter(),
+    )
     assert set(reasons) == {'fewer than 50 words before the last word', 'a last word not of letters only'}
     assert result.stderr.strip().splitlines()[-1] == (
-        f"no cloze item was scored; skipped, and why: {skip_summary(reasons)}; lower --min_context_words")
+        f"no cloze item was scored; skipped, and why: {skip_summary(reasons)}; lower --min_context_words"
+    )
 
 
 def test_a_cloze_file_is_reported_under_its_name_once(tmp_path):
     for folder in ('a', 'b'):
         (tmp_path / folder).mkdir()
     check_cloze_file_names([str(tmp_path / 'a' / 'cloze_en.jsonl'), str(tmp_path / 'b' / 'cloze_fr.jsonl')])
-    for twice in (['a/cloze_en.jsonl', 'b/cloze_en.jsonl'], ['a/cloze_en.jsonl', './a/cloze_en.jsonl'],
-                  ['a/cloze_en.jsonl', 'a/cloze_en.jsonl']):
+    for twice in (
+        ['a/cloze_en.jsonl', 'b/cloze_en.jsonl'],
+        ['a/cloze_en.jsonl', './a/cloze_en.jsonl'],
+        ['a/cloze_en.jsonl', 'a/cloze_en.jsonl'],
+    ):
         with pytest.raises(UserError, match=r"would both be reported as 'cloze_en'"):
             check_cloze_file_names(twice)

@@ -31,8 +31,9 @@ def reference_backpack_module():
     spec = importlib.util.find_spec('pyvene')
     if spec is None:
         pytest.skip('pyvene is not installed (bash bkp_install/python_env.sh --test)')
-    path = os.path.join(spec.submodule_search_locations[0], 'models', 'backpack_gpt2',
-                        'modelings_backpack_gpt2.py')
+    path = os.path.join(
+        spec.submodule_search_locations[0], 'models', 'backpack_gpt2', 'modelings_backpack_gpt2.py'
+    )
     module_spec = importlib.util.spec_from_file_location('reference_backpack_gpt2', path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
@@ -65,19 +66,36 @@ def assert_same_logits(ours, reference):
 def our_logits(model, idx):
     with torch.no_grad():
         logits, _ = model(idx, all_logits=True)
-    return logits[..., :model.config.vocab_size]
+    return logits[..., : model.config.vocab_size]
 
 
 def reference_gpt2(**overrides):
-    config = transformers.GPT2Config(n_embd=32, n_layer=3, n_head=4, n_positions=24, vocab_size=V,
-                                     bos_token_id=0, eos_token_id=0, **overrides)
+    config = transformers.GPT2Config(
+        n_embd=32,
+        n_layer=3,
+        n_head=4,
+        n_positions=24,
+        vocab_size=V,
+        bos_token_id=0,
+        eos_token_id=0,
+        **overrides,
+    )
     return perturb(transformers.GPT2LMHeadModel(config).eval()), config
 
 
 def reference_backpack(**overrides):
     module = reference_backpack_module()
-    config = module.BackpackGPT2Config(n_embd=32, n_layer=3, n_head=4, num_senses=4, n_positions=24,
-                                       vocab_size=V, bos_token_id=0, eos_token_id=0, **overrides)
+    config = module.BackpackGPT2Config(
+        n_embd=32,
+        n_layer=3,
+        n_head=4,
+        num_senses=4,
+        n_positions=24,
+        vocab_size=V,
+        bos_token_id=0,
+        eos_token_id=0,
+        **overrides,
+    )
     config._attn_implementation = 'eager'  # see backpack.md: SDPA ignored the layer scaling
     return perturb(module.BackpackGPT2LMHeadModel(config).eval()), config, module
 
@@ -99,8 +117,13 @@ def write_hf_folder(folder, model, config, weights_file):
 
 
 @pytest.mark.parametrize('weights_file', ['model.safetensors', 'pytorch_model.bin'])
-@pytest.mark.parametrize('options', [dict(activation_function='gelu_new'),
-                                     dict(activation_function='gelu', scale_attn_by_inverse_layer_idx=True)])
+@pytest.mark.parametrize(
+    'options',
+    [
+        dict(activation_function='gelu_new'),
+        dict(activation_function='gelu', scale_attn_by_inverse_layer_idx=True),
+    ],
+)
 def test_hf_gpt2_converts_exactly(tmp_path, weights_file, options):
     reference, config = reference_gpt2(**options)
     config._attn_implementation = 'eager'
@@ -135,13 +158,15 @@ def test_hf_backpack_converts_exactly_through_the_script(tmp_path, weights_file)
 
 # --- the original multilingual project -----------------------------------------------------
 
+
 def documented_logits(checkpoint, idx):
     """The original project's model written out from backpack.md, with no code of model.py."""
     import torch.nn.functional as F
+
     args, name = checkpoint['model_args'], checkpoint['config']['model_name']
     S = {k.removeprefix('_orig_mod.'): v for k, v in checkpoint['model'].items()}
     d, H = args['n_embd'], args['n_head']
-    gelu = lambda x: 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    gelu = lambda x: 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
     lin = lambda x, p: x @ S[p + '.weight'].T + (S[p + '.bias'] if p + '.bias' in S else 0)
     ln = lambda x, p: F.layer_norm(x, S[p + '.weight'].shape, S[p + '.weight'], S.get(p + '.bias'), 1e-5)
     T = idx.size(1)
@@ -197,9 +222,11 @@ def test_original_project_checkpoint_converts_to_the_documented_model(tmp_path, 
 
 # --- export ----------------------------------------------------------------------------------
 
+
 def our_checkpoint(tmp_path, model_name, **args):
     from common.checkpoint import save_checkpoint
     from model import model_args_of
+
     torch.manual_seed(0)
     base = dict(n_layer=2, n_head=4, n_embd=32, block_size=24, vocab_size=V, bias=False, dropout=0.0)
     if model_name == 'backpack-lm':
@@ -208,20 +235,32 @@ def our_checkpoint(tmp_path, model_name, **args):
     out = tmp_path / 'ours'
     os.makedirs(out, exist_ok=True)
     write_byte_tokenizer(out / 'tokenizer.json')
-    save_checkpoint({'model': model.state_dict(), 'model_name': model_name,
-                     'model_args': model_args_of(model), 'config': {}, 'iter_num': 0,
-                     'data': {'tokenizer': {'name': 'tokenizer.json', 'format': 'huggingface',
-                                            'path': 'tokenizer.json'}}}, out / 'ckpt.pt')
+    save_checkpoint(
+        {
+            'model': model.state_dict(),
+            'model_name': model_name,
+            'model_args': model_args_of(model),
+            'config': {},
+            'iter_num': 0,
+            'data': {
+                'tokenizer': {'name': 'tokenizer.json', 'format': 'huggingface', 'path': 'tokenizer.json'}
+            },
+        },
+        out / 'ckpt.pt',
+    )
     return model, out
 
 
-@pytest.mark.parametrize('args', [dict(), dict(activation='gelu_tanh', bias=True,
-                                               scale_attn_by_inverse_layer_idx=True)])
+@pytest.mark.parametrize(
+    'args', [dict(), dict(activation='gelu_tanh', bias=True, scale_attn_by_inverse_layer_idx=True)]
+)
 def test_exported_gpt2_loads_in_transformers_with_our_logits(tmp_path, args):
     model, out = our_checkpoint(tmp_path, 'gpt2', **args)
     result = convert(out, None, f'--hf_dir={tmp_path / "hf"}')
     assert result.returncode == 0, result.stderr
-    reference = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / 'hf', attn_implementation='eager').eval()
+    reference = transformers.GPT2LMHeadModel.from_pretrained(
+        tmp_path / 'hf', attn_implementation='eager'
+    ).eval()
     idx = torch.randint(0, V, (2, 24))
     with torch.no_grad():
         theirs = reference(idx).logits
@@ -243,11 +282,15 @@ def test_exported_backpack_loads_in_the_published_code_with_our_logits(tmp_path,
     config._attn_implementation = 'eager'
     # pyvene's copy predates transformers 5's from_pretrained; load its weights as it would
     reference = module.BackpackGPT2LMHeadModel(config).eval()
-    missing, unexpected = reference.load_state_dict(load_file(tmp_path / 'hf' / 'model.safetensors'),
-                                                    strict=False)
+    missing, unexpected = reference.load_state_dict(
+        load_file(tmp_path / 'hf' / 'model.safetensors'), strict=False
+    )
     assert not unexpected
-    assert set(missing) <= {'lm_head.weight', 'backpack.word_embeddings.weight',
-                            'backpack.position_embeddings.weight'}
+    assert set(missing) <= {
+        'lm_head.weight',
+        'backpack.word_embeddings.weight',
+        'backpack.position_embeddings.weight',
+    }
     reference.tie_weights()
     idx = torch.randint(0, V, (2, 24))
     with torch.no_grad():
@@ -259,7 +302,10 @@ def test_export_refuses_what_the_target_cannot_express(tmp_path):
     checkpoint = original_project_checkpoint('backpack-lm')
     torch.save(checkpoint, tmp_path / 'ckpt.pt')
     write_byte_tokenizer(tmp_path / 'tok.json')
-    assert convert(tmp_path / 'ckpt.pt', tmp_path / 'out', f'--tokenizer={tmp_path / "tok.json"}').returncode == 0
+    assert (
+        convert(tmp_path / 'ckpt.pt', tmp_path / 'out', f'--tokenizer={tmp_path / "tok.json"}').returncode
+        == 0
+    )
     result = convert(tmp_path / 'out', None, f'--hf_dir={tmp_path / "hf"}')
     assert result.returncode != 0 and 'original_project' in result.stderr
     assert not os.path.exists(tmp_path / 'hf')
@@ -267,10 +313,11 @@ def test_export_refuses_what_the_target_cannot_express(tmp_path):
 
 # --- bad input -------------------------------------------------------------------------------
 
+
 def test_bad_sources_are_clear_errors(tmp_path):
     torch.save(original_project_checkpoint('gpt2'), tmp_path / 'ckpt.pt')
     data = (tmp_path / 'ckpt.pt').read_bytes()
-    (tmp_path / 'truncated.pt').write_bytes(data[:len(data) // 2])
+    (tmp_path / 'truncated.pt').write_bytes(data[: len(data) // 2])
     (tmp_path / 'foreign.pt').write_text('hello')
     for name in ('truncated.pt', 'foreign.pt'):
         with pytest.raises(UserError, match='truncated'):
@@ -299,6 +346,7 @@ def test_a_hub_id_fails_fast_offline_saying_what_to_download(tmp_path):
 
 # --- evaluation across tokenizers ------------------------------------------------------------
 
+
 def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp_path, tmp_path_factory):
     """perplexity_per_lang.py tokenizes the held-out text with each model's own tokenizer; lines
     holding a token one of the compared models has no row for are skipped for all of them, so
@@ -306,14 +354,17 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
 
     from data.prepared import read_heldout_lines
+
     data_root = tiny_data_root(tmp_path_factory)
     ours = tiny_checkpoint(tmp_path_factory, 'gpt2')
     lines = {lang: read_heldout_lines(data_root, DATASET, lang, 'test', 20) for lang in ('en', 'fr')}
     # a letter found in some of the lines only gets the highest id: a model of 256 rows cannot
     # read those lines, and its tokenizer is the same byte tokenizer otherwise
     all_lines = lines['en'] + lines['fr']
-    letter = min('abcdefghijklmnopqrstuvwxyz',
-                 key=lambda c: abs(sum(c in line for line in all_lines) - len(all_lines) / 2))
+    letter = min(
+        'abcdefghijklmnopqrstuvwxyz',
+        key=lambda c: abs(sum(c in line for line in all_lines) - len(all_lines) / 2),
+    )
     write_byte_tokenizer(tmp_path / 'tok.json', last=letter)  # 257 tokens
     split_rows = 256
     readable = {lang: sum(letter not in line for line in lines[lang]) for lang in lines}
@@ -321,33 +372,57 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     converted = {}
     for rows in (257, 200, split_rows):
         torch.save(original_project_checkpoint('backpack-lm', rows=rows), tmp_path / f'ckpt{rows}.pt')
-        result = convert(tmp_path / f'ckpt{rows}.pt', tmp_path / f'out{rows}', f'--tokenizer={tmp_path / "tok.json"}')
+        result = convert(
+            tmp_path / f'ckpt{rows}.pt', tmp_path / f'out{rows}', f'--tokenizer={tmp_path / "tok.json"}'
+        )
         assert result.returncode == 0, result.stderr
         converted[rows] = str(tmp_path / f'out{rows}')
         if rows == 200:
             assert 'token id(s) 200' in result.stdout and 'which the model has no row for' in result.stdout
-    out = run_script('perplexity_per_lang.py', f'--out_dirs={ours},{converted[257]},{converted[split_rows]}',
-                     f'--data_root={data_root}', f'--list_of_datasets={DATASET}', '--max_lines=20',
-                     '--bootstrap_resamples=10', f'--report_dir={tmp_path / "report"}', '--device=cpu')
+    out = run_script(
+        'perplexity_per_lang.py',
+        f'--out_dirs={ours},{converted[257]},{converted[split_rows]}',
+        f'--data_root={data_root}',
+        f'--list_of_datasets={DATASET}',
+        '--max_lines=20',
+        '--bootstrap_resamples=10',
+        f'--report_dir={tmp_path / "report"}',
+        '--device=cpu',
+    )
     with open(tmp_path / 'report' / 'perplexity.json') as f:
         results = json.load(f)
     for lang in ('en', 'fr'):
         if readable[lang] < 20:
-            assert (f'{20 - readable[lang]} lines skipped: they hold tokens one of the models has no '
-                    f'row for') in out.stdout
+            assert (
+                f'{20 - readable[lang]} lines skipped: they hold tokens one of the models has no row for'
+            ) in out.stdout
         for out_dir in (ours, converted[257], converted[split_rows]):
             if readable[lang]:
                 assert results[out_dir][DATASET][lang]['lines'] == readable[lang]
                 assert math.isfinite(results[out_dir][DATASET][lang]['bits_per_byte'])
     # alone, a model is scored on every line it reads
-    alone = run_script('perplexity_per_lang.py', f'--out_dir={ours}', f'--data_root={data_root}',
-                       f'--list_of_datasets={DATASET}', '--max_lines=20', '--bootstrap_resamples=10',
-                       f'--report_dir={tmp_path / "alone"}', '--device=cpu')
+    alone = run_script(
+        'perplexity_per_lang.py',
+        f'--out_dir={ours}',
+        f'--data_root={data_root}',
+        f'--list_of_datasets={DATASET}',
+        '--max_lines=20',
+        '--bootstrap_resamples=10',
+        f'--report_dir={tmp_path / "alone"}',
+        '--device=cpu',
+    )
     assert 'lines skipped' not in alone.stdout
-    cloze = run_script('cloze_test.py', f'--out_dirs={ours},{converted[257]},{converted[200]}',
-                       f'--data_root={data_root}', f'--list_of_datasets={DATASET}', '--max_items=5',
-                       '--beam_width=2', '--max_word_tokens=4', f'--report_dir={tmp_path / "cloze"}',
-                       '--device=cpu')
+    cloze = run_script(
+        'cloze_test.py',
+        f'--out_dirs={ours},{converted[257]},{converted[200]}',
+        f'--data_root={data_root}',
+        f'--list_of_datasets={DATASET}',
+        '--max_items=5',
+        '--beam_width=2',
+        '--max_word_tokens=4',
+        f'--report_dir={tmp_path / "cloze"}',
+        '--device=cpu',
+    )
     assert cloze.stdout.count('5 items skipped: they hold tokens the model has no row for') == 2
     with open(tmp_path / 'cloze' / 'cloze.json') as f:
         accuracy = json.load(f)
@@ -357,8 +432,13 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
 
 def test_get_checkpoints_stops_at_once_offline_saying_where_to_put_the_files(tmp_path):
     script = os.path.join(ROOT, 'data', 'get_checkpoints.sh')
-    result = subprocess.run(['bash', script, 'mini-backpack-16'], capture_output=True, text=True,
-                            timeout=30, env={**os.environ, 'CHECKPOINTS_DIR': str(tmp_path)})
+    result = subprocess.run(
+        ['bash', script, 'mini-backpack-16'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, 'CHECKPOINTS_DIR': str(tmp_path)},
+    )
     assert result.returncode == 1
     assert f'{tmp_path}/mini-backpack-16/ckpt.pt' in result.stderr and 'drive.google.com' in result.stderr
     assert not os.path.exists(tmp_path / 'mini-backpack-16' / 'ckpt.pt')
@@ -366,10 +446,12 @@ def test_get_checkpoints_stops_at_once_offline_saying_where_to_put_the_files(tmp
 
 # --- fine-tuning -----------------------------------------------------------------------------
 
+
 def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_path, tmp_path_factory):
     """prepare.py --tokenizer=tokenizer.json, then train.py --init_from=DIR: a fresh optimizer on
     the converted weights; data of another tokenizer is refused before training."""
     from tiny_text_corpus import DATASET, parallel_lines, run_script, tiny_data_root
+
     raw = tmp_path / 'raw'
     raw.mkdir()
     en, fr = parallel_lines(400)
@@ -377,24 +459,60 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
     (raw / 'europarl-v7.fr-en.fr').write_text(''.join(line + '\n' for line in fr), encoding='utf-8')
     write_byte_tokenizer(tmp_path / 'tok.json')
     torch.save(original_project_checkpoint('backpack-lm', rows=257), tmp_path / 'ckpt.pt')
-    assert convert(tmp_path / 'ckpt.pt', tmp_path / 'converted', f'--tokenizer={tmp_path / "tok.json"}').returncode == 0
+    assert (
+        convert(
+            tmp_path / 'ckpt.pt', tmp_path / 'converted', f'--tokenizer={tmp_path / "tok.json"}'
+        ).returncode
+        == 0
+    )
     data_root = tmp_path / 'data'
-    run_script('data/europarl/prepare.py', f'--tokenizer={tmp_path / "converted" / "tokenizer.json"}',
-               f'--data_root={data_root}', f'--raw_dir={raw}', '--num_proc=1')
-    common = ['--batch_size=4', '--gradient_accumulation_steps=1', '--max_iters=3', '--eval_interval=3',
-              '--eval_iters=1', '--warmup_iters=1', '--lr_decay_iters=3', '--device=cpu', '--dtype=float32',
-              '--block_size=16']
-    run_script('train.py', f'--init_from={tmp_path / "converted"}', f'--data_root={data_root}',
-               '--list_of_datasets=europarl', f'--out_dir={tmp_path / "tuned"}', *common)
+    run_script(
+        'data/europarl/prepare.py',
+        f'--tokenizer={tmp_path / "converted" / "tokenizer.json"}',
+        f'--data_root={data_root}',
+        f'--raw_dir={raw}',
+        '--num_proc=1',
+    )
+    common = [
+        '--batch_size=4',
+        '--gradient_accumulation_steps=1',
+        '--max_iters=3',
+        '--eval_interval=3',
+        '--eval_iters=1',
+        '--warmup_iters=1',
+        '--lr_decay_iters=3',
+        '--device=cpu',
+        '--dtype=float32',
+        '--block_size=16',
+    ]
+    run_script(
+        'train.py',
+        f'--init_from={tmp_path / "converted"}',
+        f'--data_root={data_root}',
+        '--list_of_datasets=europarl',
+        f'--out_dir={tmp_path / "tuned"}',
+        *common,
+    )
     tuned, checkpoint = load_model(str(tmp_path / 'tuned'))
     assert checkpoint['iter_num'] == 3 and tuned.config.sense_network == 'original_project'
     assert tuned.config.block_size == 16
-    out = run_script('perplexity_per_lang.py', f'--out_dir={tmp_path / "tuned"}', '--max_lines=5',
-                     '--bootstrap_resamples=10', '--device=cpu')
+    out = run_script(
+        'perplexity_per_lang.py',
+        f'--out_dir={tmp_path / "tuned"}',
+        '--max_lines=5',
+        '--bootstrap_resamples=10',
+        '--device=cpu',
+    )
     assert 'europarl/fr' in out.stdout
-    refused = run_script('train.py', f'--init_from={tmp_path / "converted"}',
-                         f'--data_root={tiny_data_root(tmp_path_factory)}', f'--list_of_datasets={DATASET}',
-                         f'--out_dir={tmp_path / "refused"}', *common, check=False)
+    refused = run_script(
+        'train.py',
+        f'--init_from={tmp_path / "converted"}',
+        f'--data_root={tiny_data_root(tmp_path_factory)}',
+        f'--list_of_datasets={DATASET}',
+        f'--out_dir={tmp_path / "refused"}',
+        *common,
+        check=False,
+    )
     assert refused.returncode != 0 and 'prepared with' in refused.stderr
     assert not os.path.exists(tmp_path / 'refused' / 'ckpt.pt')
 
@@ -406,6 +524,7 @@ def test_one_of_our_trained_models_exports_with_a_tokenizer_giving_the_same_ids(
 
     from data.prepared import read_heldout_lines
     from evaluation.checkpoints import checkpoint_tokenizer
+
     data_root = tiny_data_root(tmp_path_factory)
     ours_dir = tiny_checkpoint(tmp_path_factory, 'gpt2')
     result = convert(ours_dir, None, f'--hf_dir={tmp_path / "hf"}')
@@ -416,7 +535,9 @@ def test_one_of_our_trained_models_exports_with_a_tokenizer_giving_the_same_ids(
     lines = read_heldout_lines(data_root, DATASET, 'fr', 'test') + ["  deux  espaces, 12345 et l'été !"]
     for line in lines:
         assert hf_tok(line)['input_ids'] == tok.encode(line)
-    reference = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / 'hf', attn_implementation='eager').eval()
-    idx = torch.tensor([tok.encode(lines[0])[:model.config.block_size]])
+    reference = transformers.GPT2LMHeadModel.from_pretrained(
+        tmp_path / 'hf', attn_implementation='eager'
+    ).eval()
+    idx = torch.tensor([tok.encode(lines[0])[: model.config.block_size]])
     with torch.no_grad():
         assert relative_error(reference(idx).logits, our_logits(model, idx)) < 1e-5

@@ -60,6 +60,7 @@ def test_the_two_kinds_are_what_they_say(models):
 
 def test_the_tokenizers_share_one_interface(models):
     from common.tokenizer import load_tokenizer
+
     ours = load_tokenizer('sensefix', models['data_root'])
     theirs = HFTokenizer(models['tokenizer'])
     for tok in (ours, theirs):
@@ -71,49 +72,89 @@ def test_the_tokenizers_share_one_interface(models):
 
 # --- the scripts, one run each per kind ----------------------------------------------------
 
+
 @pytest.mark.parametrize('kind', KINDS)
 def test_perplexity_and_cloze(models, kind, tmp_path):
     out_dirs = f"--out_dirs={models[kind, 'backpack-lm']},{models[kind, 'gpt2']}"
-    data = [f"--data_root={models['data_root']}", f"--list_of_datasets={models['dataset']}",
-            '--device=cpu']
-    perplexity = run_script('perplexity_per_lang.py', out_dirs, *data, '--max_lines=40',
-                            '--bootstrap_resamples=10', f'--report_dir={tmp_path}')
+    data = [f"--data_root={models['data_root']}", f"--list_of_datasets={models['dataset']}", '--device=cpu']
+    perplexity = run_script(
+        'perplexity_per_lang.py',
+        out_dirs,
+        *data,
+        '--max_lines=40',
+        '--bootstrap_resamples=10',
+        f'--report_dir={tmp_path}',
+    )
     results = json.loads((tmp_path / 'perplexity.json').read_text())
     scored = results[models[kind, 'backpack-lm']][models['dataset']]
     assert all(math.isfinite(scored[lang]['bits_per_byte']) for lang in ('en', 'fr'))
     skipped = 'lines skipped: they hold tokens one of the models has no row for'
     assert (skipped in perplexity.stdout) == (kind == 'more_tokens')  # the lines with ' budget'
-    cloze = run_script('cloze_test.py', out_dirs, *data, '--max_items=10', '--beam_width=2',
-                       '--max_word_tokens=3', f'--report_dir={tmp_path}')
+    cloze = run_script(
+        'cloze_test.py',
+        out_dirs,
+        *data,
+        '--max_items=10',
+        '--beam_width=2',
+        '--max_word_tokens=3',
+        f'--report_dir={tmp_path}',
+    )
     accuracy = json.loads((tmp_path / 'cloze.json').read_text())
     assert accuracy[models[kind, 'backpack-lm']][models['dataset']]['en']['items'] > 0, cloze.stdout
 
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_sense_visualisation_runs_every_analysis(models, kind, tmp_path):
-    (tmp_path / 'sim.csv').write_text('word1,word2,score,language1,language2\nbank,banque,5,en,fr\n'
-                                      'bank,rive,2,en,fr\nvol,theft,4,fr,en\nflight,vol,5,en,fr\n'
-                                      f'{MISSING_WORD},bank,3,en,en\n')
-    (tmp_path / 'pairs.tsv').write_text('bank\tbanque\nriver\trive\ncouncil\tconseil\n'
-                                        f'minister\tministre\nflight\tvol\n{MISSING_WORD}\tbanque\n')
-    result = run_script('sense_visualisation.py', f"--out_dir={models[kind, 'backpack-lm']}",
-                        f"--baseline_out_dir={models[kind, 'gpt2']}", f"--data_root={models['data_root']}",
-                        f"--heldout_dataset={models['dataset']}", f'--report_dir={tmp_path / "report"}',
-                        f'--similarity_csv={tmp_path / "sim.csv"}', '--skip_split_words=False',
-                        f'--translation_pairs={tmp_path / "pairs.tsv"}', f'--words=bank,vol,{MISSING_WORD}',
-                        '--n_permutations=50', '--n_bootstrap=50', '--device=cpu')
+    (tmp_path / 'sim.csv').write_text(
+        'word1,word2,score,language1,language2\nbank,banque,5,en,fr\n'
+        'bank,rive,2,en,fr\nvol,theft,4,fr,en\nflight,vol,5,en,fr\n'
+        f'{MISSING_WORD},bank,3,en,en\n'
+    )
+    (tmp_path / 'pairs.tsv').write_text(
+        'bank\tbanque\nriver\trive\ncouncil\tconseil\n'
+        f'minister\tministre\nflight\tvol\n{MISSING_WORD}\tbanque\n'
+    )
+    result = run_script(
+        'sense_visualisation.py',
+        f"--out_dir={models[kind, 'backpack-lm']}",
+        f"--baseline_out_dir={models[kind, 'gpt2']}",
+        f"--data_root={models['data_root']}",
+        f"--heldout_dataset={models['dataset']}",
+        f'--report_dir={tmp_path / "report"}',
+        f'--similarity_csv={tmp_path / "sim.csv"}',
+        '--skip_split_words=False',
+        f'--translation_pairs={tmp_path / "pairs.tsv"}',
+        f'--words=bank,vol,{MISSING_WORD}',
+        '--n_permutations=50',
+        '--n_bootstrap=50',
+        '--device=cpu',
+    )
     report = json.loads((tmp_path / 'report' / 'senses.json').read_text())
-    assert set(report['analyses']) == {'projection', 'alignment', 'usage', 'probe', 'similarity',
-                                       'intervention'}, report['skipped']
+    assert set(report['analyses']) == {
+        'projection',
+        'alignment',
+        'usage',
+        'probe',
+        'similarity',
+        'intervention',
+    }, report['skipped']
     n_tokens = models['n_tokens']
-    shown = [i for word in report['analyses']['projection']['words'] for s in word['senses']
-             for i in s['token_ids']]
+    shown = [
+        i
+        for word in report['analyses']['projection']['words']
+        for s in word['senses']
+        for i in s['token_ids']
+    ]
     assert shown and max(shown) < n_tokens  # no row past the tokenizer is shown as a token
     words = [w['word'] for w in report['analyses']['projection']['words']]
     if kind == 'more_tokens':
         assert MISSING_WORD not in words
-        for said in ('1 word(s) skipped: budget: they hold token id(s)', 'en-fr: pairs left out',
-                     'pairs counted as missing', 'aligned sentences skipped'):
+        for said in (
+            '1 word(s) skipped: budget: they hold token id(s)',
+            'en-fr: pairs left out',
+            'pairs counted as missing',
+            'aligned sentences skipped',
+        ):
             assert said in result.stdout, said
         assert result.stdout.count(MISSING) >= 4
     else:
@@ -124,9 +165,11 @@ def test_cloze_items_that_need_a_token_without_a_row_are_skipped_saying_why(mode
     """An answer the model has no row for was scored as a miss it could never avoid (seen with
     'principle' on a 390-row model); the context was the only part checked."""
     sentence = 'the council voted for the'
-    items = [ClozeItem('readable', 'd', 'en', sentence, 'bank'),
-             ClozeItem('answer', 'd', 'en', sentence, MISSING_WORD),
-             ClozeItem('context', 'd', 'en', f'{sentence} {MISSING_WORD} of the', 'bank')]
+    items = [
+        ClozeItem('readable', 'd', 'en', sentence, 'bank'),
+        ClozeItem('answer', 'd', 'en', sentence, MISSING_WORD),
+        ClozeItem('context', 'd', 'en', f'{sentence} {MISSING_WORD} of the', 'bank'),
+    ]
     model, tok = loaded(models, 'more_tokens')
     contexts = [context_ids(tok, item, 20) for item in items]
     kept, kept_contexts, skipped = items_with_rows(tok, items, contexts, model.config.vocab_size)
@@ -141,10 +184,15 @@ def test_cloze_items_that_need_a_token_without_a_row_are_skipped_saying_why(mode
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_sample(models, kind):
-    args = [f"--out_dir={models[kind, 'backpack-lm']}",  # a converted model needs no data root
-            '--num_samples=2', '--max_new_tokens=30', '--temperature=2', '--top_k=0', '--device=cpu']
-    result = run_script('sample.py', *args, f'--start=the council voted for the {MISSING_WORD}',
-                        check=False)
+    args = [
+        f"--out_dir={models[kind, 'backpack-lm']}",  # a converted model needs no data root
+        '--num_samples=2',
+        '--max_new_tokens=30',
+        '--temperature=2',
+        '--top_k=0',
+        '--device=cpu',
+    ]
+    result = run_script('sample.py', *args, f'--start=the council voted for the {MISSING_WORD}', check=False)
     if kind == 'more_tokens':
         assert result.returncode == 1 and 'Traceback' not in result.stderr
         assert f"--start holds token id(s) {models['n_tokens'] - 1} {MISSING}" in result.stderr
@@ -157,15 +205,16 @@ def test_sampling_never_draws_a_row_of_no_token(models):
     """The rows past the tokenizer made the likeliest by far: still never drawn."""
     model, tok = loaded(models, 'more_rows')
     with torch.no_grad():
-        model.lm_head.weight[tok.n_vocab:] *= 50
+        model.lm_head.weight[tok.n_vocab :] *= 50
     model._sense_table = None
     allowed = predictable_tokens(model, tok)
-    assert allowed.sum() == tok.n_vocab and not allowed[tok.n_vocab:].any()
+    assert allowed.sum() == tok.n_vocab and not allowed[tok.n_vocab :].any()
     x = torch.tensor([[tok.eot_token]])
     unmasked = model.generate(x, 20, temperature=1.0, generator=torch.Generator().manual_seed(0))
     assert (unmasked[0, 1:] >= tok.n_vocab).any()  # without the mask they would be drawn
-    drawn = model.generate(x, 20, temperature=1.0, generator=torch.Generator().manual_seed(0),
-                           allowed=allowed)
+    drawn = model.generate(
+        x, 20, temperature=1.0, generator=torch.Generator().manual_seed(0), allowed=allowed
+    )
     assert (drawn[0, 1:] < tok.n_vocab).all()
     text = next(sample_texts(model, tok, 'the bank', 1, 20, temperature=1.0, top_k=None))
     assert text.startswith('the bank') and len(text) > len('the bank')
@@ -173,11 +222,14 @@ def test_sampling_never_draws_a_row_of_no_token(models):
 
 # --- the explorer's views, in-process ------------------------------------------------------
 
+
 @pytest.mark.parametrize('kind', KINDS)
 def test_explorer_views(models, kind):
     model, tok = loaded(models, kind)
     n_tokens, rows = tok.n_vocab, model.config.vocab_size
-    assert f"{rows:,} rows for the {n_tokens:,} ids of its tokenizer" in explorer.describe_model(model, None, tok)
+    assert f"{rows:,} rows for the {n_tokens:,} ids of its tokenizer" in explorer.describe_model(
+        model, None, tok
+    )
     view = explorer.word_senses_view(model, tok, 'bank', top_k=30)
     for sense in view['senses']:
         assert max(t['token_id'] for t in sense['highest'] + sense['lowest']) < min(n_tokens, rows)
@@ -193,12 +245,14 @@ def test_explorer_views(models, kind):
         return
     # more_tokens: what needs ' budget' is refused, naming it, on every view
     sentence = f'the council voted for the {MISSING_WORD}'
-    for view, args in ((explorer.word_senses_view, (MISSING_WORD,)),
-                       (explorer.sense_cosine_view, ('bank', MISSING_WORD)),
-                       (explorer.in_context_view, (sentence,)),
-                       (explorer.in_context_view, ('the bank', None, MISSING_WORD)),
-                       (explorer.steer_view, (sentence, 'bank', '0', '0')),
-                       (explorer.steer_view, ('the bank', MISSING_WORD, '0', '0'))):
+    for view, args in (
+        (explorer.word_senses_view, (MISSING_WORD,)),
+        (explorer.sense_cosine_view, ('bank', MISSING_WORD)),
+        (explorer.in_context_view, (sentence,)),
+        (explorer.in_context_view, ('the bank', None, MISSING_WORD)),
+        (explorer.steer_view, (sentence, 'bank', '0', '0')),
+        (explorer.steer_view, ('the bank', MISSING_WORD, '0', '0')),
+    ):
         with pytest.raises(UserError, match=MISSING):
             view(model, tok, *args)
     message, _, _ = explorer.steer_page(model, tok, sentence, 'bank', '0', '0', 1337)
@@ -207,16 +261,21 @@ def test_explorer_views(models, kind):
 
 def test_occurrences_in_lines_without_rows_are_left_out_and_said(models, capsys):
     model, tok = loaded(models, 'more_tokens')
-    occurrences = [{'line': 'the council took money from the bank .', 'word': 'bank', 'word_index': 6},
-                   {'line': f'the bank voted for the {MISSING_WORD} .', 'word': 'bank', 'word_index': 1}]
+    occurrences = [
+        {'line': 'the council took money from the bank .', 'word': 'bank', 'word_index': 6},
+        {'line': f'the bank voted for the {MISSING_WORD} .', 'word': 'bank', 'word_index': 1},
+    ]
     _, _, located = locate_occurrences(tok, occurrences, model.config.block_size, model.config.vocab_size)
     assert located == [0]
     assert '1 annotated occurrence(s) left out: their lines hold token id(s)' in capsys.readouterr().out
-    with pytest.raises(UserError, match=f'token id\\(s\\) {tok.n_vocab - 1} have no row'):  # never an IndexError
+    with pytest.raises(
+        UserError, match=f'token id\\(s\\) {tok.n_vocab - 1} have no row'
+    ):  # never an IndexError
         word_sense_vectors(model, [tok.encode(' bank'), tok.encode(' ' + MISSING_WORD)])
 
 
 # --- export ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_export_of_a_converted_model(models, kind, tmp_path):

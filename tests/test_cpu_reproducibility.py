@@ -43,10 +43,17 @@ print(torch.backends.cpu.get_cpu_capability(), hashlib.sha256(state).hexdigest()
 def train_steps(model_name, capabilities):
     """(losses, capability used, digest of the trained parameters) for each capability, each in
     a fresh process, all at once."""
-    runs = [subprocess.Popen([sys.executable, '-c', STEPS, model_name], cwd=REPO, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env={**os.environ, 'OMP_NUM_THREADS': '1', 'ATEN_CPU_CAPABILITY': capability})
-            for capability in capabilities]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, '-c', STEPS, model_name],
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, 'OMP_NUM_THREADS': '1', 'ATEN_CPU_CAPABILITY': capability},
+        )
+        for capability in capabilities
+    ]
     results = []
     for run in runs:
         stdout, stderr = run.communicate(timeout=180)
@@ -61,8 +68,10 @@ def native_capability():
     return torch.backends.cpu.get_cpu_capability().lower()
 
 
-@pytest.mark.skipif(native_capability() == 'default',
-                    reason='this CPU has only the default kernels: there is no other capability to compare')
+@pytest.mark.skipif(
+    native_capability() == 'default',
+    reason='this CPU has only the default kernels: there is no other capability to compare',
+)
 @pytest.mark.parametrize('model_name', ['gpt2', 'backpack-lm'])
 def test_training_differs_between_cpu_kernels_only_at_rounding_level(model_name):
     native, again, default = train_steps(model_name, [native_capability(), native_capability(), 'default'])

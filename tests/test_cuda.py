@@ -50,21 +50,29 @@ def exact_float32():
 
 
 def test_unaligned_sense_width_is_warned_about_at_build_time():
-    unaligned = build_model('backpack-lm', n_layer=1, n_head=2, n_embd=96, n_sense_vector=8,
-                            block_size=16, vocab_size=64)  # 96 / 8 = 12 wide
+    unaligned = build_model(
+        'backpack-lm', n_layer=1, n_head=2, n_embd=96, n_sense_vector=8, block_size=16, vocab_size=64
+    )  # 96 / 8 = 12 wide
     with pytest.warns(UserWarning, match='multiple of 8'):
         assert 'slow' in warn_slow_sense_sum(unaligned, 'cuda', 'bfloat16')
     with pytest.warns(UserWarning, match='multiple of 8'):
         warn_slow_sense_sum(unaligned, 'cuda:0', 'float16')
-    aligned = build_model('backpack-lm', n_layer=1, n_head=2, n_embd=128, n_sense_vector=16,
-                          block_size=16, vocab_size=64)  # 8 wide
+    aligned = build_model(
+        'backpack-lm', n_layer=1, n_head=2, n_embd=128, n_sense_vector=16, block_size=16, vocab_size=64
+    )  # 8 wide
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert warn_slow_sense_sum(unaligned, 'cuda', 'float32') is None  # 12 is a multiple of 4
         assert warn_slow_sense_sum(unaligned, 'cpu', 'bfloat16') is None  # CPU: CausalSenseSum
         assert warn_slow_sense_sum(aligned, 'cuda', 'bfloat16') is None
-        assert warn_slow_sense_sum(build_model('gpt2', n_layer=1, n_head=2, n_embd=96, block_size=16,
-                                               vocab_size=64), 'cuda', 'float16') is None
+        assert (
+            warn_slow_sense_sum(
+                build_model('gpt2', n_layer=1, n_head=2, n_embd=96, block_size=16, vocab_size=64),
+                'cuda',
+                'float16',
+            )
+            is None
+        )
 
 
 def reference_sense_sum(q, k, senses):
@@ -82,12 +90,15 @@ def reference_sense_sum(q, k, senses):
 @pytest.mark.parametrize('dtype', list(DTYPES))
 def test_sense_sum_runs_on_the_memory_efficient_kernel(dtype, n_embd, n_sense_vector):
     from torch.nn.attention import SDPBackend, sdpa_kernel
+
     if dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
         pytest.skip('this GPU has no bfloat16')
     B, T, K, d = 2, 256, n_sense_vector, n_embd
     g = torch.Generator(device='cuda').manual_seed(0)
-    inputs = [torch.randn(*shape, device='cuda', generator=g).to(DTYPES[dtype]).requires_grad_()
-              for shape in ((B, K, T, d // K), (B, K, T, d // K), (B, T, K, d))]
+    inputs = [
+        torch.randn(*shape, device='cuda', generator=g).to(DTYPES[dtype]).requires_grad_()
+        for shape in ((B, K, T, d // K), (B, K, T, d // K), (B, T, K, d))
+    ]
     grad_o = torch.randn(B, T, d, device='cuda', generator=g)
     # forced: PyTorch raises instead of falling back to the math kernel
     with sdpa_kernel(SDPBackend.EFFICIENT_ATTENTION):
@@ -175,17 +186,37 @@ def test_cached_generation_gives_the_uncached_tokens(model_name):
     uncached = model.generate(prompt, 40, temperature=0, use_cache=False)
     assert torch.equal(cached, uncached)
     # past the block size the window slides: still the same tokens
-    assert torch.equal(model.generate(prompt, 70, temperature=0, use_cache=True),
-                       model.generate(prompt, 70, temperature=0, use_cache=False))
+    assert torch.equal(
+        model.generate(prompt, 70, temperature=0, use_cache=True),
+        model.generate(prompt, 70, temperature=0, use_cache=False),
+    )
 
 
 def train(data_root, out_dir, launcher, *args):
-    cmd = launcher + ['train.py', f'--data_root={data_root}', '--list_of_datasets=synth',
-                      f'--out_dir={out_dir}', '--device=cuda', '--dtype=float32', '--model_name=backpack-lm',
-                      '--n_layer=2', '--n_head=4', '--n_embd=128', '--n_sense_vector=16', '--block_size=64',
-                      '--batch_size=8', '--gradient_accumulation_steps=4', '--max_iters=8',
-                      '--eval_interval=8', '--eval_iters=2', '--learning_rate=1e-3', '--warmup_iters=2',
-                      '--lr_decay_iters=8', '--log_interval=1', *args]
+    cmd = launcher + [
+        'train.py',
+        f'--data_root={data_root}',
+        '--list_of_datasets=synth',
+        f'--out_dir={out_dir}',
+        '--device=cuda',
+        '--dtype=float32',
+        '--model_name=backpack-lm',
+        '--n_layer=2',
+        '--n_head=4',
+        '--n_embd=128',
+        '--n_sense_vector=16',
+        '--block_size=64',
+        '--batch_size=8',
+        '--gradient_accumulation_steps=4',
+        '--max_iters=8',
+        '--eval_interval=8',
+        '--eval_iters=2',
+        '--learning_rate=1e-3',
+        '--warmup_iters=2',
+        '--lr_decay_iters=8',
+        '--log_interval=1',
+        *args,
+    ]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with open(os.path.join(out_dir, 'train_log.csv')) as f:
@@ -199,7 +230,13 @@ def test_ddp_over_nccl_equals_one_process(tmp_path):
     write_synthetic_dataset(str(tmp_path), 'synth')
     processes = min(2, torch.cuda.device_count())
     one = train(tmp_path, tmp_path / 'one', [sys.executable])
-    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={processes}']
+    torchrun = [
+        sys.executable,
+        '-m',
+        'torch.distributed.run',
+        '--standalone',
+        f'--nproc_per_node={processes}',
+    ]
     ddp = train(tmp_path, tmp_path / 'ddp', torchrun, '--backend=nccl')
     assert len(one) == len(ddp) == 8
     for a, b in zip(one, ddp):

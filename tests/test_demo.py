@@ -18,16 +18,32 @@ from common.run_folder import LOCK_NAME
 
 
 def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):
-    args = [f'--out_root={tmp_path / "out"}', f'--data_root={tmp_path / "data"}', '--demo_sentences=3000',
-            '--max_iters=4', '--cloze_items=10', '--sense_sentences=20', '--device=cpu']
+    args = [
+        f'--out_root={tmp_path / "out"}',
+        f'--data_root={tmp_path / "data"}',
+        '--demo_sentences=3000',
+        '--max_iters=4',
+        '--cloze_items=10',
+        '--sense_sentences=20',
+        '--device=cpu',
+    ]
     first = run_script('demo.py', *args, timeout=600)
     report_path = tmp_path / 'out' / 'report.md'
     assert f"the report is {report_path}" in first.stdout
     assert f"python explore.py --out_dir={tmp_path / 'out' / 'backpack'}" in first.stdout
     report = report_path.read_text()
-    for heading in ('## Summary', '## Data', '## Models', '## Perplexity on the held-out test text',
-                    '## Cloze test', '## Sense analysis of', '### Sense projections',
-                    '### Cross-lingual sense alignment', '### Polysemy probe', '### Interventions'):
+    for heading in (
+        '## Summary',
+        '## Data',
+        '## Models',
+        '## Perplexity on the held-out test text',
+        '## Cloze test',
+        '## Sense analysis of',
+        '### Sense projections',
+        '### Cross-lingual sense alignment',
+        '### Polysemy probe',
+        '### Interventions',
+    ):
         assert heading in report, heading
     for row in ('bits per byte (en)', 'bits per byte (fr)', 'cloze top-1 (fr)'):
         assert re.search(rf'\| {re.escape(row)} \| [0-9.]+%? \[', report), row
@@ -52,10 +68,19 @@ def start_demo():
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
 
     def start(*args):
-        started.append(subprocess.Popen([sys.executable, 'demo.py', *args], cwd=REPO_ROOT, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        start_new_session=True))
+        started.append(
+            subprocess.Popen(
+                [sys.executable, 'demo.py', *args],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        )
         return started[-1]
+
     yield start
     for process in started:
         if process.poll() is None:
@@ -79,7 +104,9 @@ def training_pid(out_dir):
     return int(re.match(r'pid (\d+) ', (out_dir / LOCK_NAME).read_text()).group(1))
 
 
-def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_run_to_resume(tmp_path, start_demo):
+def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_run_to_resume(
+    tmp_path, start_demo
+):
     """Real interruptions of a real process group (40-70 s on 2 busy cores): --fresh=True removes only the demo's outputs;
     Ctrl-C in a terminal during training stops the demo once train.py has saved, and the next
     demo resumes that training instead of starting it over; when train.py alone is stopped
@@ -92,20 +119,30 @@ def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_ru
     (out / 'report.md').write_text('an earlier demo report')
     (out / 'perplexity').mkdir()
     (out / 'perplexity' / 'perplexity.json').write_text('{}')
-    args = [f'--out_root={out}', f'--data_root={data}', '--demo_sentences=3000', '--max_iters=2000', '--device=cpu']
+    args = [
+        f'--out_root={out}',
+        f'--data_root={data}',
+        '--demo_sentences=3000',
+        '--max_iters=2000',
+        '--device=cpu',
+    ]
     first = start_demo(*args, '--fresh=True')
     output = read_until(first, 'iter 0:')
     assert "removed the demo's perplexity, report.md" in output
     assert 'left my_models, notes.txt' in output and 'as they were' in output
-    assert (out / 'notes.txt').read_text() == 'mine' and (out / 'my_models' / 'weights.bin').read_bytes() == b'mine'
+    assert (out / 'notes.txt').read_text() == 'mine' and (
+        out / 'my_models' / 'weights.bin'
+    ).read_bytes() == b'mine'
     assert not (out / 'report.md').exists() and not (out / 'perplexity').exists()
     os.killpg(first.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     output += first.communicate(timeout=120)[0]
     assert first.returncode == 130 and 'Traceback' not in output, output
     saved = load_checkpoint_file(str(out / 'gpt2'))['iter_num']
     assert 0 < saved < 2000
-    assert (f"The training was saved in {out / 'gpt2'} at iteration {saved} of 2000: python demo.py "
-            f"again resumes it") in output
+    assert (
+        f"The training was saved in {out / 'gpt2'} at iteration {saved} of 2000: python demo.py "
+        f"again resumes it"
+    ) in output
     assert '=== 3.' not in output and not (out / 'backpack').exists()
 
     second = start_demo(*args)
@@ -123,8 +160,13 @@ def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_ru
 
 def test_an_out_root_that_is_a_file_is_refused_before_any_work(tmp_path):
     (tmp_path / 'out').write_text('mine')
-    refused = run_script('demo.py', f'--out_root={tmp_path / "out"}', f'--data_root={tmp_path / "data"}',
-                         '--fresh=True', check=False)
+    refused = run_script(
+        'demo.py',
+        f'--out_root={tmp_path / "out"}',
+        f'--data_root={tmp_path / "data"}',
+        '--fresh=True',
+        check=False,
+    )
     assert refused.returncode != 0 and 'Traceback' not in refused.stderr
     assert 'out_root=' in refused.stderr and 'is a file, not a folder' in refused.stderr
     assert (tmp_path / 'out').read_text() == 'mine' and not (tmp_path / 'data').exists()

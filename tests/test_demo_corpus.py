@@ -30,6 +30,7 @@ def records():
 
 # --- determinism ------------------------------------------------------------------------------
 
+
 def _digest(pairs):
     return hashlib.sha256("".join(p.en + "\t" + p.fr + "\n" for p in pairs).encode()).hexdigest()
 
@@ -38,23 +39,30 @@ def test_same_seed_same_corpus_and_smaller_is_prefix(monkeypatch):
     monkeypatch.setattr(generate, "CHUNK_SENTENCES", 150)
     one = generate.generate_corpus(500, seed=7)
     again = generate.generate_corpus(500, seed=7)
-    assert [(p.en, p.fr, p.en_senses, p.fr_senses) for p in one] == [(p.en, p.fr, p.en_senses, p.fr_senses) for p in again]
+    assert [(p.en, p.fr, p.en_senses, p.fr_senses) for p in one] == [
+        (p.en, p.fr, p.en_senses, p.fr_senses) for p in again
+    ]
     assert _digest(generate.generate_corpus(320, seed=7)) == _digest(one[:320])
     assert _digest(generate.generate_corpus(500, seed=8)) != _digest(one)
 
 
 def test_corpus_does_not_depend_on_hash_randomisation():
-    code = ("import hashlib; from data.demo import generate; ps = generate.generate_corpus(300, seed=3); "
-            "print(hashlib.sha256(''.join(p.en + p.fr for p in ps).encode()).hexdigest())")
+    code = (
+        "import hashlib; from data.demo import generate; ps = generate.generate_corpus(300, seed=3); "
+        "print(hashlib.sha256(''.join(p.en + p.fr for p in ps).encode()).hexdigest())"
+    )
     digests = set()
     for hash_seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
+        )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
 
 
 # --- size of the generator --------------------------------------------------------------------
+
 
 def test_counts_of_structures_lemmas_and_polysemous_words(sample):
     assert len(structures.STRUCTURE_NAMES) >= 60
@@ -88,14 +96,36 @@ def test_both_senses_of_every_word_are_frequent(sample):
 # --- French grammar ---------------------------------------------------------------------------
 
 VOWEL_START = "aeiouyàâäéèêëîïôöùûüœæAEIOUYÀÂÉÈÊËÎÏÔÖÙÛÜŒÆ"
-H_ASPIRE = ("hausse", "haut", "hasard", "handicap", "hareng", "hall", "hangar", "hongr", "hollande", "honte",
-            "hiérarch", "héros", "huit", "hors", "hâte", "haine", "hameau", "harcèlement", "hockey", "homard")
+H_ASPIRE = (
+    "hausse",
+    "haut",
+    "hasard",
+    "handicap",
+    "hareng",
+    "hall",
+    "hangar",
+    "hongr",
+    "hollande",
+    "honte",
+    "hiérarch",
+    "héros",
+    "huit",
+    "hors",
+    "hâte",
+    "haine",
+    "hameau",
+    "harcèlement",
+    "hockey",
+    "homard",
+)
 NO_ELISION_BEFORE = ("onze", "oui", "y")
 
 
 def _elision_errors(line):
     errors = []
-    for m in re.finditer(r"(?<![\w'-])(le|la|de|que|ne|je|me|te|se|jusque|lorsque|puisque) ([\w'-]+)", line, re.IGNORECASE):
+    for m in re.finditer(
+        r"(?<![\w'-])(le|la|de|que|ne|je|me|te|se|jusque|lorsque|puisque) ([\w'-]+)", line, re.IGNORECASE
+    ):
         word = m.group(2)
         low = word.lower()
         if low[0] in VOWEL_START.lower() and not low.startswith(NO_ELISION_BEFORE):
@@ -130,18 +160,26 @@ def test_elision_rules_catch_mistakes():
 DETERMINERS = {  # (determiner kind, gender, number) -> accepted determiners (first words of the NP)
     ("def", "m", "sg"): {"le", "l'", "du", "au", "de l'", "à l'"},
     ("def", "f", "sg"): {"la", "l'", "de la", "à la", "de l'", "à l'"},
-    ("def", "m", "pl"): {"les", "des", "aux"}, ("def", "f", "pl"): {"les", "des", "aux"},
+    ("def", "m", "pl"): {"les", "des", "aux"},
+    ("def", "f", "pl"): {"les", "des", "aux"},
     ("indef", "m", "sg"): {"un", "d'un", "à un", "du", "de l'", "de", "d'"},
     ("indef", "f", "sg"): {"une", "d'une", "à une", "de la", "de l'", "de", "d'"},
     ("indef", "m", "pl"): {"des", "de", "d'", "à des", "à de", "à d'"},
     ("indef", "f", "pl"): {"des", "de", "d'", "à des", "à de", "à d'"},
-    ("dem", "m", "sg"): {"ce", "cet"}, ("dem", "f", "sg"): {"cette"},
-    ("dem", "m", "pl"): {"ces"}, ("dem", "f", "pl"): {"ces"},
-    ("which", "m", "sg"): {"quel"}, ("which", "f", "sg"): {"quelle"},
-    ("which", "m", "pl"): {"quels"}, ("which", "f", "pl"): {"quelles"},
-    ("many", "m", "pl"): {"de nombreux", "à de nombreux"}, ("many", "f", "pl"): {"de nombreuses", "à de nombreuses"},
-    ("all", "m", "sg"): {"tout le", "tout l'"}, ("all", "f", "sg"): {"toute la", "toute l'"},
-    ("all", "m", "pl"): {"tous les"}, ("all", "f", "pl"): {"toutes les"},
+    ("dem", "m", "sg"): {"ce", "cet"},
+    ("dem", "f", "sg"): {"cette"},
+    ("dem", "m", "pl"): {"ces"},
+    ("dem", "f", "pl"): {"ces"},
+    ("which", "m", "sg"): {"quel"},
+    ("which", "f", "sg"): {"quelle"},
+    ("which", "m", "pl"): {"quels"},
+    ("which", "f", "pl"): {"quelles"},
+    ("many", "m", "pl"): {"de nombreux", "à de nombreux"},
+    ("many", "f", "pl"): {"de nombreuses", "à de nombreuses"},
+    ("all", "m", "sg"): {"tout le", "tout l'"},
+    ("all", "f", "sg"): {"toute la", "toute l'"},
+    ("all", "m", "pl"): {"tous les"},
+    ("all", "f", "pl"): {"toutes les"},
 }
 
 
@@ -162,16 +200,23 @@ def test_french_noun_phrase_agreement(records):
             accepted = DETERMINERS[det, gender, number]
             # after a preposition: "sur les", "contre la"; de and à contract with le/les ("du", "aux")
             # and are listed above for def and indef
-            prepositions = ("sur ", "contre ", "dans ", "par ") + (("à ", "de ") if det not in ("def", "indef") else ())
+            prepositions = ("sur ", "contre ", "dans ", "par ") + (
+                ("à ", "de ") if det not in ("def", "indef") else ()
+            )
             accepted = accepted | {p + d for d in accepted for p in prepositions}
-            assert any(text == d + " " + rest or text.startswith(d + " ") or (d.endswith("'") and text.startswith(d))
-                       for d in accepted for rest in [text[len(d) + 1:]]), (det, gender, number, text)
+            assert any(
+                text == d + " " + rest or text.startswith(d + " ") or (d.endswith("'") and text.startswith(d))
+                for d in accepted
+                for rest in [text[len(d) + 1 :]]
+            ), (det, gender, number, text)
             checked[det, gender, number] += 1
         # cet / nouvel / bel / vieil only before a vowel, ce / nouveau / beau / vieux only before a consonant
         words = text.split()
         for i, w in enumerate(words[:-1]):
             nxt = words[i + 1]
-            vowel = nxt[0].lower() in VOWEL_START.lower() or (nxt[0] == "h" and not nxt.lower().startswith(H_ASPIRE))
+            vowel = nxt[0].lower() in VOWEL_START.lower() or (
+                nxt[0] == "h" and not nxt.lower().startswith(H_ASPIRE)
+            )
             if w in ("cet", "nouvel", "bel", "vieil"):
                 assert vowel, text
             if w in ("ce", "nouveau", "beau", "vieux") and number == "sg":
@@ -184,9 +229,18 @@ def test_french_noun_phrase_agreement(records):
             if number == "pl":
                 assert form.endswith(("s", "x")), (form, text)
             if gender == "m" and number == "sg":
-                assert form in [forms[0] for forms in adjective_forms] + ["nouvel", "bel", "vieil"], (form, text)
-    for key in [("def", "m", "sg"), ("def", "f", "sg"), ("def", "m", "pl"), ("indef", "f", "sg"), ("dem", "m", "sg"),
-                ("dem", "f", "sg")]:
+                assert form in [forms[0] for forms in adjective_forms] + ["nouvel", "bel", "vieil"], (
+                    form,
+                    text,
+                )
+    for key in [
+        ("def", "m", "sg"),
+        ("def", "f", "sg"),
+        ("def", "m", "pl"),
+        ("indef", "f", "sg"),
+        ("dem", "m", "sg"),
+        ("dem", "f", "sg"),
+    ]:
         assert checked[key] > 5, key  # the rules above were exercised
 
 
@@ -211,12 +265,16 @@ def test_passive_and_etre_participles_in_sentences(sample):
     """Rules on the text itself: 'a été' + participle, 'est/sont ... -e(s)' with feminine subjects."""
     checked = 0
     for p in sample:
-        for m in re.finditer(r"(?:^|, |que |qu')(La|la|Une|une|Cette|cette) ([a-zéèêàâîôûç]+) (a été|sera|est) ([a-zéèêàâîôûç]+é[es]?)(?![\w])",
-                             p.fr):
+        for m in re.finditer(
+            r"(?:^|, |que |qu')(La|la|Une|une|Cette|cette) ([a-zéèêàâîôûç]+) (a été|sera|est) ([a-zéèêàâîôûç]+é[es]?)(?![\w])",
+            p.fr,
+        ):
             checked += 1
             assert m.group(4).endswith("ée"), (m.group(0), p.fr)
-        for m in re.finditer(r"(?:^|, |que |qu')(Les|les) ([a-zéèêàâîôûç]+s) (ont été|seront|sont) ([a-zéèêàâîôûç]+é[es]*)(?![\w])",
-                             p.fr):
+        for m in re.finditer(
+            r"(?:^|, |que |qu')(Les|les) ([a-zéèêàâîôûç]+s) (ont été|seront|sont) ([a-zéèêàâîôûç]+é[es]*)(?![\w])",
+            p.fr,
+        ):
             checked += 1
             assert m.group(4).endswith(("és", "ées")), (m.group(0), p.fr)
     assert checked > 50
@@ -247,15 +305,28 @@ def test_french_conjugation_tables():
     }
     for inf, (il, nous, ils, pp, fut) in expected.items():
         v = french.FrenchVerb(inf)
-        assert (v.form("present", "3sg"), v.form("present", "1pl"), v.form("present", "3pl"), v.participle,
-                v.form("future", "3sg")) == (il, nous, ils, pp, fut), inf
+        assert (
+            v.form("present", "3sg"),
+            v.form("present", "1pl"),
+            v.form("present", "3pl"),
+            v.participle,
+            v.form("future", "3sg"),
+        ) == (il, nous, ils, pp, fut), inf
     assert french.FrenchVerb("devoir").form("conditional", "3sg") == "devrait"
 
 
 def test_questions_and_negation_are_present(sample):
     fr = [p.fr for p in sample]
-    assert sum(bool(re.search(r"\w-t-(il|elle|ils|elles)\b", line)) for line in fr) > 20  # a-t-elle, adoptera-t-il
-    assert sum(bool(re.search(r"\bn'|\bne ", line)) and bool(re.search(r"\b(pas|plus|jamais)\b", line)) for line in fr) > 100
+    assert (
+        sum(bool(re.search(r"\w-t-(il|elle|ils|elles)\b", line)) for line in fr) > 20
+    )  # a-t-elle, adoptera-t-il
+    assert (
+        sum(
+            bool(re.search(r"\bn'|\bne ", line)) and bool(re.search(r"\b(pas|plus|jamais)\b", line))
+            for line in fr
+        )
+        > 100
+    )
     assert sum(line.endswith(" ?") for line in fr) > 200
     en = [p.en for p in sample]
     assert sum(line.endswith("?") for line in en) > 200
@@ -270,18 +341,27 @@ def test_english_articles(sample):
     for p in sample:
         for m in re.finditer(r"\b([Aa]n?) ([\w'-]+)", p.en):
             article, word = m.group(1).lower(), m.group(2).lower()
-            vowel_sound = (word[0] in "aeiou" and not word.startswith(CONSONANT_SOUND)) or word.startswith(("hour", "honest"))
+            vowel_sound = (word[0] in "aeiou" and not word.startswith(CONSONANT_SOUND)) or word.startswith(
+                ("hour", "honest")
+            )
             assert (article == "an") == vowel_sound, (m.group(0), p.en)
 
 
 def test_english_third_person_and_plural_agreement(sample):
     for p in sample:
-        assert not re.search(r"(?<!and )\b(The Commission|the Commission|The Council|the Council) (have|are|were|do) ", p.en), p.en
-        assert not re.search(r"(?<!and )\b(the Member States|The Member States) (has|is|was|does) ", p.en), p.en
-        assert not re.search(r"\b(has|have|had) (been )?(taked|maked|buyed|builded|selled|costed|gived|drawed|fighted)\b", p.en), p.en
+        assert not re.search(
+            r"(?<!and )\b(The Commission|the Commission|The Council|the Council) (have|are|were|do) ", p.en
+        ), p.en
+        assert not re.search(r"(?<!and )\b(the Member States|The Member States) (has|is|was|does) ", p.en), (
+            p.en
+        )
+        assert not re.search(
+            r"\b(has|have|had) (been )?(taked|maked|buyed|builded|selled|costed|gived|drawed|fighted)\b", p.en
+        ), p.en
 
 
 # --- gold senses -------------------------------------------------------------------------------
+
 
 def _normalised_words(line):
     return [bare_word(w).lower() for w in line.split()]
@@ -289,7 +369,7 @@ def _normalised_words(line):
 
 def _contains(words, phrase):
     target = [w.lower() for w in phrase.split()]
-    return any(words[i:i + len(target)] == target for i in range(len(words) - len(target) + 1))
+    return any(words[i : i + len(target)] == target for i in range(len(words) - len(target) + 1))
 
 
 def test_gold_labels_match_the_text(sample):
@@ -321,8 +401,11 @@ def test_senses_are_signalled_by_their_context_words(sample):
             for _, _, sense_id in tags:
                 sense = senses.SENSE_BY_ID[sense_id]
                 own = len(words & {c.lower() for c in sense.context_words})
-                others = [len(words & {c.lower() for c in s.context_words}) for s in senses.SENSES
-                          if s.word == sense.word and s.language == lang and s is not sense]
+                others = [
+                    len(words & {c.lower() for c in s.context_words})
+                    for s in senses.SENSES
+                    if s.word == sense.word and s.language == lang and s is not sense
+                ]
                 assert own >= 1, (sense_id, line)
                 own_better += own > max(others)
                 total += 1
@@ -342,10 +425,23 @@ def test_gold_lexicon_rows():
 
 # --- the prepare script -------------------------------------------------------------------------
 
+
 def test_prepare_writes_the_layout_and_aligned_gold(tmp_path):
-    out = subprocess.run([sys.executable, "data/demo/prepare.py", "--n_sentences=3000", "--seed=1",
-                          f"--data_root={tmp_path}", "--num_proc=1", "--vocab_size=1024"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "data/demo/prepare.py",
+            "--n_sentences=3000",
+            "--seed=1",
+            f"--data_root={tmp_path}",
+            "--num_proc=1",
+            "--vocab_size=1024",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     dataset = tmp_path / "demo"
     meta = json.loads((dataset / "meta.json").read_text())
@@ -358,7 +454,10 @@ def test_prepare_writes_the_layout_and_aligned_gold(tmp_path):
     for split in ("val", "test"):
         en_lines = (dataset / f"en_{split}.txt").read_text(encoding="utf-8").splitlines()
         fr_lines = (dataset / f"fr_{split}.txt").read_text(encoding="utf-8").splitlines()
-        gold = [json.loads(line) for line in (dataset / "gold" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+        gold = [
+            json.loads(line)
+            for line in (dataset / "gold" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         numbers = [int(n) for n in (dataset / f"{split}_line_numbers.txt").read_text().split()]
         assert len(gold) == len(en_lines) == len(fr_lines) == len(numbers) > 0
         assert [g["raw_line"] for g in gold] == numbers

@@ -70,8 +70,9 @@ def test_word_view_shows_the_sense_projections(backpack):
             assert [t['token_id'] for t in sense['highest']] == top_ids[0, k].tolist()
             assert [t['token_id'] for t in sense['lowest']] == lowest.indices[k].tolist()
             assert [t['logit'] for t in sense['lowest']] == pytest.approx(lowest.values[k].tolist(), abs=1e-5)
-            assert [t['token'] for t in sense['highest']] == [tok.token_str(i)
-                                                              for i in top_ids[0, k].tolist()]
+            assert [t['token'] for t in sense['highest']] == [
+                tok.token_str(i) for i in top_ids[0, k].tolist()
+            ]
 
 
 def test_cosine_view_is_the_cosine_between_the_senses(backpack):
@@ -128,24 +129,40 @@ def test_in_context_contributions_sum_to_the_models_logit(backpack):
 
 def test_steered_text_is_what_sample_py_prints(backpack):
     model, tok = loaded(backpack)
-    args = dict(prompt="The committee supports the budget", seed=5, max_new_tokens=20,
-                temperature=1.0, top_k=50)
+    args = dict(
+        prompt="The committee supports the budget", seed=5, max_new_tokens=20, temperature=1.0, top_k=50
+    )
     view = steer_view(model, tok, word='budget', senses='*', factor='0', **args)
-    script = ['sample.py', f'--out_dir={backpack}', f"--start={args['prompt']}", '--num_samples=1',
-              '--seed=5', '--max_new_tokens=20', '--temperature=1.0', '--top_k=50', '--device=cpu']
+    script = [
+        'sample.py',
+        f'--out_dir={backpack}',
+        f"--start={args['prompt']}",
+        '--num_samples=1',
+        '--seed=5',
+        '--max_new_tokens=20',
+        '--temperature=1.0',
+        '--top_k=50',
+        '--device=cpu',
+    ]
     plain = run_script(*script).stdout
     steered = run_script(*script, '--sense_scale=budget:*=0').stdout
     assert plain == view['baseline'] + '\n---------------\n'
     assert steered.split('\n', 1)[1] == view['steered'] + '\n---------------\n'
     assert view['steered'] != view['baseline'] and view['steered'].startswith("The committee")
     assert view['scaled'][0]['senses'] == 'all' and view['scaled'][0]['factor'] == 0
-    message, baseline, with_it = steer_page(model, tok, args['prompt'], 'budget', '0,1', '2.5',
-                                            5, 20, 1.0, 50)
+    message, baseline, with_it = steer_page(
+        model, tok, args['prompt'], 'budget', '0,1', '2.5', 5, 20, 1.0, 50
+    )
     assert 'Scaling senses [0, 1] of budget' in message and with_it and baseline == view['baseline']
 
 
-BAD_WORDS = [('', 'is empty'), ('   ', 'is empty'), ('two words', 'several words'),
-             ('bank\ud800', 'not valid text'), ('x' * 5000, 'characters')]
+BAD_WORDS = [
+    ('', 'is empty'),
+    ('   ', 'is empty'),
+    ('two words', 'several words'),
+    ('bank\ud800', 'not valid text'),
+    ('x' * 5000, 'characters'),
+]
 
 
 def test_bad_input_gets_a_message_and_no_traceback(backpack, monkeypatch):
@@ -159,21 +176,25 @@ def test_bad_input_gets_a_message_and_no_traceback(backpack, monkeypatch):
     assert 'several words' in message and senses and not cosines
     long_sentence = ' '.join(['The committee supports the budget'] * 10)
     for sentence, position, next_token, sense, expected in [
-            ('', None, '', 0, 'is empty'), (long_sentence, None, '', 0, 'shorten it'),
-            ('The budget', 99, '', 0, 'choose one from 0 to'), ('The budget', None, '', 7, 'The sense is 7'),
-            ('The budget', None, '#999999', 0, 'choose one from 0 to'),
-            ('The \ud83d budget', None, '', 0, 'not valid text')]:
+        ('', None, '', 0, 'is empty'),
+        (long_sentence, None, '', 0, 'shorten it'),
+        ('The budget', 99, '', 0, 'choose one from 0 to'),
+        ('The budget', None, '', 7, 'The sense is 7'),
+        ('The budget', None, '#999999', 0, 'choose one from 0 to'),
+        ('The \ud83d budget', None, '', 0, 'not valid text'),
+    ]:
         message = context_page(model, tok, sentence, position, next_token, sense)[0]
         assert expected in message, (sentence[:20], message)
     for word, senses, factor, seed, expected in [
-            ('budget', '0', 'abc', 1, "Factor 'abc' is not a number"),
-            ('budget', '0', 'nan', 1, 'not a finite number'),
-            ('budget', 'one', '0', 1, 'are not integers'),
-            ('budget', '9', '0', 1, 'sense 9 does not exist'),
-            ('', '0', '0', 1, 'word to steer is empty'),
-            ('committee', '0', '0', 1, "'committee': the word is no single token"),
-            ('budget', '0', '0', 'x', "seed 'x' is not a number"),
-            ('budget', '0', '0', 1.5, 'not a whole number')]:
+        ('budget', '0', 'abc', 1, "Factor 'abc' is not a number"),
+        ('budget', '0', 'nan', 1, 'not a finite number'),
+        ('budget', 'one', '0', 1, 'are not integers'),
+        ('budget', '9', '0', 1, 'sense 9 does not exist'),
+        ('', '0', '0', 1, 'word to steer is empty'),
+        ('committee', '0', '0', 1, "'committee': the word is no single token"),
+        ('budget', '0', '0', 'x', "seed 'x' is not a number"),
+        ('budget', '0', '0', 1.5, 'not a whole number'),
+    ]:
         message = steer_page(model, tok, 'The committee', word, senses, factor, seed, 5)[0]
         assert expected in message, (factor, seed, message)
 
@@ -197,6 +218,7 @@ def test_a_gpt2_gets_predictions_and_generation_and_is_told_why_there_are_no_sen
 
 # --- the app in a browser ------------------------------------------------------------------
 
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -206,9 +228,14 @@ def free_port():
 def start_explorer(out_dir, port, timeout=180):
     """explore.py as a user starts it; returns (process, URL) once it prints the URL."""
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
-    process = subprocess.Popen([sys.executable, 'explore.py', f'--out_dir={out_dir}', f'--port={port}',
-                                '--device=cpu'], cwd=REPO_ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, 'explore.py', f'--out_dir={out_dir}', f'--port={port}', '--device=cpu'],
+        cwd=REPO_ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     lines = []
 
     def read():
@@ -228,11 +255,15 @@ def start_explorer(out_dir, port, timeout=180):
 
 def browser():
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip(f"no browser for the end-to-end test ({CHROMIUM}, {CHROMEDRIVER}): install one "
-                    f"with apt-get install chromium chromium-driver")
-    webdriver = pytest.importorskip('selenium.webdriver', reason="pip install selenium "
-                                    "(requirements-test.txt) for the browser test")
+        pytest.skip(
+            f"no browser for the end-to-end test ({CHROMIUM}, {CHROMEDRIVER}): install one "
+            f"with apt-get install chromium chromium-driver"
+        )
+    webdriver = pytest.importorskip(
+        'selenium.webdriver', reason="pip install selenium (requirements-test.txt) for the browser test"
+    )
     from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1400,1600'):
@@ -244,6 +275,7 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
+
     driver = browser()
     process, url, log = start_explorer(backpack, free_port())
     try:
@@ -256,8 +288,13 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
             return wait.until(lambda d: d.find_element(By.CSS_SELECTOR, selector))
 
         def tab(name):
-            wait.until(lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, 'button[role=tab]')
-                                  if b.text.strip() == name and b.is_displayed()])[0].click()
+            wait.until(
+                lambda d: [
+                    b
+                    for b in d.find_elements(By.CSS_SELECTOR, 'button[role=tab]')
+                    if b.text.strip() == name and b.is_displayed()
+                ]
+            )[0].click()
 
         model, tok = loaded(backpack)
         field('word_input').send_keys('budget')
@@ -268,7 +305,8 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         for row, sense in zip(rows, view['senses']):
             tokens = row.find_elements(By.CSS_SELECTOR, 'td.highest .token')
             assert [int(t.get_attribute('data-token-id')) for t in tokens] == [
-                t['token_id'] for t in sense['highest']]
+                t['token_id'] for t in sense['highest']
+            ]
             assert [t.text for t in tokens] == [t['token'] for t in sense['highest']]
         field('word_input').send_keys(' words')  # 'budget words': two words
         driver.find_element(By.ID, 'word_button').click()
@@ -280,7 +318,8 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         expected = in_context_view(model, tok, 'The committee supports the')
         assert int(first.get_attribute('data-token-id')) == expected['predictions'][0]['token_id']
         assert float(first.find_element(By.CSS_SELECTOR, '.probability').text) == pytest.approx(
-            expected['predictions'][0]['probability'], abs=1e-4)
+            expected['predictions'][0]['probability'], abs=1e-4
+        )
         total = driver.find_element(By.CSS_SELECTOR, '#contributions .contribution-sum').text
         assert float(total) == pytest.approx(expected['logit'], abs=1e-3)
         driver.save_screenshot(str(tmp_path / 'explorer.png'))
@@ -311,6 +350,11 @@ def test_explore_py_says_when_the_port_is_taken(backpack):
     with socket.socket() as taken:
         taken.bind(('127.0.0.1', 0))
         taken.listen()
-        result = run_script('explore.py', f'--out_dir={backpack}', f'--port={taken.getsockname()[1]}',
-                            check=False, timeout=120)
+        result = run_script(
+            'explore.py',
+            f'--out_dir={backpack}',
+            f'--port={taken.getsockname()[1]}',
+            check=False,
+            timeout=120,
+        )
     assert result.returncode != 0 and 'cannot listen on 127.0.0.1' in result.stderr

@@ -2,6 +2,7 @@
 
 $ python -m pytest -q tests/test_get_data.py
 """
+
 import io
 import os
 import shutil
@@ -19,8 +20,9 @@ needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is ne
 
 def get_data(*args, cwd, **env):
     environment = dict(os.environ, **env)
-    return subprocess.run(["bash", SCRIPT, *args], capture_output=True, text=True, timeout=60, cwd=cwd,
-                          env=environment)
+    return subprocess.run(
+        ["bash", SCRIPT, *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=environment
+    )
 
 
 def make_archives(folder, en_lines, fr_lines):
@@ -35,7 +37,10 @@ def make_archives(folder, en_lines, fr_lines):
         archive.writestr("MultiUN.en-fr.en", en)
         archive.writestr("MultiUN.en-fr.fr", fr)
         archive.writestr("README", "MultiUN")
-    return {"EUROPARL_URL": f"file://{folder / 'fr-en.tgz'}", "MULTIUN_URL": f"file://{folder / 'en-fr.txt.zip'}"}
+    return {
+        "EUROPARL_URL": f"file://{folder / 'fr-en.tgz'}",
+        "MULTIUN_URL": f"file://{folder / 'en-fr.txt.zip'}",
+    }
 
 
 def test_script_parses():
@@ -44,12 +49,18 @@ def test_script_parses():
 
 def test_offline_fails_at_once_naming_what_was_unreachable(tmp_path):
     started = time.time()
-    result = get_data("europarl", cwd=tmp_path, DATA_ROOT=str(tmp_path),
-                      EUROPARL_URL="http://127.0.0.1:9/europarl/v7/fr-en.tgz")  # port 9: refused at once
+    result = get_data(
+        "europarl",
+        cwd=tmp_path,
+        DATA_ROOT=str(tmp_path),
+        EUROPARL_URL="http://127.0.0.1:9/europarl/v7/fr-en.tgz",
+    )  # port 9: refused at once
     assert time.time() - started < 15
     assert result.returncode == 1
     assert "cannot reach http://127.0.0.1:9/europarl/v7/fr-en.tgz" in result.stderr
-    assert str(tmp_path / "europarl" / "raw" / "europarl-v7.fr-en.en") in result.stderr  # where to put it by hand
+    assert (
+        str(tmp_path / "europarl" / "raw" / "europarl-v7.fr-en.en") in result.stderr
+    )  # where to put it by hand
     assert not (tmp_path / "europarl").exists()  # no empty raw folder left behind
 
 
@@ -71,7 +82,9 @@ def test_downloads_and_places_both_corpora_from_any_directory(tmp_path):
         fr = (tmp_path / "data" / f"{raw}.fr").read_text().splitlines()
         assert en == [f"sentence {i}" for i in range(5)] and fr == [f"phrase {i}" for i in range(5)]
     # without --max_lines the archive already there is extracted again in full, nothing downloaded
-    result = get_data("multiun", cwd=elsewhere, DATA_ROOT=str(tmp_path / "data"), MULTIUN_URL="http://127.0.0.1:9/x")
+    result = get_data(
+        "multiun", cwd=elsewhere, DATA_ROOT=str(tmp_path / "data"), MULTIUN_URL="http://127.0.0.1:9/x"
+    )
     assert result.returncode == 0, result.stderr
     assert len((tmp_path / "data" / "multiun/raw/MultiUN.en-fr.fr").read_text().splitlines()) == 20
 
@@ -90,27 +103,37 @@ def test_other_europarl_pairs_go_to_their_own_dataset_folders(tmp_path):
     into data/europarl-<pair>/raw/; a pair Europarl does not have is refused before anything runs."""
     for pair, lang in (("de-en", "de"), ("fi-en", "fi")):
         with tarfile.open(tmp_path / f"{pair}.tgz", "w:gz") as tar:
-            for name, text in ((f"europarl-v7.{pair}.{lang}", f"{lang} 1\n{lang} 2\n"),
-                               (f"europarl-v7.{pair}.en", "en 1\nen 2\n")):
+            for name, text in (
+                (f"europarl-v7.{pair}.{lang}", f"{lang} 1\n{lang} 2\n"),
+                (f"europarl-v7.{pair}.en", "en 1\nen 2\n"),
+            ):
                 info = tarfile.TarInfo(name)
                 info.size = len(text.encode())
                 tar.addfile(info, io.BytesIO(text.encode()))
     url = f"file://{tmp_path / 'fr-en.tgz'}"
-    result = get_data("europarl", "--pair=de-en,fi-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"),
-                      EUROPARL_URL=url)
+    result = get_data(
+        "europarl", "--pair=de-en,fi-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"), EUROPARL_URL=url
+    )
     assert result.returncode == 0, result.stderr
     for pair, lang in (("de-en", "de"), ("fi-en", "fi")):
         raw = tmp_path / "data" / f"europarl-{pair}" / "raw"
         assert (raw / f"europarl-v7.{pair}.{lang}").read_text() == f"{lang} 1\n{lang} 2\n"
         assert (raw / f"europarl-v7.{pair}.en").read_text() == "en 1\nen 2\n"
         # the next step prepares where the text was put, not into data/
-        assert f"python data/europarl/prepare.py --pair={pair} --data_root={tmp_path / 'data'}" in result.stdout
+        assert (
+            f"python data/europarl/prepare.py --pair={pair} --data_root={tmp_path / 'data'}" in result.stdout
+        )
     assert not (tmp_path / "data" / "europarl").exists()
     result = get_data("europarl", "--pair=xx-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"))
     assert result.returncode == 1 and "--pair=xx-en is not a Europarl v7 pair" in result.stderr
     result = get_data("multiun", "--pair=de-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "data"))
     assert result.returncode == 1 and "chooses Europarl language pairs" in result.stderr
-    result = get_data("europarl", "--pair=de-en", cwd=tmp_path, DATA_ROOT=str(tmp_path / "off"),
-                      EUROPARL_URL="http://127.0.0.1:9/europarl/v7/fr-en.tgz")
+    result = get_data(
+        "europarl",
+        "--pair=de-en",
+        cwd=tmp_path,
+        DATA_ROOT=str(tmp_path / "off"),
+        EUROPARL_URL="http://127.0.0.1:9/europarl/v7/fr-en.tgz",
+    )
     assert "cannot reach http://127.0.0.1:9/europarl/v7/de-en.tgz" in result.stderr
     assert "set EUROPARL_URL" in result.stderr

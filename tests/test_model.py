@@ -188,8 +188,11 @@ def test_cached_generation_gives_the_same_tokens(model_name):
     idx = torch.randint(0, 50, (2, 20))
     full, _ = model(idx, all_logits=True)
     cache = model.new_cache()
-    parts = [model.forward_cached(idx[:, :7], cache), model.forward_cached(idx[:, 7:8], cache),
-             model.forward_cached(idx[:, 8:], cache)]
+    parts = [
+        model.forward_cached(idx[:, :7], cache),
+        model.forward_cached(idx[:, 7:8], cache),
+        model.forward_cached(idx[:, 8:], cache),
+    ]
     torch.testing.assert_close(torch.cat(parts, 1)[..., :50], full[..., :50], rtol=1e-5, atol=1e-5)
 
 
@@ -218,8 +221,10 @@ def test_a_reordered_cache_follows_the_beams(model_name):
 def test_generation_is_reproducible_with_a_generator():
     model = tiny('backpack-lm')
     prompt = torch.zeros(1, 1, dtype=torch.long)
-    runs = [model.generate(prompt, 15, temperature=1.0, top_k=10,
-                           generator=torch.Generator().manual_seed(3)) for _ in range(2)]
+    runs = [
+        model.generate(prompt, 15, temperature=1.0, top_k=10, generator=torch.Generator().manual_seed(3))
+        for _ in range(2)
+    ]
     assert torch.equal(runs[0], runs[1])
     assert (runs[0] < 50).all()  # never a padding id
 
@@ -241,7 +246,11 @@ PRESETS = {
     'Mini-GPT2': ('gpt2', dict(n_layer=6, n_head=6, n_embd=384), 14_461_824),
     'Mini-Backpack-16': ('backpack-lm', dict(n_layer=6, n_head=6, n_embd=384, n_sense_vector=16), 25_964_544),
     'Small-GPT2': ('gpt2', dict(n_layer=12, n_head=12, n_embd=768), 92_633_856),
-    'Small-Backpack-16': ('backpack-lm', dict(n_layer=12, n_head=12, n_embd=768, n_sense_vector=16), 138_642_432),
+    'Small-Backpack-16': (
+        'backpack-lm',
+        dict(n_layer=12, n_head=12, n_embd=768, n_sense_vector=16),
+        138_642_432,
+    ),
 }
 
 
@@ -262,8 +271,9 @@ def test_parameter_counts_of_the_four_presets(preset):
 
 def test_flops_per_token_counts_the_backpack_extras():
     gpt = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, vocab_size=64, block_size=16))
-    bp = BackpackLM(BackpackConfig(n_layer=2, n_head=2, n_embd=32, vocab_size=64, block_size=16,
-                                   n_sense_vector=4))
+    bp = BackpackLM(
+        BackpackConfig(n_layer=2, n_head=2, n_embd=32, vocab_size=64, block_size=16, n_sense_vector=4)
+    )
     assert bp.forward_flops_per_token(16) > gpt.forward_flops_per_token(16)
     assert bp.forward_flops_per_token(16, distinct_fraction=0.1) < bp.forward_flops_per_token(16)
     assert gpt.estimate_mfu(8, 1.0, peak_flops=None) is None
@@ -275,17 +285,21 @@ def test_blocked_sense_sum_equals_attention_over_senses(T, block_size):
     """CausalSenseSum (queries in blocks, alpha recomputed in the backward pass) gives the output
     and gradients of attention with the sense vectors as values, summed over heads."""
     from model import CausalSenseSum
+
     torch.manual_seed(0)
     B, K, h, d = 2, 4, 6, 24
     q = torch.randn(B, K, T, h, requires_grad=True)
     k = torch.randn(B, K, T, h, requires_grad=True)
     v = torch.randn(B, T, K, d, requires_grad=True)
-    reference = torch.nn.functional.scaled_dot_product_attention(q, k, v.transpose(1, 2), is_causal=True).sum(1)
+    reference = torch.nn.functional.scaled_dot_product_attention(q, k, v.transpose(1, 2), is_causal=True).sum(
+        1
+    )
     blocked = CausalSenseSum.apply(q, k, v, block_size)
     torch.testing.assert_close(blocked, reference, rtol=1e-5, atol=1e-5)
     grad = torch.randn_like(reference)
-    for g1, g2 in zip(torch.autograd.grad(blocked, (q, k, v), grad),
-                      torch.autograd.grad(reference, (q, k, v), grad)):
+    for g1, g2 in zip(
+        torch.autograd.grad(blocked, (q, k, v), grad), torch.autograd.grad(reference, (q, k, v), grad)
+    ):
         torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-5)
 
 
@@ -306,11 +320,16 @@ def test_bfloat16_autocast_on_cpu_trains():
 VARIANTS = {
     'canonical': dict(),
     'no_embedding_residual': dict(sense_network='no_embedding_residual'),
-    'original_project': dict(sense_network='original_project', sense_weight_bias=False,
-                             sense_scores_scaled=False, n_contextualization_layer=1,
-                             activation='gelu_tanh'),
-    'gpt2_options': dict(activation='gelu_tanh', scale_attn_by_inverse_layer_idx=True,
-                         layer_norm_epsilon=1e-6),
+    'original_project': dict(
+        sense_network='original_project',
+        sense_weight_bias=False,
+        sense_scores_scaled=False,
+        n_contextualization_layer=1,
+        activation='gelu_tanh',
+    ),
+    'gpt2_options': dict(
+        activation='gelu_tanh', scale_attn_by_inverse_layer_idx=True, layer_norm_epsilon=1e-6
+    ),
 }
 
 
@@ -331,9 +350,11 @@ def test_every_fast_path_equals_the_explicit_path_in_every_variant(variant):
         assert rel(logits, explicit) < 1e-5
         torch.testing.assert_close(model.sense_table()[idx], model.sense_vectors(idx))
         cache = model.new_cache()
-        parts = [model.forward_cached(idx[:, :7], cache, token_sense_scale=scale),
-                 model.forward_cached(idx[:, 7:8], cache, token_sense_scale=scale),
-                 model.forward_cached(idx[:, 8:], cache, token_sense_scale=scale)]
+        parts = [
+            model.forward_cached(idx[:, :7], cache, token_sense_scale=scale),
+            model.forward_cached(idx[:, 7:8], cache, token_sense_scale=scale),
+            model.forward_cached(idx[:, 8:], cache, token_sense_scale=scale),
+        ]
         assert rel(torch.cat(parts, 1), explicit) < 1e-5
     model.train()
     for dedup in (True, False):  # training: distinct-token sense network, and every token
@@ -341,22 +362,33 @@ def test_every_fast_path_equals_the_explicit_path_in_every_variant(variant):
         _, loss = model(idx, idx, token_sense_scale=scale)
         grads = torch.autograd.grad(loss, list(model.parameters()))
         grads_explicit = torch.autograd.grad(
-            model.forward_explicit(idx, idx, token_sense_scale=scale)[1], list(model.parameters()))
+            model.forward_explicit(idx, idx, token_sense_scale=scale)[1], list(model.parameters())
+        )
         for g, ge in zip(grads, grads_explicit):
             torch.testing.assert_close(g, ge, rtol=1e-4, atol=1e-6)
-    gpt = tiny('gpt2', **{k: v for k, v in VARIANTS[variant].items() if k in (
-        'activation', 'scale_attn_by_inverse_layer_idx', 'layer_norm_epsilon')})
+    gpt = tiny(
+        'gpt2',
+        **{
+            k: v
+            for k, v in VARIANTS[variant].items()
+            if k in ('activation', 'scale_attn_by_inverse_layer_idx', 'layer_norm_epsilon')
+        },
+    )
     prompt = torch.randint(0, 50, (2, 5))
-    assert torch.equal(gpt.generate(prompt, 10, temperature=0), gpt.generate(prompt, 10, temperature=0, use_cache=False))
+    assert torch.equal(
+        gpt.generate(prompt, 10, temperature=0), gpt.generate(prompt, 10, temperature=0, use_cache=False)
+    )
 
 
 def test_a_checkpoint_without_a_sense_network_field_loads_as_the_earlier_design():
     """Checkpoints written before the canonical sense network keep computing what they did."""
     from common.checkpoint import model_from_checkpoint
+
     old = tiny('backpack-lm', sense_network='no_embedding_residual')
     args = dict(TINY, n_sense_vector=4)  # what train.py recorded then: no sense_network key
-    loaded = model_from_checkpoint({'model_name': 'backpack-lm', 'model_args': args,
-                                    'model': old.state_dict()}).eval()
+    loaded = model_from_checkpoint(
+        {'model_name': 'backpack-lm', 'model_args': args, 'model': old.state_dict()}
+    ).eval()
     assert loaded.config.sense_network == 'no_embedding_residual'
     idx = torch.randint(0, 50, (2, 10))
     torch.testing.assert_close(loaded(idx, all_logits=True)[0], old(idx, all_logits=True)[0])
@@ -378,6 +410,7 @@ def test_evaluation_after_a_weight_update_does_not_recompile():
     an evaluation after an optimizer step reuses the compiled graphs (backend 'eager', which
     traces as compile does, keeps this fast)."""
     import torch._dynamo
+
     torch._dynamo.reset()
     model = tiny('backpack-lm')
     compiled = torch.compile(model, backend='eager')

@@ -33,6 +33,7 @@ class UniformLM(nn.Module):
 class PositionRevealingLM(nn.Module):
     """The logit of token 0 grows with the position in the window, so the NLL of any other
     token tells at which position (with how much context) it was scored."""
+
     scale = 0.25
 
     def __init__(self, vocab_size):
@@ -72,8 +73,9 @@ def test_each_token_is_scored_with_the_context_the_plan_gives(stride, batch_size
     rng = np.random.default_rng(0)
     stream = rng.integers(1, V, size=77)
     model = PositionRevealingLM(V)
-    nll = token_nll(model, stream, eot_token=V - 1, block_size=block_size, stride=stride,
-                    batch_size=batch_size)
+    nll = token_nll(
+        model, stream, eot_token=V - 1, block_size=block_size, stride=stride, batch_size=batch_size
+    )
     expected = np.zeros(len(stream), dtype=int)
     T = min(block_size, len(stream))
     for start, n_scored in window_plan(len(stream), block_size, stride):
@@ -121,11 +123,14 @@ def test_uniform_model_perplexity_is_the_vocabulary_size(heldout, stride):
     V = tok.n_vocab
     nll = token_nll(UniformLM(V), ids, tok.eot_token, block_size=32, stride=stride, batch_size=5)
     words, n_bytes = text_counts(lines)
-    m = perplexity_metrics(line_sums(nll, line_lengths), line_lengths, words, n_bytes,
-                           n_resamples=200)
+    m = perplexity_metrics(line_sums(nll, line_lengths), line_lengths, words, n_bytes, n_resamples=200)
     split = meta['splits']['fr']['test']
     assert (m['tokens'], m['words'], m['bytes'], m['lines']) == (
-        split['tokens'], split['words'], split['bytes'], split['lines'])
+        split['tokens'],
+        split['words'],
+        split['bytes'],
+        split['lines'],
+    )
     # log-softmax runs in float32: ln V to about 1e-7
     assert m['token_perplexity'] == pytest.approx(V, rel=1e-6)
     assert m['token_perplexity_ci95'] == pytest.approx([V, V], rel=1e-6)  # every line alike
@@ -151,8 +156,13 @@ def test_scripts_report_deterministic_per_language_numbers(tmp_path_factory, tmp
     data_root = tiny_data_root(tmp_path_factory)
     gpt, backpack = tiny_checkpoint(tmp_path_factory, 'gpt2'), tiny_checkpoint(tmp_path_factory)
     compare, single = tmp_path / 'compare', tmp_path / 'single'
-    out = run_script('perplexity_per_lang.py', f'--out_dirs={gpt},{backpack}',
-                     f'--report_dir={compare}', '--device=cpu', '--bootstrap_resamples=200').stdout
+    out = run_script(
+        'perplexity_per_lang.py',
+        f'--out_dirs={gpt},{backpack}',
+        f'--report_dir={compare}',
+        '--device=cpu',
+        '--bootstrap_resamples=200',
+    ).stdout
     assert 'bits/byte' in out and str(compare / 'perplexity.md') in out
     for ext in ('md', 'csv', 'json', 'png'):
         assert (compare / f'perplexity.{ext}').stat().st_size > 0
@@ -173,10 +183,19 @@ def test_scripts_report_deterministic_per_language_numbers(tmp_path_factory, tmp
         assert both[gpt][DATASET][lang]['model_name'] == 'gpt2'
     with open(compare / 'perplexity.csv', newline='') as f:
         rows = {(r['model'], r['language']): r for r in csv.DictReader(f)}
-    assert float(rows[(backpack, 'fr')]['bits_per_byte_ci95_high']) == both[backpack][DATASET]['fr']['bits_per_byte_ci95'][1]
+    assert (
+        float(rows[(backpack, 'fr')]['bits_per_byte_ci95_high'])
+        == both[backpack][DATASET]['fr']['bits_per_byte_ci95'][1]
+    )
     # a second run, on one checkpoint: results keyed by dataset, the same numbers
-    run_script('perplexity_per_lang.py', f'--out_dir={backpack}', f'--report_dir={single}',
-               '--device=cpu', '--model_name=backpack-lm', '--bootstrap_resamples=200')
+    run_script(
+        'perplexity_per_lang.py',
+        f'--out_dir={backpack}',
+        f'--report_dir={single}',
+        '--device=cpu',
+        '--model_name=backpack-lm',
+        '--bootstrap_resamples=200',
+    )
     alone = json.loads((single / 'perplexity.json').read_text())
     assert alone == both[backpack]
 
@@ -184,7 +203,8 @@ def test_scripts_report_deterministic_per_language_numbers(tmp_path_factory, tmp
 def test_languages_the_model_was_not_trained_on_are_named():
     checkpoint = {'data': {'languages': ['en', 'fr']}}
     assert untrained_languages_note(checkpoint, 'europarl-de-en', ['de', 'en']) == (
-        "  note: europarl-de-en: the model was not trained on German (de)")
+        "  note: europarl-de-en: the model was not trained on German (de)"
+    )
     assert untrained_languages_note(checkpoint, 'demo', ['en', 'fr']) is None
     assert untrained_languages_note({'data': {}}, 'converted', ['de']) is None  # it does not say
 
@@ -192,13 +212,16 @@ def test_languages_the_model_was_not_trained_on_are_named():
 def test_a_checkpoint_named_twice_is_refused_and_a_copy_is_not(tmp_path, monkeypatch):
     from common.errors import UserError
     from evaluation.checkpoints import checkpoint_out_dirs
+
     monkeypatch.chdir(tmp_path)
     for folder in ('a', 'copy-of-a'):
         os.makedirs(folder)
         (tmp_path / folder / 'ckpt.pt').write_bytes(b'the same weights')
     assert checkpoint_out_dirs('out', ['a', 'copy-of-a']) == ['a', 'copy-of-a']  # results say they match
     for twice in (['a', 'a'], ['a', './a'], ['a', 'a/ckpt.pt'], ['a', str(tmp_path / 'a')]):
-        with pytest.raises(UserError, match=r"names the checkpoint .*a/ckpt.pt twice .*give each checkpoint once"):
+        with pytest.raises(
+            UserError, match=r"names the checkpoint .*a/ckpt.pt twice .*give each checkpoint once"
+        ):
             checkpoint_out_dirs('out', twice)
 
 
@@ -209,6 +232,7 @@ def test_one_dataset_name_in_two_data_roots_must_hold_the_same_text(tmp_path_fac
 
     from common.errors import UserError
     from evaluation.checkpoints import one_text_per_dataset
+
     data_root, backpack = tiny_data_root(tmp_path_factory), tiny_checkpoint(tmp_path_factory)
     checkpoint = torch.load(os.path.join(backpack, 'ckpt.pt'), map_location='cpu', weights_only=False)
     other_root = tmp_path / 'data'
@@ -220,8 +244,11 @@ def test_one_dataset_name_in_two_data_roots_must_hold_the_same_text(tmp_path_fac
     one_text_per_dataset(pair, '', [], 'test')  # a copy of the same text
     with open(other_root / DATASET / 'fr_test.txt', 'a', encoding='utf-8') as f:
         f.write("Une ligne de plus.\n")
-    with pytest.raises(UserError, match=rf"name the dataset {DATASET}, but in data roots whose test text "
-                                        r"differs .*Pass --data_root=DIR"):
+    with pytest.raises(
+        UserError,
+        match=rf"name the dataset {DATASET}, but in data roots whose test text "
+        r"differs .*Pass --data_root=DIR",
+    ):
         one_text_per_dataset(pair, '', [], 'test')
     one_text_per_dataset(pair, '', [], 'val')  # that split is still the same
     one_text_per_dataset(pair, data_root, [], 'test')  # --data_root: both read one folder
@@ -229,15 +256,25 @@ def test_one_dataset_name_in_two_data_roots_must_hold_the_same_text(tmp_path_fac
 
 def test_when_nothing_is_scored_the_reasons_are_counted(tmp_path_factory, tmp_path):
     import shutil
+
     data_root, backpack = tiny_data_root(tmp_path_factory), tiny_checkpoint(tmp_path_factory)
     emptied = tmp_path / 'data'
     shutil.copytree(data_root, emptied)
     for lang in ('en', 'fr'):
         (emptied / DATASET / f'{lang}_test.txt').write_text('')
-    result = run_script('perplexity_per_lang.py', f'--out_dir={backpack}', f'--data_root={emptied}',
-                        f'--report_dir={tmp_path / "report"}', '--device=cpu', check=False)
+    result = run_script(
+        'perplexity_per_lang.py',
+        f'--out_dir={backpack}',
+        f'--data_root={emptied}',
+        f'--report_dir={tmp_path / "report"}',
+        '--device=cpu',
+        check=False,
+    )
     assert result.returncode == 1 and 'Traceback' not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == "nothing was scored; skipped, and why: an empty test file (2)"
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "nothing was scored; skipped, and why: an empty test file (2)"
+    )
     assert not (tmp_path / 'report').exists()  # a run that ends without a report leaves no folder
 
 
@@ -245,4 +282,6 @@ def test_when_nothing_is_scored_the_reasons_are_counted(tmp_path_factory, tmp_pa
 def test_a_dataset_named_twice_is_refused_before_any_work(script, tmp_path):
     result = run_script(script, f'--out_dir={tmp_path}', '--list_of_datasets=europarl,europarl', check=False)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
-    assert "--list_of_datasets=['europarl', 'europarl']: must be a list naming each item once" in result.stderr
+    assert (
+        "--list_of_datasets=['europarl', 'europarl']: must be a list naming each item once" in result.stderr
+    )

@@ -26,7 +26,7 @@ def test_language_probabilities_stay_valid_at_any_alpha(tmp_path):
     data = PreparedData(str(tmp_path), ['a', 'b'])  # en 22/42 of the tokens, fr 20/42, as in tiny
     q = data.language_probabilities(2000.0)  # (22/42) ** 2000 and (20/42) ** 2000 are 0.0: nan before
     assert all(np.isfinite(list(q.values()))) and q['en'] == pytest.approx(1.0)
-    assert data.language_probabilities(0.5)['en'] == pytest.approx(22 ** 0.5 / (22 ** 0.5 + 20 ** 0.5))
+    assert data.language_probabilities(0.5)['en'] == pytest.approx(22**0.5 / (22**0.5 + 20**0.5))
     x, _ = data.get_batch('train', 4, 16, seed=0, step=0, xlm_alpha=2000.0)
     assert x.shape == (4, 16)
 
@@ -42,7 +42,9 @@ def test_languages_without_validation_data_are_said(tmp_path):
     write_synthetic_dataset(str(tmp_path), 'big')
     assert PreparedData(str(tmp_path), ['big']).languages_without('val', 32) == []
     assert validation_text(PreparedData(str(tmp_path), ['big']), 32) == ''
-    write_synthetic_dataset(str(tmp_path), 'few', n_train=2000, n_heldout=10)  # val: 10 tokens, no sequence of 33
+    write_synthetic_dataset(
+        str(tmp_path), 'few', n_train=2000, n_heldout=10
+    )  # val: 10 tokens, no sequence of 33
     data = PreparedData(str(tmp_path), ['few'])
     assert data.languages_without('val', 32) == ['en', 'fr']
     assert 'no validation loss will be measured' in validation_text(data, 32)
@@ -56,8 +58,10 @@ def test_suggested_commands_write_into_the_data_root_given(tmp_path):
     os.makedirs(root)
     with pytest.raises(UserError) as e:
         read_meta(root, 'europarl-de-en')  # c76
-    assert (f"Prepare it with: DATA_ROOT={root} bash data/get_data.sh europarl --pair=de-en && "
-            f"python data/europarl/prepare.py --pair=de-en --data_root={root}") in str(e.value)
+    assert (
+        f"Prepare it with: DATA_ROOT={root} bash data/get_data.sh europarl --pair=de-en && "
+        f"python data/europarl/prepare.py --pair=de-en --data_root={root}"
+    ) in str(e.value)
     assert prepare_command('multiun', root).startswith(f"DATA_ROOT={root} bash data/get_data.sh multiun && ")
     assert prepare_command('demo', root) == f"python data/demo/prepare.py --data_root={root}"
     assert prepare_command('demo', 'data') == "python data/demo/prepare.py"  # the default says nothing more
@@ -71,8 +75,10 @@ def test_an_unknown_dataset_gets_the_scripts_there_are(tmp_path):
         read_meta(str(tmp_path), 'mycorpus')  # c77
     message = str(e.value)
     assert 'data/mycorpus/prepare.py' not in message
-    assert f"python data/hf/prepare.py --hf_dataset=FOLDER --languages=xx,yy --name=mycorpus --data_root={tmp_path}" \
+    assert (
+        f"python data/hf/prepare.py --hf_dataset=FOLDER --languages=xx,yy --name=mycorpus --data_root={tmp_path}"
         in message
+    )
     for script in ('europarl', 'multiun', 'hf', 'demo'):
         assert f'data/{script}/prepare.py' in message
 

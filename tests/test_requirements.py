@@ -23,8 +23,9 @@ IMPORT_ERRORS = {'ImportError', 'ModuleNotFoundError'}
 
 
 def tracked_python_files():
-    out = subprocess.run(['git', 'ls-files', '*.py'], cwd=REPO_ROOT, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ['git', 'ls-files', '*.py'], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return [path for path in out.split() if not path.startswith('tests/')]
 
 
@@ -49,8 +50,9 @@ def third_party_imports(path, own):
 
     def visit(node, in_function, in_guard=False):
         for child in ast.iter_child_nodes(node):
-            guard = in_guard or (isinstance(node, ast.Try) and child in node.body
-                                 and catches_import_error(node))
+            guard = in_guard or (
+                isinstance(node, ast.Try) and child in node.body and catches_import_error(node)
+            )
             if isinstance(child, ast.Import):
                 names = [alias.name for alias in child.names]
             elif isinstance(child, ast.ImportFrom) and not child.level:
@@ -63,8 +65,11 @@ def third_party_imports(path, own):
                     found.add((top, in_function))
                     if guard:
                         guarded.add(top)
-            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                             ast.Lambda)), guard)
+            visit(
+                child,
+                in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
+                guard,
+            )
 
     visit(tree, False)
     return found, guarded
@@ -101,9 +106,11 @@ def test_every_imported_package_is_a_requirement_or_a_checked_extra():
                 continue
             where = 'inside a function' if in_function else 'at top level'
             missing.append(f"{path} imports {module} {where}")
-    assert not missing, ("not in requirements.txt (add it there, or, for an import inside a "
-                         "function that is an optional extra, to OPTIONAL here, with a check "
-                         "before any work):\n" + '\n'.join(missing))
+    assert not missing, (
+        "not in requirements.txt (add it there, or, for an import inside a "
+        "function that is an optional extra, to OPTIONAL here, with a check "
+        "before any work):\n" + '\n'.join(missing)
+    )
 
 
 def test_optional_extras_are_optional_and_still_used():
@@ -113,8 +120,10 @@ def test_optional_extras_are_optional_and_still_used():
         imports, guarded = third_party_imports(path, own_packages(files))
         assert (module, True) in imports, f"{path} no longer imports {module}: drop it from OPTIONAL"
         assert (module, False) not in imports, f"{path} imports the extra {module} at top level"
-        assert module in guarded, (f"{path} imports the extra {module} outside a try that catches "
-                                   f"ImportError: without it the user would meet a traceback")
+        assert module in guarded, (
+            f"{path} imports the extra {module} outside a try that catches "
+            f"ImportError: without it the user would meet a traceback"
+        )
         assert distribution(module) not in required, f"{module} is in requirements.txt: not an extra"
 
 
@@ -129,4 +138,3 @@ def test_every_requirement_is_imported_somewhere():
 def test_test_requirements_do_not_repeat_the_requirements():
     both = requirement_names('requirements.txt') & requirement_names('requirements-test.txt')
     assert not both, f"in both requirements.txt and requirements-test.txt: {sorted(both)}"
-

@@ -9,8 +9,9 @@ def test_samples_are_reproducible_with_a_fixed_seed(tmp_path_factory, tmp_path):
     prompt.write_text("Le comité soutient", encoding='utf-8')
     args = ['--num_samples=2', '--max_new_tokens=20', '--seed=7', '--device=cpu', '--top_k=50']
     from_file = run_script('sample.py', f'--out_dir={backpack}', f'--start=FILE:{prompt}', *args).stdout
-    from_text = run_script('sample.py', f'--out_dir={backpack}', '--start=Le comité soutient',
-                           '--model_name=backpack-lm', *args).stdout
+    from_text = run_script(
+        'sample.py', f'--out_dir={backpack}', '--start=Le comité soutient', '--model_name=backpack-lm', *args
+    ).stdout
     assert from_file == from_text
     samples = from_file.split('---------------\n')
     assert len(samples) == 3 and samples[-1] == ''
@@ -31,8 +32,15 @@ def test_an_empty_prompt_file_and_identical_greedy_samples_are_said(tmp_path_fac
     gpt = tiny_checkpoint(tmp_path_factory, 'gpt2')
     empty = tmp_path / 'empty.txt'
     empty.write_text('')
-    out = run_script('sample.py', f'--out_dir={gpt}', f'--start=FILE:{empty}', '--num_samples=3',
-                     '--max_new_tokens=10', '--temperature=0', '--device=cpu').stdout
+    out = run_script(
+        'sample.py',
+        f'--out_dir={gpt}',
+        f'--start=FILE:{empty}',
+        '--num_samples=3',
+        '--max_new_tokens=10',
+        '--temperature=0',
+        '--device=cpu',
+    ).stdout
     assert f"note: the prompt file {empty} holds no text: the samples start from a new line" in out
     assert "the 3 samples would be the same: printing one" in out
     assert out.count('---------------\n') == 1
@@ -40,14 +48,26 @@ def test_an_empty_prompt_file_and_identical_greedy_samples_are_said(tmp_path_fac
 
 def test_sense_scale_steers_a_backpack_and_is_refused_for_gpt2(tmp_path_factory):
     backpack = tiny_checkpoint(tmp_path_factory)
-    greedy = ['--num_samples=1', '--max_new_tokens=12', '--temperature=0', '--device=cpu',
-              '--start=The committee']
-    sampled = ['--num_samples=2', '--max_new_tokens=30', '--temperature=1.0', '--seed=3',
-               '--device=cpu', '--start=The committee supports the budget']
+    greedy = [
+        '--num_samples=1',
+        '--max_new_tokens=12',
+        '--temperature=0',
+        '--device=cpu',
+        '--start=The committee',
+    ]
+    sampled = [
+        '--num_samples=2',
+        '--max_new_tokens=30',
+        '--temperature=1.0',
+        '--seed=3',
+        '--device=cpu',
+        '--start=The committee supports the budget',
+    ]
     plain = run_script('sample.py', f'--out_dir={backpack}', *sampled).stdout
     # single tokens: a word of several tokens is refused (senses.intervention.word_scale_tokens)
-    steered = run_script('sample.py', f'--out_dir={backpack}', *sampled,
-                         '--sense_scale=budget:*;the:*').stdout
+    steered = run_script(
+        'sample.py', f'--out_dir={backpack}', *sampled, '--sense_scale=budget:*;the:*'
+    ).stdout
     lines = steered.split('\n')
     assert lines[0].startswith('scaling senses all of budget')
     # same seed, other distributions: removing those senses changes the continuations

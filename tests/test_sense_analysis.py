@@ -50,9 +50,18 @@ def one_thread():
 
 def tiny_backpack(vocab_size=64, n_embd=32, n_sense_vector=4, seed=0):
     torch.manual_seed(seed)
-    return build_model('backpack-lm', n_layer=1, n_head=2, n_embd=n_embd, block_size=32,
-                       vocab_size=vocab_size, n_sense_vector=n_sense_vector,
-                       sense_intermediate_scale=2, bias=False, dropout=0.0).eval()
+    return build_model(
+        'backpack-lm',
+        n_layer=1,
+        n_head=2,
+        n_embd=n_embd,
+        block_size=32,
+        vocab_size=vocab_size,
+        n_sense_vector=n_sense_vector,
+        sense_intermediate_scale=2,
+        bias=False,
+        dropout=0.0,
+    ).eval()
 
 
 @pytest.fixture(scope='module')
@@ -63,6 +72,7 @@ def fixture_data(tmp_path_factory):
 
 
 # --- a word-level tokenizer and a Backpack whose answers are known -------------------------
+
 
 class WordTokenizer:
     """Each word, with or without its leading space, lower case or capitalised, is one token;
@@ -108,8 +118,17 @@ class OracleBackpack(BackpackLM):
     whose senses are 0). So the right translation is known for every occurrence."""
 
     def __init__(self, tok):
-        super().__init__(BackpackConfig(vocab_size=tok.n_vocab, n_layer=1, n_head=2, n_embd=64,
-                                        block_size=16, n_sense_vector=2, bias=False))
+        super().__init__(
+            BackpackConfig(
+                vocab_size=tok.n_vocab,
+                n_layer=1,
+                n_head=2,
+                n_embd=64,
+                block_size=16,
+                n_sense_vector=2,
+                bias=False,
+            )
+        )
         V, d = tok.n_vocab, 64
         with torch.no_grad():
             self.lm_head.weight.zero_()
@@ -142,23 +161,46 @@ class OracleBackpack(BackpackLM):
 
 
 ORACLE_WORDS = ['the', 'bank', 'money', 'river', 'banque', 'rive', 'is', 'of', 'in', 'lends', 'wet']
-ORACLE_LEXICON = {('bank', 'en'): {'word': 'bank', 'language': 'en', 'senses': [
-    {'sense_id': 'bank/finance', 'gloss': '', 'translations': ['banque'], 'context_words': ['money']},
-    {'sense_id': 'bank/river', 'gloss': '', 'translations': ['rive'], 'context_words': ['river']}]}}
-ORACLE_LINES = [('the bank lends money', 0), ('the money is in the bank', 0),
-                ('the bank of the river', 1), ('the river bank is wet', 1), ('money is in the bank', 0),
-                ('the wet bank of the river', 1)]
+ORACLE_LEXICON = {
+    ('bank', 'en'): {
+        'word': 'bank',
+        'language': 'en',
+        'senses': [
+            {'sense_id': 'bank/finance', 'gloss': '', 'translations': ['banque'], 'context_words': ['money']},
+            {'sense_id': 'bank/river', 'gloss': '', 'translations': ['rive'], 'context_words': ['river']},
+        ],
+    }
+}
+ORACLE_LINES = [
+    ('the bank lends money', 0),
+    ('the money is in the bank', 0),
+    ('the bank of the river', 1),
+    ('the river bank is wet', 1),
+    ('money is in the bank', 0),
+    ('the wet bank of the river', 1),
+]
 
 
 def oracle_occurrences():
     lines = [line for line, _ in ORACLE_LINES]
-    annotations = [{'en': [{'word': 'bank', 'word_index': line.split().index('bank'),
-                            'sense_id': ['bank/finance', 'bank/river'][sense]}], 'fr': []}
-                   for line, sense in ORACLE_LINES]
+    annotations = [
+        {
+            'en': [
+                {
+                    'word': 'bank',
+                    'word_index': line.split().index('bank'),
+                    'sense_id': ['bank/finance', 'bank/river'][sense],
+                }
+            ],
+            'fr': [],
+        }
+        for line, sense in ORACLE_LINES
+    ]
     return collect_occurrences(annotations, {'en': lines}, ORACLE_LEXICON)
 
 
 # --- 1. projections ------------------------------------------------------------------------
+
 
 def test_word_tokens_prefer_a_single_token_casing():
     tok = WordTokenizer([])
@@ -195,13 +237,17 @@ def test_whole_word_mask_keeps_known_words_only(fixture_data):
 
 # --- 2. alignment --------------------------------------------------------------------------
 
+
 def test_alignment_of_identical_tables_is_significant_and_of_shuffled_ones_is_not():
     model = tiny_backpack()
     en, fr = list(range(1, 21)), list(range(21, 41))
     with torch.no_grad():  # French token embeddings made equal to their translations': same senses
         model.transformer.wte.weight[21:41] = model.transformer.wte.weight[1:21].clone()
-    result = sense_alignment(word_sense_vectors(model, [[i] for i in en]),
-                             word_sense_vectors(model, [[i] for i in fr]), n_permutations=500)
+    result = sense_alignment(
+        word_sense_vectors(model, [[i] for i in en]),
+        word_sense_vectors(model, [[i] for i in fr]),
+        n_permutations=500,
+    )
     assert result['diagonal_mean'] == pytest.approx(1.0, abs=1e-5)
     assert result['diagonal_mean'] > result['off_diagonal_mean'] + 0.05
     assert result['statistic'] > result['null_95th_percentile']
@@ -212,12 +258,16 @@ def test_alignment_of_identical_tables_is_significant_and_of_shuffled_ones_is_no
     shuffled = [1 + (i + 7) % 20 for i in range(20)]  # every French word gets another's senses
     with torch.no_grad():
         model.transformer.wte.weight[21:41] = model.transformer.wte.weight[shuffled].clone()
-    result = sense_alignment(word_sense_vectors(model, [[i] for i in en]),
-                             word_sense_vectors(model, [[i] for i in fr]), n_permutations=500)
+    result = sense_alignment(
+        word_sense_vectors(model, [[i] for i in en]),
+        word_sense_vectors(model, [[i] for i in fr]),
+        n_permutations=500,
+    )
     assert result['p_value'] > 0.1
 
 
 # --- 3. usage ------------------------------------------------------------------------------
+
 
 def test_usage_shares_sum_to_one_and_contributions_rebuild_the_logits():
     model = tiny_backpack()
@@ -253,7 +303,9 @@ def test_language_comparison_identical_usage_p_one_different_usage_p_small():
     counts = rng.integers(5, 20, size=P).astype(float)
     shares = rng.dirichlet(np.ones(K), size=P) * counts[:, None]
     same = {'positions': counts, 'norm_share': shares}
-    result = compare_language_usage({'en': same, 'fr': same}, 'norm_share', n_permutations=200, n_bootstrap=100)
+    result = compare_language_usage(
+        {'en': same, 'fr': same}, 'norm_share', n_permutations=200, n_bootstrap=100
+    )
     assert result['value'] == pytest.approx(0.0, abs=1e-12) and result['p_value'] == 1.0
     en, fr = result['languages']['en'], result['languages']['fr']
     assert np.allclose(en['values'], fr['values'])
@@ -263,28 +315,33 @@ def test_language_comparison_identical_usage_p_one_different_usage_p_small():
     skewed[:, 0] += counts  # French leans on sense 0
     skewed /= 2
     other = {'positions': counts, 'norm_share': skewed}
-    result = compare_language_usage({'en': same, 'fr': other}, 'norm_share', n_permutations=200, n_bootstrap=100)
+    result = compare_language_usage(
+        {'en': same, 'fr': other}, 'norm_share', n_permutations=200, n_bootstrap=100
+    )
     assert result['value'] > 0.01 and result['p_value'] < 0.01
 
 
 # --- 4. polysemy probe ---------------------------------------------------------------------
 
+
 def test_probe_scores_100_percent_on_a_model_whose_answer_is_known():
     tok = WordTokenizer(ORACLE_WORDS)
     model = OracleBackpack(tok)
-    result = polysemy_probe(model, tok, ORACLE_LEXICON, oracle_occurrences(),
-                            ['word_senses', 'output'], 'oracle')
+    result = polysemy_probe(
+        model, tok, ORACLE_LEXICON, oracle_occurrences(), ['word_senses', 'output'], 'oracle'
+    )
     assert result['n_scored'] == len(ORACLE_LINES)
     assert len(result['overall']) == 2 * 2 * 2  # probes x decisions x targets
     for row in result['overall']:
         assert row['accuracy'] == 1.0 and row['n'] == 6 and row['chance'] == 0.5
-        assert row['accuracy_ci95'][0] > 0.5 and row['p_value'] == pytest.approx(0.5 ** 6)
+        assert row['accuracy_ci95'][0] > 0.5 and row['p_value'] == pytest.approx(0.5**6)
     static = {r['sense_id']: r for r in result['static'] if r['target'] == 'translations'}
     assert static['bank/finance']['best_rank'] == 1 and static['bank/finance']['best_sense'] == 0
     assert static['bank/river']['best_rank'] == 1 and static['bank/river']['best_sense'] == 1
     # the token embedding is the same in every context: it can never be right for both senses
-    baseline = polysemy_probe(model, tok, ORACLE_LEXICON, oracle_occurrences(),
-                              ['token_embedding'], 'embedding')
+    baseline = polysemy_probe(
+        model, tok, ORACLE_LEXICON, oracle_occurrences(), ['token_embedding'], 'embedding'
+    )
     assert baseline['overall'][0]['accuracy'] <= 0.5
 
 
@@ -292,8 +349,9 @@ def test_probe_scores_100_percent_on_a_model_whose_answer_is_known():
 def test_probe_vectors_are_what_the_later_predictions_read(model_name):
     torch.manual_seed(0)
     extra = {'n_sense_vector': 4} if model_name == 'backpack-lm' else {}
-    model = build_model(model_name, n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=64,
-                        bias=False, **extra).eval()
+    model = build_model(
+        model_name, n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=64, bias=False, **extra
+    ).eval()
     sequences = [[63, 5, 9, 13, 21, 8], [63, 7, 7, 2]]
     positions = [2, 1]
     probes = ['output', 'token_embedding'] + (['word_senses', 'sense_weights'] if extra else [])
@@ -363,6 +421,7 @@ def test_gold_annotation_is_read_and_checked(fixture_data):
 
 # --- 5. similarity -------------------------------------------------------------------------
 
+
 def test_spearman_against_known_values():
     rho, p = spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7])  # the example of scipy's documentation
     assert rho == pytest.approx(0.8207826816681233)
@@ -387,21 +446,43 @@ def test_similarity_counts_oov_and_missing_pairs_and_correlates_per_sense(fixtur
     table[ids[0], 0] = base
     model.sense_vectors = lambda token_ids: table[token_ids]
     model.clear_sense_table()
-    pairs = [{'word1': 'bank', 'language1': 'en', 'word2': w, 'language2': 'fr', 'score': s,
-              'pair_type': 'en-fr'} for w, s in zip(words[1:], scores)]
-    pairs.append({'word1': 'bank', 'language1': 'en', 'word2': 'flight', 'language2': 'en',
-                  'score': 3.0, 'pair_type': 'en-en'})  # 'flight' is split into several tokens
-    pairs.append({'word1': 'bank', 'language1': 'en', 'word2': 'rive', 'language2': 'en',
-                  'score': None, 'pair_type': 'en-en'})
+    pairs = [
+        {'word1': 'bank', 'language1': 'en', 'word2': w, 'language2': 'fr', 'score': s, 'pair_type': 'en-fr'}
+        for w, s in zip(words[1:], scores)
+    ]
+    pairs.append(
+        {
+            'word1': 'bank',
+            'language1': 'en',
+            'word2': 'flight',
+            'language2': 'en',
+            'score': 3.0,
+            'pair_type': 'en-en',
+        }
+    )  # 'flight' is split into several tokens
+    pairs.append(
+        {
+            'word1': 'bank',
+            'language1': 'en',
+            'word2': 'rive',
+            'language2': 'en',
+            'score': None,
+            'pair_type': 'en-en',
+        }
+    )
     rows, summary = similarity_study(pairs, model, tok, 'tiny')
     assert summary['n_oov'] == 1 and summary['n_missing'] == 1 and summary['n_scored'] == 7
     assert summary['oov_words'] == ['flight']
     by = {(r['pair_type'], r['representation']): r for r in rows}
     assert by[('en-fr', 'sense 0')]['spearman'] == pytest.approx(1.0)
     assert by[('en-fr', 'sense 0')]['n_scored'] == 7
-    assert by[('en-en', 'token embedding')]['n_oov'] == 1 and by[('en-en', 'token embedding')]['n_scored'] == 0
+    assert (
+        by[('en-en', 'token embedding')]['n_oov'] == 1 and by[('en-en', 'token embedding')]['n_scored'] == 0
+    )
     assert by[('all', 'token embedding')]['n_pairs'] == 9
-    assert any(r['representation'].startswith('best sense (sense 0') for r in rows if r['pair_type'] == 'en-fr')
+    assert any(
+        r['representation'].startswith('best sense (sense 0') for r in rows if r['pair_type'] == 'en-fr'
+    )
     # a GPT-2 has only its token embedding
     gpt = build_model('gpt2', n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=meta['vocab_size'])
     rows, _ = similarity_study(pairs, gpt, tok, 'gpt2')
@@ -411,12 +492,21 @@ def test_similarity_counts_oov_and_missing_pairs_and_correlates_per_sense(fixtur
 def test_multisimlex_and_csv_readers(tmp_path):
     (tmp_path / 'translation.csv').write_text(
         'ID,ENG 1,ENG 2,PoS,SPA 1,SPA 2,FRA 1,FRA 2,extra\n'
-        '1,old,new,A,viejo,nuevo,vieux,nouveau,x\n2,cat,dog,N,gato,perro,chat,chien,y\n')
-    (tmp_path / 'scores.csv').write_text('ID,ENG 1,ENG 2,PoS,FRA,SPA,ENG\n1,old,new,A,1.5,1.0,0.5\n2,cat,dog,N,,2,3.5\n')
+        '1,old,new,A,viejo,nuevo,vieux,nouveau,x\n2,cat,dog,N,gato,perro,chat,chien,y\n'
+    )
+    (tmp_path / 'scores.csv').write_text(
+        'ID,ENG 1,ENG 2,PoS,FRA,SPA,ENG\n1,old,new,A,1.5,1.0,0.5\n2,cat,dog,N,,2,3.5\n'
+    )
     pairs = read_multisimlex(str(tmp_path))
     assert len(pairs) == 8
-    assert pairs[0] == {'word1': 'old', 'language1': 'en', 'word2': 'new', 'language2': 'en',
-                        'score': 0.5, 'pair_type': 'en-en'}
+    assert pairs[0] == {
+        'word1': 'old',
+        'language1': 'en',
+        'word2': 'new',
+        'language2': 'en',
+        'score': 0.5,
+        'pair_type': 'en-en',
+    }
     assert pairs[1]['word1'] == 'vieux' and pairs[1]['score'] == 1.5 and pairs[1]['pair_type'] == 'fr-fr'
     assert pairs[2]['word2'] == 'nouveau' and pairs[2]['score'] == 1.0 and pairs[2]['pair_type'] == 'en-fr'
     assert pairs[5]['score'] is None  # no French score for cat/dog
@@ -434,8 +524,14 @@ def test_multisimlex_and_csv_readers(tmp_path):
 def test_a_word_list_given_but_empty_is_refused_not_replaced_by_the_default_words(tmp_path):
     path = tmp_path / 'words.txt'
     path.write_text('bank\t en\n# a comment\n\nbanque  # French\nrive\tFrançais\nBank\tDeutsch\nx\txx\n')
-    assert read_word_list('river, ', str(path)) == [('river', ''), ('bank', 'en'), ('banque', ''),
-                                                    ('rive', 'fr'), ('Bank', 'de'), ('x', 'xx')]
+    assert read_word_list('river, ', str(path)) == [
+        ('river', ''),
+        ('bank', 'en'),
+        ('banque', ''),
+        ('rive', 'fr'),
+        ('Bank', 'de'),
+        ('x', 'xx'),
+    ]
     assert read_word_list() == []
     for text in ('', '\n\n', '# only comments\n   # and blanks\n\n'):
         path.write_text(text)
@@ -450,6 +546,7 @@ def test_a_word_list_given_but_empty_is_refused_not_replaced_by_the_default_word
 
 
 # --- 6. interventions ----------------------------------------------------------------------
+
 
 def test_zeroing_every_sense_of_a_word_removes_exactly_its_contribution():
     model = tiny_backpack()
@@ -503,8 +600,11 @@ def test_a_sense_scale_refuses_a_word_of_several_tokens_and_takes_a_token_by_id(
     model = tiny_backpack(vocab_size=meta['vocab_size'])
     pieces = tok.encode(' zqxjw')
     assert len(pieces) > 1 and not surface_variant_tokens(tok, 'zqxjw')
-    with pytest.raises(UserError, match=rf"no single token .* {len(pieces)} tokens, "
-                                        rf"{re.escape(repr(tok.token_str(pieces[0])))} \(id:{pieces[0]}\)"):
+    with pytest.raises(
+        UserError,
+        match=rf"no single token .* {len(pieces)} tokens, "
+        rf"{re.escape(repr(tok.token_str(pieces[0])))} \(id:{pieces[0]}\)",
+    ):
         sense_scale_from_spec(model, tok, 'zqxjw:3')
     scale, described = sense_scale_from_spec(model, tok, f'id:{pieces[0]}:1=0.5')
     assert described[0]['token_ids'] == [pieces[0]]
@@ -517,7 +617,9 @@ def test_intervention_words_outside_the_gold_lexicon_are_named(fixture_data):
     root = fixture_data[0]
     lexicon = read_sense_lexicon(str(root / 'sensefix' / 'gold'))
     assert chosen_words(lexicon, '') is None and chosen_words(lexicon, ' Bank ,') == ['bank']
-    with pytest.raises(UserError, match=r"zzz is no polysemous word of the gold lexicon \(it has bank, vol\)"):
+    with pytest.raises(
+        UserError, match=r"zzz is no polysemous word of the gold lexicon \(it has bank, vol\)"
+    ):
         chosen_words(lexicon, 'bank,zzz')
     with pytest.raises(UserError, match='names no word'):
         chosen_words(lexicon, ' , ')
@@ -541,10 +643,19 @@ def test_suppressing_the_sense_of_a_meaning_lowers_its_translation(selection):
     chosen_on = oracle_occurrences() if selection == 'context' else None
     # a word of several tokens is skipped and said, as sample.py refuses it
     split_word = {('zqx', 'en'): dict(ORACLE_LEXICON[('bank', 'en')], word='zqx')}
-    result = intervention_study(model, tok, {**ORACLE_LEXICON, **split_word}, oracle_occurrences(),
-                                chosen_on, n_examples=0, n_bootstrap=100)
-    assert any(note.startswith("sense scale for 'zqx': the word is no single token")
-               and note.endswith('; skipped') for note in result['notes'])
+    result = intervention_study(
+        model,
+        tok,
+        {**ORACLE_LEXICON, **split_word},
+        oracle_occurrences(),
+        chosen_on,
+        n_examples=0,
+        n_bootstrap=100,
+    )
+    assert any(
+        note.startswith("sense scale for 'zqx': the word is no single token") and note.endswith('; skipped')
+        for note in result['notes']
+    )
     assert result['selection'] == [selection]
     rows = {r['sense_id']: r for r in result['rows']}
     assert rows['bank/finance']['suppressed_senses'] == [0]

@@ -26,8 +26,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ['--n_permutations=100', '--n_bootstrap=100', '--device=cpu']
 
 
-def two_language_usage_test(en_usage, fr_usage, metric, statistic='jsd', n_permutations=1000,
-                            n_bootstrap=1000, seed=0):
+def two_language_usage_test(
+    en_usage, fr_usage, metric, statistic='jsd', n_permutations=1000, n_bootstrap=1000, seed=0
+):
     """The two-language comparison as senses/usage.py computed it before it took any number of
     languages, copied here: the EN-FR demo's numbers must not change."""
     en_sums, fr_sums = en_usage[metric], fr_usage[metric]
@@ -44,17 +45,26 @@ def two_language_usage_test(en_usage, fr_usage, metric, statistic='jsd', n_permu
     def swap_sides(data, rng):
         a_sums, a_n, b_sums, b_n = data
         swap = rng.random(P) < 0.5
-        return (np.where(swap[:, None], b_sums, a_sums), np.where(swap, b_n, a_n),
-                np.where(swap[:, None], a_sums, b_sums), np.where(swap, a_n, b_n))
+        return (
+            np.where(swap[:, None], b_sums, a_sums),
+            np.where(swap, b_n, a_n),
+            np.where(swap[:, None], a_sums, b_sums),
+            np.where(swap, a_n, b_n),
+        )
 
-    observed, p_value, null = permutation_test(difference, (en_sums, en_n, fr_sums, fr_n), swap_sides,
-                                               n_permutations, seed)
+    observed, p_value, null = permutation_test(
+        difference, (en_sums, en_n, fr_sums, fr_n), swap_sides, n_permutations, seed
+    )
     result = {'value': float(observed), 'p_value': float(p_value), 'null': null}
     for lang, sums, n in (('en', en_sums, en_n), ('fr', fr_sums, fr_n)):
-        cis = [bootstrap_ratio_ci(sums[:, k], n, n_resamples=n_bootstrap, seed=seed)
-               for k in range(sums.shape[1])]
-        result[lang] = {'values': (sums.sum(0) / max(n.sum(), 1)).tolist(),
-                        'values_ci95': [list(ci) for ci in cis]}
+        cis = [
+            bootstrap_ratio_ci(sums[:, k], n, n_resamples=n_bootstrap, seed=seed)
+            for k in range(sums.shape[1])
+        ]
+        result[lang] = {
+            'values': (sums.sum(0) / max(n.sum(), 1)).tolist(),
+            'values_ci95': [list(ci) for ci in cis],
+        }
     return result
 
 
@@ -120,14 +130,16 @@ def test_matrix_values_are_shown_in_a_unit_two_decimals_can_show():
 
 
 def test_the_explorer_names_the_languages_of_the_model():
-    model = build_model('backpack-lm', n_layer=1, n_head=2, n_embd=16, block_size=8, vocab_size=32,
-                        n_sense_vector=2)
+    model = build_model(
+        'backpack-lm', n_layer=1, n_head=2, n_embd=16, block_size=8, vocab_size=32, n_sense_vector=2
+    )
     line = describe_model(model, {'data': {'languages': ['en', 'fr', 'de', 'xx']}})
     assert 'languages English, French, German, xx' in line
 
 
 class FakeTokenizer:
     """Of the words, only these are one token (senses.inputs.word_tokens asks encode(' ' + word))."""
+
     single = {'haus', 'stadt', 'bank', 'banque', 'parlement', 'parliament'}
 
     def encode(self, text):
@@ -140,27 +152,55 @@ class FakeTokenizer:
 def test_each_language_gets_words_of_its_own(tmp_path):
     folder = tmp_path / 'tri'
     folder.mkdir()
-    (folder / 'de_val.txt').write_text("das Haus der Stadt .\ndie Stadt und das Haus .\nStadt ohne Haus\n"
-                                       "die Bank der Stadt\neine Gemeinschaft\n", encoding='utf-8')
+    (folder / 'de_val.txt').write_text(
+        "das Haus der Stadt .\ndie Stadt und das Haus .\nStadt ohne Haus\n"
+        "die Bank der Stadt\neine Gemeinschaft\n",
+        encoding='utf-8',
+    )
     lines = (folder / 'de_val.txt').read_text(encoding='utf-8').splitlines()
     # most frequent first, as spelt most often, only whole tokens, of four letters or more
     assert frequent_words(FakeTokenizer(), lines, 5) == ['Stadt', 'Haus', 'Bank']
     defaults = [('bank', 'en'), ('banque', 'fr'), ('parliament', 'en'), ('parlement', 'fr')]
     assert words_of_each_language(defaults, FakeTokenizer(), str(tmp_path), 'tri', ['en', 'fr']) == defaults
     words = words_of_each_language(defaults, FakeTokenizer(), str(tmp_path), 'tri', ['en', 'fr', 'de'])
-    assert words == [('bank', 'en'), ('banque', 'fr'), ('Stadt', 'de'), ('parliament', 'en'),
-                     ('parlement', 'fr'), ('Haus', 'de')]  # every language among the first tables
+    assert words == [
+        ('bank', 'en'),
+        ('banque', 'fr'),
+        ('Stadt', 'de'),
+        ('parliament', 'en'),
+        ('parlement', 'fr'),
+        ('Haus', 'de'),
+    ]  # every language among the first tables
     assert words_of_each_language(defaults, FakeTokenizer(), str(tmp_path), 'tri', ['de', 'en']) == [
-        ('Stadt', 'de'), ('bank', 'en'), ('Haus', 'de'), ('parliament', 'en')]
+        ('Stadt', 'de'),
+        ('bank', 'en'),
+        ('Haus', 'de'),
+        ('parliament', 'en'),
+    ]
 
 
 def test_a_word_listed_without_its_language_gets_the_one_whose_text_has_it():
-    lines = {'en': ['the bank of the river', 'Parliament voted'], 'fr': ['la banque', 'le vote'],
-             'de': ['die Bank', 'das Parlament']}
-    words = [('bank', ''), ('banque', ''), ('parliament', ''), ('Parlament', ''), ('vote', 'en'),
-             ('zqxjw', '')]
-    assert guess_languages(words, lines) == [('bank', ''), ('banque', 'fr'), ('parliament', 'en'),
-                                             ('Parlament', 'de'), ('vote', 'en'), ('zqxjw', '')]
+    lines = {
+        'en': ['the bank of the river', 'Parliament voted'],
+        'fr': ['la banque', 'le vote'],
+        'de': ['die Bank', 'das Parlament'],
+    }
+    words = [
+        ('bank', ''),
+        ('banque', ''),
+        ('parliament', ''),
+        ('Parlament', ''),
+        ('vote', 'en'),
+        ('zqxjw', ''),
+    ]
+    assert guess_languages(words, lines) == [
+        ('bank', ''),
+        ('banque', 'fr'),
+        ('parliament', 'en'),
+        ('Parlament', 'de'),
+        ('vote', 'en'),
+        ('zqxjw', ''),
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -174,8 +214,10 @@ def three(tmp_path_factory):
 def test_the_three_language_fixture_is_line_aligned(three):
     root, meta, _, _ = three
     assert meta['languages'] == ['en', 'fr', 'de']
-    lines = {lang: (root / 'data' / 'tri' / f'{lang}_test.txt').read_text(encoding='utf-8').splitlines()
-             for lang in meta['languages']}
+    lines = {
+        lang: (root / 'data' / 'tri' / f'{lang}_test.txt').read_text(encoding='utf-8').splitlines()
+        for lang in meta['languages']
+    }
     assert len({len(v) for v in lines.values()}) == 1
     for en, de in zip(lines['en'], lines['de']):
         assert ('river' in en) == ('Flusses' in de) and ('budget' in en) == ('Haushalt' in de)
@@ -184,8 +226,17 @@ def test_the_three_language_fixture_is_line_aligned(three):
 
 def test_usage_on_three_languages_and_a_clear_error_when_lines_do_not_align(three, tmp_path):
     root, _, tok, model = three
-    result = usage.run(model, tok, str(root / 'data'), 'tri', None, n_permutations=50,
-                       n_bootstrap=20, max_sentences=40, report_dir=str(tmp_path))
+    result = usage.run(
+        model,
+        tok,
+        str(root / 'data'),
+        'tri',
+        None,
+        n_permutations=50,
+        n_bootstrap=20,
+        max_sentences=40,
+        report_dir=str(tmp_path),
+    )
     assert result['languages'] == ['en', 'fr', 'de'] and result['n_sentences'] == 40
     for m in result['metrics'].values():
         assert [p['languages'] for p in m['pairs']] == [['en', 'fr'], ['en', 'de'], ['fr', 'de']]
@@ -212,11 +263,23 @@ def test_sense_visualisation_on_three_languages(three):
     root, _, _, _ = three
     report = root / 'report'
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run([sys.executable, os.path.join(REPO, 'sense_visualisation.py'),
-                             f'--out_dir={root / "bkp"}', f'--report_dir={report}',
-                             '--analyses=projection,alignment,usage,probe,intervention', '--max_sentences=60',
-                             '--intervention_prompts=10', *FAST],
-                            capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, 'sense_visualisation.py'),
+            f'--out_dir={root / "bkp"}',
+            f'--report_dir={report}',
+            '--analyses=projection,alignment,usage,probe,intervention',
+            '--max_sentences=60',
+            '--intervention_prompts=10',
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((report / 'senses.json').read_text())
     assert summary['skipped'] == {}

@@ -22,8 +22,14 @@ FAST = ['--n_permutations=100', '--n_bootstrap=100', '--device=cpu']
 
 def run(*args):
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable, os.path.join(REPO, 'sense_visualisation.py'), *args, *FAST],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, 'sense_visualisation.py'), *args, *FAST],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope='module')
@@ -32,25 +38,39 @@ def setup(tmp_path_factory):
     meta, _ = write_sense_dataset(str(root / 'data'))
     write_checkpoint(str(root / 'bkp'), 'backpack-lm', str(root / 'data'), meta, train_steps=30)
     write_checkpoint(str(root / 'gpt'), 'gpt2', str(root / 'data'), meta)
-    (root / 'sim.csv').write_text('word1,word2,score,language1,language2\nbank,banque,5,en,fr\n'
-                                  'bank,rive,2,en,fr\nvol,theft,4,fr,en\nbank,voiture,0.5,en,fr\n'
-                                  'flight,vol,5,en,fr\n')
+    (root / 'sim.csv').write_text(
+        'word1,word2,score,language1,language2\nbank,banque,5,en,fr\n'
+        'bank,rive,2,en,fr\nvol,theft,4,fr,en\nbank,voiture,0.5,en,fr\n'
+        'flight,vol,5,en,fr\n'
+    )
     return root
 
 
 def test_every_analysis_writes_its_report(setup):
     report = setup / 'report'
-    result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "gpt"}',
-                 f'--report_dir={report}', f'--similarity_csv={setup / "sim.csv"}')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--baseline_out_dir={setup / "gpt"}',
+        f'--report_dir={report}',
+        f'--similarity_csv={setup / "sim.csv"}',
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((report / 'senses.json').read_text())
-    assert set(summary['analyses']) == {'projection', 'alignment', 'usage', 'probe', 'similarity',
-                                        'intervention'}
+    assert set(summary['analyses']) == {
+        'projection',
+        'alignment',
+        'usage',
+        'probe',
+        'similarity',
+        'intervention',
+    }
     assert summary['skipped'] == {}
     analyses = summary['analyses']
     projection = analyses['projection']
-    assert all(len(w['senses']) == 4 and all(len(s['tokens']) == 10 for s in w['senses'])
-               for w in projection['words'])
+    assert all(
+        len(w['senses']) == 4 and all(len(s['tokens']) == 10 for s in w['senses'])
+        for w in projection['words']
+    )
     assert projection['words'][0]['word'] == 'bank'  # the gold polysemous words come first
     assert projection['whole_words']['applied']
     alignment = analyses['alignment']['language_pairs']['en-fr']
@@ -60,17 +80,25 @@ def test_every_analysis_writes_its_report(setup):
     assert {'jsd', 'mean_abs_difference'} == {m['statistic'] for m in usage.values()}
     probe = analyses['probe']
     assert {(r['model'], r['probe'], r['decision']) for r in probe['overall']} == {
-        ('backpack-lm', 'word_senses', 'raw'), ('backpack-lm', 'word_senses', 'centred'),
-        ('backpack-lm', 'output', 'raw'), ('backpack-lm', 'output', 'centred'),
-        ('gpt2 (baseline)', 'token_embedding', 'raw'), ('gpt2 (baseline)', 'output', 'raw'),
-        ('gpt2 (baseline)', 'output', 'centred')}
+        ('backpack-lm', 'word_senses', 'raw'),
+        ('backpack-lm', 'word_senses', 'centred'),
+        ('backpack-lm', 'output', 'raw'),
+        ('backpack-lm', 'output', 'centred'),
+        ('gpt2 (baseline)', 'token_embedding', 'raw'),
+        ('gpt2 (baseline)', 'output', 'raw'),
+        ('gpt2 (baseline)', 'output', 'centred'),
+    }
     assert {r['target'] for r in probe['overall']} == {'translations', 'context_words'}
     similarity = analyses['similarity']
     assert similarity['summaries']['backpack-lm']['n_oov'] == 1  # 'flight' is several tokens
     assert {r['model'] for r in similarity['rows']} == {'backpack-lm', 'gpt2 (baseline)'}
     intervention = analyses['intervention']
-    assert {r['sense_id'] for r in intervention['rows']} == {'bank/finance', 'bank/river',
-                                                             'vol/flight', 'vol/theft'}
+    assert {r['sense_id'] for r in intervention['rows']} == {
+        'bank/finance',
+        'bank/river',
+        'vol/flight',
+        'vol/theft',
+    }
     assert intervention['overall']['translation']['n'] > 0
     # every confidence interval is named <metric>_ci95, [low, high], beside its metric
     intervals = set()
@@ -80,7 +108,7 @@ def test_every_analysis_writes_its_report(setup):
             for key, value in x.items():
                 if re.search(r'(^|_)ci(95)?(_|$)', key):
                     intervals.add(key)
-                    assert key.endswith('_ci95') and key[:-len('_ci95')] in x, key
+                    assert key.endswith('_ci95') and key[: -len('_ci95')] in x, key
                 check_intervals(value)
         elif isinstance(x, list):
             for value in x:
@@ -94,52 +122,93 @@ def test_every_analysis_writes_its_report(setup):
     line = import_module('senses.alignment').headline(analyses['alignment'], 100)
     assert line.startswith('- Cross-lingual alignment') and f"{alignment['statistic']:.3f}" in line
     line = import_module('senses.probe').headline(probe)
-    accuracy = next(r['accuracy'] for r in probe['overall'] if (r['model'], r['probe'], r['decision'], r['target'])
-                    == ('backpack-lm', 'word_senses', 'centred', 'translations'))
+    accuracy = next(
+        r['accuracy']
+        for r in probe['overall']
+        if (r['model'], r['probe'], r['decision'], r['target'])
+        == ('backpack-lm', 'word_senses', 'centred', 'translations')
+    )
     assert line.startswith('- Polysemy probe') and f"{accuracy:.1%}" in line
     line = import_module('senses.intervention').headline(intervention)
     assert f"{intervention['overall']['translation_vs_other']['mean']:+.4f} nats" in line
     markdown = (report / 'senses.md').read_text()
-    for title in ('Sense projections', 'Cross-lingual sense alignment', 'Sense usage per language',
-                  'Polysemy probe', 'Lexical similarity', 'Interventions'):
+    for title in (
+        'Sense projections',
+        'Cross-lingual sense alignment',
+        'Sense usage per language',
+        'Polysemy probe',
+        'Lexical similarity',
+        'Interventions',
+    ):
         assert f'## {title}' in markdown
     for link in re.findall(r'!\[[^\]]*\]\(([^)]+)\)', markdown):
         assert (report / link).is_file(), link  # every figure the report shows is there
-    for name in ('sense_projections.csv', 'sense_alignment.csv', 'sense_usage.csv',
-                 'polysemy_probe.csv', 'polysemy_probe_static.csv', 'lexical_similarity.csv',
-                 'sense_intervention.csv'):
+    for name in (
+        'sense_projections.csv',
+        'sense_alignment.csv',
+        'sense_usage.csv',
+        'polysemy_probe.csv',
+        'polysemy_probe_static.csv',
+        'lexical_similarity.csv',
+        'sense_intervention.csv',
+    ):
         assert (report / name).is_file(), name
     tex = (report / 'senses.tex').read_text()
     assert tex.count('\\begin{tabular}') == 8 and 'bank' in tex
     # the section re-rendered for a report one folder up, under its own '#' title
-    modules = {name: import_module(f'senses.{name}') for name in ('projection', 'alignment', 'usage',
-                                                                 'probe', 'similarity', 'intervention')}
-    embedded = markdown_report({'title': 'Senses'}, analyses, {}, modules, heading_level=2,
-                               link_prefix='report/')
-    assert embedded.startswith('## Senses') and '\n# ' not in embedded and '\n### Sense projections' in embedded
+    modules = {
+        name: import_module(f'senses.{name}')
+        for name in ('projection', 'alignment', 'usage', 'probe', 'similarity', 'intervention')
+    }
+    embedded = markdown_report(
+        {'title': 'Senses'}, analyses, {}, modules, heading_level=2, link_prefix='report/'
+    )
+    assert (
+        embedded.startswith('## Senses') and '\n# ' not in embedded and '\n### Sense projections' in embedded
+    )
     for link in re.findall(r'!\[[^\]]*\]\(([^)]+)\)', embedded):
         assert (setup / link).is_file(), link
 
     # one analysis alone keeps the others' results for the same checkpoint
-    result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "gpt"}',
-                 f'--report_dir={report}', '--analyses=projection', '--words=bank,banque,parliament,zqxjw',
-                 '--top_k=3', '--whole_words=False')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--baseline_out_dir={setup / "gpt"}',
+        f'--report_dir={report}',
+        '--analyses=projection',
+        '--words=bank,banque,parliament,zqxjw',
+        '--top_k=3',
+        '--whole_words=False',
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     # a word that is not in the vocabulary is said on screen, with what stands for it
     assert "note: 'zqxjw' is not one token of the vocabulary" in result.stdout
     summary = json.loads((report / 'senses.json').read_text())
-    assert [w['word'] for w in summary['analyses']['projection']['words']] == ['bank', 'banque', 'parliament', 'zqxjw']
+    assert [w['word'] for w in summary['analyses']['projection']['words']] == [
+        'bank',
+        'banque',
+        'parliament',
+        'zqxjw',
+    ]
     assert summary['analyses']['projection']['top_k'] == 3
     assert 'probe' in summary['analyses'] and '## Polysemy probe' in (report / 'senses.md').read_text()
 
     # one analysis of another split: the header names each split with the sections that read it,
     # and each of those sections says its own
-    result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "gpt"}',
-                 f'--report_dir={report}', '--analyses=usage', '--split=val')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--baseline_out_dir={setup / "gpt"}',
+        f'--report_dir={report}',
+        '--analyses=usage',
+        '--split=val',
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     markdown = (report / 'senses.md').read_text()
-    assert ('- data: sensefix under ' in markdown and '; held-out splits differ (val split: Sense usage '
-            'per language; test split: Polysemy probe, Interventions)' in markdown), markdown[:600]
+    assert (
+        '- data: sensefix under ' in markdown
+        and '; held-out splits differ (val split: Sense usage '
+        'per language; test split: Polysemy probe, Interventions)'
+        in markdown
+    ), markdown[:600]
     sections = dict(re.findall(r'^## (.+?)\n(.*?)(?=^## |\Z)', markdown, flags=re.MULTILINE | re.DOTALL))
     assert '(val split;' in sections['Sense usage per language']
     assert '(test split,' in sections['Polysemy probe']
@@ -148,22 +217,31 @@ def test_every_analysis_writes_its_report(setup):
 
 def test_a_gpt2_checkpoint_skips_the_sense_analyses_and_runs_the_baselines(setup):
     report = setup / 'report_gpt'
-    result = run(f'--out_dir={setup / "gpt"}', f'--report_dir={report}', '--model_name=gpt2',
-                 '--analyses=projection,probe,similarity,intervention',
-                 f'--similarity_csv={setup / "sim.csv"}')
+    result = run(
+        f'--out_dir={setup / "gpt"}',
+        f'--report_dir={report}',
+        '--model_name=gpt2',
+        '--analyses=projection,probe,similarity,intervention',
+        f'--similarity_csv={setup / "sim.csv"}',
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((report / 'senses.json').read_text())
     assert set(summary['skipped']) == {'projection', 'intervention'}
     assert 'needs sense vectors' in summary['skipped']['projection']
     assert {(r['probe'], r['decision']) for r in summary['analyses']['probe']['overall']} == {
-        ('token_embedding', 'raw'), ('output', 'raw'), ('output', 'centred')}
+        ('token_embedding', 'raw'),
+        ('output', 'raw'),
+        ('output', 'centred'),
+    }
     assert {r['representation'] for r in summary['analyses']['similarity']['rows']} == {'token embedding'}
     # only analyses it skips: said, status 1, and the report of the same weights left as it was
     before = {p.name: p.read_bytes() for p in report.iterdir()}
     result = run(f'--out_dir={setup / "gpt"}', f'--report_dir={report}', '--analyses=projection')
     assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr[-3000:]
-    assert ('nothing to report: every analysis chosen was skipped (projection: needs sense vectors, '
-            f'but {setup / "gpt"} holds a gpt2 model') in result.stderr
+    assert (
+        'nothing to report: every analysis chosen was skipped (projection: needs sense vectors, '
+        f'but {setup / "gpt"} holds a gpt2 model'
+    ) in result.stderr
     assert {p.name: p.read_bytes() for p in report.iterdir()} == before
     assert '## Skipped' in (report / 'senses.md').read_text()
 
@@ -177,23 +255,39 @@ def test_user_mistakes_get_a_message(setup):
     result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses= , ')
     assert result.returncode != 0 and 'no analysis named' in result.stderr
     # the baseline is the model itself: refused, not compared with itself
-    result = run(f'--out_dir={setup / "bkp"}', f'--baseline_out_dir={setup / "bkp"}',
-                 f'--report_dir={setup / "r3"}', '--analyses=probe')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--baseline_out_dir={setup / "bkp"}',
+        f'--report_dir={setup / "r3"}',
+        '--analyses=probe',
+    )
     assert result.returncode != 0 and 'Traceback' not in result.stderr
     assert 'holds the same weights as --out_dir' in result.stderr and 'probe...' not in result.stdout
     # a words file of no words: refused before the first analysis runs, not the default words
     (setup / 'no_words.txt').write_text('# bank\n\n')
-    result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=alignment,projection',
-                 f'--words_file={setup / "no_words.txt"}')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--report_dir={setup / "r3"}',
+        '--analyses=alignment,projection',
+        f'--words_file={setup / "no_words.txt"}',
+    )
     assert result.returncode != 0 and 'Traceback' not in result.stderr
     assert 'no_words.txt holds no word' in result.stderr and 'alignment...' not in result.stdout
-    result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=intervention',
-                 '--intervention_senses=4')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--report_dir={setup / "r3"}',
+        '--analyses=intervention',
+        '--intervention_senses=4',
+    )
     assert result.returncode != 0 and 'the model has 4 senses per token: choose at most 3' in result.stderr
     result = run(f'--out_dir={setup / "bkp"}', '--model_name=gpt2')
     assert result.returncode != 0 and 'backpack-lm' in result.stderr and 'Traceback' not in result.stderr
-    result = run(f'--out_dir={setup / "bkp"}', f'--report_dir={setup / "r3"}', '--analyses=similarity',
-                 f'--simlex={setup / "missing"}')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--report_dir={setup / "r3"}',
+        '--analyses=similarity',
+        f'--simlex={setup / "missing"}',
+    )
     assert result.returncode != 0 and 'translation.csv' in result.stderr and 'Traceback' not in result.stderr
 
 
@@ -216,8 +310,10 @@ def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(s
     result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage', '--words=bank')
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'note: --words is read by projection, which this run does not run: not used' in result.stdout
-    assert ("earlier results in" in result.stdout and "(projection, alignment) are not kept: the "
-            "checkpoint's weights differ" in result.stdout), result.stdout
+    assert (
+        "earlier results in" in result.stdout
+        and "(projection, alignment) are not kept: the checkpoint's weights differ" in result.stdout
+    ), result.stdout
     summary = json.loads((report / 'senses.json').read_text())
     assert set(summary['analyses']) == {'usage'} and summary['skipped'] == {}
     assert summary['checkpoint']['sha256'] == hashlib.sha256((out_dir / 'ckpt.pt').read_bytes()).hexdigest()
@@ -229,13 +325,23 @@ def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(s
     # nothing is lost: the earlier report lies whole in a folder of its own
     [aside] = [p for p in report.iterdir() if p.is_dir()]
     assert aside.name.startswith('senses-replaced-') and str(aside) in result.stdout
-    assert {'senses.json', 'senses.md', 'senses.tex', 'sense_projections.png',
-            'sense_alignment_en-fr.png'} <= {p.name for p in aside.iterdir()}
+    assert {
+        'senses.json',
+        'senses.md',
+        'senses.tex',
+        'sense_projections.png',
+        'sense_alignment_en-fr.png',
+    } <= {p.name for p in aside.iterdir()}
     assert json.loads((aside / 'senses.json').read_text())['analyses']['alignment'] == old_alignment
     # the same weights, the analysis run again and skipped now beside one that runs: its figures
     # leave the report too
-    result = run(f'--out_dir={out_dir}', f'--report_dir={report}', '--analyses=usage,projection',
-                 '--words=bank', '--max_sentences=1')
+    result = run(
+        f'--out_dir={out_dir}',
+        f'--report_dir={report}',
+        '--analyses=usage,projection',
+        '--words=bank',
+        '--max_sentences=1',
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'are not kept' not in result.stdout and 'did not write again moved to' in result.stdout
     assert not [p for p in report.iterdir() if p.name.startswith('sense_usage')]
@@ -243,28 +349,45 @@ def test_a_retrained_model_does_not_inherit_the_results_of_the_one_it_replaced(s
 
 
 def test_kept_results_must_share_the_weights_and_the_data():
-    identity = {'checkpoint': '/o/ckpt.pt', 'sha256': 'a' * 64, 'iter_num': 30, 'baseline': None,
-                'baseline_sha256': None, 'data_root': '/data', 'dataset': 'demo', 'languages': ['en', 'fr']}
+    identity = {
+        'checkpoint': '/o/ckpt.pt',
+        'sha256': 'a' * 64,
+        'iter_num': 30,
+        'baseline': None,
+        'baseline_sha256': None,
+        'data_root': '/data',
+        'dataset': 'demo',
+        'languages': ['en', 'fr'],
+    }
     assert identity_changes(identity, dict(identity, checkpoint='/moved/ckpt.pt')) == []  # same weights
     assert identity_changes(identity, dict(identity, sha256='b' * 64)) == [
         f"the checkpoint's weights differ (/o/ckpt.pt, iteration 30, sha256 {'a' * 12}... then; "
-        f"/o/ckpt.pt, iteration 30, sha256 {'b' * 12}... now)"]
+        f"/o/ckpt.pt, iteration 30, sha256 {'b' * 12}... now)"
+    ]
     assert identity_changes(identity, dict(identity, baseline='/g/ckpt.pt', baseline_sha256='c' * 64)) == [
-        f"the baseline's weights differ (none then; /g/ckpt.pt, sha256 {'c' * 12}... now)"]
-    changed = identity_changes(identity, dict(identity, data_root='/other', dataset='europarl',
-                                              languages=['en', 'de']))
-    assert [c.split(' (')[0] for c in changed] == ['the data root differs', 'the held-out dataset differs',
-                                                   'the languages of the held-out data differ']
+        f"the baseline's weights differ (none then; /g/ckpt.pt, sha256 {'c' * 12}... now)"
+    ]
+    changed = identity_changes(
+        identity, dict(identity, data_root='/other', dataset='europarl', languages=['en', 'de'])
+    )
+    assert [c.split(' (')[0] for c in changed] == [
+        'the data root differs',
+        'the held-out dataset differs',
+        'the languages of the held-out data differ',
+    ]
     # a report written before the weights were recorded: its results are not kept
     old = {'out_dir': '/o', 'model_name': 'backpack-lm', 'iter_num': 30, 'baseline_out_dir': None}
     assert identity_changes(old, identity) == [
-        'senses.json does not record the weights its results describe (an older version wrote it)']
+        'senses.json does not record the weights its results describe (an older version wrote it)'
+    ]
 
 
 def test_the_files_a_result_lists_and_moving_them_aside(tmp_path):
-    result = {'language_pairs': {'en-fr': {'files': {'figure': 'a_en-fr.png', 'csv': 'a_en-fr.csv'}}},
-              'files': {'csv': 'a.csv', 'matrices': {'m': 'm.png'}, 'matrix_figure': None},
-              'pairs': [('bank', 'banque')]}
+    result = {
+        'language_pairs': {'en-fr': {'files': {'figure': 'a_en-fr.png', 'csv': 'a_en-fr.csv'}}},
+        'files': {'csv': 'a.csv', 'matrices': {'m': 'm.png'}, 'matrix_figure': None},
+        'pairs': [('bank', 'banque')],
+    }
     assert result_files(result) == {'a_en-fr.png', 'a_en-fr.csv', 'a.csv', 'm.png'}
     (tmp_path / 'a.csv').write_text('x')
     (tmp_path / 'keep.txt').write_text('y')
@@ -282,7 +405,8 @@ def test_the_header_names_the_split_of_the_results_shown():
     two = {'usage': {'split': 'val'}, 'probe': {'split': 'test'}}
     assert data_line('demo', '/data', two, modules) == (
         '- data: demo under /data; held-out splits differ (val split: Sense usage per language; '
-        'test split: Polysemy probe)')
+        'test split: Polysemy probe)'
+    )
 
 
 def test_a_split_the_held_out_data_lacks_is_named_as_the_reason(setup, tmp_path):
@@ -291,13 +415,20 @@ def test_a_split_the_held_out_data_lacks_is_named_as_the_reason(setup, tmp_path)
     shutil.copytree(setup / 'data', tmp_path / 'data')
     for path in (tmp_path / 'data' / 'sensefix').glob('*_val.txt'):
         path.unlink()
-    result = run(f'--out_dir={setup / "bkp"}', f'--data_root={tmp_path / "data"}', f'--report_dir={tmp_path / "r"}',
-                 '--split=val', '--analyses=usage,probe,intervention')
+    result = run(
+        f'--out_dir={setup / "bkp"}',
+        f'--data_root={tmp_path / "data"}',
+        f'--report_dir={tmp_path / "r"}',
+        '--split=val',
+        '--analyses=usage,probe,intervention',
+    )
     assert result.returncode == 1 and not (tmp_path / 'r' / 'senses.json').exists(), result.stderr[-3000:]
     for name in ('usage', 'probe', 'intervention'):
-        assert (f"{name}: needs the held-out val text of sensefix (en, fr), which is not there under "
-                f"{tmp_path / 'data'}: prepare it (python data/sensefix/prepare.py), or choose "
-                f"--split=test (it has test text)") in result.stderr, result.stderr[-3000:]
+        assert (
+            f"{name}: needs the held-out val text of sensefix (en, fr), which is not there under "
+            f"{tmp_path / 'data'}: prepare it (python data/sensefix/prepare.py), or choose "
+            f"--split=test (it has test text)"
+        ) in result.stderr, result.stderr[-3000:]
 
 
 def test_an_out_dir_given_as_its_checkpoint_file_reports_beside_it(setup, tmp_path):
@@ -306,7 +437,9 @@ def test_an_out_dir_given_as_its_checkpoint_file_reports_beside_it(setup, tmp_pa
     assert default_report_dir('', [str(tmp_path / 'run')]) == str(tmp_path / 'run')
     shutil.copy(setup / 'gpt' / 'ckpt.pt', tmp_path / 'ckpt.pt')
     (tmp_path / 'senses.json').write_text('{"cut short')  # an earlier report, broken: set aside, said
-    result = run(f'--out_dir={tmp_path / "ckpt.pt"}', '--analyses=similarity', f'--similarity_csv={setup / "sim.csv"}')
+    result = run(
+        f'--out_dir={tmp_path / "ckpt.pt"}', '--analyses=similarity', f'--similarity_csv={setup / "sim.csv"}'
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'are not kept: senses.json cannot be read (JSONDecodeError' in result.stdout
     [aside] = tmp_path.glob('senses-replaced-*')

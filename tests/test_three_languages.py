@@ -37,34 +37,73 @@ def three_languages(tmp_path_factory):
     pairs (en, fr), (en, de), (fr, de). The checkpoints are what the analyses below (and the sense
     analyses, see sense_report) read."""
     root = str(tmp_path_factory.mktemp('three_languages'))
-    raw = {'tri': write_raw_files(os.path.join(root, 'raw'), n_lines=2000, seed=0, prefix='tri'),
-           'duo': write_raw_files(os.path.join(root, 'raw'), n_lines=600, seed=1, prefix='duo')}
+    raw = {
+        'tri': write_raw_files(os.path.join(root, 'raw'), n_lines=2000, seed=0, prefix='tri'),
+        'duo': write_raw_files(os.path.join(root, 'raw'), n_lines=600, seed=1, prefix='duo'),
+    }
     raw['duo'] = {lang: raw['duo'][lang] for lang in DATASETS['duo']}
     # the shared tokenizer, on the training lines of every language that will be trained on
-    training_lines = {lang: [line for files in raw.values() if lang in files
-                             for line in iter_clean_lines(files, lang, 'train', SPLIT_FRACTIONS)]
-                      for lang in LANGUAGES}
-    tok = train_bpe_tokenizer(training_lines, vocab_size=400, name='en-fr-de-bpe400', data_root=root,
-                              verbose=False)
+    training_lines = {
+        lang: [
+            line
+            for files in raw.values()
+            if lang in files
+            for line in iter_clean_lines(files, lang, 'train', SPLIT_FRACTIONS)
+        ]
+        for lang in LANGUAGES
+    }
+    tok = train_bpe_tokenizer(
+        training_lines, vocab_size=400, name='en-fr-de-bpe400', data_root=root, verbose=False
+    )
     for dataset, files in raw.items():
-        prepare_parallel_corpus(os.path.join(root, dataset), files, tok, data_root=root,
-                                split_fractions=SPLIT_FRACTIONS, num_proc=1, verbose=False)
+        prepare_parallel_corpus(
+            os.path.join(root, dataset),
+            files,
+            tok,
+            data_root=root,
+            split_fractions=SPLIT_FRACTIONS,
+            num_proc=1,
+            verbose=False,
+        )
     out_dirs, outputs = {}, {}
     for model_name in MODELS:
         out_dirs[model_name] = os.path.join(root, f'out-{model_name}')
         outputs[model_name] = run_script(
-            'train.py', f'--data_root={root}', f"--list_of_datasets={','.join(DATASETS)}",
-            f'--out_dir={out_dirs[model_name]}', f'--model_name={model_name}', '--n_layer=2',
-            '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32', '--batch_size=8',
-            '--gradient_accumulation_steps=1', f'--max_iters={MAX_ITERS}',
-            f'--eval_interval={MAX_ITERS // 2}', '--eval_iters=2', '--warmup_iters=5',
-            f'--lr_decay_iters={MAX_ITERS}', '--learning_rate=3e-3', '--device=cpu',
-            '--dtype=float32', '--compile=False').stdout
+            'train.py',
+            f'--data_root={root}',
+            f"--list_of_datasets={','.join(DATASETS)}",
+            f'--out_dir={out_dirs[model_name]}',
+            f'--model_name={model_name}',
+            '--n_layer=2',
+            '--n_head=2',
+            '--n_embd=32',
+            '--n_sense_vector=4',
+            '--block_size=32',
+            '--batch_size=8',
+            '--gradient_accumulation_steps=1',
+            f'--max_iters={MAX_ITERS}',
+            f'--eval_interval={MAX_ITERS // 2}',
+            '--eval_iters=2',
+            '--warmup_iters=5',
+            f'--lr_decay_iters={MAX_ITERS}',
+            '--learning_rate=3e-3',
+            '--device=cpu',
+            '--dtype=float32',
+            '--compile=False',
+        ).stdout
     # translation lexicons of the word table for each pair, in meta.json's order of the languages
-    lexicons = {(a, b): write_lexicon(os.path.join(root, f'lexicon_{a}_{b}.tsv'), a, b)
-                for i, a in enumerate(LANGUAGES) for b in LANGUAGES[i + 1:]}
-    return {'data_root': root, 'out_dirs': out_dirs, 'train_output': outputs, 'tokenizer': tok,
-            'lexicons': lexicons}
+    lexicons = {
+        (a, b): write_lexicon(os.path.join(root, f'lexicon_{a}_{b}.tsv'), a, b)
+        for i, a in enumerate(LANGUAGES)
+        for b in LANGUAGES[i + 1 :]
+    }
+    return {
+        'data_root': root,
+        'out_dirs': out_dirs,
+        'train_output': outputs,
+        'tokenizer': tok,
+        'lexicons': lexicons,
+    }
 
 
 def test_prepared_datasets_hold_every_language_line_aligned(three_languages):
@@ -75,8 +114,11 @@ def test_prepared_datasets_hold_every_language_line_aligned(three_languages):
         assert meta['tokenizer']['sha256'] == three_languages['tokenizer'].sha256
         heldout = {lang: read_heldout_lines(root, dataset, lang, 'test') for lang in languages}
         assert len({len(lines) for lines in heldout.values()}) == 1 and heldout[languages[0]]
-        assert all(meta['splits'][lang][split]['tokens'] > 0 for lang in languages
-                   for split in ('train', 'val', 'test'))
+        assert all(
+            meta['splits'][lang][split]['tokens'] > 0
+            for lang in languages
+            for split in ('train', 'val', 'test')
+        )
     # translations line by line: the same structure (word count) in every language
     tri = {lang: read_heldout_lines(root, 'tri', lang, 'test') for lang in LANGUAGES}
     assert [len(line.split()) for line in tri['en']] == [len(line.split()) for line in tri['de']]
@@ -85,8 +127,10 @@ def test_prepared_datasets_hold_every_language_line_aligned(three_languages):
 def test_languages_are_sampled_over_all_datasets(three_languages):
     data = PreparedData(three_languages['data_root'], list(DATASETS))
     assert data.languages == sorted(LANGUAGES)
-    tokens = {lang: sum(n for (d, l, s), n in data.n_tokens.items() if l == lang and s == 'train')
-              for lang in data.languages}
+    tokens = {
+        lang: sum(n for (d, l, s), n in data.n_tokens.items() if l == lang and s == 'train')
+        for lang in data.languages
+    }
     # English and German are in both datasets, French in one only
     assert tokens['en'] > tokens['fr'] and tokens['de'] > tokens['fr']
     proportional, uniform = data.language_probabilities(1.0), data.language_probabilities(0.0)
@@ -100,7 +144,7 @@ def test_languages_are_sampled_over_all_datasets(three_languages):
     output = three_languages['train_output']['backpack-lm']
     lines = output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith('languages sampled'))
-    named = {line.split()[0]: line for line in lines[start + 1:start + 4]}
+    named = {line.split()[0]: line for line in lines[start + 1 : start + 4]}
     assert sorted(named) == ['English', 'French', 'German']
     assert named['English'].endswith('(tri, duo)') and named['French'].endswith('(tri)')
 
@@ -126,12 +170,19 @@ def test_training_logs_the_validation_loss_of_every_language(three_languages, mo
 
 def test_perplexity_covers_every_dataset_and_language(three_languages, tmp_path):
     out_dirs = list(three_languages['out_dirs'].values())
-    run_script('perplexity_per_lang.py', f"--out_dirs={','.join(out_dirs)}", f'--report_dir={tmp_path}',
-               '--device=cpu', '--bootstrap_resamples=100', '--max_lines=60')
+    run_script(
+        'perplexity_per_lang.py',
+        f"--out_dirs={','.join(out_dirs)}",
+        f'--report_dir={tmp_path}',
+        '--device=cpu',
+        '--bootstrap_resamples=100',
+        '--max_lines=60',
+    )
     results = json.loads((tmp_path / 'perplexity.json').read_text())
     for out_dir in out_dirs:
         assert {ds: sorted(by_lang) for ds, by_lang in results[out_dir].items()} == {
-            ds: sorted(langs) for ds, langs in DATASETS.items()}
+            ds: sorted(langs) for ds, langs in DATASETS.items()
+        }
         for dataset, languages in DATASETS.items():
             for lang in languages:
                 m = results[out_dir][dataset][lang]
@@ -147,8 +198,15 @@ def test_perplexity_covers_every_dataset_and_language(three_languages, tmp_path)
 
 def test_cloze_covers_every_dataset_and_language(three_languages, tmp_path):
     out_dirs = list(three_languages['out_dirs'].values())
-    run_script('cloze_test.py', f"--out_dirs={','.join(out_dirs)}", f'--report_dir={tmp_path}',
-               '--device=cpu', '--max_items=8', '--beam_width=3', '--k=3')
+    run_script(
+        'cloze_test.py',
+        f"--out_dirs={','.join(out_dirs)}",
+        f'--report_dir={tmp_path}',
+        '--device=cpu',
+        '--max_items=8',
+        '--beam_width=3',
+        '--k=3',
+    )
     results = json.loads((tmp_path / 'cloze.json').read_text())
     for out_dir in out_dirs:
         for dataset, languages in DATASETS.items():
@@ -163,8 +221,11 @@ def test_cloze_covers_every_dataset_and_language(three_languages, tmp_path):
     assert all(name in table for name in ('English', 'French', 'German'))
     # the answers are the words of each language, accents and umlauts included
     for out_dir in out_dirs:
-        name = 'cloze_predictions_' + ''.join(c if c.isalnum() or c in '-_.' else '_'
-                                              for c in out_dir.strip('/')) + '.jsonl'
+        name = (
+            'cloze_predictions_'
+            + ''.join(c if c.isalnum() or c in '-_.' else '_' for c in out_dir.strip('/'))
+            + '.jsonl'
+        )
         records = [json.loads(line) for line in (tmp_path / name).read_text(encoding='utf-8').splitlines()]
         assert {r['language'] for r in records} == set(LANGUAGES)
         assert len(records) == 8 * sum(len(langs) for langs in DATASETS.values())
@@ -174,7 +235,7 @@ def test_cloze_covers_every_dataset_and_language(three_languages, tmp_path):
 # the sense analyses on the same checkpoints
 
 SENSE_WORDS = ('cat', 'chat', 'Katze', 'cheese', 'fromage', 'Käse')  # one noun per language, twice
-PAIRS = [f'{a}-{b}' for i, a in enumerate(LANGUAGES) for b in LANGUAGES[i + 1:]]  # en-fr, en-de, fr-de
+PAIRS = [f'{a}-{b}' for i, a in enumerate(LANGUAGES) for b in LANGUAGES[i + 1 :]]  # en-fr, en-de, fr-de
 
 
 @pytest.fixture(scope='module')
@@ -187,12 +248,20 @@ def sense_report(three_languages, tmp_path_factory):
     root = three_languages['data_root']
     report_dir = str(tmp_path_factory.mktemp('senses'))
     lexicons = ','.join(three_languages['lexicons'].values())
-    run_script('sense_visualisation.py', f"--out_dir={three_languages['out_dirs']['backpack-lm']}",
-               f"--baseline_out_dir={three_languages['out_dirs']['gpt2']}", f'--report_dir={report_dir}',
-               '--device=cpu', f"--words={','.join(SENSE_WORDS)}", '--top_k=5',
-               f'--translation_pairs={lexicons}',
-               f"--similarity_csv={write_similarity_csv(os.path.join(root, 'similarity.csv'))}",
-               '--max_sentences=40', '--n_permutations=50', '--n_bootstrap=50')
+    run_script(
+        'sense_visualisation.py',
+        f"--out_dir={three_languages['out_dirs']['backpack-lm']}",
+        f"--baseline_out_dir={three_languages['out_dirs']['gpt2']}",
+        f'--report_dir={report_dir}',
+        '--device=cpu',
+        f"--words={','.join(SENSE_WORDS)}",
+        '--top_k=5',
+        f'--translation_pairs={lexicons}',
+        f"--similarity_csv={write_similarity_csv(os.path.join(root, 'similarity.csv'))}",
+        '--max_sentences=40',
+        '--n_permutations=50',
+        '--n_bootstrap=50',
+    )
     with open(os.path.join(report_dir, 'senses.json'), encoding='utf-8') as f:
         return report_dir, json.load(f)
 

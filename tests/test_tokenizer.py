@@ -2,6 +2,7 @@
 
 $ python -m pytest -q tests/test_tokenizer.py
 """
+
 import base64
 import json
 import random
@@ -16,13 +17,17 @@ from common.errors import UserError
 from common.tokenizer import EOT
 from data.bpe import PRETOKENIZE_PATTERN, train_bpe_tokenizer
 
-EN_WORDS = ("the commission council parliament report vote budget region member states must will "
-            "debate motion agreement question answer right bank party bill order power fair "
-            "important european citizens rights proposal directive we have not yet").split()
-FR_WORDS = ("la commission conseil parlement rapport vote budget région États membres doit sera "
-            "débat motion accord question réponse droit banque parti projet ordre pouvoir équitable "
-            "important européens citoyens droits proposition directive nous n'avons pas encore l'été "
-            "déjà très où ça être français naïve cœur").split()
+EN_WORDS = (
+    "the commission council parliament report vote budget region member states must will "
+    "debate motion agreement question answer right bank party bill order power fair "
+    "important european citizens rights proposal directive we have not yet"
+).split()
+FR_WORDS = (
+    "la commission conseil parlement rapport vote budget région États membres doit sera "
+    "débat motion accord question réponse droit banque parti projet ordre pouvoir équitable "
+    "important européens citoyens droits proposition directive nous n'avons pas encore l'été "
+    "déjà très où ça être français naïve cœur"
+).split()
 
 TRICKY = [
     "L'Europe, c’est « notre » maison — n’est-ce pas ?",
@@ -40,8 +45,9 @@ TRICKY = [
 
 def sentences(words, n, seed):
     rng = random.Random(seed)
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 18))).capitalize() + "."
-            for _ in range(n)]
+    return [
+        " ".join(rng.choice(words) for _ in range(rng.randint(4, 18))).capitalize() + "." for _ in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +55,9 @@ def trained(tmp_path_factory):
     data_root = str(tmp_path_factory.mktemp("data"))
     texts = {"en": sentences(EN_WORDS, 3000, 0) + TRICKY, "fr": sentences(FR_WORDS, 3000, 1) + TRICKY}
     heldout = {"en": sentences(EN_WORDS, 200, 2) + TRICKY, "fr": sentences(FR_WORDS, 200, 3) + TRICKY}
-    tok = train_bpe_tokenizer(texts, vocab_size=400, name="test-bpe", data_root=data_root,
-                              heldout_by_lang=heldout, verbose=False)
+    tok = train_bpe_tokenizer(
+        texts, vocab_size=400, name="test-bpe", data_root=data_root, heldout_by_lang=heldout, verbose=False
+    )
     return tok, data_root
 
 
@@ -113,7 +120,11 @@ def test_load_by_name_and_by_identity(trained):
     again = tokenizer.load_tokenizer("test-bpe", data_root)
     same = tokenizer.load_tokenizer(tok.identity(), data_root)
     assert again.sha256 == same.sha256 == tok.sha256
-    assert tok.identity() == {"name": "test-bpe", "sha256": tok.sha256, "path": "tokenizers/test-bpe.tiktoken"}
+    assert tok.identity() == {
+        "name": "test-bpe",
+        "sha256": tok.sha256,
+        "path": "tokenizers/test-bpe.tiktoken",
+    }
     text = "Le Parlement européen a adopté « la directive »."
     assert same.encode(text) == tok.encode(text)
     assert tok.token_bytes(tok.encode("é")[0]) in ("é".encode(), b"\xc3")
@@ -133,9 +144,15 @@ def test_sha256_mismatch_and_missing_file_are_clear_errors(trained, tmp_path):
 def test_language_balanced_sample_with_parallel_heldout(tmp_path):
     en = [f"english sentence number {i} is rather short" for i in range(3000)]
     fr = [f"la phrase française numéro {i} est nettement plus longue que l'anglaise" for i in range(3000)]
-    tok = train_bpe_tokenizer({"en": en, "fr": fr}, vocab_size=300, name="balanced",
-                              data_root=str(tmp_path), max_bytes_per_language=60_000,
-                              heldout_every=10, verbose=False)
+    tok = train_bpe_tokenizer(
+        {"en": en, "fr": fr},
+        vocab_size=300,
+        name="balanced",
+        data_root=str(tmp_path),
+        max_bytes_per_language=60_000,
+        heldout_every=10,
+        verbose=False,
+    )
     info = json.load(open(tokenizer.tokenizer_paths("balanced", str(tmp_path))[1]))
     sample = info["training_sample"]
     assert abs(sample["en"]["bytes"] - sample["fr"]["bytes"]) < 100  # within about one line
@@ -175,7 +192,9 @@ def test_encode_batch_of_numpy_split_is_lists(trained):
     tok, _ = trained
     out = tok.encode_batch(["a b", "c"])
     assert all(isinstance(ids, list) and all(isinstance(i, int) for i in ids) for ids in out)
-    assert np.concatenate([np.array(ids) for ids in out]).size == sum(len(tok.encode(t)) for t in ["a b", "c"])
+    assert np.concatenate([np.array(ids) for ids in out]).size == sum(
+        len(tok.encode(t)) for t in ["a b", "c"]
+    )
 
 
 def test_a_tokenizer_json_with_a_gap_in_its_ids(tmp_path):
@@ -183,6 +202,7 @@ def test_a_tokenizer_json_with_a_gap_in_its_ids(tmp_path):
     are tokens, and token_rows gives a model's rows that are tokens (never the gap, never past the
     tokenizer)."""
     from converted_models import write_byte_tokenizer
+
     write_byte_tokenizer(tmp_path / "tok.json")
     spec = json.loads((tmp_path / "tok.json").read_text())
     spec["model"]["vocab"]["ĠĠ"] = 300  # after a gap of 43 ids

@@ -27,9 +27,18 @@ from common.training_log import (
 from data.prepared import PreparedData
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--n_sense_vector=4', '--block_size=32',
-        '--batch_size=8', '--gradient_accumulation_steps=1', '--eval_iters=2', '--warmup_iters=5',
-        '--log_interval=1']
+TINY = [
+    '--n_layer=1',
+    '--n_head=2',
+    '--n_embd=32',
+    '--n_sense_vector=4',
+    '--block_size=32',
+    '--batch_size=8',
+    '--gradient_accumulation_steps=1',
+    '--eval_iters=2',
+    '--warmup_iters=5',
+    '--log_interval=1',
+]
 
 
 @pytest.fixture(scope='module')
@@ -40,12 +49,21 @@ def data_root(tmp_path_factory):
 
 
 def train(data_root, out_dir, *args, check=True, env=None, launcher=None):
-    cmd = (launcher or [sys.executable]) + ['train.py', f'--data_root={data_root}',
-                                            '--list_of_datasets=synth', f'--out_dir={out_dir}', *TINY, *args]
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, **(env or {})})
+    cmd = (launcher or [sys.executable]) + [
+        'train.py',
+        f'--data_root={data_root}',
+        '--list_of_datasets=synth',
+        f'--out_dir={out_dir}',
+        *TINY,
+        *args,
+    ]
+    result = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"train.py failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"train.py failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
@@ -61,8 +79,16 @@ def iteration_losses(out_dir):
 @pytest.mark.parametrize('model_name,lr', [('gpt2', '1e-2'), ('backpack-lm', '3e-2')])
 def test_training_learns_far_below_the_unigram_entropy(data_root, tmp_path, model_name, lr):
     out = tmp_path / model_name
-    train(data_root, out, f'--model_name={model_name}', '--max_iters=200', '--eval_interval=100',
-          f'--learning_rate={lr}', '--lr_decay_iters=200', '--eval_iters=4')
+    train(
+        data_root,
+        out,
+        f'--model_name={model_name}',
+        '--max_iters=200',
+        '--eval_interval=100',
+        f'--learning_rate={lr}',
+        '--lr_decay_iters=200',
+        '--eval_iters=4',
+    )
     tokens = markov_tokens(20000, 96, 3, __import__('numpy').random.default_rng(0))
     entropy = unigram_entropy(tokens, 96)
     rows = read_csv(out / 'metrics.csv')
@@ -82,8 +108,14 @@ def test_training_learns_far_below_the_unigram_entropy(data_root, tmp_path, mode
 @pytest.mark.parametrize('model_name', ['gpt2', 'backpack-lm'])
 def test_resume_is_exact(data_root, tmp_path, model_name):
     """N iterations in one run equal N/2, then a resumed N/2 (float32 on CPU, dropout on)."""
-    args = [f'--model_name={model_name}', '--eval_interval=10', '--lr_decay_iters=30',
-            '--learning_rate=3e-3', '--dropout=0.1', '--gradient_accumulation_steps=2']
+    args = [
+        f'--model_name={model_name}',
+        '--eval_interval=10',
+        '--lr_decay_iters=30',
+        '--learning_rate=3e-3',
+        '--dropout=0.1',
+        '--gradient_accumulation_steps=2',
+    ]
     train(data_root, tmp_path / 'whole', *args, '--max_iters=30')
     train(data_root, tmp_path / 'halves', *args, '--max_iters=15', '--eval_interval=5')
     resumed = train(data_root, tmp_path / 'halves', *args, '--max_iters=30', '--init_from=resume')
@@ -103,8 +135,14 @@ def test_resume_is_exact(data_root, tmp_path, model_name):
 def test_ddp_two_processes_match_one_process(data_root, tmp_path):
     """2 CPU processes (Gloo) with the same global batch see the same sequences as one process;
     losses agree within float tolerance (the gradient all-reduce sums in another order)."""
-    args = ['--model_name=backpack-lm', '--gradient_accumulation_steps=4', '--max_iters=8',
-            '--eval_interval=8', '--learning_rate=1e-3', '--lr_decay_iters=8']
+    args = [
+        '--model_name=backpack-lm',
+        '--gradient_accumulation_steps=4',
+        '--max_iters=8',
+        '--eval_interval=8',
+        '--learning_rate=1e-3',
+        '--lr_decay_iters=8',
+    ]
     train(data_root, tmp_path / 'one', *args)
     torchrun = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2']
     train(data_root, tmp_path / 'two', *args, launcher=torchrun, env={'OMP_NUM_THREADS': '1'})
@@ -116,9 +154,18 @@ def test_ddp_two_processes_match_one_process(data_root, tmp_path):
     val_two = float(read_csv(tmp_path / 'two' / 'metrics.csv')[-1]['val_loss'])
     assert abs(val_one - val_two) < 1e-4 * val_one
     # a global number of micro-steps that the processes cannot share is refused
-    bad = train(data_root, tmp_path / 'bad', '--gradient_accumulation_steps=3', '--max_iters=1',
-                launcher=torchrun, check=False, env={'OMP_NUM_THREADS': '1'})
-    assert bad.returncode != 0 and 'must be divisible by the number of processes (2)' in bad.stdout + bad.stderr
+    bad = train(
+        data_root,
+        tmp_path / 'bad',
+        '--gradient_accumulation_steps=3',
+        '--max_iters=1',
+        launcher=torchrun,
+        check=False,
+        env={'OMP_NUM_THREADS': '1'},
+    )
+    assert (
+        bad.returncode != 0 and 'must be divisible by the number of processes (2)' in bad.stdout + bad.stderr
+    )
 
 
 @pytest.mark.parametrize('signum,exit_code', [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
@@ -126,8 +173,16 @@ def test_sigterm_or_ctrl_c_saves_a_resumable_checkpoint(data_root, tmp_path, sig
     """Both save; Ctrl-C then exits 130 (unfinished, so a chained evaluation does not go on), a
     scheduler's SIGTERM 0."""
     out = tmp_path / 'run'
-    cmd = [sys.executable, 'train.py', f'--data_root={data_root}', '--list_of_datasets=synth',
-           f'--out_dir={out}', *TINY, '--max_iters=1000000', '--eval_interval=100000']
+    cmd = [
+        sys.executable,
+        'train.py',
+        f'--data_root={data_root}',
+        '--list_of_datasets=synth',
+        f'--out_dir={out}',
+        *TINY,
+        '--max_iters=1000000',
+        '--eval_interval=100000',
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 120
     for line in proc.stdout:  # wait until training is under way
@@ -141,8 +196,7 @@ def test_sigterm_or_ctrl_c_saves_a_resumable_checkpoint(data_root, tmp_path, sig
     ckpt = load_checkpoint_file(str(out))
     done = len(iteration_losses(out))
     assert ckpt['iter_num'] == done >= 4
-    resumed = train(data_root, out, f'--max_iters={done + 3}', '--eval_interval=100000',
-                    '--init_from=resume')
+    resumed = train(data_root, out, f'--max_iters={done + 3}', '--eval_interval=100000', '--init_from=resume')
     assert 'resuming from' in resumed.stdout
     assert len(iteration_losses(out)) == done + 3
 
@@ -151,12 +205,23 @@ def test_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data_ro
     out = tmp_path / 'run'
     train(data_root, out, '--max_iters=4', '--eval_interval=2')
     before = (out / 'ckpt.pt').read_bytes()
-    result = train(data_root, out, '--max_iters=40', '--eval_interval=2', '--init_from=resume',
-                   '--learning_rate=1e12', '--grad_clip=0.0', '--warmup_iters=0', '--decay_lr=False',
-                   check=False)
+    result = train(
+        data_root,
+        out,
+        '--max_iters=40',
+        '--eval_interval=2',
+        '--init_from=resume',
+        '--learning_rate=1e12',
+        '--grad_clip=0.0',
+        '--warmup_iters=0',
+        '--decay_lr=False',
+        check=False,
+    )
     assert result.returncode != 0
     assert 'diverged' in result.stderr and 'last good checkpoint' in result.stderr
-    assert 'learning_rate 0.0006 -> 1000000000000.0' in result.stdout and 'grad_clip 1.0 -> 0.0' in result.stdout
+    assert (
+        'learning_rate 0.0006 -> 1000000000000.0' in result.stdout and 'grad_clip 1.0 -> 0.0' in result.stdout
+    )
     assert 'no longer an exact resume' in result.stdout
     assert (out / 'ckpt.pt').read_bytes() == before
 
@@ -166,7 +231,7 @@ def test_truncated_checkpoint_is_a_clear_error(data_root, tmp_path):
     train(data_root, out, '--max_iters=2', '--eval_interval=2', '--backup_checkpoint_step=2')
     assert (out / 'ckpt_2.pt').exists()
     data = (out / 'ckpt.pt').read_bytes()
-    (out / 'ckpt.pt').write_bytes(data[:len(data) // 2])
+    (out / 'ckpt.pt').write_bytes(data[: len(data) // 2])
     with pytest.raises(UserError, match=r'not a readable checkpoint.*ckpt_2.pt'):
         load_checkpoint_file(str(out))
     result = train(data_root, out, '--max_iters=4', '--init_from=resume', check=False)
@@ -182,8 +247,11 @@ def test_resume_with_another_shape_or_tokenizer_is_refused(data_root, tmp_path):
     result = train(data_root, out, '--max_iters=4', '--init_from=resume', '--n_embd=64', check=False)
     assert result.returncode != 0 and 'n_embd=32 in the checkpoint but 64 now' in result.stderr
     other = tmp_path / 'other_data'
-    write_synthetic_dataset(str(other), 'synth', tokenizer={'name': 'another', 'sha256': '1' * 64,
-                                                            'path': 'tokenizers/another.tiktoken'})
+    write_synthetic_dataset(
+        str(other),
+        'synth',
+        tokenizer={'name': 'another', 'sha256': '1' * 64, 'path': 'tokenizers/another.tiktoken'},
+    )
     result = train(str(other), out, '--max_iters=4', '--init_from=resume', check=False)
     assert result.returncode != 0 and 'trained with tokenizer synthetic' in result.stderr
     result = train(data_root, out, '--max_iters=4', '--init_from=resume', '--model_name=gpt2', check=False)
@@ -193,16 +261,43 @@ def test_resume_with_another_shape_or_tokenizer_is_refused(data_root, tmp_path):
 def test_a_resume_with_changed_training_keys_says_it_is_no_longer_exact():
     """c09: the README promises exact resume; a changed key that draws other batches or makes
     other updates is named, old -> new. A longer max_iters is what a resume is for: no word."""
-    saved = {'learning_rate': 6e-4, 'seed': 1337, 'xlm_alpha': 0.3, 'batch_size': 12,
-             'gradient_accumulation_steps': 40, 'list_of_datasets': ['europarl'], 'lr_decay_iters': 1000,
-             'warmup_iters': 100, 'max_iters': 1000, 'eval_interval': 100, 'device': 'cuda'}
+    saved = {
+        'learning_rate': 6e-4,
+        'seed': 1337,
+        'xlm_alpha': 0.3,
+        'batch_size': 12,
+        'gradient_accumulation_steps': 40,
+        'list_of_datasets': ['europarl'],
+        'lr_decay_iters': 1000,
+        'warmup_iters': 100,
+        'max_iters': 1000,
+        'eval_interval': 100,
+        'device': 'cuda',
+    }
     assert resume_changes_text(saved, dict(saved, max_iters=5000, eval_interval=50, device='cpu')) == ''
-    changed = dict(saved, learning_rate=1e-2, seed=1, xlm_alpha=1.0, batch_size=6, gradient_accumulation_steps=80,
-                   list_of_datasets=['europarl', 'multiun'], lr_decay_iters=5000, warmup_iters=0)
+    changed = dict(
+        saved,
+        learning_rate=1e-2,
+        seed=1,
+        xlm_alpha=1.0,
+        batch_size=6,
+        gradient_accumulation_steps=80,
+        list_of_datasets=['europarl', 'multiun'],
+        lr_decay_iters=5000,
+        warmup_iters=0,
+    )
     text = resume_changes_text(saved, changed)
-    for piece in ('learning_rate 0.0006 -> 0.01', 'seed 1337 -> 1', 'xlm_alpha 0.3 -> 1.0', 'batch_size 12 -> 6',
-                  'gradient_accumulation_steps 40 -> 80', "list_of_datasets ['europarl'] -> ['europarl', 'multiun']",
-                  'lr_decay_iters 1000 -> 5000', 'warmup_iters 100 -> 0', 'no longer an exact resume'):
+    for piece in (
+        'learning_rate 0.0006 -> 0.01',
+        'seed 1337 -> 1',
+        'xlm_alpha 0.3 -> 1.0',
+        'batch_size 12 -> 6',
+        'gradient_accumulation_steps 40 -> 80',
+        "list_of_datasets ['europarl'] -> ['europarl', 'multiun']",
+        'lr_decay_iters 1000 -> 5000',
+        'warmup_iters 100 -> 0',
+        'no longer an exact resume',
+    ):
         assert piece in text, text
     assert 'max_iters' not in text
     assert resume_changes_text({}, changed) == ''  # a checkpoint that saved no configuration
@@ -222,9 +317,12 @@ def test_languages_without_validation_data_are_named_before_training(tmp_path):
 
 def test_the_last_line_claims_only_the_checkpoints_written():
     """c99: an evaluation alone said 'done: checkpoint and logs in DIR' with no checkpoint there."""
-    assert closing_text('out', []) == ('done: logs in out (metrics.csv, train_log.csv, loss.png); '
-                                       'this run wrote no checkpoint')
-    assert closing_text('out', ['ckpt.pt', 'ckpt.pt', 'ckpt_4.pt']).startswith('done: ckpt.pt, ckpt_4.pt and logs in out')
+    assert closing_text('out', []) == (
+        'done: logs in out (metrics.csv, train_log.csv, loss.png); this run wrote no checkpoint'
+    )
+    assert closing_text('out', ['ckpt.pt', 'ckpt.pt', 'ckpt_4.pt']).startswith(
+        'done: ckpt.pt, ckpt_4.pt and logs in out'
+    )
 
 
 def test_data_errors_name_the_fix(tmp_path):
@@ -243,8 +341,9 @@ def test_batches_depend_on_seed_step_and_micro_step_only(tmp_path):
     write_synthetic_dataset(str(tmp_path), 'b', vocab_size=300, languages=('en',), n_train=60000, seed=2)
     data = PreparedData(str(tmp_path), ['a', 'b'])
     x1, y1 = data.get_batch('train', 8, 16, seed=5, step=3, micro_step=1, xlm_alpha=0.5)
-    x2, y2 = PreparedData(str(tmp_path), ['a', 'b']).get_batch('train', 8, 16, seed=5, step=3,
-                                                               micro_step=1, xlm_alpha=0.5)
+    x2, y2 = PreparedData(str(tmp_path), ['a', 'b']).get_batch(
+        'train', 8, 16, seed=5, step=3, micro_step=1, xlm_alpha=0.5
+    )
     assert torch.equal(x1, x2) and torch.equal(y1[:, :-1], x1[:, 1:])
     x3, _ = data.get_batch('train', 8, 16, seed=5, step=3, micro_step=2, xlm_alpha=0.5)
     assert not torch.equal(x1, x3)
@@ -260,7 +359,9 @@ TEN_LANGUAGES = ('bg', 'cs', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'xx')  # 
 
 def test_ten_languages_are_sampled_evaluated_and_plotted_readably(tmp_path):
     write_synthetic_dataset(str(tmp_path), 'many', languages=TEN_LANGUAGES, n_train=4000, n_heldout=400)
-    write_synthetic_dataset(str(tmp_path), 'pair', languages=('en', 'fr'), n_train=12000, n_heldout=400, seed=1)
+    write_synthetic_dataset(
+        str(tmp_path), 'pair', languages=('en', 'fr'), n_train=12000, n_heldout=400, seed=1
+    )
     data = PreparedData(str(tmp_path), ['many', 'pair'])
     sampling = sampling_text(data, 0.3).splitlines()
     assert sampling[0].startswith('languages sampled (xlm_alpha=0.3)') and len(sampling) == 11
@@ -270,8 +371,11 @@ def test_ten_languages_are_sampled_evaluated_and_plotted_readably(tmp_path):
     q = data.language_probabilities(0.3)
     assert rows['English'].endswith(f"{0.25:6.1%} -> {q['en']:6.1%}  (many, pair)")
     assert rows['xx'].endswith('(many)')
-    losses = {'train_loss': 4.0, 'val_loss': 4.1, **{f'val_loss_{lang}': 4.0 + i / 100
-                                                     for i, lang in enumerate(TEN_LANGUAGES)}}
+    losses = {
+        'train_loss': 4.0,
+        'val_loss': 4.1,
+        **{f'val_loss_{lang}': 4.0 + i / 100 for i, lang in enumerate(TEN_LANGUAGES)},
+    }
     text = evaluation_text(300, losses).splitlines()
     assert text[0] == 'step 300: train loss 4.0000, val loss 4.1000'
     assert text[1].startswith('  val loss by language: Bulgarian 4.0000,') and len(text) > 2
@@ -287,8 +391,15 @@ def test_wandb_offline_and_bfloat16(data_root, tmp_path):
     """wandb logging works without network (WANDB_MODE=offline), and bfloat16 autocast on CPU."""
     pytest.importorskip('wandb')
     out = tmp_path / 'run'
-    train(data_root, out, '--max_iters=3', '--eval_interval=3', '--wandb_log=True', '--dtype=bfloat16',
-          env={'WANDB_MODE': 'offline', 'WANDB_SILENT': 'true'})
+    train(
+        data_root,
+        out,
+        '--max_iters=3',
+        '--eval_interval=3',
+        '--wandb_log=True',
+        '--dtype=bfloat16',
+        env={'WANDB_MODE': 'offline', 'WANDB_SILENT': 'true'},
+    )
     assert any(p.name.startswith('offline-run') for p in (out / 'wandb').iterdir())
     assert math.isfinite(iteration_losses(out)[-1])
 
@@ -298,8 +409,15 @@ def test_torch_compile_with_bfloat16_autocast(data_root, tmp_path, model_name):
     """compile=True and bfloat16 autocast together (on CPU here): the run trains, evaluates and
     saves a checkpoint whose weights load into an uncompiled model."""
     out = tmp_path / model_name
-    train(data_root, out, f'--model_name={model_name}', '--max_iters=4', '--eval_interval=4',
-          '--compile=True', '--dtype=bfloat16')
+    train(
+        data_root,
+        out,
+        f'--model_name={model_name}',
+        '--max_iters=4',
+        '--eval_interval=4',
+        '--compile=True',
+        '--dtype=bfloat16',
+    )
     losses = iteration_losses(out)
     assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses)
     rows = read_csv(out / 'metrics.csv')
@@ -311,7 +429,9 @@ def test_torch_compile_with_bfloat16_autocast(data_root, tmp_path, model_name):
 
 def test_user_mistakes_get_clear_messages(data_root, tmp_path):
     result = train(data_root, tmp_path / 'x', '--n_embd=30', '--max_iters=1', check=False)
-    assert result.returncode != 0 and '--n_sense_vector=4: must be >= 1 and a divisor of n_embd' in result.stderr
+    assert (
+        result.returncode != 0 and '--n_sense_vector=4: must be >= 1 and a divisor of n_embd' in result.stderr
+    )
     result = train(data_root, tmp_path / 'x', '--device=cuda', '--max_iters=1', check=False)
     if not torch.cuda.is_available():
         assert result.returncode != 0 and 'no CUDA GPU' in result.stderr

@@ -42,9 +42,17 @@ def test_ctrl_c_ends_in_one_line_naming_the_complete_files(tmp_path, monkeypatch
 def test_ctrl_c_still_ends_the_process_as_stopped_by_sigint():
     """No traceback, and the status a shell reads as Ctrl-C (130: killed by SIGINT), so that a
     calling script (demo.py, a shell loop) knows the run did not finish."""
-    result = subprocess.run([sys.executable, '-c', 'from common.errors import exit_on_user_error\n'
-                             'exit_on_user_error()\nraise KeyboardInterrupt'],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            '-c',
+            'from common.errors import exit_on_user_error\nexit_on_user_error()\nraise KeyboardInterrupt',
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == -2 and result.stderr.strip() == "interrupted (Ctrl-C)"
 
 

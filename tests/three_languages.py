@@ -18,23 +18,57 @@ import random
 LANGUAGES = ('en', 'fr', 'de')
 
 # one row per word: its English, French and German forms
-NOUNS = [('cat', 'chat', 'Katze'), ('dog', 'chien', 'Hund'), ('bear', 'ours', 'Bär'),
-         ('pupil', 'élève', 'Schüler'), ('teacher', 'professeur', 'Lehrer'),
-         ('farmer', 'paysan', 'Bauer'), ('baker', 'boulanger', 'Bäcker'),
-         ('king', 'roi', 'König'), ('bird', 'oiseau', 'Vogel'), ('horse', 'cheval', 'Pferd')]
-THINGS = [('cheese', 'fromage', 'Käse'), ('bread', 'pain', 'Brot'), ('apple', 'pomme', 'Apfel'),
-          ('book', 'livre', 'Buch'), ('letter', 'lettre', 'Brief'), ('key', 'clé', 'Schlüssel'),
-          ('hat', 'chapeau', 'Hut'), ('ball', 'balle', 'Ball')]
-VERBS = [('sees', 'voit', 'sieht'), ('finds', 'trouve', 'findet'), ('wants', 'veut', 'will'),
-         ('takes', 'prend', 'nimmt'), ('loves', 'aime', 'liebt'), ('buys', 'achète', 'kauft')]
-ADJECTIVES = [('old', 'vieux', 'alte'), ('young', 'jeune', 'junge'), ('small', 'petit', 'kleine'),
-              ('happy', 'heureux', 'frohe'), ('tired', 'fatigué', 'müde')]
-PLACES = [('garden', 'jardin', 'Garten'), ('house', 'maison', 'Haus'), ('forest', 'forêt', 'Wald'),
-          ('market', 'marché', 'Markt'), ('school', 'école', 'Schule')]
+NOUNS = [
+    ('cat', 'chat', 'Katze'),
+    ('dog', 'chien', 'Hund'),
+    ('bear', 'ours', 'Bär'),
+    ('pupil', 'élève', 'Schüler'),
+    ('teacher', 'professeur', 'Lehrer'),
+    ('farmer', 'paysan', 'Bauer'),
+    ('baker', 'boulanger', 'Bäcker'),
+    ('king', 'roi', 'König'),
+    ('bird', 'oiseau', 'Vogel'),
+    ('horse', 'cheval', 'Pferd'),
+]
+THINGS = [
+    ('cheese', 'fromage', 'Käse'),
+    ('bread', 'pain', 'Brot'),
+    ('apple', 'pomme', 'Apfel'),
+    ('book', 'livre', 'Buch'),
+    ('letter', 'lettre', 'Brief'),
+    ('key', 'clé', 'Schlüssel'),
+    ('hat', 'chapeau', 'Hut'),
+    ('ball', 'balle', 'Ball'),
+]
+VERBS = [
+    ('sees', 'voit', 'sieht'),
+    ('finds', 'trouve', 'findet'),
+    ('wants', 'veut', 'will'),
+    ('takes', 'prend', 'nimmt'),
+    ('loves', 'aime', 'liebt'),
+    ('buys', 'achète', 'kauft'),
+]
+ADJECTIVES = [
+    ('old', 'vieux', 'alte'),
+    ('young', 'jeune', 'junge'),
+    ('small', 'petit', 'kleine'),
+    ('happy', 'heureux', 'frohe'),
+    ('tired', 'fatigué', 'müde'),
+]
+PLACES = [
+    ('garden', 'jardin', 'Garten'),
+    ('house', 'maison', 'Haus'),
+    ('forest', 'forêt', 'Wald'),
+    ('market', 'marché', 'Markt'),
+    ('school', 'école', 'Schule'),
+]
 # the function words of each structure, per language
 WORDS = {
-    'the': ('the', 'le', 'der'), 'in': ('in', 'dans', 'in'), 'and': ('and', 'et', 'und'),
-    'today': ('today', "aujourd'hui", 'heute'), 'also': ('also', 'aussi', 'auch'),
+    'the': ('the', 'le', 'der'),
+    'in': ('in', 'dans', 'in'),
+    'and': ('and', 'et', 'und'),
+    'today': ('today', "aujourd'hui", 'heute'),
+    'also': ('also', 'aussi', 'auch'),
 }
 
 # sentence structures: each slot is a table name, or a function word of WORDS
@@ -54,8 +88,14 @@ def parallel_lines(n_lines, seed=0):
     lines = {lang: [] for lang in LANGUAGES}
     for _ in range(n_lines):
         structure = rng.choice(STRUCTURES)
-        row = [WORDS[slot] if slot in WORDS else rng.choice(TABLES[slot]) if slot in TABLES
-               else (slot,) * len(LANGUAGES) for slot in structure]
+        row = [
+            WORDS[slot]
+            if slot in WORDS
+            else rng.choice(TABLES[slot])
+            if slot in TABLES
+            else (slot,) * len(LANGUAGES)
+            for slot in structure
+        ]
         for i, lang in enumerate(LANGUAGES):
             words = [word[i] for word in row]
             text = ' '.join(words[:-1])
@@ -89,7 +129,9 @@ def write_lexicon(path, source, target):
     sense_visualisation.py's --translation_pairs reads); returns path."""
     with open(path, 'w', encoding='utf-8') as f:
         f.write(f"{source}\t{target}\n")
-        f.write(''.join(f"{word}\t{translation}\n" for word, translation in translation_pairs(source, target)))
+        f.write(
+            ''.join(f"{word}\t{translation}\n" for word, translation in translation_pairs(source, target))
+        )
     return path
 
 
@@ -104,7 +146,7 @@ def write_similarity_csv(path):
     for a, first in enumerate(LANGUAGES):
         for second in LANGUAGES[a:]:
             for i, (table1, row1) in enumerate(words):
-                for table2, row2 in words[i + 1:]:
+                for table2, row2 in words[i + 1 :]:
                     score = (4 if table1 == table2 else 0) + rng.random()
                     lines.append(f"{row1[a]},{row2[LANGUAGES.index(second)]},{score:.3f},{first},{second}")
     with open(path, 'w', encoding='utf-8') as f:

@@ -16,17 +16,40 @@ from data.prepared import HELD_OUT_SPLITS, SPLITS
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASET = 'tiny'
 
-SUBJECTS = [("The committee", "Le comité"), ("The council", "Le conseil"),
-            ("The president", "Le président"), ("Our group", "Notre groupe"),
-            ("The commission", "La commission"), ("The parliament", "Le parlement"),
-            ("This report", "Ce rapport"), ("The minister", "Le ministre")]
-VERBS = [("supports", "soutient"), ("rejects", "rejette"), ("welcomes", "accueille"),
-         ("discusses", "discute"), ("approves", "approuve"), ("examines", "examine")]
-OBJECTS = [("the proposal", "la proposition"), ("the budget", "le budget"),
-           ("the agreement", "l'accord"), ("the amendment", "l'amendement"),
-           ("the resolution", "la résolution"), ("the directive", "la directive")]
-TAILS = [("today", "aujourd'hui"), ("again", "encore"), ("with great interest", "avec grand intérêt"),
-         ("without delay", "sans délai"), ("in principle", "en principe"), ("this week", "cette semaine")]
+SUBJECTS = [
+    ("The committee", "Le comité"),
+    ("The council", "Le conseil"),
+    ("The president", "Le président"),
+    ("Our group", "Notre groupe"),
+    ("The commission", "La commission"),
+    ("The parliament", "Le parlement"),
+    ("This report", "Ce rapport"),
+    ("The minister", "Le ministre"),
+]
+VERBS = [
+    ("supports", "soutient"),
+    ("rejects", "rejette"),
+    ("welcomes", "accueille"),
+    ("discusses", "discute"),
+    ("approves", "approuve"),
+    ("examines", "examine"),
+]
+OBJECTS = [
+    ("the proposal", "la proposition"),
+    ("the budget", "le budget"),
+    ("the agreement", "l'accord"),
+    ("the amendment", "l'amendement"),
+    ("the resolution", "la résolution"),
+    ("the directive", "la directive"),
+]
+TAILS = [
+    ("today", "aujourd'hui"),
+    ("again", "encore"),
+    ("with great interest", "avec grand intérêt"),
+    ("without delay", "sans délai"),
+    ("in principle", "en principe"),
+    ("this week", "cette semaine"),
+]
 
 
 def parallel_lines(n_lines, seed=0):
@@ -35,7 +58,11 @@ def parallel_lines(n_lines, seed=0):
     en, fr = [], []
     for _ in range(n_lines):
         (s_en, s_fr), (v_en, v_fr), (o_en, o_fr), (t_en, t_fr) = (
-            rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(TAILS))
+            rng.choice(SUBJECTS),
+            rng.choice(VERBS),
+            rng.choice(OBJECTS),
+            rng.choice(TAILS),
+        )
         question = rng.random() < 0.2
         en.append(f"{s_en} {v_en} {o_en} {t_en}{'?' if question else '.'}")
         fr.append(f"{s_fr} {v_fr} {o_fr} {t_fr}{' ?' if question else '.'}")
@@ -49,21 +76,42 @@ def split_of(line_number):
 def write_tiny_corpus(data_root, n_lines=600, vocab_size=400, seed=0):
     """Prepare the corpus under data_root/tiny; returns meta.json's content."""
     from data.bpe import train_bpe_tokenizer
+
     en, fr = parallel_lines(n_lines, seed)
     by_lang = {'en': en, 'fr': fr}
-    splits = {lang: {s: [line for i, line in enumerate(lines) if split_of(i) == s]
-                     for s in SPLITS} for lang, lines in by_lang.items()}
-    tok = train_bpe_tokenizer({lang: s['train'] for lang, s in splits.items()}, vocab_size,
-                              name='tiny-bpe', data_root=data_root, verbose=False)
-    ids = {lang: {split: tok.encode_lines_with_eot(lines) for split, lines in by_split.items()}
-           for lang, by_split in splits.items()}
-    stats = {lang: {split: {'lines': len(lines), 'tokens': len(ids[lang][split]),
-                            'words': sum(len(line.split()) for line in lines),
-                            'bytes': sum(len(line.encode('utf-8')) for line in lines)}
-                    for split, lines in by_split.items()} for lang, by_split in splits.items()}
-    heldout = {lang: {split: by_split[split] for split in HELD_OUT_SPLITS} for lang, by_split in splits.items()}
-    return write_prepared_dataset(data_root, DATASET, ids, stats, tok.n_vocab, tok.eot_token, tok.identity(),
-                                  heldout)
+    splits = {
+        lang: {s: [line for i, line in enumerate(lines) if split_of(i) == s] for s in SPLITS}
+        for lang, lines in by_lang.items()
+    }
+    tok = train_bpe_tokenizer(
+        {lang: s['train'] for lang, s in splits.items()},
+        vocab_size,
+        name='tiny-bpe',
+        data_root=data_root,
+        verbose=False,
+    )
+    ids = {
+        lang: {split: tok.encode_lines_with_eot(lines) for split, lines in by_split.items()}
+        for lang, by_split in splits.items()
+    }
+    stats = {
+        lang: {
+            split: {
+                'lines': len(lines),
+                'tokens': len(ids[lang][split]),
+                'words': sum(len(line.split()) for line in lines),
+                'bytes': sum(len(line.encode('utf-8')) for line in lines),
+            }
+            for split, lines in by_split.items()
+        }
+        for lang, by_split in splits.items()
+    }
+    heldout = {
+        lang: {split: by_split[split] for split in HELD_OUT_SPLITS} for lang, by_split in splits.items()
+    }
+    return write_prepared_dataset(
+        data_root, DATASET, ids, stats, tok.n_vocab, tok.eot_token, tok.identity(), heldout
+    )
 
 
 def run_script(*args, timeout=180, check=True):
@@ -71,11 +119,14 @@ def run_script(*args, timeout=180, check=True):
     showing its output, when the script exits with an error."""
     # one thread: tiny models run faster so, and much faster on a busy machine
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
-    result = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=timeout, env=env)
+    result = subprocess.run(
+        [sys.executable, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited with {result.returncode}:\n"
-                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(args)} exited with {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
@@ -96,13 +147,28 @@ def tiny_checkpoint(tmp_path_factory, model_name='backpack-lm', max_iters=60):
     if key not in _built:
         data_root = tiny_data_root(tmp_path_factory)
         out_dir = str(tmp_path_factory.mktemp(f'ckpt-{model_name}'))
-        run_script('train.py', f'--data_root={data_root}', f'--list_of_datasets={DATASET}',
-                   f'--out_dir={out_dir}', f'--model_name={model_name}', '--n_layer=2', '--n_head=2',
-                   '--n_embd=32', '--n_sense_vector=4', '--block_size=32', '--batch_size=8',
-                   '--gradient_accumulation_steps=1', f'--max_iters={max_iters}',
-                   f'--eval_interval={max_iters}', '--eval_iters=2', '--warmup_iters=5',
-                   f'--lr_decay_iters={max_iters}', '--learning_rate=3e-3', '--device=cpu',
-                   '--dtype=float32')
+        run_script(
+            'train.py',
+            f'--data_root={data_root}',
+            f'--list_of_datasets={DATASET}',
+            f'--out_dir={out_dir}',
+            f'--model_name={model_name}',
+            '--n_layer=2',
+            '--n_head=2',
+            '--n_embd=32',
+            '--n_sense_vector=4',
+            '--block_size=32',
+            '--batch_size=8',
+            '--gradient_accumulation_steps=1',
+            f'--max_iters={max_iters}',
+            f'--eval_interval={max_iters}',
+            '--eval_iters=2',
+            '--warmup_iters=5',
+            f'--lr_decay_iters={max_iters}',
+            '--learning_rate=3e-3',
+            '--device=cpu',
+            '--dtype=float32',
+        )
         _built[key] = out_dir
     return _built[key]
 
@@ -111,6 +177,7 @@ def tiny_checkpoint(tmp_path_factory, model_name='backpack-lm', max_iters=60):
 def torch_threads(n=1):
     """Run in-process model code on n threads (tiny models are faster on one), then restore."""
     import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

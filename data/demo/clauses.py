@@ -26,7 +26,9 @@ def _places():
         number = "pl" if "p" in gender else "sg"
         countries.append(Place(en, fr, gender[0], "country", number, fr_article="0" not in gender))
         nationalities.append(lx.Adjective(en_adj, french.adjective_forms(fr_adj), False, ("gov",)))
-    regions = [Place(en, fr, g[0], "region", "pl" if "p" in g else "sg") for en, fr, g in lx.parse_pairs(lx.REGIONS)]
+    regions = [
+        Place(en, fr, g[0], "region", "pl" if "p" in g else "sg") for en, fr, g in lx.parse_pairs(lx.REGIONS)
+    ]
     cities = [Place(en, fr, "f", "city") for en, fr in lx.parse_pairs(lx.CITIES)]
     rivers = [Place(en, fr, g, "river") for en, fr, g in lx.parse_pairs(lx.RIVERS)]
     return countries, nationalities, regions, cities, rivers
@@ -49,19 +51,35 @@ for _adj in ADJECTIVES:
 # Complements of noun phrases, per class of the head noun
 
 COMPLEMENTS = {
-    "doc": [("on {domain}", "sur {domain}"), ("on {issue}", "sur {issue}"),
-            ("on the situation in {country}", "sur la situation {en country}"),
-            ("on {goods}", "sur {goods}"), ("on {food}", "sur {food}"),
-            ("concerning {people}", "concernant {people}"), ("on {measure}", "sur {measure}")],
-    "measure": [("to combat {issue}", "visant à lutter contre {issue}"),
-                ("in favour of {people}", "en faveur {de people}"),
-                ("in the field of {domain}", "dans le domaine {de domain}"),
-                ("for {people}", "pour {people}"), ("on {goods}", "sur {goods}"),
-                ("for {region}", "pour {region}")],
-    "people": [("in {country}", "{en country}"), ("in {region}", "{en region}"),
-               ("from {country}", "{from country}"), ("in {city}", "à {city}")],
-    "issue": [("in {region}", "{en region}"), ("among {people}", "chez {people}"),
-              ("in {country}", "{en country}"), ("in {city}", "à {city}")],
+    "doc": [
+        ("on {domain}", "sur {domain}"),
+        ("on {issue}", "sur {issue}"),
+        ("on the situation in {country}", "sur la situation {en country}"),
+        ("on {goods}", "sur {goods}"),
+        ("on {food}", "sur {food}"),
+        ("concerning {people}", "concernant {people}"),
+        ("on {measure}", "sur {measure}"),
+    ],
+    "measure": [
+        ("to combat {issue}", "visant à lutter contre {issue}"),
+        ("in favour of {people}", "en faveur {de people}"),
+        ("in the field of {domain}", "dans le domaine {de domain}"),
+        ("for {people}", "pour {people}"),
+        ("on {goods}", "sur {goods}"),
+        ("for {region}", "pour {region}"),
+    ],
+    "people": [
+        ("in {country}", "{en country}"),
+        ("in {region}", "{en region}"),
+        ("from {country}", "{from country}"),
+        ("in {city}", "à {city}"),
+    ],
+    "issue": [
+        ("in {region}", "{en region}"),
+        ("among {people}", "chez {people}"),
+        ("in {country}", "{en country}"),
+        ("in {city}", "à {city}"),
+    ],
     "econ": [("of {food}", "{de food}"), ("of {goods}", "{de goods}"), ("in {country}", "{en country}")],
     "infra": [("in {city}", "à {city}"), ("in {region}", "{en region}"), ("near {city}", "près {de city}")],
     "goods": [("from {country}", "{from country}"), ("produced in {country}", "{head:produit} {en country}")],
@@ -95,49 +113,120 @@ DETERMINERS = {
 
 CLASS_SLOTS = set(DETERMINERS)
 
-LANGUAGES = [("English", "anglais"), ("French", "français"), ("German", "allemand"), ("Spanish", "espagnol"),
-             ("Italian", "italien"), ("Portuguese", "portugais"), ("Dutch", "néerlandais"), ("Greek", "grec"),
-             ("Polish", "polonais"), ("Swedish", "suédois"), ("Finnish", "finnois"), ("Danish", "danois"),
-             ("Hungarian", "hongrois"), ("Czech", "tchèque"), ("Romanian", "roumain")]
-POLITICAL_GROUPS = [Lit(words(en), words(fr)) for en, fr in (
-    ("Socialist Group", "groupe socialiste"),
-    ("Group of the Greens", "groupe des Verts"),
-    ("Liberal Group", "groupe libéral"),
-    ("Confederal Group of the European United Left", "groupe confédéral de la Gauche unitaire européenne"),
-    ("Union for Europe of the Nations Group", "groupe Union pour l'Europe des nations"),
-    ("Group for a Europe of Democracies and Diversities", "groupe pour l'Europe des démocraties et des différences"),
-    ("Technical Group of Independent Members", "groupe technique des députés indépendants"))]
-POLITICAL_GROUPS.append(Lit([("Group", None), ("of", None), ("the", None), ("European", None), ("People's", None),
-                             ("Party", "party/political")], words("groupe du Parti populaire européen")))
+LANGUAGES = [
+    ("English", "anglais"),
+    ("French", "français"),
+    ("German", "allemand"),
+    ("Spanish", "espagnol"),
+    ("Italian", "italien"),
+    ("Portuguese", "portugais"),
+    ("Dutch", "néerlandais"),
+    ("Greek", "grec"),
+    ("Polish", "polonais"),
+    ("Swedish", "suédois"),
+    ("Finnish", "finnois"),
+    ("Danish", "danois"),
+    ("Hungarian", "hongrois"),
+    ("Czech", "tchèque"),
+    ("Romanian", "roumain"),
+]
+POLITICAL_GROUPS = [
+    Lit(words(en), words(fr))
+    for en, fr in (
+        ("Socialist Group", "groupe socialiste"),
+        ("Group of the Greens", "groupe des Verts"),
+        ("Liberal Group", "groupe libéral"),
+        (
+            "Confederal Group of the European United Left",
+            "groupe confédéral de la Gauche unitaire européenne",
+        ),
+        ("Union for Europe of the Nations Group", "groupe Union pour l'Europe des nations"),
+        (
+            "Group for a Europe of Democracies and Diversities",
+            "groupe pour l'Europe des démocraties et des différences",
+        ),
+        ("Technical Group of Independent Members", "groupe technique des députés indépendants"),
+    )
+]
+POLITICAL_GROUPS.append(
+    Lit(
+        [
+            ("Group", None),
+            ("of", None),
+            ("the", None),
+            ("European", None),
+            ("People's", None),
+            ("Party", "party/political"),
+        ],
+        words("groupe du Parti populaire européen"),
+    )
+)
 
 TIME_ADVERBIALS = {
-    "past": [("last year", "l'année dernière"), ("in {year}", "en {year}"), ("last week", "la semaine dernière"),
-             ("last month", "le mois dernier"), ("in {month}", "en {month}"), ("yesterday", "hier"),
-             ("two years ago", "il y a deux ans"), ("at the end of {year}", "à la fin de {year}"),
-             ("at the end of the last century", "à la fin du siècle dernier"), ("on that date", "à cette date"),
-             ("in the spring#season of {year}", "au printemps {year}")],
-    "perfect": [("already", "déjà"), ("recently", "récemment"), ("this year", "cette année"),
-                ("since {year}", "depuis {year}"), ("in recent years", "ces dernières années"),
-                ("this week", "cette semaine"), ("in the last decade", "au cours de la dernière décennie"),
-                ("during this period", "pendant cette période")],
-    "present": [("today", "aujourd'hui"), ("every year", "chaque année"), ("at present", "à l'heure actuelle"),
-                ("currently", "actuellement"), ("now", "maintenant"), ("in many regions", "dans de nombreuses régions"),
-                ("at this moment", "en ce moment"), ("this evening", "ce soir"),
-                ("in most Member States#polity", "dans la plupart des États membres")],
-    "future": [("next year", "l'année prochaine"), ("by {year}", "d'ici {year}"), ("next month", "le mois prochain"),
-               ("in the coming years", "dans les années à venir"), ("tomorrow", "demain"), ("soon", "bientôt"),
-               ("before the end of the year", "avant la fin de l'année"), ("in the spring#season", "au printemps")],
+    "past": [
+        ("last year", "l'année dernière"),
+        ("in {year}", "en {year}"),
+        ("last week", "la semaine dernière"),
+        ("last month", "le mois dernier"),
+        ("in {month}", "en {month}"),
+        ("yesterday", "hier"),
+        ("two years ago", "il y a deux ans"),
+        ("at the end of {year}", "à la fin de {year}"),
+        ("at the end of the last century", "à la fin du siècle dernier"),
+        ("on that date", "à cette date"),
+        ("in the spring#season of {year}", "au printemps {year}"),
+    ],
+    "perfect": [
+        ("already", "déjà"),
+        ("recently", "récemment"),
+        ("this year", "cette année"),
+        ("since {year}", "depuis {year}"),
+        ("in recent years", "ces dernières années"),
+        ("this week", "cette semaine"),
+        ("in the last decade", "au cours de la dernière décennie"),
+        ("during this period", "pendant cette période"),
+    ],
+    "present": [
+        ("today", "aujourd'hui"),
+        ("every year", "chaque année"),
+        ("at present", "à l'heure actuelle"),
+        ("currently", "actuellement"),
+        ("now", "maintenant"),
+        ("in many regions", "dans de nombreuses régions"),
+        ("at this moment", "en ce moment"),
+        ("this evening", "ce soir"),
+        ("in most Member States#polity", "dans la plupart des États membres"),
+    ],
+    "future": [
+        ("next year", "l'année prochaine"),
+        ("by {year}", "d'ici {year}"),
+        ("next month", "le mois prochain"),
+        ("in the coming years", "dans les années à venir"),
+        ("tomorrow", "demain"),
+        ("soon", "bientôt"),
+        ("before the end of the year", "avant la fin de l'année"),
+        ("in the spring#season", "au printemps"),
+    ],
 }
 for _tense in ("modal",):
     TIME_ADVERBIALS[_tense] = TIME_ADVERBIALS["future"]
 
 
 TIME_TEMPLATES = {t: [Template(en, fr) for en, fr in pairs] for t, pairs in TIME_ADVERBIALS.items()}
-PLACE_TEMPLATES = [Template(en, fr) for en, fr in (
-    ("in {country}", "{en country}"), ("in {region}", "{en region}"), ("in {city}", "à {city}"),
-    ("in the {nat} regions", "dans les régions {nat:fp}"), ("in the rural areas of {country}", "dans les zones rurales {de country}"),
-    ("throughout the Union", "dans toute l'Union"), ("at European level", "au niveau européen"),
-    ("at national level", "au niveau national"), ("in the outermost regions", "dans les régions ultrapériphériques"))]
+PLACE_TEMPLATES = [
+    Template(en, fr)
+    for en, fr in (
+        ("in {country}", "{en country}"),
+        ("in {region}", "{en region}"),
+        ("in {city}", "à {city}"),
+        ("in the {nat} regions", "dans les régions {nat:fp}"),
+        ("in the rural areas of {country}", "dans les zones rurales {de country}"),
+        ("throughout the Union", "dans toute l'Union"),
+        ("at European level", "au niveau européen"),
+        ("at national level", "au niveau national"),
+        ("in the outermost regions", "dans les régions ultrapériphériques"),
+    )
+]
 
 MODALS = {  # name -> (English, English negative, French verb, French tense)
     "must": ("must", "must not", "devoir", "present"),
@@ -173,7 +262,7 @@ class Gen:
     def __init__(self, rng, record=None):
         self.rng = rng
         self.record = record  # a list collecting agreement records for the tests, or None
-        self.depth = 0        # sense clauses nest at most one level
+        self.depth = 0  # sense clauses nest at most one level
 
     # small helpers ---------------------------------------------------------------------------
     def choice(self, seq):
@@ -218,8 +307,35 @@ class Gen:
         return Lit(words(en), words(fr), number="pl")
 
     def slot_big(self):
-        value = self.choice((120, 150, 200, 250, 300, 400, 450, 500, 600, 750, 800, 900, 1200, 1500,
-                             2000, 2500, 3000, 4000, 5000, 8000, 10000, 12000, 15000, 20000, 40000))
+        value = self.choice(
+            (
+                120,
+                150,
+                200,
+                250,
+                300,
+                400,
+                450,
+                500,
+                600,
+                750,
+                800,
+                900,
+                1200,
+                1500,
+                2000,
+                2500,
+                3000,
+                4000,
+                5000,
+                8000,
+                10000,
+                12000,
+                15000,
+                20000,
+                40000,
+            )
+        )
         return Lit(words(f"{value:,}"), words(f"{value:,}".replace(",", " ")), number="pl")
 
     def slot_votes(self):
@@ -235,7 +351,9 @@ class Gen:
         return Lit([(f"{value}%", None)], [(str(value), None), ("%", None)], number="pl")
 
     def slot_money(self):
-        value = self.choice((2, 3, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 80, 100, 120, 150, 200, 250, 300, 500, 800))
+        value = self.choice(
+            (2, 3, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 80, 100, 120, 150, 200, 250, 300, 500, 800)
+        )
         return Lit(words(f"{value} million euros"), words(f"{value} millions d'euros"), number="pl")
 
     def slot_year(self):
@@ -256,9 +374,18 @@ class Gen:
         return Lit(words(f"{day} {en}"), words(f"{day} {fr}"))
 
     def slot_clock(self):
-        en, fr = self.choice((("noon", "midi"), ("3 p.m.", "15 heures"), ("5 p.m.", "17 heures"),
-                              ("9 a.m.", "9 heures"), ("6 p.m.", "18 heures"), ("11 a.m.", "11 heures"),
-                              ("10 a.m.", "10 heures"), ("9 p.m.", "21 heures")))
+        en, fr = self.choice(
+            (
+                ("noon", "midi"),
+                ("3 p.m.", "15 heures"),
+                ("5 p.m.", "17 heures"),
+                ("9 a.m.", "9 heures"),
+                ("6 p.m.", "18 heures"),
+                ("11 a.m.", "11 heures"),
+                ("10 a.m.", "10 heures"),
+                ("9 p.m.", "21 heures"),
+            )
+        )
         return Lit(words(en), words(fr))
 
     def slot_nat(self):
@@ -278,6 +405,7 @@ class Gen:
 
     def slot_clause(self):
         from .senses import sense_clause
+
         if self.depth == 0 and self.chance(SENSE_CLAUSE_P):
             self.depth += 1
             try:
@@ -341,7 +469,9 @@ class Gen:
             det = "generic"
         if det == "indef" and noun_.en_number == "u" and cls not in ("goods", "food"):
             det = "generic"  # no partitive for abstract mass nouns ("de la coopération")
-        if det in ("many", "several", "num", "some") and (noun_.fr_number == "u" or noun_.en_number == "p" or noun_.fr_number == "p"):
+        if det in ("many", "several", "num", "some") and (
+            noun_.fr_number == "u" or noun_.en_number == "p" or noun_.fr_number == "p"
+        ):
             det = "def"
         if det == "each" and (noun_.en_number != "c" or noun_.fr_number != "c"):
             det = "def"
@@ -356,7 +486,11 @@ class Gen:
         if complement_p and cls in COMPLEMENT_TEMPLATES and self.chance(complement_p):
             en, fr = self.choice(COMPLEMENT_TEMPLATES[cls]).render(self, {"head": np_})
             np_.complement = Lit(en, fr)
-        elif det == "def" and noun_.en_number == "u" and cls in ("abstract", "issue", "domain", "econ", "measure"):
+        elif (
+            det == "def"
+            and noun_.en_number == "u"
+            and cls in ("abstract", "issue", "domain", "econ", "measure")
+        ):
             np_.det = "generic"  # "towards subsidiarity", not "towards the subsidiarity"
         return np_
 
@@ -392,18 +526,47 @@ class Gen:
         adverb = None
         if not negative and self.chance(0.2):
             adverb = self.choice(MID_ADVERBS)
-        return self.clause(subject, verb, obj, tense, negative=negative, passive=passive,
-                           agent=agent, modal=modal, extra=extra, adverb=adverb)
+        return self.clause(
+            subject,
+            verb,
+            obj,
+            tense,
+            negative=negative,
+            passive=passive,
+            agent=agent,
+            modal=modal,
+            extra=extra,
+            adverb=adverb,
+        )
 
-    def clause(self, subject, verb, obj=None, tense="present", negative=False, passive=False,
-               agent=None, modal=None, extra=None, question=False, wh=None, adverb=None):
+    def clause(
+        self,
+        subject,
+        verb,
+        obj=None,
+        tense="present",
+        negative=False,
+        passive=False,
+        agent=None,
+        modal=None,
+        extra=None,
+        question=False,
+        wh=None,
+        adverb=None,
+    ):
         """A clause in both languages. question=True gives English auxiliary inversion and French
         complex inversion; wh is an optional (English, French) question word put first."""
-        en = self._english(subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb)
-        fr = self._french(subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb)
+        en = self._english(
+            subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb
+        )
+        fr = self._french(
+            subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb
+        )
         return Lit(en, fr, subject.gender, subject.number, subject.en_number)
 
-    def _english(self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb):
+    def _english(
+        self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb
+    ):
         third = person_of(subject, "en") == "3sg"
         plural_be = subject.en_number == "pl" or getattr(subject, "person", "3sg") in ("1pl", "2pl")
         chain = []  # verb words; chain[0] is the auxiliary that questions front
@@ -453,7 +616,11 @@ class Gen:
         tail = verb.en_tail.split() if verb.en_tail else []
         out = [] if wh is None else words(wh[0])
         subject_tokens = subject.render("en")
-        rest = [(w, None) for w in chain[1:] + main + tail] if question else [(w, None) for w in chain + main + tail]
+        rest = (
+            [(w, None) for w in chain[1:] + main + tail]
+            if question
+            else [(w, None) for w in chain + main + tail]
+        )
         if question:
             if negative and chain[0] == "cannot":
                 out += [("can", None)] + subject_tokens + [("not", None)]
@@ -471,7 +638,9 @@ class Gen:
             out += extra.render("en")
         return out
 
-    def _french(self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb):
+    def _french(
+        self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb
+    ):
         person = person_of(subject, "fr")
         fv = verb.fr
         gender, number = subject.gender, subject.number
@@ -539,11 +708,36 @@ class Gen:
 
 
 SENSE_CLAUSE_P = 0.5
-SENTENCE_ADVERBS = ("unfortunately", "fortunately", "obviously", "however", "moreover", "nevertheless", "indeed",
-                    "above all", "together", "today", "tomorrow", "yesterday", "soon", "now", "currently")
+SENTENCE_ADVERBS = (
+    "unfortunately",
+    "fortunately",
+    "obviously",
+    "however",
+    "moreover",
+    "nevertheless",
+    "indeed",
+    "above all",
+    "together",
+    "today",
+    "tomorrow",
+    "yesterday",
+    "soon",
+    "now",
+    "currently",
+)
 # adverbs placed after the (first auxiliary) verb: "has clearly adopted" / "a clairement adopté"
-MID_ADVERBS = [(en, fr) for en, fr in ADVERBS if " " not in fr and "'" not in fr and en not in SENTENCE_ADVERBS
-               and en not in ("never", "very", "enough", "still", "rightly")]
+MID_ADVERBS = [
+    (en, fr)
+    for en, fr in ADVERBS
+    if " " not in fr
+    and "'" not in fr
+    and en not in SENTENCE_ADVERBS
+    and en not in ("never", "very", "enough", "still", "rightly")
+]
 # negative= True (not), or one of these: (English words, French words after the verb)
-NEGATIONS = {True: (["not"], "pas"), "not yet": (["not", "yet"], "pas encore"), "never": (["never"], "jamais"),
-             "no longer": (["no", "longer"], "plus")}
+NEGATIONS = {
+    True: (["not"], "pas"),
+    "not yet": (["not", "yet"], "pas encore"),
+    "never": (["never"], "jamais"),
+    "no longer": (["no", "longer"], "plus"),
+}

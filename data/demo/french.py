@@ -9,9 +9,31 @@ import re
 
 VOWEL_LETTERS = "aeiouàâäéèêëîïôöùûüœæ"
 # Words starting with an 'h' that blocks elision and liaison ("la hausse", "le hareng").
-H_ASPIRE_PREFIXES = ("hausse", "haut", "hasard", "handicap", "hareng", "hall", "hangar", "hongr",
-                     "hollande", "honte", "hiérarch", "héros", "huit", "hors", "hâte", "haine",
-                     "hameau", "harcèlement", "hockey", "homard", "hublot", "houill", "hache")
+H_ASPIRE_PREFIXES = (
+    "hausse",
+    "haut",
+    "hasard",
+    "handicap",
+    "hareng",
+    "hall",
+    "hangar",
+    "hongr",
+    "hollande",
+    "honte",
+    "hiérarch",
+    "héros",
+    "huit",
+    "hors",
+    "hâte",
+    "haine",
+    "hameau",
+    "harcèlement",
+    "hockey",
+    "homard",
+    "hublot",
+    "houill",
+    "hache",
+)
 NO_ELISION = ("onze", "oui", "ouate")
 
 
@@ -32,10 +54,22 @@ def starts_with_vowel(word):
 # ---------------------------------------------------------------------------------------------
 # Nouns and adjectives
 
-NOUN_PLURAL_EXCEPTIONS = {"travail": "travaux", "festival": "festivals", "pneu": "pneus",
-                          "bleu": "bleus", "œil": "yeux", "carnaval": "carnavals", "détail": "détails",
-                          "bal": "bals", "récital": "récitals", "chacal": "chacals", "émail": "émaux",
-                          "vitrail": "vitraux", "corail": "coraux", "bail": "baux"}
+NOUN_PLURAL_EXCEPTIONS = {
+    "travail": "travaux",
+    "festival": "festivals",
+    "pneu": "pneus",
+    "bleu": "bleus",
+    "œil": "yeux",
+    "carnaval": "carnavals",
+    "détail": "détails",
+    "bal": "bals",
+    "récital": "récitals",
+    "chacal": "chacals",
+    "émail": "émaux",
+    "vitrail": "vitraux",
+    "corail": "coraux",
+    "bail": "baux",
+}
 
 
 def plural_word(word):
@@ -57,22 +91,56 @@ def noun_plural(noun):
     if len(words) == 1:
         return plural_word(noun)
     for i, w in enumerate(words):
-        if w in ("de", "d'", "du", "des", "à", "au", "aux", "en", "pour", "sur", "contre") or w.startswith("d'"):
+        if w in ("de", "d'", "du", "des", "à", "au", "aux", "en", "pour", "sur", "contre") or w.startswith(
+            "d'"
+        ):
             return " ".join([plural_word(x) for x in words[:i]] + words[i:])
     return " ".join(plural_word(w) for w in words)
 
 
 ADJECTIVE_FEMININE_EXCEPTIONS = {
-    "public": "publique", "grec": "grecque", "turc": "turque", "long": "longue", "frais": "fraîche",
-    "sec": "sèche", "blanc": "blanche", "franc": "franche", "gentil": "gentille", "doux": "douce",
-    "faux": "fausse", "bas": "basse", "gros": "grosse", "épais": "épaisse", "las": "lasse",
-    "nul": "nulle", "net": "nette", "muet": "muette", "favori": "favorite", "malin": "maligne",
-    "bénin": "bénigne", "vieux": "vieille", "nouveau": "nouvelle", "beau": "belle", "fou": "folle",
-    "mou": "molle", "roux": "rousse", "jaloux": "jalouse", "exprès": "expresse", "tiers": "tierce",
-    "caduc": "caduque", "laïc": "laïque", "ammoniac": "ammoniaque",
+    "public": "publique",
+    "grec": "grecque",
+    "turc": "turque",
+    "long": "longue",
+    "frais": "fraîche",
+    "sec": "sèche",
+    "blanc": "blanche",
+    "franc": "franche",
+    "gentil": "gentille",
+    "doux": "douce",
+    "faux": "fausse",
+    "bas": "basse",
+    "gros": "grosse",
+    "épais": "épaisse",
+    "las": "lasse",
+    "nul": "nulle",
+    "net": "nette",
+    "muet": "muette",
+    "favori": "favorite",
+    "malin": "maligne",
+    "bénin": "bénigne",
+    "vieux": "vieille",
+    "nouveau": "nouvelle",
+    "beau": "belle",
+    "fou": "folle",
+    "mou": "molle",
+    "roux": "rousse",
+    "jaloux": "jalouse",
+    "exprès": "expresse",
+    "tiers": "tierce",
+    "caduc": "caduque",
+    "laïc": "laïque",
+    "ammoniac": "ammoniaque",
 }
-ADJECTIVE_MASC_PLURAL_EXCEPTIONS = {"final": "finals", "naval": "navals", "banal": "banals",
-                                    "fatal": "fatals", "natal": "natals", "bancal": "bancals"}
+ADJECTIVE_MASC_PLURAL_EXCEPTIONS = {
+    "final": "finals",
+    "naval": "navals",
+    "banal": "banals",
+    "fatal": "fatals",
+    "natal": "natals",
+    "bancal": "bancals",
+}
 
 
 def adjective_forms(masc):
@@ -152,8 +220,11 @@ def demonstrative(gender, number, next_word):
 
 
 POSSESSIVES = {  # owner -> (masc sg, fem sg, plural)
-    "3sg": ("son", "sa", "ses"), "3pl": ("leur", "leur", "leurs"),
-    "1pl": ("notre", "notre", "nos"), "2pl": ("votre", "votre", "vos"), "1sg": ("mon", "ma", "mes"),
+    "3sg": ("son", "sa", "ses"),
+    "3pl": ("leur", "leur", "leurs"),
+    "1pl": ("notre", "notre", "nos"),
+    "2pl": ("votre", "votre", "vos"),
+    "1sg": ("mon", "ma", "mes"),
 }
 
 
@@ -196,7 +267,11 @@ IRREGULAR = {
     "sortir": ("sors sors sort sortons sortez sortent", "sorti", "sortir"),
     "servir": ("sers sers sert servons servez servent", "servi", "servir"),
     "sentir": ("sens sens sent sentons sentez sentent", "senti", "sentir"),
-    "convaincre": ("convaincs convaincs convainc convainquons convainquez convainquent", "convaincu", "convaincr"),
+    "convaincre": (
+        "convaincs convaincs convainc convainquons convainquez convainquent",
+        "convaincu",
+        "convaincr",
+    ),
     "suffire": ("suffis suffis suffit suffisons suffisez suffisent", "suffi", "suffir"),
     "inclure": ("inclus inclus inclut incluons incluez incluent", "inclus", "inclur"),
     "vivre": ("vis vis vit vivons vivez vivent", "vécu", "vivr"),
@@ -230,16 +305,33 @@ IRREGULAR_SUFFIXES = {  # suffix -> (present endings, participle ending, future 
 }
 # -re verbs conjugated like vendre (vends, vendons, vendu, vendr-).
 RE_REGULAR = ("endre", "ondre", "erdre", "andre", "ordre")
-ELER_ETER_DOUBLING = ("appeler", "rappeler", "renouveler", "jeter", "rejeter", "projeter",
-                      "interpeler", "épeler", "feuilleter", "étiqueter")
+ELER_ETER_DOUBLING = (
+    "appeler",
+    "rappeler",
+    "renouveler",
+    "jeter",
+    "rejeter",
+    "projeter",
+    "interpeler",
+    "épeler",
+    "feuilleter",
+    "étiqueter",
+)
 CONSONANT = r"(?:[bcdfgjklmnpqrstvwxz]|gu|qu)"
 
 
 class FrenchVerb:
     """A conjugated French verb: present forms, past participle, future stem, auxiliary."""
 
-    __slots__ = ("infinitive", "present", "participle", "future_stem", "aux", "pronominal",
-                 "participle_forms")
+    __slots__ = (
+        "infinitive",
+        "present",
+        "participle",
+        "future_stem",
+        "aux",
+        "pronominal",
+        "participle_forms",
+    )
 
     def __init__(self, infinitive, aux="avoir", pronominal=False):
         self.infinitive = infinitive
@@ -253,8 +345,10 @@ class FrenchVerb:
         i = PERSONS.index(person)
         if tense == "present":
             return self.present[i]
-        endings = {"future": ("ai", "as", "a", "ons", "ez", "ont"),
-                   "conditional": ("ais", "ais", "ait", "ions", "iez", "aient")}[tense]
+        endings = {
+            "future": ("ai", "as", "a", "ons", "ez", "ont"),
+            "conditional": ("ais", "ais", "ait", "ions", "iez", "aient"),
+        }[tense]
         return self.future_stem + endings[i]
 
     def agreed_participle(self, gender, number):
@@ -308,9 +402,22 @@ def _first_group(inf):
 # ---------------------------------------------------------------------------------------------
 # The final pass: elision and sentence assembly
 
-ELIDABLE = {"le": "l'", "la": "l'", "de": "d'", "que": "qu'", "ne": "n'", "je": "j'", "me": "m'",
-            "te": "t'", "se": "s'", "ce": "c'", "jusque": "jusqu'", "lorsque": "lorsqu'",
-            "puisque": "puisqu'", "quelque": "quelqu'"}
+ELIDABLE = {
+    "le": "l'",
+    "la": "l'",
+    "de": "d'",
+    "que": "qu'",
+    "ne": "n'",
+    "je": "j'",
+    "me": "m'",
+    "te": "t'",
+    "se": "s'",
+    "ce": "c'",
+    "jusque": "jusqu'",
+    "lorsque": "lorsqu'",
+    "puisque": "puisqu'",
+    "quelque": "quelqu'",
+}
 ELIDABLE_BEFORE_PRONOUN_ONLY = {"lorsque", "puisque", "quelque"}  # lorsqu'il, not lorsqu'en
 CE_ELIDES_BEFORE = ("est", "était", "étaient", "en")
 

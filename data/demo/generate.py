@@ -29,9 +29,11 @@ class SentencePair:
         self.structure = structure
 
     def annotation(self, raw_line):
-        return {"raw_line": raw_line,
-                "en": [{"word": w, "sense_id": s, "word_index": i} for i, w, s in self.en_senses],
-                "fr": [{"word": w, "sense_id": s, "word_index": i} for i, w, s in self.fr_senses]}
+        return {
+            "raw_line": raw_line,
+            "en": [{"word": w, "sense_id": s, "word_index": i} for i, w, s in self.en_senses],
+            "fr": [{"word": w, "sense_id": s, "word_index": i} for i, w, s in self.fr_senses],
+        }
 
 
 def bare_word(word):
@@ -47,6 +49,7 @@ _CUMULATIVE = [sum(_WEIGHTS[: i + 1]) for i in range(len(_WEIGHTS))]
 def generate_pair(gen):
     """One sentence pair from a random structure."""
     from .phrases import sentence
+
     i = bisect.bisect_right(_CUMULATIVE, gen.rng.random() * _CUMULATIVE[-1])
     name, _, build = structures.STRUCTURES[min(i, len(_CUMULATIVE) - 1)]
     en_tokens, fr_tokens = build(gen)
@@ -106,13 +109,17 @@ def lexicon_rows():
         rows.append((a.en, a.fr_forms[0], "adj", ""))
     for v in clauses.VERBS:
         fr = ("se " if v.fr.pronominal else "") + v.fr.infinitive + (" " + v.fr_tail if v.fr_tail else "")
-        rows.append((v.key, fr.replace("se a", "s'a").replace("se é", "s'é").replace("se o", "s'o"), "verb", ""))
+        rows.append(
+            (v.key, fr.replace("se a", "s'a").replace("se é", "s'é").replace("se o", "s'o"), "verb", "")
+        )
     for en, fr in clauses.ADVERBS:
         rows.append((en, fr, "adv", ""))
     for a in clauses.NATIONALITIES:
         rows.append((a.en, a.fr_forms[0], "adj", ""))
     for p in clauses.COUNTRIES + clauses.REGIONS + clauses.CITIES + clauses.RIVERS:
-        rows.append((("the " if p.en_article else "") + p.en, p.fr, "propn", p.gender if p.kind != "city" else ""))
+        rows.append(
+            (("the " if p.en_article else "") + p.en, p.fr, "propn", p.gender if p.kind != "city" else "")
+        )
     for en, fr in clauses.NUMBERS:
         rows.append((en, fr, "num", ""))
     for en, fr in clauses.MONTHS + clauses.DAYS:
@@ -120,7 +127,9 @@ def lexicon_rows():
     for sense in senses.SENSES:  # the translation pairs of the senses
         main, gender = sense.translations[0], senses.FRENCH_GENDER[sense.sense_id]
         pos = "noun" if gender else "adj"
-        rows.append((sense.word, main, pos, gender) if sense.language == "en" else (main, sense.word, pos, gender))
+        rows.append(
+            (sense.word, main, pos, gender) if sense.language == "en" else (main, sense.word, pos, gender)
+        )
     seen, unique = set(), []
     for row in rows:
         if row[:3] not in seen:
@@ -136,8 +145,10 @@ def lemma_counts():
 
 def sense_rows():
     """Rows of lexicon.tsv: one per (polysemous word, sense)."""
-    return [(s.word, s.language, s.sense_id, s.gloss, "|".join(s.translations), "|".join(s.context_words))
-            for s in senses.SENSES]
+    return [
+        (s.word, s.language, s.sense_id, s.gloss, "|".join(s.translations), "|".join(s.context_words))
+        for s in senses.SENSES
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,9 +167,14 @@ def write_gold(gold_dir, pairs, heldout_line_numbers):
     line i of {lang}_{split}.txt (heldout_line_numbers[split] = the raw line numbers, in order)."""
     os.makedirs(gold_dir, exist_ok=True)
     header = "word\tlanguage\tsense_id\tgloss\ttranslations\tcontext_words\n"
-    write_atomic(os.path.join(gold_dir, "lexicon.tsv"), header + "".join("\t".join(r) + "\n" for r in sense_rows()))
+    write_atomic(
+        os.path.join(gold_dir, "lexicon.tsv"), header + "".join("\t".join(r) + "\n" for r in sense_rows())
+    )
     header = "lemma_en\tlemma_fr\tpos\tgender_fr\n"
-    write_atomic(os.path.join(gold_dir, "lexicon_all.tsv"), header + "".join("\t".join(r) + "\n" for r in lexicon_rows()))
+    write_atomic(
+        os.path.join(gold_dir, "lexicon_all.tsv"),
+        header + "".join("\t".join(r) + "\n" for r in lexicon_rows()),
+    )
     for split, line_numbers in heldout_line_numbers.items():
         lines = [json.dumps(pairs[n].annotation(n), ensure_ascii=False) + "\n" for n in line_numbers]
         write_atomic(os.path.join(gold_dir, f"{split}.jsonl"), "".join(lines))

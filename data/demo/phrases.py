@@ -32,8 +32,9 @@ FRENCH_SPACED_PUNCTUATION = {"?", "!", ":", ";"}
 
 class Filler:
     """Base of slot fillers: features used by agreement tokens."""
+
     gender = "m"
-    number = "sg"      # French number
+    number = "sg"  # French number
     en_number = "sg"
 
     def render(self, lang, prep=None):
@@ -62,11 +63,30 @@ def words(text, sense=None):
 class NP(Filler):
     """A noun phrase over a lexicon noun: determiner, adjectives, noun, complement."""
 
-    __slots__ = ("noun", "det", "number", "en_number", "gender", "adjectives", "complement",
-                 "owner", "count", "record")
+    __slots__ = (
+        "noun",
+        "det",
+        "number",
+        "en_number",
+        "gender",
+        "adjectives",
+        "complement",
+        "owner",
+        "count",
+        "record",
+    )
 
-    def __init__(self, noun, det="def", number="sg", adjectives=(), complement=None, owner=None,
-                 count=None, record=None):
+    def __init__(
+        self,
+        noun,
+        det="def",
+        number="sg",
+        adjectives=(),
+        complement=None,
+        owner=None,
+        count=None,
+        record=None,
+    ):
         self.noun = noun
         self.det = det
         self.gender = noun.gender
@@ -80,8 +100,8 @@ class NP(Filler):
             self.en_number = "sg"
         self.adjectives = adjectives  # at most one before and one after the French noun
         self.complement = complement  # a Lit (a prepositional phrase) or None
-        self.owner = owner            # for possessives: ('its', '3sg') ...
-        self.count = count            # number words for det='num': ('three', 'trois')
+        self.owner = owner  # for possessives: ('its', '3sg') ...
+        self.count = count  # number words for det='num': ('three', 'trois')
         self.record = record
 
     # English -------------------------------------------------------------------------------
@@ -138,8 +158,12 @@ class NP(Filler):
         pre_tokens = []
         for a in pre:
             form = french.inflect(a.fr_forms, gender, number)
-            if gender == "m" and number == "sg" and a.fr_forms[0] in french.BEFORE_VOWEL_MASC \
-                    and french.starts_with_vowel(noun_tokens[0][0]):
+            if (
+                gender == "m"
+                and number == "sg"
+                and a.fr_forms[0] in french.BEFORE_VOWEL_MASC
+                and french.starts_with_vowel(noun_tokens[0][0])
+            ):
                 form = french.BEFORE_VOWEL_MASC[a.fr_forms[0]]
             pre_tokens.append((form, a.fr_tags.get(0)))
         post_tokens = [(french.inflect(a.fr_forms, gender, number), a.fr_tags.get(0)) for a in post]
@@ -147,9 +171,20 @@ class NP(Filler):
         det_tokens = self._fr_determiner(first, bool(pre_tokens), prep)
         out = det_tokens + pre_tokens + noun_tokens + post_tokens
         if self.record is not None:
-            self.record.append(("np", gender, number, self.det, [t for t, _ in det_tokens],
-                                [t for t, _ in pre_tokens], [t for t, _ in post_tokens],
-                                " ".join(t for t, _ in noun_tokens), noun.fr, [a.fr_forms for a in self.adjectives]))
+            self.record.append(
+                (
+                    "np",
+                    gender,
+                    number,
+                    self.det,
+                    [t for t, _ in det_tokens],
+                    [t for t, _ in pre_tokens],
+                    [t for t, _ in post_tokens],
+                    " ".join(t for t, _ in noun_tokens),
+                    noun.fr,
+                    [a.fr_forms for a in self.adjectives],
+                )
+            )
         if self.complement is not None:
             out += self.complement.render("fr")
         return out
@@ -222,14 +257,26 @@ class Place(Filler):
                 vowel_country = self.kind == "country" and french.starts_with_vowel(self.fr)
                 return [("en" if vowel_country else "à", None)] + words(self.fr)
             if self.number == "pl":
-                return [("dans" if self.kind == "region" else "aux", None)] + ([("les", None)] if self.kind == "region" else []) + words(self.fr)
+                return (
+                    [("dans" if self.kind == "region" else "aux", None)]
+                    + ([("les", None)] if self.kind == "region" else [])
+                    + words(self.fr)
+                )
             if self.gender == "f" or french.starts_with_vowel(self.fr):
                 return [("en", None)] + words(self.fr)
             if self.kind == "region":
                 return [("dans", None), ("le", None)] + words(self.fr)
             return [("au", None)] + words(self.fr)
         if prep == "from":  # "from France": de France, du Portugal, des Pays-Bas, d'Italie
-            if self.kind == "city" or not self.fr_article or (self.number == "sg" and " " not in self.fr and (self.gender == "f" or french.starts_with_vowel(self.fr))):
+            if (
+                self.kind == "city"
+                or not self.fr_article
+                or (
+                    self.number == "sg"
+                    and " " not in self.fr
+                    and (self.gender == "f" or french.starts_with_vowel(self.fr))
+                )
+            ):
                 return [("de", None)] + words(self.fr)
             prep = "de"
         if self.kind == "city" or not self.fr_article:
@@ -291,7 +338,7 @@ def _split_template(text):
                     if depth == 0:
                         break
                 j += 1
-            pieces.append(text[i: j + 1])
+            pieces.append(text[i : j + 1])
             i = j + 1
             # punctuation glued after a slot or group
             while i < n and text[i] in ",.?!:;":
@@ -324,12 +371,16 @@ class Template:
         en_groups = [len(p[1]) for p in self.en if p[0] == "group"]
         fr_groups = [len(p[1]) for p in self.fr if p[0] == "group"]
         if en_groups != fr_groups:
-            raise ValueError(f"alternation groups differ between {en!r} and {fr!r}: {en_groups} vs {fr_groups}")
+            raise ValueError(
+                f"alternation groups differ between {en!r} and {fr!r}: {en_groups} vs {fr_groups}"
+            )
         self.n_groups = en_groups
         en_slots = self._slot_names(self.en)
         fr_slots = self._slot_names(self.fr)
         if en_slots != fr_slots:
-            raise ValueError(f"slots differ between {en!r} and {fr!r}: {sorted(en_slots)} vs {sorted(fr_slots)}")
+            raise ValueError(
+                f"slots differ between {en!r} and {fr!r}: {sorted(en_slots)} vs {sorted(fr_slots)}"
+            )
         self.slots = en_slots
 
     @staticmethod
@@ -375,10 +426,14 @@ class Template:
                     base = base.split("#")[0]
                     lemma = polysemous[lang].get(base.lower()) if polysemous else None
                     if lemma is None:
-                        raise ValueError(f"{piece!r} is tagged in {text!r} but is not a polysemous {lang} word")
+                        raise ValueError(
+                            f"{piece!r} is tagged in {text!r} but is not a polysemous {lang} word"
+                        )
                     sense = f"{lemma}/{name}"
                 elif polysemous and base.lower() in polysemous[lang]:
-                    raise ValueError(f"polysemous {lang} word {piece!r} in template {text!r} needs a #sense tag")
+                    raise ValueError(
+                        f"polysemous {lang} word {piece!r} in template {text!r} needs a #sense tag"
+                    )
                 parts.append(("word", piece, sense))
         return parts
 

@@ -13,6 +13,7 @@ Writes, under <data_root>/demo/:
   gold/{val,test}.jsonl           line i: the polysemous words of line i of {lang}_{split}.txt and their senses
 and the tokenizer in <data_root>/tokenizers/demo-bpe8k.tiktoken. Takes under a minute on 2 cores.
 """
+
 import os
 import sys
 import time
@@ -27,10 +28,10 @@ from data.preparation_lock import hold_until_exit  # noqa: E402
 from data.prepared import HELD_OUT_SPLITS, read_line_numbers  # noqa: E402
 
 n_sentences = 120_000  # sentence pairs; the default gives about 2.5M tokens per language
-seed = 0               # the corpus is a function of (n_sentences, seed)
+seed = 0  # the corpus is a function of (n_sentences, seed)
 data_root = 'data'
-num_proc = 0           # worker processes; 0: one per CPU core
-vocab_size = 8192      # the smallest power of two where every polysemous word and main translation is one token
+num_proc = 0  # worker processes; 0: one per CPU core
+vocab_size = 8192  # the smallest power of two where every polysemous word and main translation is one token
 ranges = dict(n_sentences=at_least(100), seed=at_least(0), num_proc=at_least(0), vocab_size=at_least(258))
 
 
@@ -46,7 +47,9 @@ def single_token_check(tok):
 
 if __name__ == '__main__':
     configure(globals(), sys.argv[1:], ranges)
-    num_proc = num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    num_proc = num_proc or (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    )
     started = time.time()
     dataset_dir = os.path.join(data_root, "demo")
     hold_until_exit(dataset_dir)  # one preparation of data/demo at a time
@@ -60,42 +63,73 @@ if __name__ == '__main__':
         generate.write_atomic(path, "".join(getattr(p, lang) + "\n" for p in pairs))
     stats = generate.corpus_stats(pairs)
     lemmas = generate.lemma_counts()
-    print(f"generated {n_sentences:,} sentence pairs (seed {seed}) in {time.time() - started:.1f}s: "
-          f"{stats['mean_words_en']:.1f} / {stats['mean_words_fr']:.1f} words per sentence (en / fr), "
-          f"{stats['distinct_fraction_en']:.3f} / {stats['distinct_fraction_fr']:.3f} distinct, "
-          f"{len(structures.STRUCTURE_NAMES)} structures, {lemmas['en']} / {lemmas['fr']} lemmas")
+    print(
+        f"generated {n_sentences:,} sentence pairs (seed {seed}) in {time.time() - started:.1f}s: "
+        f"{stats['mean_words_en']:.1f} / {stats['mean_words_fr']:.1f} words per sentence (en / fr), "
+        f"{stats['distinct_fraction_en']:.3f} / {stats['distinct_fraction_fr']:.3f} distinct, "
+        f"{len(structures.STRUCTURE_NAMES)} structures, {lemmas['en']} / {lemmas['fr']} lemmas"
+    )
 
     # 2. its own tokenizer, trained on the generated text
     name = demo_tokenizer_name(vocab_size)
-    tok = train_bpe_tokenizer({lang: [getattr(p, lang) for p in pairs] for lang in raw_files},
-                              vocab_size=vocab_size, name=name, data_root=data_root,
-                              extra_info={"trained_on": "demo", "demo_seed": seed, "demo_sentences": n_sentences})
+    tok = train_bpe_tokenizer(
+        {lang: [getattr(p, lang) for p in pairs] for lang in raw_files},
+        vocab_size=vocab_size,
+        name=name,
+        data_root=data_root,
+        extra_info={"trained_on": "demo", "demo_seed": seed, "demo_sentences": n_sentences},
+    )
     not_single = single_token_check(tok)
     if not_single:
-        print(f"note: with {vocab_size} tokens these words (after a space) take several tokens: "
-              f"{', '.join(not_single)}; a larger --vocab_size makes each one token")
+        print(
+            f"note: with {vocab_size} tokens these words (after a space) take several tokens: "
+            f"{', '.join(not_single)}; a larger --vocab_size makes each one token"
+        )
     else:
         print(f"every polysemous word and main sense translation is one token in {name}")
 
     # 3. the same preparation as Europarl and MultiUN
     meta = prepare_parallel_corpus(
-        dataset_dir, raw_files, tok, data_root=data_root, num_proc=num_proc,
-        extra_meta={"generator": {"script": "data/demo/prepare.py", "n_sentences": n_sentences, "seed": seed,
-                                  "structures": len(structures.STRUCTURE_NAMES), "lemmas": lemmas,
-                                  "mean_words": {"en": round(stats["mean_words_en"], 2), "fr": round(stats["mean_words_fr"], 2)},
-                                  "distinct_fraction": {"en": round(stats["distinct_fraction_en"], 4),
-                                                        "fr": round(stats["distinct_fraction_fr"], 4)},
-                                  "polysemous_words": {"en": sorted({s.word for s in senses.SENSES if s.language == "en"}),
-                                                       "fr": sorted({s.word for s in senses.SENSES if s.language == "fr"})},
-                                  "multi_token_sense_words": not_single},
-                    "gold": "demo/gold"})
+        dataset_dir,
+        raw_files,
+        tok,
+        data_root=data_root,
+        num_proc=num_proc,
+        extra_meta={
+            "generator": {
+                "script": "data/demo/prepare.py",
+                "n_sentences": n_sentences,
+                "seed": seed,
+                "structures": len(structures.STRUCTURE_NAMES),
+                "lemmas": lemmas,
+                "mean_words": {
+                    "en": round(stats["mean_words_en"], 2),
+                    "fr": round(stats["mean_words_fr"], 2),
+                },
+                "distinct_fraction": {
+                    "en": round(stats["distinct_fraction_en"], 4),
+                    "fr": round(stats["distinct_fraction_fr"], 4),
+                },
+                "polysemous_words": {
+                    "en": sorted({s.word for s in senses.SENSES if s.language == "en"}),
+                    "fr": sorted({s.word for s in senses.SENSES if s.language == "fr"}),
+                },
+                "multi_token_sense_words": not_single,
+            },
+            "gold": "demo/gold",
+        },
+    )
 
     # 4. gold senses of the held-out lines, aligned with {lang}_{split}.txt
     heldout = {split: read_line_numbers(dataset_dir, split) for split in HELD_OUT_SPLITS}
     gold_dir = os.path.join(dataset_dir, "gold")
     generate.write_gold(gold_dir, pairs, heldout)
     tokens = {lang: sum(s["tokens"] for s in meta["splits"][lang].values()) for lang in meta["languages"]}
-    print(f"wrote {gold_dir}: lexicon.tsv ({len(senses.SENSES)} senses), lexicon_all.tsv, "
-          + ", ".join(f"{split}.jsonl ({len(lines):,} lines)" for split, lines in heldout.items()))
-    print(f"demo corpus ready in {time.time() - started:.1f}s: "
-          + ", ".join(f"{lang} {n:,} tokens" for lang, n in tokens.items()))
+    print(
+        f"wrote {gold_dir}: lexicon.tsv ({len(senses.SENSES)} senses), lexicon_all.tsv, "
+        + ", ".join(f"{split}.jsonl ({len(lines):,} lines)" for split, lines in heldout.items())
+    )
+    print(
+        f"demo corpus ready in {time.time() - started:.1f}s: "
+        + ", ".join(f"{lang} {n:,} tokens" for lang, n in tokens.items())
+    )

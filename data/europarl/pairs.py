@@ -61,12 +61,16 @@ def parse_pairs(text):
     unknown = [p for p in pairs if p not in EUROPARL_PAIRS]
     if unknown:
         hints = [f"{p} (write {_spelt_right(p)})" if _spelt_right(p) else p for p in unknown]
-        raise UserError(f"--pair: {', '.join(hints)} {'is not a' if len(unknown) == 1 else 'are not'} Europarl v7 "
-                        f"pair{'s' if len(unknown) > 1 else ''}. Europarl pairs each language with English: "
-                        f"{', '.join(EUROPARL_PAIRS)} (several comma-separated, or --pair=all)")
+        raise UserError(
+            f"--pair: {', '.join(hints)} {'is not a' if len(unknown) == 1 else 'are not'} Europarl v7 "
+            f"pair{'s' if len(unknown) > 1 else ''}. Europarl pairs each language with English: "
+            f"{', '.join(EUROPARL_PAIRS)} (several comma-separated, or --pair=all)"
+        )
     if len(named) > len(pairs):
-        print(f"note: --pair names {', '.join(p for p in pairs if named.count(p) > 1)} more than once; "
-              f"each pair is prepared once")
+        print(
+            f"note: --pair names {', '.join(p for p in pairs if named.count(p) > 1)} more than once; "
+            f"each pair is prepared once"
+        )
     return pairs
 
 
@@ -96,28 +100,43 @@ def downloaded_pairs(pairs, data_root, every_pair):
     if every_pair:
         present = {p: f for p, f in files.items() if p not in missing}
         if not present:
-            raise UserError(f"--pair=all: no Europarl pair is downloaded under {data_root}. "
-                            f"Download some first, e.g.: {europarl_download_command(['de-en', 'fr-en'], data_root)} "
-                            f"(or all 20: {europarl_download_command(['all'], data_root)})")
+            raise UserError(
+                f"--pair=all: no Europarl pair is downloaded under {data_root}. "
+                f"Download some first, e.g.: {europarl_download_command(['de-en', 'fr-en'], data_root)} "
+                f"(or all 20: {europarl_download_command(['all'], data_root)})"
+            )
         if missing:
-            print(f"--pair=all: preparing the {len(present)} downloaded pair(s) ({', '.join(present)}); "
-                  f"not downloaded: {', '.join(missing)}. To add them: {europarl_download_command(missing, data_root)}")
+            print(
+                f"--pair=all: preparing the {len(present)} downloaded pair(s) ({', '.join(present)}); "
+                f"not downloaded: {', '.join(missing)}. To add them: {europarl_download_command(missing, data_root)}"
+            )
         return present
     if missing:
-        raise UserError("raw Europarl text not found for "
-                        + "; ".join(f"{p} ({', '.join(path for path in files[p].values() if not os.path.isfile(path))})"
-                                    for p in missing)
-                        + f".\nDownload it with: {europarl_download_command(missing, data_root)}")
+        raise UserError(
+            "raw Europarl text not found for "
+            + "; ".join(
+                f"{p} ({', '.join(path for path in files[p].values() if not os.path.isfile(path))})"
+                for p in missing
+            )
+            + f".\nDownload it with: {europarl_download_command(missing, data_root)}"
+        )
     return files
 
 
 # -----------------------------------------------------------------------------
 # joining pairs on their English side
 
+
 def _english_hashes(raw_files):
     """A 64-bit hash of each English line that prepare would keep, in raw order."""
-    return np.fromiter((int.from_bytes(hashlib.blake2b(line.encode("utf-8"), digest_size=8).digest(), "little")
-                        for kept, _, _ in iter_clean_chunks(raw_files) for line in kept["en"]), dtype=np.uint64)
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(line.encode("utf-8"), digest_size=8).digest(), "little")
+            for kept, _, _ in iter_clean_chunks(raw_files)
+            for line in kept["en"]
+        ),
+        dtype=np.uint64,
+    )
 
 
 def _members(values, sorted_set):
@@ -149,7 +168,9 @@ def _copy_in_order(scratch, starts, ends, destination, block=1 << 16):
     try:
         with open(destination, "wb") as out:
             for first in range(0, len(starts), block):
-                for start, end in zip(starts[first:first + block].tolist(), ends[first:first + block].tolist()):
+                for start, end in zip(
+                    starts[first : first + block].tolist(), ends[first : first + block].tolist()
+                ):
                     out.write(os.pread(fd, end - start, start))
     finally:
         os.close(fd)
@@ -169,9 +190,13 @@ def join_on_english(pair_files, raw_dir, verbose=True):
         hashes[pair] = _english_hashes(files)
         values, counts = np.unique(hashes[pair], return_counts=True)
         unique = values[counts == 1]
-        stats[pair] = {"raw_lines": scans[pair]["en"][0], "clean_lines": len(hashes[pair]),
-                       "repeated_english_lines": int(counts[counts > 1].sum()), "unique_english_lines": len(unique),
-                       "sources": {lang: {"path": path, "sha256": scans[pair][lang][1]} for lang, path in files.items()}}
+        stats[pair] = {
+            "raw_lines": scans[pair]["en"][0],
+            "clean_lines": len(hashes[pair]),
+            "repeated_english_lines": int(counts[counts > 1].sum()),
+            "unique_english_lines": len(unique),
+            "sources": {lang: {"path": path, "sha256": scans[pair][lang][1]} for lang, path in files.items()},
+        }
         kept = unique if kept is None else kept[_members(kept, unique)]  # sorted, like np.unique's
         del values, counts, unique
     first = next(iter(pair_files))
@@ -181,8 +206,10 @@ def join_on_english(pair_files, raw_dir, verbose=True):
     n_lines = len(in_order)
     languages = corpora_languages(pair_files)
     if n_lines == 0:
-        raise UserError(f"joining {', '.join(pair_files)} on English leaves no line: no English line occurs "
-                        f"exactly once in every pair")
+        raise UserError(
+            f"joining {', '.join(pair_files)} on English leaves no line: no English line occurs "
+            f"exactly once in every pair"
+        )
 
     os.makedirs(raw_dir, exist_ok=True)
     paths = {lang: os.path.join(raw_dir, JOINED_RAW_FILE.format(lang=lang)) for lang in languages}
@@ -204,40 +231,56 @@ def join_on_english(pair_files, raw_dir, verbose=True):
     finally:
         with contextlib.suppress(OSError):
             os.remove(scratch)
-    summary = {"on": "en", "pairs": stats, "kept_lines": n_lines,
-               "rule": "English lines (as cleaned by the prepare pipeline) present in every pair and occurring "
-                       "exactly once in each; in the order of the first pair"}
+    summary = {
+        "on": "en",
+        "pairs": stats,
+        "kept_lines": n_lines,
+        "rule": "English lines (as cleaned by the prepare pipeline) present in every pair and occurring "
+        "exactly once in each; in the order of the first pair",
+    }
     if verbose:
-        print(f"join: {n_lines:,} lines kept of "
-              + ", ".join(f"{pair} {s['clean_lines']:,} ({s['repeated_english_lines']:,} with a repeated English line)"
-                          for pair, s in stats.items()))
+        print(
+            f"join: {n_lines:,} lines kept of "
+            + ", ".join(
+                f"{pair} {s['clean_lines']:,} ({s['repeated_english_lines']:,} with a repeated English line)"
+                for pair, s in stats.items()
+            )
+        )
     return paths, summary
 
 
 # -----------------------------------------------------------------------------
 
+
 def europarl_script(argv):
     """data/europarl/prepare.py: its keys, then the datasets of the pairs asked for."""
     options = script_options(
         argv,
-        pair='',       # '' or fr-en: the dataset europarl; de-en: europarl-de-en; de-en,fr-en: both,
-                       # with one tokenizer; all: every downloaded pair
-        join=False,    # True: the pairs joined on their English side into one dataset (europarl-de-en-fr)
-        raw_dir='',    # '': <data_root>/<dataset>/raw (one pair only)
+        pair='',  # '' or fr-en: the dataset europarl; de-en: europarl-de-en; de-en,fr-en: both,
+        # with one tokenizer; all: every downloaded pair
+        join=False,  # True: the pairs joined on their English side into one dataset (europarl-de-en-fr)
+        raw_dir='',  # '': <data_root>/<dataset>/raw (one pair only)
     )
     pair_text, join, raw_dir = options.pop("pair"), options.pop("join"), options.pop("raw_dir")
     pairs = parse_pairs(pair_text)
     data_root = options["data_root"]
     if join and len(pairs) < 2:
-        raise UserError(f"--join=True joins several pairs on English (e.g. --pair=de-en,fr-en); "
-                        f"--pair={pair_text or 'fr-en'} names only {pairs[0]}")
+        raise UserError(
+            f"--join=True joins several pairs on English (e.g. --pair=de-en,fr-en); "
+            f"--pair={pair_text or 'fr-en'} names only {pairs[0]}"
+        )
     if raw_dir and len(pairs) > 1:
-        raise UserError("--raw_dir names the raw folder of one pair; with several, each pair is read from "
-                        "<data_root>/europarl-<pair>/raw (data/europarl/raw for fr-en)")
+        raise UserError(
+            "--raw_dir names the raw folder of one pair; with several, each pair is read from "
+            "<data_root>/europarl-<pair>/raw (data/europarl/raw for fr-en)"
+        )
     if pairs == [EUROPARL_DEFAULT_PAIR]:  # as always: the tokenizer shared with MultiUN
         return {"europarl": prepare_dataset("europarl", raw_dir=raw_dir, **options)}
-    pair_files = ({pairs[0]: europarl_raw_files(pairs[0], raw_dir)} if raw_dir else
-                  downloaded_pairs(pairs, data_root, pair_text.strip() == "all"))
+    pair_files = (
+        {pairs[0]: europarl_raw_files(pairs[0], raw_dir)}
+        if raw_dir
+        else downloaded_pairs(pairs, data_root, pair_text.strip() == "all")
+    )
     if raw_dir:
         missing = [path for path in pair_files[pairs[0]].values() if not os.path.isfile(path)]
         if missing:
@@ -249,19 +292,29 @@ def europarl_script(argv):
 
     def retrain_hint(known):
         return "python data/europarl/prepare.py --pair=" + ",".join(
-            dict.fromkeys([f"{lang}-en" for lang in known if lang != "en"] + pairs))
+            dict.fromkeys([f"{lang}-en" for lang in known if lang != "en"] + pairs)
+        )
 
     corpora = {europarl_dataset(pair): files for pair, files in pair_files.items()}
     extra_meta = {}
     with contextlib.ExitStack() as locks:
         if join:
             if len(pairs) < 2:
-                raise UserError(f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
-                                f"Download more with: {europarl_download_command(['...'], data_root)}")
+                raise UserError(
+                    f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
+                    f"Download more with: {europarl_download_command(['...'], data_root)}"
+                )
             joined_name = europarl_join_name(languages)
             # checked before the join, which takes minutes
-            check_tokenizer(tokenizer, default_tokenizer, {joined_name: languages}, data_root,
-                            options["allow_new_languages"], retrain_hint, options["train_tokenizer"])
+            check_tokenizer(
+                tokenizer,
+                default_tokenizer,
+                {joined_name: languages},
+                data_root,
+                options["allow_new_languages"],
+                retrain_hint,
+                options["train_tokenizer"],
+            )
             locks.enter_context(preparing(os.path.join(data_root, joined_name)))
             check_replacement(os.path.join(data_root, joined_name), languages, options["overwrite"])
             joined, summary = join_on_english(pair_files, os.path.join(data_root, joined_name, "raw"))
@@ -269,7 +322,15 @@ def europarl_script(argv):
             extra_meta[joined_name] = {"join": summary}
         print(f"preparing {', '.join(corpora)} ({', '.join(languages)}) with one tokenizer")
         return prepare_datasets(
-            corpora, tokenizer, default_tokenizer,
-            lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root), data_root,
-            options["num_proc"], options["allow_new_languages"], extra_meta, retrain_hint, options["train_tokenizer"],
-            options["overwrite"])
+            corpora,
+            tokenizer,
+            default_tokenizer,
+            lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root),
+            data_root,
+            options["num_proc"],
+            options["allow_new_languages"],
+            extra_meta,
+            retrain_hint,
+            options["train_tokenizer"],
+            options["overwrite"],
+        )

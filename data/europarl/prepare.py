@@ -24,6 +24,7 @@ command. A dataset's languages (meta.json) are English first, then the others in
 --train_tokenizer=True asks to train one under it. Two preparations of one dataset (or tokenizer)
 at once are refused (data/preparation_lock.py).
 """
+
 import os
 import sys
 

@@ -51,8 +51,10 @@ def _datasets():
     try:
         import datasets
     except ImportError:
-        raise UserError("data/hf/prepare.py reads Hugging Face datasets through the `datasets` library, "
-                        "which is not installed: pip install datasets") from None
+        raise UserError(
+            "data/hf/prepare.py reads Hugging Face datasets through the `datasets` library, "
+            "which is not installed: pip install datasets"
+        ) from None
     return datasets
 
 
@@ -70,10 +72,14 @@ def _go_offline():
 def parse_languages(text):
     languages = [code.strip() for code in text.split(",") if code.strip()]
     if not languages:
-        raise UserError("--languages is required: the language codes to take from the dataset, e.g. --languages=en,de")
+        raise UserError(
+            "--languages is required: the language codes to take from the dataset, e.g. --languages=en,de"
+        )
     bad = [code for code in languages if not LANGUAGE_CODE.fullmatch(code)]
     if bad:
-        raise UserError(f"--languages: {', '.join(map(repr, bad))} cannot name files; use codes such as en, de, pt_BR")
+        raise UserError(
+            f"--languages: {', '.join(map(repr, bad))} cannot name files; use codes such as en, de, pt_BR"
+        )
     if len(set(languages)) != len(languages):
         raise UserError(f"--languages={text}: a language is named twice")
     return languages
@@ -85,16 +91,24 @@ def parse_columns(text, languages):
     for item in (part.strip() for part in text.split(",") if part.strip()):
         lang, sep, column = item.partition(":")
         if not sep or not column.strip():
-            raise UserError(f"--columns: '{item}' is not language:column (e.g. --columns=en:text_en,de:text_de)")
+            raise UserError(
+                f"--columns: '{item}' is not language:column (e.g. --columns=en:text_en,de:text_de)"
+            )
         if lang.strip() not in languages:
-            raise UserError(f"--columns names '{lang.strip()}', which is not in --languages={','.join(languages)}")
+            raise UserError(
+                f"--columns names '{lang.strip()}', which is not in --languages={','.join(languages)}"
+            )
         columns[lang.strip()] = column.strip()
     return columns
 
 
 def dataset_slug(hf_dataset):
     """hf-<the dataset's last name part, or its folder's name>: Helsinki-NLP/opus-100 -> hf-opus-100."""
-    base = os.path.basename(os.path.normpath(hf_dataset)) if os.path.isdir(hf_dataset) else hf_dataset.split("/")[-1]
+    base = (
+        os.path.basename(os.path.normpath(hf_dataset))
+        if os.path.isdir(hf_dataset)
+        else hf_dataset.split("/")[-1]
+    )
     return "hf-" + (re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "dataset")
 
 
@@ -147,10 +161,10 @@ def _first_invalid_utf8(path, block_bytes=1 << 24):
                 good, carry = len(data), b""
             except UnicodeDecodeError as e:
                 if block and e.reason == "unexpected end of data":  # a character cut by the block's end
-                    good, carry = e.start, data[e.start:]
+                    good, carry = e.start, data[e.start :]
                 else:
                     line = lines + data.count(b"\n", 0, e.start) + 1
-                    return line, offset + e.start, data[e.start:e.end]
+                    return line, offset + e.start, data[e.start : e.end]
             lines += data.count(b"\n", 0, good)
             offset += good
 
@@ -203,13 +217,16 @@ def bad_data_file(folder, split=None, check_json=False):
                 f"{path}, line {line:,} (byte {offset:,}): {found!r} is not UTF-8, and datasets reads {reader} "
                 f"files as UTF-8 only. Convert the file to UTF-8 (if it is {'UTF-16' if utf16 else 'Latin-1'}: "
                 f"iconv -f {encoding} -t utf-8 {shlex.quote(path)} > FILE.utf8, then put FILE.utf8 in its place) "
-                f"or fix that line, and run this again. Nothing was written.")
+                f"or fix that line, and run this again. Nothing was written."
+            )
         not_json = check_json and reader == "json" and _first_line_not_json(path)
         if not_json:
             line, problem = not_json
-            return UserError(f"{path}, line {line:,}: {problem}; each line of a JSON-lines file must be one "
-                             f"JSON object, such as {{\"en\": \"...\", \"de\": \"...\"}}. Fix that line and run "
-                             f"this again. Nothing was written.")
+            return UserError(
+                f"{path}, line {line:,}: {problem}; each line of a JSON-lines file must be one "
+                f"JSON object, such as {{\"en\": \"...\", \"de\": \"...\"}}. Fix that line and run "
+                f"this again. Nothing was written."
+            )
     return None
 
 
@@ -221,10 +238,15 @@ def unreadable(hf_dataset, error, where, split=None, first_row=None):
         if found:
             return found
     rows = f" (rows {first_row:,} to {first_row + BATCH_ROWS - 1:,})" if first_row is not None else ""
-    advice = (" Some of its text is not valid UTF-8: repair those rows and write the files again."
-              if isinstance(error, UnicodeError) else "")
-    return UserError(f"{where}{rows}: datasets could not read it ({type(error).__name__}: {str(error)[:300]})."
-                     f"{advice} Nothing was written.")
+    advice = (
+        " Some of its text is not valid UTF-8: repair those rows and write the files again."
+        if isinstance(error, UnicodeError)
+        else ""
+    )
+    return UserError(
+        f"{where}{rows}: datasets could not read it ({type(error).__name__}: {str(error)[:300]})."
+        f"{advice} Nothing was written."
+    )
 
 
 def _pick_split(loaded, split, where):
@@ -247,10 +269,14 @@ def _load_dataset(hf_dataset, hf_config, split, streaming):
         if found:  # a line datasets could not parse, not a wrong argument
             raise found from None
         if isinstance(e, ValueError):  # an unknown split or config
-            raise UserError(f"--hf_dataset={hf_dataset}: {str(e).strip()} (choose with --split=NAME / --hf_config=NAME)")
+            raise UserError(
+                f"--hf_dataset={hf_dataset}: {str(e).strip()} (choose with --split=NAME / --hf_config=NAME)"
+            )
         if local and isinstance(e, FileNotFoundError):  # EmptyDatasetError, DataFilesNotFoundError too
-            raise UserError(f"--hf_dataset={hf_dataset}: no data files that datasets.load_dataset reads "
-                            f"(parquet, JSON lines, CSV, or a folder written by save_to_disk): {e}")
+            raise UserError(
+                f"--hf_dataset={hf_dataset}: no data files that datasets.load_dataset reads "
+                f"(parquet, JSON lines, CSV, or a folder written by save_to_disk): {e}"
+            )
         if local:
             raise unreadable(hf_dataset, e, f"--hf_dataset={hf_dataset}", split) from None
         raise
@@ -258,12 +284,17 @@ def _load_dataset(hf_dataset, hf_config, split, streaming):
 
 def _hub_unreachable():
     """Why the hub cannot be used now (offline mode, or no TCP connection within seconds), or None."""
-    if any(os.environ.get(key, "").upper() in ("1", "ON", "YES", "TRUE") for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")):
+    if any(
+        os.environ.get(key, "").upper() in ("1", "ON", "YES", "TRUE")
+        for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    ):
         return "offline mode: HF_HUB_OFFLINE is set"
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     host = re.sub(r"^\w+://", "", endpoint).split("/")[0]
     hostname, _, port = host.partition(":")
-    error = connection_error(hostname, int(port or (80 if endpoint.startswith("http://") else 443)), HUB_CONNECT_TIMEOUT_S)
+    error = connection_error(
+        hostname, int(port or (80 if endpoint.startswith("http://") else 443)), HUB_CONNECT_TIMEOUT_S
+    )
     return f"{host} unreachable: {error}" if error is not None else None
 
 
@@ -273,28 +304,41 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
         _go_offline()
         if is_saved_to_disk(hf_dataset):
             if hf_config:
-                raise UserError(f"--hf_config={hf_config}: {hf_dataset} was written by save_to_disk, which keeps "
-                                f"no configurations; leave --hf_config out")
+                raise UserError(
+                    f"--hf_config={hf_config}: {hf_dataset} was written by save_to_disk, which keeps "
+                    f"no configurations; leave --hf_config out"
+                )
             try:
                 loaded = _datasets().load_from_disk(hf_dataset)
             except Exception as e:  # datasets fails in many ways on a folder it cannot read
                 if _saved_without_data(hf_dataset):
                     raise UserError(f"{hf_dataset} is empty: the dataset saved there has no rows") from None
-                raise UserError(f"--hf_dataset={hf_dataset}: not readable by datasets.load_from_disk "
-                                f"({type(e).__name__}: {e})") from None
+                raise UserError(
+                    f"--hf_dataset={hf_dataset}: not readable by datasets.load_from_disk "
+                    f"({type(e).__name__}: {e})"
+                ) from None
             rows = _pick_split(loaded, split, hf_dataset)
             if rows is loaded and split != "train":
-                print(f"note: {hf_dataset} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored")
+                print(
+                    f"note: {hf_dataset} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored"
+                )
             return rows.to_iterable_dataset() if streaming else rows
-        found = bad_data_file(hf_dataset, split)  # seconds for gigabytes; datasets would fail only once it met the line
+        found = bad_data_file(
+            hf_dataset, split
+        )  # seconds for gigabytes; datasets would fail only once it met the line
         if found:
             raise found
         return _load_dataset(hf_dataset, hf_config, split, streaming)
     if os.path.exists(hf_dataset) or hf_dataset.startswith((".", "/", "~")):
-        what = ("is a file, not a folder: give the folder that holds it" if os.path.isfile(hf_dataset) else
-                "no such folder")
-        raise UserError(f"--hf_dataset={hf_dataset}: {what} (a local dataset is a folder written by "
-                        f"save_to_disk, or one holding parquet, JSON lines or CSV files)")
+        what = (
+            "is a file, not a folder: give the folder that holds it"
+            if os.path.isfile(hf_dataset)
+            else "no such folder"
+        )
+        raise UserError(
+            f"--hf_dataset={hf_dataset}: {what} (a local dataset is a folder written by "
+            f"save_to_disk, or one holding parquet, JSON lines or CSV files)"
+        )
     reason = _hub_unreachable()
     if reason:
         _go_offline()  # the local cache may still hold it; no retry loop
@@ -303,15 +347,18 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
     except (ConnectionError, OSError) as e:
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
         if reason is None:
-            raise UserError(f"--hf_dataset={hf_dataset}: the Hugging Face hub ({endpoint}) did not give it: "
-                            f"{type(e).__name__}: {str(e)[:300]}")
+            raise UserError(
+                f"--hf_dataset={hf_dataset}: the Hugging Face hub ({endpoint}) did not give it: "
+                f"{type(e).__name__}: {str(e)[:300]}"
+            )
         config = f", '{hf_config}'" if hf_config else ""
         raise UserError(
             f"--hf_dataset={hf_dataset}: cannot reach the Hugging Face hub ({endpoint}; {reason}), and the "
             f"dataset is not in the local cache.\nOn a machine with internet access, save it to a folder:\n"
             f"  python -c \"import datasets; datasets.load_dataset('{hf_dataset}'{config}, split='{split}')"
             f".save_to_disk('FOLDER')\"\nthen copy FOLDER here and pass --hf_dataset=FOLDER (a folder of "
-            f"parquet, JSON lines or CSV files works too).") from None
+            f"parquet, JSON lines or CSV files works too)."
+        ) from None
 
 
 def text_getter(rows, languages, columns, where):
@@ -323,35 +370,55 @@ def text_getter(rows, languages, columns, where):
         if first is None:
             raise UserError(f"{where} is empty: it has no rows")
         names = list(first)
-        translation_languages = list(first["translation"]) if isinstance(first.get("translation"), dict) else None
+        translation_languages = (
+            list(first["translation"]) if isinstance(first.get("translation"), dict) else None
+        )
     else:
         names = list(features)
         translation = features.get("translation")
         if type(translation).__name__ == "TranslationVariableLanguages":
-            raise UserError(f"{where}: its rows are TranslationVariableLanguages ({{'language': [...], "
-                            f"'translation': [...]}}), which this script does not read; convert them to one "
-                            f"column per language (Dataset.map) and save_to_disk")
-        translation_languages = (list(translation.languages) if hasattr(translation, "languages") else
-                                 list(translation) if isinstance(translation, dict) else None)
+            raise UserError(
+                f"{where}: its rows are TranslationVariableLanguages ({{'language': [...], "
+                f"'translation': [...]}}), which this script does not read; convert them to one "
+                f"column per language (Dataset.map) and save_to_disk"
+            )
+        translation_languages = (
+            list(translation.languages)
+            if hasattr(translation, "languages")
+            else list(translation)
+            if isinstance(translation, dict)
+            else None
+        )
     per_column = all(columns[lang] in names for lang in languages)
     named = [lang for lang in languages if columns[lang] != lang]  # by --columns: never ignored
     if translation_languages is not None and not per_column and not named:
         missing = [lang for lang in languages if lang not in translation_languages]
         if missing:
-            raise UserError(f"{where}: its 'translation' rows hold {', '.join(translation_languages)}, not "
-                            f"{', '.join(missing)}; pass --languages from those codes")
+            raise UserError(
+                f"{where}: its 'translation' rows hold {', '.join(translation_languages)}, not "
+                f"{', '.join(missing)}; pass --languages from those codes"
+            )
         if features is not None and isinstance(features["translation"], dict):
-            _check_text({f"translation.{lang}": features["translation"][lang] for lang in languages}, where, names)
+            _check_text(
+                {f"translation.{lang}": features["translation"][lang] for lang in languages}, where, names
+            )
         elif features is None:
-            _check_text({f"translation.{lang}": first["translation"].get(lang) for lang in languages}, where, names)
+            _check_text(
+                {f"translation.{lang}": first["translation"].get(lang) for lang in languages}, where, names
+            )
         return lambda batch: {lang: [(t or {}).get(lang) for t in batch["translation"]] for lang in languages}
     if not per_column:
         missing = [f"{columns[lang]} (for {lang})" for lang in languages if columns[lang] not in names]
-        raise UserError(f"{where}: no column {', '.join(missing)}; its columns are {', '.join(names)}. Rows must "
-                        f"be translation-style ({{'translation': {{'en': ..., 'de': ...}}}}) or hold one text "
-                        f"column per language: name them with --columns=en:COLUMN,de:COLUMN")
-    _check_text({columns[lang]: (first if features is None else features)[columns[lang]] for lang in languages},
-                where, names)
+        raise UserError(
+            f"{where}: no column {', '.join(missing)}; its columns are {', '.join(names)}. Rows must "
+            f"be translation-style ({{'translation': {{'en': ..., 'de': ...}}}}) or hold one text "
+            f"column per language: name them with --columns=en:COLUMN,de:COLUMN"
+        )
+    _check_text(
+        {columns[lang]: (first if features is None else features)[columns[lang]] for lang in languages},
+        where,
+        names,
+    )
     return lambda batch: {lang: batch[columns[lang]] for lang in languages}
 
 
@@ -359,13 +426,22 @@ def _check_text(columns, where, names):
     """Refuse columns ({name: datasets feature, or the first row's value}) that do not hold text:
     written with str() they would read b'...' or numbers (a binary column, an id column)."""
     for column, kind in columns.items():
-        if kind is None or isinstance(kind, str) or getattr(kind, "dtype", None) in ("string", "large_string"):
+        if (
+            kind is None
+            or isinstance(kind, str)
+            or getattr(kind, "dtype", None) in ("string", "large_string")
+        ):
             continue
         held = getattr(kind, "dtype", None) or type(kind).__name__
-        advice = (" (bytes: decode them to strings first, e.g. with Dataset.map, and save_to_disk)"
-                  if held in ("binary", "large_binary", "bytes") else "")
-        raise UserError(f"{where}: column {column} holds {held}, not text{advice}. Its columns are "
-                        f"{', '.join(names)}; name the text column of each language with --columns=en:COLUMN,de:COLUMN")
+        advice = (
+            " (bytes: decode them to strings first, e.g. with Dataset.map, and save_to_disk)"
+            if held in ("binary", "large_binary", "bytes")
+            else ""
+        )
+        raise UserError(
+            f"{where}: column {column} holds {held}, not text{advice}. Its columns are "
+            f"{', '.join(names)}; name the text column of each language with --columns=en:COLUMN,de:COLUMN"
+        )
 
 
 def _line(text):
@@ -414,20 +490,44 @@ def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbos
         if n_rows == 0:
             raise UserError("the dataset has no rows to prepare")
         if usable == 0:  # refused before anything replaces the raw files or a tokenizer is trained
-            raise UserError(f"none of the {n_rows:,} rows has text in every language ("
-                            + ", ".join(f"{lang} empty or missing in {n:,}" for lang, n in empty.items())
-                            + "): there is nothing to prepare. Check --languages and --columns against the rows.")
+            raise UserError(
+                f"none of the {n_rows:,} rows has text in every language ("
+                + ", ".join(f"{lang} empty or missing in {n:,}" for lang, n in empty.items())
+                + "): there is nothing to prepare. Check --languages and --columns against the rows."
+            )
     return paths, n_rows
 
 
 def command_line(options):
     """The command that prepares the dataset again (recorded in meta.json as prepare_command)."""
-    defaults = {"hf_config": "", "split": "train", "streaming": False, "columns": "", "max_rows": 0, "tokenizer": "",
-                "train_tokenizer": False, "vocab_size": DEFAULT_VOCAB_SIZE, "data_root": "data",
-                "allow_new_languages": False}
+    defaults = {
+        "hf_config": "",
+        "split": "train",
+        "streaming": False,
+        "columns": "",
+        "max_rows": 0,
+        "tokenizer": "",
+        "train_tokenizer": False,
+        "vocab_size": DEFAULT_VOCAB_SIZE,
+        "data_root": "data",
+        "allow_new_languages": False,
+    }
     parts = ["python", "data/hf/prepare.py"]
-    for key in ("hf_dataset", "hf_config", "languages", "name", "split", "streaming", "columns", "max_rows",
-                "vocab_size", "tokenizer", "train_tokenizer", "data_root", "allow_new_languages"):
+    for key in (
+        "hf_dataset",
+        "hf_config",
+        "languages",
+        "name",
+        "split",
+        "streaming",
+        "columns",
+        "max_rows",
+        "vocab_size",
+        "tokenizer",
+        "train_tokenizer",
+        "data_root",
+        "allow_new_languages",
+    ):
         if key in options and options[key] != defaults.get(key, object()):
             parts.append(shlex.quote(f"--{key}={options[key]}"))
     return " ".join(parts)
@@ -448,7 +548,10 @@ def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwri
     other = None
     if source is None:
         other = "it was not made from a Hugging Face dataset"
-    elif not (_same_folder_or_name(str(source.get("dataset")), hf_dataset) and (source.get("config") or "") == hf_config):
+    elif not (
+        _same_folder_or_name(str(source.get("dataset")), hf_dataset)
+        and (source.get("config") or "") == hf_config
+    ):
         other = f"it was made from {source.get('dataset')}{' (' + source['config'] + ')' if source.get('config') else ''}"
     try:
         check_replacement(folder, languages, overwrite, other)
@@ -465,9 +568,23 @@ def hf_tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
     return dataset_tokenizer_name(base, vocab_size)
 
 
-def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="train", streaming=False, columns="",
-                       max_rows=0, vocab_size=DEFAULT_VOCAB_SIZE, tokenizer="", data_root="data", num_proc=0,
-                       allow_new_languages=False, train_tokenizer=False, overwrite=False):
+def prepare_hf_dataset(
+    hf_dataset,
+    languages,
+    hf_config="",
+    name="",
+    split="train",
+    streaming=False,
+    columns="",
+    max_rows=0,
+    vocab_size=DEFAULT_VOCAB_SIZE,
+    tokenizer="",
+    data_root="data",
+    num_proc=0,
+    allow_new_languages=False,
+    train_tokenizer=False,
+    overwrite=False,
+):
     """What data/hf/prepare.py does: check the arguments, the tokenizer and the rows' columns,
     write the raw files, train or load the tokenizer of its languages, prepare <data_root>/<name>/."""
     if not hf_dataset:
@@ -485,16 +602,32 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
         raise UserError(f"--max_rows={max_rows}: 0 (all rows) or a positive number")
     check_output_name(name, data_root, hf_dataset, hf_config, codes, overwrite)
     if not tokenizer and default_tokenizer != full_dataset_tokenizer:
-        after = " and ".join(option for option, given in (("--name", name != default_name(hf_dataset, codes)),
-                                                           (f"--max_rows={max_rows}", max_rows)) if given)
-        print(f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
-              f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
-              f"between datasets, pass --tokenizer=NAME)")
-    check_tokenizer(tokenizer, default_tokenizer, {name: codes}, data_root, allow_new_languages,
-                    train_tokenizer=train_tokenizer)  # before the rows are read, not after
+        after = " and ".join(
+            option
+            for option, given in (
+                ("--name", name != default_name(hf_dataset, codes)),
+                (f"--max_rows={max_rows}", max_rows),
+            )
+            if given
+        )
+        print(
+            f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
+            f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
+            f"between datasets, pass --tokenizer=NAME)"
+        )
+    check_tokenizer(
+        tokenizer,
+        default_tokenizer,
+        {name: codes},
+        data_root,
+        allow_new_languages,
+        train_tokenizer=train_tokenizer,
+    )  # before the rows are read, not after
     where = f"{hf_dataset}{' (' + hf_config + ')' if hf_config else ''}, split {split}"
     raw_dir = os.path.join(data_root, name, "raw")
-    with preparing(os.path.join(data_root, name)):  # and an unwritable data root refused before the rows are read
+    with preparing(
+        os.path.join(data_root, name)
+    ):  # and an unwritable data root refused before the rows are read
         print(f"reading {where}{' (streaming)' if streaming else ''}")
         rows = load_rows(hf_dataset, hf_config, split, streaming)
         if hasattr(rows, "__len__") and not streaming and len(rows) == 0:
@@ -505,20 +638,56 @@ def prepare_hf_dataset(hf_dataset, languages, hf_config="", name="", split="trai
             raise
         except Exception as e:  # the first row of streamed data files, read to learn the columns
             raise unreadable(hf_dataset, e, where, split) from None
-        raw_files, n_rows = write_raw_files(rows, texts_of, codes, raw_dir, name, max_rows,
-                                            unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row))
+        raw_files, n_rows = write_raw_files(
+            rows,
+            texts_of,
+            codes,
+            raw_dir,
+            name,
+            max_rows,
+            unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row),
+        )
         print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
 
-        record = {"prepare_command": command_line(dict(
-                      hf_dataset=hf_dataset, hf_config=hf_config, languages=",".join(codes), name=name, split=split,
-                      streaming=streaming, columns=columns, max_rows=max_rows, vocab_size=vocab_size,
-                      tokenizer=tokenizer, train_tokenizer=train_tokenizer, data_root=data_root,
-                      allow_new_languages=allow_new_languages)),
-                  "hf": {"dataset": hf_dataset, "config": hf_config or None, "split": split, "streaming": streaming,
-                         "rows": n_rows, "columns": column_of if columns else None, "max_rows": max_rows or None,
-                         "local_folder": os.path.isdir(hf_dataset)}}
+        record = {
+            "prepare_command": command_line(
+                dict(
+                    hf_dataset=hf_dataset,
+                    hf_config=hf_config,
+                    languages=",".join(codes),
+                    name=name,
+                    split=split,
+                    streaming=streaming,
+                    columns=columns,
+                    max_rows=max_rows,
+                    vocab_size=vocab_size,
+                    tokenizer=tokenizer,
+                    train_tokenizer=train_tokenizer,
+                    data_root=data_root,
+                    allow_new_languages=allow_new_languages,
+                )
+            ),
+            "hf": {
+                "dataset": hf_dataset,
+                "config": hf_config or None,
+                "split": split,
+                "streaming": streaming,
+                "rows": n_rows,
+                "columns": column_of if columns else None,
+                "max_rows": max_rows or None,
+                "local_folder": os.path.isdir(hf_dataset),
+            },
+        }
         corpora = {name: raw_files}
-        return prepare_datasets(corpora, tokenizer, default_tokenizer,
-                                lambda tokenizer_name: train_tokenizer_on(tokenizer_name, vocab_size, corpora, data_root),
-                                data_root, num_proc, allow_new_languages, {name: record},
-                                train_tokenizer=train_tokenizer, overwrite=overwrite)[name]
+        return prepare_datasets(
+            corpora,
+            tokenizer,
+            default_tokenizer,
+            lambda tokenizer_name: train_tokenizer_on(tokenizer_name, vocab_size, corpora, data_root),
+            data_root,
+            num_proc,
+            allow_new_languages,
+            {name: record},
+            train_tokenizer=train_tokenizer,
+            overwrite=overwrite,
+        )[name]

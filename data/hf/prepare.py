@@ -24,6 +24,7 @@ too). Files the datasets library cannot read are named with the line at fault be
 written. A dataset too small for a val or test line is prepared with a warning (meta.json:
 empty_splits).
 """
+
 import os
 import sys
 
@@ -34,13 +35,13 @@ from data.parallel_corpus import script_options  # noqa: E402
 if __name__ == '__main__':
     options = script_options(
         sys.argv[1:],
-        hf_dataset='',   # a hub name (Helsinki-NLP/opus-100) or a local folder
-        hf_config='',    # the hub dataset's configuration (opus-100: de-en); '' for none
-        languages='',    # the language codes to take, comma-separated: en,de
-        name='',         # '': hf-<dataset>-<sorted codes>
-        split='train',   # the split whose rows are read (prepare makes its own train/val/test of them)
+        hf_dataset='',  # a hub name (Helsinki-NLP/opus-100) or a local folder
+        hf_config='',  # the hub dataset's configuration (opus-100: de-en); '' for none
+        languages='',  # the language codes to take, comma-separated: en,de
+        name='',  # '': hf-<dataset>-<sorted codes>
+        split='train',  # the split whose rows are read (prepare makes its own train/val/test of them)
         streaming=False,  # True: rows streamed (nothing downloaded whole, nothing cached)
-        columns='',      # '': translation rows or columns named by the codes; en:COLUMN,de:COLUMN otherwise
-        max_rows=0,      # 0: every row; N: the first N
+        columns='',  # '': translation rows or columns named by the codes; en:COLUMN,de:COLUMN otherwise
+        max_rows=0,  # 0: every row; N: the first N
     )
     prepare_hf_dataset(**options)

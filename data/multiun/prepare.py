@@ -9,6 +9,7 @@ $ python data/multiun/prepare.py [--num_proc=N] [--vocab_size=10000] [--tokenize
 
 Its default tokenizer is the one it shares with Europarl (see data/europarl/prepare.py).
 """
+
 import os
 import sys
 
