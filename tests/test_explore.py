@@ -326,8 +326,8 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         assert (tmp_path / 'explorer.png').stat().st_size > 10_000
 
         tab('Steer')
-        field('steer_prompt').send_keys('The committee')
-        field('steer_word').send_keys('committee')
+        field('steer_prompt').send_keys('The committee supports the budget')
+        field('steer_word').send_keys('budget')  # one token: a word of several is refused
         field('steer_factor').clear()
         field('steer_factor').send_keys('lots')
         driver.find_element(By.ID, 'steer_button').click()
@@ -336,7 +336,9 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         field('steer_factor').send_keys('0')
         driver.find_element(By.ID, 'steer_button').click()
         wait.until(lambda d: field('steer_steered').get_attribute('value'))  # still serving
-        steered = steer_view(model, tok, 'The committee', 'committee', '0', '0', 1337, 20, 0.8)
+        steered = steer_view(
+            model, tok, 'The committee supports the budget', 'budget', '0', '0', 1337, 20, 0.8
+        )
         assert field('steer_baseline').get_attribute('value') == steered['baseline']
         assert field('steer_steered').get_attribute('value') == steered['steered']
         assert process.poll() is None and 'Traceback' not in ''.join(log)
