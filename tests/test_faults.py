@@ -157,7 +157,7 @@ def test_contradictory_starts_are_refused_in_process(tmp_path):
         check_start(str(tmp_path), other_run, True, True, argv)
     check_start(str(tmp_path), 'scratch', True, False, argv)
     check_start(str(tmp_path / 'empty'), other_run, True, True, argv)  # nothing there to move aside
-    # an evaluation of random weights, which wrote logs that then blocked a training (c99)
+    # an evaluation of random weights, which wrote logs that then blocked a training
     for folder in (tmp_path, tmp_path / 'new'):
         with pytest.raises(
             UserError,
@@ -170,7 +170,7 @@ def test_contradictory_starts_are_refused_in_process(tmp_path):
 
 def test_a_run_without_a_checkpoint_is_offered_no_resume(tmp_path):
     """A run stopped before its first save has nothing to resume: the refusal of a new run over
-    its logs names them and offers --overwrite=True only (c15c)."""
+    its logs names them and offers --overwrite=True only."""
     from common.run_folder import start_fresh
 
     argv = ['train.py', f'--out_dir={tmp_path}']
@@ -247,7 +247,7 @@ def test_temporary_files_are_unique_per_writer(tmp_path):
 
 def test_taking_the_lock_removes_what_killed_saves_left(tmp_path, capsys):
     """kill -9 during a save leaves ckpt.pt.<pid>-<hex>.tmp (GBs on real models): the next run
-    removes it once it holds the lock, and says so (c15, c16). A live writer's file, a file of its
+    removes it once it holds the lock, and says so. A live writer's file, a file of its
     pid written before the process started (a reused pid) and other tools' files are told apart."""
     dead = subprocess.run(
         [sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True
@@ -528,7 +528,7 @@ def test_read_only_missing_or_file_output_folders(tmp_path, monkeypatch):
 
 
 def test_a_read_only_folder_on_a_small_disk_is_not_called_full(tmp_path, monkeypatch):
-    """write_failure looks at the errno before the free space (c108b: a 100 KiB read-only tmpfs
+    """write_failure looks at the errno before the free space (a 100 KiB read-only tmpfs
     read as a full disk); the free space explains only an error without one (torch.save's)."""
     usage = collections.namedtuple('usage', 'total used free')
     monkeypatch.setattr('shutil.disk_usage', lambda path: usage(100 * 2**10, 0, 100 * 2**10))

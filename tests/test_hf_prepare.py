@@ -397,7 +397,8 @@ def test_a_sample_gets_a_tokenizer_of_its_own_and_empty_splits_are_warned_of(tmp
         and "this data kept 5" in out
         and "larger --max_rows" in out
     )
-    full = prepare(tmp_path / "data", hf_dataset=folder, languages="en,de")  # c50: the sample's is not reused
+    # the sample's tokenizer is not reused
+    full = prepare(tmp_path / "data", hf_dataset=folder, languages="en,de")
     assert (
         full["tokenizer"]["name"] == "hf-ende-de-en-bpe300"
         and "does not exist yet: training it" in capsys.readouterr().out

@@ -57,7 +57,7 @@ def test_suggested_commands_write_into_the_data_root_given(tmp_path):
     root = str(tmp_path / 'mydata')
     os.makedirs(root)
     with pytest.raises(UserError) as e:
-        read_meta(root, 'europarl-de-en')  # c76
+        read_meta(root, 'europarl-de-en')
     assert (
         f"Prepare it with: DATA_ROOT={root} bash data/get_data.sh europarl --pair=de-en && "
         f"python data/europarl/prepare.py --pair=de-en --data_root={root}"
@@ -66,13 +66,13 @@ def test_suggested_commands_write_into_the_data_root_given(tmp_path):
     assert prepare_command('demo', root) == f"python data/demo/prepare.py --data_root={root}"
     assert prepare_command('demo', 'data') == "python data/demo/prepare.py"  # the default says nothing more
     with pytest.raises(UserError) as e:
-        downloaded_pairs(['fi-en'], root, every_pair=False)  # c103
+        downloaded_pairs(['fi-en'], root, every_pair=False)
     assert f"Download it with: DATA_ROOT={root} bash data/get_data.sh europarl --pair=fi-en" in str(e.value)
 
 
 def test_an_unknown_dataset_gets_the_scripts_there_are(tmp_path):
     with pytest.raises(UserError) as e:
-        read_meta(str(tmp_path), 'mycorpus')  # c77
+        read_meta(str(tmp_path), 'mycorpus')
     message = str(e.value)
     assert 'data/mycorpus/prepare.py' not in message
     assert (
@@ -85,4 +85,4 @@ def test_an_unknown_dataset_gets_the_scripts_there_are(tmp_path):
 
 def test_a_data_root_that_does_not_exist_is_said_first(tmp_path):
     with pytest.raises(UserError, match=r"^the data root \S*nodata does not exist \(--data_root\)"):
-        PreparedData(str(tmp_path / 'nodata'), ['tiny'])  # c74
+        PreparedData(str(tmp_path / 'nodata'), ['tiny'])

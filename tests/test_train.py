@@ -259,7 +259,7 @@ def test_resume_with_another_shape_or_tokenizer_is_refused(data_root, tmp_path):
 
 
 def test_a_resume_with_changed_training_keys_says_it_is_no_longer_exact():
-    """c09: the README promises exact resume; a changed key that draws other batches or makes
+    """docs/training.md promises exact resume; a changed key that draws other batches or makes
     other updates is named, old -> new. A longer max_iters is what a resume is for: no word."""
     saved = {
         'learning_rate': 6e-4,
@@ -304,7 +304,7 @@ def test_a_resume_with_changed_training_keys_says_it_is_no_longer_exact():
 
 
 def test_languages_without_validation_data_are_named_before_training(tmp_path):
-    """c51: data with no validation tokens in a language trained without a word that its
+    """Data with no validation tokens in a language trained without a word that its
     validation loss would never be measured."""
     write_synthetic_dataset(str(tmp_path), 'en_val', languages=('en',))
     write_synthetic_dataset(str(tmp_path), 'fr_no_val', languages=('fr',), n_heldout=20, seed=1)
@@ -316,7 +316,7 @@ def test_languages_without_validation_data_are_named_before_training(tmp_path):
 
 
 def test_the_last_line_claims_only_the_checkpoints_written():
-    """c99: an evaluation alone said 'done: checkpoint and logs in DIR' with no checkpoint there."""
+    """An evaluation alone said 'done: checkpoint and logs in DIR' with no checkpoint there."""
     assert closing_text('out', []) == (
         'done: logs in out (metrics.csv, train_log.csv, loss.png); this run wrote no checkpoint'
     )
