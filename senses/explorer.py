@@ -28,10 +28,10 @@ from common.languages import language_name
 from common.sampling import model_prompt_ids, predictable_tokens, sample_texts
 from common.tokenizer import check_rows, token_rows
 from senses.alignment import alignment_matrix
-from senses.inputs import word_tokens
 from senses.intervention import parse_factor, parse_senses, sense_scale_for_words
 from senses.projection import sense_projection
 from senses.vectors import is_backpack, logit_contributions, word_sense_vectors
+from senses.word_tokens import word_tokens
 
 MAX_TEXT_CHARACTERS = 4000  # more than any block size of this project holds
 MAX_NEW_TOKENS = 200

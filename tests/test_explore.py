@@ -28,9 +28,9 @@ from senses.explorer import (
     word_page,
     word_senses_view,
 )
-from senses.inputs import word_tokens
 from senses.projection import sense_projection
 from senses.vectors import output_embedding, word_sense_vectors
+from senses.word_tokens import word_tokens
 
 CHROMIUM, CHROMEDRIVER = '/usr/bin/chromium', '/usr/bin/chromedriver'
 
