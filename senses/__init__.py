@@ -16,8 +16,8 @@ Shared: vectors.py (a word's senses, the contributions c_ik, the vectors read at
 occurrence), word_lists.py (the words to look at), gold.py (the gold annotation and the held-out
 text it annotates), similarity_datasets.py (Multi-SimLex and word-pair CSVs), word_tokens.py
 (where a word sits among the tokens), lexicons.py (translation lexicons), report.py (p-values
-and intervals as text, the whole of senses.md). explorer.py holds the views of the browser
-explorer (explore.py).
+and intervals as text, the whole of senses.md). The browser explorer (explore.py): explorer.py
+holds its views, explorer_checks.py the checks of what was typed, explorer_page.py the HTML.
 """
 
 
