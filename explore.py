@@ -13,7 +13,7 @@ $ python explore.py --out_dir=out-bkp-mini-16 --host=0.0.0.0
 
 Prints the local URL to open. It never shares the app publicly unless --share=True (a Gradio share
 link, which needs the internet), and it takes no file paths from the page. The views are in
-senses/explorer.py.
+senses/explorer.py, their HTML in senses/explorer_page.py.
 """
 
 import os
@@ -26,15 +26,8 @@ from common.checkpoint import load_model
 from common.device_setup import autocast_context, default_device, resolve_device
 from configurator import at_least, between, configure, one_of
 from evaluation.checkpoints import checkpoint_data_root, checkpoint_tokenizer
-from senses.explorer import (
-    NO_SENSES,
-    NO_STEERING,
-    PAGE_CSS,
-    context_page,
-    describe_model,
-    steer_page,
-    word_page,
-)
+from senses.explorer import NO_SENSES, NO_STEERING, describe_model
+from senses.explorer_page import PAGE_CSS, context_page, steer_page, word_page
 from senses.vectors import is_backpack
 
 # -----------------------------------------------------------------------------
@@ -91,10 +84,9 @@ def show_word(word, other_word, multi_token, top_k):
 
 
 def show_context(sentence, position, next_token, sense):
-    message, tokens, predictions, contributions, alpha, choices, shown = context_page(
-        model, tok, sentence, position, next_token, sense, autocast=autocast()
-    )
-    return (message, tokens, predictions, contributions, alpha, gr.Dropdown(choices=choices, value=shown))
+    page = context_page(model, tok, sentence, position, next_token, sense, autocast=autocast())
+    positions = gr.Dropdown(choices=page.choices, value=page.position)
+    return (page.message, page.tokens, page.predictions, page.contributions, page.alpha, positions)
 
 
 def show_new_sentence(sentence, next_token, sense):

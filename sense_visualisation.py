@@ -45,19 +45,12 @@ from configurator import at_least, configure, non_empty, one_of
 from data.prepared import dataset_languages
 from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer, default_report_dir
 from senses import Skipped, alignment, intervention, probe, projection, similarity, usage
-from senses.inputs import (
-    GoldSenses,
-    default_words,
-    gold_dir,
-    has_gold,
-    has_heldout_text,
-    multisimlex_languages,
-    read_similarity_csv,
-    read_word_list,
-)
+from senses.gold import GoldSenses, gold_dir, has_gold, has_heldout_text
 from senses.lexicons import read_translation_files
 from senses.report import REPORT_FILES, data_line, identity_changes, markdown_report, move_aside, result_files
+from senses.similarity_datasets import multisimlex_languages, read_similarity_csv
 from senses.vectors import is_backpack
+from senses.word_lists import default_words, read_word_list
 
 # -----------------------------------------------------------------------------
 # what to analyse

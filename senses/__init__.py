@@ -13,9 +13,11 @@ text of --split), `markdown`, its section of senses.md, and for those demo.py's 
     intervention  what zeroing the sense that carries a meaning does to the predictions
 
 Shared: vectors.py (a word's senses, the contributions c_ik, the vectors read at an annotated
-occurrence), inputs.py (word lists, lexicons, gold annotation, similarity datasets, words among
-tokens), report.py (p-values and intervals as text, the whole of senses.md). explorer.py holds
-the views of the browser explorer (explore.py).
+occurrence), word_lists.py (the words to look at), gold.py (the gold annotation and the held-out
+text it annotates), similarity_datasets.py (Multi-SimLex and word-pair CSVs), word_tokens.py
+(where a word sits among the tokens), lexicons.py (translation lexicons), report.py (p-values
+and intervals as text, the whole of senses.md). The browser explorer (explore.py): explorer.py
+holds its views, explorer_checks.py the checks of what was typed, explorer_page.py the HTML.
 """
 
 

@@ -20,10 +20,10 @@ from common.reporting import heatmap, language_matrix, markdown_table, write_csv
 from common.tokenizer import ids_without_rows, missing_rows_message
 from evaluation.statistics import bootstrap_mean_ci, permutation_test
 from senses import Skipped
-from senses.inputs import word_tokens
 from senses.lexicons import language_pairs, lexicons_for, no_lexicon_message, pair_key
 from senses.report import format_ci, format_p, p_text
 from senses.vectors import word_sense_vectors
+from senses.word_tokens import word_tokens
 
 TITLE = 'Cross-lingual sense alignment'
 NEEDS = ('senses',)

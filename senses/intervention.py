@@ -34,7 +34,7 @@ from common.reporting import grouped_bar_chart, markdown_table, write_csv
 from common.tokenizer import check_rows
 from evaluation.statistics import bootstrap_mean_ci
 from senses import Skipped
-from senses.inputs import polysemous_words, surface_variant_tokens, translation_candidates, word_tokens
+from senses.gold import polysemous_words
 from senses.report import format_ci
 from senses.vectors import (
     is_backpack,
@@ -43,6 +43,7 @@ from senses.vectors import (
     occurrence_sense_weights,
     output_embedding,
 )
+from senses.word_tokens import surface_variant_tokens, translation_candidates, word_tokens
 
 TITLE = 'Interventions'
 NEEDS = ('senses', 'gold', 'heldout')

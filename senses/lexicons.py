@@ -26,13 +26,13 @@ import os
 from common.errors import UserError
 from common.languages import MULTISIMLEX_CODES, language_code, language_name, pair_name
 from common.text_input import read_text_lines
-from senses.inputs import (
-    PARLIAMENTARY_WORD_PAIRS,
+from senses.similarity_datasets import (
     find_column,
     multisimlex_files,
     multisimlex_layout_error,
     read_csv_columns,
 )
+from senses.word_lists import PARLIAMENTARY_WORD_PAIRS
 
 
 def language_pairs(languages):

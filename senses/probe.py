@@ -24,7 +24,7 @@ from common.reporting import grouped_bar_chart, markdown_table, write_csv
 from common.tokenizer import token_rows
 from evaluation.statistics import wilson_interval
 from senses import Skipped
-from senses.inputs import polysemous_words, translation_candidates, word_tokens
+from senses.gold import polysemous_words
 from senses.report import format_ci, format_p
 from senses.vectors import (
     is_backpack,
@@ -34,6 +34,7 @@ from senses.vectors import (
     word_embeddings,
     word_sense_vectors,
 )
+from senses.word_tokens import translation_candidates, word_tokens
 
 TITLE = 'Polysemy probe'
 NEEDS = ('gold', 'heldout')

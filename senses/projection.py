@@ -21,9 +21,10 @@ from common.reporting import markdown_table, save_figure, write_csv, write_text
 from common.tokenizer import ids_without_rows, missing_rows_message, token_rows
 from data.prepared import HELD_OUT_SPLITS, heldout_path, read_heldout_lines
 from senses import Skipped
-from senses.inputs import WORD_PATTERN, known_words, word_tokens
 from senses.report import token_label
 from senses.vectors import output_embedding, word_sense_vectors
+from senses.word_lists import WORD_PATTERN, known_words
+from senses.word_tokens import word_tokens
 
 TITLE = 'Sense projections'
 NEEDS = ('senses',)

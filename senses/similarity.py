@@ -19,9 +19,10 @@ from common.languages import language_name, pair_name
 from common.reporting import grouped_bar_chart, language_matrix, markdown_table, write_csv
 from common.tokenizer import ids_without_rows, missing_rows_message
 from senses import Skipped
-from senses.inputs import multisimlex_languages, read_multisimlex, read_similarity_csv, word_tokens
 from senses.lexicons import language_pairs, pair_key
+from senses.similarity_datasets import multisimlex_languages, read_multisimlex, read_similarity_csv
 from senses.vectors import is_backpack, word_embeddings, word_sense_vectors
+from senses.word_tokens import word_tokens
 
 TITLE = 'Lexical similarity'
 NEEDS = ()

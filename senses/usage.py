@@ -26,7 +26,7 @@ from data.prepared import dataset_languages, heldout_path, read_heldout_lines
 from evaluation.checkpoints import readable_lines
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
 from senses import Skipped
-from senses.inputs import has_heldout_text
+from senses.gold import has_heldout_text
 from senses.report import format_p, p_text
 from senses.vectors import output_embedding, padded_batch, sense_contributions, with_eot
 

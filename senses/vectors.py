@@ -15,7 +15,7 @@ import torch
 
 from common.errors import UserError
 from common.tokenizer import ids_without_rows, missing_rows_message
-from senses.inputs import occurrence_token_index
+from senses.word_tokens import occurrence_token_index
 
 
 def is_backpack(model):

@@ -27,7 +27,7 @@ from common.sampling import predictable_tokens, sample_texts
 from common.tokenizer import HFTokenizer, token_rows
 from evaluation.checkpoints import checkpoint_tokenizer
 from evaluation.cloze import NO_ROW, ClozeItem, context_ids, items_with_rows
-from senses import explorer
+from senses import explorer, explorer_page
 from senses.vectors import locate_occurrences, word_sense_vectors
 
 MISSING = f"' {MISSING_WORD}', which the model has no row for"  # how the tools name it
@@ -231,17 +231,17 @@ def test_explorer_views(models, kind):
         model, None, tok
     )
     view = explorer.word_senses_view(model, tok, 'bank', top_k=30)
-    for sense in view['senses']:
-        assert max(t['token_id'] for t in sense['highest'] + sense['lowest']) < min(n_tokens, rows)
+    for sense in view.senses:
+        assert max(t.token_id for t in sense.highest + sense.lowest) < min(n_tokens, rows)
     context = explorer.in_context_view(model, tok, 'the council took money from the', top_n=50)
-    assert max(p['token_id'] for p in context['predictions']) < n_tokens
-    assert abs(context['contribution_sum'] - context['logit']) < 1e-3
+    assert max(p.token_id for p in context.predictions) < n_tokens
+    assert abs(context.contribution_sum - context.logit) < 1e-3
     steered = explorer.steer_view(model, tok, 'the bank', 'bank', '0', '0', max_new_tokens=10)
-    assert steered['baseline'].startswith('the bank')
+    assert steered.baseline.startswith('the bank')
     if kind == 'more_rows':
         with pytest.raises(UserError, match=f'Token id {n_tokens} is a row of the model that no token'):
             explorer.in_context_view(model, tok, 'the bank', next_token=f'#{n_tokens}')
-        assert explorer.word_senses_view(model, tok, MISSING_WORD)['token_ids'] == [n_tokens - 1]
+        assert explorer.word_senses_view(model, tok, MISSING_WORD).token_ids == [n_tokens - 1]
         return
     # more_tokens: what needs ' budget' is refused, naming it, on every view
     sentence = f'the council voted for the {MISSING_WORD}'
@@ -255,7 +255,7 @@ def test_explorer_views(models, kind):
     ):
         with pytest.raises(UserError, match=MISSING):
             view(model, tok, *args)
-    message, _, _ = explorer.steer_page(model, tok, sentence, 'bank', '0', '0', 1337)
+    message, _, _ = explorer_page.steer_page(model, tok, sentence, 'bank', '0', '0', 1337)
     assert MISSING in message and 'Internal error' not in message
 
 

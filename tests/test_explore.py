@@ -17,20 +17,12 @@ from tiny_text_corpus import REPO_ROOT, run_script, tiny_checkpoint, torch_threa
 
 from common.checkpoint import load_model
 from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer
-from senses import explorer
-from senses.explorer import (
-    NO_SENSES,
-    context_page,
-    in_context_view,
-    sense_cosine_view,
-    steer_page,
-    steer_view,
-    word_page,
-    word_senses_view,
-)
-from senses.inputs import word_tokens
+from senses import explorer_page
+from senses.explorer import NO_SENSES, in_context_view, sense_cosine_view, steer_view, word_senses_view
+from senses.explorer_page import context_page, steer_page, word_page
 from senses.projection import sense_projection
 from senses.vectors import output_embedding, word_sense_vectors
+from senses.word_tokens import word_tokens
 
 CHROMIUM, CHROMEDRIVER = '/usr/bin/chromium', '/usr/bin/chromedriver'
 
@@ -57,8 +49,8 @@ def test_word_view_shows_the_sense_projections(backpack):
     for word, multi_token in (('committee', 'first'), ('budget', 'average'), ('comité', 'average')):
         view = word_senses_view(model, tok, word, multi_token, top_k=5)
         ids = word_tokens(tok, word)
-        assert view['token_ids'] == ids and len(view['senses']) == model.config.n_sense_vector
-        assert bool(view['note']) == (len(ids) > 1)
+        assert view.token_ids == ids and len(view.senses) == model.config.n_sense_vector
+        assert bool(view.note) == (len(ids) > 1)
         senses = word_sense_vectors(model, [ids], multi_token)
         top_ids, _ = sense_projection(model, senses, 5)
         # the lowest, computed directly: each sense's logits over the vocabulary, ascending
@@ -66,13 +58,11 @@ def test_word_view_shows_the_sense_projections(backpack):
         senses_direct = rows.mean(0) if multi_token == 'average' else rows[0]
         logits = senses_direct @ output_embedding(model).T  # (K, V)
         lowest = logits.topk(5, dim=-1, largest=False)
-        for k, sense in enumerate(view['senses']):
-            assert [t['token_id'] for t in sense['highest']] == top_ids[0, k].tolist()
-            assert [t['token_id'] for t in sense['lowest']] == lowest.indices[k].tolist()
-            assert [t['logit'] for t in sense['lowest']] == pytest.approx(lowest.values[k].tolist(), abs=1e-5)
-            assert [t['token'] for t in sense['highest']] == [
-                tok.token_str(i) for i in top_ids[0, k].tolist()
-            ]
+        for k, sense in enumerate(view.senses):
+            assert [t.token_id for t in sense.highest] == top_ids[0, k].tolist()
+            assert [t.token_id for t in sense.lowest] == lowest.indices[k].tolist()
+            assert [t.logit for t in sense.lowest] == pytest.approx(lowest.values[k].tolist(), abs=1e-5)
+            assert [t.token for t in sense.highest] == [tok.token_str(i) for i in top_ids[0, k].tolist()]
 
 
 def test_cosine_view_is_the_cosine_between_the_senses(backpack):
@@ -81,11 +71,11 @@ def test_cosine_view_is_the_cosine_between_the_senses(backpack):
     K = model.config.n_sense_vector
     a = model.sense_table()[word_tokens(tok, 'budget')[0]].float()
     expected = F.cosine_similarity(a[:, None], a[None], dim=-1)
-    assert torch.tensor(view['matrix']) == pytest.approx(expected, abs=1e-5)
+    assert torch.tensor(view.matrix) == pytest.approx(expected, abs=1e-5)
     other = sense_cosine_view(model, tok, 'committee', 'comité')
     b, c = (model.sense_table()[word_tokens(tok, w)[0]].float() for w in ('committee', 'comité'))
     expected = F.cosine_similarity(b[:, None], c[None], dim=-1)
-    assert len(other['matrix']) == K and torch.tensor(other['matrix']) == pytest.approx(expected, abs=1e-5)
+    assert len(other.matrix) == K and torch.tensor(other.matrix) == pytest.approx(expected, abs=1e-5)
 
 
 def test_in_context_contributions_sum_to_the_models_logit(backpack):
@@ -100,29 +90,29 @@ def test_in_context_contributions_sum_to_the_models_logit(backpack):
     for position, next_token in ((None, ''), (2, tok.decode([ids[3]])), (1, f'#{ids[2]}')):
         view = in_context_view(model, tok, sentence, position, next_token, sense=1, top_n=5)
         i = len(ids) - 1 if position is None else position
-        assert view['position'] == i and view['token_ids'] == ids
+        assert view.position == i and view.token_ids == ids
         probabilities = torch.softmax(efficient_logits[0, i, :V], dim=-1)
-        assert [p['token_id'] for p in view['predictions']] == probabilities.topk(5).indices.tolist()
-        y = view['target']['token_id']
+        assert [p.token_id for p in view.predictions] == probabilities.topk(5).indices.tolist()
+        y = view.target.token_id
         if next_token == '':
-            assert y == view['predictions'][0]['token_id']
+            assert y == view.predictions[0].token_id
         else:
             assert y == ids[i + 1]  # the token that follows in the sentence
-        contributions = torch.tensor(view['contributions'])
+        contributions = torch.tensor(view.contributions)
         assert contributions.shape == (i + 1, model.config.n_sense_vector)
-        assert view['logit'] == pytest.approx(float(efficient_logits[0, i, y]), abs=1e-5)
+        assert view.logit == pytest.approx(float(efficient_logits[0, i, y]), abs=1e-5)
         assert float(contributions.sum()) == pytest.approx(float(explicit_logits[0, i, y]), abs=1e-4)
-        assert view['contribution_sum'] == pytest.approx(view['logit'], abs=1e-4)
+        assert view.contribution_sum == pytest.approx(view.logit, abs=1e-4)
         # one (word, sense) pair written out: alpha_kij E[y] . C(x_j)_k
         j, k = i // 2, 1
         with torch.no_grad():
             sense = model.sense_vectors(torch.tensor([ids[j]]))[0, k]
         direct = alpha[0, k, i, j] * (output_embedding(model)[y].detach() @ sense)
         assert float(contributions[j, k]) == pytest.approx(float(direct), abs=1e-5)
-        assert torch.tensor(view['alpha']) == pytest.approx(alpha[0, 1], abs=1e-6)
+        assert torch.tensor(view.alpha) == pytest.approx(alpha[0, 1], abs=1e-6)
     view = in_context_view(model, tok, sentence, 2, 'supports')  # a word: its first token
-    assert view['target']['token_id'] == word_tokens(tok, 'supports')[0]
-    assert bool(view['notes']) == (len(word_tokens(tok, 'supports')) > 1)
+    assert view.target.token_id == word_tokens(tok, 'supports')[0]
+    assert bool(view.notes) == (len(word_tokens(tok, 'supports')) > 1)
     page = context_page(model, tok, sentence)
     assert 'class="contribution-sum"' in page[3] and len(page[5]) == len(ids)
 
@@ -146,14 +136,14 @@ def test_steered_text_is_what_sample_py_prints(backpack):
     ]
     plain = run_script(*script).stdout
     steered = run_script(*script, '--sense_scale=budget:*=0').stdout
-    assert plain == view['baseline'] + '\n---------------\n'
-    assert steered.split('\n', 1)[1] == view['steered'] + '\n---------------\n'
-    assert view['steered'] != view['baseline'] and view['steered'].startswith("The committee")
-    assert view['scaled'][0]['senses'] == 'all' and view['scaled'][0]['factor'] == 0
+    assert plain == view.baseline + '\n---------------\n'
+    assert steered.split('\n', 1)[1] == view.steered + '\n---------------\n'
+    assert view.steered != view.baseline and view.steered.startswith("The committee")
+    assert view.scaled[0]['senses'] == 'all' and view.scaled[0]['factor'] == 0
     message, baseline, with_it = steer_page(
         model, tok, args['prompt'], 'budget', '0,1', '2.5', 5, 20, 1.0, 50
     )
-    assert 'Scaling senses [0, 1] of budget' in message and with_it and baseline == view['baseline']
+    assert 'Scaling senses [0, 1] of budget' in message and with_it and baseline == view.baseline
 
 
 BAD_WORDS = [
@@ -201,7 +191,7 @@ def test_bad_input_gets_a_message_and_no_traceback(backpack, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(explorer, 'word_senses_view', broken)
+    monkeypatch.setattr(explorer_page, 'word_senses_view', broken)
     message = word_page(model, tok, 'committee')[0]
     assert 'Internal error (RuntimeError: a bug)' in message and 'Traceback' not in message
 
@@ -210,8 +200,8 @@ def test_a_gpt2_gets_predictions_and_generation_and_is_told_why_there_are_no_sen
     model, tok = loaded(tiny_checkpoint(tmp_path_factory, 'gpt2'))
     assert word_page(model, tok, 'committee')[0] == f'<p class="message error">{NO_SENSES}</p>'
     view = in_context_view(model, tok, "The committee supports", top_n=3)
-    assert len(view['predictions']) == 3 and view['senses_absent'] == NO_SENSES
-    assert 'contributions' not in view
+    assert len(view.predictions) == 3 and view.senses_absent == NO_SENSES
+    assert view.contributions is None
     message, baseline, steered = steer_page(model, tok, "The committee", '', '', '', 3, 10)
     assert baseline.startswith("The committee") and steered == '' and 'no senses to steer' in message
 
@@ -302,12 +292,12 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#word_senses tr.sense-row'))
         view = word_senses_view(model, tok, 'budget', top_k=8)
         assert len(rows) == model.config.n_sense_vector
-        for row, sense in zip(rows, view['senses']):
+        for row, sense in zip(rows, view.senses):
             tokens = row.find_elements(By.CSS_SELECTOR, 'td.highest .token')
             assert [int(t.get_attribute('data-token-id')) for t in tokens] == [
-                t['token_id'] for t in sense['highest']
+                t.token_id for t in sense.highest
             ]
-            assert [t.text for t in tokens] == [t['token'] for t in sense['highest']]
+            assert [t.text for t in tokens] == [t.token for t in sense.highest]
         field('word_input').send_keys(' words')  # 'budget words': two words
         driver.find_element(By.ID, 'word_button').click()
         wait.until(lambda d: 'several words' in d.find_element(By.ID, 'word_message').text)
@@ -316,12 +306,12 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         field('sentence_input').send_keys('The committee supports the', Keys.ENTER)
         first = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#predictions tr.prediction'))[0]
         expected = in_context_view(model, tok, 'The committee supports the')
-        assert int(first.get_attribute('data-token-id')) == expected['predictions'][0]['token_id']
+        assert int(first.get_attribute('data-token-id')) == expected.predictions[0].token_id
         assert float(first.find_element(By.CSS_SELECTOR, '.probability').text) == pytest.approx(
-            expected['predictions'][0]['probability'], abs=1e-4
+            expected.predictions[0].probability, abs=1e-4
         )
         total = driver.find_element(By.CSS_SELECTOR, '#contributions .contribution-sum').text
-        assert float(total) == pytest.approx(expected['logit'], abs=1e-3)
+        assert float(total) == pytest.approx(expected.logit, abs=1e-3)
         driver.save_screenshot(str(tmp_path / 'explorer.png'))
         assert (tmp_path / 'explorer.png').stat().st_size > 10_000
 
@@ -339,8 +329,8 @@ def test_the_app_in_a_browser_shows_the_models_senses_and_predictions(backpack, 
         steered = steer_view(
             model, tok, 'The committee supports the budget', 'budget', '0', '0', 1337, 20, 0.8
         )
-        assert field('steer_baseline').get_attribute('value') == steered['baseline']
-        assert field('steer_steered').get_attribute('value') == steered['steered']
+        assert field('steer_baseline').get_attribute('value') == steered.baseline
+        assert field('steer_steered').get_attribute('value') == steered.steered
         assert process.poll() is None and 'Traceback' not in ''.join(log)
     finally:
         driver.quit()

@@ -17,7 +17,7 @@ DISTRIBUTIONS = {'yaml': 'PyYAML', 'PIL': 'Pillow', 'sklearn': 'scikit-learn'}
 # the file that imports it, and what happens without it (a fallback, or a message with the
 # install line before any work)
 OPTIONAL = {
-    'wordfreq': ('senses/inputs.py', 'falls back to the words of the held-out text'),
+    'wordfreq': ('senses/word_lists.py', 'falls back to the words of the held-out text'),
 }
 IMPORT_ERRORS = {'ImportError', 'ModuleNotFoundError'}
 

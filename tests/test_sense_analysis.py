@@ -12,17 +12,7 @@ from common.errors import UserError
 from evaluation.statistics import jensen_shannon_divergence
 from model import BackpackConfig, BackpackLM, build_model
 from senses.alignment import sense_alignment
-from senses.inputs import (
-    collect_occurrences,
-    occurrence_token_index,
-    read_multisimlex,
-    read_sense_annotations,
-    read_sense_lexicon,
-    read_similarity_csv,
-    read_word_list,
-    surface_variant_tokens,
-    word_tokens,
-)
+from senses.gold import collect_occurrences, read_sense_annotations, read_sense_lexicon
 from senses.intervention import (
     chosen_words,
     generate_with_suppressed_senses,
@@ -35,8 +25,11 @@ from senses.intervention import (
 from senses.probe import center_by_word, polysemy_probe, probe_predictions
 from senses.projection import sense_projection, whole_word_mask
 from senses.similarity import similarity_study, spearman
+from senses.similarity_datasets import read_multisimlex, read_similarity_csv
 from senses.usage import compare_language_usage, sentence_sense_usage
 from senses.vectors import occurrence_vectors, output_embedding, sense_contributions, word_sense_vectors
+from senses.word_lists import read_word_list
+from senses.word_tokens import occurrence_token_index, surface_variant_tokens, word_tokens
 
 
 @pytest.fixture(autouse=True, scope='module')

@@ -138,7 +138,7 @@ def test_the_explorer_names_the_languages_of_the_model():
 
 
 class FakeTokenizer:
-    """Of the words, only these are one token (senses.inputs.word_tokens asks encode(' ' + word))."""
+    """Of the words, only these are one token (senses.word_tokens.word_tokens asks encode(' ' + word))."""
 
     single = {'haus', 'stadt', 'bank', 'banque', 'parlement', 'parliament'}
 

@@ -1,5 +1,5 @@
 """Translation lexicons and word-similarity data for any languages (senses/lexicons.py,
-senses/inputs.py), and the alignment and similarity analyses on a tiny English-French-German
+senses/similarity_datasets.py), and the alignment and similarity analyses on a tiny English-French-German
 model: every pair of languages in the results, the report and the figures."""
 
 import json
@@ -16,17 +16,7 @@ from common.errors import UserError
 from data.bpe import train_bpe_tokenizer
 from data.prepared import HELD_OUT_SPLITS, SPLITS
 from senses import Skipped, alignment, similarity
-from senses.inputs import (
-    GoldSenses,
-    default_words,
-    has_heldout_text,
-    heldout_languages,
-    multisimlex_languages,
-    pair_type,
-    read_multisimlex,
-    read_similarity_csv,
-    word_tokens,
-)
+from senses.gold import GoldSenses, has_heldout_text, heldout_languages
 from senses.lexicons import (
     language_pairs,
     lexicons_for,
@@ -35,6 +25,9 @@ from senses.lexicons import (
     read_translation_files,
     read_translation_pairs,
 )
+from senses.similarity_datasets import multisimlex_languages, pair_type, read_multisimlex, read_similarity_csv
+from senses.word_lists import default_words
+from senses.word_tokens import word_tokens
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANGUAGES = ['en', 'fr', 'de']
