@@ -16,7 +16,7 @@ Languages of a Europarl dataset: English first, then the others in the order of 
 dataset europarl is ["en", "fr"], as it always was).
 
 Europarl and MultiUN share one tokenizer (europarl-multiun-bpe10k), as in the original project, so
-that a model can be trained on both; data/parallel_corpus.py's prepare_dataset() prepares them. Any
+that a model can be trained on both; data/prepare_scripts.py's prepare_dataset() prepares them. Any
 other set of languages gets a tokenizer named for its languages (shared_tokenizer_name()).
 """
 

@@ -26,6 +26,7 @@ import numpy as np
 from common.atomic_files import temporary_path, written_together
 from common.errors import UserError
 from common.languages import EUROPARL_PAIRS
+from data.aligned_text import aligned_scans, iter_clean_chunks
 from data.corpora import (
     EUROPARL_DEFAULT_PAIR,
     download_command,
@@ -34,18 +35,10 @@ from data.corpora import (
     europarl_raw_files,
     shared_tokenizer_name,
 )
-from data.parallel_corpus import (
-    aligned_scans,
-    check_replacement,
-    check_tokenizer,
-    corpora_languages,
-    iter_clean_chunks,
-    prepare_dataset,
-    prepare_datasets,
-    script_options,
-    train_tokenizer_on,
-)
 from data.preparation_lock import preparing
+from data.prepare_scripts import prepare_dataset, prepare_datasets, script_options
+from data.replacement import check_replacement
+from data.tokenizer_policy import check_tokenizer, corpora_languages, train_tokenizer_on
 
 JOINED_RAW_FILE = "europarl-v7.joined.{lang}"  # in data/<joined dataset>/raw/
 
@@ -132,8 +125,8 @@ def _english_hashes(raw_files):
     return np.fromiter(
         (
             int.from_bytes(hashlib.blake2b(line.encode("utf-8"), digest_size=8).digest(), "little")
-            for kept, _, _ in iter_clean_chunks(raw_files)
-            for line in kept["en"]
+            for chunk in iter_clean_chunks(raw_files)
+            for line in chunk.lines["en"]
         ),
         dtype=np.uint64,
     )
@@ -191,11 +184,13 @@ def join_on_english(pair_files, raw_dir, verbose=True):
         values, counts = np.unique(hashes[pair], return_counts=True)
         unique = values[counts == 1]
         stats[pair] = {
-            "raw_lines": scans[pair]["en"][0],
+            "raw_lines": scans[pair]["en"].lines,
             "clean_lines": len(hashes[pair]),
             "repeated_english_lines": int(counts[counts > 1].sum()),
             "unique_english_lines": len(unique),
-            "sources": {lang: {"path": path, "sha256": scans[pair][lang][1]} for lang, path in files.items()},
+            "sources": {
+                lang: {"path": path, "sha256": scans[pair][lang].sha256} for lang, path in files.items()
+            },
         }
         kept = unique if kept is None else kept[_members(kept, unique)]  # sorted, like np.unique's
         del values, counts, unique
@@ -224,7 +219,7 @@ def join_on_english(pair_files, raw_dir, verbose=True):
                 positions = rank[np.searchsorted(sorted_hashes, hashes[pair][mask])]
                 mask = mask.tolist()
                 for lang in wanted:
-                    cleaned = (line for chunk, _, _ in iter_clean_chunks(files) for line in chunk[lang])
+                    cleaned = (line for chunk in iter_clean_chunks(files) for line in chunk.lines[lang])
                     lines = (line for line, keep in zip(cleaned, mask) if keep)
                     starts, ends = _write_in_order(lines, positions, n_lines, scratch)
                     _copy_in_order(scratch, starts, ends, tmp[lang])

@@ -28,17 +28,13 @@ import time
 from common.atomic_files import written_together
 from common.errors import UserError
 from common.network import connection_error
+from data.aligned_text import INLINE_LINE_BREAKS
 from data.bpe import DEFAULT_VOCAB_SIZE
 from data.corpora import dataset_tokenizer_name, is_registered
-from data.parallel_corpus import (
-    INLINE_LINE_BREAKS,
-    check_replacement,
-    check_tokenizer,
-    prepare_datasets,
-    prepared_meta,
-    train_tokenizer_on,
-)
 from data.preparation_lock import preparing
+from data.prepare_scripts import prepare_datasets
+from data.replacement import check_replacement, prepared_meta
+from data.tokenizer_policy import check_tokenizer, train_tokenizer_on
 
 LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 LINE_BREAK = re.compile(f"[\n{INLINE_LINE_BREAKS}]")
