@@ -163,6 +163,10 @@ def _relative_to(path: str, root: str) -> str:
     return os.path.relpath(path, root) if os.path.commonpath([path, root]) == root else path
 
 
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def prepare_parallel_corpus(
     dataset_dir: str,
     raw_files: dict[str, str],
@@ -182,9 +186,7 @@ def prepare_parallel_corpus(
     for lang, path in raw_files.items():
         if not os.path.isfile(path):
             raise UserError(f"raw {lang} file not found: {path}")
-    num_proc = max(
-        1, num_proc or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    )
+    num_proc = max(1, num_proc or _usable_cores())
 
     # pass 1: line counts (must agree), sha256 and where each chunk starts in each file
     previous = prepared_meta(dataset_dir)
@@ -207,13 +209,7 @@ def prepare_parallel_corpus(
     started = time.time()
     try:  # temporary files of this writer only, removed whatever happens (a full disk, Ctrl-C)
         with written_together(targets, dataset_dir) as tmp:
-            progress = tqdm(
-                total=total_bytes,
-                unit="B",
-                unit_scale=True,
-                disable=None if verbose else True,
-                desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)",
-            )
+            progress = _progress_bar(dataset_dir, total_bytes, num_proc, verbose)
             totals = _write_chunks(tmp, outputs, languages, jobs, results, progress)
             seconds = time.time() - started
             meta = _corpus_meta(dataset_dir, raw_files, cleaning, tokenizer, scans, totals, data_root)
@@ -237,6 +233,16 @@ def _output_names(languages: list[str]) -> list[str]:
     outputs += [heldout_file(lang, split) for lang in languages for split in HELD_OUT_SPLITS]
     outputs += [line_numbers_file(split) for split in HELD_OUT_SPLITS]
     return outputs
+
+
+def _progress_bar(dataset_dir: str, total_bytes: int, num_proc: int, verbose: bool) -> tqdm:
+    return tqdm(
+        total=total_bytes,
+        unit="B",
+        unit_scale=True,
+        disable=None if verbose else True,
+        desc=f"tokenizing {os.path.basename(os.path.normpath(dataset_dir))} ({num_proc} processes)",
+    )
 
 
 def _write_chunks(

@@ -294,37 +294,39 @@ def _hub_unreachable():
     return f"{host} unreachable: {error}" if error is not None else None
 
 
-def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
-    """The rows of split `split`: a datasets.Dataset, or an IterableDataset when streaming."""
-    if os.path.isdir(hf_dataset):
-        _go_offline()
-        if is_saved_to_disk(hf_dataset):
-            if hf_config:
-                raise UserError(
-                    f"--hf_config={hf_config}: {hf_dataset} was written by save_to_disk, which keeps "
-                    f"no configurations; leave --hf_config out"
-                )
-            try:
-                loaded = _datasets().load_from_disk(hf_dataset)
-            except Exception as e:  # datasets fails in many ways on a folder it cannot read
-                if _saved_without_data(hf_dataset):
-                    raise UserError(f"{hf_dataset} is empty: the dataset saved there has no rows") from None
-                raise UserError(
-                    f"--hf_dataset={hf_dataset}: not readable by datasets.load_from_disk "
-                    f"({type(e).__name__}: {e})"
-                ) from None
-            rows = _pick_split(loaded, split, hf_dataset)
-            if rows is loaded and split != "train":
-                print(
-                    f"note: {hf_dataset} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored"
-                )
-            return rows.to_iterable_dataset() if streaming else rows
+def _load_local_rows(folder: str, hf_config: str, split: str, streaming: bool):
+    """load_rows of a local folder, offline: one written by save_to_disk, or one of data files."""
+    _go_offline()
+    if not is_saved_to_disk(folder):
         found = bad_data_file(
-            hf_dataset, split
+            folder, split
         )  # seconds for gigabytes; datasets would fail only once it met the line
         if found:
             raise found
-        return _load_dataset(hf_dataset, hf_config, split, streaming)
+        return _load_dataset(folder, hf_config, split, streaming)
+    if hf_config:
+        raise UserError(
+            f"--hf_config={hf_config}: {folder} was written by save_to_disk, which keeps "
+            f"no configurations; leave --hf_config out"
+        )
+    try:
+        loaded = _datasets().load_from_disk(folder)
+    except Exception as e:  # datasets fails in many ways on a folder it cannot read
+        if _saved_without_data(folder):
+            raise UserError(f"{folder} is empty: the dataset saved there has no rows") from None
+        raise UserError(
+            f"--hf_dataset={folder}: not readable by datasets.load_from_disk ({type(e).__name__}: {e})"
+        ) from None
+    rows = _pick_split(loaded, split, folder)
+    if rows is loaded and split != "train":
+        print(f"note: {folder} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored")
+    return rows.to_iterable_dataset() if streaming else rows
+
+
+def load_rows(hf_dataset: str, hf_config: str = "", split: str = "train", streaming: bool = False):
+    """The rows of split `split`: a datasets.Dataset, or an IterableDataset when streaming."""
+    if os.path.isdir(hf_dataset):
+        return _load_local_rows(hf_dataset, hf_config, split, streaming)
     if os.path.exists(hf_dataset) or hf_dataset.startswith((".", "/", "~")):
         what = (
             "is a file, not a folder: give the folder that holds it"
@@ -565,52 +567,35 @@ def hf_tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
 
 
 def prepare_hf_dataset(
-    hf_dataset,
-    languages,
-    hf_config="",
-    name="",
-    split="train",
-    streaming=False,
-    columns="",
-    max_rows=0,
-    vocab_size=DEFAULT_VOCAB_SIZE,
-    tokenizer="",
-    data_root="data",
-    num_proc=0,
-    allow_new_languages=False,
-    train_tokenizer=False,
-    overwrite=False,
-):
+    hf_dataset: str,
+    languages: str,
+    hf_config: str = "",
+    name: str = "",
+    split: str = "train",
+    streaming: bool = False,
+    columns: str = "",
+    max_rows: int = 0,
+    vocab_size: int = DEFAULT_VOCAB_SIZE,
+    tokenizer: str = "",
+    data_root: str = "data",
+    num_proc: int = 0,
+    allow_new_languages: bool = False,
+    train_tokenizer: bool = False,
+    overwrite: bool = False,
+) -> dict:
     """What data/hf/prepare.py does: check the arguments, the tokenizer and the rows' columns,
     write the raw files, train or load the tokenizer of its languages, prepare <data_root>/<name>/."""
+    given = dict(locals())  # the options as given, for the command recorded in meta.json
     if not hf_dataset:
         raise UserError("--hf_dataset is required: a hub name (e.g. Helsinki-NLP/opus-100) or a local folder")
     codes = parse_languages(languages)
     column_of = parse_columns(columns, codes)
     default_tokenizer = hf_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
-    full_dataset_tokenizer = hf_tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
     name = name or default_name(hf_dataset, codes)
-    if not LANGUAGE_CODE.fullmatch(name):
-        raise UserError(f"--name={name}: a dataset name is a folder name (letters, digits, - and _)")
-    if is_registered(name):
-        raise UserError(f"--name={name} is a dataset of another prepare script; choose another name")
-    if max_rows < 0:
-        raise UserError(f"--max_rows={max_rows}: 0 (all rows) or a positive number")
+    _check_name_and_rows(name, max_rows)
     check_output_name(name, data_root, hf_dataset, hf_config, codes, overwrite)
-    if not tokenizer and default_tokenizer != full_dataset_tokenizer:
-        after = " and ".join(
-            option
-            for option, given in (
-                ("--name", name != default_name(hf_dataset, codes)),
-                (f"--max_rows={max_rows}", max_rows),
-            )
-            if given
-        )
-        print(
-            f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
-            f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
-            f"between datasets, pass --tokenizer=NAME)"
-        )
+    if not tokenizer:
+        _say_why_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
     check_tokenizer(
         tokenizer,
         default_tokenizer,
@@ -620,60 +605,13 @@ def prepare_hf_dataset(
         train_tokenizer=train_tokenizer,
     )  # before the rows are read, not after
     where = f"{hf_dataset}{' (' + hf_config + ')' if hf_config else ''}, split {split}"
-    raw_dir = os.path.join(data_root, name, "raw")
-    with preparing(
-        os.path.join(data_root, name)
-    ):  # and an unwritable data root refused before the rows are read
-        print(f"reading {where}{' (streaming)' if streaming else ''}")
-        rows = load_rows(hf_dataset, hf_config, split, streaming)
-        if hasattr(rows, "__len__") and not streaming and len(rows) == 0:
-            raise UserError(f"{where} is empty: it has no rows")
-        try:
-            texts_of = text_getter(rows, codes, column_of, where)
-        except UserError:
-            raise
-        except Exception as e:  # the first row of streamed data files, read to learn the columns
-            raise unreadable(hf_dataset, e, where, split) from None
-        raw_files, n_rows = write_raw_files(
-            rows,
-            texts_of,
-            codes,
-            raw_dir,
-            name,
-            max_rows,
-            unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row),
+    # the dataset's lock: an unwritable data root is refused too, before the rows are read
+    with preparing(os.path.join(data_root, name)):
+        raw_files, n_rows = _rows_to_raw_files(
+            hf_dataset, hf_config, split, streaming, codes, column_of, where, data_root, name, max_rows
         )
-        print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
-
-        record = {
-            "prepare_command": command_line(
-                dict(
-                    hf_dataset=hf_dataset,
-                    hf_config=hf_config,
-                    languages=",".join(codes),
-                    name=name,
-                    split=split,
-                    streaming=streaming,
-                    columns=columns,
-                    max_rows=max_rows,
-                    vocab_size=vocab_size,
-                    tokenizer=tokenizer,
-                    train_tokenizer=train_tokenizer,
-                    data_root=data_root,
-                    allow_new_languages=allow_new_languages,
-                )
-            ),
-            "hf": {
-                "dataset": hf_dataset,
-                "config": hf_config or None,
-                "split": split,
-                "streaming": streaming,
-                "rows": n_rows,
-                "columns": column_of if columns else None,
-                "max_rows": max_rows or None,
-                "local_folder": os.path.isdir(hf_dataset),
-            },
-        }
+        command = command_line({**given, "languages": ",".join(codes), "name": name})
+        source = _source_record(hf_dataset, hf_config, split, streaming, n_rows, columns, column_of, max_rows)
         corpora = {name: raw_files}
         return prepare_datasets(
             corpora,
@@ -683,7 +621,100 @@ def prepare_hf_dataset(
             data_root,
             num_proc,
             allow_new_languages,
-            {name: record},
+            {name: {"prepare_command": command, "hf": source}},
             train_tokenizer=train_tokenizer,
             overwrite=overwrite,
         )[name]
+
+
+def _check_name_and_rows(name: str, max_rows: int) -> None:
+    if not LANGUAGE_CODE.fullmatch(name):
+        raise UserError(f"--name={name}: a dataset name is a folder name (letters, digits, - and _)")
+    if is_registered(name):
+        raise UserError(f"--name={name} is a dataset of another prepare script; choose another name")
+    if max_rows < 0:
+        raise UserError(f"--max_rows={max_rows}: 0 (all rows) or a positive number")
+
+
+def _say_why_tokenizer_name(
+    hf_dataset: str, codes: list[str], name: str, max_rows: int, vocab_size: int
+) -> None:
+    """On screen, when the tokenizer trained for this data is not the dataset's own (after --name
+    or --max_rows): why, and how to share one."""
+    default_tokenizer = hf_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
+    full_dataset_tokenizer = hf_tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
+    if default_tokenizer == full_dataset_tokenizer:
+        return
+    after = " and ".join(
+        option
+        for option, given in (
+            ("--name", name != default_name(hf_dataset, codes)),
+            (f"--max_rows={max_rows}", max_rows),
+        )
+        if given
+    )
+    print(
+        f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
+        f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
+        f"between datasets, pass --tokenizer=NAME)"
+    )
+
+
+def _rows_to_raw_files(
+    hf_dataset: str,
+    hf_config: str,
+    split: str,
+    streaming: bool,
+    codes: list[str],
+    column_of: dict[str, str],
+    where: str,
+    data_root: str,
+    name: str,
+    max_rows: int,
+) -> tuple[dict[str, str], int]:
+    """Read the rows and write <data_root>/<name>/raw/<name>.<lang>; returns ({lang: path}, rows)."""
+    raw_dir = os.path.join(data_root, name, "raw")
+    print(f"reading {where}{' (streaming)' if streaming else ''}")
+    rows = load_rows(hf_dataset, hf_config, split, streaming)
+    if hasattr(rows, "__len__") and not streaming and len(rows) == 0:
+        raise UserError(f"{where} is empty: it has no rows")
+    try:
+        texts_of = text_getter(rows, codes, column_of, where)
+    except UserError:
+        raise
+    except Exception as e:  # the first row of streamed data files, read to learn the columns
+        raise unreadable(hf_dataset, e, where, split) from None
+    raw_files, n_rows = write_raw_files(
+        rows,
+        texts_of,
+        codes,
+        raw_dir,
+        name,
+        max_rows,
+        unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row),
+    )
+    print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
+    return raw_files, n_rows
+
+
+def _source_record(
+    hf_dataset: str,
+    hf_config: str,
+    split: str,
+    streaming: bool,
+    n_rows: int,
+    columns: str,
+    column_of: dict[str, str],
+    max_rows: int,
+) -> dict:
+    """meta.json's "hf": where the rows came from (the columns read, when --columns named them)."""
+    return {
+        "dataset": hf_dataset,
+        "config": hf_config or None,
+        "split": split,
+        "streaming": streaming,
+        "rows": n_rows,
+        "columns": column_of if columns else None,
+        "max_rows": max_rows or None,
+        "local_folder": os.path.isdir(hf_dataset),
+    }
