@@ -567,39 +567,7 @@ class Gen:
     def _english(
         self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb
     ):
-        third = person_of(subject, "en") == "3sg"
-        plural_be = subject.en_number == "pl" or getattr(subject, "person", "3sg") in ("1pl", "2pl")
-        chain = []  # verb words; chain[0] is the auxiliary that questions front
-        if passive:
-            be_present = "am" if getattr(subject, "person", None) == "1sg" else ("are" if plural_be else "is")
-            if tense == "present":
-                chain = [be_present]
-            elif tense == "perfect":
-                chain = ["has" if third else "have", "been"]
-            elif tense == "past":
-                chain = ["were" if plural_be else "was"]
-            elif tense == "future":
-                chain = ["will", "be"]
-            else:
-                chain = [MODALS[modal][0], "be"]
-            main = [verb.en_pp]
-        else:
-            if tense == "present":
-                if negative is True or question:
-                    chain, main = ["does" if third else "do"], [verb.en]
-                else:
-                    main = [verb.en_3sg if third else verb.en]
-            elif tense == "perfect":
-                chain, main = ["has" if third else "have"], [verb.en_pp]
-            elif tense == "past":
-                if negative is True or question:
-                    chain, main = ["did"], [verb.en]
-                else:
-                    main = [verb.en_past]
-            elif tense == "future":
-                chain, main = ["will"], [verb.en]
-            else:
-                chain, main = MODALS[modal][0].split(), [verb.en]
+        chain, main = self._english_verb(subject, verb, tense, negative, passive, modal, question)
         if negative:
             negation = NEGATIONS[negative][0]
             if not chain:  # "never supports", "no longer supports"
@@ -637,6 +605,40 @@ class Gen:
         if extra is not None:
             out += extra.render("en")
         return out
+
+    @staticmethod
+    def _english_verb(subject, verb, tense, negative, passive, modal, question):
+        """(chain, main): the English verb words before negation and adverb; chain[0] is the
+        auxiliary that questions front (chain is empty when there is none)."""
+        third = person_of(subject, "en") == "3sg"
+        plural_be = subject.en_number == "pl" or getattr(subject, "person", "3sg") in ("1pl", "2pl")
+        chain = []
+        if passive:
+            be_present = "am" if getattr(subject, "person", None) == "1sg" else ("are" if plural_be else "is")
+            if tense == "present":
+                chain = [be_present]
+            elif tense == "perfect":
+                chain = ["has" if third else "have", "been"]
+            elif tense == "past":
+                chain = ["were" if plural_be else "was"]
+            elif tense == "future":
+                chain = ["will", "be"]
+            else:
+                chain = [MODALS[modal][0], "be"]
+            return chain, [verb.en_pp]
+        if tense == "present":
+            if negative is True or question:
+                return ["does" if third else "do"], [verb.en]
+            return chain, [verb.en_3sg if third else verb.en]
+        if tense == "perfect":
+            return ["has" if third else "have"], [verb.en_pp]
+        if tense == "past":
+            if negative is True or question:
+                return ["did"], [verb.en]
+            return chain, [verb.en_past]
+        if tense == "future":
+            return ["will"], [verb.en]
+        return MODALS[modal][0].split(), [verb.en]
 
     def _french(
         self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb

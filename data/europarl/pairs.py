@@ -17,9 +17,12 @@ be taken for one), then each language is written through a scratch file in its o
 and copied out in the joined order. For two pairs of 1.6M lines: about 1 minute, 220 MB.
 """
 
+from __future__ import annotations
+
 import contextlib
 import hashlib
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -169,11 +172,52 @@ def _copy_in_order(scratch, starts, ends, destination, block=1 << 16):
         os.close(fd)
 
 
-def join_on_english(pair_files, raw_dir, verbose=True):
+class JoinOrder(NamedTuple):
+    """Where the joined lines come from: the 64-bit hash of each pair's English lines, the sorted
+    hashes kept (those occurring exactly once in every pair), and each kept hash's position in the
+    joined files (rank[i]: the position of sorted_hashes[i])."""
+
+    hashes: dict[str, np.ndarray]
+    kept: np.ndarray
+    sorted_hashes: np.ndarray
+    rank: np.ndarray
+
+
+def join_on_english(
+    pair_files: dict[str, dict[str, str]], raw_dir: str, verbose: bool = True
+) -> tuple[dict[str, str], dict]:
     """Write the Europarl pairs `pair_files` ({pair: {"en": path, xx: path}}) joined on English
     into raw_dir/europarl-v7.joined.{en,xx,...}: line-aligned, one line per English line that
     occurs exactly once in every pair, in the first pair's order. The files are replaced only once
     all are complete. Returns ({lang: path}, join statistics for meta.json)."""
+    order, stats = _join_order(pair_files, verbose)
+    n_lines = len(order.sorted_hashes)
+    if n_lines == 0:
+        raise UserError(
+            f"joining {', '.join(pair_files)} on English leaves no line: no English line occurs "
+            f"exactly once in every pair"
+        )
+    paths = _write_joined(pair_files, order, raw_dir, verbose)
+    summary = {
+        "on": "en",
+        "pairs": stats,
+        "kept_lines": n_lines,
+        "rule": "English lines (as cleaned by the prepare pipeline) present in every pair and occurring "
+        "exactly once in each; in the order of the first pair",
+    }
+    if verbose:
+        print(
+            f"join: {n_lines:,} lines kept of "
+            + ", ".join(
+                f"{pair} {s['clean_lines']:,} ({s['repeated_english_lines']:,} with a repeated English line)"
+                for pair, s in stats.items()
+            )
+        )
+    return paths, summary
+
+
+def _join_order(pair_files: dict[str, dict[str, str]], verbose: bool) -> tuple[JoinOrder, dict[str, dict]]:
+    """The English lines kept and their order (JoinOrder), and each pair's statistics for meta.json."""
     scans = {pair: aligned_scans(files) for pair, files in pair_files.items()}
     stats, kept = {}, None
     hashes = {}
@@ -198,14 +242,17 @@ def join_on_english(pair_files, raw_dir, verbose=True):
     in_order = hashes[first][_members(hashes[first], kept)]  # the joined lines, in the first pair's order
     sorted_hashes = np.sort(in_order)
     rank = np.argsort(in_order, kind="stable")  # sorted_hashes[i] == in_order[rank[i]]: its position
-    n_lines = len(in_order)
-    languages = corpora_languages(pair_files)
-    if n_lines == 0:
-        raise UserError(
-            f"joining {', '.join(pair_files)} on English leaves no line: no English line occurs "
-            f"exactly once in every pair"
-        )
+    return JoinOrder(hashes, kept, sorted_hashes, rank), stats
 
+
+def _write_joined(
+    pair_files: dict[str, dict[str, str]], order: JoinOrder, raw_dir: str, verbose: bool
+) -> dict[str, str]:
+    """Each language's kept lines, in the joined order, into raw_dir/europarl-v7.joined.<lang>
+    (through a scratch file in its own pair's order); returns {lang: path}."""
+    n_lines = len(order.sorted_hashes)
+    languages = corpora_languages(pair_files)
+    first = next(iter(pair_files))
     os.makedirs(raw_dir, exist_ok=True)
     paths = {lang: os.path.join(raw_dir, JOINED_RAW_FILE.format(lang=lang)) for lang in languages}
     scratch = temporary_path(os.path.join(raw_dir, "join-scratch"))
@@ -215,8 +262,8 @@ def join_on_english(pair_files, raw_dir, verbose=True):
                 wanted = [lang for lang in files if lang != "en" or pair == first]
                 if verbose:
                     print(f"join: writing the {', '.join(wanted)} lines of {pair}")
-                mask = _members(hashes[pair], kept)
-                positions = rank[np.searchsorted(sorted_hashes, hashes[pair][mask])]
+                mask = _members(order.hashes[pair], order.kept)
+                positions = order.rank[np.searchsorted(order.sorted_hashes, order.hashes[pair][mask])]
                 mask = mask.tolist()
                 for lang in wanted:
                     cleaned = (line for chunk in iter_clean_chunks(files) for line in chunk.lines[lang])
@@ -226,28 +273,13 @@ def join_on_english(pair_files, raw_dir, verbose=True):
     finally:
         with contextlib.suppress(OSError):
             os.remove(scratch)
-    summary = {
-        "on": "en",
-        "pairs": stats,
-        "kept_lines": n_lines,
-        "rule": "English lines (as cleaned by the prepare pipeline) present in every pair and occurring "
-        "exactly once in each; in the order of the first pair",
-    }
-    if verbose:
-        print(
-            f"join: {n_lines:,} lines kept of "
-            + ", ".join(
-                f"{pair} {s['clean_lines']:,} ({s['repeated_english_lines']:,} with a repeated English line)"
-                for pair, s in stats.items()
-            )
-        )
-    return paths, summary
+    return paths
 
 
 # -----------------------------------------------------------------------------
 
 
-def europarl_script(argv):
+def europarl_script(argv: list[str]) -> dict[str, dict]:
     """data/europarl/prepare.py: its keys, then the datasets of the pairs asked for."""
     options = script_options(
         argv,
@@ -280,9 +312,28 @@ def europarl_script(argv):
         missing = [path for path in pair_files[pairs[0]].values() if not os.path.isfile(path)]
         if missing:
             raise UserError(f"raw Europarl text not found: {', '.join(missing)}")
+    if join and len(pair_files) < 2:
+        raise UserError(
+            f"--join=True needs at least two downloaded pairs; only {next(iter(pair_files))} is. "
+            f"Download more with: {europarl_download_command(['...'], data_root)}"
+        )
+    return _prepare_pairs(pair_files, join, **options)
+
+
+def _prepare_pairs(
+    pair_files: dict[str, dict[str, str]],
+    join: bool,
+    num_proc: int,
+    vocab_size: int,
+    tokenizer: str,
+    train_tokenizer: bool,
+    data_root: str,
+    allow_new_languages: bool,
+    overwrite: bool,
+) -> dict[str, dict]:
+    """The datasets of the pairs `pair_files` ({pair: raw files}), or of their join, with one tokenizer."""
     pairs = list(pair_files)
     languages = corpora_languages(pair_files)
-    vocab_size, tokenizer = options.pop("vocab_size"), options.pop("tokenizer")
     default_tokenizer = shared_tokenizer_name("europarl", languages, vocab_size)
 
     def retrain_hint(known):
@@ -294,11 +345,6 @@ def europarl_script(argv):
     extra_meta = {}
     with contextlib.ExitStack() as locks:
         if join:
-            if len(pairs) < 2:
-                raise UserError(
-                    f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
-                    f"Download more with: {europarl_download_command(['...'], data_root)}"
-                )
             joined_name = europarl_join_name(languages)
             # checked before the join, which takes minutes
             check_tokenizer(
@@ -306,12 +352,12 @@ def europarl_script(argv):
                 default_tokenizer,
                 {joined_name: languages},
                 data_root,
-                options["allow_new_languages"],
+                allow_new_languages,
                 retrain_hint,
-                options["train_tokenizer"],
+                train_tokenizer,
             )
             locks.enter_context(preparing(os.path.join(data_root, joined_name)))
-            check_replacement(os.path.join(data_root, joined_name), languages, options["overwrite"])
+            check_replacement(os.path.join(data_root, joined_name), languages, overwrite)
             joined, summary = join_on_english(pair_files, os.path.join(data_root, joined_name, "raw"))
             corpora = {joined_name: joined}
             extra_meta[joined_name] = {"join": summary}
@@ -322,10 +368,10 @@ def europarl_script(argv):
             default_tokenizer,
             lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root),
             data_root,
-            options["num_proc"],
-            options["allow_new_languages"],
+            num_proc,
+            allow_new_languages,
             extra_meta,
             retrain_hint,
-            options["train_tokenizer"],
-            options["overwrite"],
+            train_tokenizer,
+            overwrite,
         )
