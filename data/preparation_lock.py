@@ -23,6 +23,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Iterator
 
 from common.errors import UserError
 
@@ -122,7 +123,7 @@ def _acquire(lock_path, what):
 
 
 @contextlib.contextmanager
-def preparing(path, what=None):
+def preparing(path: str, what: str | None = None) -> Iterator[None]:
     """Hold the lock of `path` (a dataset folder, or a tokenizer's path without extension) while
     the block runs; `what` names it in the refusal ('dataset data/europarl' by default)."""
     what = what or f"dataset {path}"
@@ -153,7 +154,7 @@ def preparing(path, what=None):
             held[0].close()
 
 
-def hold_until_exit(path, what=None):
+def hold_until_exit(path: str, what: str | None = None) -> None:
     """preparing(path) for the rest of this process (a script's whole run)."""
     lock = preparing(path, what)
     lock.__enter__()

@@ -46,7 +46,7 @@ from data.tokenizer_policy import check_tokenizer, corpora_languages, train_toke
 JOINED_RAW_FILE = "europarl-v7.joined.{lang}"  # in data/<joined dataset>/raw/
 
 
-def parse_pairs(text):
+def parse_pairs(text: str) -> list[str]:
     """--pair's value -> the list of pairs ('' -> fr-en; 'all' -> every pair), unknown ones refused."""
     if text.strip() in ("", EUROPARL_DEFAULT_PAIR):
         return [EUROPARL_DEFAULT_PAIR]
@@ -70,7 +70,7 @@ def parse_pairs(text):
     return pairs
 
 
-def _spelt_right(pair):
+def _spelt_right(pair: str) -> str | None:
     """The Europarl pair a misspelt one means (en-de, DE-EN, de_en -> de-en), or None."""
     codes = pair.lower().replace("_", "-").split("-")
     if len(codes) == 2 and "en" in codes:
@@ -79,15 +79,15 @@ def _spelt_right(pair):
     return None
 
 
-def pair_raw_dir(pair, data_root):
+def pair_raw_dir(pair: str, data_root: str) -> str:
     return os.path.join(data_root, europarl_dataset(pair), "raw")
 
 
-def europarl_download_command(pairs, data_root):
+def europarl_download_command(pairs: list[str], data_root: str) -> str:
     return download_command(f"europarl --pair={','.join(pairs)}", data_root)
 
 
-def downloaded_pairs(pairs, data_root, every_pair):
+def downloaded_pairs(pairs: list[str], data_root: str, every_pair: bool) -> dict[str, dict[str, str]]:
     """{pair: raw files} of `pairs`. Asked for by name, a pair whose raw files are missing is an
     error (naming all of them and the download command); with --pair=all the downloaded ones are
     kept and the others named."""

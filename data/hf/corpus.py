@@ -17,6 +17,8 @@ is only tried when the hub answers within seconds (else offline mode: the local 
 message saying what could not be reached and how to use a local folder instead).
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
@@ -24,6 +26,8 @@ import re
 import shlex
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from common.atomic_files import written_together
 from common.errors import UserError
@@ -36,6 +40,12 @@ from data.prepare_scripts import prepare_datasets
 from data.replacement import check_replacement, prepared_meta
 from data.tokenizer_policy import check_tokenizer, train_tokenizer_on
 
+if TYPE_CHECKING:
+    import datasets
+
+    Rows = datasets.Dataset | datasets.IterableDataset  # what load_rows gives
+
+TextsOf = Callable[[dict], dict[str, list]]  # a batch of rows -> {lang: the texts of that language}
 LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 LINE_BREAK = re.compile(f"[\n{INLINE_LINE_BREAKS}]")
 SAVED_TO_DISK_FILES = ("dataset_info.json", "state.json", "dataset_dict.json")  # what save_to_disk writes
@@ -65,7 +75,7 @@ def _go_offline():
         config.HF_HUB_OFFLINE = config.HF_DATASETS_OFFLINE = True
 
 
-def parse_languages(text):
+def parse_languages(text: str) -> list[str]:
     languages = [code.strip() for code in text.split(",") if code.strip()]
     if not languages:
         raise UserError(
@@ -81,7 +91,7 @@ def parse_languages(text):
     return languages
 
 
-def parse_columns(text, languages):
+def parse_columns(text: str, languages: list[str]) -> dict[str, str]:
     """--columns=en:text_en,de:text_de -> {lang: column}; a language not named reads the column of its code."""
     columns = {lang: lang for lang in languages}
     for item in (part.strip() for part in text.split(",") if part.strip()):
@@ -98,7 +108,7 @@ def parse_columns(text, languages):
     return columns
 
 
-def dataset_slug(hf_dataset):
+def dataset_slug(hf_dataset: str) -> str:
     """hf-<the dataset's last name part, or its folder's name>: Helsinki-NLP/opus-100 -> hf-opus-100."""
     base = (
         os.path.basename(os.path.normpath(hf_dataset))
@@ -108,12 +118,12 @@ def dataset_slug(hf_dataset):
     return "hf-" + (re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "dataset")
 
 
-def default_name(hf_dataset, languages):
+def default_name(hf_dataset: str, languages: list[str]) -> str:
     """The dataset's default name: hf-opus-100-de-en for Helsinki-NLP/opus-100 in en and de (sorted codes)."""
     return f"{dataset_slug(hf_dataset)}-{'-'.join(sorted(languages))}"
 
 
-def is_saved_to_disk(folder):
+def is_saved_to_disk(folder: str) -> bool:
     return any(os.path.isfile(os.path.join(folder, name)) for name in SAVED_TO_DISK_FILES)
 
 
@@ -130,7 +140,7 @@ TEXT_READERS = ("json", "csv", "text")  # datasets' readers of text files, which
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".7z")
 
 
-def data_files(folder, split=None):
+def data_files(folder: str, split: str | None = None) -> tuple[str | None, list[str]]:
     """(datasets' reader of `folder`: 'json', 'csv', 'parquet'..., the files of `split` it reads,
     or of every split when it has no `split`), as datasets.load_dataset(folder) resolves them;
     (None, []) when it finds none."""
@@ -190,7 +200,7 @@ def _first_line_not_json(path):
     return None
 
 
-def bad_data_file(folder, split=None, check_json=False):
+def bad_data_file(folder: str, split: str | None = None, check_json: bool = False) -> UserError | None:
     """A UserError naming the file, line and byte of the first thing datasets cannot read in the
     text data files of `folder` (those of `split`; invalid UTF-8; with `check_json`, a JSON-lines
     line that is not a JSON object, then in the other splits' files too: datasets reads them all
@@ -226,7 +236,9 @@ def bad_data_file(folder, split=None, check_json=False):
     return None
 
 
-def unreadable(hf_dataset, error, where, split=None, first_row=None):
+def unreadable(
+    hf_dataset: str, error: Exception, where: str, split: str | None = None, first_row: int | None = None
+) -> UserError:
     """The UserError for `error`, raised by datasets while reading `hf_dataset`: the file and line
     at fault when a local folder's text files show one, else what datasets said."""
     if os.path.isdir(hf_dataset) and not is_saved_to_disk(hf_dataset):
@@ -294,7 +306,7 @@ def _hub_unreachable():
     return f"{host} unreachable: {error}" if error is not None else None
 
 
-def _load_local_rows(folder: str, hf_config: str, split: str, streaming: bool):
+def _load_local_rows(folder: str, hf_config: str, split: str, streaming: bool) -> Rows:
     """load_rows of a local folder, offline: one written by save_to_disk, or one of data files."""
     _go_offline()
     if not is_saved_to_disk(folder):
@@ -323,7 +335,7 @@ def _load_local_rows(folder: str, hf_config: str, split: str, streaming: bool):
     return rows.to_iterable_dataset() if streaming else rows
 
 
-def load_rows(hf_dataset: str, hf_config: str = "", split: str = "train", streaming: bool = False):
+def load_rows(hf_dataset: str, hf_config: str = "", split: str = "train", streaming: bool = False) -> Rows:
     """The rows of split `split`: a datasets.Dataset, or an IterableDataset when streaming."""
     if os.path.isdir(hf_dataset):
         return _load_local_rows(hf_dataset, hf_config, split, streaming)
@@ -359,7 +371,7 @@ def load_rows(hf_dataset: str, hf_config: str = "", split: str = "train", stream
         ) from None
 
 
-def text_getter(rows, languages, columns, where):
+def text_getter(rows: Rows, languages: list[str], columns: dict[str, str], where: str) -> TextsOf:
     """A function batch -> {lang: list of texts}, after checking that the rows hold each language:
     in their 'translation' column, or in one column per language (`columns`)."""
     features = getattr(rows, "features", None)
@@ -448,7 +460,16 @@ def _line(text):
     return LINE_BREAK.sub(" ", text if isinstance(text, str) else str(text)).strip()
 
 
-def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbose=True, unreadable_rows=None):
+def write_raw_files(
+    rows: Rows,
+    texts_of: TextsOf,
+    languages: list[str],
+    raw_dir: str,
+    stem: str,
+    max_rows: int = 0,
+    verbose: bool = True,
+    unreadable_rows: Callable[[Exception, int], UserError] | None = None,
+) -> tuple[dict[str, str], int]:
     """Stream `rows` into raw_dir/<stem>.<lang>, one line per row and language; the files replace
     the old ones only once all are complete, and only when some row has text in every language.
     unreadable_rows(error, first row of the batch): the UserError for an error of the datasets
@@ -496,7 +517,7 @@ def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbos
     return paths, n_rows
 
 
-def command_line(options):
+def command_line(options: dict[str, object]) -> str:
     """The command that prepares the dataset again (recorded in meta.json as prepare_command)."""
     defaults = {
         "hf_config": "",
@@ -535,7 +556,9 @@ def _same_folder_or_name(a, b):
     return a == b or (os.path.isdir(a) and os.path.isdir(b) and os.path.samefile(a, b))
 
 
-def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwrite=False):
+def check_output_name(
+    name: str, data_root: str, hf_dataset: str, hf_config: str, languages: list[str], overwrite: bool = False
+) -> None:
     """Refuse to replace <data_root>/<name>/ when it holds a dataset prepared from another source
     (another dataset, configuration, or not by this script) or of other languages, unless `overwrite`."""
     folder = os.path.join(data_root, name)
@@ -557,7 +580,9 @@ def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwri
         raise UserError(f"--name={name}: {e} Nothing was written.") from None
 
 
-def hf_tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
+def hf_tokenizer_name(
+    hf_dataset: str, languages: list[str], name: str, max_rows: int, vocab_size: int
+) -> str:
     """The tokenizer trained for this data unless --tokenizer names one: the dataset's own
     (hf-opus-100-de-en-bpe10k); after --name, that name's (mine-bpe10k); for the first --max_rows
     rows, marked so (hf-opus-100-de-en-rows1000-bpe10k): a tokenizer trained on a sample or on
