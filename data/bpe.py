@@ -15,11 +15,15 @@ them, and `<|endoftext|>` (EOT) is the last id, so vocab_size counts it.
                               name="europarl-bpe10k", data_root="data")
 """
 
+from __future__ import annotations
+
 import hashlib
 import heapq
 import json
 import os
 import sys
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import tiktoken
 
@@ -94,7 +98,7 @@ def _training_sample(
     return generate(), sample
 
 
-def compression_stats(tok, lines):
+def compression_stats(tok: Tokenizer, lines: Iterable[str]) -> dict[str, int | float]:
     """Tokens per whitespace-separated word and UTF-8 bytes per token of `lines` (no EOT counted)."""
     lines = list(lines)
     tokens = sum(len(ids) for ids in tok.encode_batch(lines))
@@ -111,17 +115,17 @@ def compression_stats(tok, lines):
 
 
 def train_bpe_tokenizer(
-    texts_by_lang,
-    vocab_size=DEFAULT_VOCAB_SIZE,
-    name=None,
-    data_root="data",
-    max_bytes_per_language=64_000_000,
-    heldout_by_lang=None,
-    heldout_every=50,
-    max_heldout_lines=2000,
-    extra_info=None,
-    verbose=True,
-):
+    texts_by_lang: dict[str, Iterable[str]],
+    vocab_size: int = DEFAULT_VOCAB_SIZE,
+    name: str | None = None,
+    data_root: str = "data",
+    max_bytes_per_language: int = 64_000_000,
+    heldout_by_lang: dict[str, list[str]] | None = None,
+    heldout_every: int = 50,
+    max_heldout_lines: int = 2000,
+    extra_info: dict | None = None,
+    verbose: bool = True,
+) -> Tokenizer:
     """Train a byte-level BPE with `vocab_size` tokens (EOT included) on a language-balanced sample
     of `texts_by_lang` ({"en": iterable of lines, "fr": ...}), save it under
     <data_root>/tokenizers/<name>.tiktoken (+ .json) and return it loaded through tiktoken.
@@ -129,14 +133,62 @@ def train_bpe_tokenizer(
     Compression per language is measured on held-out text: `heldout_by_lang` when given, else
     every `heldout_every`-th line of each language, kept out of training. `extra_info` is added to
     the .json (e.g. which corpora the text came from)."""
-    import tokenizers as hf
-
     if name is None:
-        name = (
-            f"{'-'.join(texts_by_lang)}-bpe{vocab_size // 1000}k"
-            if vocab_size % 1000 == 0
-            else f"bpe{vocab_size}"
+        name = _default_name(list(texts_by_lang), vocab_size)
+    _check_vocab_size(vocab_size)
+    batches, sample = _training_sample(
+        texts_by_lang,
+        max_bytes_per_language,
+        0 if heldout_by_lang is not None else heldout_every,
+        max_heldout_lines,
+    )
+    model = _train_merges(batches, vocab_size, verbose)
+    if not any(stats["bytes"] for stats in sample.values()):
+        raise UserError(
+            f"tokenizer '{name}': no training text (languages {list(texts_by_lang)} gave no lines)"
         )
+    ranks = _ranks_in_learned_order(model)
+    special_tokens = {EOT: len(ranks)}
+    if len(ranks) + 1 < vocab_size:  # saved under a name that promises vocab_size, it would mislead
+        raise _too_few_tokens(name, len(ranks) + 1, vocab_size)
+    encoding = tiktoken.Encoding(
+        name, pat_str=PRETOKENIZE_PATTERN, mergeable_ranks=ranks, special_tokens=special_tokens
+    )
+    heldout = _heldout_text(heldout_by_lang, sample)
+    tiktoken_path, json_path = tokenizer_paths(name, data_root)
+    os.makedirs(os.path.dirname(tiktoken_path), exist_ok=True)
+    data = tiktoken_file_bytes(ranks)
+    tok = Tokenizer(
+        encoding, name, hashlib.sha256(data).hexdigest(), os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
+    )
+    agreement = _trainer_agreement(model, ranks, tok, heldout)
+    compression = {lang: compression_stats(tok, lines) for lang, lines in heldout.items() if lines}
+    heldout_rule = f"every {heldout_every}th line, at most {max_heldout_lines}"
+    if heldout_by_lang is not None:
+        heldout_rule = "given"
+    info = _tokenizer_json(
+        tok, vocab_size, special_tokens, sample, max_bytes_per_language, heldout_rule, compression, agreement
+    )
+    info.update(extra_info or {})
+    _save(info, data, tiktoken_path, json_path)
+    if verbose:
+        _print_report(tok, tiktoken_path, sample, compression, agreement)
+    return tok
+
+
+def _default_name(languages: list[str], vocab_size: int) -> str:
+    return f"{'-'.join(languages)}-bpe{vocab_size // 1000}k" if vocab_size % 1000 == 0 else f"bpe{vocab_size}"
+
+
+def _too_few_tokens(name: str, supported: int, vocab_size: int) -> UserError:
+    return UserError(
+        f"tokenizer '{name}': the training text supports only {supported:,} tokens, "
+        f"not the {vocab_size:,} asked for. Ask for --vocab_size={supported} or "
+        f"fewer, or train on more text; nothing was saved."
+    )
+
+
+def _check_vocab_size(vocab_size: int) -> None:
     if vocab_size <= 257:
         raise UserError(
             f"vocab_size={vocab_size}: a byte-level BPE needs more than 257 tokens (256 bytes + EOT)"
@@ -144,12 +196,12 @@ def train_bpe_tokenizer(
     if vocab_size > 2**32 - 1:
         raise UserError(f"vocab_size={vocab_size} is too large for uint32 token ids")
 
-    batches, sample = _training_sample(
-        texts_by_lang,
-        max_bytes_per_language,
-        0 if heldout_by_lang is not None else heldout_every,
-        max_heldout_lines,
-    )
+
+def _train_merges(batches: Iterator[list[str]], vocab_size: int, verbose: bool):
+    """The Hugging Face `tokenizers` BPE trained on `batches` of lines: our pre-tokenization, then
+    byte-level, `vocab_size` - 1 tokens (EOT is added after, as the last id)."""
+    import tokenizers as hf
+
     model = hf.Tokenizer(hf.models.BPE())
     model.pre_tokenizer = hf.pre_tokenizers.Sequence(
         [
@@ -164,13 +216,11 @@ def train_bpe_tokenizer(
         show_progress=verbose and sys.stderr.isatty(),
     )
     model.train_from_iterator(batches, trainer=trainer)
-    trained_bytes = {lang: stats["bytes"] for lang, stats in sample.items()}
-    if not any(trained_bytes.values()):
-        raise UserError(
-            f"tokenizer '{name}': no training text (languages {list(texts_by_lang)} gave no lines)"
-        )
+    return model
 
-    # ranks: the 256 bytes, then each merged token in the order it was learned
+
+def _ranks_in_learned_order(model) -> dict[bytes, int]:
+    """tiktoken's ranks: the 256 bytes, then each merged token in the order it was learned."""
     decode = byte_decoder()
     ranks = {bytes([b]): b for b in range(256)}
     merges = json.loads(model.to_str())["model"]["merges"]
@@ -179,42 +229,54 @@ def train_bpe_tokenizer(
         token = bytes(decode[c] for c in left + right)
         if token not in ranks:
             ranks[token] = len(ranks)
-    special_tokens = {EOT: len(ranks)}
-    if len(ranks) + 1 < vocab_size:  # saved under a name that promises vocab_size, it would mislead
-        raise UserError(
-            f"tokenizer '{name}': the training text supports only {len(ranks) + 1:,} tokens, "
-            f"not the {vocab_size:,} asked for. Ask for --vocab_size={len(ranks) + 1} or "
-            f"fewer, or train on more text; nothing was saved."
-        )
-    encoding = tiktoken.Encoding(
-        name, pat_str=PRETOKENIZE_PATTERN, mergeable_ranks=ranks, special_tokens=special_tokens
-    )
+    return ranks
 
-    # held-out text: what was set aside, trimmed to line indices every language reached
+
+def _heldout_text(heldout_by_lang: dict[str, list[str]] | None, sample: dict) -> dict[str, list[str]]:
+    """Held-out text: what was given, or what was set aside, trimmed to line indices every
+    language reached."""
     if heldout_by_lang is not None:
-        heldout = {
+        return {
             lang: [line.strip() for line in lines if line.strip()] for lang, lines in heldout_by_lang.items()
         }
-    else:
-        shortest = min(len(stats["heldout"]) for stats in sample.values())
-        heldout = {lang: stats["heldout"][:shortest] for lang, stats in sample.items()}
+    shortest = min(len(stats["heldout"]) for stats in sample.values())
+    return {lang: stats["heldout"][:shortest] for lang, stats in sample.items()}
 
-    tiktoken_path, json_path = tokenizer_paths(name, data_root)
-    os.makedirs(os.path.dirname(tiktoken_path), exist_ok=True)
-    data = tiktoken_file_bytes(ranks)
-    tok = Tokenizer(
-        encoding, name, hashlib.sha256(data).hexdigest(), os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
-    )
 
-    # the trainer's own encoder and tiktoken must agree token for token
+class Agreement(NamedTuple):
+    """How many held-out lines the trainer's own encoder and tiktoken tokenize differently."""
+
+    mismatched: int
+    compared: int
+
+
+def _trainer_agreement(
+    model, ranks: dict[bytes, int], tok: Tokenizer, heldout: dict[str, list[str]]
+) -> Agreement:
+    """The trainer's own encoder and tiktoken must agree token for token."""
+    decode = byte_decoder()
     agreement_lines = [line for lines in heldout.values() for line in lines]
     to_bytes = {token_id: bytes(decode[c] for c in token) for token, token_id in model.get_vocab().items()}
     trainer_ids = [[ranks[to_bytes[i]] for i in enc.ids] for enc in model.encode_batch(agreement_lines)]
     mismatches = sum(a != b for a, b in zip(trainer_ids, tok.encode_batch(agreement_lines)))
+    return Agreement(mismatches, len(agreement_lines))
 
-    compression = {lang: compression_stats(tok, lines) for lang, lines in heldout.items() if lines}
-    info = {
-        "name": name,
+
+def _tokenizer_json(
+    tok: Tokenizer,
+    vocab_size: int,
+    special_tokens: dict[str, int],
+    sample: dict,
+    max_bytes_per_language: int,
+    heldout_rule: str,
+    compression: dict,
+    agreement: Agreement,
+) -> dict:
+    """The tokenizer's .json: what it is, what it was trained on, how well it compresses."""
+    import tokenizers as hf
+
+    return {
+        "name": tok.name,
         "sha256": tok.sha256,
         "vocab_size": tok.n_vocab,
         "requested_vocab_size": vocab_size,
@@ -225,16 +287,17 @@ def train_bpe_tokenizer(
             lang: {"lines": stats["lines"], "bytes": stats["bytes"]} for lang, stats in sample.items()
         },
         "max_bytes_per_language": max_bytes_per_language,
-        "heldout": "given"
-        if heldout_by_lang is not None
-        else f"every {heldout_every}th line, at most {max_heldout_lines}",
+        "heldout": heldout_rule,
         "compression_heldout": compression,
-        "trainer_tiktoken_mismatched_lines": mismatches,
-        "trainer_tiktoken_compared_lines": len(agreement_lines),
+        "trainer_tiktoken_mismatched_lines": agreement.mismatched,
+        "trainer_tiktoken_compared_lines": agreement.compared,
         "versions": {"tokenizers": hf.__version__, "tiktoken": tiktoken.__version__},
-        **(extra_info or {}),
     }
-    # the .tiktoken last: its presence says the tokenizer exists, so an interrupted save is trained again
+
+
+def _save(info: dict, data: bytes, tiktoken_path: str, json_path: str) -> None:
+    """The .json, then the .tiktoken last: its presence says the tokenizer exists, so an
+    interrupted save is trained again."""
     contents = {
         json_path: (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
         tiktoken_path: data,
@@ -245,22 +308,23 @@ def train_bpe_tokenizer(
                 f.write(content)
             fsync(tmp[path])
 
-    if verbose:
-        sizes = ", ".join(
-            f"{lang} {stats['lines']:,} lines / {stats['bytes'] / 1e6:.1f} MB"
-            for lang, stats in sample.items()
+
+def _print_report(
+    tok: Tokenizer, tiktoken_path: str, sample: dict, compression: dict, agreement: Agreement
+) -> None:
+    sizes = ", ".join(
+        f"{lang} {stats['lines']:,} lines / {stats['bytes'] / 1e6:.1f} MB" for lang, stats in sample.items()
+    )
+    print(f"tokenizer '{tok.name}': {tok.n_vocab:,} tokens (EOT = {tok.eot_token}) trained on {sizes}")
+    for lang, stats in compression.items():
+        print(
+            f"  {lang}: {stats['tokens_per_word']:.3f} tokens/word, {stats['bytes_per_token']:.3f} bytes/token "
+            f"on {stats['lines']:,} held-out lines"
         )
-        print(f"tokenizer '{name}': {tok.n_vocab:,} tokens (EOT = {tok.eot_token}) trained on {sizes}")
-        for lang, stats in compression.items():
-            print(
-                f"  {lang}: {stats['tokens_per_word']:.3f} tokens/word, {stats['bytes_per_token']:.3f} bytes/token "
-                f"on {stats['lines']:,} held-out lines"
-            )
-        if mismatches:
-            print(
-                f"  warning: tiktoken and the trainer tokenize {mismatches} of {len(agreement_lines)} held-out "
-                f"lines differently (tiktoken's ids are the ones used everywhere and still decode exactly; "
-                f"differences mean the two do not pre-tokenize or merge alike)"
-            )
-        print(f"  saved {tiktoken_path} (sha256 {tok.sha256[:16]}...)")
-    return tok
+    if agreement.mismatched:
+        print(
+            f"  warning: tiktoken and the trainer tokenize {agreement.mismatched} of {agreement.compared} held-out "
+            f"lines differently (tiktoken's ids are the ones used everywhere and still decode exactly; "
+            f"differences mean the two do not pre-tokenize or merge alike)"
+        )
+    print(f"  saved {tiktoken_path} (sha256 {tok.sha256[:16]}...)")

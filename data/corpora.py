@@ -16,7 +16,7 @@ Languages of a Europarl dataset: English first, then the others in the order of 
 dataset europarl is ["en", "fr"], as it always was).
 
 Europarl and MultiUN share one tokenizer (europarl-multiun-bpe10k), as in the original project, so
-that a model can be trained on both; data/parallel_corpus.py's prepare_dataset() prepares them. Any
+that a model can be trained on both; data/prepare_scripts.py's prepare_dataset() prepares them. Any
 other set of languages gets a tokenizer named for its languages (shared_tokenizer_name()).
 """
 
@@ -45,12 +45,12 @@ SHARED_TOKENIZER_CORPORA = ("europarl", "multiun")  # one tokenizer for both, as
 EUROPARL_DEFAULT_PAIR = "fr-en"  # the dataset 'europarl', as the original project named it
 
 
-def europarl_dataset(pair):
+def europarl_dataset(pair: str) -> str:
     """'fr-en' -> 'europarl' (its name since the original project); 'de-en' -> 'europarl-de-en'."""
     return "europarl" if pair == EUROPARL_DEFAULT_PAIR else f"europarl-{pair}"
 
 
-def europarl_pair_of(dataset):
+def europarl_pair_of(dataset: str) -> str | None:
     """The Europarl v7 pair a dataset holds ('europarl' -> 'fr-en', 'europarl-de-en' -> 'de-en'),
     or None."""
     if dataset == "europarl":
@@ -59,7 +59,7 @@ def europarl_pair_of(dataset):
     return pair if pair in EUROPARL_PAIRS and pair != EUROPARL_DEFAULT_PAIR else None
 
 
-def europarl_raw_files(pair, raw_dir):
+def europarl_raw_files(pair: str, raw_dir: str) -> dict[str, str]:
     """{language: path} of a Europarl v7 pair's files (as get_data.sh places them), English first."""
     lang = pair.split("-")[0]
     return {
@@ -68,12 +68,12 @@ def europarl_raw_files(pair, raw_dir):
     }
 
 
-def europarl_join_name(languages):
+def europarl_join_name(languages: list[str]) -> str:
     """The dataset of Europarl pairs joined on English: europarl-de-en-fr for en, de, fr (sorted codes)."""
     return f"europarl-{'-'.join(sorted(languages))}"
 
 
-def europarl_join_pairs(dataset):
+def europarl_join_pairs(dataset: str) -> list[str] | None:
     """The pairs a joined Europarl dataset is made of ('europarl-de-en-fr' -> ['de-en', 'fr-en']), or None."""
     codes = dataset[len("europarl-") :].split("-") if dataset.startswith("europarl-") else []
     others = [c for c in codes if c != "en"]
@@ -88,7 +88,7 @@ def europarl_join_pairs(dataset):
     return [f"{c}-en" for c in others]
 
 
-def is_registered(dataset):
+def is_registered(dataset: str) -> bool:
     """Whether `dataset` is a name this registry knows how to prepare (not a typo of one)."""
     return (
         dataset in DATASETS
@@ -97,7 +97,7 @@ def is_registered(dataset):
     )
 
 
-def recorded_prepare_command(dataset, data_root):
+def recorded_prepare_command(dataset: str, data_root: str) -> str | None:
     """The command a dataset's meta.json says prepared it (data/hf/prepare.py records it), or None."""
     try:
         with open(os.path.join(data_root, dataset, "meta.json")) as f:
@@ -107,7 +107,7 @@ def recorded_prepare_command(dataset, data_root):
     return command if isinstance(command, str) else None
 
 
-def in_data_root(command, data_root):
+def in_data_root(command: str, data_root: str | None) -> str:
     """`command` (steps joined by ' && ') made to write under `data_root` when it is not data/:
     DATA_ROOT=... before get_data.sh, --data_root=... after a prepare script not given one."""
     if not data_root or os.path.abspath(data_root) == DEFAULT_DATA_ROOT:
@@ -122,12 +122,12 @@ def in_data_root(command, data_root):
     return " && ".join(steps)
 
 
-def download_command(arguments, data_root=None):
+def download_command(arguments: str, data_root: str | None = None) -> str:
     """get_data.sh with `arguments` ('europarl --pair=de-en'), into `data_root`."""
     return in_data_root(f"bash data/get_data.sh {arguments}", data_root)
 
 
-def prepare_command(dataset, data_root=None):
+def prepare_command(dataset: str, data_root: str | None = None) -> str:
     """The command line that prepares `dataset` under `data_root` (its download first, where it
     has raw files). A command recorded in the dataset's meta.json comes first. A dataset no
     script makes by that name gets the prepare scripts there are."""
@@ -145,7 +145,7 @@ def prepare_command(dataset, data_root=None):
     )
 
 
-def _prepare_command(dataset):
+def _prepare_command(dataset: str) -> str:
     pair = europarl_pair_of(dataset)
     if pair and pair != EUROPARL_DEFAULT_PAIR:
         return (
@@ -162,23 +162,23 @@ def _prepare_command(dataset):
     return f"python data/{dataset}/prepare.py"
 
 
-def raw_files_of(dataset, raw_dir):
+def raw_files_of(dataset: str, raw_dir: str) -> dict[str, str]:
     """{language: path} of the raw files of a downloaded corpus in raw_dir."""
     if dataset not in RAW_FILES and europarl_pair_of(dataset):
         return europarl_raw_files(europarl_pair_of(dataset), raw_dir)
     return {lang: os.path.join(raw_dir, name) for lang, name in RAW_FILES[dataset].items()}
 
 
-def _size_label(vocab_size, unit):
+def _size_label(vocab_size: int, unit: int) -> str:
     return f"{vocab_size // unit}k" if vocab_size % unit == 0 else str(vocab_size)
 
 
-def default_tokenizer_name(vocab_size):
+def default_tokenizer_name(vocab_size: int) -> str:
     """The tokenizer Europarl and MultiUN share: europarl-multiun-bpe10k for 10,000 tokens."""
     return f"{'-'.join(SHARED_TOKENIZER_CORPORA)}-bpe{_size_label(vocab_size, 1000)}"
 
 
-def shared_tokenizer_name(source, languages, vocab_size):
+def shared_tokenizer_name(source: str, languages: list[str], vocab_size: int) -> str:
     """The tokenizer of a set of languages, named for them (sorted codes): europarl-de-en-fr-bpe10k,
     hf-opus100-de-en-bpe10k. English and French from Europarl keep the original shared tokenizer,
     europarl-multiun-bpe10k."""
@@ -187,11 +187,11 @@ def shared_tokenizer_name(source, languages, vocab_size):
     return dataset_tokenizer_name(f"{source}-{'-'.join(sorted(set(languages)))}", vocab_size)
 
 
-def dataset_tokenizer_name(dataset, vocab_size):
+def dataset_tokenizer_name(dataset: str, vocab_size: int) -> str:
     """The tokenizer of one dataset's own: mine-bpe10k for 10,000 tokens."""
     return f"{dataset}-bpe{_size_label(vocab_size, 1000)}"
 
 
-def demo_tokenizer_name(vocab_size):
+def demo_tokenizer_name(vocab_size: int) -> str:
     """The demo corpus's own tokenizer: demo-bpe8k for 8,192 tokens."""
     return f"demo-bpe{_size_label(vocab_size, 1024)}"

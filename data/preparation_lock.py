@@ -23,6 +23,9 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
 
 from common.errors import UserError
 
@@ -31,7 +34,16 @@ try:
 except ImportError:  # Windows: no flock; preparations there are not protected from each other
     fcntl = None
 
-_HELD = {}  # lock path -> [open file, times taken] for the locks this process holds
+
+@dataclass
+class _Held:
+    """A lock this process holds: its open file, and how many nested preparing() blocks took it."""
+
+    lock_file: IO
+    times_taken: int
+
+
+_HELD: dict[str, _Held] = {}  # lock path -> the locks this process holds
 
 
 def _created_folders(folder):
@@ -122,7 +134,7 @@ def _acquire(lock_path, what):
 
 
 @contextlib.contextmanager
-def preparing(path, what=None):
+def preparing(path: str, what: str | None = None) -> Iterator[None]:
     """Hold the lock of `path` (a dataset folder, or a tokenizer's path without extension) while
     the block runs; `what` names it in the refusal ('dataset data/europarl' by default)."""
     what = what or f"dataset {path}"
@@ -130,10 +142,10 @@ def preparing(path, what=None):
     new_folders = _created_folders(os.path.abspath(path))  # its data root's too, if that is new
     held = _HELD.get(lock_path)
     if held:
-        held[1] += 1
+        held.times_taken += 1
     else:
         try:
-            _HELD[lock_path] = [_acquire(lock_path, what), 1]
+            _HELD[lock_path] = _Held(_acquire(lock_path, what), 1)
         except BaseException:
             for folder in reversed(new_folders):
                 _remove_empty_tree(folder)
@@ -142,18 +154,18 @@ def preparing(path, what=None):
         yield
     finally:
         held = _HELD[lock_path]
-        held[1] -= 1
-        if held[1] == 0:
+        held.times_taken -= 1
+        if held.times_taken == 0:
             del _HELD[lock_path]
             with contextlib.suppress(OSError):
                 os.remove(lock_path)  # while still locked: nobody else is writing it
         for folder in reversed(new_folders):
             _remove_empty_tree(folder)
-        if held[1] == 0:
-            held[0].close()
+        if held.times_taken == 0:
+            held.lock_file.close()
 
 
-def hold_until_exit(path, what=None):
+def hold_until_exit(path: str, what: str | None = None) -> None:
     """preparing(path) for the rest of this process (a script's whole run)."""
     lock = preparing(path, what)
     lock.__enter__()

@@ -22,14 +22,23 @@ Batches are a pure function of (seed, split, step, micro-step): a run on one pro
 on eight, or a run and its resumed continuation, draw the same sequences.
 """
 
+from __future__ import annotations
+
 import difflib
 import json
 import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from common.errors import UserError
 from data.corpora import is_registered, prepare_command
+
+if TYPE_CHECKING:
+    import torch
+
+    from common.tokenizer import Tokenizer
 
 SPLITS = ('train', 'val', 'test')
 HELD_OUT_SPLITS = ('val', 'test')  # also kept as text, for the evaluations
@@ -39,39 +48,39 @@ META_REQUIRED_KEYS = ('vocab_size', 'dtype', 'languages', 'tokenizer')
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def token_dtype(vocab_size):
+def token_dtype(vocab_size: int) -> np.dtype:
     """uint16 while every id fits, uint32 beyond (vocab_size > 65,535)."""
     return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.uint32)
 
 
-def token_file(lang, split):
+def token_file(lang: str, split: str) -> str:
     return f'{lang}_{split}.bin'
 
 
-def heldout_file(lang, split):
+def heldout_file(lang: str, split: str) -> str:
     return f'{lang}_{split}.txt'
 
 
-def line_numbers_file(split):
+def line_numbers_file(split: str) -> str:
     return f'{split}_line_numbers.txt'
 
 
-def token_path(data_root, dataset, lang, split):
+def token_path(data_root: str, dataset: str, lang: str, split: str) -> str:
     return os.path.join(data_root, dataset, token_file(lang, split))
 
 
-def heldout_path(data_root, dataset, lang, split):
+def heldout_path(data_root: str, dataset: str, lang: str, split: str) -> str:
     return os.path.join(data_root, dataset, heldout_file(lang, split))
 
 
-def resolve_data_root(data_root):
+def resolve_data_root(data_root: str) -> str:
     """A relative data_root is looked up from the current folder, then from the repository."""
     if os.path.isabs(data_root) or os.path.isdir(data_root):
         return os.path.abspath(data_root)
     return os.path.join(REPO_ROOT, data_root)
 
 
-def prepared_datasets(data_root):
+def prepared_datasets(data_root: str) -> list[str]:
     """The names of the prepared datasets under data_root (folders holding a meta.json)."""
     if not os.path.isdir(data_root):
         return []
@@ -82,7 +91,15 @@ def prepared_datasets(data_root):
 # meta.json
 
 
-def dataset_meta(dataset, tokenizer, vocab_size, eot_token, languages, splits, dtype=None):
+def dataset_meta(
+    dataset: str,
+    tokenizer: dict,
+    vocab_size: int,
+    eot_token: int,
+    languages: list[str],
+    splits: dict[str, dict[str, dict[str, int]]],
+    dtype: str | None = None,
+) -> dict:
     """What every meta.json begins with: the dataset's name, its vocabulary and token dtype
     (token_dtype(vocab_size) unless given), the end-of-text id, the languages, the tokenizer's
     identity ({"name", "sha256", "path"}) and the counts of each language and split."""
@@ -97,18 +114,18 @@ def dataset_meta(dataset, tokenizer, vocab_size, eot_token, languages, splits, d
     }
 
 
-def meta_text(meta):
+def meta_text(meta: dict) -> str:
     """meta.json's content: indented JSON, non-ASCII characters kept, a final newline."""
     return json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_meta(path, meta):
+def write_meta(path: str, meta: dict) -> None:
     """Write meta.json (or the temporary file that will replace it) at path."""
     with open(path, "w", encoding="utf-8") as f:
         f.write(meta_text(meta))
 
 
-def read_meta(data_root, dataset):
+def read_meta(data_root: str, dataset: str) -> dict:
     """The meta.json of a prepared dataset, checked: an error that names the command preparing
     it when it is missing, unreadable or written by another version of the prepare scripts."""
     path = os.path.join(data_root, dataset, META_FILE)
@@ -149,16 +166,16 @@ def read_meta(data_root, dataset):
     return meta
 
 
-def tokenizer_label(identity):
+def tokenizer_label(identity: dict) -> str:
     return f"{identity.get('name')} (sha256 {str(identity.get('sha256'))[:12]}...)"
 
 
-def prepared_with(data_root, dataset, tok):
+def prepared_with(data_root: str, dataset: str, tok: Tokenizer) -> bool:
     """Whether the dataset's .bin files hold this tokenizer's ids."""
     return read_meta(data_root, dataset)['tokenizer'].get('sha256') == tok.sha256
 
 
-def dataset_languages(data_root, dataset, tok=None):
+def dataset_languages(data_root: str, dataset: str, tok: Tokenizer | None = None) -> list[str]:
     """The languages of a prepared dataset (meta.json); with a tokenizer, the dataset must have
     been prepared with it, or its token ids would mean other things."""
     meta = read_meta(data_root, dataset)
@@ -176,7 +193,7 @@ def dataset_languages(data_root, dataset, tok=None):
 # token ids: the .bin files, and the end-of-text line convention
 
 
-def check_token_file(path, meta, dataset, chunk=2**26):
+def check_token_file(path: str, meta: dict, dataset: str, chunk: int = 2**26) -> int:
     """The number of tokens of a .bin file, after checking that it is whole and that every id
     is below meta.json's vocab_size (ids beyond it would index past the embedding table)."""
     itemsize = np.dtype(meta['dtype']).itemsize
@@ -200,13 +217,13 @@ def check_token_file(path, meta, dataset, chunk=2**26):
     return size // itemsize
 
 
-def as_line_start(token_ids, eot_token):
+def as_line_start(token_ids: Iterable[int], eot_token: int) -> list[int]:
     """token_ids as they follow a line break in the .bin files: after the end-of-text token that
     ends the line before, which is how a model saw the start of every line in training."""
     return [eot_token] + list(token_ids)
 
 
-def tokenize_lines(tok, lines):
+def tokenize_lines(tok: Tokenizer, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(ids, line_lengths): each line's token ids followed by the end-of-text token, one flat
     int64 array (the same stream as the .bin of that split), and the number of ids per line."""
     per_line = tok.encode_batch(lines)
@@ -221,7 +238,9 @@ def tokenize_lines(tok, lines):
     return ids, line_lengths
 
 
-def bin_mismatch(ids, data_root, dataset, lang, split, whole=True):
+def bin_mismatch(
+    ids: np.ndarray, data_root: str, dataset: str, lang: str, split: str, whole: bool = True
+) -> str | None:
     """None when the prepared .bin holds these ids (as its start when whole=False), else why
     not; None too when there is no .bin to compare with."""
     path = token_path(data_root, dataset, lang, split)
@@ -239,7 +258,7 @@ def bin_mismatch(ids, data_root, dataset, lang, split, whole=True):
 # the held-out text
 
 
-def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
+def read_heldout_lines(data_root: str, dataset: str, lang: str, split: str, max_lines: int = 0) -> list[str]:
     """The held-out lines (first max_lines of them when max_lines > 0), without their newline.
     Only '\\n' ends a line, as in the files the prepare scripts write."""
     path = heldout_path(data_root, dataset, lang, split)
@@ -264,7 +283,7 @@ def read_heldout_lines(data_root, dataset, lang, split, max_lines=0):
     return lines
 
 
-def read_line_numbers(dataset_dir, split):
+def read_line_numbers(dataset_dir: str, split: str) -> list[int]:
     """The raw line number of each held-out line of `split`, in order."""
     with open(os.path.join(dataset_dir, line_numbers_file(split))) as f:
         return [int(line) for line in f]
@@ -274,10 +293,18 @@ def read_line_numbers(dataset_dir, split):
 # training and evaluation batches
 
 
+class Source(NamedTuple):
+    """The tokens of one language of one dataset in one split."""
+
+    dataset: str
+    language: str
+    n_tokens: int
+
+
 class PreparedData:
     """The token files of one or more prepared datasets that share a tokenizer."""
 
-    def __init__(self, data_root, list_of_datasets):
+    def __init__(self, data_root: str, list_of_datasets: str | list[str]) -> None:
         if isinstance(list_of_datasets, str):
             list_of_datasets = [list_of_datasets]
         if not list_of_datasets:
@@ -334,10 +361,10 @@ class PreparedData:
                 f"{' && '.join(prepare_command(d, self.data_root) for d in self.datasets)}"
             )
 
-    def path(self, dataset, lang, split):
+    def path(self, dataset: str, lang: str, split: str) -> str:
         return token_path(self.data_root, dataset, lang, split)
 
-    def heldout_lines(self, split):
+    def heldout_lines(self, split: str) -> dict[str, list[str]]:
         """{language: lines} of the datasets' held-out text of `split`, where they have one."""
         lines = {}
         for ds in self.datasets:
@@ -346,7 +373,7 @@ class PreparedData:
                     lines.setdefault(lang, []).extend(read_heldout_lines(self.data_root, ds, lang, split))
         return lines
 
-    def identity(self):
+    def identity(self) -> dict:
         """What a checkpoint records about its data."""
         return {
             'list_of_datasets': self.datasets,
@@ -356,7 +383,7 @@ class PreparedData:
             'languages': self.languages,
         }
 
-    def language_probabilities(self, xlm_alpha, split='train'):
+    def language_probabilities(self, xlm_alpha: float, split: str = 'train') -> dict[str, float]:
         """XLM's smoothed language sampling: q_lang proportional to p_lang ** xlm_alpha, with
         p_lang the language's share of the split's tokens (alpha 1: proportional, alpha 0:
         uniform over languages)."""
@@ -370,32 +397,32 @@ class PreparedData:
         q = np.exp(log_q - log_q.max())
         return dict(zip(totals, q / q.sum()))
 
-    def languages_without(self, split, block_size):
+    def languages_without(self, split: str, block_size: int) -> list[str]:
         """The languages with no `split` sequence of block_size + 1 tokens in any dataset: no
         loss can be measured on them there (a dataset of a few lines has empty val and test)."""
         return [lang for lang in self.languages if not self.sources(split, block_size, lang)]
 
-    def sources(self, split, block_size, language=None):
-        """[(dataset, language, n_tokens)] usable for sequences of block_size + 1 tokens."""
+    def sources(self, split: str, block_size: int, language: str | None = None) -> list[Source]:
+        """The (dataset, language, n_tokens) usable for sequences of block_size + 1 tokens."""
         return [
-            (d, l, n)
+            Source(d, l, n)
             for (d, l, s), n in sorted(self.n_tokens.items())
             if s == split and n > block_size + 1 and (language is None or l == language)
         ]
 
     def get_batch(
         self,
-        split,
-        batch_size,
-        block_size,
-        seed,
-        step,
-        micro_step=0,
-        xlm_alpha=1.0,
-        language=None,
-        device='cpu',
-        stream='train',
-    ):
+        split: str,
+        batch_size: int,
+        block_size: int,
+        seed: int,
+        step: int,
+        micro_step: int = 0,
+        xlm_alpha: float = 1.0,
+        language: str | None = None,
+        device: str = 'cpu',
+        stream: str = 'train',
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """x, y (batch_size, block_size) int64 tensors. Each sequence draws a language (with
         xlm_alpha smoothing, or the given one), then a dataset of that language in proportion
         to its tokens, then a uniform start. The draw depends only on the arguments; stream
@@ -414,7 +441,7 @@ class PreparedData:
         rng = np.random.default_rng([seed, stream_code, split_code, lang_code, step, micro_step])
         if language is None:
             q = self.language_probabilities(xlm_alpha, split)
-            langs = [l for l in q if any(src[1] == l for src in sources)]
+            langs = [l for l in q if any(src.language == l for src in sources)]
             weights = np.array([q[l] for l in langs])
             seq_langs = rng.choice(len(langs), size=batch_size, p=weights / weights.sum())
         else:
@@ -424,8 +451,8 @@ class PreparedData:
         # a fresh memmap per batch: an open one slowly grows the resident memory
         maps = {}
         for b in range(batch_size):
-            candidates = [src for src in sources if src[1] == langs[seq_langs[b]]]
-            sizes = np.array([n for _, _, n in candidates], dtype=np.float64)
+            candidates = [src for src in sources if src.language == langs[seq_langs[b]]]
+            sizes = np.array([src.n_tokens for src in candidates], dtype=np.float64)
             ds, lang, n = candidates[rng.choice(len(candidates), p=sizes / sizes.sum())]
             start = int(rng.integers(0, n - block_size - 1))
             if (ds, lang) not in maps:

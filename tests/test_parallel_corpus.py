@@ -16,10 +16,10 @@ import tiktoken
 
 from common import tokenizer
 from common.errors import UserError
-from data import parallel_corpus
+from data import aligned_text, parallel_corpus, prepare_scripts
+from data.aligned_text import split_of_line, split_of_lines
 from data.bpe import PRETOKENIZE_PATTERN, train_bpe_tokenizer
 from data.corpora import default_tokenizer_name, raw_files_of
-from data.parallel_corpus import split_of_line, split_of_lines
 from data.prepared import SPLITS, token_dtype
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -198,7 +198,7 @@ def test_held_out_text_is_aligned_and_numbered(prepared):
         for n, e, f in zip(numbers, en, fr):
             assert f"[{n}]" in e and f"[{n}]" in f and (e, f) == kept[n]
         assert (
-            list(parallel_corpus.iter_clean_lines(raw_files, "fr", split, (0.8, 0.1, 0.1), 3, chunk_lines=50))
+            list(aligned_text.iter_clean_lines(raw_files, "fr", split, (0.8, 0.1, 0.1), 3, chunk_lines=50))
             == fr
         )
 
@@ -358,8 +358,8 @@ def test_one_tokenizer_shared_by_europarl_and_multiun(tmp_path):
             os.path.join(multiun_raw, f"europarl-v7.fr-en.{lang}"),
             os.path.join(multiun_raw, f"MultiUN.en-fr.{lang}"),
         )
-    multiun = parallel_corpus.prepare_dataset("multiun", num_proc=1, vocab_size=300, data_root=root)
-    europarl = parallel_corpus.prepare_dataset("europarl", num_proc=1, vocab_size=300, data_root=root)
+    multiun = prepare_scripts.prepare_dataset("multiun", num_proc=1, vocab_size=300, data_root=root)
+    europarl = prepare_scripts.prepare_dataset("europarl", num_proc=1, vocab_size=300, data_root=root)
     assert multiun["tokenizer"] == europarl["tokenizer"]
     assert multiun["tokenizer"]["name"] == default_tokenizer_name(300) == "europarl-multiun-bpe300"
     info = json.load(open(tokenizer.tokenizer_paths("europarl-multiun-bpe300", root)[1]))

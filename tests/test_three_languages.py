@@ -13,8 +13,9 @@ import pytest
 from three_languages import LANGUAGES, write_lexicon, write_raw_files, write_similarity_csv
 from tiny_text_corpus import run_script
 
+from data.aligned_text import iter_clean_lines
 from data.bpe import train_bpe_tokenizer
-from data.parallel_corpus import iter_clean_lines, prepare_parallel_corpus
+from data.parallel_corpus import prepare_parallel_corpus
 from data.prepared import PreparedData, read_heldout_lines, read_meta
 
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)

@@ -3,9 +3,17 @@ and numbers from the lexicon, and builds clauses in both languages with tense, v
 question form (English do-support and auxiliaries; French conjugation, passé composé with avoir or
 être and participle agreement, ne ... pas, complex inversion "la Commission a-t-elle adopté")."""
 
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import TypeVar
+
 from . import french
 from . import lexicon as lx
-from .phrases import NP, Lit, Nationality, Person, Place, Template, words
+from .phrases import NP, Filler, Lit, Nationality, Person, Place, Template, words
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------------------------
 # The lexicon, parsed once
@@ -248,7 +256,7 @@ class Pronoun(Lit):
         self.person = person
 
 
-def person_of(filler, lang):
+def person_of(filler: Filler, lang: str) -> str:
     person = getattr(filler, "person", None)
     if person is not None:
         return person
@@ -259,20 +267,20 @@ def person_of(filler, lang):
 class Gen:
     """The generation context: a random source and the sampling of every kind of filler."""
 
-    def __init__(self, rng, record=None):
+    def __init__(self, rng: random.Random, record: list | None = None) -> None:
         self.rng = rng
         self.record = record  # a list collecting agreement records for the tests, or None
         self.depth = 0  # sense clauses nest at most one level
 
     # small helpers ---------------------------------------------------------------------------
-    def choice(self, seq):
+    def choice(self, seq: Sequence[T]) -> T:
         return seq[int(self.rng.random() * len(seq))]
 
-    def chance(self, p):
+    def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
     # fillers -----------------------------------------------------------------------------------
-    def slot(self, name):
+    def slot(self, name: str) -> Filler:
         kind = name.rstrip("0123456789_")
         if kind in CLASS_SLOTS:
             return self.np(kind, complement_p=0.0)
@@ -287,26 +295,26 @@ class Gen:
             raise KeyError(f"unknown slot type {name!r}")
         return maker()
 
-    def slot_city(self):
+    def slot_city(self) -> Filler:
         return self.choice(CITIES)
 
-    def slot_country(self):
+    def slot_country(self) -> Filler:
         return self.choice(EU_COUNTRIES if self.chance(0.7) else COUNTRIES)
 
-    def slot_region(self):
+    def slot_region(self) -> Filler:
         return self.choice(REGIONS)
 
-    def slot_river(self):
+    def slot_river(self) -> Filler:
         return self.choice(RIVERS)
 
-    def slot_person(self):
+    def slot_person(self) -> Filler:
         return Person(self.choice(SURNAMES), "m" if self.chance(0.5) else "f")
 
-    def slot_n(self):
+    def slot_n(self) -> Filler:
         en, fr = self.choice(NUMBERS[:11])
         return Lit(words(en), words(fr), number="pl")
 
-    def slot_big(self):
+    def slot_big(self) -> Filler:
         value = self.choice(
             (
                 120,
@@ -338,42 +346,42 @@ class Gen:
         )
         return Lit(words(f"{value:,}"), words(f"{value:,}".replace(",", " ")), number="pl")
 
-    def slot_votes(self):
+    def slot_votes(self) -> Filler:
         value = str(self.choice(range(240, 480)))
         return Lit([(value, None)], [(value, None)], number="pl")
 
-    def slot_fewvotes(self):
+    def slot_fewvotes(self) -> Filler:
         value = str(self.choice(range(12, 230)))
         return Lit([(value, None)], [(value, None)], number="pl")
 
-    def slot_pct(self):
+    def slot_pct(self) -> Filler:
         value = self.choice(range(2, 61))
         return Lit([(f"{value}%", None)], [(str(value), None), ("%", None)], number="pl")
 
-    def slot_money(self):
+    def slot_money(self) -> Filler:
         value = self.choice(
             (2, 3, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 80, 100, 120, 150, 200, 250, 300, 500, 800)
         )
         return Lit(words(f"{value} million euros"), words(f"{value} millions d'euros"), number="pl")
 
-    def slot_year(self):
+    def slot_year(self) -> Filler:
         year = str(self.choice(range(1995, 2013)))
         return Lit([(year, None)], [(year, None)])
 
-    def slot_month(self):
+    def slot_month(self) -> Filler:
         en, fr = self.choice(MONTHS)
         return Lit([(en, None)], [(fr, None)])
 
-    def slot_day(self):
+    def slot_day(self) -> Filler:
         en, fr = self.choice(DAYS)
         return Lit([(en, None)], [(fr, None)])
 
-    def slot_date(self):
+    def slot_date(self) -> Filler:
         day = self.choice(range(2, 29))
         en, fr = self.choice(MONTHS)
         return Lit(words(f"{day} {en}"), words(f"{day} {fr}"))
 
-    def slot_clock(self):
+    def slot_clock(self) -> Filler:
         en, fr = self.choice(
             (
                 ("noon", "midi"),
@@ -388,22 +396,22 @@ class Gen:
         )
         return Lit(words(en), words(fr))
 
-    def slot_nat(self):
+    def slot_nat(self) -> Filler:
         a = self.choice(NATIONALITIES[:28])
         return Nationality(a.en, a.fr_forms)
 
-    def slot_digit(self):
+    def slot_digit(self) -> Filler:
         value = str(self.choice(range(2, 16)))
         return Lit([(value, None)], [(value, None)])
 
-    def slot_language(self):
+    def slot_language(self) -> Filler:
         en, fr = self.choice(LANGUAGES)
         return Lit([(en, None)], [(fr, None)])
 
-    def slot_group(self):
+    def slot_group(self) -> Filler:
         return self.choice(POLITICAL_GROUPS)
 
-    def slot_clause(self):
+    def slot_clause(self) -> Filler:
         from .senses import sense_clause
 
         if self.depth == 0 and self.chance(SENSE_CLAUSE_P):
@@ -414,24 +422,24 @@ class Gen:
                 self.depth -= 1
         return self.generic_clause()
 
-    def slot_when_past(self):
+    def slot_when_past(self) -> Filler:
         return self.time_adverbial("past")
 
-    def slot_when_fut(self):
+    def slot_when_fut(self) -> Filler:
         return self.time_adverbial("future")
 
-    def slot_when_pres(self):
+    def slot_when_pres(self) -> Filler:
         return self.time_adverbial("present")
 
-    def time_adverbial(self, tense):
+    def time_adverbial(self, tense: str) -> Lit:
         en, fr = self.choice(TIME_TEMPLATES[tense]).render(self)
         return Lit(en, fr)
 
     # nouns and noun phrases ----------------------------------------------------------------------
-    def noun(self, cls):
+    def noun(self, cls: str) -> lx.Noun:
         return self.choice(NOUNS_BY_CLASS[cls])
 
-    def adjectives_for(self, noun_, cls):
+    def adjectives_for(self, noun_: lx.Noun, cls: str) -> tuple[lx.Adjective, ...]:
         """One adjective, or two (one before and one after the French noun)."""
         candidates = ADJECTIVES_BY_CLASS.get(cls)
         if not candidates:
@@ -443,7 +451,15 @@ class Gen:
                 return (first, second) if first.pre else (second, first)
         return (first,)
 
-    def np(self, cls, det=None, number=None, adjective_p=0.3, complement_p=0.25, noun_=None):
+    def np(
+        self,
+        cls: str,
+        det: str | None = None,
+        number: str | None = None,
+        adjective_p: float = 0.3,
+        complement_p: float = 0.25,
+        noun_: lx.Noun | None = None,
+    ) -> Filler:
         if det is None and noun_ is None:  # a name instead of a common noun
             if cls == "place" and self.chance(0.4):
                 return self.slot_country()
@@ -495,7 +511,13 @@ class Gen:
         return np_
 
     # clauses ---------------------------------------------------------------------------------------
-    def generic_clause(self, tense=None, negative=None, when_p=0.5, where_p=0.3):
+    def generic_clause(
+        self,
+        tense: str | None = None,
+        negative: bool | str | None = None,
+        when_p: float = 0.5,
+        where_p: float = 0.3,
+    ) -> Lit:
         """Subject - verb - object from the verb frames of the lexicon, in a random tense and voice,
         with adverbials of time and place."""
         verb = self.choice(VERBS)
@@ -541,19 +563,19 @@ class Gen:
 
     def clause(
         self,
-        subject,
-        verb,
-        obj=None,
-        tense="present",
-        negative=False,
-        passive=False,
-        agent=None,
-        modal=None,
-        extra=None,
-        question=False,
-        wh=None,
-        adverb=None,
-    ):
+        subject: Filler,
+        verb: lx.Verb,
+        obj: Filler | None = None,
+        tense: str = "present",
+        negative: bool | str = False,
+        passive: bool = False,
+        agent: Filler | None = None,
+        modal: str | None = None,
+        extra: Filler | None = None,
+        question: bool = False,
+        wh: tuple[str, str] | None = None,
+        adverb: tuple[str, str] | None = None,
+    ) -> Lit:
         """A clause in both languages. question=True gives English auxiliary inversion and French
         complex inversion; wh is an optional (English, French) question word put first."""
         en = self._english(
@@ -567,39 +589,7 @@ class Gen:
     def _english(
         self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb
     ):
-        third = person_of(subject, "en") == "3sg"
-        plural_be = subject.en_number == "pl" or getattr(subject, "person", "3sg") in ("1pl", "2pl")
-        chain = []  # verb words; chain[0] is the auxiliary that questions front
-        if passive:
-            be_present = "am" if getattr(subject, "person", None) == "1sg" else ("are" if plural_be else "is")
-            if tense == "present":
-                chain = [be_present]
-            elif tense == "perfect":
-                chain = ["has" if third else "have", "been"]
-            elif tense == "past":
-                chain = ["were" if plural_be else "was"]
-            elif tense == "future":
-                chain = ["will", "be"]
-            else:
-                chain = [MODALS[modal][0], "be"]
-            main = [verb.en_pp]
-        else:
-            if tense == "present":
-                if negative is True or question:
-                    chain, main = ["does" if third else "do"], [verb.en]
-                else:
-                    main = [verb.en_3sg if third else verb.en]
-            elif tense == "perfect":
-                chain, main = ["has" if third else "have"], [verb.en_pp]
-            elif tense == "past":
-                if negative is True or question:
-                    chain, main = ["did"], [verb.en]
-                else:
-                    main = [verb.en_past]
-            elif tense == "future":
-                chain, main = ["will"], [verb.en]
-            else:
-                chain, main = MODALS[modal][0].split(), [verb.en]
+        chain, main = self._english_verb(subject, verb, tense, negative, passive, modal, question)
         if negative:
             negation = NEGATIONS[negative][0]
             if not chain:  # "never supports", "no longer supports"
@@ -637,6 +627,48 @@ class Gen:
         if extra is not None:
             out += extra.render("en")
         return out
+
+    @staticmethod
+    def _english_verb(
+        subject: Filler,
+        verb: lx.Verb,
+        tense: str,
+        negative: bool | str,
+        passive: bool,
+        modal: str | None,
+        question: bool,
+    ) -> tuple[list[str], list[str]]:
+        """(chain, main): the English verb words before negation and adverb; chain[0] is the
+        auxiliary that questions front (chain is empty when there is none)."""
+        third = person_of(subject, "en") == "3sg"
+        plural_be = subject.en_number == "pl" or getattr(subject, "person", "3sg") in ("1pl", "2pl")
+        chain = []
+        if passive:
+            be_present = "am" if getattr(subject, "person", None) == "1sg" else ("are" if plural_be else "is")
+            if tense == "present":
+                chain = [be_present]
+            elif tense == "perfect":
+                chain = ["has" if third else "have", "been"]
+            elif tense == "past":
+                chain = ["were" if plural_be else "was"]
+            elif tense == "future":
+                chain = ["will", "be"]
+            else:
+                chain = [MODALS[modal][0], "be"]
+            return chain, [verb.en_pp]
+        if tense == "present":
+            if negative is True or question:
+                return ["does" if third else "do"], [verb.en]
+            return chain, [verb.en_3sg if third else verb.en]
+        if tense == "perfect":
+            return ["has" if third else "have"], [verb.en_pp]
+        if tense == "past":
+            if negative is True or question:
+                return ["did"], [verb.en]
+            return chain, [verb.en_past]
+        if tense == "future":
+            return ["will"], [verb.en]
+        return MODALS[modal][0].split(), [verb.en]
 
     def _french(
         self, subject, verb, obj, tense, negative, passive, agent, modal, extra, question, wh, adverb

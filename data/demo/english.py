@@ -1,6 +1,13 @@
 """English morphology for the demo corpus: plurals, verb forms (third person -s, past, past
 participle, irregular verbs), and the a/an choice."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .phrases import Token
+
 IRREGULAR_VERBS = {  # base -> (past, past participle)
     "be": ("was", "been"),
     "have": ("had", "had"),
@@ -137,7 +144,7 @@ DOUBLE_FINAL_CONSONANT = {
 }
 
 
-def third_person(base):
+def third_person(base: str) -> str:
     if base in ("have",):
         return "has"
     if base == "be":
@@ -149,7 +156,7 @@ def third_person(base):
     return base + "s"
 
 
-def past_forms(base):
+def past_forms(base: str) -> tuple[str, str]:
     """(past, past participle)."""
     if base in IRREGULAR_VERBS:
         return IRREGULAR_VERBS[base]
@@ -204,7 +211,7 @@ IRREGULAR_PLURALS = {
 }
 
 
-def plural_word(word):
+def plural_word(word: str) -> str:
     low = word.lower()
     if low in IRREGULAR_PLURALS:
         plural = IRREGULAR_PLURALS[low]
@@ -216,7 +223,7 @@ def plural_word(word):
     return word + "s"
 
 
-def noun_plural(noun):
+def noun_plural(noun: str) -> str:
     """'Member State' -> 'Member States'; 'head of state' -> 'heads of state'."""
     words = noun.split(" ")
     for i, w in enumerate(words):
@@ -229,7 +236,7 @@ CONSONANT_SOUND_PREFIXES = ("eu", "uni", "use", "usu", "ura", "uti", "uk", "one"
 VOWEL_SOUND_PREFIXES = ("hour", "honest", "honour", "heir", "mep", "sme", "ngo", "rsi", "x-")
 
 
-def starts_with_vowel_sound(word):
+def starts_with_vowel_sound(word: str) -> bool:
     w = word.lower()
     if w.startswith(VOWEL_SOUND_PREFIXES):
         return True
@@ -240,7 +247,7 @@ def starts_with_vowel_sound(word):
     return w[:1] in "aeiou"
 
 
-def fix_articles(tokens):
+def fix_articles(tokens: list[Token]) -> list[Token]:
     """a -> an before a vowel sound (tokens are (text, sense) pairs)."""
     out = list(tokens)
     for i in range(len(out) - 1):

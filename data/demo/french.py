@@ -5,7 +5,14 @@ elision pass (l', d', qu', n', s', j', c').
 Everything here works on plain strings; phrases.py decides which form a sentence needs.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .phrases import Token
 
 VOWEL_LETTERS = "aeiouàâäéèêëîïôöùûüœæ"
 # Words starting with an 'h' that blocks elision and liaison ("la hausse", "le hareng").
@@ -37,7 +44,7 @@ H_ASPIRE_PREFIXES = (
 NO_ELISION = ("onze", "oui", "ouate")
 
 
-def starts_with_vowel(word):
+def starts_with_vowel(word: str) -> bool:
     """True when a preceding le/la/de/que/ne... elides before `word` (vowel or mute h)."""
     w = word.lower()
     if not w:
@@ -72,7 +79,7 @@ NOUN_PLURAL_EXCEPTIONS = {
 }
 
 
-def plural_word(word):
+def plural_word(word: str) -> str:
     if word in NOUN_PLURAL_EXCEPTIONS:
         return NOUN_PLURAL_EXCEPTIONS[word]
     if word.endswith(("s", "x", "z")):
@@ -84,7 +91,7 @@ def plural_word(word):
     return word + "s"
 
 
-def noun_plural(noun):
+def noun_plural(noun: str) -> str:
     """Plural of a (possibly multi-word) noun: the head only before a preposition
     ("projets de loi", "taux d'intérêt"), every word otherwise ("États membres", "pays tiers")."""
     words = noun.split(" ")
@@ -143,7 +150,7 @@ ADJECTIVE_MASC_PLURAL_EXCEPTIONS = {
 }
 
 
-def adjective_forms(masc):
+def adjective_forms(masc: str) -> tuple[str, str, str, str]:
     """(masc sg, fem sg, masc pl, fem pl) of a regular French adjective."""
     if masc in ADJECTIVE_FEMININE_EXCEPTIONS:
         fem = ADJECTIVE_FEMININE_EXCEPTIONS[masc]
@@ -176,7 +183,7 @@ def adjective_forms(masc):
     return masc, fem, masc_pl, fem + "s"
 
 
-def inflect(forms, gender, number):
+def inflect(forms: Sequence[str], gender: str, number: str) -> str:
     """Pick from (masc sg, fem sg, masc pl, fem pl)."""
     return forms[(number == "pl") * 2 + (gender == "f")]
 
@@ -185,7 +192,7 @@ def inflect(forms, gender, number):
 BEFORE_VOWEL_MASC = {"nouveau": "nouvel", "beau": "bel", "vieux": "vieil"}
 
 
-def participle_forms(pp):
+def participle_forms(pp: str) -> tuple[str, str, str, str]:
     """(masc sg, fem sg, masc pl, fem pl) of a past participle: adopté -> adoptée, adoptés..."""
     if pp == "dû":
         return "dû", "due", "dus", "dues"
@@ -199,7 +206,7 @@ def participle_forms(pp):
 ARTICLE_DEF = {("m", "sg"): "le", ("f", "sg"): "la", ("m", "pl"): "les", ("f", "pl"): "les"}
 
 
-def definite_article(gender, number, next_word, prep=None):
+def definite_article(gender: str, number: str, next_word: str, prep: str | None = None) -> list[str]:
     """The definite article with its preposition, contracted: (de, m, sg) -> ["du"];
     (à, f, sg, 'usine') -> ["à", "la"], which elide() turns into "à l'usine"."""
     if number == "pl":
@@ -213,7 +220,7 @@ def definite_article(gender, number, next_word, prep=None):
 DEMONSTRATIVE = {("m", "sg"): "ce", ("f", "sg"): "cette", ("m", "pl"): "ces", ("f", "pl"): "ces"}
 
 
-def demonstrative(gender, number, next_word):
+def demonstrative(gender: str, number: str, next_word: str) -> str:
     if gender == "m" and number == "sg" and starts_with_vowel(next_word):
         return "cet"
     return DEMONSTRATIVE[(gender, number)]
@@ -228,7 +235,7 @@ POSSESSIVES = {  # owner -> (masc sg, fem sg, plural)
 }
 
 
-def possessive(owner, gender, number, next_word):
+def possessive(owner: str, gender: str, number: str, next_word: str) -> str:
     masc, fem, plural = POSSESSIVES[owner]
     if number == "pl":
         return plural
@@ -340,7 +347,7 @@ class FrenchVerb:
         self.present, self.participle, self.future_stem = _conjugation(infinitive)
         self.participle_forms = participle_forms(self.participle)
 
-    def form(self, tense, person):
+    def form(self, tense: str, person: str) -> str:
         """Simple tenses: 'present', 'future', 'conditional' for a person in PERSONS."""
         i = PERSONS.index(person)
         if tense == "present":
@@ -351,7 +358,7 @@ class FrenchVerb:
         }[tense]
         return self.future_stem + endings[i]
 
-    def agreed_participle(self, gender, number):
+    def agreed_participle(self, gender: str, number: str) -> str:
         return inflect(self.participle_forms, gender, number)
 
 
@@ -422,7 +429,7 @@ ELIDABLE_BEFORE_PRONOUN_ONLY = {"lorsque", "puisque", "quelque"}  # lorsqu'il, n
 CE_ELIDES_BEFORE = ("est", "était", "étaient", "en")
 
 
-def elide(tokens):
+def elide(tokens: list[Token]) -> list[Token]:
     """Merge elidable function words into the next word: [('de', None), ('Europe', None)] ->
     [("d'Europe", None)]; 'si il' -> "s'il". Tokens are (text, sense) pairs; the merged token keeps
     the sense of the word it ends with. A merged word starts with a consonant, so one pass from

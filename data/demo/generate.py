@@ -6,14 +6,18 @@ seed, with the gold senses of every polysemous word; and the gold files written 
     pairs = generate.generate_corpus(n_sentences=1000, seed=0)   # list of SentencePair
 """
 
+from __future__ import annotations
+
 import bisect
 import json
 import os
 import random
 import re
+from typing import TypedDict
 
 from . import clauses, senses, structures
 from .lexicon import POLYSEMOUS
+from .phrases import Tag
 
 CHUNK_SENTENCES = 5000  # sentences drawn from one random stream
 EDGE_PUNCTUATION = ".,;:?!()\"«»"
@@ -23,12 +27,12 @@ ELIDED_PREFIX = re.compile(r"^(?:[a-zA-Z]|qu|Qu|jusqu|Jusqu|lorsqu|Lorsqu|puisqu
 class SentencePair:
     __slots__ = ("en", "fr", "en_senses", "fr_senses", "structure")
 
-    def __init__(self, en, fr, en_senses, fr_senses, structure):
+    def __init__(self, en: str, fr: str, en_senses: list[Tag], fr_senses: list[Tag], structure: str) -> None:
         self.en, self.fr = en, fr
         self.en_senses, self.fr_senses = en_senses, fr_senses  # [(word_index, word, sense_id)]
         self.structure = structure
 
-    def annotation(self, raw_line):
+    def annotation(self, raw_line: int) -> dict:
         return {
             "raw_line": raw_line,
             "en": [{"word": w, "sense_id": s, "word_index": i} for i, w, s in self.en_senses],
@@ -36,7 +40,7 @@ class SentencePair:
         }
 
 
-def bare_word(word):
+def bare_word(word: str) -> str:
     """A word of line.split() without attached punctuation nor elided article: "l'usine," -> "usine"."""
     word = word.strip(EDGE_PUNCTUATION)
     return ELIDED_PREFIX.sub("", word)
@@ -46,7 +50,7 @@ _WEIGHTS = [w for _, w, _ in structures.STRUCTURES]
 _CUMULATIVE = [sum(_WEIGHTS[: i + 1]) for i in range(len(_WEIGHTS))]
 
 
-def generate_pair(gen):
+def generate_pair(gen: clauses.Gen) -> SentencePair:
     """One sentence pair from a random structure."""
     from .phrases import sentence
 
@@ -73,7 +77,7 @@ def _generate_chunk(seed, chunk, n):
     return [generate_pair(gen) for _ in range(n)]
 
 
-def generate_corpus(n_sentences, seed=0):
+def generate_corpus(n_sentences: int, seed: int = 0) -> list[SentencePair]:
     """n_sentences SentencePairs. Each chunk of CHUNK_SENTENCES sentences has its own random stream
     seeded by (seed, chunk), so a smaller corpus is a prefix of a larger one with the same seed.
     (One process: about 12,000 sentence pairs a second; a process pool is slower, the pairs cost
@@ -84,7 +88,7 @@ def generate_corpus(n_sentences, seed=0):
     return pairs
 
 
-def generate_with_records(n_sentences, seed=0):
+def generate_with_records(n_sentences: int, seed: int = 0) -> tuple[list[SentencePair], list[list[tuple]]]:
     """Sentence pairs and the agreement records of the French realisation (for the tests)."""
     gen = clauses.Gen(random.Random(f"demo-records-{seed}"), record=[])
     pairs = []
@@ -100,7 +104,7 @@ def generate_with_records(n_sentences, seed=0):
 # Lexicon and statistics
 
 
-def lexicon_rows():
+def lexicon_rows() -> list[tuple[str, str, str, str]]:
     """(lemma_en, lemma_fr, pos, gender_fr) of the whole bilingual lexicon, without duplicates."""
     rows = []
     for n in clauses.NOUNS:
@@ -138,12 +142,12 @@ def lexicon_rows():
     return unique
 
 
-def lemma_counts():
+def lemma_counts() -> dict[str, int]:
     rows = lexicon_rows()
     return {"en": len({r[0] for r in rows}), "fr": len({r[1] for r in rows})}
 
 
-def sense_rows():
+def sense_rows() -> list[tuple[str, str, str, str, str, str]]:
     """Rows of lexicon.tsv: one per (polysemous word, sense)."""
     return [
         (s.word, s.language, s.sense_id, s.gloss, "|".join(s.translations), "|".join(s.context_words))
@@ -155,14 +159,14 @@ def sense_rows():
 # Writing
 
 
-def write_atomic(path, text):
+def write_atomic(path: str, text: str) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
 
 
-def write_gold(gold_dir, pairs, heldout_line_numbers):
+def write_gold(gold_dir: str, pairs: list[SentencePair], heldout_line_numbers: dict[str, list[int]]) -> None:
     """lexicon.tsv, lexicon_all.tsv and one {split}.jsonl per held-out split, whose line i annotates
     line i of {lang}_{split}.txt (heldout_line_numbers[split] = the raw line numbers, in order)."""
     os.makedirs(gold_dir, exist_ok=True)
@@ -180,7 +184,19 @@ def write_gold(gold_dir, pairs, heldout_line_numbers):
         write_atomic(os.path.join(gold_dir, f"{split}.jsonl"), "".join(lines))
 
 
-def corpus_stats(pairs):
+class CorpusStats(TypedDict):
+    """What corpus_stats says of a corpus."""
+
+    sentences: int
+    mean_words_en: float
+    mean_words_fr: float
+    distinct_fraction_en: float
+    distinct_fraction_fr: float
+    structures_used: int
+    sense_occurrences: dict[str, int]  # {"en:<sense id>": occurrences}
+
+
+def corpus_stats(pairs: list[SentencePair]) -> CorpusStats:
     """Mean words per sentence, distinct fraction, occurrences per sense."""
     n = len(pairs)
     counts = {}

@@ -19,6 +19,8 @@ Verb lines:      english ; french ; frame
            means a French object introduced by de, 'inst > ~to people' an English one by "to".
 """
 
+from __future__ import annotations
+
 from . import english, french
 
 # Polysemous words: surface form -> lemma, per language (their senses are in senses.py).
@@ -1373,7 +1375,7 @@ class Noun:
         self.en_the = False  # keeps "the" when generic: "the environment"
 
     @property
-    def mass(self):
+    def mass(self) -> bool:
         return self.en_number == "u"
 
     def __repr__(self):
@@ -1406,11 +1408,11 @@ class Verb:
         self.key = (en + " " + en_tail).strip()
 
     @property
-    def transitive(self):
+    def transitive(self) -> bool:
         return bool(self.object_classes)
 
     @property
-    def passivable(self):
+    def passivable(self) -> bool:
         return self.transitive and self.fr_prep is None and self.en_prep is None and not self.fr.pronominal
 
     def __repr__(self):
@@ -1443,7 +1445,7 @@ def _strip_tags(text, language, polysemous):
     return " ".join(words), tags
 
 
-def parse_nouns(block, polysemous_en, polysemous_fr):
+def parse_nouns(block: str, polysemous_en: dict[str, str], polysemous_fr: dict[str, str]) -> list[Noun]:
     nouns = []
     for fields in _lines(block):
         en, fr, flags, classes = fields
@@ -1479,7 +1481,7 @@ def parse_nouns(block, polysemous_en, polysemous_fr):
     return nouns
 
 
-def parse_adjectives(block):
+def parse_adjectives(block: str) -> list[Adjective]:
     adjectives = []
     for en, fr, pre, classes in _lines(block):
         forms = fr.split("/")
@@ -1488,7 +1490,7 @@ def parse_adjectives(block):
     return adjectives
 
 
-def parse_verbs(block):
+def parse_verbs(block: str) -> list[Verb]:
     verbs = []
     for en, fr, frame in _lines(block):
         en_words = en.split(" ")
@@ -1520,5 +1522,5 @@ def parse_verbs(block):
     return verbs
 
 
-def parse_pairs(block):
+def parse_pairs(block: str) -> list[tuple[str, ...]]:
     return [tuple(fields) for fields in _lines(block)]

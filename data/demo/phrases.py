@@ -17,10 +17,19 @@ Templates are parallel strings, parsed once:
                   their choice, so write them in the same order in both
 """
 
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
 
 from . import english, french
 from .lexicon import POLYSEMOUS
+
+if TYPE_CHECKING:
+    from .clauses import Gen
+
+Token = tuple[str, str | None]  # a word and the sense id it is tagged with (None: untagged)
+Tag = tuple[int, str, str]  # (index of the word in line.split(), the word lowercased, sense id)
 
 PUNCTUATION = {",", ".", "?", "!", ":", ";", ")"}
 FRENCH_SPACED_PUNCTUATION = {"?", "!", ":", ";"}
@@ -37,7 +46,7 @@ class Filler:
     number = "sg"  # French number
     en_number = "sg"
 
-    def render(self, lang, prep=None):
+    def render(self, lang: str, prep: str | None = None) -> list[Token]:
         raise NotImplementedError
 
 
@@ -51,12 +60,12 @@ class Lit(Filler):
         self.gender, self.number = gender, number
         self.en_number = en_number or number
 
-    def render(self, lang, prep=None):
+    def render(self, lang: str, prep: str | None = None) -> list[Token]:
         tokens = self.en if lang == "en" else self.fr
         return tokens if prep is None else [(prep, None)] + tokens
 
 
-def words(text, sense=None):
+def words(text: str, sense: str | None = None) -> list[Token]:
     return [(w, sense) for w in text.split()]
 
 
@@ -105,10 +114,10 @@ class NP(Filler):
         self.record = record
 
     # English -------------------------------------------------------------------------------
-    def render(self, lang, prep=None):
+    def render(self, lang: str, prep: str | None = None) -> list[Token]:
         return self.render_en(prep) if lang == "en" else self.render_fr(prep)
 
-    def render_en(self, prep=None):
+    def render_en(self, prep: str | None = None) -> list[Token]:
         noun = self.noun
         plural = self.en_number == "pl"
         text = noun.en_pl if plural else noun.en
@@ -148,7 +157,7 @@ class NP(Filler):
         return out
 
     # French --------------------------------------------------------------------------------
-    def render_fr(self, prep=None):
+    def render_fr(self, prep: str | None = None) -> list[Token]:
         noun = self.noun
         gender, number = self.gender, self.number
         text = noun.fr_pl if number == "pl" else noun.fr
@@ -246,7 +255,7 @@ class Place(Filler):
         self.en_number = "sg" if kind == "country" else number  # "the Netherlands is"
         self.fr_article = fr_article and kind != "city"
 
-    def render(self, lang, prep=None):
+    def render(self, lang: str, prep: str | None = None) -> list[Token]:
         if lang == "en":
             out = [] if prep is None else [(prep, None)]
             if self.en_article or (self.kind == "river"):
@@ -294,7 +303,7 @@ class Person(Filler):
         self.name, self.gender = name, gender
         self.number = self.en_number = "sg"
 
-    def render(self, lang, prep=None):
+    def render(self, lang: str, prep: str | None = None) -> list[Token]:
         if lang == "en":
             title = "Mr" if self.gender == "m" else "Mrs"
             return ([] if prep is None else [(prep, None)]) + [(title, None)] + words(self.name)
@@ -310,7 +319,7 @@ class Nationality(Filler):
     def __init__(self, en, fr_forms):
         self.en, self.fr_forms = en, fr_forms
 
-    def render(self, lang, prep=None):
+    def render(self, lang: str, prep: str | None = None) -> list[Token]:
         return [(self.en if lang == "en" else self.fr_forms[0], None)]
 
 
@@ -437,7 +446,7 @@ class Template:
                 parts.append(("word", piece, sense))
         return parts
 
-    def render(self, gen, fillers=None):
+    def render(self, gen: Gen, fillers: dict[str, Filler] | None = None) -> tuple[list[Token], list[Token]]:
         fillers = dict(fillers) if fillers else {}
         choices = [gen.rng.randrange(k) for k in self.n_groups]
         en = self._render(self.en, "en", gen, fillers, choices, [0])
@@ -466,7 +475,7 @@ class Template:
         return out
 
 
-def agreement(filler, agree, lang, gen=None):
+def agreement(filler: Filler, agree: str, lang: str, gen: Gen | None = None) -> str:
     number = filler.en_number if lang == "en" else filler.number
     if "|" in agree:
         sg, pl = agree.split("|")
@@ -491,7 +500,7 @@ def agreement(filler, agree, lang, gen=None):
 # Sentences
 
 
-def sentence(en_tokens, fr_tokens):
+def sentence(en_tokens: list[Token], fr_tokens: list[Token]) -> tuple[str, str, list[Tag], list[Tag]]:
     """Final passes and assembly: returns (en_line, fr_line, en_tags, fr_tags) where tags are
     [(word_index, lowercased word, sense_id)] for the tagged words, word_index counting
     line.split()."""

@@ -19,6 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from common.tokenizer import Tokenizer  # noqa: E402
 from configurator import at_least, configure  # noqa: E402
 from data.bpe import train_bpe_tokenizer  # noqa: E402
 from data.corpora import demo_tokenizer_name  # noqa: E402
@@ -35,7 +36,7 @@ vocab_size = 8192  # the smallest power of two where every polysemous word and m
 ranges = dict(n_sentences=at_least(100), seed=at_least(0), num_proc=at_least(0), vocab_size=at_least(258))
 
 
-def single_token_check(tok):
+def single_token_check(tok: Tokenizer) -> list[str]:
     """The polysemous words and the main translation of each sense, each preceded by a space,
     that are NOT a single token (an empty list is what the sense analyses want)."""
     words = set()

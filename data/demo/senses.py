@@ -8,7 +8,14 @@ are tagged on the English side (bank#river -> rive), French words whose English 
 depends on the sense on the French side (vol#theft -> theft).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .phrases import Lit, Template
+
+if TYPE_CHECKING:
+    from .clauses import Gen
 
 
 class Sense:
@@ -25,11 +32,11 @@ class Sense:
         return f"Sense({self.sense_id!r})"
 
 
-def en(word, name, gloss, translations, context_words, *scenes):
+def en(word: str, name: str, gloss: str, translations: str, context_words: str, *scenes: tuple[str, str]) -> Sense:
     return Sense(word, "en", name, gloss, translations, context_words, scenes)
 
 
-def fr(word, name, gloss, translations, context_words, *scenes):
+def fr(word: str, name: str, gloss: str, translations: str, context_words: str, *scenes: tuple[str, str]) -> Sense:
     return Sense(word, "fr", name, gloss, translations, context_words, scenes)
 
 
@@ -732,7 +739,7 @@ FRENCH_GENDER = {
 assert set(FRENCH_GENDER) == set(SENSE_BY_ID)
 
 
-def sense_clause(gen, sense=None):
+def sense_clause(gen: Gen, sense: Sense | None = None) -> Lit:
     """A clause using one polysemous word in one sense (drawn uniformly when not given)."""
     sense = sense or gen.choice(SENSES)
     en_tokens, fr_tokens = gen.choice(sense.scenes).render(gen)

@@ -7,9 +7,16 @@ clause built from the lexicon's verb frames or a scene of a polysemous word (sen
 are functions that build questions, relative clauses, infinitives and imperatives with clauses.py.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from . import french
-from .clauses import ADJECTIVES, VERBS, Pronoun
-from .phrases import Lit, Template, words
+from .clauses import ADJECTIVES, VERBS, Gen, Pronoun
+from .lexicon import Verb
+from .phrases import Filler, Lit, Template, Token, words
+
+TokenPair = tuple[list[Token], list[Token]]  # (English tokens, French tokens) of one sentence
 
 # (name, weight, English, French). Weights below 1 for structures with few variants.
 TEMPLATES = [
@@ -152,7 +159,7 @@ for _name, _weight, _en, _fr in TEMPLATES:
 TEMPLATES = _expanded
 
 
-def template_structure(template):
+def template_structure(template: Template) -> Callable[[Gen], TokenPair]:
     def build(gen):
         return template.render(gen)
     return build
@@ -230,7 +237,7 @@ def _question(gen, en, fr):
     return _opening(gen, en + [("?", None)], fr + [("?", None)])
 
 
-def yes_no_question(gen):
+def yes_no_question(gen: Gen) -> TokenPair:
     """Does the Commission support ...? / La Commission soutient-elle ... ?"""
     subject = gen.np("inst", complement_p=0.0)
     verb = _verb_for(gen, ("inst",), transitive=gen.chance(0.85))
@@ -240,7 +247,7 @@ def yes_no_question(gen):
     return _question(gen, clause.en, clause.fr)
 
 
-def wh_question(gen):
+def wh_question(gen: Gen) -> TokenPair:
     """Why has the Council not adopted ...? / Pourquoi le Conseil n'a-t-il pas adopté ... ?"""
     wh = gen.choice(("why", "why", "when", "how"))
     tense = "future" if wh in ("when", "how") else gen.choice(("present", "perfect", "future"))
@@ -253,7 +260,7 @@ def wh_question(gen):
     return _question(gen, clause.en, clause.fr)
 
 
-def est_ce_que_question(gen):
+def est_ce_que_question(gen: Gen) -> TokenPair:
     """Will the Member States ...? / Est-ce que les États membres ... ?"""
     subject = gen.np("place", complement_p=0.0)
     verb = _verb_for(gen, ("place",))
@@ -264,7 +271,7 @@ def est_ce_que_question(gen):
     return _question(gen, clause_q.en, words("est-ce que") + clause_d.fr)
 
 
-def which_question(gen):
+def which_question(gen: Gen) -> TokenPair:
     """Which measures has the Commission adopted ...? / Quelles mesures la Commission a-t-elle
     adoptées ... ? (the past participle agrees with the object placed before the verb)."""
     verb = _verb_for(gen, ("inst",), passivable=True)
@@ -291,7 +298,7 @@ def which_question(gen):
     return _question(gen, en, fr)
 
 
-def relative_clause(gen):
+def relative_clause(gen: Gen) -> TokenPair:
     """The proposals that the Commission presented last month are ... / Les propositions que la
     Commission a présentées le mois dernier sont ... (agreement with the preceding object)."""
     verb = _verb_for(gen, ("inst", "gov"), passivable=True)
@@ -323,7 +330,7 @@ def relative_clause(gen):
     return _statement(gen, en, fr)
 
 
-def infinitive(verb, obj, reflexive="se"):
+def infinitive(verb: Verb, obj: Filler | None, reflexive: str = "se") -> TokenPair:
     """(English, French) tokens of 'adopt the report' / 'adopter le rapport'."""
     en = [(verb.en, None)] + words(verb.en_tail)
     fr = ([(reflexive, None)] if verb.fr.pronominal else []) + [(verb.fr.infinitive, None)] + words(verb.fr_tail)
@@ -350,7 +357,7 @@ INFINITIVE_FRAMES = [  # (English before the infinitive, French before it)
 INFINITIVE_TEMPLATES = [Template(en, fr) for en, fr in INFINITIVE_FRAMES]
 
 
-def infinitive_purpose(gen):
+def infinitive_purpose(gen: Gen) -> TokenPair:
     """The Commission intends to phase out ... by 2005. / La Commission compte supprimer ..."""
     frame = gen.choice(INFINITIVE_TEMPLATES)
     head_en, head_fr = frame.render(gen)
@@ -362,7 +369,7 @@ def infinitive_purpose(gen):
     return _statement(gen, head_en + en, head_fr + fr, opener_p=0.3)
 
 
-def modal_passive_deadline(gen):
+def modal_passive_deadline(gen: Gen) -> TokenPair:
     """The directive must be transposed before 1 January. / La directive doit être transposée
     avant le 1er janvier."""
     verb = _verb_for(gen, ("inst", "gov", "place"), passivable=True)
@@ -374,7 +381,7 @@ def modal_passive_deadline(gen):
     return _statement(gen, clause.en, clause.fr)
 
 
-def not_yet(gen):
+def not_yet(gen: Gen) -> TokenPair:
     """The Council adopted X last year, but the Member States have not yet ... / ... n'ont pas encore ..."""
     first = gen.generic_clause(tense="past", negative=False, when_p=1.0)
     subject = gen.np("place", complement_p=0.0)
@@ -384,7 +391,7 @@ def not_yet(gen):
                       first.fr + [(",", None), ("mais", None)] + second.fr, closer_p=0.0)
 
 
-def coordinated_subjects(gen):
+def coordinated_subjects(gen: Gen) -> TokenPair:
     """The Commission and the Council have adopted ... / La Commission et le Conseil ont adopté ..."""
     a, b = gen.np("inst", complement_p=0.0), gen.np("inst", complement_p=0.0)
     while b.noun is a.noun:
@@ -401,7 +408,7 @@ def coordinated_subjects(gen):
     return _statement(gen, clause.en, clause.fr)
 
 
-def neither_nor(gen):
+def neither_nor(gen: Gen) -> TokenPair:
     """Neither the Council nor the Commission has ... / Ni le Conseil ni la Commission n'ont ..."""
     a, b = gen.np("inst", complement_p=0.0), gen.np("inst", complement_p=0.0)
     while b.noun is a.noun:
@@ -416,7 +423,7 @@ def neither_nor(gen):
     return _statement(gen, en[:-1], fr)
 
 
-def imperative(gen):
+def imperative(gen: Gen) -> TokenPair:
     """Let us protect our forests! / Protégeons nos forêts !"""
     verb = _verb_for(gen, ("inst", "gov", "people", "org", "place"))
     while verb.fr.pronominal:
@@ -433,7 +440,7 @@ def imperative(gen):
     return en + [("!", None)], fr + [("!", None)]
 
 
-def conditional(gen):
+def conditional(gen: Gen) -> TokenPair:
     """If the Member States ..., the Commission will ... / Si les États membres ..., la Commission ..."""
     first = gen.generic_clause(tense="present", when_p=0.0)
     second = gen.generic_clause(tense="future", when_p=0.3)
@@ -441,7 +448,7 @@ def conditional(gen):
                       [("si", None)] + first.fr + [(",", None)] + second.fr, closer_p=0.0)
 
 
-def how_many(gen):
+def how_many(gen: Gen) -> TokenPair:
     """How many hospitals have been built in Sicily since 2000? / Combien d'hôpitaux ont été
     construits en Sicile depuis 2000 ?"""
     cls = gen.choice(("infra", "infra", "doc", "measure"))
@@ -463,13 +470,13 @@ def how_many(gen):
     return _question(gen, en, fr)
 
 
-def generic_statement(gen):
+def generic_statement(gen: Gen) -> TokenPair:
     """A clause of the lexicon's verb frames, with an adverbial (the most varied structure)."""
     clause = gen.generic_clause(when_p=0.6)
     return _statement(gen, clause.en, clause.fr, opener_p=0.6, closer_p=0.4)
 
 
-def we_must(gen):
+def we_must(gen: Gen) -> TokenPair:
     """We must/should ... / Nous devons/devrions ..."""
     verb = _verb_for(gen, ("inst", "gov", "people", "place"))
     clause = gen.clause(Pronoun("1pl"), verb, _object(gen, verb), "modal", modal=gen.choice(("must", "should", "can")),

@@ -17,15 +17,19 @@ be taken for one), then each language is written through a scratch file in its o
 and copied out in the joined order. For two pairs of 1.6M lines: about 1 minute, 220 MB.
 """
 
+from __future__ import annotations
+
 import contextlib
 import hashlib
 import os
+from typing import NamedTuple
 
 import numpy as np
 
 from common.atomic_files import temporary_path, written_together
 from common.errors import UserError
 from common.languages import EUROPARL_PAIRS
+from data.aligned_text import aligned_scans, iter_clean_chunks
 from data.corpora import (
     EUROPARL_DEFAULT_PAIR,
     download_command,
@@ -34,23 +38,15 @@ from data.corpora import (
     europarl_raw_files,
     shared_tokenizer_name,
 )
-from data.parallel_corpus import (
-    aligned_scans,
-    check_replacement,
-    check_tokenizer,
-    corpora_languages,
-    iter_clean_chunks,
-    prepare_dataset,
-    prepare_datasets,
-    script_options,
-    train_tokenizer_on,
-)
 from data.preparation_lock import preparing
+from data.prepare_scripts import prepare_dataset, prepare_datasets, script_options
+from data.replacement import check_replacement
+from data.tokenizer_policy import check_tokenizer, corpora_languages, train_tokenizer_on
 
 JOINED_RAW_FILE = "europarl-v7.joined.{lang}"  # in data/<joined dataset>/raw/
 
 
-def parse_pairs(text):
+def parse_pairs(text: str) -> list[str]:
     """--pair's value -> the list of pairs ('' -> fr-en; 'all' -> every pair), unknown ones refused."""
     if text.strip() in ("", EUROPARL_DEFAULT_PAIR):
         return [EUROPARL_DEFAULT_PAIR]
@@ -74,7 +70,7 @@ def parse_pairs(text):
     return pairs
 
 
-def _spelt_right(pair):
+def _spelt_right(pair: str) -> str | None:
     """The Europarl pair a misspelt one means (en-de, DE-EN, de_en -> de-en), or None."""
     codes = pair.lower().replace("_", "-").split("-")
     if len(codes) == 2 and "en" in codes:
@@ -83,15 +79,15 @@ def _spelt_right(pair):
     return None
 
 
-def pair_raw_dir(pair, data_root):
+def pair_raw_dir(pair: str, data_root: str) -> str:
     return os.path.join(data_root, europarl_dataset(pair), "raw")
 
 
-def europarl_download_command(pairs, data_root):
+def europarl_download_command(pairs: list[str], data_root: str) -> str:
     return download_command(f"europarl --pair={','.join(pairs)}", data_root)
 
 
-def downloaded_pairs(pairs, data_root, every_pair):
+def downloaded_pairs(pairs: list[str], data_root: str, every_pair: bool) -> dict[str, dict[str, str]]:
     """{pair: raw files} of `pairs`. Asked for by name, a pair whose raw files are missing is an
     error (naming all of them and the download command); with --pair=all the downloaded ones are
     kept and the others named."""
@@ -132,8 +128,8 @@ def _english_hashes(raw_files):
     return np.fromiter(
         (
             int.from_bytes(hashlib.blake2b(line.encode("utf-8"), digest_size=8).digest(), "little")
-            for kept, _, _ in iter_clean_chunks(raw_files)
-            for line in kept["en"]
+            for chunk in iter_clean_chunks(raw_files)
+            for line in chunk.lines["en"]
         ),
         dtype=np.uint64,
     )
@@ -176,61 +172,32 @@ def _copy_in_order(scratch, starts, ends, destination, block=1 << 16):
         os.close(fd)
 
 
-def join_on_english(pair_files, raw_dir, verbose=True):
+class JoinOrder(NamedTuple):
+    """Where the joined lines come from: the 64-bit hash of each pair's English lines, the sorted
+    hashes kept (those occurring exactly once in every pair), and each kept hash's position in the
+    joined files (rank[i]: the position of sorted_hashes[i])."""
+
+    hashes: dict[str, np.ndarray]
+    kept: np.ndarray
+    sorted_hashes: np.ndarray
+    rank: np.ndarray
+
+
+def join_on_english(
+    pair_files: dict[str, dict[str, str]], raw_dir: str, verbose: bool = True
+) -> tuple[dict[str, str], dict]:
     """Write the Europarl pairs `pair_files` ({pair: {"en": path, xx: path}}) joined on English
     into raw_dir/europarl-v7.joined.{en,xx,...}: line-aligned, one line per English line that
     occurs exactly once in every pair, in the first pair's order. The files are replaced only once
     all are complete. Returns ({lang: path}, join statistics for meta.json)."""
-    scans = {pair: aligned_scans(files) for pair, files in pair_files.items()}
-    stats, kept = {}, None
-    hashes = {}
-    for pair, files in pair_files.items():
-        if verbose:
-            print(f"join: hashing the English side of {pair}")
-        hashes[pair] = _english_hashes(files)
-        values, counts = np.unique(hashes[pair], return_counts=True)
-        unique = values[counts == 1]
-        stats[pair] = {
-            "raw_lines": scans[pair]["en"][0],
-            "clean_lines": len(hashes[pair]),
-            "repeated_english_lines": int(counts[counts > 1].sum()),
-            "unique_english_lines": len(unique),
-            "sources": {lang: {"path": path, "sha256": scans[pair][lang][1]} for lang, path in files.items()},
-        }
-        kept = unique if kept is None else kept[_members(kept, unique)]  # sorted, like np.unique's
-        del values, counts, unique
-    first = next(iter(pair_files))
-    in_order = hashes[first][_members(hashes[first], kept)]  # the joined lines, in the first pair's order
-    sorted_hashes = np.sort(in_order)
-    rank = np.argsort(in_order, kind="stable")  # sorted_hashes[i] == in_order[rank[i]]: its position
-    n_lines = len(in_order)
-    languages = corpora_languages(pair_files)
+    order, stats = _join_order(pair_files, verbose)
+    n_lines = len(order.sorted_hashes)
     if n_lines == 0:
         raise UserError(
             f"joining {', '.join(pair_files)} on English leaves no line: no English line occurs "
             f"exactly once in every pair"
         )
-
-    os.makedirs(raw_dir, exist_ok=True)
-    paths = {lang: os.path.join(raw_dir, JOINED_RAW_FILE.format(lang=lang)) for lang in languages}
-    scratch = temporary_path(os.path.join(raw_dir, "join-scratch"))
-    try:
-        with written_together(paths, raw_dir) as tmp:
-            for pair, files in pair_files.items():
-                wanted = [lang for lang in files if lang != "en" or pair == first]
-                if verbose:
-                    print(f"join: writing the {', '.join(wanted)} lines of {pair}")
-                mask = _members(hashes[pair], kept)
-                positions = rank[np.searchsorted(sorted_hashes, hashes[pair][mask])]
-                mask = mask.tolist()
-                for lang in wanted:
-                    cleaned = (line for chunk, _, _ in iter_clean_chunks(files) for line in chunk[lang])
-                    lines = (line for line, keep in zip(cleaned, mask) if keep)
-                    starts, ends = _write_in_order(lines, positions, n_lines, scratch)
-                    _copy_in_order(scratch, starts, ends, tmp[lang])
-    finally:
-        with contextlib.suppress(OSError):
-            os.remove(scratch)
+    paths = _write_joined(pair_files, order, raw_dir, verbose)
     summary = {
         "on": "en",
         "pairs": stats,
@@ -249,10 +216,70 @@ def join_on_english(pair_files, raw_dir, verbose=True):
     return paths, summary
 
 
+def _join_order(pair_files: dict[str, dict[str, str]], verbose: bool) -> tuple[JoinOrder, dict[str, dict]]:
+    """The English lines kept and their order (JoinOrder), and each pair's statistics for meta.json."""
+    scans = {pair: aligned_scans(files) for pair, files in pair_files.items()}
+    stats, kept = {}, None
+    hashes = {}
+    for pair, files in pair_files.items():
+        if verbose:
+            print(f"join: hashing the English side of {pair}")
+        hashes[pair] = _english_hashes(files)
+        values, counts = np.unique(hashes[pair], return_counts=True)
+        unique = values[counts == 1]
+        stats[pair] = {
+            "raw_lines": scans[pair]["en"].lines,
+            "clean_lines": len(hashes[pair]),
+            "repeated_english_lines": int(counts[counts > 1].sum()),
+            "unique_english_lines": len(unique),
+            "sources": {
+                lang: {"path": path, "sha256": scans[pair][lang].sha256} for lang, path in files.items()
+            },
+        }
+        kept = unique if kept is None else kept[_members(kept, unique)]  # sorted, like np.unique's
+        del values, counts, unique
+    first = next(iter(pair_files))
+    in_order = hashes[first][_members(hashes[first], kept)]  # the joined lines, in the first pair's order
+    sorted_hashes = np.sort(in_order)
+    rank = np.argsort(in_order, kind="stable")  # sorted_hashes[i] == in_order[rank[i]]: its position
+    return JoinOrder(hashes, kept, sorted_hashes, rank), stats
+
+
+def _write_joined(
+    pair_files: dict[str, dict[str, str]], order: JoinOrder, raw_dir: str, verbose: bool
+) -> dict[str, str]:
+    """Each language's kept lines, in the joined order, into raw_dir/europarl-v7.joined.<lang>
+    (through a scratch file in its own pair's order); returns {lang: path}."""
+    n_lines = len(order.sorted_hashes)
+    languages = corpora_languages(pair_files)
+    first = next(iter(pair_files))
+    os.makedirs(raw_dir, exist_ok=True)
+    paths = {lang: os.path.join(raw_dir, JOINED_RAW_FILE.format(lang=lang)) for lang in languages}
+    scratch = temporary_path(os.path.join(raw_dir, "join-scratch"))
+    try:
+        with written_together(paths, raw_dir) as tmp:
+            for pair, files in pair_files.items():
+                wanted = [lang for lang in files if lang != "en" or pair == first]
+                if verbose:
+                    print(f"join: writing the {', '.join(wanted)} lines of {pair}")
+                mask = _members(order.hashes[pair], order.kept)
+                positions = order.rank[np.searchsorted(order.sorted_hashes, order.hashes[pair][mask])]
+                mask = mask.tolist()
+                for lang in wanted:
+                    cleaned = (line for chunk in iter_clean_chunks(files) for line in chunk.lines[lang])
+                    lines = (line for line, keep in zip(cleaned, mask) if keep)
+                    starts, ends = _write_in_order(lines, positions, n_lines, scratch)
+                    _copy_in_order(scratch, starts, ends, tmp[lang])
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(scratch)
+    return paths
+
+
 # -----------------------------------------------------------------------------
 
 
-def europarl_script(argv):
+def europarl_script(argv: list[str]) -> dict[str, dict]:
     """data/europarl/prepare.py: its keys, then the datasets of the pairs asked for."""
     options = script_options(
         argv,
@@ -285,9 +312,28 @@ def europarl_script(argv):
         missing = [path for path in pair_files[pairs[0]].values() if not os.path.isfile(path)]
         if missing:
             raise UserError(f"raw Europarl text not found: {', '.join(missing)}")
+    if join and len(pair_files) < 2:
+        raise UserError(
+            f"--join=True needs at least two downloaded pairs; only {next(iter(pair_files))} is. "
+            f"Download more with: {europarl_download_command(['...'], data_root)}"
+        )
+    return _prepare_pairs(pair_files, join, **options)
+
+
+def _prepare_pairs(
+    pair_files: dict[str, dict[str, str]],
+    join: bool,
+    num_proc: int,
+    vocab_size: int,
+    tokenizer: str,
+    train_tokenizer: bool,
+    data_root: str,
+    allow_new_languages: bool,
+    overwrite: bool,
+) -> dict[str, dict]:
+    """The datasets of the pairs `pair_files` ({pair: raw files}), or of their join, with one tokenizer."""
     pairs = list(pair_files)
     languages = corpora_languages(pair_files)
-    vocab_size, tokenizer = options.pop("vocab_size"), options.pop("tokenizer")
     default_tokenizer = shared_tokenizer_name("europarl", languages, vocab_size)
 
     def retrain_hint(known):
@@ -299,11 +345,6 @@ def europarl_script(argv):
     extra_meta = {}
     with contextlib.ExitStack() as locks:
         if join:
-            if len(pairs) < 2:
-                raise UserError(
-                    f"--join=True needs at least two downloaded pairs; only {pairs[0]} is. "
-                    f"Download more with: {europarl_download_command(['...'], data_root)}"
-                )
             joined_name = europarl_join_name(languages)
             # checked before the join, which takes minutes
             check_tokenizer(
@@ -311,12 +352,12 @@ def europarl_script(argv):
                 default_tokenizer,
                 {joined_name: languages},
                 data_root,
-                options["allow_new_languages"],
+                allow_new_languages,
                 retrain_hint,
-                options["train_tokenizer"],
+                train_tokenizer,
             )
             locks.enter_context(preparing(os.path.join(data_root, joined_name)))
-            check_replacement(os.path.join(data_root, joined_name), languages, options["overwrite"])
+            check_replacement(os.path.join(data_root, joined_name), languages, overwrite)
             joined, summary = join_on_english(pair_files, os.path.join(data_root, joined_name, "raw"))
             corpora = {joined_name: joined}
             extra_meta[joined_name] = {"join": summary}
@@ -327,10 +368,10 @@ def europarl_script(argv):
             default_tokenizer,
             lambda name: train_tokenizer_on(name, vocab_size, corpora, data_root),
             data_root,
-            options["num_proc"],
-            options["allow_new_languages"],
+            num_proc,
+            allow_new_languages,
             extra_meta,
             retrain_hint,
-            options["train_tokenizer"],
-            options["overwrite"],
+            train_tokenizer,
+            overwrite,
         )

@@ -17,6 +17,8 @@ is only tried when the hub answers within seconds (else offline mode: the local 
 message saying what could not be reached and how to use a local folder instead).
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
@@ -24,22 +26,26 @@ import re
 import shlex
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from common.atomic_files import written_together
 from common.errors import UserError
 from common.network import connection_error
+from data.aligned_text import INLINE_LINE_BREAKS
 from data.bpe import DEFAULT_VOCAB_SIZE
 from data.corpora import dataset_tokenizer_name, is_registered
-from data.parallel_corpus import (
-    INLINE_LINE_BREAKS,
-    check_replacement,
-    check_tokenizer,
-    prepare_datasets,
-    prepared_meta,
-    train_tokenizer_on,
-)
 from data.preparation_lock import preparing
+from data.prepare_scripts import prepare_datasets
+from data.replacement import check_replacement, prepared_meta
+from data.tokenizer_policy import check_tokenizer, train_tokenizer_on
 
+if TYPE_CHECKING:
+    import datasets
+
+    Rows = datasets.Dataset | datasets.IterableDataset  # what load_rows gives
+
+TextsOf = Callable[[dict], dict[str, list]]  # a batch of rows -> {lang: the texts of that language}
 LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 LINE_BREAK = re.compile(f"[\n{INLINE_LINE_BREAKS}]")
 SAVED_TO_DISK_FILES = ("dataset_info.json", "state.json", "dataset_dict.json")  # what save_to_disk writes
@@ -69,7 +75,7 @@ def _go_offline():
         config.HF_HUB_OFFLINE = config.HF_DATASETS_OFFLINE = True
 
 
-def parse_languages(text):
+def parse_languages(text: str) -> list[str]:
     languages = [code.strip() for code in text.split(",") if code.strip()]
     if not languages:
         raise UserError(
@@ -85,7 +91,7 @@ def parse_languages(text):
     return languages
 
 
-def parse_columns(text, languages):
+def parse_columns(text: str, languages: list[str]) -> dict[str, str]:
     """--columns=en:text_en,de:text_de -> {lang: column}; a language not named reads the column of its code."""
     columns = {lang: lang for lang in languages}
     for item in (part.strip() for part in text.split(",") if part.strip()):
@@ -102,7 +108,7 @@ def parse_columns(text, languages):
     return columns
 
 
-def dataset_slug(hf_dataset):
+def dataset_slug(hf_dataset: str) -> str:
     """hf-<the dataset's last name part, or its folder's name>: Helsinki-NLP/opus-100 -> hf-opus-100."""
     base = (
         os.path.basename(os.path.normpath(hf_dataset))
@@ -112,12 +118,12 @@ def dataset_slug(hf_dataset):
     return "hf-" + (re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "dataset")
 
 
-def default_name(hf_dataset, languages):
+def default_name(hf_dataset: str, languages: list[str]) -> str:
     """The dataset's default name: hf-opus-100-de-en for Helsinki-NLP/opus-100 in en and de (sorted codes)."""
     return f"{dataset_slug(hf_dataset)}-{'-'.join(sorted(languages))}"
 
 
-def is_saved_to_disk(folder):
+def is_saved_to_disk(folder: str) -> bool:
     return any(os.path.isfile(os.path.join(folder, name)) for name in SAVED_TO_DISK_FILES)
 
 
@@ -134,7 +140,7 @@ TEXT_READERS = ("json", "csv", "text")  # datasets' readers of text files, which
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".7z")
 
 
-def data_files(folder, split=None):
+def data_files(folder: str, split: str | None = None) -> tuple[str | None, list[str]]:
     """(datasets' reader of `folder`: 'json', 'csv', 'parquet'..., the files of `split` it reads,
     or of every split when it has no `split`), as datasets.load_dataset(folder) resolves them;
     (None, []) when it finds none."""
@@ -194,7 +200,7 @@ def _first_line_not_json(path):
     return None
 
 
-def bad_data_file(folder, split=None, check_json=False):
+def bad_data_file(folder: str, split: str | None = None, check_json: bool = False) -> UserError | None:
     """A UserError naming the file, line and byte of the first thing datasets cannot read in the
     text data files of `folder` (those of `split`; invalid UTF-8; with `check_json`, a JSON-lines
     line that is not a JSON object, then in the other splits' files too: datasets reads them all
@@ -230,7 +236,9 @@ def bad_data_file(folder, split=None, check_json=False):
     return None
 
 
-def unreadable(hf_dataset, error, where, split=None, first_row=None):
+def unreadable(
+    hf_dataset: str, error: Exception, where: str, split: str | None = None, first_row: int | None = None
+) -> UserError:
     """The UserError for `error`, raised by datasets while reading `hf_dataset`: the file and line
     at fault when a local folder's text files show one, else what datasets said."""
     if os.path.isdir(hf_dataset) and not is_saved_to_disk(hf_dataset):
@@ -298,37 +306,39 @@ def _hub_unreachable():
     return f"{host} unreachable: {error}" if error is not None else None
 
 
-def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
-    """The rows of split `split`: a datasets.Dataset, or an IterableDataset when streaming."""
-    if os.path.isdir(hf_dataset):
-        _go_offline()
-        if is_saved_to_disk(hf_dataset):
-            if hf_config:
-                raise UserError(
-                    f"--hf_config={hf_config}: {hf_dataset} was written by save_to_disk, which keeps "
-                    f"no configurations; leave --hf_config out"
-                )
-            try:
-                loaded = _datasets().load_from_disk(hf_dataset)
-            except Exception as e:  # datasets fails in many ways on a folder it cannot read
-                if _saved_without_data(hf_dataset):
-                    raise UserError(f"{hf_dataset} is empty: the dataset saved there has no rows") from None
-                raise UserError(
-                    f"--hf_dataset={hf_dataset}: not readable by datasets.load_from_disk "
-                    f"({type(e).__name__}: {e})"
-                ) from None
-            rows = _pick_split(loaded, split, hf_dataset)
-            if rows is loaded and split != "train":
-                print(
-                    f"note: {hf_dataset} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored"
-                )
-            return rows.to_iterable_dataset() if streaming else rows
+def _load_local_rows(folder: str, hf_config: str, split: str, streaming: bool) -> Rows:
+    """load_rows of a local folder, offline: one written by save_to_disk, or one of data files."""
+    _go_offline()
+    if not is_saved_to_disk(folder):
         found = bad_data_file(
-            hf_dataset, split
+            folder, split
         )  # seconds for gigabytes; datasets would fail only once it met the line
         if found:
             raise found
-        return _load_dataset(hf_dataset, hf_config, split, streaming)
+        return _load_dataset(folder, hf_config, split, streaming)
+    if hf_config:
+        raise UserError(
+            f"--hf_config={hf_config}: {folder} was written by save_to_disk, which keeps "
+            f"no configurations; leave --hf_config out"
+        )
+    try:
+        loaded = _datasets().load_from_disk(folder)
+    except Exception as e:  # datasets fails in many ways on a folder it cannot read
+        if _saved_without_data(folder):
+            raise UserError(f"{folder} is empty: the dataset saved there has no rows") from None
+        raise UserError(
+            f"--hf_dataset={folder}: not readable by datasets.load_from_disk ({type(e).__name__}: {e})"
+        ) from None
+    rows = _pick_split(loaded, split, folder)
+    if rows is loaded and split != "train":
+        print(f"note: {folder} holds one Dataset, not a DatasetDict of splits: --split={split} is ignored")
+    return rows.to_iterable_dataset() if streaming else rows
+
+
+def load_rows(hf_dataset: str, hf_config: str = "", split: str = "train", streaming: bool = False) -> Rows:
+    """The rows of split `split`: a datasets.Dataset, or an IterableDataset when streaming."""
+    if os.path.isdir(hf_dataset):
+        return _load_local_rows(hf_dataset, hf_config, split, streaming)
     if os.path.exists(hf_dataset) or hf_dataset.startswith((".", "/", "~")):
         what = (
             "is a file, not a folder: give the folder that holds it"
@@ -361,7 +371,7 @@ def load_rows(hf_dataset, hf_config="", split="train", streaming=False):
         ) from None
 
 
-def text_getter(rows, languages, columns, where):
+def text_getter(rows: Rows, languages: list[str], columns: dict[str, str], where: str) -> TextsOf:
     """A function batch -> {lang: list of texts}, after checking that the rows hold each language:
     in their 'translation' column, or in one column per language (`columns`)."""
     features = getattr(rows, "features", None)
@@ -450,7 +460,16 @@ def _line(text):
     return LINE_BREAK.sub(" ", text if isinstance(text, str) else str(text)).strip()
 
 
-def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbose=True, unreadable_rows=None):
+def write_raw_files(
+    rows: Rows,
+    texts_of: TextsOf,
+    languages: list[str],
+    raw_dir: str,
+    stem: str,
+    max_rows: int = 0,
+    verbose: bool = True,
+    unreadable_rows: Callable[[Exception, int], UserError] | None = None,
+) -> tuple[dict[str, str], int]:
     """Stream `rows` into raw_dir/<stem>.<lang>, one line per row and language; the files replace
     the old ones only once all are complete, and only when some row has text in every language.
     unreadable_rows(error, first row of the batch): the UserError for an error of the datasets
@@ -498,7 +517,7 @@ def write_raw_files(rows, texts_of, languages, raw_dir, stem, max_rows=0, verbos
     return paths, n_rows
 
 
-def command_line(options):
+def command_line(options: dict[str, object]) -> str:
     """The command that prepares the dataset again (recorded in meta.json as prepare_command)."""
     defaults = {
         "hf_config": "",
@@ -537,7 +556,9 @@ def _same_folder_or_name(a, b):
     return a == b or (os.path.isdir(a) and os.path.isdir(b) and os.path.samefile(a, b))
 
 
-def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwrite=False):
+def check_output_name(
+    name: str, data_root: str, hf_dataset: str, hf_config: str, languages: list[str], overwrite: bool = False
+) -> None:
     """Refuse to replace <data_root>/<name>/ when it holds a dataset prepared from another source
     (another dataset, configuration, or not by this script) or of other languages, unless `overwrite`."""
     folder = os.path.join(data_root, name)
@@ -559,7 +580,9 @@ def check_output_name(name, data_root, hf_dataset, hf_config, languages, overwri
         raise UserError(f"--name={name}: {e} Nothing was written.") from None
 
 
-def hf_tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
+def hf_tokenizer_name(
+    hf_dataset: str, languages: list[str], name: str, max_rows: int, vocab_size: int
+) -> str:
     """The tokenizer trained for this data unless --tokenizer names one: the dataset's own
     (hf-opus-100-de-en-bpe10k); after --name, that name's (mine-bpe10k); for the first --max_rows
     rows, marked so (hf-opus-100-de-en-rows1000-bpe10k): a tokenizer trained on a sample or on
@@ -569,52 +592,35 @@ def hf_tokenizer_name(hf_dataset, languages, name, max_rows, vocab_size):
 
 
 def prepare_hf_dataset(
-    hf_dataset,
-    languages,
-    hf_config="",
-    name="",
-    split="train",
-    streaming=False,
-    columns="",
-    max_rows=0,
-    vocab_size=DEFAULT_VOCAB_SIZE,
-    tokenizer="",
-    data_root="data",
-    num_proc=0,
-    allow_new_languages=False,
-    train_tokenizer=False,
-    overwrite=False,
-):
+    hf_dataset: str,
+    languages: str,
+    hf_config: str = "",
+    name: str = "",
+    split: str = "train",
+    streaming: bool = False,
+    columns: str = "",
+    max_rows: int = 0,
+    vocab_size: int = DEFAULT_VOCAB_SIZE,
+    tokenizer: str = "",
+    data_root: str = "data",
+    num_proc: int = 0,
+    allow_new_languages: bool = False,
+    train_tokenizer: bool = False,
+    overwrite: bool = False,
+) -> dict:
     """What data/hf/prepare.py does: check the arguments, the tokenizer and the rows' columns,
     write the raw files, train or load the tokenizer of its languages, prepare <data_root>/<name>/."""
+    given = dict(locals())  # the options as given, for the command recorded in meta.json
     if not hf_dataset:
         raise UserError("--hf_dataset is required: a hub name (e.g. Helsinki-NLP/opus-100) or a local folder")
     codes = parse_languages(languages)
     column_of = parse_columns(columns, codes)
     default_tokenizer = hf_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
-    full_dataset_tokenizer = hf_tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
     name = name or default_name(hf_dataset, codes)
-    if not LANGUAGE_CODE.fullmatch(name):
-        raise UserError(f"--name={name}: a dataset name is a folder name (letters, digits, - and _)")
-    if is_registered(name):
-        raise UserError(f"--name={name} is a dataset of another prepare script; choose another name")
-    if max_rows < 0:
-        raise UserError(f"--max_rows={max_rows}: 0 (all rows) or a positive number")
+    _check_name_and_rows(name, max_rows)
     check_output_name(name, data_root, hf_dataset, hf_config, codes, overwrite)
-    if not tokenizer and default_tokenizer != full_dataset_tokenizer:
-        after = " and ".join(
-            option
-            for option, given in (
-                ("--name", name != default_name(hf_dataset, codes)),
-                (f"--max_rows={max_rows}", max_rows),
-            )
-            if given
-        )
-        print(
-            f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
-            f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
-            f"between datasets, pass --tokenizer=NAME)"
-        )
+    if not tokenizer:
+        _say_why_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
     check_tokenizer(
         tokenizer,
         default_tokenizer,
@@ -624,60 +630,13 @@ def prepare_hf_dataset(
         train_tokenizer=train_tokenizer,
     )  # before the rows are read, not after
     where = f"{hf_dataset}{' (' + hf_config + ')' if hf_config else ''}, split {split}"
-    raw_dir = os.path.join(data_root, name, "raw")
-    with preparing(
-        os.path.join(data_root, name)
-    ):  # and an unwritable data root refused before the rows are read
-        print(f"reading {where}{' (streaming)' if streaming else ''}")
-        rows = load_rows(hf_dataset, hf_config, split, streaming)
-        if hasattr(rows, "__len__") and not streaming and len(rows) == 0:
-            raise UserError(f"{where} is empty: it has no rows")
-        try:
-            texts_of = text_getter(rows, codes, column_of, where)
-        except UserError:
-            raise
-        except Exception as e:  # the first row of streamed data files, read to learn the columns
-            raise unreadable(hf_dataset, e, where, split) from None
-        raw_files, n_rows = write_raw_files(
-            rows,
-            texts_of,
-            codes,
-            raw_dir,
-            name,
-            max_rows,
-            unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row),
+    # the dataset's lock: an unwritable data root is refused too, before the rows are read
+    with preparing(os.path.join(data_root, name)):
+        raw_files, n_rows = _rows_to_raw_files(
+            hf_dataset, hf_config, split, streaming, codes, column_of, where, data_root, name, max_rows
         )
-        print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
-
-        record = {
-            "prepare_command": command_line(
-                dict(
-                    hf_dataset=hf_dataset,
-                    hf_config=hf_config,
-                    languages=",".join(codes),
-                    name=name,
-                    split=split,
-                    streaming=streaming,
-                    columns=columns,
-                    max_rows=max_rows,
-                    vocab_size=vocab_size,
-                    tokenizer=tokenizer,
-                    train_tokenizer=train_tokenizer,
-                    data_root=data_root,
-                    allow_new_languages=allow_new_languages,
-                )
-            ),
-            "hf": {
-                "dataset": hf_dataset,
-                "config": hf_config or None,
-                "split": split,
-                "streaming": streaming,
-                "rows": n_rows,
-                "columns": column_of if columns else None,
-                "max_rows": max_rows or None,
-                "local_folder": os.path.isdir(hf_dataset),
-            },
-        }
+        command = command_line({**given, "languages": ",".join(codes), "name": name})
+        source = _source_record(hf_dataset, hf_config, split, streaming, n_rows, columns, column_of, max_rows)
         corpora = {name: raw_files}
         return prepare_datasets(
             corpora,
@@ -687,7 +646,100 @@ def prepare_hf_dataset(
             data_root,
             num_proc,
             allow_new_languages,
-            {name: record},
+            {name: {"prepare_command": command, "hf": source}},
             train_tokenizer=train_tokenizer,
             overwrite=overwrite,
         )[name]
+
+
+def _check_name_and_rows(name: str, max_rows: int) -> None:
+    if not LANGUAGE_CODE.fullmatch(name):
+        raise UserError(f"--name={name}: a dataset name is a folder name (letters, digits, - and _)")
+    if is_registered(name):
+        raise UserError(f"--name={name} is a dataset of another prepare script; choose another name")
+    if max_rows < 0:
+        raise UserError(f"--max_rows={max_rows}: 0 (all rows) or a positive number")
+
+
+def _say_why_tokenizer_name(
+    hf_dataset: str, codes: list[str], name: str, max_rows: int, vocab_size: int
+) -> None:
+    """On screen, when the tokenizer trained for this data is not the dataset's own (after --name
+    or --max_rows): why, and how to share one."""
+    default_tokenizer = hf_tokenizer_name(hf_dataset, codes, name, max_rows, vocab_size)
+    full_dataset_tokenizer = hf_tokenizer_name(hf_dataset, codes, "", 0, vocab_size)
+    if default_tokenizer == full_dataset_tokenizer:
+        return
+    after = " and ".join(
+        option
+        for option, given in (
+            ("--name", name != default_name(hf_dataset, codes)),
+            (f"--max_rows={max_rows}", max_rows),
+        )
+        if given
+    )
+    print(
+        f"the tokenizer of this data is '{default_tokenizer}' (named after {after}, so that it is never "
+        f"taken for '{full_dataset_tokenizer}', the tokenizer of {hf_dataset} whole; to share a tokenizer "
+        f"between datasets, pass --tokenizer=NAME)"
+    )
+
+
+def _rows_to_raw_files(
+    hf_dataset: str,
+    hf_config: str,
+    split: str,
+    streaming: bool,
+    codes: list[str],
+    column_of: dict[str, str],
+    where: str,
+    data_root: str,
+    name: str,
+    max_rows: int,
+) -> tuple[dict[str, str], int]:
+    """Read the rows and write <data_root>/<name>/raw/<name>.<lang>; returns ({lang: path}, rows)."""
+    raw_dir = os.path.join(data_root, name, "raw")
+    print(f"reading {where}{' (streaming)' if streaming else ''}")
+    rows = load_rows(hf_dataset, hf_config, split, streaming)
+    if hasattr(rows, "__len__") and not streaming and len(rows) == 0:
+        raise UserError(f"{where} is empty: it has no rows")
+    try:
+        texts_of = text_getter(rows, codes, column_of, where)
+    except UserError:
+        raise
+    except Exception as e:  # the first row of streamed data files, read to learn the columns
+        raise unreadable(hf_dataset, e, where, split) from None
+    raw_files, n_rows = write_raw_files(
+        rows,
+        texts_of,
+        codes,
+        raw_dir,
+        name,
+        max_rows,
+        unreadable_rows=lambda e, row: unreadable(hf_dataset, e, where, split, row),
+    )
+    print(f"wrote {n_rows:,} rows of {', '.join(codes)} to {raw_dir}")
+    return raw_files, n_rows
+
+
+def _source_record(
+    hf_dataset: str,
+    hf_config: str,
+    split: str,
+    streaming: bool,
+    n_rows: int,
+    columns: str,
+    column_of: dict[str, str],
+    max_rows: int,
+) -> dict:
+    """meta.json's "hf": where the rows came from (the columns read, when --columns named them)."""
+    return {
+        "dataset": hf_dataset,
+        "config": hf_config or None,
+        "split": split,
+        "streaming": streaming,
+        "rows": n_rows,
+        "columns": column_of if columns else None,
+        "max_rows": max_rows or None,
+        "local_folder": os.path.isdir(hf_dataset),
+    }

@@ -30,7 +30,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from data.hf.corpus import prepare_hf_dataset  # noqa: E402
-from data.parallel_corpus import script_options  # noqa: E402
+from data.prepare_scripts import script_options  # noqa: E402
 
 if __name__ == '__main__':
     options = script_options(

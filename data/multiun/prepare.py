@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from data.parallel_corpus import prepare_script  # noqa: E402
+from data.prepare_scripts import prepare_script  # noqa: E402
 
 if __name__ == '__main__':
     prepare_script('multiun', sys.argv[1:])
