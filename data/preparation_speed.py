@@ -19,29 +19,6 @@ from common.tokenizer import BaseTokenizer
 from data.parallel_corpus import _WORKER, DEFAULT_CHUNK_LINES, _process_pool  # the pool measured
 from data.prepared import token_dtype
 
-# bench.py's options until the data-preparation comparison moved to data/bench_prepare.py
-PREPARE_OPTIONS = ('tokenize_megabytes', 'tokenize_processes')
-
-
-def moved_options_message(argv: Sequence[str]) -> str | None:
-    """What bench.py says to a command line that still sets the options of the data-preparation
-    comparison (None when it sets none): where they went, with the command that takes them."""
-    moved = [arg for arg in argv if arg.startswith('--') and arg[2:].split('=')[0] in PREPARE_OPTIONS]
-    if not moved:
-        return None
-    kept = [
-        arg
-        for arg in argv
-        if arg in moved or not arg.startswith('-') or arg[2:].startswith(('data_root=', 'list_of_datasets='))
-    ]
-    return (
-        f"{', '.join(moved)}: bench.py measures models only; the data-preparation comparison "
-        f"(tokenization speed, the prepare scripts against nanoGPT's way) and its options "
-        f"{', '.join('--' + option for option in PREPARE_OPTIONS)} moved to data/bench_prepare.py:\n"
-        f"  python data/bench_prepare.py {' '.join(kept)}"
-    )
-
-
 # -----------------------------------------------------------------------------
 # the prepare scripts' batch path against the plain per-line loop
 
