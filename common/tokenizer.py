@@ -1,7 +1,7 @@
 """
 The tokenizer: the project's byte-level BPE (trained by data/bpe.py) encoded with tiktoken, GPT-2's
-encoding (both: Tokenizer), or a converted model's Hugging Face tokenizer.json (HFTokenizer), all
-behind one interface, BaseTokenizer: callers use nothing else.
+encoding (both: TiktokenTokenizer), or a converted model's Hugging Face tokenizer.json
+(HFTokenizer), all behind one interface, the abstract class Tokenizer: callers use nothing else.
 
     <data_root>/tokenizers/<name>.tiktoken   one "<base64 token bytes> <rank>" line per token
     <data_root>/tokenizers/<name>.json       vocab size, pre-tokenization regex, special tokens,
@@ -49,7 +49,7 @@ GPT2_FILES = (
 CONNECT_TIMEOUT_S = 3.0
 
 
-class BaseTokenizer(abc.ABC):
+class Tokenizer(abc.ABC):
     """What every tokenizer of the project offers, and all that its callers use: the identity
     that prepared data and checkpoints record (`name`, `sha256`, `path`, `identity()`), token ids
     below `n_vocab` (the vocabulary size; `token_mask()` says which of them are tokens),
@@ -103,7 +103,7 @@ class BaseTokenizer(abc.ABC):
         return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-class Tokenizer(BaseTokenizer):
+class TiktokenTokenizer(Tokenizer):
     """A tiktoken Encoding: the project's trained BPE (`path`: its .tiktoken file relative to the
     data root) or GPT-2's (`path` None)."""
 
@@ -244,7 +244,7 @@ def _trained_tokenizer(name, data_root, dataset=None):
         name, pat_str=info["pat_str"], mergeable_ranks=ranks, special_tokens=info["special_tokens"]
     )
     path = os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
-    return Tokenizer(encoding, name, file_sha256(tiktoken_path), path)
+    return TiktokenTokenizer(encoding, name, file_sha256(tiktoken_path), path)
 
 
 # -----------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def _load_gpt2():
             f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}"
         )
     ranks, _ = tiktoken_ranks_and_pattern(encoding)
-    return Tokenizer(encoding, "gpt2", hashlib.sha256(tiktoken_file_bytes(ranks)).hexdigest(), None)
+    return TiktokenTokenizer(encoding, "gpt2", hashlib.sha256(tiktoken_file_bytes(ranks)).hexdigest(), None)
 
 
 # -----------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def _load_gpt2():
 
 def load_tokenizer(
     identity_or_name: dict | str, data_root: str = "data", dataset: str | None = None
-) -> BaseTokenizer:
+) -> Tokenizer:
     """The tokenizer named in meta.json (a {"name", "sha256", "path"} dict, sha256 checked), or the
     tokenizer with that name ('gpt2', or one trained under <data_root>/tokenizers/).
 
@@ -357,8 +357,8 @@ def byte_decoder() -> dict[str, int]:
 HF_TOKENIZER_FILE = "tokenizer.json"
 
 
-class HFTokenizer(BaseTokenizer):
-    """A Hugging Face `tokenizers` tokenizer.json behind the interface of BaseTokenizer: what models
+class HFTokenizer(Tokenizer):
+    """A Hugging Face `tokenizers` tokenizer.json behind the interface of Tokenizer: what models
     converted from elsewhere (convert_checkpoint.py) were trained with, encoded exactly as they
     were. Identified by the sha256 of its tokenizer.json; `path` is where it lies."""
 
@@ -421,7 +421,7 @@ class HFTokenizer(BaseTokenizer):
 # or fewer (its 10,000-row models with the same 10,001-token tokenizer).
 
 
-def token_rows(tokenizer: BaseTokenizer, rows: int) -> np.ndarray:
+def token_rows(tokenizer: Tokenizer, rows: int) -> np.ndarray:
     """bool numpy (rows,): which of a model's `rows` rows are tokens of the tokenizer. Tools that
     rank or sample tokens leave the others out: no text stands for them."""
     mask = np.zeros(rows, dtype=bool)
@@ -430,7 +430,7 @@ def token_rows(tokenizer: BaseTokenizer, rows: int) -> np.ndarray:
     return mask
 
 
-def tokens_without_rows(tokenizer: BaseTokenizer, rows: int) -> list[int]:
+def tokens_without_rows(tokenizer: Tokenizer, rows: int) -> list[int]:
     """The ids of the tokenizer's tokens that a model of `rows` rows has no row for."""
     return (rows + np.flatnonzero(tokenizer.token_mask()[rows:])).tolist()
 
@@ -440,7 +440,7 @@ def ids_without_rows(ids: Iterable[int], rows: int) -> list[int]:
     return sorted({int(i) for i in ids if i >= rows})
 
 
-def missing_rows_message(tokenizer: BaseTokenizer, ids: Iterable[int], rows: int) -> str:
+def missing_rows_message(tokenizer: Tokenizer, ids: Iterable[int], rows: int) -> str:
     """The ids of `ids` that a model of `rows` rows has no row for, named with their tokens."""
     missing = ids_without_rows(ids, rows)
     named = ", ".join(f"{i} {tokenizer.token_str(i)!r}" for i in missing[:10])
@@ -452,7 +452,7 @@ def missing_rows_message(tokenizer: BaseTokenizer, ids: Iterable[int], rows: int
     )
 
 
-def check_rows(tokenizer: BaseTokenizer, ids: Iterable[int], rows: int, what: str) -> None:
+def check_rows(tokenizer: Tokenizer, ids: Iterable[int], rows: int, what: str) -> None:
     """An UserError, naming them, when `what` (a prompt, a word) holds tokens the model cannot
     read."""
     if ids_without_rows(ids, rows):
@@ -505,7 +505,7 @@ def copy_hf_tokenizer(path: str, folder: str) -> HFTokenizer:
 
 def checkpoint_tokenizer_from_identity(
     identity: dict, checkpoint_dir: str, data_root: str = "data", datasets: Sequence[str] = ()
-) -> BaseTokenizer:
+) -> Tokenizer:
     """The tokenizer a checkpoint names: a tokenizer.json kept beside it (converted models) or
     with the datasets it was fine-tuned on, or one of load_tokenizer's."""
     if identity.get("format") != "huggingface":
@@ -548,8 +548,8 @@ def _bpe_parts(token, ranks):
     return parts
 
 
-def hf_tokenizer_json(tok: Tokenizer | HFTokenizer) -> str:
-    """A Hugging Face tokenizer.json (text) that encodes exactly as a tiktoken-based Tokenizer:
+def hf_tokenizer_json(tok: TiktokenTokenizer | HFTokenizer) -> str:
+    """A Hugging Face tokenizer.json (text) that encodes exactly as a TiktokenTokenizer:
     byte-level BPE whose merges are read off the ranks, after the same pre-tokenization regex."""
     if isinstance(tok, HFTokenizer):
         with open(tok.path, encoding="utf-8") as f:

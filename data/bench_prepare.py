@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common.errors import UserError  # noqa: E402
 from common.machine import cpu_model  # noqa: E402
 from common.reporting import write_json, write_text  # noqa: E402
-from common.tokenizer import BaseTokenizer, load_tokenizer  # noqa: E402
+from common.tokenizer import Tokenizer, load_tokenizer  # noqa: E402
 from configurator import at_least, configure, format_config  # noqa: E402
 from data.parallel_corpus import prepare_parallel_corpus  # noqa: E402
 from data.preparation_speed import TokenizationThroughput, nanogpt_prepare, tokenization_throughput  # noqa: E402
@@ -56,7 +56,7 @@ class PrepareSpeed:
     speedup_over_nanogpt: float
 
 
-def measure_tokenization(data: PreparedData, tok: BaseTokenizer) -> TokenizationThroughput | None:
+def measure_tokenization(data: PreparedData, tok: Tokenizer) -> TokenizationThroughput | None:
     """MB/s of the prepare scripts' batch encoding against a per-line loop, on held-out text."""
     lines = [
         line for split in HELD_OUT_SPLITS for text in data.heldout_lines(split).values() for line in text
@@ -90,7 +90,7 @@ def write_raw_files(folder: str, lines: dict[str, list[str]]) -> dict[str, str]:
     return raw
 
 
-def prepare_both_ways(folder: str, raw: dict[str, str], tok: BaseTokenizer, attempt: int) -> dict[str, float]:
+def prepare_both_ways(folder: str, raw: dict[str, str], tok: Tokenizer, attempt: int) -> dict[str, float]:
     """Seconds of one prepare of the raw files, ours and nanoGPT's, in turn."""
     seconds = {}
     for way in ('ours', 'nanogpt'):
@@ -110,7 +110,7 @@ def prepare_both_ways(folder: str, raw: dict[str, str], tok: BaseTokenizer, atte
     return seconds
 
 
-def measure_prepare(data: PreparedData, tok: BaseTokenizer) -> PrepareSpeed | None:
+def measure_prepare(data: PreparedData, tok: Tokenizer) -> PrepareSpeed | None:
     """MB/s of our prepare path against nanoGPT's, on the same held-out text, each run twice in
     turn and the faster kept. nanoGPT's way does less (no cleaning, no splits), so the
     comparison favours it."""

@@ -28,7 +28,7 @@ from common.errors import UserError
 from common.tokenizer import (
     EOT,
     TOKENIZERS_DIR,
-    Tokenizer,
+    TiktokenTokenizer,
     byte_decoder,
     tiktoken_file_bytes,
     tokenizer_paths,
@@ -202,7 +202,7 @@ def train_bpe_tokenizer(
     tiktoken_path, json_path = tokenizer_paths(name, data_root)
     os.makedirs(os.path.dirname(tiktoken_path), exist_ok=True)
     data = tiktoken_file_bytes(ranks)
-    tok = Tokenizer(
+    tok = TiktokenTokenizer(
         encoding, name, hashlib.sha256(data).hexdigest(), os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
     )
 

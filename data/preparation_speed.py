@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.tokenizer import BaseTokenizer
+from common.tokenizer import Tokenizer
 from data.parallel_corpus import _WORKER, DEFAULT_CHUNK_LINES, _process_pool  # the pool measured
 from data.prepared import token_dtype
 
@@ -48,7 +48,7 @@ def _encode_range(bounds: tuple[int, int]) -> np.ndarray:
 
 def tokenization_throughput(
     lines: Sequence[str],
-    tokenizer: BaseTokenizer,
+    tokenizer: Tokenizer,
     num_proc: int = 2,
     chunk_lines: int = DEFAULT_CHUNK_LINES,
     repeats: int = 3,
@@ -111,7 +111,7 @@ def tokenization_throughput(
 # nanoGPT's prepare, to set ours against
 
 
-def nanogpt_prepare(lines: Sequence[str], tok: BaseTokenizer, out_path: str) -> np.ndarray:
+def nanogpt_prepare(lines: Sequence[str], tok: Tokenizer, out_path: str) -> np.ndarray:
     """nanoGPT's way (data/openwebtext/prepare.py): a Hugging Face datasets map with one process
     per core and one encode_ordinary call per document (here a line) plus EOT, then the ids
     concatenated shard by shard into a .bin memmap."""

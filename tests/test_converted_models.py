@@ -24,7 +24,7 @@ from tiny_text_corpus import run_script, torch_threads
 from common.checkpoint import load_model
 from common.errors import UserError
 from common.sampling import predictable_tokens, sample_texts
-from common.tokenizer import BaseTokenizer, HFTokenizer, token_rows
+from common.tokenizer import HFTokenizer, Tokenizer, token_rows
 from evaluation.checkpoints import checkpoint_tokenizer
 from evaluation.cloze import NO_ROW, ClozeItem, context_ids, items_with_rows
 from senses import explorer
@@ -65,7 +65,7 @@ def test_the_tokenizers_share_one_interface(models):
     theirs = HFTokenizer(models['tokenizer'])
     for tok in (ours, theirs):
         # the library object that encodes (once the public `encoding`) is each class's own now
-        assert isinstance(tok, BaseTokenizer)
+        assert isinstance(tok, Tokenizer)
         for attribute in ('name', 'sha256', 'path', 'n_vocab', 'eot_token'):
             assert getattr(tok, attribute) is not None, (type(tok).__name__, attribute)
         assert tok.token_mask().shape == (tok.n_vocab,) and tok.token_mask().all()

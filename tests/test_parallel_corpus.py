@@ -291,7 +291,7 @@ def test_uint32_when_the_vocabulary_exceeds_uint16(tmp_path):
         mergeable_ranks={bytes([b]): b for b in range(256)},
         special_tokens={tokenizer.EOT: 70_000},
     )
-    big = tokenizer.Tokenizer(encoding, "big", "0" * 64)
+    big = tokenizer.TiktokenTokenizer(encoding, "big", "0" * 64)
     (tmp_path / "x.en").write_text("hello\nworld\n" * 50)
     (tmp_path / "x.fr").write_text("bonjour\nmonde\n" * 50)
     meta = parallel_corpus.prepare_parallel_corpus(
