@@ -1,7 +1,7 @@
 """
 Measure what a Backpack costs next to the GPT-2 it is built on, in one run, alternating the two
 models: a training step (tokens/s, peak memory), an evaluation forward pass, generation with and
-without the key/value cache, perplexity scoring, the cloze beam search, and preparing text.
+without the key/value cache, perplexity scoring and the cloze beam search.
 
 $ python bench.py config/train_mini_16.py --list_of_datasets="['demo']" --block_size=512 --batch_size=8
 $ python bench.py config/train_small_16.py --device=cuda --dtype=bfloat16 --compile=True
@@ -18,20 +18,22 @@ repeated tokens on the Backpack's sense network). Prints a table of the ratios a
 bench.json (and bench.md) to report_dir. Peak memory: CUDA max allocated per model; on CPU the
 peak resident set of a child process per model (which includes PyTorch itself: see
 peak_memory_above_start_ratio for the part the models add).
+
+How fast text is prepared (tokenization, the prepare scripts against nanoGPT's) is measured by
+data/bench_prepare.py.
 """
 
 import importlib
 import multiprocessing
 import os
-import platform
 import queue as queue_module
 import resource
 import statistics
 import sys
-import tempfile
 import time
+from dataclasses import asdict, dataclass, fields, replace
+from typing import NamedTuple
 
-import numpy as np
 import torch
 
 from common.device_setup import (
@@ -43,9 +45,10 @@ from common.device_setup import (
     warn_slow_sense_sum,
 )
 from common.errors import UserError
+from common.machine import cpu_model
 from common.reporting import log_log_chart, markdown_table, write_json, write_text
 from configurator import at_least, configure, divisor_of, format_config
-from data.prepared import HELD_OUT_SPLITS, PreparedData
+from data.prepared import PreparedData
 from model import build_model
 
 # -----------------------------------------------------------------------------
@@ -69,8 +72,6 @@ eval_steps = 10
 prompt_tokens = 32
 new_tokens = 256
 generation_repeats = 3  # generations per model and mode, alternated; medians reported
-tokenize_megabytes = 8.0  # held-out text for the tokenization measurement (0 to skip it)
-tokenize_processes = 2
 memory_steps = 2  # training steps in each memory-measuring child process
 peak_flops = 0.0  # FLOP/s of the device for MFU; 0 looks the GPU up in a table
 report_dir = ''  # default: bench/ under the current folder
@@ -96,18 +97,62 @@ ranges = dict(
     prompt_tokens=at_least(1),
     new_tokens=at_least(1),
     generation_repeats=at_least(1),
-    tokenize_megabytes=at_least(0),
-    tokenize_processes=at_least(1),
     memory_steps=at_least(1),
     peak_flops=at_least(0),
     seed=at_least(0),
     speed_items=at_least(0),
 )
 # -----------------------------------------------------------------------------
+# the data-preparation comparison left bench.py for data/bench_prepare.py, and its options with it
+_moved = [a for a in sys.argv[1:] if a.split('=')[0] in ('--tokenize_megabytes', '--tokenize_processes')]
+if _moved:
+    _shared = ('--data_root=', '--list_of_datasets=', '--report_dir=')  # and config files
+    _kept = [a for a in sys.argv[1:] if not a.startswith('-') or a.startswith(_shared)]
+    raise SystemExit(
+        f"{' '.join(_moved)}: bench.py measures models only; the data-preparation comparison "
+        f"(tokenization speed, the prepare scripts against nanoGPT's way) and its options "
+        f"--tokenize_megabytes and --tokenize_processes moved to data/bench_prepare.py:\n"
+        f"  python data/bench_prepare.py {' '.join(_kept + _moved)}"
+    )
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 MODELS = ('gpt2', 'backpack-lm')
 SWEEPABLE = ('block_size', 'n_sense_vector', 'batch_size')
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the measurements read: the configuration of a run, or of one point of a sweep
+    (replace(settings, block_size=512)), with the dtype resolved ('float32', never 'auto')."""
+
+    device: str
+    dtype: str
+    compile: bool
+    n_layer: int
+    n_head: int
+    n_embd: int
+    block_size: int
+    batch_size: int
+    bias: bool
+    n_sense_vector: int
+    sense_intermediate_scale: int
+    sense_dedup: bool
+    warmup_steps: int
+    timed_steps: int
+    eval_steps: int
+    memory_steps: int
+    prompt_tokens: int
+    new_tokens: int
+    generation_repeats: int
+    speed_items: int
+    peak_flops: float
+    seed: int
+    list_of_datasets: tuple
+
+    @classmethod
+    def of(cls, config):
+        values = {f.name: config[f.name] for f in fields(cls)}
+        return cls(**dict(values, list_of_datasets=tuple(values['list_of_datasets'])))
 
 
 class OutOfMemory(Exception):
@@ -137,21 +182,21 @@ def available_memory():
     return proc_bytes('/proc/meminfo', 'MemAvailable')
 
 
-def estimated_training_bytes(vocab_size):
+def estimated_training_bytes(s, vocab_size):
     """A generous estimate of what training the larger model (the Backpack) at this point needs:
     weights, gradients and AdamW's two moments, and the float32 activations kept for the
     backward pass (about 34 n_embd per token and layer, the logits and their gradient twice,
     the sense vectors, queries and keys, and the sense network on every token). On CPU a point
     far above the memory available would be killed by the system rather than fail cleanly,
     so such a point is reported as not fitting without being run."""
-    d, K, s = n_embd, n_sense_vector, sense_intermediate_scale
+    d, K, scale, layers = s.n_embd, s.n_sense_vector, s.sense_intermediate_scale, s.n_layer
     padded_vocab = -(-vocab_size // 64) * 64
-    params = 12 * n_layer * d * d + padded_vocab * d + 2 * d * d + (3 * s * d * d + s * K * d * d)
-    per_token = 34 * n_layer * d + 4 * padded_vocab + 3 * K * d + 2 * d + (3 * s * d + 2 * K * d)
-    return 4 * (4 * params + batch_size * block_size * per_token)
+    params = 12 * layers * d * d + padded_vocab * d + 2 * d * d + (3 * scale * d * d + scale * K * d * d)
+    per_token = 34 * layers * d + 4 * padded_vocab + 3 * K * d + 2 * d + (3 * scale * d + 2 * K * d)
+    return 4 * (4 * params + s.batch_size * s.block_size * per_token)
 
 
-def parse_sweep(text):
+def parse_sweep(text, n_embd):
     """'block_size:256,512' -> ('block_size', [256, 512]), checked before any work starts."""
     name, _, values = text.partition(':')
     if name not in SWEEPABLE or not values:
@@ -173,13 +218,13 @@ def parse_sweep(text):
     return name, sorted(points)
 
 
-def model_args(vocab_size):
+def model_args(s, vocab_size):
     shared = dict(
-        n_layer=n_layer,
-        n_head=n_head,
-        n_embd=n_embd,
-        block_size=block_size,
-        bias=bias,
+        n_layer=s.n_layer,
+        n_head=s.n_head,
+        n_embd=s.n_embd,
+        block_size=s.block_size,
+        bias=s.bias,
         vocab_size=vocab_size,
         dropout=0.0,
     )
@@ -187,19 +232,25 @@ def model_args(vocab_size):
         'gpt2': shared,
         'backpack-lm': dict(
             shared,
-            n_sense_vector=n_sense_vector,
-            sense_intermediate_scale=sense_intermediate_scale,
-            sense_dedup=sense_dedup,
+            n_sense_vector=s.n_sense_vector,
+            sense_intermediate_scale=s.sense_intermediate_scale,
+            sense_dedup=s.sense_dedup,
         ),
     }
 
 
-def synchronize():
+def synchronize(device):
     if torch.device(device).type == 'cuda':
         torch.cuda.synchronize()
 
 
-def draw_batches(data):
+class Batches(NamedTuple):
+    training: list
+    evaluation: list
+    memory: list
+
+
+def draw_batches(s, data):
     """The batches of one point, as many as each measurement asks for: warmup_steps + timed_steps
     training steps, eval_steps + 1 evaluation forward passes (the first one a warm-up) and
     memory_steps steps of the memory measurement (the first training batches). The evaluation
@@ -208,19 +259,19 @@ def draw_batches(data):
 
     def draw(n, stream='train'):
         return [
-            data.get_batch('train', batch_size, block_size, seed, step, 0, 1.0, None, device, stream)
+            data.get_batch('train', s.batch_size, s.block_size, s.seed, step, 0, 1.0, None, s.device, stream)
             for step in range(n)
         ]
 
-    return draw(warmup_steps + timed_steps), draw(eval_steps + 1, 'eval'), draw(memory_steps)
+    return Batches(draw(s.warmup_steps + s.timed_steps), draw(s.eval_steps + 1, 'eval'), draw(s.memory_steps))
 
 
-def build(name, args):
-    torch.manual_seed(seed)
-    model = build_model(name, **args[name]).to(device)
-    warn_slow_sense_sum(model, device, dtype)
-    optimizer = model.configure_optimizers(0.1, 1e-4, (0.9, 0.95), torch.device(device).type)
-    runner = torch.compile(model) if compile else model
+def build(s, name, args):
+    torch.manual_seed(s.seed)
+    model = build_model(name, **args[name]).to(s.device)
+    warn_slow_sense_sum(model, s.device, s.dtype)
+    optimizer = model.configure_optimizers(0.1, 1e-4, (0.9, 0.95), torch.device(s.device).type)
+    runner = torch.compile(model) if s.compile else model
     return model, runner, optimizer
 
 
@@ -234,12 +285,21 @@ def train_step(runner, optimizer, batch, ctx, scaler):
     optimizer.zero_grad(set_to_none=True)
 
 
-def timed(fn):
-    synchronize()
+def timed(fn, device):
+    synchronize(device)
     start = time.perf_counter()
     fn()
-    synchronize()
+    synchronize(device)
     return time.perf_counter() - start
+
+
+# -----------------------------------------------------------------------------
+# peak training memory
+
+
+class MemoryUse(NamedTuple):
+    start: int  # bytes before the model was built
+    peak: int  # bytes at the peak of its training steps
 
 
 def peak_rss():
@@ -252,19 +312,22 @@ def peak_rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
-def peak_rss_child(name, args, batches, resolved_dtype, queue):
+def train_alone(s, name, args, batches):
+    """A few training steps of one model, built afresh."""
+    model, runner, optimizer = build(s, name, args)
+    ctx = autocast_context(s.device, s.dtype)
+    scaler = torch.amp.GradScaler(torch.device(s.device).type, enabled=(s.dtype == 'float16'))
+    for batch in batches:
+        train_step(runner, optimizer, batch, ctx, scaler)
+
+
+def peak_rss_child(s, name, args, batches, queue):
     """Child process: the peak resident set (bytes) of training one model for a few steps."""
-    global dtype
-    dtype = resolved_dtype
-    if torch.device(device).type == 'cpu':
+    if torch.device(s.device).type == 'cpu':
         reuse_freed_memory()  # as train.py does
     start_rss = peak_rss()
     try:
-        model, runner, optimizer = build(name, args)
-        ctx = autocast_context(device, dtype)
-        scaler = torch.amp.GradScaler(torch.device(device).type, enabled=(dtype == 'float16'))
-        for batch in batches:
-            train_step(runner, optimizer, batch, ctx, scaler)
+        train_alone(s, name, args, batches)
     except Exception as error:
         if not is_out_of_memory(error):
             raise
@@ -273,13 +336,13 @@ def peak_rss_child(name, args, batches, resolved_dtype, queue):
     queue.put((start_rss, peak_rss()))
 
 
-def memory_child(name, args, batches):
-    """(start, peak) resident set of a child process training one model; OutOfMemory when the
-    child cannot allocate or is killed (the system's out-of-memory killer)."""
+def memory_child(s, name, args, batches):
+    """The resident set of a child process training one model; OutOfMemory when the child
+    cannot allocate or is killed (the system's out-of-memory killer)."""
     mp = multiprocessing.get_context('spawn')
     queue = mp.Queue()
     cpu_batches = [(x.cpu(), y.cpu()) for x, y in batches]
-    child = mp.Process(target=peak_rss_child, args=(name, args, cpu_batches, dtype, queue))
+    child = mp.Process(target=peak_rss_child, args=(s, name, args, cpu_batches, queue))
     child.start()
     while True:
         try:
@@ -294,125 +357,193 @@ def memory_child(name, args, batches):
     child.join()
     if result[0] == 'out of memory':
         raise OutOfMemory(f"{name}: {result[1]}")
-    return result
+    return MemoryUse(*result)
 
 
-def measure_peak_memory(args, batches):
-    """bytes per model: CUDA max allocated, or the peak RSS of a child process (CPU)."""
-    peaks, starts = {}, {}
+def measure_peak_memory(s, args, batches):
+    """{model: MemoryUse}: CUDA max allocated, or the peak RSS of a child process (CPU)."""
+    memory = {}
     for name in MODELS:
-        if torch.device(device).type == 'cuda':
+        if torch.device(s.device).type == 'cuda':
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-            starts[name] = torch.cuda.memory_allocated()
-            model, runner, optimizer = build(name, args)
-            ctx = autocast_context(device, dtype)
-            scaler = torch.amp.GradScaler('cuda', enabled=(dtype == 'float16'))
-            for batch in batches:
-                train_step(runner, optimizer, batch, ctx, scaler)
-            peaks[name] = torch.cuda.max_memory_allocated()
-            del model, runner, optimizer
+            start = torch.cuda.memory_allocated()
+            train_alone(s, name, args, batches)
+            memory[name] = MemoryUse(start, torch.cuda.max_memory_allocated())
         else:
-            starts[name], peaks[name] = memory_child(name, args, batches)
-    return peaks, starts
+            memory[name] = memory_child(s, name, args, batches)
+    return memory
 
 
-def measure_costs(data):
-    """One point: training steps (interleaved so that both models meet the same machine
-    conditions), evaluation forward passes, peak training memory and the FLOPs of both models.
-    Returns (result, models) with the trained models for the measurements that follow."""
-    args = model_args(data.vocab_size)
-    ctx = autocast_context(device, dtype)
-    dev_type = torch.device(device).type
-    tokens = batch_size * block_size
-    batches, eval_batches, memory_batches = draw_batches(data)
-    distinct = statistics.mean(x.unique().numel() / x.numel() for x, _ in batches)
+# -----------------------------------------------------------------------------
+# the costs of one point: training step, evaluation forward, peak memory, FLOPs
 
-    models = {name: build(name, args) for name in MODELS}
-    scalers = {name: torch.amp.GradScaler(dev_type, enabled=(dtype == 'float16')) for name in MODELS}
-    params = {name: models[name][0].get_num_params() for name in MODELS}
-    print(
-        "models: "
-        + ', '.join(f"{n} {p / 1e6:.2f}M parameters" for n, p in params.items())
-        + f"; {tokens} tokens per step, {distinct:.1%} of them distinct"
-    )
 
+@dataclass
+class CostMeasurements:
+    """What the ratios of Costs are computed from, per model ({model: value})."""
+
+    train_step_seconds: dict
+    train_tokens_per_s: dict
+    eval_forward_seconds: dict
+    eval_tokens_per_s: dict
+    peak_memory_bytes: dict
+    memory_at_start_bytes: dict
+    memory_kind: str  # 'cuda_max_allocated' or 'child_process_peak_rss'
+    forward_flops_per_token: dict
+    eval_forward_flops_per_token: dict
+    distinct_token_fraction: float
+    mfu: dict | None  # None where the device's peak FLOP/s is unknown
+    parameters: dict
+
+
+@dataclass
+class Costs:
+    """The Backpack's costs over GPT-2's at one point (bench.json holds them as they are here)."""
+
+    train_step_time_ratio: float  # the median of the paired steps' ratios
+    peak_memory_ratio: float
+    peak_memory_above_start_ratio: float
+    eval_forward_time_ratio: float
+    flop_ratio: float
+    eval_flop_ratio: float
+    measurements: CostMeasurements
+
+
+class Measured(NamedTuple):
+    costs: Costs
+    models: dict  # {model name: the trained model}, for the measurements that follow
+    batches: Batches
+
+
+def time_training(s, models, batches, ctx):
+    """{model: seconds of each timed training step}, the models interleaved step by step so
+    that both meet the same machine conditions."""
+    scalers = {
+        name: torch.amp.GradScaler(torch.device(s.device).type, enabled=(s.dtype == 'float16'))
+        for name in MODELS
+    }
     step_times = {name: [] for name in MODELS}
     for i, batch in enumerate(batches):
         for name in MODELS:
             model, runner, optimizer = models[name]
             model.train()
-            t = timed(lambda: train_step(runner, optimizer, batch, ctx, scalers[name]))
-            if i >= warmup_steps:
+            t = timed(lambda: train_step(runner, optimizer, batch, ctx, scalers[name]), s.device)
+            if i >= s.warmup_steps:
                 step_times[name].append(t)
-    pair_ratios = [b / g for g, b in zip(step_times['gpt2'], step_times['backpack-lm'])]
-    print(
-        f"training step: median {statistics.median(step_times['gpt2']) * 1000:.0f} ms (gpt2), "
-        f"{statistics.median(step_times['backpack-lm']) * 1000:.0f} ms (backpack-lm)"
-    )
+    return step_times
 
-    # evaluation forward passes (the Backpack's sense table is computed once, in the warm-up)
+
+def time_evaluation(s, models, batches, ctx):
+    """{model: seconds of each evaluation forward pass} after the first (the Backpack's sense
+    table is computed once, in that warm-up)."""
     eval_times = {name: [] for name in MODELS}
-    for i, (x, y) in enumerate(eval_batches):
+    for i, (x, y) in enumerate(batches):
         for name in MODELS:
             model, runner, _ = models[name]
             model.eval()
             with torch.no_grad(), ctx:
-                t = timed(lambda: runner(x, y))
+                t = timed(lambda: runner(x, y), s.device)
             if i >= 1:
                 eval_times[name].append(t)
+    return eval_times
 
-    if dev_type == 'cuda':  # the memory measurement builds the models afresh, alone on the GPU
-        trained = {name: models[name][0].cpu() for name in MODELS}
-        del models, model, runner, optimizer  # the optimizers' states too
-        peaks, starts = measure_peak_memory(args, memory_batches)
-        trained = {name: model.to(device) for name, model in trained.items()}
-    else:
-        peaks, starts = measure_peak_memory(args, memory_batches)
-        trained = {name: models[name][0] for name in MODELS}
 
-    # FLOPs of one training step on these batches (3x forward), and of an evaluation forward
-    # pass with the sense table cached (its cost is paid once, not per batch)
+def costs_of(s, trained, step_times, eval_times, memory, distinct):
+    """The ratios and their measurements. FLOPs of one training step on these batches (3x
+    forward), and of an evaluation forward pass with the sense table cached (its cost is paid
+    once, not per batch)."""
+    tokens = s.batch_size * s.block_size
+    peaks = {name: memory[name].peak for name in MODELS}
+    starts = {name: memory[name].start for name in MODELS}
     flops = {
         name: trained[name].forward_flops_per_token(
-            block_size, distinct if (name == 'backpack-lm' and sense_dedup) else 1.0
+            s.block_size, distinct if (name == 'backpack-lm' and s.sense_dedup) else 1.0
         )
         for name in MODELS
     }
-    eval_flops = {name: trained[name].forward_flops_per_token(block_size, 0.0) for name in MODELS}
-    peak = device_peak_flops(device, dtype, peak_flops)
+    eval_flops = {name: trained[name].forward_flops_per_token(s.block_size, 0.0) for name in MODELS}
+    peak = device_peak_flops(s.device, s.dtype, s.peak_flops)
     median_step = {n: statistics.median(step_times[n]) for n in MODELS}
     median_eval = {n: statistics.median(eval_times[n]) for n in MODELS}
-    result = {
-        'train_step_time_ratio': statistics.median(pair_ratios),
-        'peak_memory_ratio': peaks['backpack-lm'] / peaks['gpt2'],
-        'peak_memory_above_start_ratio': (peaks['backpack-lm'] - starts['backpack-lm'])
+    return Costs(
+        train_step_time_ratio=statistics.median(
+            [b / g for g, b in zip(step_times['gpt2'], step_times['backpack-lm'])]
+        ),
+        peak_memory_ratio=peaks['backpack-lm'] / peaks['gpt2'],
+        peak_memory_above_start_ratio=(peaks['backpack-lm'] - starts['backpack-lm'])
         / max(1, peaks['gpt2'] - starts['gpt2']),
-        'eval_forward_time_ratio': median_eval['backpack-lm'] / median_eval['gpt2'],
-        'flop_ratio': flops['backpack-lm'] / flops['gpt2'],
-        'eval_flop_ratio': eval_flops['backpack-lm'] / eval_flops['gpt2'],
-        'measurements': {
-            'train_step_seconds': step_times,
-            'train_tokens_per_s': {n: tokens / median_step[n] for n in MODELS},
-            'eval_forward_seconds': eval_times,
-            'eval_tokens_per_s': {n: tokens / median_eval[n] for n in MODELS},
-            'peak_memory_bytes': peaks,
-            'memory_at_start_bytes': starts,
-            'memory_kind': 'cuda_max_allocated' if dev_type == 'cuda' else 'child_process_peak_rss',
-            'forward_flops_per_token': flops,
-            'eval_forward_flops_per_token': eval_flops,
-            'distinct_token_fraction': distinct,
-            'mfu': {n: 3 * flops[n] * tokens / median_step[n] / peak for n in MODELS} if peak else None,
-            'parameters': params,
-        },
-    }
-    return result, trained, batches
+        eval_forward_time_ratio=median_eval['backpack-lm'] / median_eval['gpt2'],
+        flop_ratio=flops['backpack-lm'] / flops['gpt2'],
+        eval_flop_ratio=eval_flops['backpack-lm'] / eval_flops['gpt2'],
+        measurements=CostMeasurements(
+            train_step_seconds=step_times,
+            train_tokens_per_s={n: tokens / median_step[n] for n in MODELS},
+            eval_forward_seconds=eval_times,
+            eval_tokens_per_s={n: tokens / median_eval[n] for n in MODELS},
+            peak_memory_bytes=peaks,
+            memory_at_start_bytes=starts,
+            memory_kind='cuda_max_allocated'
+            if torch.device(s.device).type == 'cuda'
+            else 'child_process_peak_rss',
+            forward_flops_per_token=flops,
+            eval_forward_flops_per_token=eval_flops,
+            distinct_token_fraction=distinct,
+            mfu={n: 3 * flops[n] * tokens / median_step[n] / peak for n in MODELS} if peak else None,
+            parameters={name: trained[name].get_num_params() for name in MODELS},
+        ),
+    )
 
 
-def measure_generation(models, batches, ctx):
+def measure_costs(s, data):
+    """One point: training steps, evaluation forward passes, peak training memory and the FLOPs
+    of both models. Returns the costs, the trained models and the batches, for the
+    measurements that follow."""
+    args = model_args(s, data.vocab_size)
+    ctx = autocast_context(s.device, s.dtype)
+    batches = draw_batches(s, data)
+    distinct = statistics.mean(x.unique().numel() / x.numel() for x, _ in batches.training)
+    models = {name: build(s, name, args) for name in MODELS}
+    print(
+        "models: "
+        + ', '.join(f"{n} {models[n][0].get_num_params() / 1e6:.2f}M parameters" for n in MODELS)
+        + f"; {s.batch_size * s.block_size} tokens per step, {distinct:.1%} of them distinct"
+    )
+    step_times = time_training(s, models, batches.training, ctx)
+    print(
+        f"training step: median {statistics.median(step_times['gpt2']) * 1000:.0f} ms (gpt2), "
+        f"{statistics.median(step_times['backpack-lm']) * 1000:.0f} ms (backpack-lm)"
+    )
+    eval_times = time_evaluation(s, models, batches.evaluation, ctx)
+    if (
+        torch.device(s.device).type == 'cuda'
+    ):  # the memory measurement builds the models afresh, alone on the GPU
+        trained = {name: models[name][0].cpu() for name in MODELS}
+        del models  # the optimizers' states too
+        memory = measure_peak_memory(s, args, batches.memory)
+        trained = {name: model.to(s.device) for name, model in trained.items()}
+    else:
+        memory = measure_peak_memory(s, args, batches.memory)
+        trained = {name: models[name][0] for name in MODELS}
+    return Measured(costs_of(s, trained, step_times, eval_times, memory, distinct), trained, batches)
+
+
+# -----------------------------------------------------------------------------
+# generation and the evaluation scripts' paths, on the trained models
+
+
+@dataclass
+class Generation:
+    cache_speedup: dict  # {model: time without the cache over time with it}
+    tokens_identical: dict  # {model: whether both gave the same tokens}
+    seconds: dict  # {model: {'cache': s, 'no_cache': s}}
+    tokens_per_s_with_cache: dict
+
+
+def measure_generation(s, models, batches, ctx):
     """Greedy generation with and without the cache: the tokens must be identical. Repeats
     alternate cache / no cache and the models, and the medians are kept (one run is noisy)."""
-    prompt = batches[0][0][:1, :prompt_tokens]
+    prompt = batches.training[0][0][:1, : s.prompt_tokens]
     gen_times = {(name, use_cache): [] for name in MODELS for use_cache in (True, False)}
     results = {}
     for name in MODELS:
@@ -420,318 +551,261 @@ def measure_generation(models, batches, ctx):
         with ctx:
             for use_cache in (True, False):
                 models[name].generate(prompt, 4, temperature=0, use_cache=use_cache)  # warm-up
-    for _ in range(generation_repeats):
+    for _ in range(s.generation_repeats):
         for name in MODELS:
             for use_cache in (True, False):
                 with ctx:
                     start = time.perf_counter()
                     results[(name, use_cache)] = models[name].generate(
-                        prompt, new_tokens, temperature=0, use_cache=use_cache
+                        prompt, s.new_tokens, temperature=0, use_cache=use_cache
                     )
-                    synchronize()
+                    synchronize(s.device)
                 gen_times[(name, use_cache)].append(time.perf_counter() - start)
     generation = {key: statistics.median(times) for key, times in gen_times.items()}
-    identical = {name: bool(torch.equal(results[(name, True)], results[(name, False)])) for name in MODELS}
-    print(
-        "generation: "
-        + ', '.join(
-            f"{n} {generation[(n, False)] / generation[(n, True)]:.1f}x faster with the cache" for n in MODELS
-        )
+    speedup = {n: generation[(n, False)] / generation[(n, True)] for n in MODELS}
+    print("generation: " + ', '.join(f"{n} {speedup[n]:.1f}x faster with the cache" for n in MODELS))
+    return Generation(
+        cache_speedup=speedup,
+        tokens_identical={n: bool(torch.equal(results[(n, True)], results[(n, False)])) for n in MODELS},
+        seconds={n: {'cache': generation[(n, True)], 'no_cache': generation[(n, False)]} for n in MODELS},
+        tokens_per_s_with_cache={n: s.new_tokens / generation[(n, True)] for n in MODELS},
     )
-    return {
-        'generation_cache_speedup': {n: generation[(n, False)] / generation[(n, True)] for n in MODELS},
-        'generation_tokens_identical': identical,
-        'seconds': {n: {'cache': generation[(n, True)], 'no_cache': generation[(n, False)]} for n in MODELS},
-        'tokens_per_s_with_cache': {n: new_tokens / generation[(n, True)] for n in MODELS},
-    }
 
 
-def measure_evaluation_speeds(models, data, ctx):
-    """Tokens/s of perplexity_per_lang.py's scoring path (sliding windows, stride block/2) and
-    items/s of cloze_test.py's batched beam search with and without the cache, on held-out
-    text, alternating the models; each is timed twice and the faster kept."""
+class SpeedInputs(NamedTuple):
+    """The held-out text of one language, as the evaluation scripts read it."""
+
+    tokenizer: object
+    language: str
+    stream: object  # token ids, EOT after each line: perplexity_per_lang.py's input
+    stride: int
+    items: list  # cloze_test.py's items
+    contexts: list  # their contexts' ids
+
+
+MAX_WORD_TOKENS = 12  # of a cloze answer
+
+
+def speed_inputs(s, data):
+    """Perplexity windows and cloze items (speed_items of each) of the first language's test
+    text; None where the datasets have no held-out text."""
     from common.tokenizer import load_tokenizer
-    from evaluation.cloze import context_ids, items_from_lines, predict_items, tokenizer_classes
-    from evaluation.perplexity import token_nll
+    from evaluation.cloze import context_ids, items_from_lines
 
     lines = data.heldout_lines('test')
     if not lines:
-        print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
         return None
     tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
     lang = sorted(lines)[0]
-    stride = max(1, block_size // 2)
-    stream = tok.encode_lines_with_eot(lines[lang])[: block_size + stride * (speed_items - 1)]
-    items, _ = items_from_lines(lines[lang], 'bench', lang, max_items=speed_items)
-    max_word_tokens = 12
-    contexts = [context_ids(tok, item, block_size - max_word_tokens) for item in items]
+    stride = max(1, s.block_size // 2)
+    stream = tok.encode_lines_with_eot(lines[lang])[: s.block_size + stride * (s.speed_items - 1)]
+    items, _ = items_from_lines(lines[lang], 'bench', lang, max_items=s.speed_items)
+    contexts = [context_ids(tok, item, s.block_size - MAX_WORD_TOKENS) for item in items]
+    return SpeedInputs(tok, lang, stream, stride, items, contexts)
+
+
+def time_evaluation_paths(s, models, inputs, ctx):
+    """{(path, model): seconds}: perplexity scoring and the cloze beam search with and without
+    the cache, alternating the models, each timed twice and the faster kept."""
+    from evaluation.cloze import predict_items, tokenizer_classes
+    from evaluation.perplexity import token_nll
+
+    tok = inputs.tokenizer
     seconds = {}
     for _ in range(2):
         for name in MODELS:
             model = models[name]
             model.eval()
+
+            def cloze(use_cache):
+                classes = tokenizer_classes(tok, model.config.padded_vocab_size, s.device)
+                kwargs = dict(max_word_tokens=MAX_WORD_TOKENS, use_cache=use_cache, autocast=ctx)
+                return predict_items(model, inputs.contexts, classes, **kwargs)
+
             with torch.no_grad():
                 for key, run in (
                     (
                         ('perplexity', name),
-                        lambda: token_nll(model, stream, tok.eot_token, block_size, stride, 8, device, ctx),
-                    ),
-                    (
-                        ('cloze cache', name),
-                        lambda: predict_items(
-                            model,
-                            contexts,
-                            tokenizer_classes(tok, model.config.padded_vocab_size, device),
-                            max_word_tokens=max_word_tokens,
-                            use_cache=True,
-                            autocast=ctx,
+                        lambda: token_nll(
+                            model, inputs.stream, tok.eot_token, s.block_size, inputs.stride, 8, s.device, ctx
                         ),
                     ),
-                    (
-                        ('cloze no cache', name),
-                        lambda: predict_items(
-                            model,
-                            contexts,
-                            tokenizer_classes(tok, model.config.padded_vocab_size, device),
-                            max_word_tokens=max_word_tokens,
-                            use_cache=False,
-                            autocast=ctx,
-                        ),
-                    ),
+                    (('cloze cache', name), lambda: cloze(True)),
+                    (('cloze no cache', name), lambda: cloze(False)),
                 ):
-                    t = timed(run)
+                    t = timed(run, s.device)
                     seconds[key] = min(t, seconds.get(key, t))
-    result = {
-        'language': lang,
-        'perplexity_tokens': len(stream),
-        'perplexity_stride': stride,
-        'cloze_items': len(items),
-        'perplexity_tokens_per_s': {n: len(stream) / seconds[('perplexity', n)] for n in MODELS},
-        'cloze_items_per_s_with_cache': {n: len(items) / seconds[('cloze cache', n)] for n in MODELS},
-        'cloze_items_per_s_without_cache': {n: len(items) / seconds[('cloze no cache', n)] for n in MODELS},
-    }
+    return seconds
+
+
+@dataclass
+class EvaluationSpeeds:
+    """Tokens/s of perplexity_per_lang.py's scoring path and items/s of cloze_test.py's beam
+    search, per model ({model: value}), on the held-out text of one language."""
+
+    language: str
+    perplexity_tokens: int
+    perplexity_stride: int
+    cloze_items: int
+    perplexity_tokens_per_s: dict
+    cloze_items_per_s_with_cache: dict
+    cloze_items_per_s_without_cache: dict
+
+
+def measure_evaluation_speeds(s, models, data, ctx):
+    """Tokens/s of perplexity_per_lang.py's scoring path (sliding windows, stride block/2) and
+    items/s of cloze_test.py's batched beam search with and without the cache, on held-out
+    text, alternating the models; each is timed twice and the faster kept."""
+    inputs = speed_inputs(s, data)
+    if inputs is None:
+        print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
+        return None
+    seconds = time_evaluation_paths(s, models, inputs, ctx)
+    tokens, items = len(inputs.stream), len(inputs.items)
+    result = EvaluationSpeeds(
+        language=inputs.language,
+        perplexity_tokens=tokens,
+        perplexity_stride=inputs.stride,
+        cloze_items=items,
+        perplexity_tokens_per_s={n: tokens / seconds[('perplexity', n)] for n in MODELS},
+        cloze_items_per_s_with_cache={n: items / seconds[('cloze cache', n)] for n in MODELS},
+        cloze_items_per_s_without_cache={n: items / seconds[('cloze no cache', n)] for n in MODELS},
+    )
     print(
         "perplexity scoring: "
-        + ', '.join(f"{n} {result['perplexity_tokens_per_s'][n]:,.0f} tokens/s" for n in MODELS)
+        + ', '.join(f"{n} {result.perplexity_tokens_per_s[n]:,.0f} tokens/s" for n in MODELS)
     )
     print(
         "cloze beam search: "
         + ', '.join(
-            f"{n} {result['cloze_items_per_s_with_cache'][n]:.2f} items/s with the cache, "
-            f"{result['cloze_items_per_s_without_cache'][n]:.2f} without"
+            f"{n} {result.cloze_items_per_s_with_cache[n]:.2f} items/s with the cache, "
+            f"{result.cloze_items_per_s_without_cache[n]:.2f} without"
             for n in MODELS
         )
     )
     return result
 
 
-def nanogpt_prepare(lines, tok, out_path):
-    """nanoGPT's way (data/openwebtext/prepare.py): a Hugging Face datasets map with one process
-    per core and one encode_ordinary call per document (here a line) plus EOT, then the ids
-    concatenated shard by shard into a .bin memmap."""
-    from datasets import Dataset, disable_progress_bars
-
-    disable_progress_bars()
-    eot = tok.eot_token
-
-    def process(example):
-        ids = tok.encode(example['text'])  # tiktoken's encode_ordinary for ours, as nanoGPT
-        ids.append(eot)
-        return {'ids': ids, 'len': len(ids)}
-
-    tokenized = Dataset.from_dict({'text': lines}).map(
-        process, remove_columns=['text'], num_proc=os.cpu_count()
-    )
-    arr = np.memmap(out_path, dtype=np.uint32, mode='w+', shape=(int(np.sum(tokenized['len'])),))
-    idx = 0
-    total_batches = min(1024, len(tokenized))
-    for batch_idx in range(total_batches):
-        batch = tokenized.shard(num_shards=total_batches, index=batch_idx, contiguous=True).with_format(
-            'numpy'
-        )
-        arr_batch = np.concatenate(batch['ids'])
-        arr[idx : idx + len(arr_batch)] = arr_batch
-        idx += len(arr_batch)
-    arr.flush()
-    return np.array(arr)
+# -----------------------------------------------------------------------------
+# a run at one point: bench.json and its table
 
 
-def measure_prepare(data):
-    """MB/s of our prepare path (prepare_parallel_corpus: read, clean, split, tokenize, write the
-    .bin files) against nanoGPT's, on the same held-out text (repeated up to tokenize_megabytes
-    per language), each run twice in turn and the faster kept. nanoGPT's way does less (no
-    cleaning, no splits), so the comparison favours it."""
-    from common.tokenizer import load_tokenizer
-    from data.parallel_corpus import prepare_parallel_corpus
-
-    lines = data.heldout_lines('val')
-    if len(lines) < 2:
-        print("prepare: needs the held-out text of two languages, skipped")
-        return None
-    languages = sorted(lines)[:2]
-    n = min(len(lines[lang]) for lang in languages)
-    size = sum(len(line.encode('utf-8')) for line in lines[languages[0]][:n])
-    repeat = max(1, int(tokenize_megabytes * 1e6 // max(size, 1)))
-    tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
-    seconds = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = {}
-        for lang in languages:
-            raw[lang] = os.path.join(tmp, f'raw.{lang}')
-            with open(raw[lang], 'w', encoding='utf-8') as f:
-                f.write('\n'.join(lines[lang][:n] * repeat) + '\n')
-        megabytes = sum(os.path.getsize(p) for p in raw.values()) / 1e6
-        for attempt in range(2):
-            for way in ('ours', 'nanogpt'):
-                start = time.perf_counter()
-                if way == 'ours':
-                    prepare_parallel_corpus(
-                        os.path.join(tmp, f'ours{attempt}'),
-                        raw,
-                        tok,
-                        data_root=tmp,
-                        num_proc=tokenize_processes,
-                        verbose=False,
-                    )
-                else:
-                    for lang in languages:
-                        with open(raw[lang], encoding='utf-8') as f:
-                            nanogpt_prepare(
-                                f.read().splitlines(), tok, os.path.join(tmp, f'nanogpt{attempt}_{lang}.bin')
-                            )
-                t = time.perf_counter() - start
-                seconds[way] = min(t, seconds.get(way, t))
-    result = {
-        'megabytes': round(megabytes, 3),
-        'num_proc': tokenize_processes,
-        'cpu_count': os.cpu_count(),
-        'ours_mb_per_s': megabytes / seconds['ours'],
-        'nanogpt_mb_per_s': megabytes / seconds['nanogpt'],
-        'speedup_over_nanogpt': seconds['nanogpt'] / seconds['ours'],
-    }
-    print(
-        f"prepare ({megabytes:.1f} MB): {result['ours_mb_per_s']:.1f} MB/s (ours, {tokenize_processes} "
-        f"processes), {result['nanogpt_mb_per_s']:.1f} MB/s (nanoGPT's datasets map, "
-        f"{os.cpu_count()} processes): {result['speedup_over_nanogpt']:.2f}x"
-    )
-    return result
-
-
-def check_imports():
-    """The packages that the measurements import only when they reach them, minutes into the
-    run, imported now: an environment installed before they were required is told at once."""
-    needed = ['matplotlib'] if sweep else ['tqdm', 'datasets'] if tokenize_megabytes > 0 else []
-    missing = []
-    for name in needed:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
-    if missing:
-        skip = "" if sweep else "; or leave out the tokenization measures: --tokenize_megabytes=0"
-        raise UserError(
-            f"bench.py needs {', '.join(missing)}, which "
-            f"{'is' if len(missing) == 1 else 'are'} not installed here: pip install "
-            f"{' '.join(missing)} (or: pip install -r requirements.txt){skip}"
-        )
-
-
-def setup():
-    """Everything that can be wrong is found here, before any measuring: the sweep, the report
-    folder (checked writable, made only with the report), the packages, the data."""
-    # imported here, not by the memory-measuring children (which import this file)
-    from evaluation.checkpoints import default_report_dir
-
-    global dtype
-    if sweep:
-        parse_sweep(sweep)
-    out = default_report_dir(report_dir, ['bench'])
-    check_imports()
-    device_type, dtype = resolve_device(device, dtype)
-    if device_type == 'cpu':
-        reuse_freed_memory()  # as train.py does: both models are measured the same way
-    config['dtype'] = dtype
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    print(f"configuration:\n{format_config(config)}")
-    return out, PreparedData(data_root, list_of_datasets)
-
-
-def main():
-    out, data = setup()
-    if sweep:
-        return run_sweep(out, data)
-    ctx = autocast_context(device, dtype)
-    result, models, batches = measure_costs(data)
-    generation = measure_generation(models, batches, ctx)
-    speeds = measure_evaluation_speeds(models, data, ctx) if speed_items > 0 else None
-    del models
-    # tokenization: the batch path of the prepare scripts against a per-line loop, and the
-    # whole prepare against nanoGPT's way
-    tokenization = measure_tokenization(data) if tokenize_megabytes > 0 else None
-    prepare = measure_prepare(data) if tokenize_megabytes > 0 else None
-    result.update(
+def report_of(s, costs, generation, speeds):
+    """bench.json of a run at one point."""
+    report = asdict(costs)
+    report['generation_cache_speedup'] = generation.cache_speedup
+    report['generation_tokens_identical'] = generation.tokens_identical
+    report['measurements'].update(
         {
-            'generation_cache_speedup': generation['generation_cache_speedup'],
-            'generation_tokens_identical': generation['generation_tokens_identical'],
-            'tokenize_speedup': tokenization['tokenize_speedup'] if tokenization else None,
-            'prepare_speedup_over_nanogpt': prepare['speedup_over_nanogpt'] if prepare else None,
+            'generation_seconds': generation.seconds,
+            'generation_tokens_per_s_with_cache': generation.tokens_per_s_with_cache,
+            'evaluation_speeds': asdict(speeds) if speeds else None,
         }
     )
-    result['measurements'].update(
+    report.update({'config': config, 'machine': machine_description(s)})
+    return report
+
+
+def cost_rows(costs, generation):
+    m = costs.measurements
+    return [
         {
-            'generation_seconds': generation['seconds'],
-            'generation_tokens_per_s_with_cache': generation['tokens_per_s_with_cache'],
-            'evaluation_speeds': speeds,
-            'tokenization': tokenization,
-            'prepare': prepare,
-        }
-    )
-    result.update({'config': config, 'machine': machine_description()})
-    write_json(os.path.join(out, 'bench.json'), result)
-    table = summary_table(result)
-    write_text(os.path.join(out, 'bench.md'), f"{result['machine']}\n\n{table}")
-    print('\n' + table)
-    print(f"wrote {os.path.join(out, 'bench.json')} and bench.md")
+            'measure': 'training step (tokens/s)',
+            **m.train_tokens_per_s,
+            'ratio': costs.train_step_time_ratio,
+            'FLOP ratio': costs.flop_ratio,
+        },
+        {
+            'measure': 'peak training memory (MB)',
+            **{n: m.peak_memory_bytes[n] / 1e6 for n in MODELS},
+            'ratio': costs.peak_memory_ratio,
+        },
+        {
+            'measure': 'evaluation forward (tokens/s)',
+            **m.eval_tokens_per_s,
+            'ratio': costs.eval_forward_time_ratio,
+            'FLOP ratio': costs.eval_flop_ratio,
+        },
+        {'measure': 'generation with cache (tokens/s)', **generation.tokens_per_s_with_cache},
+        {'measure': 'cache speedup (x)', **generation.cache_speedup},
+    ]
 
 
-def run_sweep(out, data):
+def speed_rows(speeds):
+    rows = []
+    for label, per_model in (
+        ('perplexity scoring (tokens/s)', speeds.perplexity_tokens_per_s),
+        ('cloze with cache (items/s)', speeds.cloze_items_per_s_with_cache),
+        ('cloze without cache (items/s)', speeds.cloze_items_per_s_without_cache),
+    ):
+        rows.append({'measure': label, **per_model, 'ratio': per_model['gpt2'] / per_model['backpack-lm']})
+    return rows
+
+
+def summary_table(costs, generation, speeds):
+    rows = cost_rows(costs, generation) + (speed_rows(speeds) if speeds else [])
+    mfu = costs.measurements.mfu
+    if mfu:
+        rows.append({'measure': 'training MFU', **mfu})
+    formats = {'gpt2': ',.4g', 'backpack-lm': ',.4g', 'ratio': '.3f', 'FLOP ratio': '.3f'}
+    headers = {'ratio': 'Backpack / GPT-2 (time, memory)', 'gpt2': 'GPT-2', 'backpack-lm': 'Backpack'}
+    return markdown_table(rows, ['measure', 'gpt2', 'backpack-lm', 'ratio', 'FLOP ratio'], formats, headers)
+
+
+# -----------------------------------------------------------------------------
+# a sweep: one point after another
+
+
+@dataclass
+class SweepPoint:
+    value: int  # of the swept setting
+    costs: Costs | None  # None where the point does not fit in memory
+    out_of_memory: str = ''  # why it does not
+
+    def as_json(self, name):
+        if self.costs is None:
+            return {name: self.value, 'out_of_memory': self.out_of_memory}
+        return {name: self.value, **asdict(self.costs)}
+
+
+def measure_point(s, name, value, data):
+    """The costs at one point of the sweep, or why it does not fit in memory."""
+    needed, available = estimated_training_bytes(s, data.vocab_size), available_memory()
+    try:
+        if torch.device(s.device).type == 'cpu' and available and needed > available:
+            raise OutOfMemory(
+                f"training needs about {needed / 1e9:,.1f} GB and {available / 1e9:,.1f} GB are available"
+            )
+        return SweepPoint(value, measure_costs(s, data).costs)
+    except (OutOfMemory, RuntimeError, MemoryError) as error:
+        if not (isinstance(error, OutOfMemory) or is_out_of_memory(error)):
+            raise
+        print(f"{name} = {value} does not fit in memory here: {str(error).splitlines()[0]}")
+        return SweepPoint(value, None, str(error).splitlines()[0])
+
+
+def run_sweep(settings, out, data):
     """Each point in turn, both models alternating within it; bench.json is rewritten after
     every point, so a sweep stopped half-way keeps what it measured."""
-    global block_size, n_sense_vector, batch_size
-    name, values = parse_sweep(sweep)
+    name, values = parse_sweep(sweep, settings.n_embd)
     points = []
     for value in values:
-        globals()[name] = value
         print(f"\n=== {name} = {value}")
-        needed, available = estimated_training_bytes(data.vocab_size), available_memory()
-        try:
-            if torch.device(device).type == 'cpu' and available and needed > available:
-                raise OutOfMemory(
-                    f"training needs about {needed / 1e9:,.1f} GB and {available / 1e9:,.1f} GB are available"
-                )
-            result, models, _ = measure_costs(data)
-            point = {name: value, **result}
-        except (OutOfMemory, RuntimeError, MemoryError) as error:
-            if not (isinstance(error, OutOfMemory) or is_out_of_memory(error)):
-                raise
-            print(f"{name} = {value} does not fit in memory here: {str(error).splitlines()[0]}")
-            point = {name: value, 'out_of_memory': str(error).splitlines()[0]}
-        models = None  # noqa: F841 (the last reference: empty_cache can then free their memory)
-        if torch.device(device).type == 'cuda':
+        points.append(measure_point(replace(settings, **{name: value}), name, value, data))
+        if torch.device(settings.device).type == 'cuda':  # the point's models are gone: free their memory
             torch.cuda.empty_cache()
-        points.append(point)
+        summary = sweep_summary(settings, name, points)
         report = {
             'sweep': name,
-            'points': points,
-            'summary': sweep_summary(name, points),
+            'points': [point.as_json(name) for point in points],
+            'summary': summary,
             'config': config,
-            'machine': machine_description(swept=name),
+            'machine': machine_description(settings, swept=name),
         }
         write_json(os.path.join(out, 'bench.json'), report)
     plot_path = os.path.join(out, f'bench_{name}.png')
-    plot_sweep(plot_path, name, points)
-    table = sweep_table(name, points, report['summary'])
+    plot_sweep(settings, plot_path, name, points)
+    table = sweep_table(name, points, summary)
     write_text(
         os.path.join(out, 'bench.md'), f"{report['machine']}\n\n{table}\n![cost curves](bench_{name}.png)\n"
     )
@@ -739,101 +813,96 @@ def run_sweep(out, data):
     print(f"wrote {os.path.join(out, 'bench.json')}, bench.md and {plot_path}")
 
 
-def sweep_summary(name, points):
+def sweep_summary(s, name, points):
     """What must hold along the sweep. time_over_flop_ratio: the Backpack's training time ratio
     over its FLOP ratio at each point (1.10 is the budget). memory_bytes_per_token: the growth
     of each model's peak training memory from one point to the next, per token of the batch;
     linear growth keeps it constant, a T x T term kept for the backward pass would make it
     grow with the block size."""
-    fitted = [p for p in points if 'out_of_memory' not in p]
-    time_over_flops = [p['train_step_time_ratio'] / p['flop_ratio'] for p in fitted]
+    fitted = [p for p in points if p.costs is not None]
+    time_over_flops = [p.costs.train_step_time_ratio / p.costs.flop_ratio for p in fitted]
     summary = {
-        'points_measured': [p[name] for p in fitted],
-        'points_out_of_memory': [p[name] for p in points if 'out_of_memory' in p],
+        'points_measured': [p.value for p in fitted],
+        'points_out_of_memory': [p.value for p in points if p.costs is None],
         'time_over_flop_ratio': time_over_flops,
         'time_ratio_within_1.10_of_flop_ratio': all(r <= 1.10 for r in time_over_flops),
     }
     if name in ('block_size', 'batch_size') and len(fitted) >= 2:
-        growth = {}
-        for model in MODELS:
-            growth[model] = [
-                (
-                    b['measurements']['peak_memory_bytes'][model]
-                    - a['measurements']['peak_memory_bytes'][model]
-                )
-                / ((b[name] - a[name]) * (batch_size if name == 'block_size' else block_size))
+        other = s.batch_size if name == 'block_size' else s.block_size
+        peak = lambda p, model: p.costs.measurements.peak_memory_bytes[model]
+        summary['memory_bytes_per_token'] = {
+            model: [
+                (peak(b, model) - peak(a, model)) / ((b.value - a.value) * other)
                 for a, b in zip(fitted, fitted[1:])
             ]
-        summary['memory_bytes_per_token'] = growth
+            for model in MODELS
+        }
     return summary
 
 
-def plot_sweep(path, name, points):
-    fitted = [p for p in points if 'out_of_memory' not in p]
+def plot_sweep(s, path, name, points):
+    fitted = [p for p in points if p.costs is not None]
     if not fitted:
         return
-    x = [p[name] for p in fitted]
+    x = [p.value for p in fitted]
     labels = {'gpt2': 'GPT-2', 'backpack-lm': 'Backpack'}
     step = {
         f"{labels[m]} training step": [
-            statistics.median(p['measurements']['train_step_seconds'][m]) for p in fitted
+            statistics.median(p.costs.measurements.train_step_seconds[m]) for p in fitted
         ]
         for m in MODELS
     }
     step.update(
         {
             f"{labels[m]} evaluation forward": [
-                statistics.median(p['measurements']['eval_forward_seconds'][m]) for p in fitted
+                statistics.median(p.costs.measurements.eval_forward_seconds[m]) for p in fitted
             ]
             for m in MODELS
         }
     )
     memory = {
-        f"{labels[m]} peak training memory": [p['measurements']['peak_memory_bytes'][m] / 1e6 for p in fitted]
+        f"{labels[m]} peak training memory": [p.costs.measurements.peak_memory_bytes[m] / 1e6 for p in fitted]
         for m in MODELS
     }
     log_log_chart(
-        path, x, [('seconds', step), ('MB', memory)], xlabel=name, title=machine_description(swept=name)
+        path, x, [('seconds', step), ('MB', memory)], xlabel=name, title=machine_description(s, swept=name)
     )
+
+
+SWEEP_COLUMNS = (
+    'GPT-2 step (ms)',
+    'Backpack step (ms)',
+    'time ratio',
+    'FLOP ratio',
+    'GPT-2 memory (MB)',
+    'Backpack memory (MB)',
+    'memory ratio',
+    'eval time ratio',
+)
+
+
+def sweep_row(name, point):
+    if point.costs is None:
+        return {name: point.value, 'note': f"does not fit in memory: {point.out_of_memory}"}
+    c, m = point.costs, point.costs.measurements
+    values = (
+        statistics.median(m.train_step_seconds['gpt2']) * 1000,
+        statistics.median(m.train_step_seconds['backpack-lm']) * 1000,
+        c.train_step_time_ratio,
+        c.flop_ratio,
+        m.peak_memory_bytes['gpt2'] / 1e6,
+        m.peak_memory_bytes['backpack-lm'] / 1e6,
+        c.peak_memory_ratio,
+        c.eval_forward_time_ratio,
+    )
+    return {name: point.value, **dict(zip(SWEEP_COLUMNS, values))}
 
 
 def sweep_table(name, points, summary):
-    rows = []
-    for p in points:
-        if 'out_of_memory' in p:
-            rows.append({name: p[name], 'note': f"does not fit in memory: {p['out_of_memory']}"})
-            continue
-        m = p['measurements']
-        rows.append(
-            {
-                name: p[name],
-                'GPT-2 step (ms)': statistics.median(m['train_step_seconds']['gpt2']) * 1000,
-                'Backpack step (ms)': statistics.median(m['train_step_seconds']['backpack-lm']) * 1000,
-                'time ratio': p['train_step_time_ratio'],
-                'FLOP ratio': p['flop_ratio'],
-                'GPT-2 memory (MB)': m['peak_memory_bytes']['gpt2'] / 1e6,
-                'Backpack memory (MB)': m['peak_memory_bytes']['backpack-lm'] / 1e6,
-                'memory ratio': p['peak_memory_ratio'],
-                'eval time ratio': p['eval_forward_time_ratio'],
-            }
-        )
-    columns = [
-        name,
-        'GPT-2 step (ms)',
-        'Backpack step (ms)',
-        'time ratio',
-        'FLOP ratio',
-        'GPT-2 memory (MB)',
-        'Backpack memory (MB)',
-        'memory ratio',
-        'eval time ratio',
-    ]
-    columns += ['note'] if summary['points_out_of_memory'] else []
+    columns = [name, *SWEEP_COLUMNS] + (['note'] if summary['points_out_of_memory'] else [])
     formats = {c: ',.0f' for c in columns if c.endswith(')')}
-    formats.update(
-        {'time ratio': '.3f', 'FLOP ratio': '.3f', 'memory ratio': '.3f', 'eval time ratio': '.3f'}
-    )
-    table = markdown_table(rows, columns, formats)
+    formats.update({c: '.3f' for c in ('time ratio', 'FLOP ratio', 'memory ratio', 'eval time ratio')})
+    table = markdown_table([sweep_row(name, p) for p in points], columns, formats)
     within = summary['time_ratio_within_1.10_of_flop_ratio']
     table += (
         f"\nTime ratio over FLOP ratio: {', '.join(f'{r:.3f}' for r in summary['time_over_flop_ratio'])}"
@@ -851,136 +920,89 @@ def sweep_table(name, points, summary):
     return table
 
 
-def measure_tokenization(data):
-    """MB/s of the prepare scripts' batch encoding against a per-line loop, on held-out text."""
-    from common.tokenizer import load_tokenizer
-    from data.parallel_corpus import tokenization_throughput
-
-    lines = [
-        line for split in HELD_OUT_SPLITS for text in data.heldout_lines(split).values() for line in text
-    ]
-    if not lines:
-        print("tokenization: no held-out text (.txt) in these datasets, skipped")
-        return None
-    size = sum(len(line.encode('utf-8')) for line in lines)
-    repeat = max(1, int(tokenize_megabytes * 1e6 // max(size, 1)))
-    tok = load_tokenizer(data.tokenizer, data.data_root, data.datasets[0])
-    result = tokenization_throughput(lines * repeat, tok, num_proc=tokenize_processes)
-    print(
-        f"tokenization: {result['batch_mb_per_s']:.1f} MB/s in batches on {tokenize_processes} "
-        f"processes ({result['batch_one_process_mb_per_s']:.1f} MB/s on one), "
-        f"{result['per_line_mb_per_s']:.1f} MB/s line by line"
-    )
-    return result
+# -----------------------------------------------------------------------------
 
 
-def cpu_model():
-    """The processor's name ('AMD EPYC 7B13'), from /proc/cpuinfo where there is one."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_description(swept=None):
-    if torch.device(device).type == 'cuda':
-        what = torch.cuda.get_device_name(torch.device(device))
+def machine_description(s, swept=None):
+    if torch.device(s.device).type == 'cuda':
+        what = torch.cuda.get_device_name(torch.device(s.device))
     else:
         what = (
             f"{cpu_model()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} threads, "
             f"{torch.backends.cpu.get_cpu_capability()} kernels"
         )
     shape = {
-        'n_sense_vector': f"{n_sense_vector} senses",
-        'block_size': f"block {block_size}",
-        'batch_size': f"batch {batch_size}",
+        'n_sense_vector': f"{s.n_sense_vector} senses",
+        'block_size': f"block {s.block_size}",
+        'batch_size': f"batch {s.batch_size}",
     }
     if swept:
         shape[swept] = f"{swept} swept"
     return (
-        f"Machine: {what}; PyTorch {torch.__version__}; device {device}, dtype {dtype}"
-        f"{', torch.compile' if compile else ''}; {n_layer} layers, {n_head} heads, {n_embd} wide, "
-        f"{', '.join(shape.values())}, datasets {list_of_datasets}."
+        f"Machine: {what}; PyTorch {torch.__version__}; device {s.device}, dtype {s.dtype}"
+        f"{', torch.compile' if s.compile else ''}; {s.n_layer} layers, {s.n_head} heads, {s.n_embd} wide, "
+        f"{', '.join(shape.values())}, datasets {list(s.list_of_datasets)}."
     )
 
 
-def summary_table(result):
-    m = result['measurements']
-    rows = [
-        {
-            'measure': 'training step (tokens/s)',
-            'gpt2': m['train_tokens_per_s']['gpt2'],
-            'backpack-lm': m['train_tokens_per_s']['backpack-lm'],
-            'ratio': result['train_step_time_ratio'],
-            'FLOP ratio': result['flop_ratio'],
-        },
-        {
-            'measure': 'peak training memory (MB)',
-            'gpt2': m['peak_memory_bytes']['gpt2'] / 1e6,
-            'backpack-lm': m['peak_memory_bytes']['backpack-lm'] / 1e6,
-            'ratio': result['peak_memory_ratio'],
-        },
-        {
-            'measure': 'evaluation forward (tokens/s)',
-            'gpt2': m['eval_tokens_per_s']['gpt2'],
-            'backpack-lm': m['eval_tokens_per_s']['backpack-lm'],
-            'ratio': result['eval_forward_time_ratio'],
-            'FLOP ratio': result['eval_flop_ratio'],
-        },
-        {
-            'measure': 'generation with cache (tokens/s)',
-            'gpt2': m['generation_tokens_per_s_with_cache']['gpt2'],
-            'backpack-lm': m['generation_tokens_per_s_with_cache']['backpack-lm'],
-        },
-        {
-            'measure': 'cache speedup (x)',
-            'gpt2': result['generation_cache_speedup']['gpt2'],
-            'backpack-lm': result['generation_cache_speedup']['backpack-lm'],
-        },
-    ]
-    speeds = m.get('evaluation_speeds')
-    if speeds:
-        for label, key in (
-            ('perplexity scoring (tokens/s)', 'perplexity_tokens_per_s'),
-            ('cloze with cache (items/s)', 'cloze_items_per_s_with_cache'),
-            ('cloze without cache (items/s)', 'cloze_items_per_s_without_cache'),
-        ):
-            rows.append(
-                {
-                    'measure': label,
-                    'gpt2': speeds[key]['gpt2'],
-                    'backpack-lm': speeds[key]['backpack-lm'],
-                    'ratio': speeds[key]['gpt2'] / speeds[key]['backpack-lm'],
-                }
-            )
-    if m['mfu']:
-        rows.append(
-            {'measure': 'training MFU', 'gpt2': m['mfu']['gpt2'], 'backpack-lm': m['mfu']['backpack-lm']}
+def check_imports():
+    """matplotlib, which a sweep imports only for its chart at the end, minutes into the run,
+    imported now: an environment installed before it was required is told at once."""
+    if not sweep:
+        return
+    try:
+        importlib.import_module('matplotlib')
+    except ImportError:
+        raise UserError(
+            "bench.py --sweep needs matplotlib, which is not installed here: pip install "
+            "matplotlib (or: pip install -r requirements.txt)"
         )
-    formats = {'gpt2': ',.4g', 'backpack-lm': ',.4g', 'ratio': '.3f', 'FLOP ratio': '.3f'}
-    headers = {'ratio': 'Backpack / GPT-2 (time, memory)', 'gpt2': 'GPT-2', 'backpack-lm': 'Backpack'}
-    table = markdown_table(rows, ['measure', 'gpt2', 'backpack-lm', 'ratio', 'FLOP ratio'], formats, headers)
-    t = m['tokenization']
-    if t:
-        table += (
-            f"\nTokenization of held-out text ({t['megabytes']:.1f} MB): "
-            f"{t['batch_mb_per_s']:.1f} MB/s in batches on {t['num_proc']} processes "
-            f"({t['batch_one_process_mb_per_s']:.1f} MB/s on one), "
-            f"{t['per_line_mb_per_s']:.1f} MB/s line by line: {t['tokenize_speedup']:.1f}x.\n"
-        )
-    p = m.get('prepare')
-    if p:
-        table += (
-            f"Prepare ({p['megabytes']:.1f} MB of parallel text, read, cleaned, split, tokenized, "
-            f"written): {p['ours_mb_per_s']:.1f} MB/s on {p['num_proc']} processes; nanoGPT's "
-            f"way (datasets map, {p['cpu_count']} processes, one encode per line) "
-            f"{p['nanogpt_mb_per_s']:.1f} MB/s: {p['speedup_over_nanogpt']:.2f}x.\n"
-        )
-    return table
+
+
+class Run(NamedTuple):
+    settings: Settings
+    report_dir: str
+    data: PreparedData
+
+
+def setup():
+    """Everything that can be wrong is found here, before any measuring: the sweep, the report
+    folder (checked writable, made only with the report), the packages, the data."""
+    # imported here, not by the memory-measuring children (which import this file)
+    from evaluation.checkpoints import default_report_dir
+
+    if sweep:
+        parse_sweep(sweep, n_embd)
+    out = default_report_dir(report_dir, ['bench'])
+    check_imports()
+    device_type, resolved_dtype = resolve_device(device, dtype)
+    if device_type == 'cpu':
+        reuse_freed_memory()  # as train.py does: both models are measured the same way
+    config['dtype'] = resolved_dtype
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    print(f"configuration:\n{format_config(config)}")
+    return Run(Settings.of(config), out, PreparedData(data_root, list_of_datasets))
+
+
+def main():
+    run = setup()
+    settings, data = run.settings, run.data
+    if sweep:
+        return run_sweep(settings, run.report_dir, data)
+    ctx = autocast_context(settings.device, settings.dtype)
+    measured = measure_costs(settings, data)
+    generation = measure_generation(settings, measured.models, measured.batches, ctx)
+    speeds = (
+        measure_evaluation_speeds(settings, measured.models, data, ctx) if settings.speed_items > 0 else None
+    )
+    costs = measured.costs
+    path = os.path.join(run.report_dir, 'bench.json')
+    write_json(path, report_of(settings, costs, generation, speeds))
+    table = summary_table(costs, generation, speeds)
+    write_text(os.path.join(run.report_dir, 'bench.md'), f"{machine_description(settings)}\n\n{table}")
+    print('\n' + table)
+    print(f"wrote {path} and bench.md")
 
 
 if __name__ == '__main__':  # the memory-measuring children import this file: run only once

@@ -1,6 +1,7 @@
 """
 The tokenizer: the project's byte-level BPE (trained by data/bpe.py) encoded with tiktoken, GPT-2's
-encoding, or a converted model's Hugging Face tokenizer.json, all behind one interface.
+encoding (both: TiktokenTokenizer), or a converted model's Hugging Face tokenizer.json
+(HFTokenizer), all behind one interface, the abstract class Tokenizer: callers use nothing else.
 
     <data_root>/tokenizers/<name>.tiktoken   one "<base64 token bytes> <rank>" line per token
     <data_root>/tokenizers/<name>.json       vocab size, pre-tokenization regex, special tokens,
@@ -20,10 +21,14 @@ rows are tokens (the only ones a tool shows, ranks or samples), check_rows refus
 token the model has no row for, naming it.
 """
 
+from __future__ import annotations
+
+import abc
 import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import tiktoken
@@ -44,32 +49,73 @@ GPT2_FILES = (
 CONNECT_TIMEOUT_S = 3.0
 
 
-class Tokenizer:
-    """One interface for every tokenizer of the project: `encoding` is the library object that
-    encodes (a tiktoken Encoding here, a `tokenizers` Tokenizer in HFTokenizer), `name`,
-    `sha256` and `path` the identity that prepared data records, token ids are below `n_vocab`
-    (the vocabulary size; `is_token` says which of them are tokens) and `eot_token` is the id of
-    <|endoftext|>."""
+class Tokenizer(abc.ABC):
+    """What every tokenizer of the project offers, and all that its callers use: the identity
+    that prepared data and checkpoints record (`name`, `sha256`, `path`, `identity()`), token ids
+    below `n_vocab` (the vocabulary size; `token_mask()` says which of them are tokens),
+    `eot_token` (the id of <|endoftext|>), encoding and decoding, and the bytes of one token.
+    The library object that does the work (a tiktoken Encoding, a `tokenizers` Tokenizer) is
+    each implementation's own."""
 
-    def __init__(self, encoding, name, sha256, path=None, n_vocab=None, eot_token=None):
-        self.encoding = encoding
+    def __init__(self, name: str, sha256: str, path: str | None, n_vocab: int, eot_token: int) -> None:
         self.name = name
         self.sha256 = sha256
-        self.path = path  # the .tiktoken file relative to the data root; None for 'gpt2'
-        self.n_vocab = encoding.n_vocab if n_vocab is None else n_vocab
-        self.eot_token = encoding.eot_token if eot_token is None else eot_token
+        self.path = path
+        self.n_vocab = n_vocab
+        self.eot_token = eot_token
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Tokenizer(name={self.name!r}, n_vocab={self.n_vocab}, sha256={self.sha256[:12]}...)"
 
-    def identity(self):
+    def identity(self) -> dict:
+        """What meta.json and checkpoints record, and load_tokenizer reads back."""
         return {"name": self.name, "sha256": self.sha256, "path": self.path}
 
-    def encode(self, text):
-        """Token ids of `text`, no EOT appended; the text '<|endoftext|>' is encoded as ordinary text."""
-        return self.encoding.encode_ordinary(text)
+    @abc.abstractmethod
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`, no EOT appended."""
 
-    def encode_batch(self, texts, num_threads=8):
+    @abc.abstractmethod
+    def encode_batch(self, texts: Iterable[str], num_threads: int = 8) -> list[list[int]]:
+        """encode() of every text."""
+
+    @abc.abstractmethod
+    def encode_lines_with_eot(self, lines: Iterable[str]) -> np.ndarray:
+        """One flat uint32 array: the ids of each line followed by EOT, as stored in the .bin files."""
+
+    @abc.abstractmethod
+    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
+        """Text of token ids (a list, or a numpy array as read from a .bin file)."""
+
+    @abc.abstractmethod
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes one token stands for."""
+
+    @abc.abstractmethod
+    def token_mask(self) -> np.ndarray:
+        """bool numpy (n_vocab,): which ids below n_vocab are tokens."""
+
+    def token_str(self, token_id: int) -> str:
+        """Printable form of one token for tables: its text, with a regular space kept as a space,
+        other non-printable characters escaped ('\\n', '\\xa0') and bytes that are only part of a
+        UTF-8 character written as '\\xe2'."""
+        text = self.token_bytes(token_id).decode("utf-8", errors="backslashreplace")
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+class TiktokenTokenizer(Tokenizer):
+    """A tiktoken Encoding: the project's trained BPE (`path`: its .tiktoken file relative to the
+    data root) or GPT-2's (`path` None)."""
+
+    def __init__(self, encoding: tiktoken.Encoding, name: str, sha256: str, path: str | None = None) -> None:
+        super().__init__(name, sha256, path, encoding.n_vocab, encoding.eot_token)
+        self._encoding = encoding
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`, no EOT appended; the text '<|endoftext|>' is encoded as ordinary text."""
+        return self._encoding.encode_ordinary(text)
+
+    def encode_batch(self, texts: Iterable[str], num_threads: int = 8) -> list[list[int]]:
         """encode() of every text, the texts shared out among `num_threads` threads."""
         texts = list(texts)
         if not texts:
@@ -85,7 +131,7 @@ class Tokenizer:
             flats = list(pool.map(self.encode_lines_with_eot, groups))
         return [ids for flat in flats for ids in _split_at_eot(flat, self.eot_token)]
 
-    def encode_lines_with_eot(self, lines):
+    def encode_lines_with_eot(self, lines: Iterable[str]) -> np.ndarray:
         """One flat uint32 array: the ids of each line followed by EOT, as stored in the .bin files.
 
         Same ids as encode() line by line, but one call into tiktoken for all lines: the lines are
@@ -100,35 +146,31 @@ class Tokenizer:
         # unless a line itself holds the EOT text; such a batch is encoded line by line.
         if joined.count(EOT) == len(lines):
             try:
-                return self.encoding.encode_to_numpy(joined, allowed_special={EOT})
+                return self._encoding.encode_to_numpy(joined, allowed_special={EOT})
             except UnicodeEncodeError:  # lone surrogates: let encode_ordinary repair them
                 pass
         flat = []
         for line in lines:
-            flat.extend(self.encoding.encode_ordinary(line))
+            flat.extend(self._encoding.encode_ordinary(line))
             flat.append(self.eot_token)
         return np.array(flat, dtype=np.uint32)
 
-    def decode(self, ids):
-        """Text of token ids (a list, or a numpy array as read from a .bin file)."""
-        return self.encoding.decode(ids.tolist() if isinstance(ids, np.ndarray) else list(ids))
+    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
+        return self._encoding.decode(ids.tolist() if isinstance(ids, np.ndarray) else list(ids))
 
-    def token_bytes(self, token_id):
-        return self.encoding.decode_single_token_bytes(int(token_id))
+    def token_bytes(self, token_id: int) -> bytes:
+        return self._encoding.decode_single_token_bytes(int(token_id))
 
-    def token_str(self, token_id):
-        """Printable form of one token for tables: its text, with a regular space kept as a space,
-        other non-printable characters escaped ('\\n', '\\xa0') and bytes that are only part of a
-        UTF-8 character written as '\\xe2'."""
-        text = self.token_bytes(token_id).decode("utf-8", errors="backslashreplace")
-        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-    def token_mask(self):
-        """bool numpy (n_vocab,): which ids below n_vocab are tokens (every one, for tiktoken)."""
+    def token_mask(self) -> np.ndarray:
+        """Every id below n_vocab is a token of a tiktoken Encoding."""
         return np.ones(self.n_vocab, dtype=bool)
 
+    def ranks_and_pattern(self) -> tuple[dict[bytes, int], str]:
+        """({token bytes: rank}, pre-tokenization regex): what a Hugging Face copy is built from."""
+        return tiktoken_ranks_and_pattern(self._encoding)
 
-def tiktoken_ranks_and_pattern(encoding):
+
+def tiktoken_ranks_and_pattern(encoding: tiktoken.Encoding) -> tuple[dict[bytes, int], str]:
     """({token bytes: rank}, pre-tokenization regex) of a tiktoken Encoding: the one place that
     reads its private attributes (tiktoken has no public accessor for them)."""
     return encoding._mergeable_ranks, encoding._pat_str
@@ -144,13 +186,13 @@ def _split_at_eot(flat, eot_token):
 # files: <name>.tiktoken (the ranks) and <name>.json (everything else)
 
 
-def tokenizer_paths(name, data_root="data"):
+def tokenizer_paths(name: str, data_root: str = "data") -> tuple[str, str]:
     """(.tiktoken path, .json path) of the tokenizer `name` under the data root."""
     base = os.path.join(data_root, TOKENIZERS_DIR, name)
     return base + ".tiktoken", base + ".json"
 
 
-def file_sha256(path):
+def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -158,7 +200,7 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def tiktoken_file_bytes(ranks):
+def tiktoken_file_bytes(ranks: dict[bytes, int]) -> bytes:
     """The content of a .tiktoken file holding `ranks` ({token bytes: rank})."""
     return b"".join(
         base64.b64encode(token) + b" " + str(rank).encode() + b"\n"
@@ -202,7 +244,7 @@ def _trained_tokenizer(name, data_root, dataset=None):
         name, pat_str=info["pat_str"], mergeable_ranks=ranks, special_tokens=info["special_tokens"]
     )
     path = os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
-    return Tokenizer(encoding, name, file_sha256(tiktoken_path), path)
+    return TiktokenTokenizer(encoding, name, file_sha256(tiktoken_path), path)
 
 
 # -----------------------------------------------------------------------------
@@ -245,13 +287,15 @@ def _load_gpt2():
             f"tokenizer='gpt2': tiktoken could not load the GPT-2 encoding: {type(e).__name__}: {e}"
         )
     ranks, _ = tiktoken_ranks_and_pattern(encoding)
-    return Tokenizer(encoding, "gpt2", hashlib.sha256(tiktoken_file_bytes(ranks)).hexdigest(), None)
+    return TiktokenTokenizer(encoding, "gpt2", hashlib.sha256(tiktoken_file_bytes(ranks)).hexdigest(), None)
 
 
 # -----------------------------------------------------------------------------
 
 
-def load_tokenizer(identity_or_name, data_root="data", dataset=None):
+def load_tokenizer(
+    identity_or_name: dict | str, data_root: str = "data", dataset: str | None = None
+) -> Tokenizer:
     """The tokenizer named in meta.json (a {"name", "sha256", "path"} dict, sha256 checked), or the
     tokenizer with that name ('gpt2', or one trained under <data_root>/tokenizers/).
 
@@ -290,7 +334,7 @@ def load_tokenizer(identity_or_name, data_root="data", dataset=None):
     return tok
 
 
-def byte_decoder():
+def byte_decoder() -> dict[str, int]:
     """GPT-2's byte-to-printable-character table, reversed: the `tokenizers` ByteLevel alphabet."""
     printable = (
         list(range(ord("!"), ord("~") + 1))
@@ -318,60 +362,54 @@ class HFTokenizer(Tokenizer):
     converted from elsewhere (convert_checkpoint.py) were trained with, encoded exactly as they
     were. Identified by the sha256 of its tokenizer.json; `path` is where it lies."""
 
-    def __init__(self, path, name=None):
+    def __init__(self, path: str, name: str | None = None) -> None:
         from tokenizers import Tokenizer as RustTokenizer
 
         try:
-            encoding = RustTokenizer.from_file(path)
+            self._encoding = RustTokenizer.from_file(path)
         except Exception as e:
             raise UserError(
                 f"{path} is not a Hugging Face tokenizer.json ({type(e).__name__}: {str(e)[:200]})"
             )
-        eot_token = encoding.token_to_id(EOT)
+        eot_token = self._encoding.token_to_id(EOT)
         if eot_token is None:
             raise UserError(f"{path} has no {EOT} token: this project ends every line with it")
-        ids = encoding.get_vocab(with_added_tokens=True).values()
+        ids = self._encoding.get_vocab(with_added_tokens=True).values()
         self._ids = np.array(sorted(ids), dtype=np.int64)
         # ids need not be contiguous: n_vocab bounds them, token_mask says which exist
-        super().__init__(
-            encoding,
-            name or hf_tokenizer_name(path),
-            file_sha256(path),
-            path,
-            n_vocab=int(self._ids[-1]) + 1,
-            eot_token=eot_token,
-        )
+        n_vocab = int(self._ids[-1]) + 1
+        super().__init__(name or hf_tokenizer_name(path), file_sha256(path), path, n_vocab, eot_token)
         self._decoder = byte_decoder()
 
-    def identity(self):
+    def identity(self) -> dict:
         return {"name": self.name, "sha256": self.sha256, "path": HF_TOKENIZER_FILE, "format": "huggingface"}
 
-    def encode(self, text):
-        return self.encoding.encode(text, add_special_tokens=False).ids
+    def encode(self, text: str) -> list[int]:
+        return self._encoding.encode(text, add_special_tokens=False).ids
 
-    def encode_batch(self, texts, num_threads=8):
-        return [e.ids for e in self.encoding.encode_batch(list(texts), add_special_tokens=False)]
+    def encode_batch(self, texts: Iterable[str], num_threads: int = 8) -> list[list[int]]:
+        return [e.ids for e in self._encoding.encode_batch(list(texts), add_special_tokens=False)]
 
-    def encode_lines_with_eot(self, lines):
+    def encode_lines_with_eot(self, lines: Iterable[str]) -> np.ndarray:
         flat = []
         for ids in self.encode_batch(lines):
             flat.extend(ids)
             flat.append(self.eot_token)
         return np.array(flat, dtype=np.uint32)
 
-    def decode(self, ids):
+    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
-        return self.encoding.decode(ids, skip_special_tokens=False)
+        return self._encoding.decode(ids, skip_special_tokens=False)
 
-    def token_bytes(self, token_id):
-        token = self.encoding.id_to_token(int(token_id))
+    def token_bytes(self, token_id: int) -> bytes:
+        token = self._encoding.id_to_token(int(token_id))
         if token is None:
             raise ValueError(f"token id {token_id} is not in {self.path} ({self.n_vocab} tokens)")
         if all(c in self._decoder for c in token):  # byte-level BPE: one character per byte
             return bytes(self._decoder[c] for c in token)
         return token.encode("utf-8")
 
-    def token_mask(self):
+    def token_mask(self) -> np.ndarray:
         mask = np.zeros(self.n_vocab, dtype=bool)
         mask[self._ids] = True
         return mask
@@ -383,7 +421,7 @@ class HFTokenizer(Tokenizer):
 # or fewer (its 10,000-row models with the same 10,001-token tokenizer).
 
 
-def token_rows(tokenizer, rows):
+def token_rows(tokenizer: Tokenizer, rows: int) -> np.ndarray:
     """bool numpy (rows,): which of a model's `rows` rows are tokens of the tokenizer. Tools that
     rank or sample tokens leave the others out: no text stands for them."""
     mask = np.zeros(rows, dtype=bool)
@@ -392,17 +430,17 @@ def token_rows(tokenizer, rows):
     return mask
 
 
-def tokens_without_rows(tokenizer, rows):
+def tokens_without_rows(tokenizer: Tokenizer, rows: int) -> list[int]:
     """The ids of the tokenizer's tokens that a model of `rows` rows has no row for."""
     return (rows + np.flatnonzero(tokenizer.token_mask()[rows:])).tolist()
 
 
-def ids_without_rows(ids, rows):
+def ids_without_rows(ids: Iterable[int], rows: int) -> list[int]:
     """The distinct ids, in increasing order, that a model of `rows` rows cannot embed."""
     return sorted({int(i) for i in ids if i >= rows})
 
 
-def missing_rows_message(tokenizer, ids, rows):
+def missing_rows_message(tokenizer: Tokenizer, ids: Iterable[int], rows: int) -> str:
     """The ids of `ids` that a model of `rows` rows has no row for, named with their tokens."""
     missing = ids_without_rows(ids, rows)
     named = ", ".join(f"{i} {tokenizer.token_str(i)!r}" for i in missing[:10])
@@ -414,7 +452,7 @@ def missing_rows_message(tokenizer, ids, rows):
     )
 
 
-def check_rows(tokenizer, ids, rows, what):
+def check_rows(tokenizer: Tokenizer, ids: Iterable[int], rows: int, what: str) -> None:
     """An UserError, naming them, when `what` (a prompt, a word) holds tokens the model cannot
     read."""
     if ids_without_rows(ids, rows):
@@ -424,7 +462,7 @@ def check_rows(tokenizer, ids, rows, what):
         )
 
 
-def hf_tokenizer_file(path):
+def hf_tokenizer_file(path: str) -> str:
     """A tokenizer.json, or the tokenizer.json inside a folder."""
     candidate = os.path.join(path, HF_TOKENIZER_FILE) if os.path.isdir(path) else path
     if not os.path.isfile(candidate):
@@ -440,7 +478,7 @@ def hf_tokenizer_file(path):
     return candidate
 
 
-def hf_tokenizer_name(path):
+def hf_tokenizer_name(path: str) -> str:
     """The folder's name for .../NAME/tokenizer.json, else the file's name without .json."""
     path = os.path.abspath(path)
     base = os.path.basename(path)
@@ -449,12 +487,12 @@ def hf_tokenizer_name(path):
     return base[: -len(".json")] if base.endswith(".json") else base
 
 
-def is_tokenizer_json_path(value):
+def is_tokenizer_json_path(value: str) -> bool:
     """Whether a --tokenizer value is a tokenizer.json path (not a name of load_tokenizer's)."""
     return bool(value) and (value.endswith(".json") or os.path.isdir(value) or os.sep in value)
 
 
-def copy_hf_tokenizer(path, folder):
+def copy_hf_tokenizer(path: str, folder: str) -> HFTokenizer:
     """Copy a tokenizer.json (or a folder's) into folder atomically; the copy, loaded."""
     source = hf_tokenizer_file(path)
     HFTokenizer(source)  # a clear error before anything is written
@@ -465,7 +503,9 @@ def copy_hf_tokenizer(path, folder):
     return HFTokenizer(target, hf_tokenizer_name(source))
 
 
-def checkpoint_tokenizer_from_identity(identity, checkpoint_dir, data_root="data", datasets=()):
+def checkpoint_tokenizer_from_identity(
+    identity: dict, checkpoint_dir: str, data_root: str = "data", datasets: Sequence[str] = ()
+) -> Tokenizer:
     """The tokenizer a checkpoint names: a tokenizer.json kept beside it (converted models) or
     with the datasets it was fine-tuned on, or one of load_tokenizer's."""
     if identity.get("format") != "huggingface":
@@ -508,8 +548,8 @@ def _bpe_parts(token, ranks):
     return parts
 
 
-def hf_tokenizer_json(tok):
-    """A Hugging Face tokenizer.json (text) that encodes exactly as a tiktoken-based Tokenizer:
+def hf_tokenizer_json(tok: TiktokenTokenizer | HFTokenizer) -> str:
+    """A Hugging Face tokenizer.json (text) that encodes exactly as a TiktokenTokenizer:
     byte-level BPE whose merges are read off the ranks, after the same pre-tokenization regex."""
     if isinstance(tok, HFTokenizer):
         with open(tok.path, encoding="utf-8") as f:
@@ -517,7 +557,7 @@ def hf_tokenizer_json(tok):
     from tokenizers import Regex, decoders, models, pre_tokenizers
     from tokenizers import Tokenizer as RustTokenizer
 
-    ranks, pattern = tiktoken_ranks_and_pattern(tok.encoding)
+    ranks, pattern = tok.ranks_and_pattern()
     to_char = {b: c for c, b in byte_decoder().items()}
     text = lambda token: "".join(to_char[b] for b in token)
     vocab = {text(token): rank for token, rank in ranks.items()}

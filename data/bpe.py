@@ -32,6 +32,7 @@ from common.errors import UserError
 from common.tokenizer import (
     EOT,
     TOKENIZERS_DIR,
+    TiktokenTokenizer,
     Tokenizer,
     byte_decoder,
     tiktoken_file_bytes,
@@ -158,7 +159,7 @@ def train_bpe_tokenizer(
     tiktoken_path, json_path = tokenizer_paths(name, data_root)
     os.makedirs(os.path.dirname(tiktoken_path), exist_ok=True)
     data = tiktoken_file_bytes(ranks)
-    tok = Tokenizer(
+    tok = TiktokenTokenizer(
         encoding, name, hashlib.sha256(data).hexdigest(), os.path.join(TOKENIZERS_DIR, name + ".tiktoken")
     )
     agreement = _trainer_agreement(model, ranks, tok, heldout)

@@ -20,7 +20,6 @@ import contextlib
 import itertools
 import multiprocessing
 import os
-import statistics
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO, NamedTuple
@@ -78,8 +77,8 @@ class Totals(NamedTuple):
 
 def _process_chunk(job: ChunkJob) -> ChunkResult:
     """Worker task: clean one chunk and tokenize it. Returns everything the writer appends."""
-    cleaning = _WORKER["config"]
-    tok = _WORKER["tokenizer"]
+    cleaning = WORKER["config"]
+    tok = WORKER["tokenizer"]
     chunk = clean_chunk(job, cleaning)
     dtype = token_dtype(tok.n_vocab)
     result = ChunkResult({}, {}, {}, {}, chunk.dropped, chunk.invalid_utf8)
@@ -104,16 +103,16 @@ def _process_chunk(job: ChunkJob) -> ChunkResult:
     return result
 
 
-_WORKER = {}  # per-process state of the pool workers
+WORKER = {}  # per-process state of the pool workers: the tokenizer and the config of process_pool()
 
 
 def _init_worker(tok, config):
-    _WORKER["tokenizer"] = tok
-    _WORKER["config"] = config
+    WORKER["tokenizer"] = tok
+    WORKER["config"] = config
 
 
 @contextlib.contextmanager
-def _process_pool(num_proc, tok, config):
+def process_pool(num_proc, tok, config):
     """A pool of `num_proc` workers holding `tok` and `config`. Forked where possible: workers start
     at once and scripts without a __main__ guard (bench.py) can use it."""
     methods = multiprocessing.get_all_start_methods()
@@ -143,7 +142,7 @@ def _ordered_results(
         yield from map(_process_chunk, jobs)
         return
     max_in_flight = max_in_flight or 2 * num_proc
-    with _process_pool(num_proc, tok, cleaning) as pool:
+    with process_pool(num_proc, tok, cleaning) as pool:
         pending = collections.deque()
         for job in jobs:
             pending.append(pool.apply_async(_process_chunk, (job,)))
@@ -377,85 +376,3 @@ def _print_summary(dataset_dir: str, meta: dict, total_bytes: int, seconds: floa
         f"  {total_bytes / 1e6:,.1f} MB of raw text in {seconds:.1f} s ({total_bytes / 1e6 / max(seconds, 1e-9):.1f} MB/s), "
         f"dtype {meta['dtype']}, tokenizer {meta['tokenizer']['name']} (vocab {meta['vocab_size']:,})"
     )
-
-
-# -----------------------------------------------------------------------------
-# throughput of the parallel batch path against the plain per-line loop
-
-
-def _encode_range(bounds):
-    """Worker task of tokenization_throughput: lines [a, b) of the text the pool was made with."""
-    a, b = bounds
-    tok = _WORKER["tokenizer"]
-    return tok.encode_lines_with_eot(_WORKER["config"]["lines"][a:b]).astype(token_dtype(tok.n_vocab))
-
-
-def tokenization_throughput(lines, tokenizer, num_proc=2, chunk_lines=DEFAULT_CHUNK_LINES, repeats=3):
-    """Tokenize `lines` (each followed by EOT) in one run: a plain loop of tokenizer.encode()
-    calls, and the path prepare_parallel_corpus uses (chunks of lines, one batch call into
-    tiktoken per chunk), in one process and in `num_proc` processes. As in prepare, where each
-    worker reads its chunks from the raw files, the workers hold the text already (handed over
-    when the pool starts) and only the token ids travel back. The three are timed `repeats`
-    times in turn and the medians kept. Returns MB/s of UTF-8 text for each,
-    `tokenize_speedup` (num_proc processes over the loop) and whether the loop and the
-    processes gave identical ids."""
-    lines = list(lines)
-    megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
-    dtype = token_dtype(tokenizer.n_vocab)
-    # at least 2 chunks per process: the work is shared evenly and the pool is rarely woken
-    chunk_lines = max(1, min(chunk_lines, -(-len(lines) // (2 * num_proc))))
-    bounds = [(a, min(a + chunk_lines, len(lines))) for a in range(0, len(lines), chunk_lines)]
-
-    def loop():
-        flat = []
-        for line in lines:
-            flat.extend(tokenizer.encode(line))
-            flat.append(tokenizer.eot_token)
-        return np.array(flat, dtype=dtype)
-
-    def one_process():  # the batch calls in this process alone: what batching gains on one core
-        for a, b in bounds:
-            tokenizer.encode_lines_with_eot(lines[a:b])
-
-    seconds = {"loop": [], "one": [], "pool": []}
-    with _process_pool(num_proc, tokenizer, {"lines": lines}) as pool:
-        pool.map(_encode_range, [(0, min(100, len(lines)))] * num_proc)  # workers started and warm
-        for _ in range(repeats):
-            for path, run in (
-                ("loop", loop),
-                ("one", one_process),
-                ("pool", lambda: pool.map(_encode_range, bounds, chunksize=1)),
-            ):
-                started = time.perf_counter()
-                ids = run()
-                seconds[path].append(time.perf_counter() - started)
-                if path == "loop":
-                    loop_ids = ids
-                elif path == "pool":
-                    batch_ids = np.concatenate(ids or [np.zeros(0, dtype)])
-    median = {path: statistics.median(times) for path, times in seconds.items()}
-    return {
-        "megabytes": round(megabytes, 3),
-        "lines": len(lines),
-        "num_proc": num_proc,
-        "repeats": repeats,
-        "per_line_mb_per_s": round(megabytes / median["loop"], 2),
-        "batch_mb_per_s": round(megabytes / median["pool"], 2),
-        "batch_one_process_mb_per_s": round(megabytes / median["one"], 2),
-        "tokenize_speedup": round(median["loop"] / median["pool"], 2),
-        "identical": bool(np.array_equal(loop_ids, batch_ids)),
-    }
-
-
-# -----------------------------------------------------------------------------
-# the items of several iterables in turn (data/tokenizer_policy.py interleaves corpora with it)
-
-
-def _roundrobin(*iterables):
-    iterators = [iter(it) for it in iterables]
-    while iterators:
-        for it in list(iterators):
-            try:
-                yield next(it)
-            except StopIteration:
-                iterators.remove(it)

@@ -21,12 +21,22 @@ from common.tokenizer import Tokenizer
 from data.aligned_text import aligned_scans, iter_clean_lines
 from data.bpe import train_bpe_tokenizer
 from data.corpora import raw_files_of
-from data.parallel_corpus import _roundrobin
 from data.preparation_lock import preparing
 
 HELDOUT_LINES_FOR_COMPRESSION = 2000
 
 Corpora = dict[str, dict[str, str]]  # {dataset: {lang: raw path}}
+
+
+def _roundrobin(*iterables):
+    """The items of several iterables in turn (the corpora interleaved)."""
+    iterators = [iter(it) for it in iterables]
+    while iterators:
+        for it in list(iterators):
+            try:
+                yield next(it)
+            except StopIteration:
+                iterators.remove(it)
 
 
 def corpora_languages(corpora: Corpora) -> list[str]:

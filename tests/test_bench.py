@@ -1,6 +1,6 @@
-"""bench.py runs end to end on a tiny preset and writes what docs/performance.md quotes (shape
-only: no timing is asserted in tests), and refuses what would fail late before it measures
-anything."""
+"""bench.py and data/bench_prepare.py run end to end on a tiny preset and write what
+docs/performance.md quotes (shape only: no timing is asserted in tests), and refuse what would
+fail late before they measure anything."""
 
 import json
 import os
@@ -38,7 +38,6 @@ def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
         *TINY,
         '--prompt_tokens=8',
         '--new_tokens=12',
-        '--tokenize_megabytes=0.2',
         '--speed_items=3',
         f'--report_dir={tmp_path}',
     )
@@ -47,34 +46,54 @@ def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
         'train_step_time_ratio',
         'peak_memory_ratio',
         'eval_forward_time_ratio',
-        'tokenize_speedup',
         'flop_ratio',
         'eval_flop_ratio',
-        'prepare_speedup_over_nanogpt',
     ):
         assert isinstance(bench[key], float) and bench[key] > 0, key
     assert set(bench['generation_cache_speedup']) == {'gpt2', 'backpack-lm'}
     assert bench['generation_tokens_identical'] == {'gpt2': True, 'backpack-lm': True}
     assert bench['flop_ratio'] > 1 and bench['eval_flop_ratio'] > 1
     m = bench['measurements']
-    assert m['tokenization']['identical'] is True
     assert len(m['train_step_seconds']['gpt2']) == 2
     speeds = m['evaluation_speeds']
     assert speeds['cloze_items'] == 3 and speeds['perplexity_tokens'] == 32 + 16 * 2
     for key in ('perplexity_tokens_per_s', 'cloze_items_per_s_with_cache', 'cloze_items_per_s_without_cache'):
         assert set(speeds[key]) == {'gpt2', 'backpack-lm'} and min(speeds[key].values()) > 0, key
-    assert m['prepare']['ours_mb_per_s'] > 0 and m['prepare']['nanogpt_mb_per_s'] > 0
     assert bench['config']['n_embd'] == 32 and 'Machine:' in bench['machine']
     table = (tmp_path / 'bench.md').read_text()
     for row in (
         '| training step (tokens/s) |',
         '| perplexity scoring (tokens/s) |',
         '| cloze with cache (items/s) |',
-        'Tokenization of held-out text',
-        "nanoGPT's way",
     ):
         assert row in table, row
     assert 'training step (tokens/s)' in result.stdout and os.path.isfile(tmp_path / 'bench.md')
+
+
+def test_bench_prepare_writes_the_speeds(tmp_path_factory, tmp_path):
+    data_root = tiny_data_root(tmp_path_factory)
+    run_script(
+        'data/bench_prepare.py',
+        f'--data_root={data_root}',
+        f'--list_of_datasets={DATASET}',
+        '--tokenize_megabytes=0.2',
+        f'--report_dir={tmp_path}',
+    )
+    bench = json.loads((tmp_path / 'bench_prepare.json').read_text())
+    for key in ('tokenize_speedup', 'prepare_speedup_over_nanogpt'):
+        assert isinstance(bench[key], float) and bench[key] > 0, key
+    m = bench['measurements']
+    assert m['tokenization']['identical'] is True
+    assert m['prepare']['ours_mb_per_s'] > 0 and m['prepare']['nanogpt_mb_per_s'] > 0
+    table = (tmp_path / 'bench_prepare.md').read_text()
+    for row in ('Tokenization of held-out text', "nanoGPT's way"):
+        assert row in table, row
+
+
+def test_bench_names_the_script_its_data_preparation_options_went_to(tmp_path):
+    result = run_script('bench.py', '--list_of_datasets=demo', '--tokenize_megabytes=0.2', check=False)
+    assert result.returncode != 0 and 'moved to data/bench_prepare.py' in result.stderr
+    assert 'python data/bench_prepare.py --list_of_datasets=demo --tokenize_megabytes=0.2' in result.stderr
 
 
 def test_sweep_writes_one_entry_per_point_and_skips_what_does_not_fit(tmp_path_factory, tmp_path):
@@ -110,12 +129,12 @@ def test_a_wrong_sweep_is_refused_before_any_work(tmp_path):
     assert result.returncode != 0 and '[5] are not divisors' in result.stderr
 
 
-def bench_functions(monkeypatch, *args):
-    """bench.py configured with args, in this process and without running main: its functions
-    and settings (the live module namespace)."""
-    monkeypatch.setattr(sys, 'argv', ['bench.py', *args])
+def bench_functions(monkeypatch, *args, script='bench.py'):
+    """bench.py (or script) configured with args, in this process and without running main: its
+    functions and settings (the live module namespace)."""
+    monkeypatch.setattr(sys, 'argv', [script, *args])
     monkeypatch.setattr(sys, 'excepthook', sys.excepthook)  # configure installs its own
-    namespace = runpy.run_path(os.path.join(REPO_ROOT, 'bench.py'), run_name='bench_in_a_test')
+    namespace = runpy.run_path(os.path.join(REPO_ROOT, script), run_name='bench_in_a_test')
     return namespace['setup'].__globals__
 
 
@@ -128,7 +147,7 @@ def test_sizes_that_do_not_divide_n_embd_are_refused_before_any_work(monkeypatch
     assert '--n_sense_vector=5: must be >= 1 and a divisor of n_embd' in str(refused.value)
     # a swept n_sense_vector is checked point by point, not the value the sweep replaces
     bench = bench_functions(monkeypatch, '--n_embd=48', '--n_sense_vector=5', '--sweep=n_sense_vector:4,8')
-    assert bench['parse_sweep'](bench['sweep']) == ('n_sense_vector', [4, 8])
+    assert bench['parse_sweep'](bench['sweep'], bench['n_embd']) == ('n_sense_vector', [4, 8])
 
 
 def test_a_report_dir_that_cannot_be_written_is_refused_before_any_work(monkeypatch, tmp_path):
@@ -147,10 +166,10 @@ def test_a_report_dir_that_cannot_be_written_is_refused_before_any_work(monkeypa
 
 def test_missing_packages_are_named_with_the_install_line_at_the_start(monkeypatch):
     monkeypatch.setitem(sys.modules, 'datasets', None)  # what an environment without it imports
-    bench = bench_functions(monkeypatch, '--tokenize_megabytes=1')
+    prepare = bench_functions(monkeypatch, '--tokenize_megabytes=1', script='data/bench_prepare.py')
     with pytest.raises(UserError, match=r'needs datasets, .*pip install datasets'):
-        bench['check_imports']()
-    bench_functions(monkeypatch, '--tokenize_megabytes=0')['check_imports']()  # not needed then
+        prepare['check_imports']()
+    bench_functions(monkeypatch)['check_imports']()  # bench.py, which measures models only, needs it not
 
 
 def test_each_measurement_gets_the_batches_it_asks_for(monkeypatch, tmp_path_factory):
@@ -160,7 +179,8 @@ def test_each_measurement_gets_the_batches_it_asks_for(monkeypatch, tmp_path_fac
     bench = bench_functions(
         monkeypatch, *TINY, '--warmup_steps=0', '--timed_steps=1', '--eval_steps=3', '--memory_steps=2'
     )
-    training, evaluation, memory = bench['draw_batches'](PreparedData(data_root, [DATASET]))
+    settings = bench['Settings'].of(bench['config'])
+    training, evaluation, memory = bench['draw_batches'](settings, PreparedData(data_root, [DATASET]))
     assert (len(training), len(evaluation), len(memory)) == (1, 4, 2)
     assert all(x.shape == (4, 32) for x, _ in training + evaluation + memory)
     assert torch.equal(memory[0][0], training[0][0])  # the memory steps train on the same batches

@@ -378,13 +378,10 @@ RANGE_TABLE = {
         ],
     ),
     'bench.py': (
-        ['--timed_steps=0', '--batch_size=0', '--tokenize_megabytes=-1'],
-        [
-            '--timed_steps=0: must be >= 1',
-            '--batch_size=0: must be >= 1',
-            '--tokenize_megabytes=-1.0: must be >= 0',
-        ],
+        ['--timed_steps=0', '--batch_size=0'],
+        ['--timed_steps=0: must be >= 1', '--batch_size=0: must be >= 1'],
     ),
+    'data/bench_prepare.py': (['--tokenize_megabytes=-1'], ['--tokenize_megabytes=-1.0: must be >= 0']),
     'explore.py': (
         ['--port=0', '--cpu_threads=-1', '--dtype=float64'],
         [

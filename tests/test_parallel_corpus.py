@@ -20,6 +20,7 @@ from data import aligned_text, parallel_corpus, prepare_scripts
 from data.aligned_text import split_of_line, split_of_lines
 from data.bpe import PRETOKENIZE_PATTERN, train_bpe_tokenizer
 from data.corpora import default_tokenizer_name, raw_files_of
+from data.preparation_speed import tokenization_throughput
 from data.prepared import SPLITS, token_dtype
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -290,7 +291,7 @@ def test_uint32_when_the_vocabulary_exceeds_uint16(tmp_path):
         mergeable_ranks={bytes([b]): b for b in range(256)},
         special_tokens={tokenizer.EOT: 70_000},
     )
-    big = tokenizer.Tokenizer(encoding, "big", "0" * 64)
+    big = tokenizer.TiktokenTokenizer(encoding, "big", "0" * 64)
     (tmp_path / "x.en").write_text("hello\nworld\n" * 50)
     (tmp_path / "x.fr").write_text("bonjour\nmonde\n" * 50)
     meta = parallel_corpus.prepare_parallel_corpus(
@@ -308,10 +309,10 @@ def test_uint32_when_the_vocabulary_exceeds_uint16(tmp_path):
 
 def test_tokenization_throughput_reports_both_paths(tok):
     lines = [f"{EN[i % 6]} {i}" for i in range(3000)]
-    result = parallel_corpus.tokenization_throughput(lines, tok, num_proc=2, chunk_lines=500)
-    assert result["identical"] and result["lines"] == 3000
-    assert result["per_line_mb_per_s"] > 0 and result["batch_mb_per_s"] > 0 and result["tokenize_speedup"] > 0
-    assert result["batch_one_process_mb_per_s"] > 0
+    result = tokenization_throughput(lines, tok, num_proc=2, chunk_lines=500)
+    assert result.identical and result.lines == 3000
+    assert result.per_line_mb_per_s > 0 and result.batch_mb_per_s > 0 and result.tokenize_speedup > 0
+    assert result.batch_one_process_mb_per_s > 0
 
 
 def run_prepare(*args):
