@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+from typing import NamedTuple
 
 from common.atomic_files import written_atomically
 
@@ -148,72 +149,38 @@ def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', va
     save_figure(fig, path)
 
 
-def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_columns=3):
-    """Horizontal bars in panels, for many categories: panels [(panel title, group labels,
-    {series: [value per group]}, {series: [(low, high) per group]} or None)], the same series
-    in every panel (one legend for all, below the panels), each group a row of bars, one bar
-    per series (None: no bar), with its interval as an error bar and its value at the end.
-    Panels are laid out max_columns to a row, and share the value axis; a panel's height grows
-    with its groups, so ten languages x several checkpoints stay legible."""
-    import numpy as np
+class BarPanel(NamedTuple):
+    """One panel of bar_chart_panels: a row of bars per group, one bar per series."""
 
+    title: str
+    groups: list  # the labels of its rows, top to bottom
+    series: dict  # {series name: [value per group]}; None: no bar
+    errors: dict | None = None  # {series name: [(low, high) per group]}: intervals drawn as error bars
+
+
+def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_columns=3):
+    """Horizontal bars in panels, for many categories: panels [BarPanel] (or tuples in its order),
+    the same series in every panel (one legend for all, below the panels), each group a row of
+    bars, one bar per series (None: no bar), with its interval as an error bar and its value at
+    the end. Panels are laid out max_columns to a row, and share the value axis; a panel's height
+    grows with its groups, so ten languages x several checkpoints stay legible."""
     plt = _pyplot()
-    names = list(panels[0][2]) if panels else []
+    panels = [BarPanel(*panel) for panel in panels]
+    names = list(panels[0].series) if panels else []
     n = max(len(names), 1)
     columns = min(max_columns, max(len(panels), 1))
     rows = math.ceil(len(panels) / columns)
-    most_groups = max((len(p[1]) for p in panels), default=1)
-    bar = 0.8 / n
+    most_groups = max((len(p.groups) for p in panels), default=1)
     panel_height = max(1.6, most_groups * (0.22 * n + 0.25) + 0.6)
-    label_width = max((len(str(g)) for p in panels for g in p[1]), default=4)
+    label_width = max((len(str(g)) for p in panels for g in p.groups), default=4)
     panel_width = max(4.5, 3.4 + 0.07 * label_width)
     fig, axes = plt.subplots(
         rows, columns, figsize=(columns * panel_width, rows * panel_height + 0.6), dpi=120, squeeze=False
     )
     colors = [plt.get_cmap('tab10' if n <= 10 else 'tab20')(i % (10 if n <= 10 else 20)) for i in range(n)]
     highest = 0.0
-    for ax, (panel_title, groups, series, errors) in zip(axes.flat, panels):
-        y = np.arange(len(groups))
-        for i, name in enumerate(names):
-            values = np.array([np.nan if v is None else v for v in series[name]], dtype=float)
-            bounds = (errors or {}).get(name)
-            xerr = None
-            if bounds:
-                # clamped at 0: a bound can sit a rounding error on the wrong side of its value
-                xerr = np.array(
-                    [
-                        [
-                            max(0.0, v - lo) if lo is not None and np.isfinite(v) else 0
-                            for v, (lo, hi) in zip(values, bounds)
-                        ],
-                        [
-                            max(0.0, hi - v) if hi is not None and np.isfinite(v) else 0
-                            for v, (lo, hi) in zip(values, bounds)
-                        ],
-                    ]
-                )
-            positions = y + (i - (n - 1) / 2) * bar
-            ax.barh(
-                positions,
-                values,
-                bar,
-                xerr=xerr,
-                capsize=2,
-                color=colors[i],
-                label=name,
-                error_kw={'lw': 0.8},
-            )
-            ends = values + (xerr[1] if xerr is not None else 0)
-            highest = max([highest] + [e for e in ends if np.isfinite(e)])
-            if value_format:
-                for position, value, end in zip(positions, values, ends):
-                    if np.isfinite(value):
-                        ax.text(end, position, ' ' + format(value, value_format), va='center', fontsize=6.5)
-        ax.set_yticks(y)
-        ax.set_yticklabels(groups, fontsize=8)
-        ax.set_ylim(most_groups - 0.5, -0.5)  # the first group on top; bars equally thick in all panels
-        ax.set_title(panel_title, fontsize=9)
-        ax.grid(axis='x', alpha=0.3)
+    for ax, panel in zip(axes.flat, panels):
+        highest = max(highest, _draw_bar_panel(ax, panel, names, colors, value_format, most_groups))
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for i, ax in enumerate(axes.flat[: len(panels)]):
@@ -235,6 +202,64 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
             frameon=False,
         )
     save_figure(fig, path)
+
+
+def _draw_bar_panel(ax, panel, names, colors, value_format, most_groups):
+    """One panel of bar_chart_panels on ax; returns the right end of its longest bar or error bar
+    (0.0 when it has none), for the scale all panels share."""
+    import numpy as np
+
+    y = np.arange(len(panel.groups))
+    n = max(len(names), 1)
+    bar = 0.8 / n
+    highest = 0.0
+    for i, name in enumerate(names):
+        values = np.array([np.nan if v is None else v for v in panel.series[name]], dtype=float)
+        bounds = (panel.errors or {}).get(name)
+        xerr = _error_bar_lengths(values, bounds) if bounds else None
+        positions = y + (i - (n - 1) / 2) * bar
+        ax.barh(
+            positions,
+            values,
+            bar,
+            xerr=xerr,
+            capsize=2,
+            color=colors[i],
+            label=name,
+            error_kw={'lw': 0.8},
+        )
+        ends = values + (xerr[1] if xerr is not None else 0)
+        highest = max([highest] + [e for e in ends if np.isfinite(e)])
+        if value_format:
+            for position, value, end in zip(positions, values, ends):
+                if np.isfinite(value):
+                    ax.text(end, position, ' ' + format(value, value_format), va='center', fontsize=6.5)
+    ax.set_yticks(y)
+    ax.set_yticklabels(panel.groups, fontsize=8)
+    ax.set_ylim(most_groups - 0.5, -0.5)  # the first group on top; bars equally thick in all panels
+    ax.set_title(panel.title, fontsize=9)
+    ax.grid(axis='x', alpha=0.3)
+    return highest
+
+
+def _error_bar_lengths(values, bounds):
+    """(2, groups) lengths below and above each value of its (low, high) interval; 0 where the
+    value or the bound is missing."""
+    import numpy as np
+
+    # clamped at 0: a bound can sit a rounding error on the wrong side of its value
+    return np.array(
+        [
+            [
+                max(0.0, v - lo) if lo is not None and np.isfinite(v) else 0
+                for v, (lo, hi) in zip(values, bounds)
+            ],
+            [
+                max(0.0, hi - v) if hi is not None and np.isfinite(v) else 0
+                for v, (lo, hi) in zip(values, bounds)
+            ],
+        ]
+    )
 
 
 def heatmap(

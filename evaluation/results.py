@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from common.atomic_files import written_together
 from common.checkpoint import checkpoint_path
 from common.languages import language_name
-from common.reporting import bar_chart_panels, markdown_table, write_csv, write_json, write_text
+from common.reporting import BarPanel, bar_chart_panels, markdown_table, write_csv, write_json, write_text
 from common.tokenizer import file_sha256
 
 CI_SUFFIX = '_ci95'  # a metric's 95% confidence interval: <metric>_ci95 = [low, high]
@@ -148,11 +148,11 @@ class CheckpointResults:
         for dataset in dict.fromkeys(d for d, _ in groups):
             index = [i for i, (d, _) in enumerate(groups) if d == dataset]
             panels.append(
-                (
-                    dataset,
-                    [language_name(groups[i][1]) for i in index],
-                    {name: [values[i] for i in index] for name, values in series.items()},
-                    {name: [bounds[i] for i in index] for name, bounds in errors.items()},
+                BarPanel(
+                    title=dataset,
+                    groups=[language_name(groups[i][1]) for i in index],
+                    series={name: [values[i] for i in index] for name, values in series.items()},
+                    errors={name: [bounds[i] for i in index] for name, bounds in errors.items()},
                 )
             )
         bar_chart_panels(
