@@ -466,7 +466,12 @@ def hf_export(model, eot_token):
     without are written as zeros (the target always has them). eot_token, the tokenizer's
     <|endoftext|> id, is the begin, end and padding token: without them transformers takes
     GPT-2's 50256, and generate would never stop at the end of a text."""
-    cfg = model.config
+    config = _hf_config(model.config, eot_token)
+    return config, _hf_state(model, backpack=hasattr(model.config, 'n_sense_vector'))
+
+
+def _hf_config(cfg, eot_token):
+    """The config.json of the Hugging Face model of our model's configuration cfg."""
     backpack = hasattr(cfg, 'n_sense_vector')
     activation = {'gelu_tanh': 'gelu_new', 'gelu': 'gelu'}[cfg.activation]
     config = {
@@ -491,18 +496,7 @@ def hf_export(model, eot_token):
         'pad_token_id': eot_token,
     }
     if backpack:
-        if cfg.sense_network != 'canonical':
-            _refuse(
-                f"its sense network is {cfg.sense_network!r}; the published Backpack code "
-                f"computes the canonical one only"
-            )
-        if not cfg.sense_scores_scaled:
-            _refuse("its sense scores are not divided by sqrt(d/K), the published code's are")
-        if cfg.n_contextualization_layer not in (None, cfg.n_layer):
-            _refuse(
-                f"its contextualization Transformer has {cfg.n_contextualization_layer} blocks "
-                f"for n_layer={cfg.n_layer}"
-            )
+        _check_backpack_exportable(cfg)
         # as the published config.json, with the code taken from the published repository
         config.update(
             model_type='backpack-gpt2',
@@ -513,6 +507,28 @@ def hf_export(model, eot_token):
                 'AutoModelForCausalLM': f'{BACKPACK_CODE_REPO}--modeling_backpack_gpt2.BackpackGPT2LMHeadModel',
             },
         )
+    return config
+
+
+def _check_backpack_exportable(cfg):
+    """Refuse a Backpack that the published code would compute otherwise."""
+    if cfg.sense_network != 'canonical':
+        _refuse(
+            f"its sense network is {cfg.sense_network!r}; the published Backpack code "
+            f"computes the canonical one only"
+        )
+    if not cfg.sense_scores_scaled:
+        _refuse("its sense scores are not divided by sqrt(d/K), the published code's are")
+    if cfg.n_contextualization_layer not in (None, cfg.n_layer):
+        _refuse(
+            f"its contextualization Transformer has {cfg.n_contextualization_layer} blocks "
+            f"for n_layer={cfg.n_layer}"
+        )
+
+
+def _hf_state(model, backpack):
+    """The Hugging Face model's weights, named and laid out as it holds them (contiguous)."""
+    cfg = model.config
     ours = {k: v.detach() for k, v in model.state_dict().items()}
     # the target has a bias in every Linear and LayerNorm: zeros where ours has none
     for key in list(ours):
@@ -541,4 +557,4 @@ def hf_export(model, eot_token):
                 )
             elif key.startswith('sense_weight_net.'):
                 state['backpack.sense_weight_net.c_attn.' + key.split('.')[-1]] = value
-    return config, {k: v.contiguous() for k, v in state.items()}
+    return {k: v.contiguous() for k, v in state.items()}
