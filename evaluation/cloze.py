@@ -28,7 +28,8 @@ import os
 import unicodedata
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -86,8 +87,16 @@ def _strip_trailing_punctuation(word):
     return word[:end]
 
 
+class MaskedLine(NamedTuple):
+    """A line cut around its last word, the answer of a cloze item."""
+
+    context: str  # the words before it, without the space before it
+    answer: str
+    suffix: str  # what follows it (the final punctuation, if any)
+
+
 def masked_or_why_not(line, min_context_words=5):
-    """((context, answer, suffix), None) of a line whose last word (before the final punctuation,
+    """(MaskedLine, None) of a line whose last word (before the final punctuation,
     if any) is made of letters only and follows a space, with at least min_context_words words
     before it; (None, why not) for other lines (too short, ending in a number, 'l'Europe', ...)."""
     line = line.rstrip()
@@ -106,12 +115,13 @@ def masked_or_why_not(line, min_context_words=5):
     if not context.strip() or len(context.split()) < min_context_words:
         return None, TOO_FEW_WORDS.format(min_context_words)
     suffix = line[len(context) + 1 + len(answer) :]
-    return (context, answer, suffix), None
+    return MaskedLine(context, answer, suffix), None
 
 
 def mask_last_word(line, min_context_words=5):
-    """(context, answer, suffix) of a line that gives a cloze item (see masked_or_why_not), or None."""
-    return masked_or_why_not(line, min_context_words)[0]
+    """The MaskedLine of a line that gives a cloze item (see masked_or_why_not), or None."""
+    masked, _ = masked_or_why_not(line, min_context_words)
+    return masked
 
 
 def items_from_lines(lines, dataset, language, split='test', min_context_words=5, max_items=0, path=''):
@@ -126,16 +136,15 @@ def items_from_lines(lines, dataset, language, split='test', min_context_words=5
         if masked is None:
             skipped[why_not] += 1
             continue
-        context, answer, suffix = masked
         items.append(
             ClozeItem(
                 id=f"{dataset}/{split}/{language}/{line_number}",
                 dataset=dataset,
                 language=language,
-                context=context,
-                answer=answer,
+                context=masked.context,
+                answer=masked.answer,
                 passage=line.rstrip(),
-                suffix=suffix,
+                suffix=masked.suffix,
                 file=path,
                 line=line_number + 1,
             )
@@ -214,9 +223,17 @@ def read_cloze_file(path, dataset=None, skipped=None):
     return items
 
 
+class ItemGroup(NamedTuple):
+    """The items of one dataset and language, and where they come from."""
+
+    items: list  # ClozeItem
+    source: str  # the cloze file of its first item, or '<split> split'
+    skipped: Counter  # why lines of the held-out text gave no item (none for a cloze file)
+
+
 def file_item_groups(file_items, languages=(), max_items=0):
     """(groups, lacking) of the items read from cloze files, {path: items}: groups is
-    {(dataset, language): (items, the file of its first item, no skipped lines: Counter())}, at most
+    {(dataset, language): ItemGroup, its source the file of its first item}, at most
     max_items per group when max_items > 0; an item in a language not in languages (when given)
     is left out, it can never be a hit, and listed in lacking (skipped_item), as read_cloze_file
     lists the malformed ones."""
@@ -234,10 +251,9 @@ def file_item_groups(file_items, languages=(), max_items=0):
                 )
                 continue
             key = (item.dataset, item.language)
-            if key not in groups:
-                groups[key] = ([], path, Counter())
-            if not max_items or len(groups[key][0]) < max_items:
-                groups[key][0].append(item)
+            group = groups.setdefault(key, ItemGroup([], path, Counter()))
+            if not max_items or len(group.items) < max_items:
+                group.items.append(item)
     return groups, lacking
 
 
@@ -542,16 +558,34 @@ def predict_items(
     return predictions
 
 
+@dataclass
+class ClozeAccuracy:
+    """The hits of one dataset and language, as cloze.json records them (in this order): top-1
+    and top-k accuracy with their 95% Wilson intervals, [low, high]."""
+
+    items: int
+    top1_hits: int
+    top1_accuracy: float
+    top1_accuracy_ci95: list
+    topk_hits: int
+    topk_accuracy: float
+    topk_accuracy_ci95: list
+
+    def as_dict(self):
+        """{metric: value}, in the order of the fields."""
+        return asdict(self)
+
+
 def accuracy(hits_top1, hits_topk):
-    """Counts, top-1 and top-k accuracy, and their 95% Wilson intervals (<metric>_ci95)."""
+    """The ClozeAccuracy of items whose top-1 and top-k hits are hits_top1 and hits_topk (bools)."""
     n = len(hits_top1)
     top1, topk = int(sum(hits_top1)), int(sum(hits_topk))
-    return {
-        'items': n,
-        'top1_hits': top1,
-        'top1_accuracy': top1 / n if n else math.nan,
-        'top1_accuracy_ci95': list(wilson_interval(top1, n)),
-        'topk_hits': topk,
-        'topk_accuracy': topk / n if n else math.nan,
-        'topk_accuracy_ci95': list(wilson_interval(topk, n)),
-    }
+    return ClozeAccuracy(
+        items=n,
+        top1_hits=top1,
+        top1_accuracy=top1 / n if n else math.nan,
+        top1_accuracy_ci95=list(wilson_interval(top1, n)),
+        topk_hits=topk,
+        topk_accuracy=topk / n if n else math.nan,
+        topk_accuracy_ci95=list(wilson_interval(topk, n)),
+    )

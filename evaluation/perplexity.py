@@ -27,6 +27,7 @@ languages, and models with different tokenizers; token perplexity does not.
 """
 
 import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -104,10 +105,32 @@ def text_counts(lines):
     return words, n_bytes
 
 
+@dataclass
+class PerplexityMetrics:
+    """The perplexity of one language's lines, as perplexity.json records it (in this order):
+    each metric with its 95% bootstrap confidence interval over lines, [low, high]; NLL in nats."""
+
+    token_perplexity: float
+    token_perplexity_ci95: list
+    word_perplexity: float
+    word_perplexity_ci95: list
+    bits_per_byte: float
+    bits_per_byte_ci95: list
+    nll_per_token: float
+    nll_total: float
+    tokens: int
+    words: int
+    bytes: int
+    lines: int
+
+    def as_dict(self):
+        """{metric: value}, in the order of the fields."""
+        return asdict(self)
+
+
 def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resamples=1000, seed=0):
     """Token perplexity, word perplexity and bits per byte of lines, each with its 95% bootstrap
-    confidence interval over lines (<metric>_ci95; the same seed for all, so two runs agree), and
-    the counts."""
+    confidence interval over lines (the same seed for all, so two runs agree), and the counts."""
     line_nll = np.asarray(line_nll, dtype=np.float64)
     total = float(line_nll.sum())
     tokens, words, n_bytes = (int(np.sum(c)) for c in (line_tokens, line_words, line_bytes))
@@ -119,17 +142,17 @@ def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resample
         )
         return [low, high]
 
-    return {
-        'token_perplexity': math.exp(total / tokens) if tokens else math.nan,
-        'token_perplexity_ci95': ci(line_tokens, np.exp),
-        'word_perplexity': math.exp(total / words) if words else math.nan,
-        'word_perplexity_ci95': ci(line_words, np.exp),
-        'bits_per_byte': total / ln2 / n_bytes if n_bytes else math.nan,
-        'bits_per_byte_ci95': ci(line_bytes, lambda r: r / ln2),
-        'nll_per_token': total / tokens if tokens else math.nan,
-        'nll_total': total,
-        'tokens': tokens,
-        'words': words,
-        'bytes': n_bytes,
-        'lines': len(line_nll),
-    }
+    return PerplexityMetrics(
+        token_perplexity=math.exp(total / tokens) if tokens else math.nan,
+        token_perplexity_ci95=ci(line_tokens, np.exp),
+        word_perplexity=math.exp(total / words) if words else math.nan,
+        word_perplexity_ci95=ci(line_words, np.exp),
+        bits_per_byte=total / ln2 / n_bytes if n_bytes else math.nan,
+        bits_per_byte_ci95=ci(line_bytes, lambda r: r / ln2),
+        nll_per_token=total / tokens if tokens else math.nan,
+        nll_total=total,
+        tokens=tokens,
+        words=words,
+        bytes=n_bytes,
+        lines=len(line_nll),
+    )
