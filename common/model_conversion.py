@@ -16,13 +16,19 @@ padded with zero rows (our vocabulary is padded to a multiple of 64), never reco
 are read memory-mapped where the format allows, so a conversion holds about one copy of them.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from common.errors import UserError
+
+if TYPE_CHECKING:
+    from model import LanguageModel
 
 SOURCE_FORMATS = ('original_project', 'hf_gpt2', 'hf_backpack')
 HF_WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
@@ -32,7 +38,7 @@ BACKPACK_CODE_REPO = 'stanfordnlp/backpack-gpt2'  # the hub repository of the pu
 # --- telling formats apart -------------------------------------------------------------------
 
 
-def detect_format(path):
+def detect_format(path: str) -> str:
     """'original_project' | 'hf_gpt2' | 'hf_backpack' from the contents of path."""
     if os.path.isdir(path):
         config_path = os.path.join(path, 'config.json')
@@ -88,7 +94,9 @@ def _torch_load(path):
         )
 
 
-def read_source(path, source_format='auto'):
+def read_source(
+    path: str, source_format: str = 'auto'
+) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
     """(model_name, model_args, state_dict) of our model equal to the source."""
     if source_format == 'auto':
         source_format = detect_format(path)
@@ -99,7 +107,7 @@ def read_source(path, source_format='auto'):
     return read_hf_folder(path, source_format)
 
 
-def padded_embedding(weight, model_args):
+def padded_embedding(weight: torch.Tensor, model_args: dict[str, Any]) -> torch.Tensor:
     """The source's (V, d) embedding with zero rows up to our padded vocabulary."""
     from model import GPTConfig
 
@@ -165,7 +173,7 @@ ORIGINAL_EMBEDDINGS = (
 ORIGINAL_BUFFERS = ('.attn.bias', '.attn.masked_bias')  # causal masks, not weights
 
 
-def read_original_project(path):
+def read_original_project(path: str) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
     checkpoint = _torch_load(path)
     config = checkpoint.get('config') or {}
     model_name = config.get('model_name') or checkpoint.get('model_name')
@@ -306,7 +314,7 @@ HF_MODEL_KEYS = (
 )
 
 
-def read_hf_config(folder):
+def read_hf_config(folder: str) -> dict[str, Any]:
     path = os.path.join(folder, 'config.json')
     try:
         with open(path, encoding='utf-8') as f:
@@ -315,7 +323,7 @@ def read_hf_config(folder):
         raise UserError(f"{path} is not readable JSON ({type(e).__name__}: {e})")
 
 
-def hf_model_args(config, source_format, source):
+def hf_model_args(config: dict[str, Any], source_format: str, source: str) -> dict[str, Any]:
     unknown = sorted(
         k for k in config if k not in HF_CONFIG_IGNORED | set(HF_CONFIG_REQUIRED) | set(HF_MODEL_KEYS)
     )
@@ -370,7 +378,7 @@ def hf_model_args(config, source_format, source):
     return model_args
 
 
-def read_hf_weights(folder):
+def read_hf_weights(folder: str) -> dict[str, torch.Tensor]:
     for name in HF_WEIGHT_FILES:
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
@@ -421,7 +429,7 @@ HF_SENSE_NETWORK = {
 }
 
 
-def read_hf_folder(folder, source_format):
+def read_hf_folder(folder: str, source_format: str) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
     config = read_hf_config(folder)
     model_args = hf_model_args(config, source_format, folder)
     source = read_hf_weights(folder)
@@ -460,7 +468,7 @@ def _refuse(reason):
     raise UserError(f"this model cannot be exported exactly: {reason}")
 
 
-def hf_export(model, eot_token):
+def hf_export(model: LanguageModel, eot_token: int) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """(config dict, state dict) of the Hugging Face model that computes what ours does:
     GPT2LMHeadModel for a GPT, BackpackGPT2LMHeadModel for a Backpack. Biases a model was built
     without are written as zeros (the target always has them). eot_token, the tokenizer's

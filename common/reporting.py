@@ -4,14 +4,20 @@ people, PNG charts for those who would rather look than read. Every file is writ
 temporary name and renamed, so an interrupted script never leaves half a report.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import math
 import os
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from common.atomic_files import written_atomically
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _atomic_write(path, data, mode='w'):
@@ -21,7 +27,7 @@ def _atomic_write(path, data, mode='w'):
             f.write(data)
 
 
-def write_text(path, text):
+def write_text(path: str | os.PathLike, text: str) -> None:
     _atomic_write(path, text)
 
 
@@ -39,18 +45,18 @@ def _json_safe(x):
     return x
 
 
-def write_json(path, obj):
+def write_json(path: str | os.PathLike, obj: Any) -> None:
     _atomic_write(path, json.dumps(_json_safe(obj), indent=2, ensure_ascii=False) + '\n')
 
 
-def read_json(path, default=None):
+def read_json(path: str | os.PathLike, default: Any = None) -> Any:
     if not os.path.isfile(path):
         return default
     with open(path, encoding='utf-8') as f:
         return json.load(f)
 
 
-def format_value(value, fmt=None):
+def format_value(value: Any, fmt: str | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return '-'
     if fmt:
@@ -60,7 +66,12 @@ def format_value(value, fmt=None):
     return str(value)
 
 
-def markdown_table(rows, columns, formats=None, headers=None):
+def markdown_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    formats: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
     """rows: list of dicts; columns: the keys to show, in order; formats: {column: format spec};
     headers: {column: header text}."""
     formats, headers = formats or {}, headers or {}
@@ -80,7 +91,7 @@ def _is_numeric_column(rows, column):
     return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def write_csv(path, rows, columns):
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction='ignore')
     writer.writeheader()
@@ -98,7 +109,7 @@ def _pyplot():
     return plt
 
 
-def save_figure(fig, path):
+def save_figure(fig: Any, path: str | os.PathLike) -> None:
     plt = _pyplot()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with written_atomically(path) as tmp:
@@ -106,7 +117,15 @@ def save_figure(fig, path):
     plt.close(fig)
 
 
-def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', value_format=None):
+def grouped_bar_chart(
+    path: str | os.PathLike,
+    groups: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    errors: Mapping[str, Sequence[tuple[float | None, float | None]]] | None = None,
+    ylabel: str = '',
+    title: str = '',
+    value_format: str | None = None,
+) -> None:
     """One group of bars per entry of groups, one bar per series in each group.
     series: {name: [value per group]}; errors: {name: [(low, high) per group]} (confidence
     intervals drawn as error bars), optional."""
@@ -158,7 +177,14 @@ class BarPanel(NamedTuple):
     errors: dict | None = None  # {series name: [(low, high) per group]}: intervals drawn as error bars
 
 
-def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_columns=3):
+def bar_chart_panels(
+    path: str | os.PathLike,
+    panels: Sequence[BarPanel | tuple],
+    xlabel: str = '',
+    title: str = '',
+    value_format: str | None = None,
+    max_columns: int = 3,
+) -> None:
     """Horizontal bars in panels, for many categories: panels [BarPanel] (or tuples in its order),
     the same series in every panel (one legend for all, below the panels), each group a row of
     bars, one bar per series (None: no bar), with its interval as an error bar and its value at
@@ -263,17 +289,17 @@ def _error_bar_lengths(values, bounds):
 
 
 def heatmap(
-    path,
-    matrix,
-    row_labels,
-    column_labels,
-    title='',
-    colorbar_label='',
-    cmap='viridis',
-    vmin=None,
-    vmax=None,
-    annotate=False,
-):
+    path: str | os.PathLike,
+    matrix: Any,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    title: str = '',
+    colorbar_label: str = '',
+    cmap: str = 'viridis',
+    vmin: float | None = None,
+    vmax: float | None = None,
+    annotate: bool = False,
+) -> None:
     import numpy as np
 
     plt = _pyplot()
@@ -307,16 +333,16 @@ def heatmap(
 
 
 def language_matrix(
-    path,
-    languages,
-    value_of_pair,
-    title='',
-    colorbar_label='',
-    symmetric=True,
-    cmap='viridis',
-    vmin=None,
-    vmax=None,
-):
+    path: str | os.PathLike,
+    languages: Sequence[str],
+    value_of_pair: Mapping[tuple[str, str], float | None],
+    title: str = '',
+    colorbar_label: str = '',
+    symmetric: bool = True,
+    cmap: str = 'viridis',
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> np.ndarray:
     """A language x language heatmap of one number per pair of languages, annotated, with the
     languages named (common.languages). value_of_pair: {(a, b): value} for codes a, b of
     `languages`; with symmetric=True a pair fills both (a, b) and (b, a). Cells without a value
@@ -348,7 +374,13 @@ def language_matrix(
     return matrix
 
 
-def log_log_chart(path, x, panels, xlabel='', title=''):
+def log_log_chart(
+    path: str | os.PathLike,
+    x: Sequence[float],
+    panels: Sequence[tuple[str, Mapping[str, Sequence[float | None]]]],
+    xlabel: str = '',
+    title: str = '',
+) -> None:
     """Side-by-side panels of lines against x on log-log axes. panels: [(ylabel, {name: [value
     per x]})]; None values are left out."""
     plt = _pyplot()
