@@ -155,7 +155,7 @@ class CheckpointResults:
             panels.append(
                 BarPanel(
                     title=dataset,
-                    groups=[language_name(groups[i][1]) for i in index],
+                    groups=[language_name(language) for d, language in groups if d == dataset],
                     series={name: [values[i] for i in index] for name, values in series.items()},
                     errors={name: [bounds[i] for i in index] for name, bounds in errors.items()},
                 )
