@@ -64,6 +64,7 @@ from evaluation.checkpoints import (
 )
 from evaluation.cloze import (
     NO_ROW,
+    ItemGroup,
     accuracy,
     check_cloze_file_names,
     context_ids,
@@ -166,7 +167,7 @@ for ckpt_dir in checkpoints:
     tok = checkpoint_tokenizer(checkpoint, root, model)
     classes = tokenizer_classes(tok, model.config.padded_vocab_size, device)
     languages = (checkpoint.get('data') or {}).get('languages') or []
-    if cloze_files:  # {(dataset, language): (items, source, skipped lines)}
+    if cloze_files:  # {(dataset, language): ItemGroup}
         groups, lacking = file_item_groups(file_items, languages, max_items)
         if lacking and strict:
             raise SystemExit(
@@ -194,16 +195,17 @@ for ckpt_dir in checkpoints:
                     max_items,
                     path=heldout_path(root, dataset, lang, split),
                 )
-                groups[(dataset, lang)] = (items, f'{split} split', skipped)
+                groups[(dataset, lang)] = ItemGroup(items, f'{split} split', skipped)
                 skipped_lines.update(skipped)
     print(
         f"{ckpt_dir}: {checkpoint['model_name']} at iteration {checkpoint.get('iter_num')}; "
-        f"{sum(len(g[0]) for g in groups.values()):,} items from "
+        f"{sum(len(group.items) for group in groups.values()):,} items from "
         f"{', '.join(cloze_files) if cloze_files else f'the {split} split of ' + ', '.join(datasets)}; "
         f"beam width {beam_width}, k {k}; {device}, {dtype}"
     )
     records = []
-    for (dataset, lang), (items, source, skipped) in groups.items():
+    for (dataset, lang), group in groups.items():
+        items, source, skipped = group.items, group.source, group.skipped
         t0 = time.time()
         if not items and not cloze_files:
             # listed with 0 items all the same: the language was evaluated and gave nothing
@@ -258,7 +260,7 @@ for ckpt_dir in checkpoints:
             )
         metrics = accuracy(top1, topk)
         by_reason = skipped + Counter({NO_ROW: len(unreadable)})  # Counter's + drops a count of 0
-        metrics.update(
+        details = dict(
             skipped_lines=sum(by_reason.values()),
             skipped_lines_by_reason=dict(by_reason),
             out_dir=ckpt_dir,
@@ -270,15 +272,15 @@ for ckpt_dir in checkpoints:
             case_sensitive=case_sensitive,
             min_context_words=min_context_words,
         )
-        results.add(ckpt_dir, dataset, lang, metrics)
+        results.add(ckpt_dir, dataset, lang, {**metrics.as_dict(), **details})
         print(
             f"  {dataset}/{lang}: "
             + (
                 "0 items"
-                if not metrics['items']
-                else f"{metrics['items']:,} items: top-1 {metrics['top1_accuracy']:.1%} "
-                f"({metrics['top1_hits']}), top-{k} {metrics['topk_accuracy']:.1%} "
-                f"({metrics['topk_hits']}) ({time.time() - t0:.1f}s)"
+                if not metrics.items
+                else f"{metrics.items:,} items: top-1 {metrics.top1_accuracy:.1%} "
+                f"({metrics.top1_hits}), top-{k} {metrics.topk_accuracy:.1%} "
+                f"({metrics.topk_hits}) ({time.time() - t0:.1f}s)"
             )
         )
     name = (

@@ -232,40 +232,7 @@ def export_model():
     tmp = tempfile.mkdtemp(prefix='.hf_export_', dir=parent)
     os.chmod(tmp, folder_permissions())
     try:
-        from safetensors.torch import save_file
-
-        save_file(weights, os.path.join(tmp, 'model.safetensors'), metadata={'format': 'pt'})
-        with open(os.path.join(tmp, 'config.json'), 'w') as f:
-            json.dump(config_json, f, indent=2)
-        with open(os.path.join(tmp, tokenizer_module.HF_TOKENIZER_FILE), 'w', encoding='utf-8') as f:
-            f.write(tokenizer_json)
-        eot = tokenizer_module.EOT
-        with open(os.path.join(tmp, 'tokenizer_config.json'), 'w') as f:
-            json.dump(
-                {
-                    'tokenizer_class': 'PreTrainedTokenizerFast',
-                    'bos_token': eot,
-                    'eos_token': eot,
-                    'unk_token': eot,
-                    'pad_token': eot,
-                    'model_max_length': model.config.block_size,
-                },
-                f,
-                indent=2,
-            )
-        rows = tokenizer_module.token_rows(tok, model.config.vocab_size)
-        no_token = np.flatnonzero(~rows).tolist()
-        if no_token:  # rows past the tokenizer: generate must never draw them
-            with open(os.path.join(tmp, 'generation_config.json'), 'w') as f:
-                json.dump(
-                    {
-                        'bos_token_id': tok.eot_token,
-                        'eos_token_id': tok.eot_token,
-                        'pad_token_id': tok.eot_token,
-                        'suppress_tokens': no_token,
-                    },
-                    f,
-                )
+        write_hf_files(tmp, config_json, weights, tokenizer_json, tok, model.config)
         file_mode = folder_permissions() & 0o666
         for name in os.listdir(tmp):
             os.chmod(os.path.join(tmp, name), file_mode)
@@ -282,6 +249,46 @@ def export_model():
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     print(f"{source} -> {hf_dir}: {config_json['architectures'][0]}")
+
+
+def write_hf_files(folder, config_json, weights, tokenizer_json, tok, model_config):
+    """The files of the Hugging Face model into folder: model.safetensors, config.json,
+    tokenizer.json, tokenizer_config.json and, for a model with rows past its tokenizer,
+    generation_config.json (which keeps generate from drawing them)."""
+    from safetensors.torch import save_file
+
+    save_file(weights, os.path.join(folder, 'model.safetensors'), metadata={'format': 'pt'})
+    with open(os.path.join(folder, 'config.json'), 'w') as f:
+        json.dump(config_json, f, indent=2)
+    with open(os.path.join(folder, tokenizer_module.HF_TOKENIZER_FILE), 'w', encoding='utf-8') as f:
+        f.write(tokenizer_json)
+    eot = tokenizer_module.EOT
+    with open(os.path.join(folder, 'tokenizer_config.json'), 'w') as f:
+        json.dump(
+            {
+                'tokenizer_class': 'PreTrainedTokenizerFast',
+                'bos_token': eot,
+                'eos_token': eot,
+                'unk_token': eot,
+                'pad_token': eot,
+                'model_max_length': model_config.block_size,
+            },
+            f,
+            indent=2,
+        )
+    rows = tokenizer_module.token_rows(tok, model_config.vocab_size)
+    no_token = np.flatnonzero(~rows).tolist()
+    if no_token:  # rows past the tokenizer: generate must never draw them
+        with open(os.path.join(folder, 'generation_config.json'), 'w') as f:
+            json.dump(
+                {
+                    'bos_token_id': tok.eot_token,
+                    'eos_token_id': tok.eot_token,
+                    'pad_token_id': tok.eot_token,
+                    'suppress_tokens': no_token,
+                },
+                f,
+            )
 
 
 if not source:

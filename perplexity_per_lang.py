@@ -151,7 +151,7 @@ for ckpt_dir in checkpoints:
             metrics = perplexity_metrics(
                 line_sums(nll, line_lengths), line_lengths, words, n_bytes, n_resamples=bootstrap_resamples
             )
-            metrics.update(
+            provenance = dict(
                 out_dir=ckpt_dir,
                 model_name=checkpoint['model_name'],
                 iter_num=checkpoint.get('iter_num'),
@@ -159,11 +159,11 @@ for ckpt_dir in checkpoints:
                 block_size=block_size,
                 stride=window_stride,
             )
-            results.add(ckpt_dir, dataset, lang, metrics)
+            results.add(ckpt_dir, dataset, lang, {**metrics.as_dict(), **provenance})
             print(
-                f"  {dataset}/{lang}: {metrics['lines']:,} lines, {metrics['tokens']:,} tokens: "
-                f"token ppl {metrics['token_perplexity']:.3f}, word ppl "
-                f"{metrics['word_perplexity']:.3f}, bits/byte {metrics['bits_per_byte']:.4f} "
+                f"  {dataset}/{lang}: {metrics.lines:,} lines, {metrics.tokens:,} tokens: "
+                f"token ppl {metrics.token_perplexity:.3f}, word ppl "
+                f"{metrics.word_perplexity:.3f}, bits/byte {metrics.bits_per_byte:.4f} "
                 f"({time.time() - t0:.1f}s)"
             )
     del model

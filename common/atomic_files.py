@@ -10,12 +10,15 @@ cannot remove its temporary file: remove_stale_temporaries does, once nothing el
         torch.save(checkpoint, tmp)
 """
 
+from __future__ import annotations
+
 import contextlib
 import errno
 import os
 import re
 import secrets
 import shutil
+from collections.abc import Callable, Iterator
 
 from common.errors import UserError
 
@@ -32,11 +35,11 @@ def _written(path):
         files_written.append(path)
 
 
-def temporary_path(path):
+def temporary_path(path: str | os.PathLike) -> str:
     return f"{path}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
 
 
-def write_failure(path, error):
+def write_failure(path: str | os.PathLike, error: BaseException) -> UserError:
     """A UserError for path that says why writing failed, in words (a full disk reads as one even
     when the library that wrote the file hid the errno, as torch.save does)."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -60,7 +63,7 @@ def write_failure(path, error):
 
 
 @contextlib.contextmanager
-def written_atomically(path):
+def written_atomically(path: str | os.PathLike) -> Iterator[str]:
     """Yields a temporary path; when the block ends without error, that file replaces path."""
     tmp = temporary_path(path)
     try:
@@ -77,7 +80,7 @@ def written_atomically(path):
 
 
 @contextlib.contextmanager
-def written_together(paths, folder):
+def written_together(paths: dict[str, str], folder: str) -> Iterator[dict[str, str]]:
     """Several files that only make sense together (the languages of a corpus, a dataset and its
     meta.json). paths: {key: target path}. Yields {key: temporary path}; when the block ends
     without error, each temporary file replaces its target, in the order of `paths` (put last
@@ -97,7 +100,7 @@ def written_together(paths, folder):
                 os.remove(path)
 
 
-def remove_stale_temporaries(folder, is_target):
+def remove_stale_temporaries(folder: str, is_target: Callable[[str], bool]) -> list[tuple[str, int]]:
     """Remove the temporary files in folder (`<name>.<pid>-<hex>.tmp`, for the names that
     is_target accepts) whose writer is gone: no process has that pid, or the process that has it
     now started after the file was last written (the pid was reused, as in a new container).
@@ -117,7 +120,7 @@ def remove_stale_temporaries(folder, is_target):
     return removed
 
 
-def writer_alive(pid, written_at):
+def writer_alive(pid: int, written_at: float) -> bool:
     """Whether process pid may still be writing a file last written at time written_at."""
     try:
         os.kill(pid, 0)
@@ -129,7 +132,7 @@ def writer_alive(pid, written_at):
     return started is None or written_at > started - 2  # /proc's times: to the second
 
 
-def process_start_time(pid):
+def process_start_time(pid: int) -> float | None:
     """When process pid started (seconds since the epoch), from Linux's /proc; None elsewhere."""
     try:
         with open(f'/proc/{pid}/stat') as f:
@@ -141,7 +144,7 @@ def process_start_time(pid):
     return boot + ticks / os.sysconf('SC_CLK_TCK')
 
 
-def fsync(path):
+def fsync(path: str | os.PathLike) -> None:
     """Flush a written file to the disk, so that the rename never publishes an empty file."""
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -8,28 +8,31 @@ languages). It is written to a temporary file of its own and renamed, so a crash
 while saving never leaves a broken ckpt.pt; and it loads with torch.load(weights_only=True).
 """
 
+from __future__ import annotations
+
 import os
 import random
+from typing import Any
 
 import numpy as np
 import torch
 
 from common.atomic_files import written_atomically
 from common.errors import UserError
-from model import LEGACY_MODEL_ARGS, MODEL_CLASSES, build_model
+from model import LEGACY_MODEL_ARGS, MODEL_CLASSES, LanguageModel, build_model
 
 CKPT_NAME = 'ckpt.pt'  # what evaluation reads and training resumes from
 LAST_CKPT_NAME = 'ckpt_last.pt'  # the latest state, when ckpt.pt keeps the best one instead
 
 
-def save_checkpoint(checkpoint, path):
+def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> None:
     """Write atomically: a reader sees the old file or the complete new one, never a part; a
     failed write (a full disk) leaves no partial file behind and says why (UserError)."""
     with written_atomically(path) as tmp:
         torch.save(checkpoint, tmp)
 
 
-def resume_checkpoint_path(out_dir):
+def resume_checkpoint_path(out_dir: str) -> str:
     """ckpt_last.pt when it is newer than ckpt.pt (always_save_checkpoint=False), else ckpt.pt."""
     path, last = os.path.join(out_dir, CKPT_NAME), os.path.join(out_dir, LAST_CKPT_NAME)
     if os.path.isfile(last) and (not os.path.isfile(path) or os.path.getmtime(last) > os.path.getmtime(path)):
@@ -37,14 +40,16 @@ def resume_checkpoint_path(out_dir):
     return path
 
 
-def checkpoint_path(out_dir_or_path):
+def checkpoint_path(out_dir_or_path: str | os.PathLike) -> str:
     """An out_dir means the ckpt.pt inside it; a path ending in .pt is a checkpoint file."""
     if str(out_dir_or_path).endswith('.pt') and not os.path.isdir(out_dir_or_path):
         return str(out_dir_or_path)
     return os.path.join(out_dir_or_path, CKPT_NAME)
 
 
-def load_checkpoint_file(out_dir_or_path, map_location='cpu'):
+def load_checkpoint_file(
+    out_dir_or_path: str | os.PathLike, map_location: str | torch.device = 'cpu'
+) -> dict[str, Any]:
     path = checkpoint_path(out_dir_or_path)
     if not os.path.exists(path):
         folder = os.path.dirname(path) or '.'
@@ -79,21 +84,21 @@ def load_checkpoint_file(out_dir_or_path, map_location='cpu'):
     return checkpoint
 
 
-def model_state_dict(model):
+def model_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The state dict of a model, unwrapped from DDP and torch.compile."""
     model = getattr(model, 'module', model)
     model = getattr(model, '_orig_mod', model)
     return model.state_dict()
 
 
-def load_model_state(model, state_dict):
+def load_model_state(model: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
     # checkpoints written by older code saved torch.compile's wrapped names
     prefix = '_orig_mod.'
     state_dict = {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
     model.load_state_dict(state_dict)
 
 
-def saved_model_args(checkpoint):
+def saved_model_args(checkpoint: dict) -> dict[str, Any]:
     """The checkpoint's model_args, with what older code meant by the fields it did not write."""
     return {**LEGACY_MODEL_ARGS.get(checkpoint['model_name'], {}), **checkpoint['model_args']}
 
@@ -119,7 +124,7 @@ EXACT_RESUME_KEYS = (
 )
 
 
-def resume_changes_text(saved_config, config):
+def resume_changes_text(saved_config: dict, config: dict) -> str:
     """A note naming each of EXACT_RESUME_KEYS whose value in config differs from the checkpoint's
     configuration (saved_config), old -> new; '' when none does."""
     changed = [
@@ -136,7 +141,7 @@ def resume_changes_text(saved_config, config):
     )
 
 
-def fine_tuning_checkpoint(init_from, model_name):
+def fine_tuning_checkpoint(init_from: str, model_name: str) -> dict[str, Any]:
     """The checkpoint in init_from (a folder or a .pt file) to fine-tune, refused unless its model
     is a model_name: fine-tuning trains the model it holds, whatever the configuration asks for."""
     checkpoint = load_checkpoint_file(init_from)
@@ -151,7 +156,9 @@ def fine_tuning_checkpoint(init_from, model_name):
     return checkpoint
 
 
-def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_size, dropout):
+def fine_tuning_model_args(
+    checkpoint: dict, data_tokenizer: dict, data_vocab_size: int, block_size: int, dropout: float
+) -> dict[str, Any]:
     """model_args to fine-tune the checkpoint's model on data prepared with data_tokenizer (its
     identity): refused unless it is the tokenizer the model was trained with. A tokenizer with
     a few more tokens than the model has rows (the original project's 10,001 for 10,000) gets
@@ -186,7 +193,7 @@ def fine_tuning_model_args(checkpoint, data_tokenizer, data_vocab_size, block_si
     return model_args
 
 
-def model_from_checkpoint(checkpoint, device='cpu'):
+def model_from_checkpoint(checkpoint: dict, device: str | torch.device = 'cpu') -> LanguageModel:
     try:
         model = build_model(checkpoint['model_name'], **saved_model_args(checkpoint))
     except ValueError as e:
@@ -195,7 +202,9 @@ def model_from_checkpoint(checkpoint, device='cpu'):
     return model.to(device)
 
 
-def load_model(out_dir, device='cpu', model_name=None):
+def load_model(
+    out_dir: str | os.PathLike, device: str | torch.device = 'cpu', model_name: str | None = None
+) -> tuple[LanguageModel, dict[str, Any]]:
     """For the evaluation scripts: (model in eval mode, checkpoint). model_name, when given,
     must agree with the checkpoint."""
     checkpoint = load_checkpoint_file(out_dir, map_location='cpu')
@@ -216,7 +225,7 @@ def load_model(out_dir, device='cpu', model_name=None):
 # --- random number generator states, for exact resume -------------------------------------
 
 
-def rng_states():
+def rng_states() -> dict[str, Any]:
     """This process's RNG states, as types torch.load(weights_only=True) accepts."""
     np_state = np.random.get_state()
     states = {
@@ -229,7 +238,7 @@ def rng_states():
     return states
 
 
-def set_rng_states(states):
+def set_rng_states(states: dict[str, Any]) -> None:
     random.setstate(_as_tuples(states['python']))
     np_state = states['numpy']
     np.random.set_state((np_state[0], np_state[1].numpy().astype(np.uint32), *np_state[2:]))

@@ -3,10 +3,12 @@ The device and numeric precision a script runs with: checking --device and --dty
 context for mixed precision, and the device's peak FLOP/s for model FLOPs utilisation (MFU).
 """
 
+from __future__ import annotations
+
 import ctypes
 import sys
 import warnings
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
@@ -35,17 +37,17 @@ GPU_PEAK_FLOPS = [
 ]
 
 
-def default_device():
+def default_device() -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
-def default_dtype(device):
+def default_dtype(device: str) -> str:
     if device.startswith('cuda'):
         return 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float16'
     return 'float32'
 
 
-def check_device(device):
+def check_device(device: str) -> torch.device:
     """Fail early, with a message, on a device this machine does not have."""
     try:
         dev = torch.device(device)
@@ -64,7 +66,7 @@ def check_device(device):
     return dev
 
 
-def check_dtype(dtype, device):
+def check_dtype(dtype: str, device: str) -> torch.dtype:
     if dtype not in DTYPES:
         raise UserError(f"--dtype={dtype} is not supported: use one of {', '.join(DTYPES)}")
     dev_type = torch.device(device).type
@@ -79,7 +81,7 @@ def check_dtype(dtype, device):
     return DTYPES[dtype]
 
 
-def resolve_device(device, dtype):
+def resolve_device(device: str, dtype: str) -> tuple[str, str]:
     """What every script does first with --device and --dtype: check that the device is here,
     turn dtype='auto' into the device's choice (bfloat16, or float16 on GPUs without it; float32
     on CPU) and check that the device supports the dtype. Returns (device_type, dtype name)."""
@@ -89,7 +91,7 @@ def resolve_device(device, dtype):
     return device_type, dtype
 
 
-def autocast_context(device, dtype):
+def autocast_context(device: str, dtype: str) -> AbstractContextManager:
     """Mixed precision for the forward pass: torch.autocast in bfloat16/float16 (CUDA) or
     bfloat16 (CPU); float32 runs as it is."""
     if dtype == 'float32':
@@ -97,7 +99,7 @@ def autocast_context(device, dtype):
     return torch.autocast(device_type=torch.device(device).type, dtype=DTYPES[dtype])
 
 
-def device_peak_flops(device, dtype, override=0.0):
+def device_peak_flops(device: str, dtype: str, override: float = 0.0) -> float | None:
     """Peak FLOP/s of the device at this dtype, or None where it is not known (then MFU is
     not reported). override > 0 wins: set peak_flops=... for a device not in the table."""
     if override and override > 0:
@@ -111,7 +113,7 @@ def device_peak_flops(device, dtype, override=0.0):
     return None
 
 
-def reuse_freed_memory():
+def reuse_freed_memory() -> bool:
     """On Linux with glibc, keep memory that large tensors free inside the process for the next
     ones instead of handing it back to the system: by default glibc maps every block above 32 MB
     afresh and unmaps it when freed, so each training step pays page faults and zero-filling
@@ -128,7 +130,7 @@ def reuse_freed_memory():
         return False
 
 
-def warn_slow_sense_sum(model, device, dtype):
+def warn_slow_sense_sum(model: torch.nn.Module, device: str, dtype: str) -> str | None:
     """Warn, when a model is built, if its sense sum cannot run on a fused attention kernel:
     PyTorch's memory-efficient kernel needs the query/key width (n_embd / n_sense_vector) and the
     value width (n_embd) to be multiples of 8 in half precision (of 4 in float32), and otherwise

@@ -8,6 +8,8 @@ Ctrl-C that no code catches ends the same way, in one line. Anything else that e
 and keeps its traceback.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 
@@ -16,7 +18,7 @@ class UserError(Exception):
     """A mistake in what the user gave us; str(error) is the whole message."""
 
 
-def exit_on_user_error():
+def exit_on_user_error() -> None:
     """Make an uncaught UserError end the process with its message on stderr and status 1, as
     SystemExit(message) would, instead of a traceback; an uncaught KeyboardInterrupt (Ctrl-C) with
     one line naming the files the run had written (each complete: they are written atomically).
@@ -40,7 +42,7 @@ def exit_on_user_error():
     sys.excepthook = hook
 
 
-def interrupted_message():
+def interrupted_message() -> str:
     # looked up, not imported: atomic_files imports this module, a run that never loaded it wrote
     # nothing through it, and an import in the hook would make Python exit 1 instead of by SIGINT
     written = [

@@ -4,6 +4,10 @@ codes Multi-SimLex uses for the same languages, the language pairs Europarl v7 p
 code of a language a user names in words (a header of a word list: 'French', 'français', 'FR').
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 # ISO 639-1 codes: Europarl v7's 21 languages, and the other languages of Multi-SimLex
 LANGUAGE_NAMES = {
     'bg': 'Bulgarian',
@@ -111,17 +115,17 @@ EUROPARL_LANGUAGES = (
 EUROPARL_PAIRS = tuple(f'{lang}-en' for lang in EUROPARL_LANGUAGES)
 
 
-def language_name(code):
+def language_name(code: str) -> str:
     """'de' -> 'German'; a code we do not know is its own name."""
     return LANGUAGE_NAMES.get(code, code)
 
 
-def pair_name(first, second):
+def pair_name(first: str, second: str) -> str:
     """('en', 'de') -> 'English-German'."""
     return f"{language_name(first)}-{language_name(second)}"
 
 
-def language_code(name, codes=()):
+def language_code(name: str, codes: Iterable[str] = ()) -> str | None:
     """The code of a language named by its code, its English name or its own name, whatever the
     case ('FR', 'French', 'français' -> 'fr'); codes: more codes to recognise (a model's
     languages). None when the name is no language we know."""

@@ -16,13 +16,19 @@ padded with zero rows (our vocabulary is padded to a multiple of 64), never reco
 are read memory-mapped where the format allows, so a conversion holds about one copy of them.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from common.errors import UserError
+
+if TYPE_CHECKING:
+    from model import LanguageModel
 
 SOURCE_FORMATS = ('original_project', 'hf_gpt2', 'hf_backpack')
 HF_WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
@@ -32,7 +38,7 @@ BACKPACK_CODE_REPO = 'stanfordnlp/backpack-gpt2'  # the hub repository of the pu
 # --- telling formats apart -------------------------------------------------------------------
 
 
-def detect_format(path):
+def detect_format(path: str) -> str:
     """'original_project' | 'hf_gpt2' | 'hf_backpack' from the contents of path."""
     if os.path.isdir(path):
         config_path = os.path.join(path, 'config.json')
@@ -88,7 +94,9 @@ def _torch_load(path):
         )
 
 
-def read_source(path, source_format='auto'):
+def read_source(
+    path: str, source_format: str = 'auto'
+) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
     """(model_name, model_args, state_dict) of our model equal to the source."""
     if source_format == 'auto':
         source_format = detect_format(path)
@@ -99,7 +107,7 @@ def read_source(path, source_format='auto'):
     return read_hf_folder(path, source_format)
 
 
-def padded_embedding(weight, model_args):
+def padded_embedding(weight: torch.Tensor, model_args: dict[str, Any]) -> torch.Tensor:
     """The source's (V, d) embedding with zero rows up to our padded vocabulary."""
     from model import GPTConfig
 
@@ -165,7 +173,7 @@ ORIGINAL_EMBEDDINGS = (
 ORIGINAL_BUFFERS = ('.attn.bias', '.attn.masked_bias')  # causal masks, not weights
 
 
-def read_original_project(path):
+def read_original_project(path: str) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
     checkpoint = _torch_load(path)
     config = checkpoint.get('config') or {}
     model_name = config.get('model_name') or checkpoint.get('model_name')
@@ -306,7 +314,7 @@ HF_MODEL_KEYS = (
 )
 
 
-def read_hf_config(folder):
+def read_hf_config(folder: str) -> dict[str, Any]:
     path = os.path.join(folder, 'config.json')
     try:
         with open(path, encoding='utf-8') as f:
@@ -315,7 +323,7 @@ def read_hf_config(folder):
         raise UserError(f"{path} is not readable JSON ({type(e).__name__}: {e})")
 
 
-def hf_model_args(config, source_format, source):
+def hf_model_args(config: dict[str, Any], source_format: str, source: str) -> dict[str, Any]:
     unknown = sorted(
         k for k in config if k not in HF_CONFIG_IGNORED | set(HF_CONFIG_REQUIRED) | set(HF_MODEL_KEYS)
     )
@@ -370,7 +378,7 @@ def hf_model_args(config, source_format, source):
     return model_args
 
 
-def read_hf_weights(folder):
+def read_hf_weights(folder: str) -> dict[str, torch.Tensor]:
     for name in HF_WEIGHT_FILES:
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
@@ -421,7 +429,7 @@ HF_SENSE_NETWORK = {
 }
 
 
-def read_hf_folder(folder, source_format):
+def read_hf_folder(folder: str, source_format: str) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
     config = read_hf_config(folder)
     model_args = hf_model_args(config, source_format, folder)
     source = read_hf_weights(folder)
@@ -460,13 +468,18 @@ def _refuse(reason):
     raise UserError(f"this model cannot be exported exactly: {reason}")
 
 
-def hf_export(model, eot_token):
+def hf_export(model: LanguageModel, eot_token: int) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """(config dict, state dict) of the Hugging Face model that computes what ours does:
     GPT2LMHeadModel for a GPT, BackpackGPT2LMHeadModel for a Backpack. Biases a model was built
     without are written as zeros (the target always has them). eot_token, the tokenizer's
     <|endoftext|> id, is the begin, end and padding token: without them transformers takes
     GPT-2's 50256, and generate would never stop at the end of a text."""
-    cfg = model.config
+    config = _hf_config(model.config, eot_token)
+    return config, _hf_state(model, backpack=hasattr(model.config, 'n_sense_vector'))
+
+
+def _hf_config(cfg, eot_token):
+    """The config.json of the Hugging Face model of our model's configuration cfg."""
     backpack = hasattr(cfg, 'n_sense_vector')
     activation = {'gelu_tanh': 'gelu_new', 'gelu': 'gelu'}[cfg.activation]
     config = {
@@ -491,18 +504,7 @@ def hf_export(model, eot_token):
         'pad_token_id': eot_token,
     }
     if backpack:
-        if cfg.sense_network != 'canonical':
-            _refuse(
-                f"its sense network is {cfg.sense_network!r}; the published Backpack code "
-                f"computes the canonical one only"
-            )
-        if not cfg.sense_scores_scaled:
-            _refuse("its sense scores are not divided by sqrt(d/K), the published code's are")
-        if cfg.n_contextualization_layer not in (None, cfg.n_layer):
-            _refuse(
-                f"its contextualization Transformer has {cfg.n_contextualization_layer} blocks "
-                f"for n_layer={cfg.n_layer}"
-            )
+        _check_backpack_exportable(cfg)
         # as the published config.json, with the code taken from the published repository
         config.update(
             model_type='backpack-gpt2',
@@ -513,6 +515,28 @@ def hf_export(model, eot_token):
                 'AutoModelForCausalLM': f'{BACKPACK_CODE_REPO}--modeling_backpack_gpt2.BackpackGPT2LMHeadModel',
             },
         )
+    return config
+
+
+def _check_backpack_exportable(cfg):
+    """Refuse a Backpack that the published code would compute otherwise."""
+    if cfg.sense_network != 'canonical':
+        _refuse(
+            f"its sense network is {cfg.sense_network!r}; the published Backpack code "
+            f"computes the canonical one only"
+        )
+    if not cfg.sense_scores_scaled:
+        _refuse("its sense scores are not divided by sqrt(d/K), the published code's are")
+    if cfg.n_contextualization_layer not in (None, cfg.n_layer):
+        _refuse(
+            f"its contextualization Transformer has {cfg.n_contextualization_layer} blocks "
+            f"for n_layer={cfg.n_layer}"
+        )
+
+
+def _hf_state(model, backpack):
+    """The Hugging Face model's weights, named and laid out as it holds them (contiguous)."""
+    cfg = model.config
     ours = {k: v.detach() for k, v in model.state_dict().items()}
     # the target has a bias in every Linear and LayerNorm: zeros where ours has none
     for key in list(ours):
@@ -541,4 +565,4 @@ def hf_export(model, eot_token):
                 )
             elif key.startswith('sense_weight_net.'):
                 state['backpack.sense_weight_net.c_attn.' + key.split('.')[-1]] = value
-    return config, {k: v.contiguous() for k, v in state.items()}
+    return {k: v.contiguous() for k, v in state.items()}

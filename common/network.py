@@ -3,11 +3,13 @@ Whether a server can be reached, asked before a download that would otherwise ha
 for a long time offline (tiktoken's GPT-2 files, the Hugging Face hub).
 """
 
+from __future__ import annotations
+
 import socket
 import threading
 
 
-def connection_error(host, port, timeout):
+def connection_error(host: str, port: int, timeout: float) -> str | None:
     """None if a TCP connection to host:port opens within `timeout` seconds, else the reason.
 
     Runs in a daemon thread because name resolution ignores socket timeouts."""

@@ -4,13 +4,20 @@ people, PNG charts for those who would rather look than read. Every file is writ
 temporary name and renamed, so an interrupted script never leaves half a report.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from common.atomic_files import written_atomically
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _atomic_write(path, data, mode='w'):
@@ -20,7 +27,7 @@ def _atomic_write(path, data, mode='w'):
             f.write(data)
 
 
-def write_text(path, text):
+def write_text(path: str | os.PathLike, text: str) -> None:
     _atomic_write(path, text)
 
 
@@ -38,18 +45,18 @@ def _json_safe(x):
     return x
 
 
-def write_json(path, obj):
+def write_json(path: str | os.PathLike, obj: Any) -> None:
     _atomic_write(path, json.dumps(_json_safe(obj), indent=2, ensure_ascii=False) + '\n')
 
 
-def read_json(path, default=None):
+def read_json(path: str | os.PathLike, default: Any = None) -> Any:
     if not os.path.isfile(path):
         return default
     with open(path, encoding='utf-8') as f:
         return json.load(f)
 
 
-def format_value(value, fmt=None):
+def format_value(value: Any, fmt: str | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return '-'
     if fmt:
@@ -59,7 +66,12 @@ def format_value(value, fmt=None):
     return str(value)
 
 
-def markdown_table(rows, columns, formats=None, headers=None):
+def markdown_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    formats: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
     """rows: list of dicts; columns: the keys to show, in order; formats: {column: format spec};
     headers: {column: header text}."""
     formats, headers = formats or {}, headers or {}
@@ -79,7 +91,7 @@ def _is_numeric_column(rows, column):
     return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def write_csv(path, rows, columns):
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction='ignore')
     writer.writeheader()
@@ -97,7 +109,7 @@ def _pyplot():
     return plt
 
 
-def save_figure(fig, path):
+def save_figure(fig: Any, path: str | os.PathLike) -> None:
     plt = _pyplot()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with written_atomically(path) as tmp:
@@ -105,7 +117,15 @@ def save_figure(fig, path):
     plt.close(fig)
 
 
-def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', value_format=None):
+def grouped_bar_chart(
+    path: str | os.PathLike,
+    groups: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    errors: Mapping[str, Sequence[tuple[float | None, float | None]]] | None = None,
+    ylabel: str = '',
+    title: str = '',
+    value_format: str | None = None,
+) -> None:
     """One group of bars per entry of groups, one bar per series in each group.
     series: {name: [value per group]}; errors: {name: [(low, high) per group]} (confidence
     intervals drawn as error bars), optional."""
@@ -148,72 +168,45 @@ def grouped_bar_chart(path, groups, series, errors=None, ylabel='', title='', va
     save_figure(fig, path)
 
 
-def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_columns=3):
-    """Horizontal bars in panels, for many categories: panels [(panel title, group labels,
-    {series: [value per group]}, {series: [(low, high) per group]} or None)], the same series
-    in every panel (one legend for all, below the panels), each group a row of bars, one bar
-    per series (None: no bar), with its interval as an error bar and its value at the end.
-    Panels are laid out max_columns to a row, and share the value axis; a panel's height grows
-    with its groups, so ten languages x several checkpoints stay legible."""
-    import numpy as np
+class BarPanel(NamedTuple):
+    """One panel of bar_chart_panels: a row of bars per group, one bar per series."""
 
+    title: str
+    groups: list  # the labels of its rows, top to bottom
+    series: dict  # {series name: [value per group]}; None: no bar
+    errors: dict | None = None  # {series name: [(low, high) per group]}: intervals drawn as error bars
+
+
+def bar_chart_panels(
+    path: str | os.PathLike,
+    panels: Sequence[BarPanel | tuple],
+    xlabel: str = '',
+    title: str = '',
+    value_format: str | None = None,
+    max_columns: int = 3,
+) -> None:
+    """Horizontal bars in panels, for many categories: panels [BarPanel] (or tuples in its order),
+    the same series in every panel (one legend for all, below the panels), each group a row of
+    bars, one bar per series (None: no bar), with its interval as an error bar and its value at
+    the end. Panels are laid out max_columns to a row, and share the value axis; a panel's height
+    grows with its groups, so ten languages x several checkpoints stay legible."""
     plt = _pyplot()
-    names = list(panels[0][2]) if panels else []
+    panels = [BarPanel(*panel) for panel in panels]
+    names = list(panels[0].series) if panels else []
     n = max(len(names), 1)
     columns = min(max_columns, max(len(panels), 1))
     rows = math.ceil(len(panels) / columns)
-    most_groups = max((len(p[1]) for p in panels), default=1)
-    bar = 0.8 / n
+    most_groups = max((len(p.groups) for p in panels), default=1)
     panel_height = max(1.6, most_groups * (0.22 * n + 0.25) + 0.6)
-    label_width = max((len(str(g)) for p in panels for g in p[1]), default=4)
+    label_width = max((len(str(g)) for p in panels for g in p.groups), default=4)
     panel_width = max(4.5, 3.4 + 0.07 * label_width)
     fig, axes = plt.subplots(
         rows, columns, figsize=(columns * panel_width, rows * panel_height + 0.6), dpi=120, squeeze=False
     )
     colors = [plt.get_cmap('tab10' if n <= 10 else 'tab20')(i % (10 if n <= 10 else 20)) for i in range(n)]
     highest = 0.0
-    for ax, (panel_title, groups, series, errors) in zip(axes.flat, panels):
-        y = np.arange(len(groups))
-        for i, name in enumerate(names):
-            values = np.array([np.nan if v is None else v for v in series[name]], dtype=float)
-            bounds = (errors or {}).get(name)
-            xerr = None
-            if bounds:
-                # clamped at 0: a bound can sit a rounding error on the wrong side of its value
-                xerr = np.array(
-                    [
-                        [
-                            max(0.0, v - lo) if lo is not None and np.isfinite(v) else 0
-                            for v, (lo, hi) in zip(values, bounds)
-                        ],
-                        [
-                            max(0.0, hi - v) if hi is not None and np.isfinite(v) else 0
-                            for v, (lo, hi) in zip(values, bounds)
-                        ],
-                    ]
-                )
-            positions = y + (i - (n - 1) / 2) * bar
-            ax.barh(
-                positions,
-                values,
-                bar,
-                xerr=xerr,
-                capsize=2,
-                color=colors[i],
-                label=name,
-                error_kw={'lw': 0.8},
-            )
-            ends = values + (xerr[1] if xerr is not None else 0)
-            highest = max([highest] + [e for e in ends if np.isfinite(e)])
-            if value_format:
-                for position, value, end in zip(positions, values, ends):
-                    if np.isfinite(value):
-                        ax.text(end, position, ' ' + format(value, value_format), va='center', fontsize=6.5)
-        ax.set_yticks(y)
-        ax.set_yticklabels(groups, fontsize=8)
-        ax.set_ylim(most_groups - 0.5, -0.5)  # the first group on top; bars equally thick in all panels
-        ax.set_title(panel_title, fontsize=9)
-        ax.grid(axis='x', alpha=0.3)
+    for ax, panel in zip(axes.flat, panels):
+        highest = max(highest, _draw_bar_panel(ax, panel, names, colors, value_format, most_groups))
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for i, ax in enumerate(axes.flat[: len(panels)]):
@@ -237,18 +230,76 @@ def bar_chart_panels(path, panels, xlabel='', title='', value_format=None, max_c
     save_figure(fig, path)
 
 
+def _draw_bar_panel(ax, panel, names, colors, value_format, most_groups):
+    """One panel of bar_chart_panels on ax; returns the right end of its longest bar or error bar
+    (0.0 when it has none), for the scale all panels share."""
+    import numpy as np
+
+    y = np.arange(len(panel.groups))
+    n = max(len(names), 1)
+    bar = 0.8 / n
+    highest = 0.0
+    for i, name in enumerate(names):
+        values = np.array([np.nan if v is None else v for v in panel.series[name]], dtype=float)
+        bounds = (panel.errors or {}).get(name)
+        xerr = _error_bar_lengths(values, bounds) if bounds else None
+        positions = y + (i - (n - 1) / 2) * bar
+        ax.barh(
+            positions,
+            values,
+            bar,
+            xerr=xerr,
+            capsize=2,
+            color=colors[i],
+            label=name,
+            error_kw={'lw': 0.8},
+        )
+        ends = values + (xerr[1] if xerr is not None else 0)
+        highest = max([highest] + [e for e in ends if np.isfinite(e)])
+        if value_format:
+            for position, value, end in zip(positions, values, ends):
+                if np.isfinite(value):
+                    ax.text(end, position, ' ' + format(value, value_format), va='center', fontsize=6.5)
+    ax.set_yticks(y)
+    ax.set_yticklabels(panel.groups, fontsize=8)
+    ax.set_ylim(most_groups - 0.5, -0.5)  # the first group on top; bars equally thick in all panels
+    ax.set_title(panel.title, fontsize=9)
+    ax.grid(axis='x', alpha=0.3)
+    return highest
+
+
+def _error_bar_lengths(values, bounds):
+    """(2, groups) lengths below and above each value of its (low, high) interval; 0 where the
+    value or the bound is missing."""
+    import numpy as np
+
+    # clamped at 0: a bound can sit a rounding error on the wrong side of its value
+    return np.array(
+        [
+            [
+                max(0.0, v - lo) if lo is not None and np.isfinite(v) else 0
+                for v, (lo, hi) in zip(values, bounds)
+            ],
+            [
+                max(0.0, hi - v) if hi is not None and np.isfinite(v) else 0
+                for v, (lo, hi) in zip(values, bounds)
+            ],
+        ]
+    )
+
+
 def heatmap(
-    path,
-    matrix,
-    row_labels,
-    column_labels,
-    title='',
-    colorbar_label='',
-    cmap='viridis',
-    vmin=None,
-    vmax=None,
-    annotate=False,
-):
+    path: str | os.PathLike,
+    matrix: Any,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    title: str = '',
+    colorbar_label: str = '',
+    cmap: str = 'viridis',
+    vmin: float | None = None,
+    vmax: float | None = None,
+    annotate: bool = False,
+) -> None:
     import numpy as np
 
     plt = _pyplot()
@@ -282,16 +333,16 @@ def heatmap(
 
 
 def language_matrix(
-    path,
-    languages,
-    value_of_pair,
-    title='',
-    colorbar_label='',
-    symmetric=True,
-    cmap='viridis',
-    vmin=None,
-    vmax=None,
-):
+    path: str | os.PathLike,
+    languages: Sequence[str],
+    value_of_pair: Mapping[tuple[str, str], float | None],
+    title: str = '',
+    colorbar_label: str = '',
+    symmetric: bool = True,
+    cmap: str = 'viridis',
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> np.ndarray:
     """A language x language heatmap of one number per pair of languages, annotated, with the
     languages named (common.languages). value_of_pair: {(a, b): value} for codes a, b of
     `languages`; with symmetric=True a pair fills both (a, b) and (b, a). Cells without a value
@@ -323,7 +374,13 @@ def language_matrix(
     return matrix
 
 
-def log_log_chart(path, x, panels, xlabel='', title=''):
+def log_log_chart(
+    path: str | os.PathLike,
+    x: Sequence[float],
+    panels: Sequence[tuple[str, Mapping[str, Sequence[float | None]]]],
+    xlabel: str = '',
+    title: str = '',
+) -> None:
     """Side-by-side panels of lines against x on log-log axes. panels: [(ylabel, {name: [value
     per x]})]; None values are left out."""
     plt = _pyplot()

@@ -17,12 +17,16 @@ The out_dir of a training run, guarded so that no run loses another's work:
   removal of a tool's named outputs from a folder it shares with others (remove_outputs).
 """
 
+from __future__ import annotations
+
 import fcntl
 import os
 import shlex
 import shutil
 import socket
 import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import IO, Any
 
 from common.atomic_files import remove_stale_temporaries
 from common.checkpoint import CKPT_NAME, checkpoint_path, load_checkpoint_file, resume_checkpoint_path
@@ -32,7 +36,7 @@ LOCK_NAME = 'train.lock'
 LOG_NAMES = ('metrics.csv', 'train_log.csv', 'loss.png')
 
 
-def prepare_out_dir(out_dir, key='out_dir'):
+def prepare_out_dir(out_dir: str, key: str = 'out_dir') -> None:
     """Create the output folder out_dir (and its parents), or say why it cannot be written; key:
     the configuration key that named it."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
@@ -51,7 +55,7 @@ def prepare_out_dir(out_dir, key='out_dir'):
         )
 
 
-def lock_out_dir(out_dir):
+def lock_out_dir(out_dir: str) -> IO[str]:
     """Take the exclusive lock of out_dir, or refuse when another live process holds it. Returns
     the open lock file: keep it open for as long as the run lasts."""
     path = os.path.join(out_dir, LOCK_NAME)
@@ -83,23 +87,23 @@ def lock_out_dir(out_dir):
     return f
 
 
-def is_run_file(name):
+def is_run_file(name: str) -> bool:
     """Whether name is a checkpoint or a log of a training run (what the lock guards)."""
     return (name.startswith('ckpt') and name.endswith('.pt')) or name in LOG_NAMES
 
 
-def previous_run_files(out_dir):
+def previous_run_files(out_dir: str) -> list[str]:
     """The checkpoints and logs of a run in out_dir (names, sorted)."""
     return sorted(name for name in os.listdir(out_dir) if is_run_file(name))
 
 
-def resume_command(argv):
+def resume_command(argv: Sequence[str]) -> str:
     """The command line that resumes this run, quoted so that it pastes back into a shell."""
     args = [a for a in argv if not a.startswith(('--init_from=', '--overwrite='))]
     return shlex.join(['python'] + args + ['--init_from=resume'])
 
 
-def check_start(out_dir, init_from, overwrite, eval_only, argv):
+def check_start(out_dir: str, init_from: str, overwrite: bool, eval_only: bool, argv: Sequence[str]) -> None:
     """Refuse, before anything is written, a start whose init_from, out_dir and overwrite would
     lose a run or fail after moving it: resume with no checkpoint in out_dir, resume together with
     overwrite=True, fine-tune (init_from=DIR) a checkpoint of out_dir itself, or move a run aside
@@ -147,7 +151,7 @@ def check_start(out_dir, init_from, overwrite, eval_only, argv):
         )
 
 
-def start_fresh(out_dir, overwrite, argv):
+def start_fresh(out_dir: str, overwrite: bool, argv: Sequence[str]) -> None:
     """Before a new run (from scratch, or fine-tuning another run's model): refuse when out_dir
     holds a previous run, unless overwrite, which moves that run's files aside into
     out_dir/replaced-<time>/. The refusal offers a resume only when there is a checkpoint."""
@@ -180,7 +184,7 @@ def start_fresh(out_dir, overwrite, argv):
     )
 
 
-def run_progress(out_dir, settings, tokenizer):
+def run_progress(out_dir: str, settings: Mapping[str, Any], tokenizer: Mapping[str, Any]) -> int | None:
     """The next iteration of the run in out_dir (its checkpoint's iter_num) when that run was
     trained with these settings (training configuration values, e.g. seed, max_iters) on data of
     this tokenizer (its identity); None when out_dir holds no readable checkpoint, or another run's."""
@@ -199,7 +203,7 @@ def run_progress(out_dir, settings, tokenizer):
     return checkpoint['iter_num']
 
 
-def remove_outputs(folder, outputs):
+def remove_outputs(folder: str, outputs: Collection[str]) -> tuple[list[str], list[str]]:
     """Remove the outputs a tool wrote in folder (names of files or folders in it), and nothing
     else. Returns (removed, kept): the names removed, and the other names in folder, left as they
     were."""

@@ -11,19 +11,29 @@ sample.py and the explorer (senses/explorer.py) both sample through here, so the
 intervention give the same text in both.
 """
 
-from contextlib import nullcontext
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from common.tokenizer import check_rows, token_rows
 
+if TYPE_CHECKING:
+    from common.tokenizer import Tokenizer
+    from model import LanguageModel
 
-def prompt_ids(tokenizer, text):
+
+def prompt_ids(tokenizer: Tokenizer, text: str) -> list[int]:
     """The token ids the model is given for a prompt: end-of-text, then the text's tokens."""
     return [tokenizer.eot_token] + tokenizer.encode(text)
 
 
-def model_prompt_ids(model, tokenizer, text, what='the prompt'):
+def model_prompt_ids(
+    model: LanguageModel, tokenizer: Tokenizer, text: str, what: str = 'the prompt'
+) -> list[int]:
     """prompt_ids, or an UserError naming the tokens the model has no row for (a converted model
     whose tokenizer has more ids than it has rows)."""
     ids = prompt_ids(tokenizer, text)
@@ -31,7 +41,7 @@ def model_prompt_ids(model, tokenizer, text, what='the prompt'):
     return ids
 
 
-def predictable_tokens(model, tokenizer):
+def predictable_tokens(model: LanguageModel, tokenizer: Tokenizer) -> torch.Tensor:
     """bool (padded vocabulary,) on the model's device: the rows that are tokens of the
     tokenizer, the only ids a tool may predict, rank or draw (the others decode to nothing)."""
     rows = model.config.vocab_size
@@ -40,7 +50,7 @@ def predictable_tokens(model, tokenizer):
     return mask.to(model.lm_head.weight.device)
 
 
-def decode_lines(tokenizer, ids):
+def decode_lines(tokenizer: Tokenizer, ids: Sequence[int]) -> str:
     """Text of token ids, each end-of-text token written as a line break."""
     lines, current = [], []
     for i in ids:
@@ -54,17 +64,17 @@ def decode_lines(tokenizer, ids):
 
 @torch.no_grad()
 def sample_texts(
-    model,
-    tokenizer,
-    prompt,
-    num_samples,
-    max_new_tokens,
-    temperature=0.8,
-    top_k=200,
-    seed=1337,
-    autocast=None,
-    **forward_kwargs,
-):
+    model: LanguageModel,
+    tokenizer: Tokenizer,
+    prompt: str,
+    num_samples: int,
+    max_new_tokens: int,
+    temperature: float = 0.8,
+    top_k: int | None = 200,
+    seed: int = 1337,
+    autocast: AbstractContextManager | None = None,
+    **forward_kwargs: Any,
+) -> Iterator[str]:
     """Yield num_samples texts (the prompt and its continuation), drawn with one generator
     seeded with seed. forward_kwargs go to the model's forward pass while generating (the
     Backpack's token_sense_scale, for instance). autocast: a context for mixed precision. Only

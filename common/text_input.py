@@ -5,6 +5,8 @@ ending a line. A file in another encoding is an error naming the file, the line 
 and saying how to convert it, instead of a UnicodeDecodeError from deep inside a script.
 """
 
+from __future__ import annotations
+
 import os
 
 from common.errors import UserError
@@ -13,7 +15,7 @@ UTF8_BOM = b'\xef\xbb\xbf'
 UTF16_BOMS = (b'\xff\xfe', b'\xfe\xff')
 
 
-def read_text(path, what='file'):
+def read_text(path: str | os.PathLike, what: str = 'file') -> str:
     """The text of a UTF-8 file, its line ends made '\\n'; what names the file in messages (e.g.
     '--words_file')."""
     if os.path.isdir(path):
@@ -45,7 +47,7 @@ def read_text(path, what='file'):
         )
 
 
-def read_text_lines(path, what='file'):
+def read_text_lines(path: str | os.PathLike, what: str = 'file') -> list[str]:
     """The lines of a UTF-8 text file, without their line ends."""
     text = read_text(path, what)
     lines = text.split('\n')

@@ -10,19 +10,26 @@ every evaluation (evaluation_text), and what a run left in out_dir when it ends 
 On resume, rows from iterations at or after the resumed one are dropped, since the run redoes them.
 """
 
+from __future__ import annotations
+
 import csv
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from common.atomic_files import write_failure, written_atomically
 from common.errors import UserError
 from common.languages import language_name
 
+if TYPE_CHECKING:
+    from data.prepared import PreparedData
+
 
 class CsvLog:
     """A CSV file with fixed columns, appended to row by row (and kept in memory for plots)."""
 
-    def __init__(self, path, columns, resume_from_iter=None):
+    def __init__(self, path: str, columns: Iterable[str], resume_from_iter: int | None = None) -> None:
         self.path, self.columns = path, list(columns)
         self.rows = []
         if resume_from_iter is not None and os.path.isfile(path):
@@ -33,7 +40,7 @@ class CsvLog:
             writer.writeheader()
             writer.writerows(self.rows)
 
-    def append(self, row):
+    def append(self, row: Mapping[str, Any]) -> None:
         self.rows.append(row)
         try:
             with open(self.path, 'a', newline='') as f:
@@ -42,7 +49,7 @@ class CsvLog:
             raise write_failure(self.path, e) from e
 
 
-def language_colors(n):
+def language_colors(n: int) -> list[tuple[float, float, float, float]]:
     """n distinct colours, one per language: tab10's, or tab20's beyond ten languages."""
     import matplotlib
 
@@ -50,7 +57,9 @@ def language_colors(n):
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def plot_losses(metrics_rows, train_rows, path):
+def plot_losses(
+    metrics_rows: Sequence[Mapping[str, Any]], train_rows: Sequence[Mapping[str, Any]], path: str
+) -> None:
     """loss.png: training loss (every logged iteration, light) and, at each evaluation, the
     train and validation loss and the validation loss per language (one colour each, named in
     the legend; outside the plot when there are many)."""
@@ -98,7 +107,7 @@ def plot_losses(metrics_rows, train_rows, path):
     plt.close(fig)
 
 
-def per_language_lines(label, values, width=100, indent='  '):
+def per_language_lines(label: str, values: Mapping[str, str], width: int = 100, indent: str = '  ') -> str:
     """'label: English 3.1234, French 3.2345, ...' wrapped to lines of at most `width`
     characters, values {language code: text}, each language named (common.languages)."""
     cells = [f"{language_name(lang)} {text}" for lang, text in values.items()]
@@ -113,7 +122,7 @@ def per_language_lines(label, values, width=100, indent='  '):
     return '\n'.join(lines + [line])
 
 
-def evaluation_text(iter_num, losses):
+def evaluation_text(iter_num: int, losses: Mapping[str, float]) -> str:
     """The printout of an evaluation: the train and val loss on one line, the val loss of each
     language below it (readable with ten languages and more)."""
     overall = [
@@ -126,7 +135,7 @@ def evaluation_text(iter_num, losses):
     return text + ('\n' + per_language_lines('val loss by language', per_language) if per_language else '')
 
 
-def sampling_text(data, xlm_alpha):
+def sampling_text(data: PreparedData, xlm_alpha: float) -> str:
     """What train.py says about its languages before training: for each language, its share of
     the training tokens, the probability that a sequence is drawn from it (xlm_alpha smoothing)
     and the datasets that hold it."""
@@ -145,7 +154,7 @@ def sampling_text(data, xlm_alpha):
     return '\n'.join(lines)
 
 
-def validation_text(data, block_size):
+def validation_text(data: PreparedData, block_size: int) -> str:
     """A note naming the languages that have no validation sequence of block_size + 1 tokens in
     data (a PreparedData), so that no validation loss is measured for them; '' when all have."""
     missing = data.languages_without('val', block_size)
@@ -164,7 +173,7 @@ def validation_text(data, block_size):
     )
 
 
-def closing_text(out_dir, checkpoints):
+def closing_text(out_dir: str, checkpoints: Iterable[str]) -> str:
     """The last line of a run: where its logs are, and the checkpoints it wrote (names), if any."""
     logs = f"logs in {out_dir} (metrics.csv, train_log.csv, loss.png)"
     if not checkpoints:
@@ -175,14 +184,14 @@ def closing_text(out_dir, checkpoints):
 class TrainingLog:
     def __init__(
         self,
-        out_dir,
-        config,
-        languages,
-        resume_from_iter=None,
-        wandb_log=False,
-        wandb_project='',
-        wandb_run_name='',
-    ):
+        out_dir: str,
+        config: Mapping[str, Any],
+        languages: Iterable[str],
+        resume_from_iter: int | None = None,
+        wandb_log: bool = False,
+        wandb_project: str = '',
+        wandb_run_name: str = '',
+    ) -> None:
         self.out_dir = out_dir
         self.metrics = CsvLog(
             os.path.join(out_dir, 'metrics.csv'),
@@ -219,20 +228,20 @@ class TrainingLog:
                 )
             self.wandb = wandb
 
-    def log_eval(self, row):
+    def log_eval(self, row: Mapping[str, Any]) -> None:
         self.metrics.append(row)
         plot_losses(self.metrics.rows, self.iterations.rows, os.path.join(self.out_dir, 'loss.png'))
         if self.wandb:
             self.wandb.log({k: v for k, v in row.items() if k != 'iter'}, step=row['iter'])
 
-    def log_iteration(self, row):
+    def log_iteration(self, row: Mapping[str, Any]) -> None:
         self.iterations.append(row)
         if self.wandb:
             self.wandb.log(
                 {f"iter/{k}": v for k, v in row.items() if k != 'iter' and v is not None}, step=row['iter']
             )
 
-    def finish(self):
+    def finish(self) -> None:
         if self.metrics.rows or self.iterations.rows:
             plot_losses(self.metrics.rows, self.iterations.rows, os.path.join(self.out_dir, 'loss.png'))
         if self.wandb:

@@ -13,7 +13,11 @@ data/prepared.py.
             ids, line_lengths = tokenize_lines(tok, lines)  # the token stream of {lang}_test.bin
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
@@ -27,8 +31,12 @@ from common.tokenizer import (
 )
 from data.prepared import dataset_languages, heldout_path, resolve_data_root
 
+if TYPE_CHECKING:
+    from common.tokenizer import Tokenizer
+    from model import LanguageModel
 
-def checkpoint_data_root(checkpoint, data_root=''):
+
+def checkpoint_data_root(checkpoint: dict[str, Any], data_root: str = '') -> str:
     """The data root where the checkpoint's tokenizer and data are: --data_root, else the one it
     records; '' for a converted model that records none (its tokenizer.json lies beside it)."""
     data = checkpoint.get('data') or {}
@@ -52,7 +60,9 @@ def checkpoint_data_root(checkpoint, data_root=''):
     return root
 
 
-def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
+def checkpoint_datasets(
+    checkpoint: dict[str, Any], data_root: str = '', list_of_datasets: Iterable[str] = ()
+) -> tuple[str, list[str]]:
     """(absolute data root, [dataset names]): the checkpoint's own, unless overridden."""
     root = checkpoint_data_root(checkpoint, data_root)
     if not root:
@@ -69,7 +79,9 @@ def checkpoint_datasets(checkpoint, data_root='', list_of_datasets=()):
     return root, datasets
 
 
-def untrained_languages_note(checkpoint, dataset, languages):
+def untrained_languages_note(
+    checkpoint: dict[str, Any], dataset: str, languages: Iterable[str]
+) -> str | None:
     """A line saying which of a dataset's languages the checkpoint was not trained on (its
     numbers there measure transfer, not learning), or None: all of them, or the checkpoint does
     not record its languages (a converted model)."""
@@ -83,7 +95,9 @@ def untrained_languages_note(checkpoint, dataset, languages):
     )
 
 
-def checkpoint_tokenizer(checkpoint, data_root, model=None):
+def checkpoint_tokenizer(
+    checkpoint: dict[str, Any], data_root: str, model: LanguageModel | None = None
+) -> Tokenizer:
     """The checkpoint's tokenizer (its sha256 checked); with a model, its vocabulary must be the
     model's. A converted model's tokenizer (a tokenizer.json beside it) may have fewer tokens than
     the model has rows (GPT-2: 50,257 in 50,304), or more (the original project's 10,001 for 10,000
@@ -115,7 +129,7 @@ def checkpoint_tokenizer(checkpoint, data_root, model=None):
     return tok
 
 
-def readable_lines(tok, lines, rows):
+def readable_lines(tok: Tokenizer, lines: list[str], rows: int) -> tuple[list[str], int]:
     """(the lines whose tokens all have a row in a model of `rows` rows, how many were left out)."""
     if tok.n_vocab <= rows:
         return lines, 0
@@ -123,7 +137,9 @@ def readable_lines(tok, lines, rows):
     return kept, len(lines) - len(kept)
 
 
-def checkpoint_reader(out_dir, data_root='', list_of_datasets=()):
+def checkpoint_reader(
+    out_dir: str, data_root: str = '', list_of_datasets: Iterable[str] = ()
+) -> tuple[Tokenizer, int]:
     """(tokenizer, rows) of the checkpoint in out_dir, without building its model: what decides
     which lines of text the model can read."""
     checkpoint = load_checkpoint_file(out_dir)
@@ -132,7 +148,7 @@ def checkpoint_reader(out_dir, data_root='', list_of_datasets=()):
     return checkpoint_tokenizer(checkpoint, root), checkpoint['model_args']['vocab_size']
 
 
-def lines_read_by_all(readers, lines):
+def lines_read_by_all(readers: Iterable[tuple[Tokenizer, int]], lines: list[str]) -> tuple[list[str], int]:
     """(the lines every (tokenizer, rows) reader can read, how many were left out): models
     compared in one table are scored on the same lines."""
     kept = lines
@@ -141,7 +157,7 @@ def lines_read_by_all(readers, lines):
     return kept, len(lines) - len(kept)
 
 
-def default_report_dir(report_dir, out_dirs):
+def default_report_dir(report_dir: str, out_dirs: Sequence[str]) -> str:
     """--report_dir, else the (first) checkpoint's out_dir (the folder holding it when given as
     its .pt file); checked writable before any work, but created only with the report (the
     writers make it), so a run stopped before its end leaves no empty folder behind."""
@@ -161,7 +177,7 @@ def default_report_dir(report_dir, out_dirs):
     return report_dir
 
 
-def checkpoint_out_dirs(out_dir, out_dirs):
+def checkpoint_out_dirs(out_dir: str, out_dirs: Sequence[str]) -> list[str]:
     """The checkpoints to evaluate: --out_dirs when given, else --out_dir; every one must exist
     (found before the first is scored, not after)."""
     out_dirs = list(out_dirs) if out_dirs else [out_dir]
@@ -183,7 +199,9 @@ def checkpoint_out_dirs(out_dir, out_dirs):
     return out_dirs
 
 
-def one_text_per_dataset(out_dirs, data_root, list_of_datasets, split):
+def one_text_per_dataset(
+    out_dirs: Sequence[str], data_root: str, list_of_datasets: Iterable[str], split: str
+) -> None:
     """Refuse, before any work, checkpoints that name one dataset in data roots whose held-out
     text differs: their rows would stand side by side in one table as numbers on the same lines.
     With --data_root every checkpoint reads the same folder."""
@@ -211,6 +229,6 @@ def one_text_per_dataset(out_dirs, data_root, list_of_datasets, split):
                 )
 
 
-def file_label(label):
+def file_label(label: str) -> str:
     """A model label (its out_dir) as a piece of a file name."""
     return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in label.strip('/')) or 'model'

@@ -22,13 +22,17 @@ probability of "adjourned". The k best distinct words are the predictions; a hit
 of the whole word (Unicode NFC, case-insensitive unless asked), never a substring.
 """
 
+from __future__ import annotations
+
 import json
 import math
 import os
 import unicodedata
 from collections import Counter
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -38,6 +42,9 @@ from common.languages import language_name
 from common.text_input import read_text_lines
 from common.tokenizer import ids_without_rows, missing_rows_message
 from evaluation.statistics import wilson_interval
+
+if TYPE_CHECKING:
+    from common.tokenizer import Tokenizer
 
 MASK = ' <mask>'
 ORIGINAL_KEYS = ('id', 'original_passage', 'length_of_sentences', 'cloze_passage', 'answer', 'language')
@@ -57,7 +64,7 @@ class ClozeItem:
     line: int = 0  # and its line there (from 1)
 
 
-def skipped_item(item, kind, reason):
+def skipped_item(item: ClozeItem, kind: str, reason: str) -> dict[str, Any]:
     """The record of an item left out: where it comes from, its id, and why (kind: a short
     phrase that evaluation.results.skip_summary counts; reason: the whole message)."""
     return {'file': item.file, 'line': item.line, 'id': item.id, 'kind': kind, 'reason': reason}
@@ -71,7 +78,7 @@ SKIP_HINTS = {
 }
 
 
-def skip_hints(kinds):
+def skip_hints(kinds: Iterable[str]) -> list[str]:
     """What to do about the reasons in kinds that a user can act on."""
     return [hint for start, hint in SKIP_HINTS.items() if any(kind.startswith(start) for kind in kinds)]
 
@@ -86,8 +93,16 @@ def _strip_trailing_punctuation(word):
     return word[:end]
 
 
-def masked_or_why_not(line, min_context_words=5):
-    """((context, answer, suffix), None) of a line whose last word (before the final punctuation,
+class MaskedLine(NamedTuple):
+    """A line cut around its last word, the answer of a cloze item."""
+
+    context: str  # the words before it, without the space before it
+    answer: str
+    suffix: str  # what follows it (the final punctuation, if any)
+
+
+def masked_or_why_not(line: str, min_context_words: int = 5) -> tuple[MaskedLine | None, str | None]:
+    """(MaskedLine, None) of a line whose last word (before the final punctuation,
     if any) is made of letters only and follows a space, with at least min_context_words words
     before it; (None, why not) for other lines (too short, ending in a number, 'l'Europe', ...)."""
     line = line.rstrip()
@@ -106,15 +121,24 @@ def masked_or_why_not(line, min_context_words=5):
     if not context.strip() or len(context.split()) < min_context_words:
         return None, TOO_FEW_WORDS.format(min_context_words)
     suffix = line[len(context) + 1 + len(answer) :]
-    return (context, answer, suffix), None
+    return MaskedLine(context, answer, suffix), None
 
 
-def mask_last_word(line, min_context_words=5):
-    """(context, answer, suffix) of a line that gives a cloze item (see masked_or_why_not), or None."""
-    return masked_or_why_not(line, min_context_words)[0]
+def mask_last_word(line: str, min_context_words: int = 5) -> MaskedLine | None:
+    """The MaskedLine of a line that gives a cloze item (see masked_or_why_not), or None."""
+    masked, _ = masked_or_why_not(line, min_context_words)
+    return masked
 
 
-def items_from_lines(lines, dataset, language, split='test', min_context_words=5, max_items=0, path=''):
+def items_from_lines(
+    lines: Iterable[str],
+    dataset: str,
+    language: str,
+    split: str = 'test',
+    min_context_words: int = 5,
+    max_items: int = 0,
+    path: str = '',
+) -> tuple[list[ClozeItem], Counter]:
     """(items, skipped): a cloze item for each line that gives one, in order (the first
     max_items when max_items > 0); skipped counts the lines passed over, per reason (a Counter).
     path: the file the lines were read from, which each item names with its line."""
@@ -126,16 +150,15 @@ def items_from_lines(lines, dataset, language, split='test', min_context_words=5
         if masked is None:
             skipped[why_not] += 1
             continue
-        context, answer, suffix = masked
         items.append(
             ClozeItem(
                 id=f"{dataset}/{split}/{language}/{line_number}",
                 dataset=dataset,
                 language=language,
-                context=context,
-                answer=answer,
+                context=masked.context,
+                answer=masked.answer,
                 passage=line.rstrip(),
-                suffix=suffix,
+                suffix=masked.suffix,
                 file=path,
                 line=line_number + 1,
             )
@@ -143,12 +166,12 @@ def items_from_lines(lines, dataset, language, split='test', min_context_words=5
     return items, skipped
 
 
-def cloze_file_dataset(path):
+def cloze_file_dataset(path: str) -> str:
     """The dataset a cloze file's items are reported under: the file's name."""
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def check_cloze_file_names(paths):
+def check_cloze_file_names(paths: Iterable[str]) -> None:
     """Refuse two cloze files reported under one name (the same file twice, or two folders'
     cloze_en.jsonl): their items would be pooled into one row, or counted twice."""
     named = {}
@@ -163,7 +186,9 @@ def check_cloze_file_names(paths):
         named[cloze_file_dataset(path)] = path
 
 
-def read_cloze_file(path, dataset=None, skipped=None):
+def read_cloze_file(
+    path: str, dataset: str | None = None, skipped: list[dict[str, Any]] | None = None
+) -> list[ClozeItem]:
     """Items of a JSON-lines file in the original format; dataset defaults to the file's name.
     A malformed item (not JSON, a key missing, no mask, an answer that can never be a hit: not one
     word, or not the word of the passage at the mask) raises UserError naming the file and
@@ -214,9 +239,19 @@ def read_cloze_file(path, dataset=None, skipped=None):
     return items
 
 
-def file_item_groups(file_items, languages=(), max_items=0):
+class ItemGroup(NamedTuple):
+    """The items of one dataset and language, and where they come from."""
+
+    items: list  # ClozeItem
+    source: str  # the cloze file of its first item, or '<split> split'
+    skipped: Counter  # why lines of the held-out text gave no item (none for a cloze file)
+
+
+def file_item_groups(
+    file_items: Mapping[str, list[ClozeItem]], languages: Sequence[str] = (), max_items: int = 0
+) -> tuple[dict[tuple[str, str], ItemGroup], list[dict[str, Any]]]:
     """(groups, lacking) of the items read from cloze files, {path: items}: groups is
-    {(dataset, language): (items, the file of its first item, no skipped lines: Counter())}, at most
+    {(dataset, language): ItemGroup, its source the file of its first item}, at most
     max_items per group when max_items > 0; an item in a language not in languages (when given)
     is left out, it can never be a hit, and listed in lacking (skipped_item), as read_cloze_file
     lists the malformed ones."""
@@ -234,14 +269,13 @@ def file_item_groups(file_items, languages=(), max_items=0):
                 )
                 continue
             key = (item.dataset, item.language)
-            if key not in groups:
-                groups[key] = ([], path, Counter())
-            if not max_items or len(groups[key][0]) < max_items:
-                groups[key][0].append(item)
+            group = groups.setdefault(key, ItemGroup([], path, Counter()))
+            if not max_items or len(group.items) < max_items:
+                group.items.append(item)
     return groups, lacking
 
 
-def cloze_item_problem(obj):
+def cloze_item_problem(obj: Any) -> tuple[str, str] | None:
     """(kind, message) of why a parsed line of a cloze file is not a usable item, or None."""
     not_an_item, never_a_hit = 'not an item of the original format', 'an answer that can never be a hit'
     if not isinstance(obj, dict):
@@ -275,7 +309,7 @@ def cloze_item_problem(obj):
     return None
 
 
-def original_format(item, length_of_sentences):
+def original_format(item: ClozeItem, length_of_sentences: int) -> dict[str, Any]:
     """An item as a line of the original format (a dict to json.dumps)."""
     return {
         'id': item.id,
@@ -287,7 +321,7 @@ def original_format(item, length_of_sentences):
     }
 
 
-def context_ids(tok, item, max_context_tokens):
+def context_ids(tok: Tokenizer, item: ClozeItem, max_context_tokens: int) -> list[int]:
     """The token ids the model sees: EOT (start of a line), then the context, cut from the left
     to max_context_tokens."""
     assert max_context_tokens >= 1
@@ -298,7 +332,9 @@ def context_ids(tok, item, max_context_tokens):
 NO_ROW = 'tokens the model has no row for'  # a tokenizer with more tokens than the model has rows
 
 
-def items_with_rows(tok, items, contexts, rows):
+def items_with_rows(
+    tok: Tokenizer, items: Sequence[ClozeItem], contexts: Sequence[list[int]], rows: int
+) -> tuple[list[ClozeItem], list[list[int]], list[dict[str, Any]]]:
     """(items, contexts, skipped) for a model of `rows` rows: the items it can be scored on, their
     contexts, and a skipped_item (kind NO_ROW) for each of the others. An item is left out when
     its context holds a token the model has no row for, or when its answer, as the tokenizer
@@ -322,12 +358,12 @@ def items_with_rows(tok, items, contexts, rows):
 # --- matching ---------------------------------------------------------------------------
 
 
-def normalise_word(word, case_sensitive=False):
+def normalise_word(word: str, case_sensitive: bool = False) -> str:
     word = unicodedata.normalize('NFC', word.strip())
     return word if case_sensitive else word.casefold()
 
 
-def is_hit(prediction, answer, case_sensitive=False):
+def is_hit(prediction: str, answer: str, case_sensitive: bool = False) -> bool:
     """An exact match of the whole word: 'adjourn' does not match 'adjourned'."""
     return normalise_word(prediction, case_sensitive) == normalise_word(answer, case_sensitive)
 
@@ -366,11 +402,16 @@ class TokenClasses:
     continuation: torch.Tensor  # bool (V,)
     boundary: torch.Tensor  # bool (V,)
 
-    def word(self, ids):
+    def word(self, ids: Iterable[int]) -> str:
         return b''.join(self.token_bytes[i] for i in ids).decode('utf-8', errors='replace').strip()
 
 
-def token_classes(token_bytes, eot_token, padded_vocab_size=None, device='cpu'):
+def token_classes(
+    token_bytes: Sequence[bytes],
+    eot_token: int,
+    padded_vocab_size: int | None = None,
+    device: str | torch.device = 'cpu',
+) -> TokenClasses:
     """token_bytes: the bytes of every token id (the EOT's may be anything)."""
     V = padded_vocab_size or len(token_bytes)
     first, continuation, boundary = (np.zeros(V, dtype=bool) for _ in range(3))
@@ -396,7 +437,9 @@ def token_classes(token_bytes, eot_token, padded_vocab_size=None, device='cpu'):
     )
 
 
-def tokenizer_classes(tok, padded_vocab_size, device='cpu'):
+def tokenizer_classes(
+    tok: Tokenizer, padded_vocab_size: int, device: str | torch.device = 'cpu'
+) -> TokenClasses:
     # a tokenizer may have more tokens than the model rows: the model never predicts those
     pieces = [
         b'' if i == tok.eot_token else tok.token_bytes(i) for i in range(min(tok.n_vocab, padded_vocab_size))
@@ -411,18 +454,18 @@ class CachedScorer:
     """Next-token log-probabilities of growing sequences; the context runs once through the
     model, then each step feeds only the new token, the cache following the beams."""
 
-    def __init__(self, model):
+    def __init__(self, model: torch.nn.Module) -> None:
         self.model, self.cache = model, None
 
     def _run(self, idx):
         logits = self.model.forward_cached(idx, self.cache)
         return torch.log_softmax(logits[:, -1, :].float(), dim=-1)
 
-    def start(self, contexts):
+    def start(self, contexts: torch.Tensor) -> torch.Tensor:
         self.cache = self.model.new_cache()
         return self._run(contexts)
 
-    def step(self, parents, tokens):
+    def step(self, parents: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         self.cache.reorder(parents)  # each beam continues its parent's sequence
         return self._run(tokens[:, None])
 
@@ -431,18 +474,18 @@ class RecomputingScorer:
     """The same as CachedScorer, recomputing the whole sequence at every step (the reference
     the cached path is tested against)."""
 
-    def __init__(self, model):
+    def __init__(self, model: torch.nn.Module) -> None:
         self.model, self.sequences = model, None
 
     def _run(self):
         logits, _ = self.model(self.sequences)
         return torch.log_softmax(logits[:, -1, :].float(), dim=-1)
 
-    def start(self, contexts):
+    def start(self, contexts: torch.Tensor) -> torch.Tensor:
         self.sequences = contexts
         return self._run()
 
-    def step(self, parents, tokens):
+    def step(self, parents: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         self.sequences = torch.cat([self.sequences[parents], tokens[:, None]], dim=1)
         return self._run()
 
@@ -452,8 +495,15 @@ class RecomputingScorer:
 
 @torch.no_grad()
 def predict_words(
-    model, contexts, classes, beam_width=10, k=5, max_word_tokens=12, use_cache=True, autocast=None
-):
+    model: torch.nn.Module,
+    contexts: Sequence[Sequence[int]],
+    classes: TokenClasses,
+    beam_width: int = 10,
+    k: int = 5,
+    max_word_tokens: int = 12,
+    use_cache: bool = True,
+    autocast: AbstractContextManager | None = None,
+) -> list[list[tuple[str, float]]]:
     """The k best words (word, log-probability), best first, after each context.
     contexts: equally long lists of token ids (batch them by length); each must leave
     max_word_tokens positions free in the model's block."""
@@ -505,17 +555,17 @@ def predict_words(
 
 
 def predict_items(
-    model,
-    item_contexts,
-    classes,
-    beam_width=10,
-    k=5,
-    max_word_tokens=12,
-    batch_size=16,
-    use_cache=True,
-    autocast=None,
-    progress=None,
-):
+    model: torch.nn.Module,
+    item_contexts: Sequence[Sequence[int]],
+    classes: TokenClasses,
+    beam_width: int = 10,
+    k: int = 5,
+    max_word_tokens: int = 12,
+    batch_size: int = 16,
+    use_cache: bool = True,
+    autocast: AbstractContextManager | None = None,
+    progress: Callable | None = None,
+) -> list[list[tuple[str, float]]]:
     """predict_words for contexts of any lengths, batched by length; results in input order."""
     by_length = {}
     for index, ids in enumerate(item_contexts):
@@ -542,16 +592,34 @@ def predict_items(
     return predictions
 
 
-def accuracy(hits_top1, hits_topk):
-    """Counts, top-1 and top-k accuracy, and their 95% Wilson intervals (<metric>_ci95)."""
+@dataclass
+class ClozeAccuracy:
+    """The hits of one dataset and language, as cloze.json records them (in this order): top-1
+    and top-k accuracy with their 95% Wilson intervals, [low, high]."""
+
+    items: int
+    top1_hits: int
+    top1_accuracy: float
+    top1_accuracy_ci95: list
+    topk_hits: int
+    topk_accuracy: float
+    topk_accuracy_ci95: list
+
+    def as_dict(self) -> dict[str, float | int | list[float]]:
+        """{metric: value}, in the order of the fields."""
+        return asdict(self)
+
+
+def accuracy(hits_top1: Sequence[bool], hits_topk: Sequence[bool]) -> ClozeAccuracy:
+    """The ClozeAccuracy of items whose top-1 and top-k hits are hits_top1 and hits_topk (bools)."""
     n = len(hits_top1)
     top1, topk = int(sum(hits_top1)), int(sum(hits_topk))
-    return {
-        'items': n,
-        'top1_hits': top1,
-        'top1_accuracy': top1 / n if n else math.nan,
-        'top1_accuracy_ci95': list(wilson_interval(top1, n)),
-        'topk_hits': topk,
-        'topk_accuracy': topk / n if n else math.nan,
-        'topk_accuracy_ci95': list(wilson_interval(topk, n)),
-    }
+    return ClozeAccuracy(
+        items=n,
+        top1_hits=top1,
+        top1_accuracy=top1 / n if n else math.nan,
+        top1_accuracy_ci95=list(wilson_interval(top1, n)),
+        topk_hits=topk,
+        topk_accuracy=topk / n if n else math.nan,
+        topk_accuracy_ci95=list(wilson_interval(topk, n)),
+    )

@@ -26,7 +26,12 @@ predicting the text. Words and bytes do not depend on the tokenizer, so these tw
 languages, and models with different tokenizers; token perplexity does not.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -35,7 +40,7 @@ import torch.nn.functional as F
 from evaluation.statistics import bootstrap_ratio_ci
 
 
-def window_plan(n_tokens, block_size, stride):
+def window_plan(n_tokens: int, block_size: int, stride: int) -> list[tuple[int, int]]:
     """[(start, n_scored)]: window inputs x[start : start + T] with T = min(block_size, n_tokens),
     each scoring its last n_scored targets; together they score targets 1..n_tokens once each."""
     if block_size < 1 or not 1 <= stride <= block_size:
@@ -53,8 +58,16 @@ def window_plan(n_tokens, block_size, stride):
 
 @torch.no_grad()
 def token_nll(
-    model, stream, eot_token, block_size, stride, batch_size=8, device='cpu', autocast=None, progress=None
-):
+    model: torch.nn.Module,
+    stream: Sequence[int] | np.ndarray,
+    eot_token: int,
+    block_size: int,
+    stride: int,
+    batch_size: int = 8,
+    device: str = 'cpu',
+    autocast: AbstractContextManager | None = None,
+    progress: Callable | None = None,
+) -> np.ndarray:
     """Negative log-likelihood (nats, float64) of every token of stream (1-D ints), in order.
     model follows the call convention logits, _ = model(idx, all_logits=True) with logits
     (B, T, V). autocast: a context manager for mixed precision (None: none). progress: a tqdm-like
@@ -91,23 +104,52 @@ def token_nll(
     return nll
 
 
-def line_sums(values, line_lengths):
+def line_sums(values: Sequence[float] | np.ndarray, line_lengths: Sequence[int] | np.ndarray) -> np.ndarray:
     """Per-line sums of per-token values (line_lengths tokens per line, each >= 1)."""
     starts = np.concatenate(([0], np.cumsum(line_lengths)[:-1]))
     return np.add.reduceat(np.asarray(values, dtype=np.float64), starts)
 
 
-def text_counts(lines):
+def text_counts(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(words, UTF-8 bytes) of each line: whitespace-separated words, newline not counted."""
     words = np.array([len(line.split()) for line in lines], dtype=np.int64)
     n_bytes = np.array([len(line.encode('utf-8')) for line in lines], dtype=np.int64)
     return words, n_bytes
 
 
-def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resamples=1000, seed=0):
+@dataclass
+class PerplexityMetrics:
+    """The perplexity of one language's lines, as perplexity.json records it (in this order):
+    each metric with its 95% bootstrap confidence interval over lines, [low, high]; NLL in nats."""
+
+    token_perplexity: float
+    token_perplexity_ci95: list
+    word_perplexity: float
+    word_perplexity_ci95: list
+    bits_per_byte: float
+    bits_per_byte_ci95: list
+    nll_per_token: float
+    nll_total: float
+    tokens: int
+    words: int
+    bytes: int
+    lines: int
+
+    def as_dict(self) -> dict[str, float | int | list[float]]:
+        """{metric: value}, in the order of the fields."""
+        return asdict(self)
+
+
+def perplexity_metrics(
+    line_nll: Sequence[float] | np.ndarray,
+    line_tokens: Sequence[int] | np.ndarray,
+    line_words: Sequence[int] | np.ndarray,
+    line_bytes: Sequence[int] | np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> PerplexityMetrics:
     """Token perplexity, word perplexity and bits per byte of lines, each with its 95% bootstrap
-    confidence interval over lines (<metric>_ci95; the same seed for all, so two runs agree), and
-    the counts."""
+    confidence interval over lines (the same seed for all, so two runs agree), and the counts."""
     line_nll = np.asarray(line_nll, dtype=np.float64)
     total = float(line_nll.sum())
     tokens, words, n_bytes = (int(np.sum(c)) for c in (line_tokens, line_words, line_bytes))
@@ -119,17 +161,17 @@ def perplexity_metrics(line_nll, line_tokens, line_words, line_bytes, n_resample
         )
         return [low, high]
 
-    return {
-        'token_perplexity': math.exp(total / tokens) if tokens else math.nan,
-        'token_perplexity_ci95': ci(line_tokens, np.exp),
-        'word_perplexity': math.exp(total / words) if words else math.nan,
-        'word_perplexity_ci95': ci(line_words, np.exp),
-        'bits_per_byte': total / ln2 / n_bytes if n_bytes else math.nan,
-        'bits_per_byte_ci95': ci(line_bytes, lambda r: r / ln2),
-        'nll_per_token': total / tokens if tokens else math.nan,
-        'nll_total': total,
-        'tokens': tokens,
-        'words': words,
-        'bytes': n_bytes,
-        'lines': len(line_nll),
-    }
+    return PerplexityMetrics(
+        token_perplexity=math.exp(total / tokens) if tokens else math.nan,
+        token_perplexity_ci95=ci(line_tokens, np.exp),
+        word_perplexity=math.exp(total / words) if words else math.nan,
+        word_perplexity_ci95=ci(line_words, np.exp),
+        bits_per_byte=total / ln2 / n_bytes if n_bytes else math.nan,
+        bits_per_byte_ci95=ci(line_bytes, lambda r: r / ln2),
+        nll_per_token=total / tokens if tokens else math.nan,
+        nll_total=total,
+        tokens=tokens,
+        words=words,
+        bytes=n_bytes,
+        lines=len(line_nll),
+    )

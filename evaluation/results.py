@@ -15,26 +15,31 @@ so that the evaluations report alike and name their confidence intervals one way
     results.write(report_dir, 'perplexity', header, table_columns, csv_columns, BarChart(...))
 """
 
+from __future__ import annotations
+
 import math
 import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from common.atomic_files import written_together
 from common.checkpoint import checkpoint_path
 from common.languages import language_name
-from common.reporting import bar_chart_panels, markdown_table, write_csv, write_json, write_text
+from common.reporting import BarPanel, bar_chart_panels, markdown_table, write_csv, write_json, write_text
 from common.tokenizer import file_sha256
 
 CI_SUFFIX = '_ci95'  # a metric's 95% confidence interval: <metric>_ci95 = [low, high]
 
 
-def with_ci95(row, metric, fmt):
+def with_ci95(row: Mapping[str, Any], metric: str, fmt: str) -> str:
     """A metric and its 95% interval as one table cell: 'value [low, high]', each in format fmt."""
     low, high = row[metric + CI_SUFFIX]
     return f"{row[metric]:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
-def skip_summary(kinds):
+def skip_summary(kinds: Counter) -> str:
     """'kind (count), ...' of a Counter of why items or lines were not scored, most frequent first:
     what an evaluation says when nothing was, instead of guessing."""
     return ', '.join(f"{kind} ({n:,})" for kind, n in kinds.most_common())
@@ -58,7 +63,7 @@ class CheckpointResults:
     Each carries checkpoint_sha256, the sha256 of the checkpoint file it was computed from: an
     out_dir names a folder, not weights, and a retrain into it makes other numbers."""
 
-    def __init__(self, checkpoints):
+    def __init__(self, checkpoints: Iterable[str]) -> None:
         self.checkpoints = list(checkpoints)
         self.sha256 = {out_dir: file_sha256(checkpoint_path(out_dir)) for out_dir in self.checkpoints}
         by_hash = {}
@@ -75,11 +80,11 @@ class CheckpointResults:
         }  # out_dir -> dataset -> language -> metrics
         self.rows = []  # one per add(): model (the out_dir), dataset, language, the metrics, each interval also as _low, _high
 
-    def add_dataset(self, out_dir, dataset):
+    def add_dataset(self, out_dir: str, dataset: str) -> None:
         """The dataset is listed in the JSON even when none of its languages gives numbers."""
         self.metrics[out_dir].setdefault(dataset, {})
 
-    def add(self, out_dir, dataset, language, metrics):
+    def add(self, out_dir: str, dataset: str, language: str, metrics: Mapping[str, Any]) -> None:
         metrics = {**metrics, 'checkpoint_sha256': self.sha256[out_dir]}
         self.metrics[out_dir].setdefault(dataset, {})[language] = metrics
         row = {
@@ -96,16 +101,16 @@ class CheckpointResults:
 
     def write(
         self,
-        report_dir,
-        name,
-        header,
-        table_columns,
-        csv_columns,
-        chart,
-        table_formats=None,
-        json_extra=None,
-        also='',
-    ):
+        report_dir: str,
+        name: str,
+        header: str,
+        table_columns: Sequence[str | tuple[str, Callable[[dict], str]]],
+        csv_columns: Sequence[str],
+        chart: BarChart,
+        table_formats: Mapping[str, str] | None = None,
+        json_extra: Mapping[str, Any] | None = None,
+        also: str = '',
+    ) -> dict[str, str]:
         """Prints the table and writes report_dir/<name>.md, .csv, .json and .png.
         header: the text above the table in the .md. table_columns: row keys, or (heading,
         function of a row) pairs for computed cells; a 'model' column comes first when there are
@@ -148,11 +153,11 @@ class CheckpointResults:
         for dataset in dict.fromkeys(d for d, _ in groups):
             index = [i for i, (d, _) in enumerate(groups) if d == dataset]
             panels.append(
-                (
-                    dataset,
-                    [language_name(groups[i][1]) for i in index],
-                    {name: [values[i] for i in index] for name, values in series.items()},
-                    {name: [bounds[i] for i in index] for name, bounds in errors.items()},
+                BarPanel(
+                    title=dataset,
+                    groups=[language_name(language) for d, language in groups if d == dataset],
+                    series={name: [values[i] for i in index] for name, values in series.items()},
+                    errors={name: [bounds[i] for i in index] for name, bounds in errors.items()},
                 )
             )
         bar_chart_panels(

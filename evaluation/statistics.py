@@ -5,13 +5,24 @@ interval of a proportion.
 All draws come from a seeded generator, so two runs report the same intervals.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
 
-def bootstrap_ratio_ci(numerators, denominators, transform=None, n_resamples=1000, level=0.95, seed=0):
+def bootstrap_ratio_ci(
+    numerators: Sequence[float] | np.ndarray,
+    denominators: Sequence[float] | np.ndarray,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Confidence interval of sum(numerators) / sum(denominators) (then transform, e.g. exp for
     a perplexity), resampling the units with replacement. Returns (low, high)."""
     num = np.asarray(numerators, dtype=np.float64)
@@ -31,7 +42,9 @@ def bootstrap_ratio_ci(numerators, denominators, transform=None, n_resamples=100
     return (float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha)))
 
 
-def bootstrap_mean_ci(values, n_resamples=1000, level=0.95, seed=0):
+def bootstrap_mean_ci(
+    values: Sequence[float] | np.ndarray, n_resamples: int = 1000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """Confidence interval of the mean of values (a 1-D array of per-unit numbers), or, for a
     2-D array (units x components), of each component's mean: returns (low, high) arrays."""
     values = np.asarray(values, dtype=np.float64)
@@ -50,7 +63,13 @@ def _bootstrap_mean_ci_2d(values, n_resamples, level, seed):
     return np.quantile(means, alpha, axis=0), np.quantile(means, 1 - alpha, axis=0)
 
 
-def permutation_test(statistic, data, permute, n_permutations=1000, seed=0):
+def permutation_test(
+    statistic: Callable[[Any], float],
+    data: Any,
+    permute: Callable[[Any, np.random.Generator], Any],
+    n_permutations: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float, np.ndarray]:
     """One-sided p-value of statistic(data) against statistic(permute(data, rng)) over
     n_permutations relabellings: how often a permuted statistic is at least as large as the
     observed one, with the +1 correction so that p is never 0. Returns (observed, p_value, null),
@@ -61,7 +80,7 @@ def permutation_test(statistic, data, permute, n_permutations=1000, seed=0):
     return observed, (int((null >= observed).sum()) + 1) / (n_permutations + 1), null
 
 
-def wilson_interval(successes, trials, level=0.95):
+def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a binomial proportion (better than the normal one near 0 and 1)."""
     if trials == 0:
         return (math.nan, math.nan)
@@ -75,7 +94,9 @@ def wilson_interval(successes, trials, level=0.95):
     return (float(low), float(high))
 
 
-def jensen_shannon_divergence(p, q, base=2):
+def jensen_shannon_divergence(
+    p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray, base: float = 2
+) -> float:
     """JSD between two discrete distributions (normalised here), in bits by default: 0 for
     identical distributions, at most 1 bit."""
     p = np.asarray(p, dtype=np.float64)

@@ -123,7 +123,9 @@ def test_uniform_model_perplexity_is_the_vocabulary_size(heldout, stride):
     V = tok.n_vocab
     nll = token_nll(UniformLM(V), ids, tok.eot_token, block_size=32, stride=stride, batch_size=5)
     words, n_bytes = text_counts(lines)
-    m = perplexity_metrics(line_sums(nll, line_lengths), line_lengths, words, n_bytes, n_resamples=200)
+    m = perplexity_metrics(
+        line_sums(nll, line_lengths), line_lengths, words, n_bytes, n_resamples=200
+    ).as_dict()
     split = meta['splits']['fr']['test']
     assert (m['tokens'], m['words'], m['bytes'], m['lines']) == (
         split['tokens'],
