@@ -8,20 +8,24 @@ Written as senses.md's tables, senses.tex (LaTeX, as the original project produc
 figure and a CSV of every rank.
 """
 
+from __future__ import annotations
+
 import itertools
 import math
 import os
 from collections import Counter
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import torch
 
 from common.languages import language_name
 from common.reporting import markdown_table, save_figure, write_csv, write_text
-from common.tokenizer import ids_without_rows, missing_rows_message, token_rows
+from common.tokenizer import Tokenizer, ids_without_rows, missing_rows_message, token_rows
 from data.prepared import HELD_OUT_SPLITS, heldout_path, read_heldout_lines
 from senses import Skipped
-from senses.inputs import WORD_PATTERN, known_words, word_tokens
+from senses.analysis_inputs import AnalysisInputs
+from senses.inputs import WORD_PATTERN, default_words, known_words, word_tokens
 from senses.report import token_label
 from senses.vectors import output_embedding, word_sense_vectors
 
@@ -132,30 +136,75 @@ def guess_languages(word_list, lines_by_language):
     return guessed
 
 
-def run(
-    model,
-    tokenizer,
-    word_list,
-    data_root,
-    dataset,
-    languages,
-    multi_token='first',
-    top_k=10,
-    whole_words=True,
-    n_table_words=8,
-    n_figure_words=6,
-    checkpoint_label='',
-    report_dir='.',
-):
-    """The sense tables of word_list [(word, language)]: each word's tokens (one that is no
-    single token is represented by multi_token), the top_k tokens of each of its senses (only
-    whole words when whole_words and a word list is at hand: wordfreq, else the held-out text
-    of data_root/dataset in `languages`), written to sense_projections.csv, sense_projections.png (the first
-    n_figure_words words) and senses.tex (the first n_table_words, titled with
-    checkpoint_label) in report_dir. A word listed without its language gets the one language
-    whose held-out text has it, if only one has."""
-    text = heldout_text(data_root, dataset, languages)
-    word_list = guess_languages(word_list, text)
+def run(inputs: AnalysisInputs) -> dict:
+    """The sense tables of the words of --words/--words_file (inputs.options.words), or of the
+    default list (words_of_each_language): each word's tokens (one that is no single token is
+    represented by --multi_token), the top_k tokens of each of its senses (only whole words when
+    --whole_words and a word list is at hand: wordfreq, else the held-out text of the data's
+    languages), written to sense_projections.csv, sense_projections.png (the first figure_words
+    words) and senses.tex (the first report_words, titled with the checkpoint's label) in
+    report_dir. A word listed without its language gets the one language whose held-out text has
+    it, if only one has. The result (senses.json's 'projection'): top_k, multi_token,
+    whole_words, words (each a ProjectedWord), files."""
+    model, tokenizer, options = inputs.model, inputs.tokenizer, inputs.options
+    word_list = list(options.words) or words_of_each_language(
+        default_words(inputs.lexicon, inputs.languages),
+        tokenizer,
+        inputs.data_root,
+        inputs.dataset,
+        inputs.languages,
+    )
+    text = heldout_text(inputs.data_root, inputs.dataset, inputs.languages)
+    words = resolve_words(model, tokenizer, guess_languages(word_list, text), options.multi_token)
+    whole, allowed = allowed_tokens(
+        tokenizer, model.config.vocab_size, text, options.whole_words, options.top_k
+    )
+    senses = word_sense_vectors(model, [w['token_ids'] for w in words], options.multi_token)
+    ids, logits = sense_projection(model, senses, options.top_k, allowed)
+    for word, word_ids, word_logits in zip(words, ids.tolist(), logits.tolist()):
+        word['senses'] = [
+            {
+                'sense': k,
+                'tokens': [tokenizer.token_str(i) for i in sense_ids],
+                'token_ids': sense_ids,
+                'logits': sense_logits,
+            }
+            for k, (sense_ids, sense_logits) in enumerate(zip(word_ids, word_logits))
+        ]
+    result = {
+        'top_k': ids.size(-1),
+        'multi_token': options.multi_token,
+        'whole_words': whole,
+        'words': words,
+        'files': {'csv': 'sense_projections.csv', 'figure': 'sense_projections.png', 'latex': 'senses.tex'},
+    }
+    report_dir = inputs.report_dir
+    write_csv(os.path.join(report_dir, 'sense_projections.csv'), csv_rows(words), CSV_COLUMNS)
+    projection_figure(os.path.join(report_dir, 'sense_projections.png'), result, options.figure_words)
+    write_text(
+        os.path.join(report_dir, 'senses.tex'),
+        latex_sense_tables(result, inputs.checkpoint_label, options.report_words),
+    )
+    return result
+
+
+class ProjectedWord(TypedDict):
+    """A word of the sense tables, as senses.json holds it."""
+
+    word: str
+    language: str  # its code, or '' when the word list did not say and the text could not tell
+    token_ids: list[int]
+    tokens: list[str]
+    split: bool  # several tokens: represented by the first, or by their average (multi_token)
+    senses: NotRequired[list[dict]]  # per sense: sense, tokens, token_ids, logits (top_k each)
+
+
+def resolve_words(
+    model: torch.nn.Module, tokenizer: Tokenizer, word_list: list[tuple[str, str]], multi_token: str
+) -> list[ProjectedWord]:
+    """The words of word_list [(word, language)] that have tokens the model has rows for, each
+    with its tokens; what stands for a word of several tokens, and the words left out, are said.
+    Skipped when no word is left."""
     resolved, unreadable = [], []
     for word, lang in word_list:
         ids = word_tokens(tokenizer, word)
@@ -165,20 +214,15 @@ def run(
         if ids_without_rows(ids, model.config.vocab_size):  # more tokens than the model has rows
             unreadable.append((word, ids))
             continue
+        tokens = [tokenizer.token_str(i) for i in ids]
         resolved.append(
-            {
-                'word': word,
-                'language': lang,
-                'token_ids': ids,
-                'tokens': [tokenizer.token_str(i) for i in ids],
-                'split': len(ids) > 1,
-            }
+            ProjectedWord(word=word, language=lang, token_ids=ids, tokens=tokens, split=len(ids) > 1)
         )
         if len(ids) > 1:  # not a word of the vocabulary: say what stands for it
             shown = (
-                f"its first token {resolved[-1]['tokens'][0]!r}"
+                f"its first token {tokens[0]!r}"
                 if multi_token == 'first'
-                else f"the average of its tokens {' + '.join(map(repr, resolved[-1]['tokens']))}"
+                else f"the average of its tokens {' + '.join(map(repr, tokens))}"
             )
             print(
                 f"  note: {word!r} is not one token of the vocabulary ({len(ids)} tokens): its "
@@ -194,45 +238,52 @@ def run(
         )
     if not resolved:
         raise Skipped("no words to show: give some with --words=a,b or --words_file=FILE")
+    return resolved
+
+
+def allowed_tokens(
+    tokenizer: Tokenizer, vocab_size: int, text: dict[str, list[str]], whole_words: bool, top_k: int
+) -> tuple[dict, torch.Tensor]:
+    """The tokens the tables may show, bool (V,): the rows that are tokens, or with whole_words
+    only the known whole words (known_words of the held-out text) when at least top_k are; and
+    what was done, senses.json's 'whole_words' (applied, source, n_allowed_tokens, note)."""
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}
-    allowed = torch.from_numpy(token_rows(tokenizer, model.config.vocab_size))
-    if whole_words:
-        known, source = known_words(text)
-        mask = whole_word_mask(tokenizer, model.config.vocab_size, known) if known else None
-        if mask is not None and int(mask.sum()) >= top_k:
-            allowed = mask
-            whole.update(applied=True, source=source, n_allowed_tokens=int(mask.sum()))
-        elif not known:
-            whole['note'] = (
-                "All tokens are shown: no offline word list to keep whole words with "
-                "(no held-out text, and the optional wordfreq package is not installed)."
-            )
-        else:
-            whole['note'] = (
-                f"All tokens are shown: only {int(mask.sum())} tokens are known whole "
-                f"words ({source}), fewer than top_k={top_k}."
-            )
-    senses = word_sense_vectors(model, [r['token_ids'] for r in resolved], multi_token)
-    ids, logits = sense_projection(model, senses, top_k, allowed)
-    csv_rows = []
-    for r, word_ids, word_logits in zip(resolved, ids.tolist(), logits.tolist()):
-        r['senses'] = [
-            {
-                'sense': k,
-                'tokens': [tokenizer.token_str(i) for i in sense_ids],
-                'token_ids': sense_ids,
-                'logits': sense_logits,
-            }
-            for k, (sense_ids, sense_logits) in enumerate(zip(word_ids, word_logits))
-        ]
-        for s in r['senses']:
+    allowed = torch.from_numpy(token_rows(tokenizer, vocab_size))
+    if not whole_words:
+        return whole, allowed
+    known, source = known_words(text)
+    mask = whole_word_mask(tokenizer, vocab_size, known) if known else None
+    if mask is not None and int(mask.sum()) >= top_k:
+        allowed = mask
+        whole.update(applied=True, source=source, n_allowed_tokens=int(mask.sum()))
+    elif not known:
+        whole['note'] = (
+            "All tokens are shown: no offline word list to keep whole words with "
+            "(no held-out text, and the optional wordfreq package is not installed)."
+        )
+    else:
+        whole['note'] = (
+            f"All tokens are shown: only {int(mask.sum())} tokens are known whole "
+            f"words ({source}), fewer than top_k={top_k}."
+        )
+    return whole, allowed
+
+
+CSV_COLUMNS = ['word', 'language', 'word_tokens', 'sense', 'rank', 'token', 'token_id', 'logit']
+
+
+def csv_rows(words: list[ProjectedWord]) -> list[dict]:
+    """sense_projections.csv: a row per word, sense and rank (CSV_COLUMNS)."""
+    rows = []
+    for word in words:
+        for s in word['senses']:
             ranked = zip(s['token_ids'], s['tokens'], s['logits'])
             for rank, (token_id, token, logit) in enumerate(ranked, 1):
-                csv_rows.append(
+                rows.append(
                     {
-                        'word': r['word'],
-                        'language': r['language'],
-                        'word_tokens': ' + '.join(r['tokens']),
+                        'word': word['word'],
+                        'language': word['language'],
+                        'word_tokens': ' + '.join(word['tokens']),
                         'sense': s['sense'],
                         'rank': rank,
                         'token': token,
@@ -240,23 +291,7 @@ def run(
                         'logit': logit,
                     }
                 )
-    result = {
-        'top_k': ids.size(-1),
-        'multi_token': multi_token,
-        'whole_words': whole,
-        'words': resolved,
-        'files': {'csv': 'sense_projections.csv', 'figure': 'sense_projections.png', 'latex': 'senses.tex'},
-    }
-    write_csv(
-        os.path.join(report_dir, 'sense_projections.csv'),
-        csv_rows,
-        ['word', 'language', 'word_tokens', 'sense', 'rank', 'token', 'token_id', 'logit'],
-    )
-    projection_figure(os.path.join(report_dir, 'sense_projections.png'), result, n_figure_words)
-    write_text(
-        os.path.join(report_dir, 'senses.tex'), latex_sense_tables(result, checkpoint_label, n_table_words)
-    )
-    return result
+    return rows
 
 
 # --- senses.md, senses.tex and the grid figure ---------------------------------------------
