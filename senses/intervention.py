@@ -312,10 +312,11 @@ class MeaningRow:
     tokens: list[str]  # the surface forms zeroed
     n_prompts: int
     changes: dict[str, dict] = field(default_factory=dict)
+    deltas: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # per measure, per prompt
 
     def to_json(self) -> dict:
         """The row as senses.json holds it: the fields, then each measure's change."""
-        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name != 'changes'}
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ('changes', 'deltas')}
         return {**row, **self.changes}
 
 
@@ -368,14 +369,10 @@ def intervention_study(
     translations, s's context words, the other senses' translations, the other senses' context
     words, with and without the intervention (log_probability_changes). Reported as the change,
     intervened - baseline, with bootstrap intervals over prompts: per (word, sense), pooled, and
-    pooled per language; and greedy continuations of a few prompts with and without it.
-
-    Which senses carry meaning s is decided without the measured words when
-    selection_occurrences (annotated occurrences from another held-out split) are given
-    ('context'); otherwise, or for a word without lines of every meaning there, by projection,
-    which is circular and says so in the notes (choose_senses)."""
+    pooled per language; and greedy continuations of a few prompts with and without it. Which
+    senses carry meaning s is chosen on selection_occurrences (another held-out split) when
+    given, else by projection, which is circular and said in the notes (choose_senses)."""
     rows, notes, examples = [], [], []
-    pooled = {}  # selection -> language -> measure -> per-prompt changes
     for (word, lang), entry in polysemous_words(lexicon).items():
         if options.words and word not in options.words:
             continue
@@ -392,34 +389,28 @@ def intervention_study(
                 continue
             chosen, selection = choose_senses(model, setup, s, sets, options.n_senses)
             scale = sense_scale(model, [(setup.scale_tokens, chosen, 0.0)])
-            prompts = [
-                o for o in occurrences if (o['word'], o['language'], o['sense_index']) == (word, lang, s)
-            ]
-            prompts = prompts[: options.max_prompts]
-            sequences, positions, located = locate_occurrences(
-                tokenizer, prompts, model.config.block_size, model.config.vocab_size
+            prompts, sequences, positions = meaning_prompts(
+                model, tokenizer, occurrences, (word, lang, s), options
             )
             tokens = [tokenizer.token_str(t) for t in setup.scale_tokens]
             row = MeaningRow(word, lang, sense['sense_id'], chosen, selection, tokens, len(sequences))
             rows.append(row)
             if not sequences:
                 continue
-            for name, values in log_probability_changes(
-                model, sequences, positions, sets, scale, options
-            ).items():
-                row.changes[name] = change_summary(values, options.n_bootstrap, options.seed)
-                pooled.setdefault(selection, {}).setdefault(lang, {m: [] for m in MEASURES})[name].append(
-                    values
-                )
+            row.deltas = log_probability_changes(model, sequences, positions, sets, scale, options)
+            row.changes = {
+                name: change_summary(values, options.n_bootstrap, options.seed)
+                for name, values in row.deltas.items()
+            }
             if len(examples) < options.n_examples:
                 continued = continuations(
                     model, tokenizer, sequences[0], positions[0], scale, options.max_new_tokens
                 )
-                line = prompts[located[0]]['line']
+                line = prompts[0]['line']
                 examples.append(
                     Example(sense_id=row.sense_id, suppressed_senses=chosen, line=line, **continued)
                 )
-    return pooled_study(rows, notes, examples, pooled, options)
+    return pooled_study(rows, notes, examples, options)
 
 
 class WordSetup(NamedTuple):
@@ -484,6 +475,22 @@ def meaning_word_sets(setup: WordSetup, meaning: int) -> dict[str, list[int]]:
     }
 
 
+def meaning_prompts(
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
+    occurrences: list[dict],
+    meaning: tuple[str, str, int],
+    options: InterventionOptions,
+) -> tuple[list[dict], list[list[int]], list[int]]:
+    """(the occurrences located, their token sequences, the positions of the word) of the first
+    max_prompts occurrences of a meaning (word, language, index of the sense)."""
+    prompts = [o for o in occurrences if (o['word'], o['language'], o['sense_index']) == meaning]
+    sequences, positions, located = locate_occurrences(
+        tokenizer, prompts[: options.max_prompts], model.config.block_size, model.config.vocab_size
+    )
+    return [prompts[i] for i in located], sequences, positions
+
+
 def choose_senses(
     model: torch.nn.Module, setup: WordSetup, meaning: int, sets: dict[str, list[int]], n_senses: int
 ) -> tuple[list[int], str]:
@@ -526,18 +533,20 @@ def log_probability_changes(
 
 
 def pooled_study(
-    rows: list[MeaningRow],
-    notes: list[str],
-    examples: list[Example],
-    pooled: dict[str, dict[str, dict[str, list[np.ndarray]]]],
-    options: InterventionOptions,
+    rows: list[MeaningRow], notes: list[str], examples: list[Example], options: InterventionOptions
 ) -> InterventionStudy:
-    """The study with its changes pooled (pooled: selection -> language -> measure -> per-prompt
-    changes) over the meanings whose senses were chosen without the measured words, if any."""
+    """The study with the rows' changes pooled over the meanings whose senses were chosen
+    without the measured words ('context'), if there are some, else over all of them."""
 
     def summary(deltas):
         return change_summary(np.concatenate(deltas) if deltas else [], options.n_bootstrap, options.seed)
 
+    pooled = {}  # selection -> language -> measure -> per-prompt changes
+    for row in rows:
+        for name, values in row.deltas.items():
+            pooled.setdefault(row.selection, {}).setdefault(row.language, {m: [] for m in MEASURES})[
+                name
+            ].append(values)
     pooled_selection = 'context' if 'context' in pooled else 'projection'
     by_lang = pooled.get(pooled_selection, {})
     overall = {name: summary([d for by_name in by_lang.values() for d in by_name[name]]) for name in MEASURES}

@@ -393,32 +393,7 @@ def markdown(result):
         )
     rows = [r for r in result['rows'] if not r['representation'].startswith('sense ')]
     for pair_type_code in dict.fromkeys(r['pair_type'] for r in rows):
-        group = [r for r in rows if r['pair_type'] == pair_type_code]
-        half = len(pair_type_code) // 2
-        within = pair_type_code[:half] == pair_type_code[half + 1 :]  # 'en-en'
-        text.append(
-            f"**{group[0].get('pair_name', pair_type_code)}**"
-            + (" (within the language)" if within else '')
-            + "\n\n"
-        )
-        text.append(
-            markdown_table(
-                group,
-                [
-                    'model',
-                    'representation',
-                    'n_pairs',
-                    'n_oov',
-                    'n_missing',
-                    'n_scored',
-                    'spearman',
-                    'p_value',
-                ],
-                formats={'spearman': '.3f', 'p_value': '.2g'},
-                headers={'n_oov': 'OOV', 'n_missing': 'missing', 'n_scored': 'scored', 'p_value': 'p'},
-            )
-            + '\n'
-        )
+        text.append(pair_type_table(pair_type_code, [r for r in rows if r['pair_type'] == pair_type_code]))
     for label, summary in result['summaries'].items():
         if summary['oov_words']:
             text.append(
@@ -430,3 +405,22 @@ def markdown(result):
     for label, name in result['files'].get('matrices', {}).items():
         text.append(f"\n![similarity per pair of languages, {label}]({name})\n")
     return ''.join(text)
+
+
+def pair_type_table(pair_type_code: str, group: list[dict]) -> str:
+    """The rows of one pair type ('en-en', 'en-fr', 'all') under its name: a row per model and
+    representation."""
+    half = len(pair_type_code) // 2
+    within = pair_type_code[:half] == pair_type_code[half + 1 :]  # 'en-en'
+    return (
+        f"**{group[0].get('pair_name', pair_type_code)}**"
+        + (" (within the language)" if within else '')
+        + "\n\n"
+        + markdown_table(
+            group,
+            ['model', 'representation', 'n_pairs', 'n_oov', 'n_missing', 'n_scored', 'spearman', 'p_value'],
+            formats={'spearman': '.3f', 'p_value': '.2g'},
+            headers={'n_oov': 'OOV', 'n_missing': 'missing', 'n_scored': 'scored', 'p_value': 'p'},
+        )
+        + '\n'
+    )

@@ -446,15 +446,27 @@ def usage_chart(path, m, languages, K, axis, title):
     save_figure(fig, path)
 
 
-def markdown(result):
+def markdown(result: dict) -> str:
     """The section of senses.md: the differences between the languages, the values per sense."""
+    two = len(result['languages']) == 2
+    text = [method_text(result), difference_table(result)]
+    if not two:
+        text.append(pair_table(result))
+    text.extend(per_sense_tables(result))
+    for metric, path in result['files']['figures'].items():
+        text.append(f"![{USAGE_LABELS.get(metric, metric)}]({path})\n")
+    return ''.join(text)
+
+
+def method_text(result: dict) -> str:
+    """What was measured on which sentences, and how the languages are compared."""
     languages = result['languages']
     names = [language_name(lang) for lang in languages]
     two = len(languages) == 2
     counts = [f"{result['positions'][lang]} {name}" for lang, name in zip(languages, names)]
     positions = ', '.join(counts[:-1]) + f" and {counts[-1]}"
     n_permutations = result['metrics']['norm_share']['n_permutations']
-    text = [
+    return (
         f"On {result['n_sentences']} held-out {'sentence pairs' if two else 'aligned sentences'} "
         f"of {result['dataset']} ({result['split']} split; {positions} token positions). At each "
         f"position i, sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction. "
@@ -474,14 +486,19 @@ def markdown(result):
         )
         + "The divergence is the size of the difference: over hundreds of sentences, a tiny "
         "one can have a small p.\n\n"
-    ]
+    )
+
+
+def difference_table(result: dict) -> str:
+    """A row per measure: the difference between the languages and its permutation p."""
+    languages = result['languages']
     rows = []
     for metric, m in result['metrics'].items():
         if metric not in USAGE_LABELS:
             continue
         label = (
             ('JSD' if m['statistic'] == 'jsd' else f"mean |{languages[0]} - {languages[1]}|")
-            if two
+            if len(languages) == 2
             else ('mean pairwise JSD' if m['statistic'] == 'jsd' else 'mean pairwise mean |a - b|')
         )
         rows.append(
@@ -491,32 +508,44 @@ def markdown(result):
                 'p': format_p(m['p_value'], m['n_permutations']),
             }
         )
-    text.append(markdown_table(rows, ['measure', 'difference', 'p'], headers={'p': 'permutation p'}) + '\n')
+    return markdown_table(rows, ['measure', 'difference', 'p'], headers={'p': 'permutation p'}) + '\n'
+
+
+def pair_table(result: dict) -> str:
+    """Three languages or more: a row per pair of languages, a column per measure, and the
+    language x language figures."""
     shown = [metric for metric in result['metrics'] if metric in USAGE_LABELS]
-    if not two:
-        text.append(
-            "Per pair of languages (JSD in bits for the shares, mean absolute difference "
-            "for the self weight):\n\n"
+    text = [
+        "Per pair of languages (JSD in bits for the shares, mean absolute difference "
+        "for the self weight):\n\n"
+    ]
+    pair_rows = []
+    for i, pair in enumerate(result['metrics']['norm_share']['pairs']):
+        pair_rows.append(
+            {
+                'pair': pair_name(*pair['languages']),
+                **{metric: result['metrics'][metric]['pairs'][i]['value'] for metric in shown},
+            }
         )
-        pair_rows = []
-        for i, pair in enumerate(result['metrics']['norm_share']['pairs']):
-            pair_rows.append(
-                {
-                    'pair': pair_name(*pair['languages']),
-                    **{metric: result['metrics'][metric]['pairs'][i]['value'] for metric in shown},
-                }
-            )
-        text.append(
-            markdown_table(
-                pair_rows, ['pair', *shown], formats={m: '.4g' for m in shown}, headers=USAGE_LABELS
-            )
-            + '\n'
-        )
-        for metric, path in result['files'].get('matrices', {}).items():
-            text.append(f"![{USAGE_LABELS.get(metric, metric)} per pair]({path})\n")
-        text.append('\n')
+    text.append(
+        markdown_table(pair_rows, ['pair', *shown], formats={m: '.4g' for m in shown}, headers=USAGE_LABELS)
+        + '\n'
+    )
+    for metric, path in result['files'].get('matrices', {}).items():
+        text.append(f"![{USAGE_LABELS.get(metric, metric)} per pair]({path})\n")
+    text.append('\n')
+    return ''.join(text)
+
+
+def per_sense_tables(result: dict) -> list[str]:
+    """The values per sense: with two languages one table of every measure; with more, one
+    table per measure, a column per language."""
+    languages = result['languages']
+    names = [language_name(lang) for lang in languages]
+    two = len(languages) == 2
+    shown = [metric for metric in result['metrics'] if metric in USAGE_LABELS]
     K = len(result['metrics']['norm_share']['languages'][languages[0]]['values'])
-    # two languages: one table of every measure; more: one table per measure, a column per language
+    text = []
     for measures in [shown] if two else [[metric] for metric in shown]:
         columns = ['sense'] + [f'{metric}_{lang}' for metric in measures for lang in languages]
         headers = {
@@ -541,9 +570,7 @@ def markdown(result):
             markdown_table(per_sense, columns, formats={c: '.3f' for c in columns[1:]}, headers=headers)
             + '\n'
         )
-    for metric, path in result['files']['figures'].items():
-        text.append(f"![{USAGE_LABELS.get(metric, metric)}]({path})\n")
-    return ''.join(text)
+    return text
 
 
 USAGE_LABELS = {'norm_share': 'norm share', 'logit_share': 'logit share', 'self_weight': 'self weight'}
