@@ -295,7 +295,7 @@ inputs = AnalysisInputs(
 )
 
 
-def check_needs(needs):
+def check_needs(needs: tuple[str, ...]) -> None:
     """Skipped, saying why, when an analysis needs what this checkpoint or data lacks."""
     if 'senses' in needs and not is_backpack(model):
         raise Skipped(
@@ -343,7 +343,7 @@ skipped = dict(previous.get('skipped', {}))
 timings = dict(previous.get('seconds', {}))
 
 
-def write_report():
+def write_report() -> None:
     """senses.json and senses.md of the results so far: after each analysis, so that a later
     one's failure (a fault, Ctrl-C) loses none of those done."""
     write_json(

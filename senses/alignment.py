@@ -33,7 +33,7 @@ TITLE = 'Cross-lingual sense alignment'
 NEEDS = ('senses',)
 
 
-def alignment_matrix(first_senses, second_senses):
+def alignment_matrix(first_senses: torch.Tensor, second_senses: torch.Tensor) -> torch.Tensor:
     """(K, K): mean over pairs p of cos(C(first_p)_k, C(second_p)_k')."""
     first = F.normalize(first_senses.float(), dim=-1)
     second = F.normalize(second_senses.float(), dim=-1)
@@ -371,7 +371,7 @@ def summary_rows(results: dict[str, PairResult]) -> list[dict]:
     ]
 
 
-def results_by_pair(result):
+def results_by_pair(result: dict) -> dict[str, dict]:
     """{'en-fr': the pair's result} of an alignment result; one written before results were
     kept per pair (a single English-French result) is read as its en-fr pair."""
     if 'language_pairs' in result:
@@ -389,7 +389,7 @@ def results_by_pair(result):
     }
 
 
-def pair_markdown(result):
+def pair_markdown(result: dict) -> str:
     """The alignment of one pair of languages: the statistic, its interval and p-value, the
     significant senses, the figure."""
     first, second = map(language_name, result['languages'])
@@ -440,7 +440,7 @@ def pair_markdown(result):
     return ''.join(text)
 
 
-def markdown(result):
+def markdown(result: dict) -> str:
     """The section of senses.md: with one pair of languages, its alignment (pair_markdown); with
     more, a table with a row per pair, the pairs not aligned and why, the language x language
     figure, then each pair's alignment."""
@@ -496,7 +496,7 @@ def markdown(result):
     return ''.join(text)
 
 
-def headline(result, n_permutations=None):
+def headline(result: dict, n_permutations: int | None = None) -> str:
     """The alignment in one sentence (demo.py's report). n_permutations: for a result that does
     not record its own (the floor of its p-values depends on it)."""
     pairs = results_by_pair(result)

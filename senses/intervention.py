@@ -57,7 +57,7 @@ NEEDS = ('senses', 'gold', 'heldout')
 SPEC_HELP = "expected WORD:SENSES[=FACTOR];... e.g. 'bank:3,7' or 'bank:*=0.5;vol:2'"
 
 
-def parse_senses(text):
+def parse_senses(text: str) -> list[int] | None:
     """'3,7' -> [3, 7]; '*' or 'all' -> None (every sense)."""
     text = text.strip()
     if text in ('*', 'all'):
@@ -71,7 +71,7 @@ def parse_senses(text):
     return senses
 
 
-def parse_factor(text):
+def parse_factor(text: str) -> float:
     """'0.5' -> 0.5: the factor the chosen senses are multiplied by (a finite number)."""
     try:
         factor = float(text)
@@ -82,7 +82,7 @@ def parse_factor(text):
     return factor
 
 
-def parse_sense_scale_spec(spec):
+def parse_sense_scale_spec(spec: str) -> list[tuple[str, list[int] | None, float]]:
     """'bank:3,7;vol:*=0.5' -> [('bank', [3, 7], 0.0), ('vol', None, 0.5)] (None: all senses)."""
     entries = []
     for part in spec.split(';'):
@@ -108,7 +108,9 @@ def parse_sense_scale_spec(spec):
     return entries
 
 
-def sense_scale(model, scaled):
+def sense_scale(
+    model: torch.nn.Module, scaled: list[tuple[list[int], list[int] | None, float]]
+) -> torch.Tensor:
     """(V, K) factors for model(..., token_sense_scale=...): scaled is a list of
     (token ids, senses or None for all, factor); every other entry is 1."""
     K = model.config.n_sense_vector
@@ -121,7 +123,7 @@ def sense_scale(model, scaled):
     return scale
 
 
-def word_scale_tokens(tokenizer, word, vocab_size):
+def word_scale_tokens(tokenizer: Tokenizer, word: str, vocab_size: int) -> list[int]:
     """The token ids an intervention on a word acts on: every single-token surface form of it,
     or the one token 'id:N' names. A word that is no single token is refused: scaling one of its
     pieces (' b' of 'banana') would change every word made with that piece."""
@@ -148,13 +150,17 @@ def word_scale_tokens(tokenizer, word, vocab_size):
     )
 
 
-def sense_scale_from_spec(model, tokenizer, spec):
+def sense_scale_from_spec(
+    model: torch.nn.Module, tokenizer: Tokenizer, spec: str
+) -> tuple[torch.Tensor, list[dict]]:
     """(V, K) factors from a spec (see the module docstring) and a description of what is
     scaled: [{'word', 'token_ids', 'tokens', 'senses', 'factor'}]."""
     return sense_scale_for_words(model, tokenizer, parse_sense_scale_spec(spec))
 
 
-def sense_scale_for_words(model, tokenizer, entries):
+def sense_scale_for_words(
+    model: torch.nn.Module, tokenizer: Tokenizer, entries: list[tuple[str, list[int] | None, float]]
+) -> tuple[torch.Tensor, list[dict]]:
     """sense_scale_from_spec for parsed entries [(word, senses or None for all, factor)]."""
     if not is_backpack(model):
         raise UserError(
@@ -179,8 +185,14 @@ def sense_scale_for_words(model, tokenizer, entries):
 
 @torch.no_grad()
 def generate_with_suppressed_senses(
-    model, idx, token_sense_scale, max_new_tokens, temperature=1.0, top_k=None, generator=None
-):
+    model: torch.nn.Module,
+    idx: torch.Tensor,
+    token_sense_scale: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """model.generate with the senses scaled by token_sense_scale (V, K), e.g. from
     sense_scale_from_spec: the continuation of idx (B, T) by max_new_tokens tokens."""
     if not is_backpack(model):
@@ -199,7 +211,9 @@ def generate_with_suppressed_senses(
 
 
 @torch.no_grad()
-def senses_for_meaning(model, token_id, meaning_ids, other_ids, n_senses=1):
+def senses_for_meaning(
+    model: torch.nn.Module, token_id: int, meaning_ids: list[int], other_ids: list[int], n_senses: int = 1
+) -> tuple[list[int], list[float]]:
     """The senses of a token that vote most for one meaning's words over the other meanings':
     ranked by C(w)_k . (mean E[meaning words] - mean E[other words]). Returns (senses, scores)."""
     E = output_embedding(model)
@@ -211,8 +225,15 @@ def senses_for_meaning(model, token_id, meaning_ids, other_ids, n_senses=1):
 
 
 def sense_weights_by_meaning(
-    model, tokenizer, occurrences, word, language, n_meanings, batch_size=32, autocast=None
-):
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
+    occurrences: list[dict],
+    word: str,
+    language: str,
+    n_meanings: int,
+    batch_size: int = 32,
+    autocast: AbstractContextManager | None = None,
+) -> np.ndarray | None:
     """(n_meanings, K): the mean over a word's annotated occurrences of each meaning of
     occurrence_sense_weights (how much the predictions after the word use each of its senses);
     None when some meaning has no occurrence."""
@@ -227,7 +248,7 @@ def sense_weights_by_meaning(
     return np.stack([weights[meanings == m].mean(0) for m in range(n_meanings)])
 
 
-def senses_used_in_context(weights_by_meaning, meaning, n_senses=1):
+def senses_used_in_context(weights_by_meaning: np.ndarray, meaning: int, n_senses: int = 1) -> list[int]:
     """The n_senses senses whose weight rises most from the other meanings' lines to this
     meaning's lines (weights_by_meaning from sense_weights_by_meaning)."""
     others = np.delete(weights_by_meaning, meaning, axis=0).mean(0)
@@ -237,8 +258,14 @@ def senses_used_in_context(weights_by_meaning, meaning, n_senses=1):
 
 @torch.no_grad()
 def word_set_log_probability(
-    model, sequences, positions, word_sets, token_sense_scale=None, batch_size=32, autocast=None
-):
+    model: torch.nn.Module,
+    sequences: list[list[int]],
+    positions: list[int],
+    word_sets: list[list[int]],
+    token_sense_scale: torch.Tensor | None = None,
+    batch_size: int = 32,
+    autocast: AbstractContextManager | None = None,
+) -> np.ndarray:
     """(n, S): for each sequence (teacher forcing on the held-out text) and each word set (a
     list of token ids, the first tokens of its words), the mean over the predictions at
     positions i >= j (j = positions[n], to the end of the sequence) of log sum_{t in set} p_i(t):
@@ -257,7 +284,7 @@ def word_set_log_probability(
     return out
 
 
-def change_summary(delta, n_bootstrap=1000, seed=0):
+def change_summary(delta: Sequence[float] | np.ndarray, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     """Mean of the per-prompt changes (intervened - baseline) with a bootstrap 95% interval,
     and the fraction of prompts where it went down."""
     delta = np.asarray(delta, float)
@@ -598,7 +625,7 @@ def continuations(
 # --- the analysis as sense_visualisation.py runs it ----------------------------------------
 
 
-def chosen_words(lexicon, words):
+def chosen_words(lexicon: dict, words: str) -> list[str] | None:
     """--intervention_words=a,b -> the lowercased words (None: '' chooses every polysemous word
     of the gold lexicon); a word the lexicon has no senses for is an error naming the ones it has
     (else it would be measured on no line, and the message would blame the held-out text)."""
@@ -841,7 +868,7 @@ INTERVENTION_SETS = {
 }
 
 
-def headline(result):
+def headline(result: dict) -> str | None:
     """The specific effect of the interventions, pooled, in one sentence (demo.py's report);
     None when nothing was measured."""
     i = result.get('overall', {}).get('translation_vs_other')

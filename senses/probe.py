@@ -54,13 +54,13 @@ PROBES = {
 }
 
 
-def token_ranks(logits, token_ids):
+def token_ranks(logits: torch.Tensor, token_ids: list[int]) -> torch.Tensor:
     """Rank (1 = highest) of each of token_ids in logits (..., V) -> (..., len(token_ids))."""
     chosen = logits[..., token_ids]
     return 1 + (logits.unsqueeze(-2) > chosen.unsqueeze(-1)).sum(-1)
 
 
-def center_by_word(vectors, of_word):
+def center_by_word(vectors: torch.Tensor, of_word: dict[tuple[str, str], np.ndarray]) -> torch.Tensor:
     """Each occurrence's vector minus the mean over the occurrences of the same word (of_word:
     {word: bool mask}). Then a translation wins where the context raises it more than it does on
     average for that word, which removes the pull of each token's own prior (a frequent
@@ -73,7 +73,9 @@ def center_by_word(vectors, of_word):
     return centred
 
 
-def probe_predictions(vectors, E, candidates, gold):
+def probe_predictions(
+    vectors: torch.Tensor, E: torch.Tensor, candidates: list[list[list[int]]], gold: np.ndarray
+) -> np.ndarray:
     """vectors (n, d) through E (V, d); candidates[i] a list of token-id lists, one per sense of
     occurrence i's word; gold[i] the index of the correct sense. Each sense scores the mean
     logit of its tokens (a mean, so that a sense with more words has no edge); correct when the
@@ -86,7 +88,7 @@ def probe_predictions(vectors, E, candidates, gold):
     return correct
 
 
-def accuracy_summary(correct, chance, level=0.95):
+def accuracy_summary(correct: np.ndarray, chance: np.ndarray | float, level: float = 0.95) -> dict:
     """Accuracy with its Wilson interval and the one-sided binomial p-value against chance
     (the mean chance level when words have different numbers of senses)."""
     from scipy.stats import binomtest
@@ -105,7 +107,7 @@ def accuracy_summary(correct, chance, level=0.95):
     }
 
 
-def static_sense_ranks(logits, candidates):
+def static_sense_ranks(logits: torch.Tensor, candidates: list[list[int]]) -> list[dict | None]:
     """logits (K, V) of a word's senses (or (1, V) of its embedding); candidates: per gold
     sense, its token ids. Per gold sense: the best rank (1 = top) any sense gives any of its
     tokens, which sense and token, and the rank expected by chance for that many draws."""
@@ -577,7 +579,7 @@ def static_table(static: list[dict]) -> str:
     )
 
 
-def headline(result):
+def headline(result: dict) -> str | None:
     """The Backpack's centred word-senses probe with translations as targets in one sentence
     (demo.py's report); None when the result has no such row."""
     rows = {(r['model'], r['probe'], r['decision'], r['target']): r for r in result.get('overall', [])}

@@ -14,6 +14,7 @@ import itertools
 import math
 import os
 from collections import Counter
+from collections.abc import Collection, Sequence
 from typing import NotRequired, TypedDict
 
 import numpy as np
@@ -34,7 +35,13 @@ NEEDS = ('senses',)
 
 
 @torch.no_grad()
-def sense_projection(model, senses, top_k=10, allowed=None, chunk=16):
+def sense_projection(
+    model: torch.nn.Module,
+    senses: torch.Tensor,
+    top_k: int = 10,
+    allowed: torch.Tensor | None = None,
+    chunk: int = 16,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The top_k tokens of each sense through the output embedding: senses (n, K, d) ->
     (token ids (n, K, top_k), logits (n, K, top_k)). allowed: optional bool (V,) mask of the
     tokens that may appear: the rows that are tokens (token_rows), or whole words."""
@@ -51,7 +58,7 @@ def sense_projection(model, senses, top_k=10, allowed=None, chunk=16):
     return torch.cat(ids), torch.cat(values)
 
 
-def whole_word_mask(tokenizer, vocab_size, words):
+def whole_word_mask(tokenizer: Tokenizer, vocab_size: int, words: Collection[str]) -> torch.Tensor:
     """bool (V,): tokens whose text, without its leading space, is a known whole word."""
     mask = torch.zeros(vocab_size, dtype=torch.bool)
     for token_id in np.flatnonzero(token_rows(tokenizer, vocab_size)).tolist():
@@ -62,7 +69,7 @@ def whole_word_mask(tokenizer, vocab_size, words):
     return mask
 
 
-def heldout_text(data_root, dataset, languages):
+def heldout_text(data_root: str, dataset: str, languages: Sequence[str]) -> dict[str, list[str]]:
     """{language: the lines of its held-out files (val, then test) that exist}."""
     return {
         lang: [
@@ -75,7 +82,13 @@ def heldout_text(data_root, dataset, languages):
     }
 
 
-def frequent_words(tokenizer, lines, n_words=10, min_letters=4, leave_out=()):
+def frequent_words(
+    tokenizer: Tokenizer,
+    lines: list[str],
+    n_words: int = 10,
+    min_letters: int = 4,
+    leave_out: Collection[str] = (),
+) -> list[str]:
     """The n_words most frequent words of the lines (counted regardless of case, shown in their
     most frequent spelling; at least min_letters letters, which leaves most function words out)
     that are one token of the vocabulary and not in leave_out (lowercased words), most frequent
@@ -98,7 +111,14 @@ def frequent_words(tokenizer, lines, n_words=10, min_letters=4, leave_out=()):
     return chosen
 
 
-def words_of_each_language(word_list, tokenizer, data_root, dataset, languages, n_per_language=10):
+def words_of_each_language(
+    word_list: list[tuple[str, str]],
+    tokenizer: Tokenizer,
+    data_root: str,
+    dataset: str,
+    languages: Sequence[str],
+    n_per_language: int = 10,
+) -> list[tuple[str, str]]:
     """The default word list for a model of these languages: the words of word_list [(word,
     language)] in one of them, and, for each language that has none, its n_per_language most
     frequent words in the held-out text (frequent_words). When words were added, the list is
@@ -120,7 +140,9 @@ def words_of_each_language(word_list, tokenizer, data_root, dataset, languages, 
     return [w for turn in itertools.zip_longest(*by_language.values()) for w in turn if w]
 
 
-def guess_languages(word_list, lines_by_language):
+def guess_languages(
+    word_list: list[tuple[str, str]], lines_by_language: dict[str, list[str]]
+) -> list[tuple[str, str]]:
     """[(word, language or '')] with each '' replaced by the one language whose lines have the
     word (regardless of case); a word in the lines of several languages, or of none, keeps ''."""
     vocabulary = {
@@ -297,7 +319,7 @@ def csv_rows(words: list[ProjectedWord]) -> list[dict]:
 # --- senses.md, senses.tex and the grid figure ---------------------------------------------
 
 
-def markdown(result, n_words=8):
+def markdown(result: dict, n_words: int = 8) -> str:
     """The section of senses.md: the tables of the first n_words words."""
     lines = [
         f"The {result['top_k']} tokens each sense vector C(w)_k ranks highest through the "
@@ -345,7 +367,7 @@ def markdown(result, n_words=8):
     return ''.join(lines)
 
 
-def language_label(code):
+def language_label(code: str) -> str:
     """A word's language for its table: 'English'; '?' when the word list did not say."""
     return language_name(code) if code else '?'
 
@@ -364,11 +386,11 @@ LATEX_SPECIAL = {
 }
 
 
-def latex_escape(text):
+def latex_escape(text: str) -> str:
     return ''.join(LATEX_SPECIAL.get(c, c) for c in text)
 
 
-def latex_sense_tables(projection, source, n_words=8, n_tokens=None):
+def latex_sense_tables(projection: dict, source: str, n_words: int = 8, n_tokens: int | None = None) -> str:
     """One table per word: a row per sense with its top tokens (needs \\usepackage{booktabs})."""
     n_tokens = n_tokens or projection['top_k']
     out = [
@@ -393,7 +415,7 @@ def latex_sense_tables(projection, source, n_words=8, n_tokens=None):
     return ''.join(out)
 
 
-def projection_figure(path, projection, n_words=6, n_tokens=5):
+def projection_figure(path: str, projection: dict, n_words: int = 6, n_tokens: int = 5) -> str | None:
     """A grid of small tables: one per word, a row per sense with its top n_tokens tokens."""
     import matplotlib
 

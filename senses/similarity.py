@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Collection, Sequence
 from typing import NamedTuple, NotRequired, TypedDict
 
 import numpy as np
@@ -32,12 +33,12 @@ TITLE = 'Lexical similarity'
 NEEDS = ()
 
 
-def cosine_by_sense(a, b):
+def cosine_by_sense(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a, b (n, K, d) -> (n, K): cos(a_k, b_k) for each sense."""
     return F.cosine_similarity(a.float(), b.float(), dim=-1)
 
 
-def spearman(human, model_scores):
+def spearman(human: Sequence[float], model_scores: Sequence[float]) -> tuple[float, float]:
     """Spearman's rho and its p-value (scipy.stats.spearmanr); NaN when undefined (fewer than 3
     pairs or a constant column)."""
     from scipy.stats import spearmanr
@@ -49,7 +50,12 @@ def spearman(human, model_scores):
     return float(rho), float(p)
 
 
-def similarity_representations(model, token_id_lists_1, token_id_lists_2, multi_token='first'):
+def similarity_representations(
+    model: torch.nn.Module,
+    token_id_lists_1: list[list[int]],
+    token_id_lists_2: list[list[int]],
+    multi_token: str = 'first',
+) -> dict[str, np.ndarray]:
     """Cosine similarity of each pair under each representation the model has:
     {'token embedding': (n,)} and, for a Backpack, 'sense k' for each k, 'mean over senses'
     and 'max over senses' (the most similar same-index senses)."""
@@ -74,7 +80,7 @@ def similarity_representations(model, token_id_lists_1, token_id_lists_2, multi_
     return scores
 
 
-def pair_type_order(types, languages=()):
+def pair_type_order(types: Collection[str], languages: Sequence[str] = ()) -> list[str]:
     """The pair types in the order of the tables: within each of `languages` ('en-en'), then
     across each pair of them ('en-fr', senses.lexicons.language_pairs order), then any others
     alphabetically, then 'all' (every pair together) when there are several types."""
@@ -85,7 +91,7 @@ def pair_type_order(types, languages=()):
     return ordered + ['all'] if len(ordered) > 1 or 'all' in types else ordered
 
 
-def pair_type_name(pair_type_code, pairs):
+def pair_type_name(pair_type_code: str, pairs: list[dict]) -> str:
     """'en-en' -> 'English', 'en-fr' -> 'English-French', 'all' -> 'all pairs', from the
     languages of the word pairs of that type."""
     if pair_type_code == 'all':
@@ -368,7 +374,7 @@ def language_figure(rows: list[dict], model_label: str, languages: list[str], re
     return name
 
 
-def markdown(result):
+def markdown(result: dict) -> str:
     """The section of senses.md: the correlations per pair type (a table each), model and
     representation; the languages the word pairs lack; the figures."""
     text = [

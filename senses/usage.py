@@ -16,7 +16,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from contextlib import nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypedDict
 
 import numpy as np
@@ -42,7 +43,13 @@ USAGE_METRICS = ('norm_share', 'logit_share', 'self_weight', 'logit_contribution
 
 
 @torch.no_grad()
-def sentence_sense_usage(model, token_lists, eot_token, batch_size=32, autocast=None):
+def sentence_sense_usage(
+    model: torch.nn.Module,
+    token_lists: list[list[int]],
+    eot_token: int,
+    batch_size: int = 32,
+    autocast: AbstractContextManager | None = None,
+) -> dict[str, np.ndarray]:
     """How much each sense contributes to the predictions, summed per sentence (the unit of
     resampling). Each sentence is fed after an end-of-text token; the positions scored are its
     tokens (position 0, the end-of-text token, is left out), each predicting the next token (the
@@ -374,7 +381,7 @@ def csv_rows(metrics: dict[str, LanguageComparison], languages: list[str], K: in
 STATISTIC_NAMES = {'jsd': 'JSD (bits)', 'mean_abs_difference': 'mean absolute difference'}
 
 
-def readable_unit(statistic, values):
+def readable_unit(statistic: str, values: list[float | None]) -> tuple[str, list[float | None]]:
     """A matrix's values in a unit its two decimals can show, and the colour bar's label:
     ('JSD (bits)', values) when the largest is 1 or more (or 0), else ('JSD (1e-3 bits)', the
     values * 1000), and so on by powers of 1000."""
@@ -387,7 +394,7 @@ def readable_unit(statistic, values):
     return (f"{name} ({unit})" if unit else name, [None if v is None else v * 10**exponent for v in values])
 
 
-def difference_text(m, languages):
+def difference_text(m: LanguageComparison, languages: Sequence[str]) -> str:
     """'JSD 0.0123 bits' (two languages), 'mean pairwise JSD 0.0123 bits' (more), or the same
     with 'mean |en - fr|'."""
     if m['statistic'] == 'jsd':
@@ -397,7 +404,9 @@ def difference_text(m, languages):
     return f"mean pairwise mean |a - b| {m['value']:.4f}"
 
 
-def usage_chart(path, m, languages, K, axis, title):
+def usage_chart(
+    path: str, m: LanguageComparison, languages: Sequence[str], K: int, axis: str, title: str
+) -> None:
     """The values per sense: bars grouped by sense, one per language, for two languages; with
     more, one panel per language (same axes), which stays readable with ten."""
     series = {language_name(lang): m['languages'][lang]['values'] for lang in languages}
