@@ -56,7 +56,15 @@ from senses.inputs import (
     read_word_list,
 )
 from senses.lexicons import read_translation_files
-from senses.report import REPORT_FILES, data_line, identity_changes, markdown_report, move_aside, result_files
+from senses.report import (
+    REPORT_FILES,
+    ReportIdentity,
+    data_line,
+    identity_changes,
+    markdown_report,
+    move_aside,
+    result_files,
+)
 from senses.vectors import is_backpack
 
 # -----------------------------------------------------------------------------
@@ -193,17 +201,17 @@ print(
 # what the results describe: the weights (the sha256 of ckpt.pt, streamed: about a second per GB,
 # read from the page cache torch.load has just filled; once per run) and the data
 checkpoint_file = os.path.abspath(checkpoint_path(out_dir))
-identity = {
-    'checkpoint': checkpoint_file,
-    'sha256': file_sha256(checkpoint_file),
-    'model_name': label,
-    'iter_num': checkpoint.get('iter_num'),
-    'baseline': None,
-    'baseline_sha256': None,
-    'data_root': root,
-    'dataset': dataset,
-    'languages': list(languages),
-}
+identity = ReportIdentity(
+    checkpoint=checkpoint_file,
+    sha256=file_sha256(checkpoint_file),
+    model_name=label,
+    iter_num=checkpoint.get('iter_num'),
+    baseline=None,
+    baseline_sha256=None,
+    data_root=root,
+    dataset=dataset,
+    languages=list(languages),
+)
 
 baseline = None  # a GPT-2 for the baselines
 if baseline_out_dir:

@@ -88,7 +88,18 @@ def probe_predictions(
     return correct
 
 
-def accuracy_summary(correct: np.ndarray, chance: np.ndarray | float, level: float = 0.95) -> dict:
+class Accuracy(TypedDict):
+    """accuracy_summary's result, part of each row of the probe."""
+
+    n: int
+    correct: int
+    accuracy: float
+    accuracy_ci95: list[float]  # Wilson
+    chance: float
+    p_value: float  # one-sided binomial, against chance
+
+
+def accuracy_summary(correct: np.ndarray, chance: np.ndarray | float, level: float = 0.95) -> Accuracy:
     """Accuracy with its Wilson interval and the one-sided binomial p-value against chance
     (the mean chance level when words have different numbers of senses)."""
     from scipy.stats import binomtest
@@ -97,14 +108,14 @@ def accuracy_summary(correct: np.ndarray, chance: np.ndarray | float, level: flo
     chance = float(np.mean(chance)) if n else math.nan
     p_value = binomtest(k, n, chance, alternative='greater').pvalue if n else math.nan
     low, high = wilson_interval(k, n, level)
-    return {
-        'n': n,
-        'correct': k,
-        'accuracy': k / n if n else math.nan,
-        'accuracy_ci95': [low, high],
-        'chance': chance,
-        'p_value': float(p_value),
-    }
+    return Accuracy(
+        n=n,
+        correct=k,
+        accuracy=k / n if n else math.nan,
+        accuracy_ci95=[low, high],
+        chance=chance,
+        p_value=float(p_value),
+    )
 
 
 def static_sense_ranks(logits: torch.Tensor, candidates: list[list[int]]) -> list[dict | None]:
@@ -137,14 +148,44 @@ PROBE_TARGETS = {
 }
 
 
+class ProbeRow(Accuracy):
+    """A row of the contextual probe (senses.json's probe 'in_context' and 'overall', and
+    polysemy_probe.csv): which model, probe, decision and target, the word (per-word rows
+    only), the majority-sense rate and the Accuracy."""
+
+    model: str
+    probe: str  # a key of PROBES
+    decision: str  # 'raw' or 'centred'
+    target: str  # a key of PROBE_TARGETS
+    word: NotRequired[str]
+    language: NotRequired[str]
+    majority: float
+
+
+class StaticRow(TypedDict):
+    """A row of the static probe (senses.json's probe 'static', polysemy_probe_static.csv)."""
+
+    model: str
+    representation: str  # 'senses' or 'token embedding'
+    target: str
+    word: str
+    language: str
+    sense_id: str
+    word_tokens: int
+    best_rank: int
+    best_sense: int | None  # a GPT-2: None
+    best_token: str
+    chance_rank: float
+
+
 @dataclass
 class ModelProbe:
     """polysemy_probe's result for one model: rows of senses.json's probe (static, in_context,
     overall), notes, and how many occurrences were read, scored and not found in their line."""
 
-    static: list[dict]
-    in_context: list[dict]
-    overall: list[dict]
+    static: list[StaticRow]
+    in_context: list[ProbeRow]
+    overall: list[ProbeRow]
     notes: list[str]
     n_occurrences: int
     n_scored: int
@@ -256,7 +297,7 @@ def static_rows(
     candidates: dict[str, dict],
     label: str,
     multi_token: str,
-) -> list[dict]:
+) -> list[StaticRow]:
     """The static probe (STATIC_COLUMNS): per target, word and gold sense, the best rank any
     sense vector of the word (a GPT-2: its token embedding) gives the sense's target tokens."""
     E = output_embedding(model)
@@ -299,7 +340,7 @@ def score_probe(
     of_word: dict[tuple[str, str], np.ndarray],
     candidates: dict[tuple[str, str], list[list[int]]],
     names: dict[str, str],
-) -> tuple[list[dict], dict] | None:
+) -> tuple[list[ProbeRow], ProbeRow] | None:
     """One probe, decision and target on the occurrences `usable` (vectors (n, d) read at
     them): (a row per word, the row of all words), each names + majority + accuracy_summary;
     None when no occurrence's word has candidates for the target."""
@@ -352,9 +393,9 @@ class ProbeResult(TypedDict):
     vocab_size: int
     probes: dict[str, str]  # the probes run (PROBES), with what each reads
     targets: dict[str, str]  # PROBE_TARGETS
-    static: list[dict]  # every model's static_rows
-    in_context: list[dict]  # every model's per-word rows
-    overall: list[dict]  # every model's all-words rows
+    static: list[StaticRow]  # every model's
+    in_context: list[ProbeRow]  # every model's per-word rows
+    overall: list[ProbeRow]  # every model's all-words rows
     notes: list[str]
     scored: dict[str, dict]  # per model: n_scored, n_not_located
     files: NotRequired[dict]  # figure, csv, static_csv

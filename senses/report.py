@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from types import ModuleType
+from typing import TypedDict
 
 
 def token_label(text: str) -> str:
@@ -95,6 +96,21 @@ def markdown_report(
 
 # --- what results kept from an earlier run must share with this one ------------------------
 
+
+class ReportIdentity(TypedDict):
+    """What the results of a report describe, senses.json's 'checkpoint'."""
+
+    checkpoint: str  # the absolute path of ckpt.pt
+    sha256: str  # of ckpt.pt
+    model_name: str
+    iter_num: int | None
+    baseline: str | None  # the baseline's ckpt.pt, or None
+    baseline_sha256: str | None
+    data_root: str
+    dataset: str  # the held-out dataset
+    languages: list[str]  # its languages
+
+
 # the keys of senses.json's 'checkpoint' that results kept from an earlier run must share, and
 # what a difference in each is called, in the message that drops them (the paths may differ: a
 # moved out_dir holds the same weights)
@@ -126,7 +142,7 @@ def _identity_value(identity, key):
     return str(value) if value is not None else 'not recorded'
 
 
-def identity_changes(previous: dict, current: dict) -> list[str]:
+def identity_changes(previous: dict, current: ReportIdentity) -> list[str]:
     """What differs between the identity of an earlier report (senses.json's 'checkpoint') and
     this run's: ["the checkpoint's weights differ (out/ckpt.pt, iteration 30, sha256 1a2b...
     then; ... now)", ...]; [] when results kept from it describe the same weights and data."""

@@ -151,6 +151,21 @@ def pair_tokens(
     return PairTokens(np.array(status), ids1, ids2, scored, oov_words)
 
 
+class SimilarityRow(TypedDict):
+    """A row of the similarity (senses.json's similarity 'rows', lexical_similarity.csv)."""
+
+    model: str
+    pair_type: str  # 'en-en', 'en-fr', ..., 'all'
+    pair_name: str  # 'English', 'English-French', 'all pairs'
+    representation: str  # 'token embedding', 'sense k', 'mean over senses', ..., 'best sense (...)'
+    n_pairs: int
+    n_oov: int
+    n_missing: int
+    n_scored: int
+    spearman: float
+    p_value: float
+
+
 def similarity_study(
     pairs: list[dict],
     model: torch.nn.Module,
@@ -159,7 +174,7 @@ def similarity_study(
     multi_token: str = 'first',
     skip_split_words: bool = True,
     languages: tuple[str, ...] = (),
-) -> tuple[list[dict], dict]:
+) -> tuple[list[SimilarityRow], dict]:
     """Spearman correlation between human similarity scores and the model's cosine
     similarities (see similarity_representations), per pair type in pair_type_order (en-en,
     fr-fr, en-fr, ..., and all of them together when there are several). A pair with a word that
@@ -183,7 +198,7 @@ def similarity_study(
 
 def group_rows(
     group: str, pairs: list[dict], tokens: PairTokens, scores: dict[str, np.ndarray], label: str
-) -> list[dict]:
+) -> list[SimilarityRow]:
     """The rows of one pair type ('all': every pair): a row per representation with the counts
     and Spearman's rho, and for a Backpack the best sense (chosen on these pairs)."""
     in_group = np.array([group == 'all' or p['pair_type'] == group for p in pairs], dtype=bool)
@@ -220,7 +235,7 @@ def group_rows(
     return rows
 
 
-def matrix_representation(rows: list[dict], label: str) -> str:
+def matrix_representation(rows: list[SimilarityRow], label: str) -> str:
     """The representation a model's language x language figure shows: 'mean over senses' for a
     Backpack, its 'token embedding' otherwise."""
     have = {r['representation'] for r in rows if r['model'] == label}
@@ -279,7 +294,7 @@ class SimilarityResult(TypedDict):
     skip_split_words: bool
     languages: list[str]
     absent_languages: list[str]  # languages of the data that Multi-SimLex lacks
-    rows: list[dict]  # every model's similarity_study rows (CSV_COLUMNS)
+    rows: list[SimilarityRow]  # every model's similarity_study rows
     summaries: dict[str, dict]  # per model: similarity_study's summary
     files: NotRequired[dict]  # csv, figure, matrices {model: png}
 
@@ -324,7 +339,7 @@ def run(inputs: AnalysisInputs) -> SimilarityResult:
     return result
 
 
-def similarity_figure(rows: list[dict], report_dir: str) -> bool:
+def similarity_figure(rows: list[SimilarityRow], report_dir: str) -> bool:
     """lexical_similarity.png: Spearman's rho per pair type of the token embedding and the
     mean and max over senses of each model; False (no figure) when there are no such rows."""
     shown = [
@@ -346,7 +361,9 @@ def similarity_figure(rows: list[dict], report_dir: str) -> bool:
     return bool(shown)
 
 
-def language_figure(rows: list[dict], model_label: str, languages: list[str], report_dir: str) -> str:
+def language_figure(
+    rows: list[SimilarityRow], model_label: str, languages: list[str], report_dir: str
+) -> str:
     """A model's Spearman's rho per pair of languages (within a language on the diagonal), of
     matrix_representation; returns the file's name."""
     representation = matrix_representation(rows, model_label)
