@@ -45,12 +45,21 @@ from configurator import at_least, configure, non_empty, one_of
 from data.prepared import dataset_languages
 from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer, default_report_dir
 from senses import Skipped, alignment, intervention, probe, projection, similarity, usage
+from senses.analysis_inputs import AnalysisInputs, AnalysisOptions, LabelledModel
 from senses.gold import GoldSenses, gold_dir, has_gold, has_heldout_text
 from senses.lexicons import read_translation_files
-from senses.report import REPORT_FILES, data_line, identity_changes, markdown_report, move_aside, result_files
+from senses.report import (
+    REPORT_FILES,
+    ReportIdentity,
+    data_line,
+    identity_changes,
+    markdown_report,
+    move_aside,
+    result_files,
+)
 from senses.similarity_datasets import multisimlex_languages, read_similarity_csv
 from senses.vectors import is_backpack
-from senses.word_lists import default_words, read_word_list
+from senses.word_lists import read_word_list
 
 # -----------------------------------------------------------------------------
 # what to analyse
@@ -117,96 +126,14 @@ ranges = dict(
 config = configure(globals(), sys.argv[1:], ranges, strict_files=False)
 # -----------------------------------------------------------------------------
 # the analyses, in the order they run and senses.md shows them: name (as --analyses says it) ->
-# (its module, its call); the calls run once the checkpoint and its data are loaded, below
+# its module, with run(inputs), NEEDS, TITLE and markdown(result) (see senses/__init__.py)
 ANALYSES = {
-    'projection': (
-        projection,
-        lambda: projection.run(
-            model,
-            tok,
-            word_list
-            or projection.words_of_each_language(
-                default_words(lexicon, languages), tok, root, dataset, languages
-            ),
-            root,
-            dataset,
-            languages,
-            multi_token,
-            top_k,
-            whole_words,
-            report_words,
-            figure_words,
-            f"{out_dir} ({label})",
-            report_dir,
-        ),
-    ),
-    'alignment': (
-        alignment,
-        lambda: alignment.run(
-            model,
-            tok,
-            languages,
-            translation_pairs,
-            gold,
-            simlex,
-            multi_token,
-            skip_split_words,
-            max_pairs,
-            n_permutations,
-            n_bootstrap,
-            seed,
-            report_dir,
-        ),
-    ),
-    'usage': (
-        usage,
-        lambda: usage.run(
-            model,
-            tok,
-            root,
-            dataset,
-            languages,
-            split,
-            max_sentences,
-            batch_size,
-            ctx,
-            n_permutations,
-            n_bootstrap,
-            seed,
-            report_dir,
-        ),
-    ),
-    'probe': (
-        probe,
-        lambda: probe.run(
-            models, gold, dataset, split, max_sentences, multi_token, batch_size, ctx, report_dir
-        ),
-    ),
-    'similarity': (
-        similarity,
-        lambda: similarity.run(
-            models, languages, simlex, similarity_csv, multi_token, skip_split_words, report_dir
-        ),
-    ),
-    'intervention': (
-        intervention,
-        lambda: intervention.run(
-            model,
-            tok,
-            gold,
-            dataset,
-            split,
-            intervention_words,
-            intervention_senses,
-            intervention_prompts,
-            max_new_tokens,
-            batch_size,
-            n_bootstrap,
-            seed,
-            ctx,
-            report_dir,
-        ),
-    ),
+    'projection': projection,
+    'alignment': alignment,
+    'usage': usage,
+    'probe': probe,
+    'similarity': similarity,
+    'intervention': intervention,
 }
 requested = list(dict.fromkeys(a.strip().lower() for a in analyses.split(',') if a.strip()))
 selected = list(ANALYSES) if requested == ['all'] else requested
@@ -258,27 +185,29 @@ if heldout_dataset:
 dataset = heldout_dataset or next((d for d in datasets if has_heldout_text(root, d, split)), datasets[0])
 languages = dataset_languages(root, dataset)  # the codes in the held-out data (meta.json), in its order
 gold = GoldSenses(root, dataset) if has_gold(root, dataset) else None  # the demo corpus's senses
-lexicon = gold.lexicon if gold else None
 about = f"{label}, iteration {checkpoint.get('iter_num')}, {model.get_num_params() / 1e6:.2f}M parameters" + (
     f", {model.config.n_sense_vector} senses per token" if is_backpack(model) else ''
 )
-print(f"{out_dir}: {about}; data {dataset} under {root}" + (", with gold senses" if lexicon else ''))
+print(
+    f"{out_dir}: {about}; data {dataset} under {root}"
+    + (", with gold senses" if gold and gold.lexicon else '')
+)
 # what the results describe: the weights (the sha256 of ckpt.pt, streamed: about a second per GB,
 # read from the page cache torch.load has just filled; once per run) and the data
 checkpoint_file = os.path.abspath(checkpoint_path(out_dir))
-identity = {
-    'checkpoint': checkpoint_file,
-    'sha256': file_sha256(checkpoint_file),
-    'model_name': label,
-    'iter_num': checkpoint.get('iter_num'),
-    'baseline': None,
-    'baseline_sha256': None,
-    'data_root': root,
-    'dataset': dataset,
-    'languages': list(languages),
-}
+identity = ReportIdentity(
+    checkpoint=checkpoint_file,
+    sha256=file_sha256(checkpoint_file),
+    model_name=label,
+    iter_num=checkpoint.get('iter_num'),
+    baseline=None,
+    baseline_sha256=None,
+    data_root=root,
+    dataset=dataset,
+    languages=list(languages),
+)
 
-baseline = None  # (label, model, tokenizer) of a GPT-2 for the baselines
+baseline = None  # a GPT-2 for the baselines
 if baseline_out_dir:
     baseline_file = os.path.abspath(checkpoint_path(baseline_out_dir))
     baseline_model, baseline_checkpoint = load_model(baseline_out_dir, device)
@@ -298,13 +227,12 @@ if baseline_out_dir:
     if baseline_checkpoint['data']['tokenizer'].get('sha256') != tok.sha256:
         baseline_root, _ = checkpoint_datasets(baseline_checkpoint, data_root)
         baseline_tok = checkpoint_tokenizer(baseline_checkpoint, baseline_root, baseline_model)
-    baseline_label = f"{baseline_checkpoint['model_name']} (baseline)"
-    baseline = (baseline_label, baseline_model, baseline_tok)
+    baseline = LabelledModel(f"{baseline_checkpoint['model_name']} (baseline)", baseline_model, baseline_tok)
     print(
         f"baseline {baseline_out_dir}: {baseline_checkpoint['model_name']}, iteration "
         f"{baseline_checkpoint.get('iter_num')}"
     )
-models = [(label, model, tok)] + ([baseline] if baseline else [])  # for the probe and similarity
+models = (LabelledModel(label, model, tok),) + ((baseline,) if baseline else ())  # probe and similarity
 
 # the files and words the user gave, read (and checked) before any analysis runs: a mistake in
 # the last one's is found before the first has spent its time
@@ -328,11 +256,48 @@ if simlex and {'alignment', 'similarity'} & set(selected):
     multisimlex_languages(simlex)
 elif similarity_csv and 'similarity' in selected:
     read_similarity_csv(similarity_csv, languages)
-if intervention_words and 'intervention' in selected and lexicon is not None:
-    intervention.chosen_words(lexicon, intervention_words)
+if intervention_words and 'intervention' in selected and gold is not None:
+    intervention.chosen_words(gold.lexicon, intervention_words)
+
+# what every analysis reads: module.run(inputs)
+inputs = AnalysisInputs(
+    model=model,
+    tokenizer=tok,
+    data_root=root,
+    dataset=dataset,
+    languages=tuple(languages),
+    split=split,
+    gold=gold,
+    models=models,
+    checkpoint_label=f"{out_dir} ({label})",
+    autocast=ctx,
+    report_dir=report_dir,
+    options=AnalysisOptions(
+        max_sentences=max_sentences,
+        words=tuple(word_list),
+        multi_token=multi_token,
+        skip_split_words=skip_split_words,
+        top_k=top_k,
+        whole_words=whole_words,
+        report_words=report_words,
+        figure_words=figure_words,
+        translation_pairs=translation_pairs,
+        max_pairs=max_pairs,
+        simlex=simlex,
+        similarity_csv=similarity_csv,
+        intervention_words=intervention_words,
+        intervention_senses=intervention_senses,
+        intervention_prompts=intervention_prompts,
+        max_new_tokens=max_new_tokens,
+        n_permutations=n_permutations,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        batch_size=batch_size,
+    ),
+)
 
 
-def check_needs(needs):
+def check_needs(needs: tuple[str, ...]) -> None:
     """Skipped, saying why, when an analysis needs what this checkpoint or data lacks."""
     if 'senses' in needs and not is_backpack(model):
         raise Skipped(
@@ -378,10 +343,9 @@ if changes:
 results = dict(previous.get('analyses', {}))
 skipped = dict(previous.get('skipped', {}))
 timings = dict(previous.get('seconds', {}))
-modules = {name: module for name, (module, _) in ANALYSES.items()}
 
 
-def write_report():
+def write_report() -> None:
     """senses.json and senses.md of the results so far: after each analysis, so that a later
     one's failure (a fault, Ctrl-C) loses none of those done."""
     write_json(
@@ -398,7 +362,7 @@ def write_report():
         'title': f"Sense analysis of {out_dir}",
         'lines': [
             f"- checkpoint: {checkpoint_path(out_dir)} ({about}; sha256 {identity['sha256'][:12]}...)",
-            data_line(dataset, root, results, modules),
+            data_line(dataset, root, results, ANALYSES),
             f"- languages: {', '.join(map(language_name, languages))}",
             *(
                 [
@@ -413,7 +377,7 @@ def write_report():
     write_text(
         os.path.join(report_dir, 'senses.md'),
         markdown_report(
-            header, results, skipped, modules, section_options={'projection': {'n_words': report_words}}
+            header, results, skipped, ANALYSES, section_options={'projection': {'n_words': report_words}}
         ),
     )
 
@@ -423,11 +387,11 @@ done = []  # the analyses of this run that have a result
 for name in selected:
     t0 = time.time()
     print(f"{name}...", flush=True)
-    module, run = ANALYSES[name]
+    module = ANALYSES[name]
     before = result_files(results.get(name, {}))
     try:
         check_needs(module.NEEDS)
-        results[name] = run()
+        results[name] = module.run(inputs)
         skipped.pop(name, None)
         done.append(name)
     except Skipped as reason:

@@ -20,8 +20,12 @@ translation in b). For each pair of languages the first of these that has words 
 A pair of languages none of these covers has no lexicon, and the alignment says so.
 """
 
+from __future__ import annotations
+
 import itertools
 import os
+from collections.abc import Sequence
+from typing import TypeVar
 
 from common.errors import UserError
 from common.languages import MULTISIMLEX_CODES, language_code, language_name, pair_name
@@ -34,14 +38,16 @@ from senses.similarity_datasets import (
 )
 from senses.word_lists import PARLIAMENTARY_WORD_PAIRS
 
+T = TypeVar('T')
 
-def language_pairs(languages):
+
+def language_pairs(languages: Sequence[T]) -> list[tuple[T, T]]:
     """Every pair of languages, in the order of `languages`: [en, fr, de] -> (en, fr), (en, de),
     (fr, de)."""
     return list(itertools.combinations(languages, 2))
 
 
-def pair_key(a, b):
+def pair_key(a: str, b: str) -> str:
     """('en', 'fr') -> 'en-fr', the key of a pair of languages in senses.json and file names."""
     return f"{a}-{b}"
 
@@ -50,7 +56,7 @@ def _deduplicate(pairs):
     return list(dict.fromkeys((a, b) for a, b in pairs if a and b))
 
 
-def oriented(lexicon, a, b):
+def oriented(lexicon: dict[tuple[str, str], list[tuple[str, str]]], a: str, b: str) -> list[tuple[str, str]]:
     """The word pairs (word of a, word of b) of a lexicon {(x, y): [(word of x, word of y)]},
     whichever way round it holds them; [] when it has none."""
     return _deduplicate(lexicon.get((a, b), []) + [(wb, wa) for wa, wb in lexicon.get((b, a), [])])
@@ -112,7 +118,9 @@ def _not_a_header_message(path, line_number, fields, languages):
     )
 
 
-def read_translation_pairs(path, languages=()):
+def read_translation_pairs(
+    path: str, languages: Sequence[str] = ()
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """A TSV lexicon (see the module's docstring) -> {(a, b): [(word of a, word of b)]} for every
     pair of its columns' languages; no header: {('en', 'fr'): [...]}. languages: the model's
     codes, recognised in a header beside the codes common.languages knows. A first line that
@@ -156,7 +164,9 @@ def read_translation_pairs(path, languages=()):
     return lexicon
 
 
-def read_translation_files(paths, languages=()):
+def read_translation_files(
+    paths: str, languages: Sequence[str] = ()
+) -> tuple[dict[tuple[str, str], list[tuple[str, str]]], dict[tuple[str, str], list[str]]]:
     """--translation_pairs=FILE[,FILE...] -> ({(a, b): word pairs}, {(a, b): [the files giving
     them]}), the files' word pairs merged in the order given."""
     lexicon, files = {}, {}
@@ -173,7 +183,7 @@ def read_translation_files(paths, languages=()):
 # --- the gold lexicon and Multi-SimLex -----------------------------------------------------
 
 
-def read_lemma_lexicon(directory):
+def read_lemma_lexicon(directory: str) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """gold/lexicon_all.tsv -> {(a, b): [(lemma of a, lemma of b)]} for every pair of its
     lemma_<code> columns, in column order, without repeats; {} when there is no such file."""
     path = os.path.join(directory, 'lexicon_all.tsv')
@@ -195,7 +205,9 @@ def read_lemma_lexicon(directory):
 MULTISIMLEX_LANGUAGE = {code: iso3 for iso3, code in MULTISIMLEX_CODES.items()}  # 'en' -> 'ENG'
 
 
-def multisimlex_translations(directory, languages):
+def multisimlex_translations(
+    directory: str, languages: Sequence[str]
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """{(a, b): word pairs} from Multi-SimLex's translation.csv for every pair of those of
     `languages` it has: row i gives (a 1, b 1) and (a 2, b 2)."""
     paths = multisimlex_files(directory)
@@ -222,7 +234,9 @@ def multisimlex_translations(directory, languages):
 # --- a lexicon for each pair of the model's languages --------------------------------------
 
 
-def lexicons_for(languages, translation_pairs='', gold_directory=None, simlex=''):
+def lexicons_for(
+    languages: Sequence[str], translation_pairs: str = '', gold_directory: str | None = None, simlex: str = ''
+) -> dict[tuple[str, str], dict | None]:
     """For each pair (a, b) of `languages` (language_pairs order): {'words': [(word of a, word of
     b)], 'source': where they come from}, or None when no source has words for the pair. The
     sources in order of preference are the module docstring's."""
@@ -258,7 +272,7 @@ def lexicons_for(languages, translation_pairs='', gold_directory=None, simlex=''
     return chosen
 
 
-def no_lexicon_message(a, b):
+def no_lexicon_message(a: str, b: str) -> str:
     return (
         f"no translation lexicon for {pair_name(a, b)} ({a}, {b}): give one with "
         f"--translation_pairs=FILE (a TSV under a header '{a}<TAB>{b}') or --simlex=DIR "

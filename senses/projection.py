@@ -8,22 +8,27 @@ Written as senses.md's tables, senses.tex (LaTeX, as the original project produc
 figure and a CSV of every rank.
 """
 
+from __future__ import annotations
+
 import itertools
 import math
 import os
 from collections import Counter
+from collections.abc import Collection, Sequence
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import torch
 
 from common.languages import language_name
 from common.reporting import markdown_table, save_figure, write_csv, write_text
-from common.tokenizer import ids_without_rows, missing_rows_message, token_rows
+from common.tokenizer import Tokenizer, ids_without_rows, missing_rows_message, token_rows
 from data.prepared import HELD_OUT_SPLITS, heldout_path, read_heldout_lines
 from senses import Skipped
+from senses.analysis_inputs import AnalysisInputs
 from senses.report import token_label
 from senses.vectors import output_embedding, word_sense_vectors
-from senses.word_lists import WORD_PATTERN, known_words
+from senses.word_lists import WORD_PATTERN, default_words, known_words
 from senses.word_tokens import word_tokens
 
 TITLE = 'Sense projections'
@@ -31,7 +36,13 @@ NEEDS = ('senses',)
 
 
 @torch.no_grad()
-def sense_projection(model, senses, top_k=10, allowed=None, chunk=16):
+def sense_projection(
+    model: torch.nn.Module,
+    senses: torch.Tensor,
+    top_k: int = 10,
+    allowed: torch.Tensor | None = None,
+    chunk: int = 16,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The top_k tokens of each sense through the output embedding: senses (n, K, d) ->
     (token ids (n, K, top_k), logits (n, K, top_k)). allowed: optional bool (V,) mask of the
     tokens that may appear: the rows that are tokens (token_rows), or whole words."""
@@ -48,7 +59,7 @@ def sense_projection(model, senses, top_k=10, allowed=None, chunk=16):
     return torch.cat(ids), torch.cat(values)
 
 
-def whole_word_mask(tokenizer, vocab_size, words):
+def whole_word_mask(tokenizer: Tokenizer, vocab_size: int, words: Collection[str]) -> torch.Tensor:
     """bool (V,): tokens whose text, without its leading space, is a known whole word."""
     mask = torch.zeros(vocab_size, dtype=torch.bool)
     for token_id in np.flatnonzero(token_rows(tokenizer, vocab_size)).tolist():
@@ -59,7 +70,7 @@ def whole_word_mask(tokenizer, vocab_size, words):
     return mask
 
 
-def heldout_text(data_root, dataset, languages):
+def heldout_text(data_root: str, dataset: str, languages: Sequence[str]) -> dict[str, list[str]]:
     """{language: the lines of its held-out files (val, then test) that exist}."""
     return {
         lang: [
@@ -72,7 +83,13 @@ def heldout_text(data_root, dataset, languages):
     }
 
 
-def frequent_words(tokenizer, lines, n_words=10, min_letters=4, leave_out=()):
+def frequent_words(
+    tokenizer: Tokenizer,
+    lines: list[str],
+    n_words: int = 10,
+    min_letters: int = 4,
+    leave_out: Collection[str] = (),
+) -> list[str]:
     """The n_words most frequent words of the lines (counted regardless of case, shown in their
     most frequent spelling; at least min_letters letters, which leaves most function words out)
     that are one token of the vocabulary and not in leave_out (lowercased words), most frequent
@@ -95,7 +112,14 @@ def frequent_words(tokenizer, lines, n_words=10, min_letters=4, leave_out=()):
     return chosen
 
 
-def words_of_each_language(word_list, tokenizer, data_root, dataset, languages, n_per_language=10):
+def words_of_each_language(
+    word_list: list[tuple[str, str]],
+    tokenizer: Tokenizer,
+    data_root: str,
+    dataset: str,
+    languages: Sequence[str],
+    n_per_language: int = 10,
+) -> list[tuple[str, str]]:
     """The default word list for a model of these languages: the words of word_list [(word,
     language)] in one of them, and, for each language that has none, its n_per_language most
     frequent words in the held-out text (frequent_words). When words were added, the list is
@@ -117,7 +141,9 @@ def words_of_each_language(word_list, tokenizer, data_root, dataset, languages, 
     return [w for turn in itertools.zip_longest(*by_language.values()) for w in turn if w]
 
 
-def guess_languages(word_list, lines_by_language):
+def guess_languages(
+    word_list: list[tuple[str, str]], lines_by_language: dict[str, list[str]]
+) -> list[tuple[str, str]]:
     """[(word, language or '')] with each '' replaced by the one language whose lines have the
     word (regardless of case); a word in the lines of several languages, or of none, keeps ''."""
     vocabulary = {
@@ -133,30 +159,75 @@ def guess_languages(word_list, lines_by_language):
     return guessed
 
 
-def run(
-    model,
-    tokenizer,
-    word_list,
-    data_root,
-    dataset,
-    languages,
-    multi_token='first',
-    top_k=10,
-    whole_words=True,
-    n_table_words=8,
-    n_figure_words=6,
-    checkpoint_label='',
-    report_dir='.',
-):
-    """The sense tables of word_list [(word, language)]: each word's tokens (one that is no
-    single token is represented by multi_token), the top_k tokens of each of its senses (only
-    whole words when whole_words and a word list is at hand: wordfreq, else the held-out text
-    of data_root/dataset in `languages`), written to sense_projections.csv, sense_projections.png (the first
-    n_figure_words words) and senses.tex (the first n_table_words, titled with
-    checkpoint_label) in report_dir. A word listed without its language gets the one language
-    whose held-out text has it, if only one has."""
-    text = heldout_text(data_root, dataset, languages)
-    word_list = guess_languages(word_list, text)
+def run(inputs: AnalysisInputs) -> dict:
+    """The sense tables of the words of --words/--words_file (inputs.options.words), or of the
+    default list (words_of_each_language): each word's tokens (one that is no single token is
+    represented by --multi_token), the top_k tokens of each of its senses (only whole words when
+    --whole_words and a word list is at hand: wordfreq, else the held-out text of the data's
+    languages), written to sense_projections.csv, sense_projections.png (the first figure_words
+    words) and senses.tex (the first report_words, titled with the checkpoint's label) in
+    report_dir. A word listed without its language gets the one language whose held-out text has
+    it, if only one has. The result (senses.json's 'projection'): top_k, multi_token,
+    whole_words, words (each a ProjectedWord), files."""
+    model, tokenizer, options = inputs.model, inputs.tokenizer, inputs.options
+    word_list = list(options.words) or words_of_each_language(
+        default_words(inputs.lexicon, inputs.languages),
+        tokenizer,
+        inputs.data_root,
+        inputs.dataset,
+        inputs.languages,
+    )
+    text = heldout_text(inputs.data_root, inputs.dataset, inputs.languages)
+    words = resolve_words(model, tokenizer, guess_languages(word_list, text), options.multi_token)
+    whole, allowed = allowed_tokens(
+        tokenizer, model.config.vocab_size, text, options.whole_words, options.top_k
+    )
+    senses = word_sense_vectors(model, [w['token_ids'] for w in words], options.multi_token)
+    ids, logits = sense_projection(model, senses, options.top_k, allowed)
+    for word, word_ids, word_logits in zip(words, ids.tolist(), logits.tolist()):
+        word['senses'] = [
+            {
+                'sense': k,
+                'tokens': [tokenizer.token_str(i) for i in sense_ids],
+                'token_ids': sense_ids,
+                'logits': sense_logits,
+            }
+            for k, (sense_ids, sense_logits) in enumerate(zip(word_ids, word_logits))
+        ]
+    result = {
+        'top_k': ids.size(-1),
+        'multi_token': options.multi_token,
+        'whole_words': whole,
+        'words': words,
+        'files': {'csv': 'sense_projections.csv', 'figure': 'sense_projections.png', 'latex': 'senses.tex'},
+    }
+    report_dir = inputs.report_dir
+    write_csv(os.path.join(report_dir, 'sense_projections.csv'), csv_rows(words), CSV_COLUMNS)
+    projection_figure(os.path.join(report_dir, 'sense_projections.png'), result, options.figure_words)
+    write_text(
+        os.path.join(report_dir, 'senses.tex'),
+        latex_sense_tables(result, inputs.checkpoint_label, options.report_words),
+    )
+    return result
+
+
+class ProjectedWord(TypedDict):
+    """A word of the sense tables, as senses.json holds it."""
+
+    word: str
+    language: str  # its code, or '' when the word list did not say and the text could not tell
+    token_ids: list[int]
+    tokens: list[str]
+    split: bool  # several tokens: represented by the first, or by their average (multi_token)
+    senses: NotRequired[list[dict]]  # per sense: sense, tokens, token_ids, logits (top_k each)
+
+
+def resolve_words(
+    model: torch.nn.Module, tokenizer: Tokenizer, word_list: list[tuple[str, str]], multi_token: str
+) -> list[ProjectedWord]:
+    """The words of word_list [(word, language)] that have tokens the model has rows for, each
+    with its tokens; what stands for a word of several tokens, and the words left out, are said.
+    Skipped when no word is left."""
     resolved, unreadable = [], []
     for word, lang in word_list:
         ids = word_tokens(tokenizer, word)
@@ -166,20 +237,15 @@ def run(
         if ids_without_rows(ids, model.config.vocab_size):  # more tokens than the model has rows
             unreadable.append((word, ids))
             continue
+        tokens = [tokenizer.token_str(i) for i in ids]
         resolved.append(
-            {
-                'word': word,
-                'language': lang,
-                'token_ids': ids,
-                'tokens': [tokenizer.token_str(i) for i in ids],
-                'split': len(ids) > 1,
-            }
+            ProjectedWord(word=word, language=lang, token_ids=ids, tokens=tokens, split=len(ids) > 1)
         )
         if len(ids) > 1:  # not a word of the vocabulary: say what stands for it
             shown = (
-                f"its first token {resolved[-1]['tokens'][0]!r}"
+                f"its first token {tokens[0]!r}"
                 if multi_token == 'first'
-                else f"the average of its tokens {' + '.join(map(repr, resolved[-1]['tokens']))}"
+                else f"the average of its tokens {' + '.join(map(repr, tokens))}"
             )
             print(
                 f"  note: {word!r} is not one token of the vocabulary ({len(ids)} tokens): its "
@@ -195,45 +261,52 @@ def run(
         )
     if not resolved:
         raise Skipped("no words to show: give some with --words=a,b or --words_file=FILE")
+    return resolved
+
+
+def allowed_tokens(
+    tokenizer: Tokenizer, vocab_size: int, text: dict[str, list[str]], whole_words: bool, top_k: int
+) -> tuple[dict, torch.Tensor]:
+    """The tokens the tables may show, bool (V,): the rows that are tokens, or with whole_words
+    only the known whole words (known_words of the held-out text) when at least top_k are; and
+    what was done, senses.json's 'whole_words' (applied, source, n_allowed_tokens, note)."""
     whole = {'applied': False, 'source': None, 'n_allowed_tokens': None, 'note': ''}
-    allowed = torch.from_numpy(token_rows(tokenizer, model.config.vocab_size))
-    if whole_words:
-        known, source = known_words(text)
-        mask = whole_word_mask(tokenizer, model.config.vocab_size, known) if known else None
-        if mask is not None and int(mask.sum()) >= top_k:
-            allowed = mask
-            whole.update(applied=True, source=source, n_allowed_tokens=int(mask.sum()))
-        elif not known:
-            whole['note'] = (
-                "All tokens are shown: no offline word list to keep whole words with "
-                "(no held-out text, and the optional wordfreq package is not installed)."
-            )
-        else:
-            whole['note'] = (
-                f"All tokens are shown: only {int(mask.sum())} tokens are known whole "
-                f"words ({source}), fewer than top_k={top_k}."
-            )
-    senses = word_sense_vectors(model, [r['token_ids'] for r in resolved], multi_token)
-    ids, logits = sense_projection(model, senses, top_k, allowed)
-    csv_rows = []
-    for r, word_ids, word_logits in zip(resolved, ids.tolist(), logits.tolist()):
-        r['senses'] = [
-            {
-                'sense': k,
-                'tokens': [tokenizer.token_str(i) for i in sense_ids],
-                'token_ids': sense_ids,
-                'logits': sense_logits,
-            }
-            for k, (sense_ids, sense_logits) in enumerate(zip(word_ids, word_logits))
-        ]
-        for s in r['senses']:
+    allowed = torch.from_numpy(token_rows(tokenizer, vocab_size))
+    if not whole_words:
+        return whole, allowed
+    known, source = known_words(text)
+    mask = whole_word_mask(tokenizer, vocab_size, known) if known else None
+    if mask is not None and int(mask.sum()) >= top_k:
+        allowed = mask
+        whole.update(applied=True, source=source, n_allowed_tokens=int(mask.sum()))
+    elif not known:
+        whole['note'] = (
+            "All tokens are shown: no offline word list to keep whole words with "
+            "(no held-out text, and the optional wordfreq package is not installed)."
+        )
+    else:
+        whole['note'] = (
+            f"All tokens are shown: only {int(mask.sum())} tokens are known whole "
+            f"words ({source}), fewer than top_k={top_k}."
+        )
+    return whole, allowed
+
+
+CSV_COLUMNS = ['word', 'language', 'word_tokens', 'sense', 'rank', 'token', 'token_id', 'logit']
+
+
+def csv_rows(words: list[ProjectedWord]) -> list[dict]:
+    """sense_projections.csv: a row per word, sense and rank (CSV_COLUMNS)."""
+    rows = []
+    for word in words:
+        for s in word['senses']:
             ranked = zip(s['token_ids'], s['tokens'], s['logits'])
             for rank, (token_id, token, logit) in enumerate(ranked, 1):
-                csv_rows.append(
+                rows.append(
                     {
-                        'word': r['word'],
-                        'language': r['language'],
-                        'word_tokens': ' + '.join(r['tokens']),
+                        'word': word['word'],
+                        'language': word['language'],
+                        'word_tokens': ' + '.join(word['tokens']),
                         'sense': s['sense'],
                         'rank': rank,
                         'token': token,
@@ -241,29 +314,13 @@ def run(
                         'logit': logit,
                     }
                 )
-    result = {
-        'top_k': ids.size(-1),
-        'multi_token': multi_token,
-        'whole_words': whole,
-        'words': resolved,
-        'files': {'csv': 'sense_projections.csv', 'figure': 'sense_projections.png', 'latex': 'senses.tex'},
-    }
-    write_csv(
-        os.path.join(report_dir, 'sense_projections.csv'),
-        csv_rows,
-        ['word', 'language', 'word_tokens', 'sense', 'rank', 'token', 'token_id', 'logit'],
-    )
-    projection_figure(os.path.join(report_dir, 'sense_projections.png'), result, n_figure_words)
-    write_text(
-        os.path.join(report_dir, 'senses.tex'), latex_sense_tables(result, checkpoint_label, n_table_words)
-    )
-    return result
+    return rows
 
 
 # --- senses.md, senses.tex and the grid figure ---------------------------------------------
 
 
-def markdown(result, n_words=8):
+def markdown(result: dict, n_words: int = 8) -> str:
     """The section of senses.md: the tables of the first n_words words."""
     lines = [
         f"The {result['top_k']} tokens each sense vector C(w)_k ranks highest through the "
@@ -311,7 +368,7 @@ def markdown(result, n_words=8):
     return ''.join(lines)
 
 
-def language_label(code):
+def language_label(code: str) -> str:
     """A word's language for its table: 'English'; '?' when the word list did not say."""
     return language_name(code) if code else '?'
 
@@ -330,11 +387,11 @@ LATEX_SPECIAL = {
 }
 
 
-def latex_escape(text):
+def latex_escape(text: str) -> str:
     return ''.join(LATEX_SPECIAL.get(c, c) for c in text)
 
 
-def latex_sense_tables(projection, source, n_words=8, n_tokens=None):
+def latex_sense_tables(projection: dict, source: str, n_words: int = 8, n_tokens: int | None = None) -> str:
     """One table per word: a row per sense with its top tokens (needs \\usepackage{booktabs})."""
     n_tokens = n_tokens or projection['top_k']
     out = [
@@ -359,7 +416,7 @@ def latex_sense_tables(projection, source, n_words=8, n_tokens=None):
     return ''.join(out)
 
 
-def projection_figure(path, projection, n_words=6, n_tokens=5):
+def projection_figure(path: str, projection: dict, n_words: int = 6, n_tokens: int = 5) -> str | None:
     """A grid of small tables: one per word, a row per sense with its top n_tokens tokens."""
     import matplotlib
 

@@ -10,13 +10,18 @@ that describes anything else moves the earlier report aside (move_aside) instead
 it as its own.
 """
 
+from __future__ import annotations
+
 import math
 import os
 import re
 import time
+from collections.abc import Iterable, Sequence
+from types import ModuleType
+from typing import TypedDict
 
 
-def token_label(text):
+def token_label(text: str) -> str:
     """A token for a table: without its leading space; a piece inside a word (no leading space)
     is shown as '-piece'."""
     if text.startswith(' '):
@@ -24,7 +29,7 @@ def token_label(text):
     return '-' + text if text else text
 
 
-def format_p(value, n_permutations=None):
+def format_p(value: float | None, n_permutations: int | None = None) -> str:
     """A p-value for a table; at the floor of a permutation test (1 / (n + 1)), '<= floor'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return '-'
@@ -33,13 +38,13 @@ def format_p(value, n_permutations=None):
     return f"{value:.3g}" if value >= 0.001 else f"{value:.1e}"
 
 
-def p_text(p, n_permutations):
+def p_text(p: float | None, n_permutations: int | None) -> str:
     """'p = 0.03', or 'p <= 0.001' at the floor of a permutation test, for a figure's title."""
     text = format_p(p, n_permutations)
     return f"p {text}" if text.startswith('<') else f"p = {text}"
 
 
-def format_ci(ci, fmt='.3f'):
+def format_ci(ci: Sequence[float | None] | None, fmt: str = '.3f') -> str:
     """An interval [low, high] for a table; '-' when there is none."""
     if not ci or ci[0] is None or (isinstance(ci[0], float) and math.isnan(ci[0])):
         return '-'
@@ -50,8 +55,14 @@ def format_ci(ci, fmt='.3f'):
 
 
 def markdown_report(
-    header, results, skipped, analyses, section_options=None, heading_level=1, link_prefix=''
-):
+    header: dict,
+    results: dict[str, dict],
+    skipped: dict[str, str],
+    analyses: dict[str, ModuleType],
+    section_options: dict[str, dict] | None = None,
+    heading_level: int = 1,
+    link_prefix: str = '',
+) -> str:
     """The whole of senses.md: header (dict with 'title' and 'lines'), the result of each
     analysis run (senses.json's 'analyses') and {analysis: reason} for those skipped. analyses:
     {name: its module} in the order of the sections (each module has TITLE and markdown(result,
@@ -85,6 +96,21 @@ def markdown_report(
 
 # --- what results kept from an earlier run must share with this one ------------------------
 
+
+class ReportIdentity(TypedDict):
+    """What the results of a report describe, senses.json's 'checkpoint'."""
+
+    checkpoint: str  # the absolute path of ckpt.pt
+    sha256: str  # of ckpt.pt
+    model_name: str
+    iter_num: int | None
+    baseline: str | None  # the baseline's ckpt.pt, or None
+    baseline_sha256: str | None
+    data_root: str
+    dataset: str  # the held-out dataset
+    languages: list[str]  # its languages
+
+
 # the keys of senses.json's 'checkpoint' that results kept from an earlier run must share, and
 # what a difference in each is called, in the message that drops them (the paths may differ: a
 # moved out_dir holds the same weights)
@@ -116,7 +142,7 @@ def _identity_value(identity, key):
     return str(value) if value is not None else 'not recorded'
 
 
-def identity_changes(previous, current):
+def identity_changes(previous: dict, current: ReportIdentity) -> list[str]:
     """What differs between the identity of an earlier report (senses.json's 'checkpoint') and
     this run's: ["the checkpoint's weights differ (out/ckpt.pt, iteration 30, sha256 1a2b...
     then; ... now)", ...]; [] when results kept from it describe the same weights and data."""
@@ -129,7 +155,7 @@ def identity_changes(previous, current):
     ]
 
 
-def result_files(result):
+def result_files(result: object) -> set[str]:
     """The names of the files (in the report folder) a result lists under its 'files' keys, at
     any depth (an alignment lists those of each pair of languages)."""
     names = set()
@@ -148,7 +174,7 @@ def result_files(result):
     return names
 
 
-def move_aside(report_dir, names):
+def move_aside(report_dir: str, names: Iterable[str]) -> str | None:
     """Move those of the files `names` (plain names, no folders) that are in report_dir into
     report_dir/senses-replaced-<time>/ (nothing is deleted); returns that folder, or None when
     there was nothing to move."""
@@ -166,7 +192,7 @@ def move_aside(report_dir, names):
     return aside
 
 
-def data_line(dataset, data_root, results, analyses):
+def data_line(dataset: str, data_root: str, results: dict[str, dict], analyses: dict[str, ModuleType]) -> str:
     """The header line naming the data: '- data: demo (test split) under data'; when the results
     shown read different held-out splits (one kept from an earlier run), each split with the
     sections that read it. analyses: {name: its module}, for the section titles."""

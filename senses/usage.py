@@ -11,10 +11,14 @@ called (for two languages, which side of each pair is English); intervals are a 
 sentences, the unit of resampling.
 """
 
+from __future__ import annotations
+
 import itertools
 import math
 import os
-from contextlib import nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -22,10 +26,12 @@ import torch
 from common.errors import UserError
 from common.languages import language_name, pair_name
 from common.reporting import grouped_bar_chart, language_matrix, markdown_table, save_figure, write_csv
-from data.prepared import dataset_languages, heldout_path, read_heldout_lines
+from common.tokenizer import Tokenizer
+from data.prepared import heldout_path, read_heldout_lines
 from evaluation.checkpoints import readable_lines
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
 from senses import Skipped
+from senses.analysis_inputs import AnalysisInputs
 from senses.gold import has_heldout_text
 from senses.report import format_p, p_text
 from senses.vectors import output_embedding, padded_batch, sense_contributions, with_eot
@@ -37,7 +43,13 @@ USAGE_METRICS = ('norm_share', 'logit_share', 'self_weight', 'logit_contribution
 
 
 @torch.no_grad()
-def sentence_sense_usage(model, token_lists, eot_token, batch_size=32, autocast=None):
+def sentence_sense_usage(
+    model: torch.nn.Module,
+    token_lists: list[list[int]],
+    eot_token: int,
+    batch_size: int = 32,
+    autocast: AbstractContextManager | None = None,
+) -> dict[str, np.ndarray]:
     """How much each sense contributes to the predictions, summed per sentence (the unit of
     resampling). Each sentence is fed after an end-of-text token; the positions scored are its
     tokens (position 0, the end-of-text token, is left out), each predicting the next token (the
@@ -82,7 +94,26 @@ def sentence_sense_usage(model, token_lists, eot_token, batch_size=32, autocast=
     return result
 
 
-def compare_language_usage(usages, metric, statistic='jsd', n_permutations=1000, n_bootstrap=1000, seed=0):
+class LanguageComparison(TypedDict):
+    """compare_language_usage's result for one metric (senses.json's usage 'metrics' entry)."""
+
+    statistic: str  # 'jsd' or 'mean_abs_difference'
+    value: float  # across all languages: the mean over the pairs
+    p_value: float
+    n_permutations: int
+    n_sentences: int
+    pairs: list[dict]  # per pair of languages: languages [a, b], value
+    languages: dict[str, dict]  # per language: values (per sense), values_ci95
+
+
+def compare_language_usage(
+    usages: dict[str, dict[str, np.ndarray]],
+    metric: str,
+    statistic: str = 'jsd',
+    n_permutations: int = 1000,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> LanguageComparison:
     """usages: {language: sentence_sense_usage} of the same aligned sentences, one dict per
     language (two or more; sentence p of each is a translation of the others' sentence p).
     Per language, the per-sense values with bootstrap 95% intervals (resampling sentences); per
@@ -90,9 +121,9 @@ def compare_language_usage(usages, metric, statistic='jsd', n_permutations=1000,
     of the share distributions (statistic='jsd', in bits) or the mean absolute difference over
     senses ('mean_abs_difference'); across all languages, their mean over the pairs, with the
     permutation p-value of "the languages use the senses alike": each permutation reassigns, in
-    every aligned sentence, its usages to the languages in a random order. With two languages
-    that is a swap of the two sides of a random half of the pairs, and the across-all value is
-    the pair's."""
+    every aligned sentence, its usages to the languages in a random order (shuffle_languages).
+    With two languages that is a swap of the two sides of a random half of the pairs, and the
+    across-all value is the pair's."""
     languages = list(usages)
     if len(languages) < 2:
         raise ValueError(f"compare_language_usage needs two or more languages, got {languages}")
@@ -112,40 +143,51 @@ def compare_language_usage(usages, metric, statistic='jsd', n_permutations=1000,
         differences = pair_differences(data)
         return sum(differences) / len(differences)
 
-    def shuffle_languages(data, rng):
-        # Fisher-Yates in every aligned sentence at once, one uniform draw per step
-        sums, counts = data
-        rows = np.arange(P)
-        order = np.tile(np.arange(L), (P, 1))  # order[p, i]: whose usage language i gets
-        draws = rng.random((P, L - 1))
-        for step, i in enumerate(range(L - 1, 0, -1)):
-            j = (draws[:, step] * (i + 1)).astype(int)
-            order[rows, i], order[rows, j] = order[rows, j], order[rows, i]
-        return sums[order.T, rows], counts[order.T, rows]
-
     observed, p_value, _ = permutation_test(
         mean_difference, (sums, counts), shuffle_languages, n_permutations, seed
     )
-    result = {
-        'statistic': statistic,
-        'value': float(observed),
-        'p_value': float(p_value),
-        'n_permutations': n_permutations,
-        'n_sentences': P,
-        'pairs': [
+    return LanguageComparison(
+        statistic=statistic,
+        value=float(observed),
+        p_value=float(p_value),
+        n_permutations=n_permutations,
+        n_sentences=P,
+        pairs=[
             {'languages': [languages[a], languages[b]], 'value': float(value)}
             for (a, b), value in zip(pairs, pair_differences((sums, counts)))
         ],
-        'languages': {},
-    }
-    for lang, lang_sums, n in zip(languages, sums, counts):
-        values = lang_sums.sum(0) / max(n.sum(), 1)
-        cis = [
-            bootstrap_ratio_ci(lang_sums[:, k], n, n_resamples=n_bootstrap, seed=seed)
-            for k in range(lang_sums.shape[1])
-        ]
-        result['languages'][lang] = {'values': values.tolist(), 'values_ci95': [list(ci) for ci in cis]}
-    return result
+        languages={
+            lang: values_with_intervals(lang_sums, n, n_bootstrap, seed)
+            for lang, lang_sums, n in zip(languages, sums, counts)
+        },
+    )
+
+
+def shuffle_languages(
+    data: tuple[np.ndarray, np.ndarray], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sums (L, P, K), counts (L, P)) with the languages of every aligned sentence p put in a
+    random order: Fisher-Yates in every sentence at once, one uniform draw per step."""
+    sums, counts = data
+    L, P = counts.shape
+    rows = np.arange(P)
+    order = np.tile(np.arange(L), (P, 1))  # order[p, i]: whose usage language i gets
+    draws = rng.random((P, L - 1))
+    for step, i in enumerate(range(L - 1, 0, -1)):
+        j = (draws[:, step] * (i + 1)).astype(int)
+        order[rows, i], order[rows, j] = order[rows, j], order[rows, i]
+    return sums[order.T, rows], counts[order.T, rows]
+
+
+def values_with_intervals(sums: np.ndarray, counts: np.ndarray, n_bootstrap: int, seed: int) -> dict:
+    """One language's values per sense (sums (P, K) over its positions counts (P,)) and their
+    bootstrap 95% intervals over sentences: {'values', 'values_ci95'}."""
+    values = sums.sum(0) / max(counts.sum(), 1)
+    cis = [
+        bootstrap_ratio_ci(sums[:, k], counts, n_resamples=n_bootstrap, seed=seed)
+        for k in range(sums.shape[1])
+    ]
+    return {'values': values.tolist(), 'values_ci95': [list(ci) for ci in cis]}
 
 
 USAGE_STATISTICS = {
@@ -161,30 +203,73 @@ USAGE_AXES = {
 }
 
 
-def run(
-    model,
-    tokenizer,
-    data_root,
-    dataset,
-    languages=None,
-    split='test',
-    max_sentences=300,
-    batch_size=32,
-    autocast=None,
-    n_permutations=1000,
-    n_bootstrap=1000,
-    seed=0,
-    report_dir='.',
-):
-    """Sense usage on the first max_sentences held-out aligned sentences of data_root/dataset
-    (split) that the model can read in every language (languages: codes, in the order of the
-    pairs; None = the dataset's, from meta.json): per language and sense, norm share, logit
-    share, self weight and signed logit contribution with bootstrap intervals; per pair of
-    languages, their difference (USAGE_STATISTICS says which); across all languages, the mean
-    difference with its permutation p-value. Writes sense_usage_<metric>.png (with three or more
-    languages also sense_usage_<metric>_matrix.png, language x language) and sense_usage.csv
-    to report_dir."""
-    languages = list(languages or dataset_languages(data_root, dataset))
+class UsageResult(TypedDict):
+    """The result of run, senses.json's 'usage'."""
+
+    dataset: str
+    split: str
+    languages: list[str]
+    n_sentences: int
+    positions: dict[str, int]  # per language: the token positions scored
+    metrics: dict[str, LanguageComparison]  # per USAGE_METRICS
+    files: dict  # csv, figures {metric: png}, matrices {metric: png}
+
+
+def run(inputs: AnalysisInputs) -> UsageResult:
+    """Sense usage on the first max_sentences held-out aligned sentences of the dataset (split)
+    that the model can read in every language of the held-out data (in the order of the pairs):
+    per language and sense, norm share, logit share, self weight and signed logit contribution
+    with bootstrap intervals; per pair of languages, their difference (USAGE_STATISTICS says
+    which); across all languages, the mean difference with its permutation p-value. Writes
+    sense_usage_<metric>.png (with three or more languages also sense_usage_<metric>_matrix.png,
+    language x language) and sense_usage.csv to report_dir."""
+    model, tokenizer, options = inputs.model, inputs.tokenizer, inputs.options
+    languages = list(inputs.languages)
+    aligned = aligned_sentences(inputs)
+    usage = {
+        lang: sentence_sense_usage(
+            model,
+            tokenizer.encode_batch([line[i] for line in aligned]),
+            tokenizer.eot_token,
+            options.batch_size,
+            inputs.autocast,
+        )
+        for i, lang in enumerate(languages)
+    }
+    metrics = {
+        metric: compare_language_usage(
+            usage,
+            metric,
+            USAGE_STATISTICS[metric],
+            options.n_permutations,
+            options.n_bootstrap,
+            options.seed,
+        )
+        for metric in USAGE_METRICS
+    }
+    figures, matrices = usage_figures(metrics, languages, model.config.n_sense_vector, inputs.report_dir)
+    write_csv(
+        os.path.join(inputs.report_dir, 'sense_usage.csv'),
+        csv_rows(metrics, languages, model.config.n_sense_vector),
+        ['metric', 'sense'] + [f'{lang}{suffix}' for lang in languages for suffix in ('', '_low', '_high')],
+    )
+    return UsageResult(
+        dataset=inputs.dataset,
+        split=inputs.split,
+        languages=languages,
+        n_sentences=len(aligned),
+        positions={lang: int(u['positions'].sum()) for lang, u in usage.items()},
+        metrics=metrics,
+        files={'csv': 'sense_usage.csv', 'figures': figures, 'matrices': matrices},
+    )
+
+
+def aligned_sentences(inputs: AnalysisInputs) -> list[tuple[str, ...]]:
+    """The first max_sentences held-out aligned sentences (a line per language, in the order of
+    inputs.languages) that are non-empty and that the model can read in every language.
+    Skipped with fewer than two languages or sentences, or without the held-out files; an
+    error when the files differ in length (they are not translations line by line)."""
+    data_root, dataset, split, languages = inputs.data_root, inputs.dataset, inputs.split, inputs.languages
     if len(languages) < 2:
         raise Skipped(
             f"needs held-out text in two or more languages; {dataset} has "
@@ -211,9 +296,24 @@ def run(
             f"again (python data/{dataset}/prepare.py)"
         )
     aligned = [line for line in zip(*lines.values()) if all(side.strip() for side in line)]
+    aligned = readable_sentences(inputs.tokenizer, aligned, inputs.model.config.vocab_size)
+    aligned = aligned[: inputs.options.max_sentences]
+    if len(aligned) < 2:
+        raise Skipped(
+            f"{len(aligned)} non-empty held-out aligned sentences in {dataset}/{split}: "
+            f"too few to compare the languages"
+        )
+    return aligned
+
+
+def readable_sentences(
+    tokenizer: Tokenizer, aligned: list[tuple[str, ...]], vocab_size: int
+) -> list[tuple[str, ...]]:
+    """The aligned sentences whose every side holds only tokens the model has rows for; how
+    many were left out is said."""
     readable = [
-        set(readable_lines(tokenizer, [line[i] for line in aligned], model.config.vocab_size)[0])
-        for i in range(len(languages))
+        set(readable_lines(tokenizer, [line[i] for line in aligned], vocab_size)[0])
+        for i in range(len(aligned[0]) if aligned else 0)
     ]
     kept = [line for line in aligned if all(side in ok for side, ok in zip(line, readable))]
     if len(kept) < len(aligned):
@@ -221,32 +321,18 @@ def run(
             f"  {len(aligned) - len(kept)} aligned sentences skipped: they hold tokens the model "
             f"has no row for"
         )
-    aligned = kept[:max_sentences]
-    if len(aligned) < 2:
-        raise Skipped(
-            f"{len(aligned)} non-empty held-out aligned sentences in {dataset}/{split}: "
-            f"too few to compare the languages"
-        )
-    usage = {
-        lang: sentence_sense_usage(
-            model,
-            tokenizer.encode_batch([line[i] for line in aligned]),
-            tokenizer.eot_token,
-            batch_size,
-            autocast,
-        )
-        for i, lang in enumerate(languages)
-    }
-    metrics = {
-        metric: compare_language_usage(
-            usage, metric, USAGE_STATISTICS[metric], n_permutations, n_bootstrap, seed
-        )
-        for metric in USAGE_METRICS
-    }
-    K = model.config.n_sense_vector
-    figures, matrices, rows = {}, {}, []
+    return kept
+
+
+def usage_figures(
+    metrics: dict[str, LanguageComparison], languages: list[str], K: int, report_dir: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The charts of USAGE_AXES' metrics, per sense and language, and with three languages or
+    more their language x language matrices: ({metric: chart file}, {metric: matrix file})."""
+    figures, matrices = {}, {}
     for metric, axis in USAGE_AXES.items():
         m = metrics[metric]
+        n_permutations = m['n_permutations']
         path = f'sense_usage_{metric}.png'
         title = (
             f"{axis} per sense; {difference_text(m, languages)}, permutation "
@@ -266,6 +352,12 @@ def run(
                 f"{p_text(m['p_value'], n_permutations)} across all",
                 colorbar_label=label,
             )
+    return figures, matrices
+
+
+def csv_rows(metrics: dict[str, LanguageComparison], languages: list[str], K: int) -> list[dict]:
+    """sense_usage.csv: a row per metric and sense, each language's value and interval."""
+    rows = []
     for metric, m in metrics.items():
         for k in range(K):
             rows.append(
@@ -283,26 +375,13 @@ def run(
                     },
                 }
             )
-    write_csv(
-        os.path.join(report_dir, 'sense_usage.csv'),
-        rows,
-        ['metric', 'sense'] + [f'{lang}{suffix}' for lang in languages for suffix in ('', '_low', '_high')],
-    )
-    return {
-        'dataset': dataset,
-        'split': split,
-        'languages': languages,
-        'n_sentences': len(aligned),
-        'positions': {lang: int(u['positions'].sum()) for lang, u in usage.items()},
-        'metrics': metrics,
-        'files': {'csv': 'sense_usage.csv', 'figures': figures, 'matrices': matrices},
-    }
+    return rows
 
 
 STATISTIC_NAMES = {'jsd': 'JSD (bits)', 'mean_abs_difference': 'mean absolute difference'}
 
 
-def readable_unit(statistic, values):
+def readable_unit(statistic: str, values: list[float | None]) -> tuple[str, list[float | None]]:
     """A matrix's values in a unit its two decimals can show, and the colour bar's label:
     ('JSD (bits)', values) when the largest is 1 or more (or 0), else ('JSD (1e-3 bits)', the
     values * 1000), and so on by powers of 1000."""
@@ -315,7 +394,7 @@ def readable_unit(statistic, values):
     return (f"{name} ({unit})" if unit else name, [None if v is None else v * 10**exponent for v in values])
 
 
-def difference_text(m, languages):
+def difference_text(m: LanguageComparison, languages: Sequence[str]) -> str:
     """'JSD 0.0123 bits' (two languages), 'mean pairwise JSD 0.0123 bits' (more), or the same
     with 'mean |en - fr|'."""
     if m['statistic'] == 'jsd':
@@ -325,7 +404,9 @@ def difference_text(m, languages):
     return f"mean pairwise mean |a - b| {m['value']:.4f}"
 
 
-def usage_chart(path, m, languages, K, axis, title):
+def usage_chart(
+    path: str, m: LanguageComparison, languages: Sequence[str], K: int, axis: str, title: str
+) -> None:
     """The values per sense: bars grouped by sense, one per language, for two languages; with
     more, one panel per language (same axes), which stays readable with ten."""
     series = {language_name(lang): m['languages'][lang]['values'] for lang in languages}
@@ -374,15 +455,27 @@ def usage_chart(path, m, languages, K, axis, title):
     save_figure(fig, path)
 
 
-def markdown(result):
+def markdown(result: dict) -> str:
     """The section of senses.md: the differences between the languages, the values per sense."""
+    two = len(result['languages']) == 2
+    text = [method_text(result), difference_table(result)]
+    if not two:
+        text.append(pair_table(result))
+    text.extend(per_sense_tables(result))
+    for metric, path in result['files']['figures'].items():
+        text.append(f"![{USAGE_LABELS.get(metric, metric)}]({path})\n")
+    return ''.join(text)
+
+
+def method_text(result: dict) -> str:
+    """What was measured on which sentences, and how the languages are compared."""
     languages = result['languages']
     names = [language_name(lang) for lang in languages]
     two = len(languages) == 2
     counts = [f"{result['positions'][lang]} {name}" for lang, name in zip(languages, names)]
     positions = ', '.join(counts[:-1]) + f" and {counts[-1]}"
     n_permutations = result['metrics']['norm_share']['n_permutations']
-    text = [
+    return (
         f"On {result['n_sentences']} held-out {'sentence pairs' if two else 'aligned sentences'} "
         f"of {result['dataset']} ({result['split']} split; {positions} token positions). At each "
         f"position i, sense k contributes c_ik = sum_j alpha_kij C(x_j)_k to the prediction. "
@@ -402,14 +495,19 @@ def markdown(result):
         )
         + "The divergence is the size of the difference: over hundreds of sentences, a tiny "
         "one can have a small p.\n\n"
-    ]
+    )
+
+
+def difference_table(result: dict) -> str:
+    """A row per measure: the difference between the languages and its permutation p."""
+    languages = result['languages']
     rows = []
     for metric, m in result['metrics'].items():
         if metric not in USAGE_LABELS:
             continue
         label = (
             ('JSD' if m['statistic'] == 'jsd' else f"mean |{languages[0]} - {languages[1]}|")
-            if two
+            if len(languages) == 2
             else ('mean pairwise JSD' if m['statistic'] == 'jsd' else 'mean pairwise mean |a - b|')
         )
         rows.append(
@@ -419,32 +517,44 @@ def markdown(result):
                 'p': format_p(m['p_value'], m['n_permutations']),
             }
         )
-    text.append(markdown_table(rows, ['measure', 'difference', 'p'], headers={'p': 'permutation p'}) + '\n')
+    return markdown_table(rows, ['measure', 'difference', 'p'], headers={'p': 'permutation p'}) + '\n'
+
+
+def pair_table(result: dict) -> str:
+    """Three languages or more: a row per pair of languages, a column per measure, and the
+    language x language figures."""
     shown = [metric for metric in result['metrics'] if metric in USAGE_LABELS]
-    if not two:
-        text.append(
-            "Per pair of languages (JSD in bits for the shares, mean absolute difference "
-            "for the self weight):\n\n"
+    text = [
+        "Per pair of languages (JSD in bits for the shares, mean absolute difference "
+        "for the self weight):\n\n"
+    ]
+    pair_rows = []
+    for i, pair in enumerate(result['metrics']['norm_share']['pairs']):
+        pair_rows.append(
+            {
+                'pair': pair_name(*pair['languages']),
+                **{metric: result['metrics'][metric]['pairs'][i]['value'] for metric in shown},
+            }
         )
-        pair_rows = []
-        for i, pair in enumerate(result['metrics']['norm_share']['pairs']):
-            pair_rows.append(
-                {
-                    'pair': pair_name(*pair['languages']),
-                    **{metric: result['metrics'][metric]['pairs'][i]['value'] for metric in shown},
-                }
-            )
-        text.append(
-            markdown_table(
-                pair_rows, ['pair', *shown], formats={m: '.4g' for m in shown}, headers=USAGE_LABELS
-            )
-            + '\n'
-        )
-        for metric, path in result['files'].get('matrices', {}).items():
-            text.append(f"![{USAGE_LABELS.get(metric, metric)} per pair]({path})\n")
-        text.append('\n')
+    text.append(
+        markdown_table(pair_rows, ['pair', *shown], formats={m: '.4g' for m in shown}, headers=USAGE_LABELS)
+        + '\n'
+    )
+    for metric, path in result['files'].get('matrices', {}).items():
+        text.append(f"![{USAGE_LABELS.get(metric, metric)} per pair]({path})\n")
+    text.append('\n')
+    return ''.join(text)
+
+
+def per_sense_tables(result: dict) -> list[str]:
+    """The values per sense: with two languages one table of every measure; with more, one
+    table per measure, a column per language."""
+    languages = result['languages']
+    names = [language_name(lang) for lang in languages]
+    two = len(languages) == 2
+    shown = [metric for metric in result['metrics'] if metric in USAGE_LABELS]
     K = len(result['metrics']['norm_share']['languages'][languages[0]]['values'])
-    # two languages: one table of every measure; more: one table per measure, a column per language
+    text = []
     for measures in [shown] if two else [[metric] for metric in shown]:
         columns = ['sense'] + [f'{metric}_{lang}' for metric in measures for lang in languages]
         headers = {
@@ -469,9 +579,7 @@ def markdown(result):
             markdown_table(per_sense, columns, formats={c: '.3f' for c in columns[1:]}, headers=headers)
             + '\n'
         )
-    for metric, path in result['files']['figures'].items():
-        text.append(f"![{USAGE_LABELS.get(metric, metric)}]({path})\n")
-    return ''.join(text)
+    return text
 
 
 USAGE_LABELS = {'norm_share': 'norm share', 'logit_share': 'logit share', 'self_weight': 'self weight'}

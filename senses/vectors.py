@@ -9,20 +9,23 @@ its tokens), the contributions c_ik, and the vectors read at annotated occurrenc
 held-out lines (the polysemy probe and the interventions).
 """
 
-from contextlib import nullcontext
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
 from common.errors import UserError
-from common.tokenizer import ids_without_rows, missing_rows_message
+from common.tokenizer import Tokenizer, ids_without_rows, missing_rows_message
 from senses.word_tokens import occurrence_token_index
 
 
-def is_backpack(model):
+def is_backpack(model: torch.nn.Module) -> bool:
     return hasattr(model, 'sense_table')
 
 
-def output_embedding(model):
+def output_embedding(model: torch.nn.Module) -> torch.Tensor:
     """E (V, d) in float32, the rows of the real vocabulary (padding rows left out)."""
     return model.lm_head.weight[: model.config.vocab_size].float()
 
@@ -47,14 +50,18 @@ def _token_rows(table, token_id_lists, multi_token):
 
 
 @torch.no_grad()
-def word_sense_vectors(model, token_id_lists, multi_token='first'):
+def word_sense_vectors(
+    model: torch.nn.Module, token_id_lists: list[list[int]], multi_token: str = 'first'
+) -> torch.Tensor:
     """(n, K, d): the senses of each word, read from the cached sense table. A word of several
     tokens is represented by its first token's senses, or (multi_token='average') their mean."""
     return _token_rows(model.sense_table(), token_id_lists, multi_token)
 
 
 @torch.no_grad()
-def word_embeddings(model, token_id_lists, multi_token='first'):
+def word_embeddings(
+    model: torch.nn.Module, token_id_lists: list[list[int]], multi_token: str = 'first'
+) -> torch.Tensor:
     """(n, d): each word's token embedding (the GPT-2 baseline, or the Backpack's own E)."""
     return _token_rows(output_embedding(model), token_id_lists, multi_token)
 
@@ -62,7 +69,9 @@ def word_embeddings(model, token_id_lists, multi_token='first'):
 # --- what each sense contributes to a prediction ------------------------------------------
 
 
-def padded_batch(token_lists, pad_id, device):
+def padded_batch(
+    token_lists: list[list[int]], pad_id: int, device: str | torch.device
+) -> tuple[torch.Tensor, list[int]]:
     """(B, T) int64 tensor of the sequences, right-padded (causal: padding never affects the
     positions before it), and their lengths."""
     lengths = [len(ids) for ids in token_lists]
@@ -72,7 +81,7 @@ def padded_batch(token_lists, pad_id, device):
     return idx.to(device), lengths
 
 
-def sense_contributions(model, idx):
+def sense_contributions(model: torch.nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """alpha (B, K, T, T) and c (B, K, T, d), c[b, k, i] = sum_j alpha[b, k, i, j] C(x_j)_k:
     what sense k contributes to the prediction at position i (float32)."""
     alpha = model.contextualization(idx)
@@ -81,7 +90,9 @@ def sense_contributions(model, idx):
 
 
 @torch.no_grad()
-def logit_contributions(model, idx, position, token_id):
+def logit_contributions(
+    model: torch.nn.Module, idx: torch.Tensor, position: int, token_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(position + 1, K): contribution[j, k] = alpha_k,i,j E[y] . C(x_j)_k, what sense k of token
     j adds to the logit of token y at prediction i = position of the sequence idx (1, T). They
     sum to that logit (E[y] . o_i, the output layer having no bias). Also alpha (K, T, T)."""
@@ -91,7 +102,7 @@ def logit_contributions(model, idx, position, token_id):
     return alpha[:, position, : position + 1].T * votes, alpha
 
 
-def with_eot(token_ids, eot_token, block_size):
+def with_eot(token_ids: Sequence[int], eot_token: int, block_size: int) -> list[int]:
     """A held-out line as the model saw it in training: after an end-of-text token."""
     return [eot_token] + list(token_ids)[: block_size - 1]
 
@@ -99,7 +110,9 @@ def with_eot(token_ids, eot_token, block_size):
 # --- annotated occurrences of a word in held-out lines ------------------------------------
 
 
-def occurrence_batches(model, sequences, positions, batch_size):
+def occurrence_batches(
+    model: torch.nn.Module, sequences: list[list[int]], positions: list[int], batch_size: int
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Batches of occurrences: (members, idx (B, T), js (B,), later (B, T)), later[b, i] = 1
     for the positions i >= j of the sequence (the predictions that follow the word)."""
     device = model.lm_head.weight.device
@@ -116,7 +129,13 @@ def occurrence_batches(model, sequences, positions, batch_size):
 
 
 @torch.no_grad()
-def occurrence_sense_weights(model, sequences, positions, batch_size=32, autocast=None):
+def occurrence_sense_weights(
+    model: torch.nn.Module,
+    sequences: list[list[int]],
+    positions: list[int],
+    batch_size: int = 32,
+    autocast: AbstractContextManager | None = None,
+) -> torch.Tensor:
     """(n, K): for each occurrence (the word's first token at position j of its sequence), the
     mean over the predictions i >= j of alpha_kij: how much the predictions that follow the word
     use each of its senses."""
@@ -126,7 +145,14 @@ def occurrence_sense_weights(model, sequences, positions, batch_size=32, autocas
 
 
 @torch.no_grad()
-def occurrence_vectors(model, sequences, positions, probes, batch_size=32, autocast=None):
+def occurrence_vectors(
+    model: torch.nn.Module,
+    sequences: list[list[int]],
+    positions: list[int],
+    probes: Sequence[str],
+    batch_size: int = 32,
+    autocast: AbstractContextManager | None = None,
+) -> dict[str, torch.Tensor]:
     """The vector each occurrence is probed with, {probe: (n, d)} for the probes asked for (keys
     of senses.probe.PROBES, or 'sense_weights' for occurrence_sense_weights): sequences are token
     lists (after an end-of-text token), positions the index j of the word's first token. One
@@ -167,7 +193,9 @@ def occurrence_vectors(model, sequences, positions, probes, batch_size=32, autoc
     return out
 
 
-def locate_occurrences(tokenizer, occurrences, block_size, rows=None):
+def locate_occurrences(
+    tokenizer: Tokenizer, occurrences: list[dict], block_size: int, rows: int | None = None
+) -> tuple[list[list[int]], list[int], list[int]]:
     """Tokenize each occurrence's line (after an end-of-text token) and find its word:
     (sequences, positions j of the word's first token, indices of the occurrences located).
     With rows (the model's), an occurrence whose line holds a token the model has no row for is

@@ -15,8 +15,9 @@ from prepared_dataset import write_prepared_dataset
 
 from common.checkpoint import save_checkpoint
 from data.bpe import train_bpe_tokenizer
-from data.prepared import HELD_OUT_SPLITS, SPLITS, PreparedData
+from data.prepared import HELD_OUT_SPLITS, SPLITS, PreparedData, dataset_languages
 from model import build_model, model_args_of
+from senses.analysis_inputs import AnalysisInputs, AnalysisOptions, LabelledModel
 
 SUBJECTS = [
     ('council', 'le conseil', 'du conseil'),
@@ -253,3 +254,23 @@ def write_checkpoint(out_dir, model_name, data_root, meta, train_steps=0, seed=0
         os.path.join(out_dir, 'ckpt.pt'),
     )
     return model.eval()
+
+
+def analysis_inputs(
+    model, tokenizer, data_root='', dataset='', languages=None, models=(), report_dir='.', **options
+):
+    """The record sense_visualisation.py hands to every analysis's run(), for a test: languages
+    None = the dataset's (meta.json); models: [(label, model, tokenizer)] for the probe and the
+    similarity; options: AnalysisOptions fields (n_permutations=20, ...)."""
+    if languages is None:
+        languages = dataset_languages(data_root, dataset)
+    return AnalysisInputs(
+        model=model,
+        tokenizer=tokenizer,
+        data_root=data_root,
+        dataset=dataset,
+        languages=tuple(languages),
+        models=tuple(LabelledModel(*m) for m in models),
+        report_dir=report_dir,
+        options=AnalysisOptions(**options),
+    )

@@ -14,6 +14,7 @@ from model import BackpackConfig, BackpackLM, build_model
 from senses.alignment import sense_alignment
 from senses.gold import collect_occurrences, read_sense_annotations, read_sense_lexicon
 from senses.intervention import (
+    InterventionOptions,
     chosen_words,
     generate_with_suppressed_senses,
     intervention_study,
@@ -323,19 +324,19 @@ def test_probe_scores_100_percent_on_a_model_whose_answer_is_known():
     result = polysemy_probe(
         model, tok, ORACLE_LEXICON, oracle_occurrences(), ['word_senses', 'output'], 'oracle'
     )
-    assert result['n_scored'] == len(ORACLE_LINES)
-    assert len(result['overall']) == 2 * 2 * 2  # probes x decisions x targets
-    for row in result['overall']:
+    assert result.n_scored == len(ORACLE_LINES)
+    assert len(result.overall) == 2 * 2 * 2  # probes x decisions x targets
+    for row in result.overall:
         assert row['accuracy'] == 1.0 and row['n'] == 6 and row['chance'] == 0.5
         assert row['accuracy_ci95'][0] > 0.5 and row['p_value'] == pytest.approx(0.5**6)
-    static = {r['sense_id']: r for r in result['static'] if r['target'] == 'translations'}
+    static = {r['sense_id']: r for r in result.static if r['target'] == 'translations'}
     assert static['bank/finance']['best_rank'] == 1 and static['bank/finance']['best_sense'] == 0
     assert static['bank/river']['best_rank'] == 1 and static['bank/river']['best_sense'] == 1
     # the token embedding is the same in every context: it can never be right for both senses
     baseline = polysemy_probe(
         model, tok, ORACLE_LEXICON, oracle_occurrences(), ['token_embedding'], 'embedding'
     )
-    assert baseline['overall'][0]['accuracy'] <= 0.5
+    assert baseline.overall[0]['accuracy'] <= 0.5
 
 
 @pytest.mark.parametrize('model_name', ['backpack-lm', 'gpt2'])
@@ -642,21 +643,20 @@ def test_suppressing_the_sense_of_a_meaning_lowers_its_translation(selection):
         {**ORACLE_LEXICON, **split_word},
         oracle_occurrences(),
         chosen_on,
-        n_examples=0,
-        n_bootstrap=100,
+        InterventionOptions(n_examples=0, n_bootstrap=100),
     )
     assert any(
         note.startswith("sense scale for 'zqx': the word is no single token") and note.endswith('; skipped')
-        for note in result['notes']
+        for note in result.notes
     )
-    assert result['selection'] == [selection]
-    rows = {r['sense_id']: r for r in result['rows']}
-    assert rows['bank/finance']['suppressed_senses'] == [0]
-    assert rows['bank/river']['suppressed_senses'] == [1]
+    assert result.selection == [selection]
+    rows = {r.sense_id: r for r in result.rows}
+    assert rows['bank/finance'].suppressed_senses == [0]
+    assert rows['bank/river'].suppressed_senses == [1]
     for row in rows.values():
-        assert row['n_prompts'] == 3
-        assert row['translation']['mean'] < 0 and row['translation']['mean_ci95'][1] < 0
-        assert row['translation_vs_other']['mean'] < 0
-        assert row['other_translation']['mean'] > 0
-    assert result['overall']['translation']['fraction_lowered'] == 1.0
-    assert set(result['by_language']) == {'en'}
+        assert row.n_prompts == 3
+        assert row.changes['translation']['mean'] < 0 and row.changes['translation']['mean_ci95'][1] < 0
+        assert row.changes['translation_vs_other']['mean'] < 0
+        assert row.changes['other_translation']['mean'] > 0
+    assert result.overall['translation']['fraction_lowered'] == 1.0
+    assert set(result.by_language) == {'en'}

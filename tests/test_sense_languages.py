@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from sense_fixtures import write_checkpoint, write_sense_dataset
+from sense_fixtures import analysis_inputs, write_checkpoint, write_sense_dataset
 
 from common.errors import UserError
 from evaluation.statistics import bootstrap_ratio_ci, jensen_shannon_divergence, permutation_test
@@ -227,15 +227,17 @@ def test_the_three_language_fixture_is_line_aligned(three):
 def test_usage_on_three_languages_and_a_clear_error_when_lines_do_not_align(three, tmp_path):
     root, _, tok, model = three
     result = usage.run(
-        model,
-        tok,
-        str(root / 'data'),
-        'tri',
-        None,
-        n_permutations=50,
-        n_bootstrap=20,
-        max_sentences=40,
-        report_dir=str(tmp_path),
+        analysis_inputs(
+            model,
+            tok,
+            str(root / 'data'),
+            'tri',
+            None,
+            n_permutations=50,
+            n_bootstrap=20,
+            max_sentences=40,
+            report_dir=str(tmp_path),
+        )
     )
     assert result['languages'] == ['en', 'fr', 'de'] and result['n_sentences'] == 40
     for m in result['metrics'].values():
@@ -249,14 +251,14 @@ def test_usage_on_three_languages_and_a_clear_error_when_lines_do_not_align(thre
     assert re.search(r'\d+ English, \d+ French and \d+ German token positions', text)
     assert '| English-German |' in text and 'one test for all languages' in text
     with pytest.raises(Skipped, match='two or more languages'):
-        usage.run(model, tok, str(root / 'data'), 'tri', ['de'], report_dir=str(tmp_path))
+        usage.run(analysis_inputs(model, tok, str(root / 'data'), 'tri', ['de'], report_dir=str(tmp_path)))
     # a German file one line short is an error that names the files and the fix
     data = tmp_path / 'data'
     shutil.copytree(root / 'data' / 'tri', data / 'tri')
     de = data / 'tri' / 'de_test.txt'
     de.write_text(''.join(de.read_text(encoding='utf-8').splitlines(keepends=True)[:-1]), encoding='utf-8')
     with pytest.raises(UserError, match=r'de_test\.txt has \d+.*translations line by line.*prepare'):
-        usage.run(model, tok, str(data), 'tri', None, report_dir=str(tmp_path))
+        usage.run(analysis_inputs(model, tok, str(data), 'tri', None, report_dir=str(tmp_path)))
 
 
 def test_sense_visualisation_on_three_languages(three):

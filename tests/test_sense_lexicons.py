@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from prepared_dataset import write_prepared_dataset
-from sense_fixtures import write_checkpoint
+from sense_fixtures import analysis_inputs, write_checkpoint
 
 from common.errors import UserError
 from data.bpe import train_bpe_tokenizer
@@ -408,7 +408,15 @@ def test_pairs_without_a_lexicon_and_languages_multisimlex_lacks_are_named(trio,
         ],
     )
     result = alignment.run(
-        model, tok, LANGUAGES, simlex=folder, n_permutations=20, n_bootstrap=20, report_dir=str(tmp_path)
+        analysis_inputs(
+            model,
+            tok,
+            languages=LANGUAGES,
+            simlex=folder,
+            n_permutations=20,
+            n_bootstrap=20,
+            report_dir=str(tmp_path),
+        )
     )
     assert list(result['language_pairs']) == ['en-fr']
     assert result['language_pairs']['en-fr']['source'].startswith('Multi-SimLex translations')
@@ -417,13 +425,40 @@ def test_pairs_without_a_lexicon_and_languages_multisimlex_lacks_are_named(trio,
     text = alignment.markdown(result)
     assert 'not aligned, French-German: no translation lexicon' in text and '### English-French' in text
     with pytest.raises(Skipped, match='no translation lexicon for English-German'):
-        alignment.run(model, tok, ['en', 'de'], n_permutations=20, n_bootstrap=20, report_dir=str(tmp_path))
-    found = similarity.run([('bkp', model, tok)], LANGUAGES, simlex=folder, report_dir=str(tmp_path))
+        alignment.run(
+            analysis_inputs(
+                model,
+                tok,
+                languages=['en', 'de'],
+                n_permutations=20,
+                n_bootstrap=20,
+                report_dir=str(tmp_path),
+            )
+        )
+    found = similarity.run(
+        analysis_inputs(
+            model,
+            tok,
+            languages=LANGUAGES,
+            models=[('bkp', model, tok)],
+            simlex=folder,
+            report_dir=str(tmp_path),
+        )
+    )
     assert found['absent_languages'] == ['de']
     assert {r['pair_type'] for r in found['rows']} == {'en-en', 'fr-fr', 'en-fr', 'all'}
     assert 'Multi-SimLex has no words for German (de)' in similarity.markdown(found)
     with pytest.raises(Skipped, match='none of the model'):
-        similarity.run([('bkp', model, tok)], ['de'], simlex=folder, report_dir=str(tmp_path))
+        similarity.run(
+            analysis_inputs(
+                model,
+                tok,
+                languages=['de'],
+                models=[('bkp', model, tok)],
+                simlex=folder,
+                report_dir=str(tmp_path),
+            )
+        )
 
 
 def test_multisimlex_files_with_other_columns_are_named_not_blamed_on_the_languages(trio, tmp_path):
@@ -434,7 +469,14 @@ def test_multisimlex_files_with_other_columns_are_named_not_blamed_on_the_langua
     write(folder / 'scores.csv', 'id,score\n1,9.5\n')
     for call in (
         lambda: similarity.run(
-            [('bkp', model, tok)], LANGUAGES, simlex=str(folder), report_dir=str(tmp_path)
+            analysis_inputs(
+                model,
+                tok,
+                languages=LANGUAGES,
+                models=[('bkp', model, tok)],
+                simlex=str(folder),
+                report_dir=str(tmp_path),
+            )
         ),
         lambda: multisimlex_translations(str(folder), LANGUAGES),
     ):
