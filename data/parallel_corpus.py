@@ -19,6 +19,7 @@ import collections
 import contextlib
 import itertools
 import multiprocessing
+import multiprocessing.pool
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -112,7 +113,7 @@ def _init_worker(tok, config):
 
 
 @contextlib.contextmanager
-def process_pool(num_proc, tok, config):
+def process_pool(num_proc: int, tok: Tokenizer, config: object) -> Iterator[multiprocessing.pool.Pool]:
     """A pool of `num_proc` workers holding `tok` and `config`. Forked where possible: workers start
     at once and scripts without a __main__ guard (bench.py) can use it."""
     methods = multiprocessing.get_all_start_methods()

@@ -28,7 +28,7 @@ from senses.explorer import (
 log = logging.getLogger(__name__)
 
 
-def answer(view: Callable, *args, **kwargs) -> tuple[object | None, str | None]:
+def answer(view: Callable, *args: object, **kwargs: object) -> tuple[object | None, str | None]:
     """(result, None) from a view, or (None, message) when it failed: the message of an
     UserError, or, for a bug, its type and message (the traceback goes to the server's log, never to the page)."""
     try:
