@@ -29,6 +29,7 @@ import torch
 from common import tokenizer as tokenizer_module
 from common.checkpoint import CKPT_NAME, load_model, save_checkpoint
 from common.errors import UserError
+from common.file_hash import file_sha256
 from common.model_conversion import hf_export, read_source
 from configurator import configure
 from evaluation.checkpoints import checkpoint_tokenizer
@@ -143,7 +144,7 @@ def import_model():
     model_name, model_args, state = read_source(source_path, source_format)
     tok, tokenizer_path = source_tokenizer(source_path, model_args)
     existing = os.path.join(out_dir, tokenizer_module.HF_TOKENIZER_FILE)
-    if tokenizer_path and os.path.isfile(existing) and tokenizer_module.file_sha256(existing) != tok.sha256:
+    if tokenizer_path and os.path.isfile(existing) and file_sha256(existing) != tok.sha256:
         fail(
             f"{existing} exists and is another tokenizer than {tokenizer_path}: choose another "
             f"--out_dir (a conversion never overwrites a file it did not write)"

@@ -38,9 +38,9 @@ import torch
 from common.checkpoint import checkpoint_path, load_model
 from common.device_setup import autocast_context, default_device, resolve_device
 from common.errors import UserError
+from common.file_hash import file_sha256
 from common.languages import language_name
 from common.reporting import read_json, write_json, write_text
-from common.tokenizer import file_sha256
 from configurator import at_least, configure, non_empty, one_of
 from data.prepared import dataset_languages
 from evaluation.checkpoints import checkpoint_datasets, checkpoint_tokenizer, default_report_dir

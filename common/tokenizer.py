@@ -35,6 +35,7 @@ import tiktoken
 
 from common.atomic_files import written_atomically
 from common.errors import UserError
+from common.file_hash import file_sha256
 from common.network import connection_error
 
 EOT = "<|endoftext|>"
@@ -190,14 +191,6 @@ def tokenizer_paths(name: str, data_root: str = "data") -> tuple[str, str]:
     """(.tiktoken path, .json path) of the tokenizer `name` under the data root."""
     base = os.path.join(data_root, TOKENIZERS_DIR, name)
     return base + ".tiktoken", base + ".json"
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tiktoken_file_bytes(ranks: dict[bytes, int]) -> bytes:

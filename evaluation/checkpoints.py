@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from common.checkpoint import checkpoint_path, load_checkpoint_file
 from common.errors import UserError
+from common.file_hash import file_sha256
 from common.languages import language_name
 from common.run_folder import prepare_out_dir
 from common.tokenizer import (
     checkpoint_tokenizer_from_identity,
-    file_sha256,
     missing_rows_message,
     tokens_without_rows,
 )

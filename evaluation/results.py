@@ -26,9 +26,9 @@ from typing import Any
 
 from common.atomic_files import written_together
 from common.checkpoint import checkpoint_path
+from common.file_hash import file_sha256
 from common.languages import language_name
 from common.reporting import BarPanel, bar_chart_panels, markdown_table, write_csv, write_json, write_text
-from common.tokenizer import file_sha256
 
 CI_SUFFIX = '_ci95'  # a metric's 95% confidence interval: <metric>_ci95 = [low, high]
 

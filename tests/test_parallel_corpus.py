@@ -16,6 +16,7 @@ import tiktoken
 
 from common import tokenizer
 from common.errors import UserError
+from common.file_hash import file_sha256
 from data import aligned_text, parallel_corpus, prepare_scripts
 from data.aligned_text import split_of_line, split_of_lines
 from data.bpe import PRETOKENIZE_PATTERN, train_bpe_tokenizer
@@ -163,7 +164,7 @@ def test_prepared_layout_and_meta(prepared, tok):
     assert meta["invalid_utf8_replaced"] == 1
     assert meta["split_fractions"] == [0.8, 0.1, 0.1] and meta["split_seed"] == 3
     assert meta["sources"]["en"]["path"] == "europarl/raw/europarl-v7.fr-en.en"
-    assert meta["sources"]["fr"]["sha256"] == tokenizer.file_sha256(raw_files["fr"])
+    assert meta["sources"]["fr"]["sha256"] == file_sha256(raw_files["fr"])
     for lang in ("en", "fr"):
         assert sum(meta["splits"][lang][s]["lines"] for s in SPLITS) == len(kept)
 
