@@ -17,6 +17,7 @@ from common.checkpoint import load_checkpoint_file
 from common.run_folder import LOCK_NAME
 
 
+@pytest.mark.slow
 def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):
     args = [
         f'--out_root={tmp_path / "out"}',
@@ -104,6 +105,7 @@ def training_pid(out_dir):
     return int(re.match(r'pid (\d+) ', (out_dir / LOCK_NAME).read_text()).group(1))
 
 
+@pytest.mark.slow
 def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_run_to_resume(
     tmp_path, start_demo
 ):
