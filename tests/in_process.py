@@ -10,7 +10,8 @@ The script sees the same sys.argv (its name first), the repository root as its w
 folder, and `__name__ == '__main__'`; a UserError that escapes it ends it with its message on
 stderr and status 1, as the hook that configurator.configure installs does in a process of its
 own. What the script changes for the whole process (argv, working folder, sys.path, environment,
-signal handlers, the exception hook, warning filters) is put back afterwards. Any other exception
+signal handlers, the exception hook, warning filters, torch's gradient mode and threads) is put
+back afterwards. Any other exception
 is a bug and fails the test with its traceback. The tests that pin a script's command line as a
 process (exit status, signals, no traceback) keep tiny_text_corpus.run_script."""
 
@@ -24,6 +25,8 @@ import subprocess
 import sys
 import warnings
 
+import torch
+
 from common.errors import UserError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,11 +34,13 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def _as_a_script(script, args):
+def _as_a_script(script, args, env):
     saved = (sys.argv, sys.excepthook, os.getcwd(), list(sys.path), dict(os.environ))
     handlers = {signum: signal.getsignal(signum) for signum in SIGNALS}
+    torch_state = (torch.is_grad_enabled(), torch.get_num_threads())
     sys.argv = [script, *args]
     os.chdir(REPO_ROOT)
+    os.environ.update(env or {})
     try:
         with warnings.catch_warnings():
             yield
@@ -46,6 +51,8 @@ def _as_a_script(script, args):
         os.environ.update(environ)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+        torch.set_grad_enabled(torch_state[0])  # convert_checkpoint.py turns gradients off
+        torch.set_num_threads(torch_state[1])  # explore.py sets its own
         gc.collect()  # the script's globals (an out_dir lock, open files) are released now
 
 
@@ -57,11 +64,16 @@ def _exit_status(code):
     return 1
 
 
-def run_in_process(script, *args, check=True):
+def run_in_process(script, *args, check=True, env=None):
     """subprocess.CompletedProcess of SCRIPT ARGS (script relative to the repository root) run in
-    this process; with check, fails the test, showing the output, when the script ends in error."""
+    this process, with the variables of env added to the environment while it runs; with check,
+    fails the test, showing the output, when the script ends in error."""
     stdout, stderr = io.StringIO(), io.StringIO()
-    with _as_a_script(script, args), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    with (
+        _as_a_script(script, args, env),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
         try:
             runpy.run_path(script, run_name='__main__')  # argv[0] is then script, as in a process
             returncode = 0
