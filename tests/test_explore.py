@@ -13,7 +13,6 @@ import time
 import pytest
 import torch
 import torch.nn.functional as F
-from in_process import run_in_process
 from tiny_text_corpus import REPO_ROOT, run_script, tiny_checkpoint, torch_threads
 
 from common.checkpoint import load_model
@@ -145,8 +144,8 @@ def test_steered_text_is_what_sample_py_prints(backpack):
         '--top_k=50',
         '--device=cpu',
     ]
-    plain = run_in_process(*script).stdout
-    steered = run_in_process(*script, '--sense_scale=budget:*=0').stdout
+    plain = run_script(*script).stdout
+    steered = run_script(*script, '--sense_scale=budget:*=0').stdout
     assert plain == view['baseline'] + '\n---------------\n'
     assert steered.split('\n', 1)[1] == view['steered'] + '\n---------------\n'
     assert view['steered'] != view['baseline'] and view['steered'].startswith("The committee")

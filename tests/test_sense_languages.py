@@ -4,12 +4,14 @@ two-language test it replaces), the sense tables have words of each language, an
 sense_visualisation.py runs end to end on an English-French-German corpus."""
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from in_process import run_in_process
 from sense_fixtures import write_checkpoint, write_sense_dataset
 
 from common.errors import UserError
@@ -20,6 +22,7 @@ from senses.explorer import describe_model
 from senses.projection import frequent_words, guess_languages, words_of_each_language
 from senses.usage import compare_language_usage
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ['--n_permutations=100', '--n_bootstrap=100', '--device=cpu']
 
 
@@ -259,15 +262,25 @@ def test_usage_on_three_languages_and_a_clear_error_when_lines_do_not_align(thre
 def test_sense_visualisation_on_three_languages(three):
     root, _, _, _ = three
     report = root / 'report'
-    run_in_process(
-        'sense_visualisation.py',
-        f'--out_dir={root / "bkp"}',
-        f'--report_dir={report}',
-        '--analyses=projection,alignment,usage,probe,intervention',
-        '--max_sentences=60',
-        '--intervention_prompts=10',
-        *FAST,
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, 'sense_visualisation.py'),
+            f'--out_dir={root / "bkp"}',
+            f'--report_dir={report}',
+            '--analyses=projection,alignment,usage,probe,intervention',
+            '--max_sentences=60',
+            '--intervention_prompts=10',
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
     )
+    assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((report / 'senses.json').read_text())
     assert summary['skipped'] == {}
     analyses = summary['analyses']
