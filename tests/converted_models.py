@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import torch
+from in_process import run_in_process
 
 from common.tokenizer import hf_tokenizer_json
 
@@ -24,12 +25,15 @@ MISSING_WORD = 'budget'  # its token is the id that the 'more_tokens' model has 
 EXTRA_ROWS = 70  # rows of the 'more_rows' model past its tokenizer (padded further to 64)
 
 
-def convert(source, out_dir, *extra):
-    """convert_checkpoint.py --source=source [--out_dir=out_dir] extra..., never downloading."""
+def convert(source, out_dir, *extra, process=False):
+    """convert_checkpoint.py --source=source [--out_dir=out_dir] extra..., never downloading: in
+    the test's process (tests/in_process.py), or with process=True in a new one."""
+    args = [f'--source={source}', *extra] + ([f'--out_dir={out_dir}'] if out_dir else [])
+    if not process:
+        return run_in_process('convert_checkpoint.py', *args, check=False, env={'HF_HUB_OFFLINE': '1'})
     env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'OMP_NUM_THREADS': '1'}
     return subprocess.run(
-        [sys.executable, os.path.join(REPO_ROOT, 'convert_checkpoint.py'), f'--source={source}', *extra]
-        + ([f'--out_dir={out_dir}'] if out_dir else []),
+        [sys.executable, os.path.join(REPO_ROOT, 'convert_checkpoint.py'), *args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

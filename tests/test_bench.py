@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from in_process import run_in_process
 from tiny_text_corpus import DATASET, REPO_ROOT, run_script, tiny_data_root
 
 from common.errors import UserError
@@ -99,7 +100,7 @@ def test_bench_names_the_script_its_data_preparation_options_went_to(tmp_path):
 def test_sweep_writes_one_entry_per_point_and_skips_what_does_not_fit(tmp_path_factory, tmp_path):
     data_root = tiny_data_root(tmp_path_factory)
     # 10^9 sequences cannot fit: reported as such before it runs, and the sweep goes on
-    result = run_script(
+    result = run_in_process(
         'bench.py',
         f'--data_root={data_root}',
         f'--list_of_datasets={DATASET}',
@@ -123,9 +124,9 @@ def test_sweep_writes_one_entry_per_point_and_skips_what_does_not_fit(tmp_path_f
 
 
 def test_a_wrong_sweep_is_refused_before_any_work(tmp_path):
-    result = run_script('bench.py', '--sweep=n_head:2,4', f'--report_dir={tmp_path}', check=False)
+    result = run_in_process('bench.py', '--sweep=n_head:2,4', f'--report_dir={tmp_path}', check=False)
     assert result.returncode != 0 and 'block_size, n_sense_vector, batch_size' in result.stderr
-    result = run_script('bench.py', '--n_embd=48', '--sweep=n_sense_vector:4,5', check=False)
+    result = run_in_process('bench.py', '--n_embd=48', '--sweep=n_sense_vector:4,5', check=False)
     assert result.returncode != 0 and '[5] are not divisors' in result.stderr
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 import torch
+from in_process import run_in_process
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root, torch_threads
 
 from common.errors import UserError
@@ -391,7 +392,8 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
         assert len(records) == 12 and all(len(r['predictions']) <= 3 for r in records)
         assert set(records[0]) >= {'id', 'context', 'answer', 'predictions', 'top1_hit', 'topk_hit'}
 
-    # items from a file in the original format, on one checkpoint
+    # items from a file in the original format, on one checkpoint (this run and those below in
+    # the test's process: tests/in_process.py)
     lines = read_heldout_lines(data_root, DATASET, 'fr', 'test')
     items, _ = items_from_lines(lines, DATASET, 'fr', max_items=5)
     path = write_lines(
@@ -402,7 +404,7 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
         ],
     )
     single = tmp_path / 'single'
-    run_script(
+    run_in_process(
         'cloze_test.py',
         f'--out_dir={backpack}',
         f'--cloze_files={path}',
@@ -422,7 +424,7 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     bad = write_lines(
         tmp_path / 'bad.jsonl', [json.dumps(original_format(items[0], 5)), '{"id": 2,', json.dumps(german)]
     )
-    result = run_script(
+    result = run_in_process(
         'cloze_test.py',
         f'--out_dir={backpack}',
         f'--cloze_files={bad}',
@@ -445,7 +447,7 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
         (bad, 3, 'german', 'a language the model lacks'),
     ]
     assert f"skipped {bad}, line 3 (id german)" in result.stdout and 'line None' not in result.stdout
-    result = run_script(
+    result = run_in_process(
         'cloze_test.py',
         f'--out_dir={backpack}',
         f'--cloze_files={bad}',
@@ -461,7 +463,7 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     only_bad = write_lines(tmp_path / 'only_bad.jsonl', ['{"id": 2,', json.dumps(german)])
     (tmp_path / 'none').mkdir()
     (tmp_path / 'none' / 'cloze_predictions.jsonl').write_text('an earlier run\n')
-    result = run_script(
+    result = run_in_process(
         'cloze_test.py',
         f'--out_dir={backpack}',
         f'--cloze_files={only_bad}',
@@ -476,7 +478,7 @@ def test_script_compares_checkpoints_and_reads_original_files(tmp_path_factory, 
     )
     assert (tmp_path / 'none' / 'cloze_predictions.jsonl').read_text() == 'an earlier run\n'
     # held-out lines: their reasons, counted over every language
-    result = run_script(
+    result = run_in_process(
         'cloze_test.py',
         f'--out_dir={backpack}',
         '--min_context_words=50',

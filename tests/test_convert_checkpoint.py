@@ -338,7 +338,7 @@ def test_bad_sources_are_clear_errors(tmp_path):
 
 
 def test_a_hub_id_fails_fast_offline_saying_what_to_download(tmp_path):
-    result = convert('stanfordnlp/backpack-gpt2', tmp_path / 'out')
+    result = convert('stanfordnlp/backpack-gpt2', tmp_path / 'out', process=True)  # the command line, once
     assert result.returncode != 0
     assert 'stanfordnlp/backpack-gpt2' in result.stderr and '--source=' in result.stderr
     assert not os.path.exists(tmp_path / 'out' / 'ckpt.pt')
@@ -351,7 +351,8 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
     """perplexity_per_lang.py tokenizes the held-out text with each model's own tokenizer; lines
     holding a token one of the compared models has no row for are skipped for all of them, so
     every model of the table is scored on the same lines."""
-    from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
+    from in_process import run_in_process
+    from tiny_text_corpus import DATASET, tiny_checkpoint, tiny_data_root
 
     from data.prepared import read_heldout_lines
 
@@ -379,7 +380,7 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
         converted[rows] = str(tmp_path / f'out{rows}')
         if rows == 200:
             assert 'token id(s) 200' in result.stdout and 'which the model has no row for' in result.stdout
-    out = run_script(
+    out = run_in_process(
         'perplexity_per_lang.py',
         f'--out_dirs={ours},{converted[257]},{converted[split_rows]}',
         f'--data_root={data_root}',
@@ -401,7 +402,7 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
                 assert results[out_dir][DATASET][lang]['lines'] == readable[lang]
                 assert math.isfinite(results[out_dir][DATASET][lang]['bits_per_byte'])
     # alone, a model is scored on every line it reads
-    alone = run_script(
+    alone = run_in_process(
         'perplexity_per_lang.py',
         f'--out_dir={ours}',
         f'--data_root={data_root}',
@@ -412,7 +413,7 @@ def test_a_converted_model_is_evaluated_beside_ours_on_the_same_heldout_text(tmp
         '--device=cpu',
     )
     assert 'lines skipped' not in alone.stdout
-    cloze = run_script(
+    cloze = run_in_process(
         'cloze_test.py',
         f'--out_dirs={ours},{converted[257]},{converted[200]}',
         f'--data_root={data_root}',
@@ -453,6 +454,7 @@ def test_get_checkpoints_stops_at_once_offline_saying_where_to_put_the_files(tmp
 def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_path, tmp_path_factory):
     """prepare.py --tokenizer=tokenizer.json, then train.py --init_from=DIR: a fresh optimizer on
     the converted weights; data of another tokenizer is refused before training."""
+    from in_process import run_in_process
     from tiny_text_corpus import DATASET, parallel_lines, run_script, tiny_data_root
 
     raw = tmp_path / 'raw'
@@ -488,7 +490,7 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
         '--dtype=float32',
         '--block_size=16',
     ]
-    run_script(
+    run_in_process(
         'train.py',
         f'--init_from={tmp_path / "converted"}',
         f'--data_root={data_root}',
@@ -499,7 +501,7 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
     tuned, checkpoint = load_model(str(tmp_path / 'tuned'))
     assert checkpoint['iter_num'] == 3 and tuned.config.sense_network == 'original_project'
     assert tuned.config.block_size == 16
-    out = run_script(
+    out = run_in_process(
         'perplexity_per_lang.py',
         f'--out_dir={tmp_path / "tuned"}',
         '--max_lines=5',
@@ -507,7 +509,7 @@ def test_a_converted_model_fine_tunes_on_data_prepared_with_its_tokenizer(tmp_pa
         '--device=cpu',
     )
     assert 'europarl/fr' in out.stdout
-    refused = run_script(
+    refused = run_in_process(
         'train.py',
         f'--init_from={tmp_path / "converted"}',
         f'--data_root={tiny_data_root(tmp_path_factory)}',

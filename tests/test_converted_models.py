@@ -19,7 +19,8 @@ from converted_models import (
     converted_models,
     original_project_checkpoint,
 )
-from tiny_text_corpus import run_script, torch_threads
+from in_process import run_in_process
+from tiny_text_corpus import torch_threads
 
 from common.checkpoint import load_model
 from common.errors import UserError
@@ -72,14 +73,14 @@ def test_the_tokenizers_share_one_interface(models):
         assert tok.decode(tok.encode('the bank of the river')) == 'the bank of the river'
 
 
-# --- the scripts, one run each per kind ----------------------------------------------------
+# --- the scripts, one run each per kind, in the test's process (tests/in_process.py) ------
 
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_perplexity_and_cloze(models, kind, tmp_path):
     out_dirs = f"--out_dirs={models[kind, 'backpack-lm']},{models[kind, 'gpt2']}"
     data = [f"--data_root={models['data_root']}", f"--list_of_datasets={models['dataset']}", '--device=cpu']
-    perplexity = run_script(
+    perplexity = run_in_process(
         'perplexity_per_lang.py',
         out_dirs,
         *data,
@@ -92,7 +93,7 @@ def test_perplexity_and_cloze(models, kind, tmp_path):
     assert all(math.isfinite(scored[lang]['bits_per_byte']) for lang in ('en', 'fr'))
     skipped = 'lines skipped: they hold tokens one of the models has no row for'
     assert (skipped in perplexity.stdout) == (kind == 'more_tokens')  # the lines with ' budget'
-    cloze = run_script(
+    cloze = run_in_process(
         'cloze_test.py',
         out_dirs,
         *data,
@@ -116,7 +117,7 @@ def test_sense_visualisation_runs_every_analysis(models, kind, tmp_path):
         'bank\tbanque\nriver\trive\ncouncil\tconseil\n'
         f'minister\tministre\nflight\tvol\n{MISSING_WORD}\tbanque\n'
     )
-    result = run_script(
+    result = run_in_process(
         'sense_visualisation.py',
         f"--out_dir={models[kind, 'backpack-lm']}",
         f"--baseline_out_dir={models[kind, 'gpt2']}",
@@ -194,7 +195,9 @@ def test_sample(models, kind):
         '--top_k=0',
         '--device=cpu',
     ]
-    result = run_script('sample.py', *args, f'--start=the council voted for the {MISSING_WORD}', check=False)
+    result = run_in_process(
+        'sample.py', *args, f'--start=the council voted for the {MISSING_WORD}', check=False
+    )
     if kind == 'more_tokens':
         assert result.returncode == 1 and 'Traceback' not in result.stderr
         assert f"--start holds token id(s) {models['n_tokens'] - 1} {MISSING}" in result.stderr

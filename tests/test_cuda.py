@@ -223,6 +223,7 @@ def train(data_root, out_dir, launcher, *args):
         return [float(r['loss']) for r in csv.DictReader(f)]
 
 
+@pytest.mark.slow
 @needs_cuda
 def test_ddp_over_nccl_equals_one_process(tmp_path):
     """With one GPU, one NCCL process (the wrapper, the all-reduce and the batch split still run);

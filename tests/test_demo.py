@@ -17,7 +17,8 @@ from common.checkpoint import load_checkpoint_file
 from common.run_folder import LOCK_NAME
 
 
-def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):
+@pytest.mark.slow
+def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path, start_demo):
     args = [
         f'--out_root={tmp_path / "out"}',
         f'--data_root={tmp_path / "data"}',
@@ -55,9 +56,15 @@ def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path):
     assert 'already prepared' in second.stdout
     assert second.stdout.count('a finished checkpoint is in') == 2
     assert os.path.getsize(report_path) > 1000
-    # another seed is another run: both models are trained again, with that seed
-    third = run_script('demo.py', *args, '--seed=7', timeout=600)
-    assert 'a finished checkpoint is in' not in third.stdout and '--seed=7' in third.stdout
+    # another seed is another run: both models are trained again, with that seed (seen once the
+    # second training starts; the rest of that run is the first one's)
+    third = start_demo(*args, '--seed=7')
+    output = read_until(third, '$ python train.py config/train_demo_backpack.py')
+    os.killpg(third.pid, signal.SIGKILL)
+    third.wait()
+    trainings = [line for line in output.splitlines() if line.startswith('$ python train.py')]
+    assert 'a finished checkpoint is in' not in output
+    assert len(trainings) == 2 and all('--seed=7' in line for line in trainings), output
 
 
 @pytest.fixture
@@ -104,6 +111,7 @@ def training_pid(out_dir):
     return int(re.match(r'pid (\d+) ', (out_dir / LOCK_NAME).read_text()).group(1))
 
 
+@pytest.mark.slow
 def test_fresh_keeps_other_files_and_ctrl_c_in_training_saves_it_for_the_next_run_to_resume(
     tmp_path, start_demo
 ):

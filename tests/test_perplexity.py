@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from in_process import run_in_process
 from tiny_text_corpus import DATASET, run_script, tiny_checkpoint, tiny_data_root
 
 from common.tokenizer import load_tokenizer
@@ -189,8 +190,9 @@ def test_scripts_report_deterministic_per_language_numbers(tmp_path_factory, tmp
         float(rows[(backpack, 'fr')]['bits_per_byte_ci95_high'])
         == both[backpack][DATASET]['fr']['bits_per_byte_ci95'][1]
     )
-    # a second run, on one checkpoint: results keyed by dataset, the same numbers
-    run_script(
+    # a second run, on one checkpoint: results keyed by dataset, the same numbers (in the test's
+    # process: tests/in_process.py)
+    run_in_process(
         'perplexity_per_lang.py',
         f'--out_dir={backpack}',
         f'--report_dir={single}',
@@ -264,7 +266,7 @@ def test_when_nothing_is_scored_the_reasons_are_counted(tmp_path_factory, tmp_pa
     shutil.copytree(data_root, emptied)
     for lang in ('en', 'fr'):
         (emptied / DATASET / f'{lang}_test.txt').write_text('')
-    result = run_script(
+    result = run_in_process(
         'perplexity_per_lang.py',
         f'--out_dir={backpack}',
         f'--data_root={emptied}',
@@ -282,7 +284,9 @@ def test_when_nothing_is_scored_the_reasons_are_counted(tmp_path_factory, tmp_pa
 
 @pytest.mark.parametrize('script', ['perplexity_per_lang.py', 'cloze_test.py'])
 def test_a_dataset_named_twice_is_refused_before_any_work(script, tmp_path):
-    result = run_script(script, f'--out_dir={tmp_path}', '--list_of_datasets=europarl,europarl', check=False)
+    result = run_in_process(
+        script, f'--out_dir={tmp_path}', '--list_of_datasets=europarl,europarl', check=False
+    )
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert (
         "--list_of_datasets=['europarl', 'europarl']: must be a list naming each item once" in result.stderr

@@ -1,5 +1,7 @@
-"""sample.py: the same seed gives the same samples, for either model, and FILE: prompts."""
+"""sample.py: the same seed gives the same samples, for either model, and FILE: prompts. One run
+in a process of its own, the others in the test's process (tests/in_process.py)."""
 
+from in_process import run_in_process
 from tiny_text_corpus import run_script, tiny_checkpoint
 
 
@@ -9,7 +11,7 @@ def test_samples_are_reproducible_with_a_fixed_seed(tmp_path_factory, tmp_path):
     prompt.write_text("Le comité soutient", encoding='utf-8')
     args = ['--num_samples=2', '--max_new_tokens=20', '--seed=7', '--device=cpu', '--top_k=50']
     from_file = run_script('sample.py', f'--out_dir={backpack}', f'--start=FILE:{prompt}', *args).stdout
-    from_text = run_script(
+    from_text = run_in_process(
         'sample.py', f'--out_dir={backpack}', '--start=Le comité soutient', '--model_name=backpack-lm', *args
     ).stdout
     assert from_file == from_text
@@ -22,7 +24,7 @@ def test_samples_are_reproducible_with_a_fixed_seed(tmp_path_factory, tmp_path):
 def test_gpt2_checkpoints_sample_too(tmp_path_factory):
     gpt = tiny_checkpoint(tmp_path_factory, 'gpt2')
     greedy = ['--num_samples=1', '--max_new_tokens=10', '--temperature=0', '--device=cpu']
-    out = run_script('sample.py', f'--out_dir={gpt}', '--start=The council', *greedy).stdout
+    out = run_in_process('sample.py', f'--out_dir={gpt}', '--start=The council', *greedy).stdout
     assert out.startswith("The council") and out.endswith('---------------\n')
 
 
@@ -32,7 +34,7 @@ def test_an_empty_prompt_file_and_identical_greedy_samples_are_said(tmp_path_fac
     gpt = tiny_checkpoint(tmp_path_factory, 'gpt2')
     empty = tmp_path / 'empty.txt'
     empty.write_text('')
-    out = run_script(
+    out = run_in_process(
         'sample.py',
         f'--out_dir={gpt}',
         f'--start=FILE:{empty}',
@@ -63,9 +65,9 @@ def test_sense_scale_steers_a_backpack_and_is_refused_for_gpt2(tmp_path_factory)
         '--device=cpu',
         '--start=The committee supports the budget',
     ]
-    plain = run_script('sample.py', f'--out_dir={backpack}', *sampled).stdout
+    plain = run_in_process('sample.py', f'--out_dir={backpack}', *sampled).stdout
     # single tokens: a word of several tokens is refused (senses.intervention.word_scale_tokens)
-    steered = run_script(
+    steered = run_in_process(
         'sample.py', f'--out_dir={backpack}', *sampled, '--sense_scale=budget:*;the:*'
     ).stdout
     lines = steered.split('\n')
@@ -73,5 +75,7 @@ def test_sense_scale_steers_a_backpack_and_is_refused_for_gpt2(tmp_path_factory)
     # same seed, other distributions: removing those senses changes the continuations
     assert '\n'.join(l for l in lines if not l.startswith('scaling senses')) != plain
     gpt = tiny_checkpoint(tmp_path_factory, 'gpt2')
-    refused = run_script('sample.py', f'--out_dir={gpt}', *greedy, '--sense_scale=committee:*', check=False)
+    refused = run_in_process(
+        'sample.py', f'--out_dir={gpt}', *greedy, '--sense_scale=committee:*', check=False
+    )
     assert refused.returncode != 0 and 'need a Backpack checkpoint' in refused.stderr

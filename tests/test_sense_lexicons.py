@@ -3,12 +3,10 @@ senses/similarity_datasets.py), and the alignment and similarity analyses on a t
 model: every pair of languages in the results, the report and the figures."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
+from in_process import run_in_process
 from prepared_dataset import write_prepared_dataset
 from sense_fixtures import analysis_inputs, write_checkpoint
 
@@ -29,7 +27,6 @@ from senses.similarity_datasets import multisimlex_languages, pair_type, read_mu
 from senses.word_lists import default_words
 from senses.word_tokens import word_tokens
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANGUAGES = ['en', 'fr', 'de']
 # the same meaning in English, French and German
 WORDS = [
@@ -307,27 +304,17 @@ def trio(tmp_path_factory):
 def test_alignment_and_similarity_cover_every_pair_of_three_languages(trio):
     root, _, _ = trio
     report = root / 'report'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(REPO, 'sense_visualisation.py'),
-            f'--out_dir={root / "bkp"}',
-            f'--report_dir={report}',
-            '--analyses=alignment,similarity',
-            f'--translation_pairs={root / "words.tsv"}',
-            f'--similarity_csv={root / "sim.csv"}',
-            '--n_permutations=50',
-            '--n_bootstrap=50',
-            '--device=cpu',
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=300,
+    run_in_process(
+        'sense_visualisation.py',
+        f'--out_dir={root / "bkp"}',
+        f'--report_dir={report}',
+        '--analyses=alignment,similarity',
+        f'--translation_pairs={root / "words.tsv"}',
+        f'--similarity_csv={root / "sim.csv"}',
+        '--n_permutations=50',
+        '--n_bootstrap=50',
+        '--device=cpu',
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     analyses = json.loads((report / 'senses.json').read_text())['analyses']
     aligned = analyses['alignment']
     assert aligned['languages'] == LANGUAGES and list(aligned['language_pairs']) == [

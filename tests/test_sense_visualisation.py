@@ -11,6 +11,7 @@ import sys
 from importlib import import_module
 
 import pytest
+from in_process import run_in_process
 from sense_fixtures import write_checkpoint, write_sense_dataset
 
 from evaluation.checkpoints import default_report_dir
@@ -20,7 +21,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ['--n_permutations=100', '--n_bootstrap=100', '--device=cpu']
 
 
-def run(*args):
+def run(*args, process=False):
+    """sense_visualisation.py with FAST's settings, in this process (tests/in_process.py), or with
+    process=True in a new one (the first run below, for the script's command line)."""
+    if not process:
+        return run_in_process('sense_visualisation.py', *args, *FAST, check=False)
     env = dict(os.environ, OMP_NUM_THREADS='1')
     return subprocess.run(
         [sys.executable, os.path.join(REPO, 'sense_visualisation.py'), *args, *FAST],
@@ -53,6 +58,7 @@ def test_every_analysis_writes_its_report(setup):
         f'--baseline_out_dir={setup / "gpt"}',
         f'--report_dir={report}',
         f'--similarity_csv={setup / "sim.csv"}',
+        process=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((report / 'senses.json').read_text())

@@ -2,7 +2,7 @@
 (tests/three_languages.py) and a second, German-English one that shares two of its languages go
 through the preparation (data.parallel_corpus), one shared tokenizer (data.bpe), training of a
 tiny GPT-2 and a tiny Backpack (train.py), perplexity and the cloze test; every output covers
-every language of every dataset."""
+every language of every dataset. The scripts run in the test's process (tests/in_process.py)."""
 
 import csv
 import json
@@ -10,8 +10,8 @@ import math
 import os
 
 import pytest
+from in_process import run_in_process
 from three_languages import LANGUAGES, write_lexicon, write_raw_files, write_similarity_csv
-from tiny_text_corpus import run_script
 
 from data.aligned_text import iter_clean_lines
 from data.bpe import train_bpe_tokenizer
@@ -69,7 +69,7 @@ def three_languages(tmp_path_factory):
     out_dirs, outputs = {}, {}
     for model_name in MODELS:
         out_dirs[model_name] = os.path.join(root, f'out-{model_name}')
-        outputs[model_name] = run_script(
+        outputs[model_name] = run_in_process(
             'train.py',
             f'--data_root={root}',
             f"--list_of_datasets={','.join(DATASETS)}",
@@ -171,7 +171,7 @@ def test_training_logs_the_validation_loss_of_every_language(three_languages, mo
 
 def test_perplexity_covers_every_dataset_and_language(three_languages, tmp_path):
     out_dirs = list(three_languages['out_dirs'].values())
-    run_script(
+    run_in_process(
         'perplexity_per_lang.py',
         f"--out_dirs={','.join(out_dirs)}",
         f'--report_dir={tmp_path}',
@@ -199,7 +199,7 @@ def test_perplexity_covers_every_dataset_and_language(three_languages, tmp_path)
 
 def test_cloze_covers_every_dataset_and_language(three_languages, tmp_path):
     out_dirs = list(three_languages['out_dirs'].values())
-    run_script(
+    run_in_process(
         'cloze_test.py',
         f"--out_dirs={','.join(out_dirs)}",
         f'--report_dir={tmp_path}',
@@ -249,7 +249,7 @@ def sense_report(three_languages, tmp_path_factory):
     root = three_languages['data_root']
     report_dir = str(tmp_path_factory.mktemp('senses'))
     lexicons = ','.join(three_languages['lexicons'].values())
-    run_script(
+    run_in_process(
         'sense_visualisation.py',
         f"--out_dir={three_languages['out_dirs']['backpack-lm']}",
         f"--baseline_out_dir={three_languages['out_dirs']['gpt2']}",

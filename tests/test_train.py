@@ -11,6 +11,7 @@ import time
 
 import pytest
 import torch
+from in_process import run_in_process
 from synthetic_data import markov_tokens, unigram_entropy, write_synthetic_dataset
 
 from common.checkpoint import load_checkpoint_file, load_model, resume_changes_text
@@ -49,14 +50,19 @@ def data_root(tmp_path_factory):
 
 
 def train(data_root, out_dir, *args, check=True, env=None, launcher=None):
-    cmd = (launcher or [sys.executable]) + [
-        'train.py',
+    """train.py on the synthetic data with the TINY model: in this process (tests/in_process.py),
+    or, with a launcher (e.g. torchrun, or [sys.executable] for a process of its own) or an
+    environment, in a new process."""
+    train_args = [
         f'--data_root={data_root}',
         '--list_of_datasets=synth',
         f'--out_dir={out_dir}',
         *TINY,
         *args,
     ]
+    if launcher is None and env is None:
+        return run_in_process('train.py', *train_args, check=check)
+    cmd = (launcher or [sys.executable]) + ['train.py', *train_args]
     result = subprocess.run(
         cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
     )
@@ -132,6 +138,7 @@ def test_resume_is_exact(data_root, tmp_path, model_name):
         assert abs(val[it] - val_halves[it]) <= 1e-6
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_match_one_process(data_root, tmp_path):
     """2 CPU processes (Gloo) with the same global batch see the same sequences as one process;
     losses agree within float tolerance (the gradient all-reduce sums in another order)."""
@@ -168,6 +175,7 @@ def test_ddp_two_processes_match_one_process(data_root, tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('signum,exit_code', [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
 def test_sigterm_or_ctrl_c_saves_a_resumable_checkpoint(data_root, tmp_path, signum, exit_code):
     """Both save; Ctrl-C then exits 130 (unfinished, so a chained evaluation does not go on), a
@@ -404,6 +412,7 @@ def test_wandb_offline_and_bfloat16(data_root, tmp_path):
     assert math.isfinite(iteration_losses(out)[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('model_name', ['gpt2', 'backpack-lm'])
 def test_torch_compile_with_bfloat16_autocast(data_root, tmp_path, model_name):
     """compile=True and bfloat16 autocast together (on CPU here): the run trains, evaluates and
@@ -417,6 +426,7 @@ def test_torch_compile_with_bfloat16_autocast(data_root, tmp_path, model_name):
         '--eval_interval=4',
         '--compile=True',
         '--dtype=bfloat16',
+        launcher=[sys.executable],  # compiled graphs stay out of the test's process
     )
     losses = iteration_losses(out)
     assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses)

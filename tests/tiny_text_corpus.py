@@ -1,7 +1,7 @@
 """A tiny English-French parallel corpus prepared by the tests themselves, in the layout the
 prepare scripts write (data_root/<dataset>/{lang}_{split}.bin and .txt, meta.json, a BPE tokenizer
 under data_root/tokenizers/), and tiny checkpoints trained on it with train.py, for end-to-end tests
-of the evaluation scripts. Built once per test session."""
+of the evaluation scripts. Built once per test run (tests/shared_folders.py)."""
 
 import os
 import random
@@ -10,6 +10,7 @@ import sys
 from contextlib import contextmanager
 
 from prepared_dataset import write_prepared_dataset
+from shared_folders import shared_folder
 
 from data.prepared import HELD_OUT_SPLITS, SPLITS
 
@@ -130,23 +131,17 @@ def run_script(*args, timeout=180, check=True):
     return result
 
 
-_built = {}
-
-
 def tiny_data_root(tmp_path_factory):
-    if 'data_root' not in _built:
-        root = str(tmp_path_factory.mktemp('tiny_data'))
-        write_tiny_corpus(root)
-        _built['data_root'] = root
-    return _built['data_root']
+    """data_root of the tiny corpus, prepared once per test run (tests only read it)."""
+    return shared_folder(tmp_path_factory, 'tiny_data', write_tiny_corpus)
 
 
 def tiny_checkpoint(tmp_path_factory, model_name='backpack-lm', max_iters=60):
-    """out_dir of a tiny model trained on the tiny corpus for a few seconds."""
-    key = (model_name, max_iters)
-    if key not in _built:
-        data_root = tiny_data_root(tmp_path_factory)
-        out_dir = str(tmp_path_factory.mktemp(f'ckpt-{model_name}'))
+    """out_dir of a tiny model trained on the tiny corpus for a few seconds, once per test run
+    (tests only read it: their reports go to folders of their own)."""
+    data_root = tiny_data_root(tmp_path_factory)
+
+    def train(out_dir):
         run_script(
             'train.py',
             f'--data_root={data_root}',
@@ -169,8 +164,8 @@ def tiny_checkpoint(tmp_path_factory, model_name='backpack-lm', max_iters=60):
             '--device=cpu',
             '--dtype=float32',
         )
-        _built[key] = out_dir
-    return _built[key]
+
+    return shared_folder(tmp_path_factory, f'ckpt-{model_name}-{max_iters}', train)
 
 
 @contextmanager
