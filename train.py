@@ -565,6 +565,10 @@ if master_process:
     log.finish()
     print(closing_text(out_dir, checkpoints_written))
 if ddp:
+    # every rank waits for the master's logs and figure, then all leave together: a rank that
+    # tore its process group down while the master was still busy was seen to abort at exit
+    # (SIGABRT from gloo's threads), and torchrun then stops the master too
+    torch.distributed.barrier()
     destroy_process_group()
 if stop_signal == signal.SIGINT:
     sys.exit(128 + signal.SIGINT)  # 130, the shell's code for a command stopped by Ctrl-C
