@@ -23,6 +23,7 @@ of the model's languages; pairs left without one keep language ''.
 from __future__ import annotations
 
 import csv
+import glob
 import gzip
 import io
 import json
@@ -356,3 +357,24 @@ def read_pair_file(
     if skipped is not None:
         skipped.extend(problems)
     return found
+
+
+def pair_file_paths(patterns: Iterable[str]) -> list[str]:
+    """The files of --pair_files, each pattern a path or a glob (sorted matches); UserError for a
+    pattern that names no file, and for a file named twice (its pairs would count twice)."""
+    paths, seen = [], {}
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise UserError(f"--pair_files: {pattern!r} matches no file")
+        for path in matches:
+            if not os.path.isfile(path):
+                raise UserError(f"--pair_files: {path} is {'a folder' if os.path.isdir(path) else 'no file'}")
+            real = os.path.realpath(path)
+            if real in seen:
+                raise UserError(
+                    f"--pair_files names {real} twice ({seen[real]} and {path}): give each file once"
+                )
+            seen[real] = path
+            paths.append(path)
+    return paths
