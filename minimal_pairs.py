@@ -117,7 +117,8 @@ if not keep:
         f"no pair to score in {', '.join(paths)}; skipped, and why: "
         f"{skip_summary(Counter(s.kind for s in skipped)) or 'nothing: the files hold no pair'}"
     )
-print(f"{len(keep):,} pairs from {len(paths)} file(s), {len(pairs) - len(keep):,} left out as listed above")
+left_out = f", {len(pairs) - len(keep):,} left out as listed above" if len(keep) < len(pairs) else ''
+print(f"{len(keep):,} pairs from {len(paths)} file(s){left_out}")
 
 # -----------------------------------------------------------------------------
 # every checkpoint: the log-probabilities of both sentences of each pair, accuracy per scope
