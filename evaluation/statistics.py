@@ -109,3 +109,15 @@ def jensen_shannon_divergence(
         return float((a[mask] * np.log(a[mask] / b[mask])).sum())
 
     return (kl(p, m) + kl(q, m)) / 2 / math.log(base)
+
+
+def mcnemar_exact(only_first: int, only_second: int) -> float:
+    """Two-sided p-value of the exact McNemar test: two classifiers scored on the same items,
+    only_first items right for the first alone, only_second for the second alone. Under the null
+    hypothesis each disagreement goes either way with probability 1/2 (a binomial test on the
+    disagreements only); 1.0 when they never disagree."""
+    n, k = only_first + only_second, min(only_first, only_second)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return float(min(1.0, 2 * tail))
