@@ -436,6 +436,7 @@ def test_prepare_writes_the_layout_and_aligned_gold(tmp_path):
             f"--data_root={tmp_path}",
             "--num_proc=1",
             "--vocab_size=1024",
+            "--minimal_pairs=20",
         ],
         cwd=REPO,
         capture_output=True,
@@ -472,3 +473,15 @@ def test_prepare_writes_the_layout_and_aligned_gold(tmp_path):
     assert header.split("\t") == ["word", "language", "sense_id", "gloss", "translations", "context_words"]
     header = (dataset / "gold" / "lexicon_all.tsv").read_text(encoding="utf-8").splitlines()[0]
     assert header.split("\t") == ["lemma_en", "lemma_fr", "pos", "gender_fr"]
+    held_out = {
+        int(n)
+        for split in ("val", "test")
+        for n in (dataset / f"{split}_line_numbers.txt").read_text().split()
+    }
+    for lang, n_phenomena in (("en", 1), ("fr", 6)):  # the minimal pairs: none from the training text
+        raw = (dataset / "raw" / f"demo.{lang}").read_text(encoding="utf-8").splitlines()
+        training = {line for n, line in enumerate(raw) if n not in held_out}
+        rows = (dataset / "minimal_pairs" / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines()
+        assert len(rows) == 20 * n_phenomena
+        assert not [r for r in map(json.loads, rows) if r["sentence_good"] in training]
+    assert json.loads((dataset / "minimal_pairs" / "index.json").read_text())["seed"] == 1

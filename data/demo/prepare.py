@@ -3,7 +3,7 @@ Generate the offline demo corpus (a miniature EN-FR parliament with known word s
 it exactly like the real corpora: data/demo/{en,fr}_{train,val,test}.bin, the held-out text,
 meta.json, its own small BPE tokenizer, and the gold sense annotation in data/demo/gold/.
 
-$ python data/demo/prepare.py [--n_sentences=100000] [--seed=0] [--data_root=data] [--num_proc=0] [--vocab_size=8192]
+$ python data/demo/prepare.py [--n_sentences=100000] [--seed=0] [--data_root=data] [--num_proc=0] [--vocab_size=8192] [--minimal_pairs=400]
 
 Writes, under <data_root>/demo/:
   raw/demo.en, raw/demo.fr        the generated line-aligned text (line i of one translates line i of the other)
@@ -11,6 +11,8 @@ Writes, under <data_root>/demo/:
   gold/lexicon.tsv                one row per (polysemous word, sense): gloss, translations, context words
   gold/lexicon_all.tsv            the whole bilingual lexicon (lemma_en, lemma_fr, pos, gender_fr)
   gold/{val,test}.jsonl           line i: the polysemous words of line i of {lang}_{split}.txt and their senses
+  minimal_pairs/{en,fr}.jsonl     agreement minimal pairs in BLiMP's format, none from the training text
+                                  (data/demo/agreement.py says which phenomena), and their index.json
 and the tokenizer in <data_root>/tokenizers/demo-bpe8k.tiktoken. Takes under a minute on 2 cores.
 """
 
@@ -23,7 +25,7 @@ from common.tokenizer import Tokenizer  # noqa: E402
 from configurator import at_least, configure  # noqa: E402
 from data.bpe import train_bpe_tokenizer  # noqa: E402
 from data.corpora import demo_tokenizer_name  # noqa: E402
-from data.demo import generate, senses, structures  # noqa: E402
+from data.demo import agreement, generate, senses, structures  # noqa: E402
 from data.parallel_corpus import prepare_parallel_corpus  # noqa: E402
 from data.preparation_lock import hold_until_exit  # noqa: E402
 from data.prepared import HELD_OUT_SPLITS, read_line_numbers  # noqa: E402
@@ -33,7 +35,14 @@ seed = 0  # the corpus is a function of (n_sentences, seed)
 data_root = 'data'
 num_proc = 0  # worker processes; 0: one per CPU core
 vocab_size = 8192  # the smallest power of two where every polysemous word and main translation is one token
-ranges = dict(n_sentences=at_least(100), seed=at_least(0), num_proc=at_least(0), vocab_size=at_least(258))
+minimal_pairs = 400  # agreement minimal pairs per phenomenon (7 phenomena); 0: none
+ranges = dict(
+    n_sentences=at_least(100),
+    seed=at_least(0),
+    num_proc=at_least(0),
+    vocab_size=at_least(258),
+    minimal_pairs=at_least(0),
+)
 
 
 def single_token_check(tok: Tokenizer) -> list[str]:
@@ -130,6 +139,21 @@ if __name__ == '__main__':
         f"wrote {gold_dir}: lexicon.tsv ({len(senses.SENSES)} senses), lexicon_all.tsv, "
         + ", ".join(f"{split}.jsonl ({len(lines):,} lines)" for split, lines in heldout.items())
     )
+
+    # 5. agreement minimal pairs from sentences the training split does not hold
+    if minimal_pairs:
+        held_out = {n for lines in heldout.values() for n in lines}
+        training_text = {
+            lang: {getattr(p, lang) for n, p in enumerate(pairs) if n not in held_out} for lang in raw_files
+        }
+        pair_dir = os.path.join(dataset_dir, "minimal_pairs")
+        built = agreement.build_pairs(minimal_pairs, seed, training_text)
+        counts = agreement.write_pairs(pair_dir, built, seed)
+        print(
+            f"wrote {pair_dir}: "
+            + ", ".join(f"{name} ({n:,} pairs)" for name, n in counts.items())
+            + f", {minimal_pairs} per phenomenon"
+        )
     print(
         f"demo corpus ready in {time.time() - started:.1f}s: "
         + ", ".join(f"{lang} {n:,} tokens" for lang, n in tokens.items())
