@@ -322,4 +322,7 @@ if __name__ == '__main__':
     # lm-eval's command line, with this model registered (lm_eval run --model multilingual-backpack ...)
     from lm_eval.__main__ import cli_evaluate
 
+    from common.errors import exit_on_user_error
+
+    exit_on_user_error()  # a UserError (a wrong out_dir) ends with its message, not a traceback
     cli_evaluate()
