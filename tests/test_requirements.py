@@ -20,6 +20,10 @@ OPTIONAL = {
     'wordfreq': ('senses/word_lists.py', 'falls back to the words of the held-out text'),
 }
 IMPORT_ERRORS = {'ImportError', 'ModuleNotFoundError'}
+# an optional extra that a module of ours is written for (a subclass of its classes): the module
+# imports it at top level, and only the script named first imports that module, after importing
+# the extra in a try that catches ImportError and says how to install it
+OPTIONAL_ADAPTERS = {'lm_eval': ('lm_eval_harness.py', 'evaluation/harness_model.py')}
 
 
 def tracked_python_files():
@@ -104,6 +108,8 @@ def test_every_imported_package_is_a_requirement_or_a_checked_extra():
                 continue
             if in_function and module in OPTIONAL:
                 continue
+            if path in OPTIONAL_ADAPTERS.get(module, ()):
+                continue
             where = 'inside a function' if in_function else 'at top level'
             missing.append(f"{path} imports {module} {where}")
     assert not missing, (
@@ -138,3 +144,21 @@ def test_every_requirement_is_imported_somewhere():
 def test_test_requirements_do_not_repeat_the_requirements():
     both = requirement_names('requirements.txt') & requirement_names('requirements-test.txt')
     assert not both, f"in both requirements.txt and requirements-test.txt: {sorted(both)}"
+
+
+def test_optional_adapters_are_imported_after_their_check():
+    own = own_packages(tracked_python_files())
+    for module, (script, *adapters) in OPTIONAL_ADAPTERS.items():
+        _, guarded = third_party_imports(script, own)
+        assert module in guarded, f"{script} imports {module} outside a try that catches ImportError"
+        for adapter in adapters:
+            importers = [
+                path
+                for path in tracked_python_files()
+                if (adapter.removesuffix('.py').replace('/', '.'))
+                in open(os.path.join(REPO_ROOT, path)).read()
+                and path != adapter
+            ]
+            assert importers == [script], (
+                f"{adapter} (needs {module}) is imported by {importers}, not only {script}"
+            )
