@@ -218,3 +218,28 @@ def test_script_says_how_to_install_lm_eval(backpack, monkeypatch):
     monkeypatch.setitem(__import__('sys').modules, 'lm_eval', None)  # as if not installed
     result = run_in_process('lm_eval_harness.py', f'--out_dir={backpack}', '--tasks=x', check=False)
     assert result.returncode == 1 and 'pip install lm-eval==0.4.13' in result.stderr
+
+
+def test_a_minimal_pair_task_gives_minimal_pairs_py_accuracy(backpack, tmp_path_factory, tmp_path):
+    """The same pairs as a local harness task and through minimal_pairs.py: the same accuracy.
+    Pairs: held-out lines against the same lines with their first two words swapped (any pair
+    tests the agreement; the tiny model prefers one or the other)."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    lines = read_heldout_lines(tiny_data_root(tmp_path_factory), DATASET, 'en', 'val', 40)
+    pairs = [(line, ' '.join([w[1], w[0], *w[2:]])) for line in lines if len(w := line.split()) > 3]
+    name = write_pairs_task(tmp_path, pairs, name='en_swapped')  # en_swapped.jsonl: BLiMP's keys
+    with torch_threads():
+        harness = lm_eval.simple_evaluate(
+            model=harness_model(backpack),
+            tasks=[name],
+            task_manager=TaskManager(include_path=str(tmp_path), include_defaults=False),
+        )
+        run_in_process(
+            'minimal_pairs.py', f'--out_dir={backpack}', f'--pair_files={tmp_path / (name + ".jsonl")}',
+            '--language=en', '--device=cpu', f'--report_dir={tmp_path / "report"}',
+        )  # fmt: skip
+    ours = json.loads((tmp_path / 'report' / 'minimal_pairs.json').read_text())['all']['en']  # one checkpoint
+    assert ours['pairs'] == len(pairs) >= 20 and ours['ties'] == 0  # a tie: ours wrong, the harness's right
+    assert harness['results'][name]['acc,none'] == pytest.approx(ours['accuracy'], abs=1e-12)
