@@ -229,7 +229,7 @@ def test_a_minimal_pair_task_gives_minimal_pairs_py_accuracy(backpack, tmp_path_
 
     lines = read_heldout_lines(tiny_data_root(tmp_path_factory), DATASET, 'en', 'val', 40)
     pairs = list(zip(lines, lines[1:]))
-    name = write_pairs_task(tmp_path, pairs, name='en_lines')  # en_swapped.jsonl: BLiMP's keys
+    name = write_pairs_task(tmp_path, pairs, name='en_lines')  # en_lines.jsonl: BLiMP's keys
     with torch_threads():
         harness = lm_eval.simple_evaluate(
             model=harness_model(backpack),
