@@ -1,7 +1,7 @@
 """
 Measure what a Backpack costs next to the GPT-2 it is built on, in one run, alternating the two
 models: a training step (tokens/s, peak memory), an evaluation forward pass, generation with and
-without the key/value cache, perplexity scoring and the cloze beam search.
+without the key/value cache, perplexity scoring, the cloze beam search and minimal-pair scoring.
 
 $ python bench.py config/train_mini_16.py --list_of_datasets="['demo']" --block_size=512 --batch_size=8
 $ python bench.py config/train_small_16.py --device=cuda --dtype=bfloat16 --compile=True
@@ -77,7 +77,7 @@ peak_flops = 0.0  # FLOP/s of the device for MFU; 0 looks the GPU up in a table
 report_dir = ''  # default: bench/ under the current folder
 seed = 1337
 sweep = ''  # 'block_size:256,512,1024' (or n_sense_vector, batch_size): one entry per point
-speed_items = 32  # cloze items and perplexity windows for the evaluation speeds (0 skips them)
+speed_items = 32  # cloze items and perplexity windows (4x as many minimal pairs) for the evaluation speeds (0 skips them)
 ranges = dict(
     block_size=at_least(1),
     batch_size=at_least(1),
@@ -581,16 +581,19 @@ class SpeedInputs(NamedTuple):
     stride: int
     items: list  # cloze_test.py's items
     contexts: list  # their contexts' ids
+    pairs: list  # minimal_pairs.py's PairTokens: consecutive held-out lines as the two sentences
 
 
 MAX_WORD_TOKENS = 12  # of a cloze answer
 
 
 def speed_inputs(s, data):
-    """Perplexity windows and cloze items (speed_items of each) of the first language's test
-    text; None where the datasets have no held-out text."""
+    """Perplexity windows, cloze items (speed_items of each) and minimal pairs (4 x speed_items:
+    line i against line i + 1, sentences as long as real pairs' and scored the same way) of the
+    first language's test text; None where the datasets have no held-out text."""
     from common.tokenizer import load_tokenizer
     from evaluation.cloze import context_ids, items_from_lines
+    from evaluation.minimal_pairs import PairTokens
 
     lines = data.heldout_lines('test')
     if not lines:
@@ -601,13 +604,19 @@ def speed_inputs(s, data):
     stream = tok.encode_lines_with_eot(lines[lang])[: s.block_size + stride * (s.speed_items - 1)]
     items, _ = items_from_lines(lines[lang], 'bench', lang, max_items=s.speed_items)
     contexts = [context_ids(tok, item, s.block_size - MAX_WORD_TOKENS) for item in items]
-    return SpeedInputs(tok, lang, stream, stride, items, contexts)
+    sentences = [
+        ([tok.eot_token] + tok.encode(line))[: s.block_size + 1]
+        for line in lines[lang][: 4 * s.speed_items + 1]
+    ]
+    pairs = [PairTokens((a, 1), (b, 1)) for a, b in zip(sentences, sentences[1:])]
+    return SpeedInputs(tok, lang, stream, stride, items, contexts, pairs)
 
 
 def time_evaluation_paths(s, models, inputs, ctx):
     """{(path, model): seconds}: perplexity scoring and the cloze beam search with and without
     the cache, alternating the models, each timed twice and the faster kept."""
     from evaluation.cloze import predict_items, tokenizer_classes
+    from evaluation.minimal_pairs import score_pairs
     from evaluation.perplexity import token_nll
 
     tok = inputs.tokenizer
@@ -632,6 +641,7 @@ def time_evaluation_paths(s, models, inputs, ctx):
                     ),
                     (('cloze cache', name), lambda: cloze(True)),
                     (('cloze no cache', name), lambda: cloze(False)),
+                    (('minimal pairs', name), lambda: score_pairs(model, inputs.pairs, 32, s.device, ctx)),
                 ):
                     t = timed(run, s.device)
                     seconds[key] = min(t, seconds.get(key, t))
@@ -640,8 +650,9 @@ def time_evaluation_paths(s, models, inputs, ctx):
 
 @dataclass
 class EvaluationSpeeds:
-    """Tokens/s of perplexity_per_lang.py's scoring path and items/s of cloze_test.py's beam
-    search, per model ({model: value}), on the held-out text of one language."""
+    """Tokens/s of perplexity_per_lang.py's scoring path, items/s of cloze_test.py's beam
+    search, and pairs/s (and tokens/s) of minimal_pairs.py's scoring, per model ({model: value}),
+    on the held-out text of one language."""
 
     language: str
     perplexity_tokens: int
@@ -650,6 +661,9 @@ class EvaluationSpeeds:
     perplexity_tokens_per_s: dict
     cloze_items_per_s_with_cache: dict
     cloze_items_per_s_without_cache: dict
+    minimal_pairs: int
+    minimal_pairs_per_s: dict
+    minimal_pair_tokens_per_s: dict  # tokens scored (both sentences): beside perplexity's tokens/s
 
 
 def measure_evaluation_speeds(s, models, data, ctx):
@@ -661,7 +675,8 @@ def measure_evaluation_speeds(s, models, data, ctx):
         print("evaluation speeds: no held-out text (.txt) in these datasets, skipped")
         return None
     seconds = time_evaluation_paths(s, models, inputs, ctx)
-    tokens, items = len(inputs.stream), len(inputs.items)
+    tokens, items, pairs = len(inputs.stream), len(inputs.items), len(inputs.pairs)
+    pair_tokens = sum(len(ids) - 1 for pair in inputs.pairs for ids, _ in pair.sequences())
     result = EvaluationSpeeds(
         language=inputs.language,
         perplexity_tokens=tokens,
@@ -670,6 +685,9 @@ def measure_evaluation_speeds(s, models, data, ctx):
         perplexity_tokens_per_s={n: tokens / seconds[('perplexity', n)] for n in MODELS},
         cloze_items_per_s_with_cache={n: items / seconds[('cloze cache', n)] for n in MODELS},
         cloze_items_per_s_without_cache={n: items / seconds[('cloze no cache', n)] for n in MODELS},
+        minimal_pairs=pairs,
+        minimal_pairs_per_s={n: pairs / seconds[('minimal pairs', n)] for n in MODELS},
+        minimal_pair_tokens_per_s={n: pair_tokens / seconds[('minimal pairs', n)] for n in MODELS},
     )
     print(
         "perplexity scoring: "
@@ -680,6 +698,13 @@ def measure_evaluation_speeds(s, models, data, ctx):
         + ', '.join(
             f"{n} {result.cloze_items_per_s_with_cache[n]:.2f} items/s with the cache, "
             f"{result.cloze_items_per_s_without_cache[n]:.2f} without"
+            for n in MODELS
+        )
+    )
+    print(
+        "minimal pairs: "
+        + ', '.join(
+            f"{n} {result.minimal_pairs_per_s[n]:,.0f} pairs/s ({result.minimal_pair_tokens_per_s[n]:,.0f} tokens/s)"
             for n in MODELS
         )
     )
@@ -737,6 +762,8 @@ def speed_rows(speeds):
         ('perplexity scoring (tokens/s)', speeds.perplexity_tokens_per_s),
         ('cloze with cache (items/s)', speeds.cloze_items_per_s_with_cache),
         ('cloze without cache (items/s)', speeds.cloze_items_per_s_without_cache),
+        ('minimal pairs (pairs/s)', speeds.minimal_pairs_per_s),
+        ('minimal pairs (tokens/s)', speeds.minimal_pair_tokens_per_s),
     ):
         rows.append({'measure': label, **per_model, 'ratio': per_model['gpt2'] / per_model['backpack-lm']})
     return rows

@@ -58,7 +58,14 @@ def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
     assert len(m['train_step_seconds']['gpt2']) == 2
     speeds = m['evaluation_speeds']
     assert speeds['cloze_items'] == 3 and speeds['perplexity_tokens'] == 32 + 16 * 2
-    for key in ('perplexity_tokens_per_s', 'cloze_items_per_s_with_cache', 'cloze_items_per_s_without_cache'):
+    assert speeds['minimal_pairs'] == 4 * 3  # 4 x speed_items: consecutive held-out lines
+    for key in (
+        'perplexity_tokens_per_s',
+        'cloze_items_per_s_with_cache',
+        'cloze_items_per_s_without_cache',
+        'minimal_pairs_per_s',
+        'minimal_pair_tokens_per_s',
+    ):
         assert set(speeds[key]) == {'gpt2', 'backpack-lm'} and min(speeds[key].values()) > 0, key
     assert bench['config']['n_embd'] == 32 and 'Machine:' in bench['machine']
     table = (tmp_path / 'bench.md').read_text()
@@ -66,6 +73,7 @@ def test_bench_writes_the_ratios(tmp_path_factory, tmp_path):
         '| training step (tokens/s) |',
         '| perplexity scoring (tokens/s) |',
         '| cloze with cache (items/s) |',
+        '| minimal pairs (pairs/s) |',
     ):
         assert row in table, row
     assert 'training step (tokens/s)' in result.stdout and os.path.isfile(tmp_path / 'bench.md')
