@@ -1,27 +1,30 @@
 """
 The quick start: from nothing to a report comparing GPT-2 and a Backpack on English and French,
-on the offline demo corpus, in about ten minutes on a laptop CPU.
+on the offline demo corpus, in under ten minutes on a laptop CPU.
 
 $ python demo.py
 writes out/demo/report.md (with its figures beside it). Steps, each a script you can also run alone:
   1. python data/demo/prepare.py                       the demo corpus and its tokenizer (~1 min)
   2. python train.py config/train_demo_gpt2.py         a small GPT-2 ...
-     python train.py config/train_demo_backpack.py     ... and a Backpack with the same Transformer,
-                                                       trained on the same number of tokens
+     python train.py config/train_demo_backpack.py     ... a Backpack with the same Transformer ...
+     python train.py config/train_demo_gpt2_matched.py ... and a wider GPT-2 with as many
+                                                       parameters as the Backpack, all three
+                                                       trained on the same tokens
   3. python perplexity_per_lang.py --out_dirs=...      per-language perplexity, bits per byte
   4. python cloze_test.py --out_dirs=...               masked last word, top-1 / top-k accuracy
   5. python sense_visualisation.py --out_dir=...       sense tables, alignment, usage, probe,
-                                                       interventions
+                                                       interventions (baseline: the GPT-2 of
+                                                       the same Transformer)
   6. the report: out/demo/report.md
 
 A step whose output is already there is skipped (a finished checkpoint, a prepared corpus). Ctrl-C
 stops the demo after the training it interrupts has saved its checkpoint; python demo.py again
 resumes that training (same seed, corpus and settings), and starts over only a model trained
 otherwise, whose files train.py moves aside. Run with --fresh=True to redo everything: it removes
-what the demo writes in out_root (gpt2/, backpack/, perplexity/, cloze/, senses/, report.md) and
-nothing else; other files there are left as they are, and named. Other options: --out_root=DIR,
---max_iters=N (both models, for a quicker or longer run), --seed=N (another initialisation and order
-of batches), --device=cuda.
+what the demo writes in out_root (gpt2/, backpack/, gpt2_matched/, perplexity/, cloze/, senses/,
+report.md) and nothing else; other files there are left as they are, and named. Other options:
+--out_root=DIR, --max_iters=N (every model, for a quicker or longer run), --seed=N (another
+initialisation and order of batches), --device=cuda.
 """
 
 import csv
@@ -49,7 +52,7 @@ fresh = False  # redo every step, even those whose output exists
 max_iters = 0  # 0: the iterations of config/train_demo_*.py
 demo_sentences = 0  # sentence pairs of the demo corpus; 0: data/demo/prepare.py's default
 device = default_device()
-seed = 1337  # train.py's seed for both models (initialisation and batches)
+seed = 1337  # train.py's seed for every model (initialisation and batches)
 cloze_items = 300  # cloze items per language
 sense_sentences = 200  # held-out sentences for the sense usage and probe analyses
 ranges = dict(
@@ -59,7 +62,13 @@ ranges = dict(
 config = configure(globals(), sys.argv[1:], ranges)
 # -----------------------------------------------------------------------------
 REPO = os.path.dirname(os.path.abspath(__file__))
-MODELS = {'gpt2': 'config/train_demo_gpt2.py', 'backpack': 'config/train_demo_backpack.py'}
+# trained and shown in this order; the sense analyses compare the Backpack with 'gpt2'
+MODELS = {
+    'gpt2': 'config/train_demo_gpt2.py',
+    'backpack': 'config/train_demo_backpack.py',
+    'gpt2_matched': 'config/train_demo_gpt2_matched.py',  # as many parameters as the Backpack
+}
+LABELS = {'gpt2': 'GPT-2', 'backpack': 'Backpack', 'gpt2_matched': "GPT-2, Backpack's size"}
 REPORT_STEPS = ('perplexity', 'cloze', 'senses')
 REPORT_NAME = 'report.md'
 DEMO_OUTPUTS = (*MODELS, *REPORT_STEPS, REPORT_NAME)  # all it writes in out_root: what --fresh removes
@@ -164,7 +173,7 @@ if fresh or 'demo' not in prepared_datasets(data_root):
 else:
     print(f"=== 1. the demo corpus: already prepared in {data_root}/demo (--fresh=True redoes it)")
 
-# 2. training, same number of tokens for both models
+# 2. training, same tokens for every model
 for name, config_file in MODELS.items():
     settings = training_settings(config_file)
     iterations = settings['max_iters']
@@ -190,12 +199,12 @@ for name, config_file in MODELS.items():
         )
 
 # 3-5. evaluation
-both = ','.join(out_dirs[name] for name in MODELS)
+every_model = ','.join(out_dirs[name] for name in MODELS)
 run(
     '3. perplexity',
     [
         'perplexity_per_lang.py',
-        f'--out_dirs={both}',
+        f'--out_dirs={every_model}',
         f'--device={device}',
         f"--report_dir={report_dirs['perplexity']}",
     ],
@@ -204,7 +213,7 @@ run(
     '4. cloze test',
     [
         'cloze_test.py',
-        f'--out_dirs={both}',
+        f'--out_dirs={every_model}',
         f'--device={device}',
         f'--max_items={cloze_items}',
         f"--report_dir={report_dirs['cloze']}",
@@ -242,6 +251,8 @@ def section_from(folder, file_name, demote=1):
 
 
 def model_rows():
+    """One row per model; parameters also as a ratio to the Backpack's, the size the third model
+    matches."""
     rows = []
     for name in MODELS:
         ckpt = load_checkpoint_file(out_dirs[name])
@@ -250,6 +261,7 @@ def model_rows():
             last = list(csv.DictReader(f))[-1]
         rows.append(
             {
+                'run': name,
                 'model': ckpt['model_name'],
                 'parameters': model_from_checkpoint(ckpt).get_num_params(),
                 'shape': f"{args['n_layer']} layers, {args['n_head']} heads, {args['n_embd']} wide"
@@ -265,6 +277,9 @@ def model_rows():
                 },
             }
         )
+    backpack = rows[list(MODELS).index('backpack')]['parameters']
+    for row in rows:
+        row['vs Backpack'] = f"{row['parameters'] / backpack - 1:+.1%}"
     return rows
 
 
@@ -307,6 +322,21 @@ def summary_rows():
     return rows
 
 
+def training_curves():
+    """A row of each model's loss figure, in MODELS's order."""
+    figures = [
+        f"![{LABELS[name]} training]({os.path.relpath(os.path.join(out_dirs[name], 'loss.png'), out_root)})"
+        for name in MODELS
+    ]
+    return '\n'.join(
+        [
+            '| ' + ' | '.join(LABELS[name] for name in MODELS) + ' |',
+            '|' + '---|' * len(MODELS),
+            '| ' + ' | '.join(figures) + ' |',
+        ]
+    )
+
+
 def sense_highlights():
     """Three numbers from the sense analysis, in words: each analysis's headline."""
     report = read_json(os.path.join(report_dirs['senses'], 'senses.json'), {})
@@ -325,8 +355,9 @@ val_loss_columns = [f'val loss {lang}' for lang in meta['languages']]
 report = (
     f"""# Demo report: GPT-2 and a Backpack on English and French
 
-A small GPT-2 and a Backpack language model with the same Transformer, trained on the same
-number of tokens of the offline demo corpus (a generated miniature parliament whose English and
+A small GPT-2 and a Backpack language model with the same Transformer, and a wider GPT-2 with as
+many parameters as the Backpack (so that the Backpack's design can be told from its size), trained
+on the same tokens of the offline demo corpus (a generated miniature parliament whose English and
 French sides are translations of each other, with known senses for its ambiguous words), then
 compared on held-out text and looked inside. Everything here is regenerated by `python demo.py`.
 These are minutes-old CPU models: the numbers show the tools at work, not the architectures'
@@ -334,11 +365,7 @@ merits (for those, train the configurations in config/ on Europarl and MultiUN).
 
 ## Summary
 
-{
-        markdown_table(
-            summary_rows(), ['measure'] + list(MODELS), headers={'gpt2': 'GPT-2', 'backpack': 'Backpack'}
-        )
-    }
+{markdown_table(summary_rows(), ['measure'] + list(MODELS), headers=LABELS)}
 Lower is better for bits per byte and word perplexity, higher for cloze; 95% confidence intervals
 in brackets (bootstrap over lines; Wilson for cloze).
 
@@ -360,19 +387,18 @@ The validation and test sides are translations of each other, line by line.
 {
         markdown_table(
             model_rows(),
-            ['model', 'parameters', 'shape', 'iterations', 'tokens seen'] + val_loss_columns,
+            ['run', 'model', 'parameters', 'vs Backpack', 'shape', 'iterations', 'tokens seen']
+            + val_loss_columns,
             {'parameters': ',', 'tokens seen': ',', **{c: '.3f' for c in val_loss_columns}},
             {c: f'{c} (nats/token)' for c in val_loss_columns},
         )
     }
 Parameters: position embeddings excluded, the token embedding (tied to the output layer) counted
-once. Training curves (train loss, and validation loss per language):
+once. `gpt2_matched` is the GPT-2 made wider, with the same depth and heads, to have as many
+parameters as the Backpack (docs/models.md says why wider). Training curves (train loss, and
+validation loss per language):
 
-| GPT-2 | Backpack |
-|---|---|
-| ![GPT-2 training]({
-        os.path.relpath(os.path.join(out_dirs['gpt2'], 'loss.png'), out_root)
-    }) | ![Backpack training]({os.path.relpath(os.path.join(out_dirs['backpack'], 'loss.png'), out_root)}) |
+{training_curves()}
 
 ## Perplexity on the held-out test text
 
@@ -386,6 +412,8 @@ they are the numbers that compare English with French, whose text takes more tok
 
 {section_from('cloze', 'cloze.md')}
 ![cloze](cloze/cloze.png)
+
+The sense analyses below compare the Backpack with the GPT-2 of the same Transformer (`gpt2`).
 
 {section_from('senses', 'senses.md')}
 ---

@@ -13,7 +13,7 @@ import time
 import pytest
 from tiny_text_corpus import REPO_ROOT, run_script
 
-from common.checkpoint import load_checkpoint_file
+from common.checkpoint import load_checkpoint_file, model_from_checkpoint
 from common.run_folder import LOCK_NAME
 
 
@@ -47,16 +47,17 @@ def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path, start_demo):
     ):
         assert heading in report, heading
     for row in ('bits per byte (en)', 'bits per byte (fr)', 'cloze top-1 (fr)'):
-        assert re.search(rf'\| {re.escape(row)} \| [0-9.]+%? \[', report), row
+        assert re.search(rf'\| {re.escape(row)} \|( [0-9.]+%? \[[^|]*\|){{3}}$', report, re.M), row
+    assert_the_matched_gpt2_is_in_every_table(report, tmp_path / 'out')
     images = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', report)
-    assert len(images) >= 6
+    assert len(images) >= 7
     for image in images:
         assert (tmp_path / 'out' / image).is_file(), image
     second = run_script('demo.py', *args, timeout=600)
     assert 'already prepared' in second.stdout
-    assert second.stdout.count('a finished checkpoint is in') == 2
+    assert second.stdout.count('a finished checkpoint is in') == 3
     assert os.path.getsize(report_path) > 1000
-    # another seed is another run: both models are trained again, with that seed (seen once the
+    # another seed is another run: the models are trained again, with that seed (seen once the
     # second training starts; the rest of that run is the first one's)
     third = start_demo(*args, '--seed=7')
     output = read_until(third, '$ python train.py config/train_demo_backpack.py')
@@ -65,6 +66,30 @@ def test_demo_writes_the_report_and_reuses_finished_steps(tmp_path, start_demo):
     trainings = [line for line in output.splitlines() if line.startswith('$ python train.py')]
     assert 'a finished checkpoint is in' not in output
     assert len(trainings) == 2 and all('--seed=7' in line for line in trainings), output
+
+
+def assert_the_matched_gpt2_is_in_every_table(report, out):
+    """The third model, a GPT-2 of the Backpack's size: a column of the summary, a row of the models
+    table within 1% of the Backpack's parameters, rows of the perplexity and cloze tables in both
+    languages, and its training curve."""
+    assert "| measure | GPT-2 | Backpack | GPT-2, Backpack's size |" in report
+    counts = {}
+    for name in ('gpt2', 'backpack', 'gpt2_matched'):
+        row = re.search(rf'^\| {name} \| [a-z2-]+ \| ([0-9,]+) \| ([+-][0-9.]+%) \|', report, re.M)
+        assert row, name
+        counts[name] = int(row.group(1).replace(',', ''))
+        checkpoint = load_checkpoint_file(str(out / name))
+        assert model_from_checkpoint(checkpoint).get_num_params() == counts[name]
+    assert counts['gpt2'] < 0.7 * counts['backpack']
+    assert abs(counts['gpt2_matched'] / counts['backpack'] - 1) < 0.01
+    assert '4 layers, 4 heads, 184 wide' in report
+    for section in ('## Perplexity on the held-out test text', '## Cloze test'):
+        table = report.split(section)[1].split('\n## ')[0]
+        for lang in ('en', 'fr'):
+            assert re.search(
+                rf'^\| {re.escape(str(out / "gpt2_matched"))} \| gpt2 \| demo \| {lang} \|', table, re.M
+            )
+    assert "![GPT-2, Backpack's size training](gpt2_matched/loss.png)" in report
 
 
 @pytest.fixture
