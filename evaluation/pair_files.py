@@ -289,8 +289,12 @@ def file_format(path: str, lines: Sequence[str], columns: Mapping[str, str]) -> 
             return 'blimp'
         raise UserError(
             f"pair file {path}: JSON-lines without sentence_good and sentence_bad (BLiMP's keys); "
-            f"name its columns with --columns=good:KEY,bad:KEY (keys of its first object: "
-            f"{', '.join(list(obj)[:12])})"
+            f"name its columns with --columns=good:KEY,bad:KEY "
+            + (
+                f"(keys of its first object: {', '.join(list(obj)[:12])})"
+                if obj
+                else "(no line of it is a whole JSON object: a JSON-lines file holds one object per line)"
+            )
         )
     if columns:
         return 'delimited columns'

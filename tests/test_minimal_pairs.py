@@ -262,3 +262,11 @@ def test_script_compares_checkpoints(tmp_path_factory, tmp_path):
     assert strict.returncode == 1 and 'line 3: not valid JSON' in strict.stderr
     bad = run_in_process('minimal_pairs.py', *args, f'--pair_files={blimp}', '--batch_size=0', check=False)
     assert bad.returncode == 1 and 'batch_size' in bad.stderr
+
+
+def test_a_json_file_that_is_not_json_lines_is_named_as_such(tmp_path):
+    """A pretty-printed JSON object (one object over many lines) is not JSON-lines: the message
+    says so instead of listing the keys of an object it could not read."""
+    path = write(tmp_path / 'pairs.json', '{\n  "sentence_good": "a",\n  "sentence_bad": "b"\n}\n')
+    with pytest.raises(UserError, match='no line of it is a whole JSON object'):
+        read_pair_file(path)
